@@ -1,0 +1,49 @@
+"""Canonical JSON: the one byte form of every hashed or signed document.
+
+Rules (format version 1): UTF-8, object keys sorted by code point, no insignificant whitespace,
+non-ASCII characters written as themselves, no floating-point numbers. The same document
+therefore always has the same bytes, in any implementation that follows these rules.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from evidence_store.errors import TamperedError
+
+
+def _reject_floats(value: Any, path: str = "$") -> None:
+    if isinstance(value, float):
+        raise ValueError(f"floating-point value at {path} is not allowed in canonical JSON")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _reject_floats(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _reject_floats(item, f"{path}[{i}]")
+
+
+def canonical_json(document: Any) -> bytes:
+    """Serialise ``document`` to its canonical bytes."""
+    _reject_floats(document)
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def parse_canonical(data: bytes, *, location: str) -> dict[str, Any]:
+    """Parse bytes that must already be canonical JSON; anything else is tampering."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TamperedError(f"not valid JSON ({exc})", location=location) from exc
+    if not isinstance(document, dict):
+        raise TamperedError("not a JSON object", location=location)
+    try:
+        again = canonical_json(document)
+    except ValueError as exc:
+        raise TamperedError(str(exc), location=location) from exc
+    if again != data:
+        raise TamperedError("not in canonical form (bytes were edited)", location=location)
+    return document

@@ -1,0 +1,208 @@
+"""Replaying a session's hash chain: the rules every link must obey, and the manifest it implies.
+
+The writer and the verifier share this code, so what is written is exactly what is checked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from evidence_store.canonical import canonical_json
+from evidence_store.errors import TamperedError
+from evidence_store.layout import link_name
+from evidence_store.model import (
+    GENESIS_PREV,
+    ChainSummary,
+    DeviceOutage,
+    Event,
+    EventType,
+    Link,
+    Manifest,
+    MediaInfo,
+    Pause,
+    SegmentRef,
+    SessionMetadata,
+    SignerInfo,
+)
+
+
+class SessionState(StrEnum):
+    NEW = "new"
+    RECORDING = "recording"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    INTERRUPTED = "interrupted"
+
+
+TERMINAL = {SessionState.STOPPED, SessionState.INTERRUPTED}
+
+
+def link_digest(link_bytes: bytes) -> str:
+    return hashlib.sha256(link_bytes).hexdigest()
+
+
+@dataclass
+class ChainState:
+    """Everything the links so far establish. ``apply`` enforces the chain's rules."""
+
+    session_id: str
+    head: str = GENESIS_PREV
+    length: int = 0
+    state: SessionState = SessionState.NEW
+    metadata: SessionMetadata | None = None
+    media: MediaInfo | None = None
+    signer: SignerInfo | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    end_reason: str | None = None
+    segments: list[SegmentRef] = field(default_factory=list)
+    pauses: list[Pause] = field(default_factory=list)
+    outages: list[DeviceOutage] = field(default_factory=list)
+    lost_devices: set[str] = field(default_factory=set)
+
+    @property
+    def next_segment_start_us(self) -> int:
+        last = self.segments[-1] if self.segments else None
+        return last.start_us + last.duration_us if last else 0
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL
+
+    def copy(self) -> ChainState:
+        return replace(
+            self,
+            segments=list(self.segments),
+            pauses=list(self.pauses),
+            outages=list(self.outages),
+            lost_devices=set(self.lost_devices),
+        )
+
+    def apply(self, link: Link, link_bytes: bytes) -> None:
+        """Check ``link`` follows the chain so far, then advance the chain past it."""
+        where = link_name(link.seq)
+        if link.session != self.session_id:
+            raise TamperedError(
+                f"link belongs to session {link.session}, not {self.session_id}", location=where
+            )
+        if link.seq != self.length:
+            raise TamperedError(
+                f"link says seq {link.seq} but is link {self.length} of the chain", location=where
+            )
+        if link.prev != self.head:
+            raise TamperedError(
+                "prev does not match the hash of the link before it: the chain is "
+                "broken (a link was removed, inserted, reordered or edited)",
+                location=where,
+            )
+        if self.terminal:
+            raise TamperedError(
+                f"link after the session ended ({self.state.value})", location=where
+            )
+        if link.segment is not None:
+            self.apply_segment(link.segment, where)
+        elif link.event is not None:
+            self.apply_event(link.event, link.time, where)
+        self.head = link_digest(link_bytes)
+        self.length += 1
+
+    def apply_segment(self, segment: SegmentRef, where: str) -> None:
+        if self.state is not SessionState.RECORDING:
+            raise TamperedError(f"segment while the session is {self.state.value}", location=where)
+        if segment.index != len(self.segments):
+            raise TamperedError(
+                f"segment index {segment.index} where {len(self.segments)} was expected",
+                location=where,
+            )
+        if segment.start_us != self.next_segment_start_us:
+            raise TamperedError("segment start does not continue the timeline", location=where)
+        self.segments.append(segment)
+
+    def apply_event(self, event: Event, time: str, where: str) -> None:
+        kind = event.type
+        if (kind is EventType.SESSION_STARTED) != (self.state is SessionState.NEW):
+            raise TamperedError(
+                "the chain must open with exactly one session_started", location=where
+            )
+        if kind is EventType.SESSION_STARTED:
+            self.metadata, self.media, self.signer = event.metadata, event.media, event.signer
+            self.started_at = time
+            self.state = SessionState.RECORDING
+        elif kind is EventType.PAUSED:
+            self._require(SessionState.RECORDING, kind, where)
+            assert event.reason is not None
+            self.pauses.append(Pause(paused_at=time, reason=event.reason))
+            self.state = SessionState.PAUSED
+        elif kind is EventType.RESUMED:
+            self._require(SessionState.PAUSED, kind, where)
+            last = self.pauses[-1]
+            self.pauses[-1] = last.model_copy(
+                update={"resumed_at": time, "resume_reason": event.reason}
+            )
+            self.state = SessionState.RECORDING
+        elif kind is EventType.DEVICE_LOST:
+            assert event.device is not None and event.reason is not None
+            if event.device in self.lost_devices:
+                raise TamperedError(f"device {event.device} lost twice", location=where)
+            self.lost_devices.add(event.device)
+            self.outages.append(
+                DeviceOutage(device=event.device, lost_at=time, reason=event.reason)
+            )
+        elif kind is EventType.DEVICE_RESTORED:
+            assert event.device is not None
+            if event.device not in self.lost_devices:
+                raise TamperedError(
+                    f"device {event.device} restored but never lost", location=where
+                )
+            self.lost_devices.discard(event.device)
+            for i in range(len(self.outages) - 1, -1, -1):
+                if self.outages[i].device == event.device:
+                    self.outages[i] = self.outages[i].model_copy(update={"restored_at": time})
+                    break
+        else:  # STOPPED or INTERRUPTED end the session
+            self.ended_at, self.end_reason = time, event.reason
+            self.state = (
+                SessionState.STOPPED if kind is EventType.STOPPED else SessionState.INTERRUPTED
+            )
+
+    def _require(self, state: SessionState, kind: EventType, where: str) -> None:
+        if self.state is not state:
+            raise TamperedError(
+                f"{kind.value} while the session is {self.state.value}", location=where
+            )
+
+    def manifest(self, *, head_signature: bytes, checksums_sha256: str) -> Manifest:
+        """The manifest that seals this chain. Only an ended chain can be sealed."""
+        if not self.terminal:
+            raise ValueError("only a stopped or interrupted session can be sealed")
+        assert self.metadata and self.media and self.signer and self.started_at
+        assert self.ended_at and self.end_reason
+        return Manifest(
+            session=self.session_id,
+            metadata=self.metadata,
+            media=self.media,
+            signer=self.signer,
+            started_at=self.started_at,
+            ended_at=self.ended_at,
+            stop_reason=self.end_reason,
+            interrupted=self.state is SessionState.INTERRUPTED,
+            pauses=self.pauses,
+            device_outages=self.outages,
+            segments=self.segments,
+            duration_us=self.next_segment_start_us,
+            chain=ChainSummary(
+                length=self.length, head=self.head, head_signature=head_signature.hex()
+            ),
+            checksums_sha256=checksums_sha256,
+        )
+
+
+def checksums_text(digests: dict[str, str]) -> bytes:
+    """``sha256sum``-compatible listing (two spaces, sorted by path)."""
+    return "".join(f"{digest}  {path}\n" for path, digest in sorted(digests.items())).encode()
+
+
+def manifest_bytes(manifest: Manifest) -> bytes:
+    return canonical_json(manifest.to_document())

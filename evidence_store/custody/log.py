@@ -1,0 +1,320 @@
+"""Appending to and verifying the custody log.
+
+Each row's hash covers its content and the previous row's hash. After every append the new
+head (seq, hash) is written as a signed checkpoint into the write-once store, so that rewriting
+rows (even with every hash recomputed), deleting them, or rolling the log back is detected by
+comparing the database against checkpoints that nobody can edit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from evidence_store.canonical import canonical_json, parse_canonical
+from evidence_store.custody.schema import CustodyRow
+from evidence_store.errors import CustodyError, StoreError, TamperedError
+from evidence_store.model import GENESIS_PREV
+from evidence_store.signing import DeviceSigner, PublicKey, verify_signature
+from evidence_store.timefmt import format_utc, utc_now
+
+CHECKPOINTS = "custody/checkpoints/"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class CheckpointStore(Protocol):
+    def put_bytes(self, key: str, data: bytes) -> None: ...
+
+    def read_bytes(self, key: str) -> bytes: ...
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class CustodyEntry:
+    seq: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    session_id: str | None
+    detail: dict[str, Any]
+    ip: str | None
+    user_agent: str | None
+    prev_hash: str
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class CustodyReport:
+    rows: int
+    head: str
+    checkpoints: int
+    last_checkpoint_seq: int
+
+
+def entry_hash(
+    *,
+    seq: int,
+    at: str,
+    actor: str,
+    role: str,
+    action: str,
+    session_id: str | None,
+    detail: dict[str, Any],
+    ip: str | None,
+    user_agent: str | None,
+    prev_hash: str,
+) -> str:
+    document = {
+        "v": 1,
+        "seq": seq,
+        "at": at,
+        "actor": actor,
+        "role": role,
+        "action": action,
+        "session": session_id,
+        "detail": detail,
+        "ip": ip,
+        "user_agent": user_agent,
+        "prev": prev_hash,
+    }
+    return hashlib.sha256(canonical_json(document)).hexdigest()
+
+
+def _entry(row: CustodyRow) -> CustodyEntry:
+    return CustodyEntry(
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        role=row.role,
+        action=row.action,
+        session_id=row.session_id,
+        detail=json.loads(row.detail),
+        ip=row.ip,
+        user_agent=row.user_agent,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def _serialise_sqlite_writers(engine: Engine) -> None:
+    """Take SQLite's write lock at BEGIN, so two processes never append the same seq."""
+
+    @event.listens_for(engine, "connect")
+    def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the custody tables to the newest schema."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+class CustodyLog:
+    """The custody log of one installation."""
+
+    def __init__(self, engine: Engine, store: CheckpointStore, signer: DeviceSigner) -> None:
+        self.engine = engine
+        self.store = store
+        self.signer = signer
+
+    @classmethod
+    def open(cls, url: str, store: CheckpointStore, signer: DeviceSigner) -> CustodyLog:
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            _serialise_sqlite_writers(engine)
+        migrate(engine)
+        return cls(engine, store, signer)
+
+    def record(
+        self,
+        *,
+        actor: str,
+        role: str,
+        action: str,
+        session_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> CustodyEntry:
+        """Append one event and checkpoint the new head."""
+        detail = detail or {}
+        canonical_json(detail)  # reject what cannot be hashed before touching the database
+        with Session(self.engine) as session, session.begin():
+            # FOR UPDATE serialises appenders on PostgreSQL; SQLite is serialised at BEGIN.
+            last = session.execute(
+                select(CustodyRow).order_by(CustodyRow.seq.desc()).limit(1).with_for_update()
+            ).scalar_one_or_none()
+            seq = (last.seq + 1) if last else 1
+            prev = last.hash if last else GENESIS_PREV
+            at = format_utc(utc_now())
+            digest = entry_hash(
+                seq=seq,
+                at=at,
+                actor=actor,
+                role=role,
+                action=action,
+                session_id=session_id,
+                detail=detail,
+                ip=ip,
+                user_agent=user_agent,
+                prev_hash=prev,
+            )
+            row = CustodyRow(
+                seq=seq,
+                at=at,
+                actor=actor,
+                role=role,
+                action=action,
+                session_id=session_id,
+                detail=canonical_json(detail).decode(),
+                ip=ip,
+                user_agent=user_agent,
+                prev_hash=prev,
+                hash=digest,
+            )
+            session.add(row)
+            session.flush()
+            entry = _entry(row)
+        self._checkpoint(entry)
+        return entry
+
+    def _checkpoint(self, entry: CustodyEntry) -> None:
+        body = canonical_json(
+            {
+                "v": 1,
+                "type": "sealroom.custody-checkpoint",
+                "seq": entry.seq,
+                "hash": entry.hash,
+                "at": entry.at,
+            }
+        )
+        key = f"{CHECKPOINTS}{entry.seq:012d}.json"
+        try:
+            self.store.put_bytes(key, body)
+            self.store.put_bytes(key.removesuffix(".json") + ".sig", self.signer.sign(body))
+        except StoreError as exc:
+            raise StoreError(
+                f"custody event {entry.seq} recorded, but its checkpoint could not be stored: {exc}"
+            ) from exc
+
+    def entries(
+        self,
+        *,
+        session_id: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int | None = None,
+    ) -> list[CustodyEntry]:
+        """Entries in order, filtered by session, actor, action and time (UTC timestamps)."""
+        query = select(CustodyRow).order_by(CustodyRow.seq)
+        if session_id:
+            query = query.where(CustodyRow.session_id == session_id)
+        if actor:
+            query = query.where(CustodyRow.actor == actor)
+        if action:
+            query = query.where(CustodyRow.action == action)
+        if since:
+            query = query.where(CustodyRow.at >= since)
+        if until:
+            query = query.where(CustodyRow.at <= until)
+        if limit:
+            query = query.limit(limit)
+        with Session(self.engine) as session:
+            return [_entry(row) for row in session.scalars(query)]
+
+    def _all_rows(self, session: Session) -> Iterator[CustodyRow]:
+        yield from session.scalars(
+            select(CustodyRow).order_by(CustodyRow.seq).execution_options(yield_per=1000)
+        )
+
+    def verify(self, public_key: PublicKey | None = None) -> CustodyReport:
+        """Check every row and every checkpoint; raise CustodyError at the first failure."""
+        key = public_key or self.signer.public_key
+        hashes: dict[int, str] = {}
+        prev = GENESIS_PREV
+        with Session(self.engine) as session:
+            for expected_seq, row in enumerate(self._all_rows(session), start=1):
+                where = f"custody row {row.seq}"
+                if row.seq != expected_seq:
+                    raise CustodyError(f"row {expected_seq} is missing (deleted)", location=where)
+                if row.prev_hash != prev:
+                    raise CustodyError("prev_hash does not match the row before it", location=where)
+                recomputed = entry_hash(
+                    seq=row.seq,
+                    at=row.at,
+                    actor=row.actor,
+                    role=row.role,
+                    action=row.action,
+                    session_id=row.session_id,
+                    detail=json.loads(row.detail),
+                    ip=row.ip,
+                    user_agent=row.user_agent,
+                    prev_hash=row.prev_hash,
+                )
+                if recomputed != row.hash:
+                    raise CustodyError(
+                        "row content does not match its hash (rewritten)", location=where
+                    )
+                hashes[row.seq] = prev = row.hash
+            count = session.scalar(select(func.count()).select_from(CustodyRow)) or 0
+        checkpoints = [k for k in self.store.list_keys(CHECKPOINTS) if k.endswith(".json")]
+        last_seq = 0
+        for checkpoint_key in checkpoints:
+            last_seq = max(last_seq, self._check_checkpoint(checkpoint_key, hashes, key))
+        return CustodyReport(
+            rows=count, head=prev, checkpoints=len(checkpoints), last_checkpoint_seq=last_seq
+        )
+
+    def _check_checkpoint(self, checkpoint_key: str, hashes: dict[int, str], key: PublicKey) -> int:
+        body = self.store.read_bytes(checkpoint_key)
+        try:
+            verify_signature(
+                key,
+                self.store.read_bytes(checkpoint_key.removesuffix(".json") + ".sig"),
+                body,
+                location=checkpoint_key,
+            )
+            checkpoint = parse_canonical(body, location=checkpoint_key)
+        except (TamperedError, FileNotFoundError) as exc:
+            raise CustodyError(
+                f"checkpoint is not authentic: {exc}", location=checkpoint_key
+            ) from exc
+        seq, digest = int(checkpoint["seq"]), str(checkpoint["hash"])
+        if seq not in hashes:
+            last = max(hashes, default=0)
+            raise CustodyError(
+                f"a checkpoint records row {seq} but the log ends at row {last}: "
+                "history was deleted or the log rolled back",
+                location=checkpoint_key,
+            )
+        if hashes[seq] != digest:
+            raise CustodyError(
+                f"row {seq} differs from its checkpoint: history was rewritten",
+                location=checkpoint_key,
+            )
+        return seq

@@ -1,0 +1,64 @@
+"""One installation's data directory and what lives in it.
+
+<data_dir>/evidence/   the write-once store (sessions/..., custody/checkpoints/...)
+<data_dir>/keys/       the device key (0600) and its certificate
+<data_dir>/trust/      trust roots: CA certificates or pinned public keys (PEM)
+<data_dir>/custody.db  the custody log (SQLite, unless a database URL is configured)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from evidence_store.custody import CustodyLog
+from evidence_store.errors import UsageError
+from evidence_store.settings import EvidenceSettings, default_data_dir
+from evidence_store.signing import DeviceSigner, TrustStore, ensure_device_identity
+from evidence_store.store import FilesystemStore
+
+
+@dataclass(frozen=True)
+class DataDir:
+    root: Path
+    settings: EvidenceSettings
+
+    @classmethod
+    def resolve(cls, explicit: Path | None, settings: EvidenceSettings | None = None) -> DataDir:
+        settings = settings or EvidenceSettings()
+        return cls((explicit or settings.data_dir or default_data_dir()).absolute(), settings)
+
+    @property
+    def evidence(self) -> Path:
+        return self.root / "evidence"
+
+    def store(self, *, create: bool = False) -> FilesystemStore:
+        if not create and not self.evidence.is_dir():
+            raise UsageError(
+                f"no sealroom data in {self.root} (set --data-dir or SEALROOM_DATA_DIR)"
+            )
+        if create:
+            FilesystemStore.open(self.root, create=True)  # fails early if not writable
+        return FilesystemStore.open(self.evidence, create=create)
+
+    def signer(self) -> DeviceSigner:
+        signing = self.settings.signing
+        if signing.key_file is not None:
+            return DeviceSigner.load(
+                signing.key_file, cert_file=signing.certificate_file, chain_file=signing.chain_file
+            )
+        return ensure_device_identity(
+            self.root / "keys", self.root / "trust", device_name=signing.device_name
+        )
+
+    def trust(self, extra: list[Path] | None = None) -> TrustStore:
+        paths = [
+            p
+            for p in [self.root / "trust", *self.settings.trust_roots, *(extra or [])]
+            if p.exists()
+        ]
+        return TrustStore.from_paths(paths)
+
+    def custody(self, store: FilesystemStore, signer: DeviceSigner) -> CustodyLog:
+        url = self.settings.custody_database_url or f"sqlite:///{self.root / 'custody.db'}"
+        return CustodyLog.open(url, store, signer)

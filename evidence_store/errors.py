@@ -1,0 +1,67 @@
+"""Errors of sealroom. Every message is written for the person who will read it."""
+
+from __future__ import annotations
+
+
+class SealroomError(Exception):
+    """Base of every error sealroom raises on purpose. ``exit_code`` is the CLI's exit status."""
+
+    exit_code = 1
+
+
+class UsageError(SealroomError):
+    """Bad input from a user: wrong argument, unknown session, unusable directory."""
+
+    exit_code = 2
+
+
+class UnknownSessionError(UsageError):
+    """No session with that id exists in the store."""
+
+
+class StoreError(SealroomError):
+    """The evidence store refused or failed an operation."""
+
+
+class ObjectExistsError(StoreError):
+    """A write-once object already exists; sealed objects are never overwritten."""
+
+
+class SigningError(SealroomError):
+    """The device key or certificate cannot be used for signing."""
+
+
+class VerificationError(SealroomError):
+    """Evidence failed verification. ``location`` names the first failing object."""
+
+    exit_code = 1
+    kind = "failed"
+
+    def __init__(self, reason: str, *, location: str | None = None) -> None:
+        self.reason = reason
+        self.location = location
+        super().__init__(f"{location}: {reason}" if location else reason)
+
+
+class TamperedError(VerificationError):
+    """Something was altered, added, removed or reordered."""
+
+    kind = "tampered"
+
+
+class IncompleteError(VerificationError):
+    """The evidence is intact so far but not sealed (recording, or interrupted and unrecovered)."""
+
+    kind = "incomplete"
+
+
+class UntrustedSignerError(VerificationError):
+    """The signature is valid but the key or certificate is not anchored in the trust roots."""
+
+    kind = "untrusted"
+
+
+class CustodyError(VerificationError):
+    """The custody log was rewritten, truncated or rolled back."""
+
+    kind = "custody"

@@ -1,0 +1,66 @@
+"""Where each object of a session lives. One session is one key prefix, in every store.
+
+sessions/<id>/chain/000000.json     link 0 (canonical JSON)
+sessions/<id>/chain/000000.sig      device signature over the link's bytes (= the head)
+sessions/<id>/segments/000000.mp4   media segment 0
+sessions/<id>/signer/public_key.pem SubjectPublicKeyInfo of the device key
+sessions/<id>/signer/certificate.pem  leaf certificate, when the key has one
+sessions/<id>/signer/chain.pem      intermediate certificates, when there are any
+sessions/<id>/SHA256SUMS            ``sha256sum -c`` list of every file above
+sessions/<id>/SHA256SUMS.sig        device signature over SHA256SUMS
+sessions/<id>/manifest.json         the sealed manifest (canonical JSON)
+sessions/<id>/manifest.sig          device signature over manifest.json
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+
+from evidence_store.errors import UsageError
+from evidence_store.timefmt import utc_now
+
+SESSIONS = "sessions"
+SESSION_ID_RE = re.compile(r"^s-\d{8}T\d{6}Z-[0-9a-f]{8}$")
+
+PUBLIC_KEY = "signer/public_key.pem"
+CERTIFICATE = "signer/certificate.pem"
+CERT_CHAIN = "signer/chain.pem"
+CHECKSUMS = "SHA256SUMS"
+CHECKSUMS_SIG = "SHA256SUMS.sig"
+MANIFEST = "manifest.json"
+MANIFEST_SIG = "manifest.sig"
+
+
+def new_session_id(now: datetime | None = None) -> str:
+    """A sortable, unguessable id: ``s-20261122T235911Z-1a2b3c4d``."""
+    moment = now or utc_now()
+    return f"s-{moment.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(4)}"
+
+
+def check_session_id(session_id: str) -> str:
+    """Reject anything that is not a session id, so it can never name another path."""
+    if not SESSION_ID_RE.fullmatch(session_id):
+        raise UsageError(f"not a session id: {session_id!r} (expected s-YYYYMMDDTHHMMSSZ-xxxxxxxx)")
+    return session_id
+
+
+def session_prefix(session_id: str) -> str:
+    return f"{SESSIONS}/{check_session_id(session_id)}/"
+
+
+def link_name(seq: int) -> str:
+    return f"chain/{seq:06d}.json"
+
+
+def link_sig_name(seq: int) -> str:
+    return f"chain/{seq:06d}.sig"
+
+
+def segment_name(index: int) -> str:
+    return f"{index:06d}.mp4"
+
+
+def segment_path(index: int) -> str:
+    return f"segments/{segment_name(index)}"

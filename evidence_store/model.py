@@ -1,0 +1,199 @@
+"""The evidence documents: chain links, events, segment references and the sealed manifest.
+
+Every model is frozen and forbids unknown fields, so a document that parses is exactly one of
+these shapes. ``to_document`` gives the plain dict whose canonical JSON is hashed and signed.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from evidence_store.timefmt import TIMESTAMP_PATTERN
+
+FORMAT_VERSION: Literal[1] = 1
+
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Timestamp = Annotated[str, StringConstraints(pattern=TIMESTAMP_PATTERN)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+SessionId = Annotated[str, StringConstraints(pattern=r"^s-\d{8}T\d{6}Z-[0-9a-f]{8}$")]
+
+GENESIS_PREV = "0" * 64
+
+
+class _Document(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_document(self) -> dict[str, Any]:
+        """The plain JSON form, with absent optional fields left out."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+class EventType(StrEnum):
+    SESSION_STARTED = "session_started"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    DEVICE_LOST = "device_lost"
+    DEVICE_RESTORED = "device_restored"
+    INTERRUPTED = "interrupted"
+    STOPPED = "stopped"
+
+
+class PresentPerson(_Document):
+    name: Name
+    role: Name = Field(description="e.g. lawyer, interpreter, guardian")
+
+
+class SessionMetadata(_Document):
+    """What the investigator enters at the start of a session."""
+
+    case_number: Name
+    room: Name
+    unit: Name | None = None
+    accused: list[Name] = Field(default_factory=list)
+    investigators: list[Name] = Field(default_factory=list)
+    others_present: list[PresentPerson] = Field(default_factory=list)
+    timezone: Name = "Asia/Ho_Chi_Minh"
+
+
+class MediaInfo(_Document):
+    """The recording format, fixed for the whole session."""
+
+    container: Literal["mp4"] = "mp4"
+    video_codec: Literal["h264"] = "h264"
+    audio_codec: Literal["aac"] = "aac"
+    width: int = Field(gt=0, le=7680)
+    height: int = Field(gt=0, le=4320)
+    fps: int = Field(gt=0, le=120)
+    sample_rate: int = Field(gt=0, le=192000)
+    channels: int = Field(gt=0, le=8)
+    segment_seconds: int = Field(gt=0, le=60)
+
+
+class SignerInfo(_Document):
+    """Binds the signing key into the chain: a swapped key cannot reuse the old links."""
+
+    algorithm: Literal["ed25519", "ecdsa-p256-sha256"]
+    public_key_sha256: Sha256Hex = Field(description="SHA-256 of the DER SubjectPublicKeyInfo")
+    certificate_sha256: Sha256Hex | None = Field(
+        default=None, description="SHA-256 of the DER leaf certificate, when there is one"
+    )
+
+
+class Event(_Document):
+    type: EventType
+    reason: Text | None = None
+    device: Name | None = None
+    metadata: SessionMetadata | None = None
+    media: MediaInfo | None = None
+    signer: SignerInfo | None = None
+
+    @model_validator(mode="after")
+    def _fields_fit_type(self) -> Self:
+        starting = self.type is EventType.SESSION_STARTED
+        if starting != (self.metadata is not None and self.media is not None):
+            raise ValueError("metadata and media belong to session_started, and it needs both")
+        if starting != (self.signer is not None):
+            raise ValueError("signer belongs to session_started, and it needs it")
+        needs_reason = {
+            EventType.PAUSED,
+            EventType.RESUMED,
+            EventType.STOPPED,
+            EventType.INTERRUPTED,
+            EventType.DEVICE_LOST,
+        }
+        if self.type in needs_reason and not self.reason:
+            raise ValueError(f"a {self.type.value} event needs a reason")
+        if self.type in {EventType.DEVICE_LOST, EventType.DEVICE_RESTORED} and not self.device:
+            raise ValueError(f"a {self.type.value} event names its device")
+        return self
+
+
+class SegmentRef(_Document):
+    index: int = Field(ge=0)
+    name: Annotated[str, StringConstraints(pattern=r"^\d{6}\.mp4$")]
+    sha256: Sha256Hex
+    size: int = Field(gt=0)
+    start_us: int = Field(ge=0, description="start on the session's media timeline")
+    duration_us: int = Field(gt=0)
+
+
+class Link(_Document):
+    """One link of a session's hash chain: a sealed segment or an event."""
+
+    v: Literal[1] = FORMAT_VERSION
+    session: SessionId
+    seq: int = Field(ge=0)
+    prev: Sha256Hex
+    time: Timestamp
+    kind: Literal["segment", "event"]
+    segment: SegmentRef | None = None
+    event: Event | None = None
+
+    @model_validator(mode="after")
+    def _payload_fits_kind(self) -> Self:
+        if (self.kind == "segment") != (self.segment is not None) or (
+            (self.kind == "event") != (self.event is not None)
+        ):
+            raise ValueError("a link carries exactly the payload its kind names")
+        return self
+
+
+class Pause(_Document):
+    paused_at: Timestamp
+    reason: Text
+    resumed_at: Timestamp | None = None
+    resume_reason: Text | None = None
+
+
+class DeviceOutage(_Document):
+    device: Name
+    lost_at: Timestamp
+    reason: Text
+    restored_at: Timestamp | None = None
+
+
+class ChainSummary(_Document):
+    algorithm: Literal["sha256"] = "sha256"
+    length: int = Field(gt=0)
+    head: Sha256Hex
+    head_signature: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]+$")]
+
+
+class Manifest(_Document):
+    """The final seal of a session, signed as a whole by the room device."""
+
+    v: Literal[1] = FORMAT_VERSION
+    type: Literal["sealroom.manifest"] = "sealroom.manifest"
+    session: SessionId
+    metadata: SessionMetadata
+    media: MediaInfo
+    signer: SignerInfo
+    started_at: Timestamp
+    ended_at: Timestamp
+    stop_reason: Text
+    interrupted: bool
+    pauses: list[Pause]
+    device_outages: list[DeviceOutage]
+    segments: list[SegmentRef]
+    duration_us: int = Field(ge=0)
+    chain: ChainSummary
+    checksums_sha256: Sha256Hex = Field(description="SHA-256 of the session's SHA256SUMS file")
+
+
+def first_error(exc: ValidationError) -> str:
+    """The first validation problem, as one line a person can act on."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message

@@ -1,0 +1,172 @@
+"""The embedded write-once store on a local filesystem.
+
+An object is written to a temporary file, fsynced, then linked to its final name with
+``os.link``, which fails if the name exists: the check and the creation are one atomic step, so
+nothing is ever overwritten, even by two writers racing. The object is made read-only and its
+directory fsynced before the write is acknowledged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from evidence_store.errors import ObjectExistsError, StoreError, UsageError
+
+READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
+CHUNK = 1 << 20
+
+
+class EvidenceReader(Protocol):
+    """What verification needs from any store: read, list, and say what exists."""
+
+    def read_bytes(self, key: str) -> bytes: ...
+
+    def open_read(self, key: str) -> contextlib.AbstractContextManager[BinaryIO]: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def list_keys(self, prefix: str) -> list[str]: ...
+
+
+def check_key(key: str) -> str:
+    """Keys are relative POSIX paths without '.', '..' or empty parts."""
+    parts = key.split("/")
+    if not key or key.startswith("/") or any(p in {"", ".", ".."} for p in parts) or "\\" in key:
+        raise StoreError(f"invalid object key {key!r}")
+    return key
+
+
+def fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sha256_file(path: Path) -> tuple[str, int]:
+    """Stream a file through SHA-256; returns (hex digest, size)."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb", buffering=0) as handle:
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        while n := handle.readinto(buffer):
+            digest.update(view[:n])
+            size += n
+    return digest.hexdigest(), size
+
+
+class FilesystemStore:
+    """Write-once objects under ``root``; the default store when no object store is set."""
+
+    INFLIGHT = ".inflight"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @classmethod
+    def open(cls, root: Path, *, create: bool) -> FilesystemStore:
+        """Open (and optionally create) a store, failing early if it cannot be written."""
+        if create:
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise UsageError(f"cannot create data directory {root}: {exc.strerror}") from exc
+            if not os.access(root, os.W_OK | os.X_OK):
+                raise UsageError(f"data directory {root} is not writable")
+        elif not root.is_dir():
+            raise UsageError(f"no evidence store at {root}")
+        return cls(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def inflight_dir(self, prefix: str) -> Path:
+        """A scratch directory for objects being written, on the same filesystem as the store."""
+        directory = self.root / self.INFLIGHT / check_key(prefix.rstrip("/"))
+        directory.mkdir(parents=True, exist_ok=True)
+        return directory
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Write a new object durably; refuse if it exists."""
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.parent / f".{target.name}.{os.getpid()}.tmp"
+        try:
+            with temp.open("xb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self._publish(temp, target, key)
+        except OSError as exc:
+            raise StoreError(f"cannot write {key}: {exc.strerror or exc}") from exc
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+
+    def put_file(self, key: str, source: Path) -> None:
+        """Adopt a finished file (same filesystem) as a new object; the source is removed."""
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with source.open("rb") as handle:
+                os.fsync(handle.fileno())
+            self._publish(source, target, key)
+            source.unlink()
+            fsync_directory(source.parent)
+        except OSError as exc:
+            raise StoreError(f"cannot store {key}: {exc.strerror or exc}") from exc
+
+    def _publish(self, temp: Path, target: Path, key: str) -> None:
+        temp.chmod(READ_ONLY)
+        try:
+            os.link(temp, target)
+        except FileExistsError as exc:
+            raise ObjectExistsError(
+                f"{key} already exists; sealed objects are never replaced"
+            ) from exc
+        fsync_directory(target.parent)
+
+    def read_bytes(self, key: str) -> bytes:
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError:
+            raise
+        except OSError as exc:
+            raise StoreError(f"cannot read {key}: {exc.strerror or exc}") from exc
+
+    @contextlib.contextmanager
+    def open_read(self, key: str) -> Iterator[BinaryIO]:
+        with self.path(key).open("rb") as handle:
+            yield handle
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def size(self, key: str) -> int:
+        return self.path(key).stat().st_size
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """All object keys under ``prefix`` (which ends with '/'), sorted; temp files excluded."""
+        base = self.root / check_key(prefix.rstrip("/"))
+        if not base.is_dir():
+            return []
+        keys = []
+        for path in base.rglob("*"):
+            if path.is_file() and not path.name.startswith("."):
+                keys.append(path.relative_to(self.root).as_posix())
+        return sorted(keys)
+
+    def list_children(self, prefix: str) -> list[str]:
+        """Immediate sub-directory names under ``prefix``."""
+        base = self.root / check_key(prefix.rstrip("/"))
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if p.is_dir())

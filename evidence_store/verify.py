@@ -1,0 +1,373 @@
+"""Verifying a session from any store: the first failure is raised with its reason.
+
+Order of checks: each link's signature, its form, its place in the chain, the bytes of the
+segment it names; the signer against the trust roots; no object outside the chain; and last the
+manifest and SHA256SUMS, which must be exactly what the chain implies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from pydantic import ValidationError
+
+from evidence_store import layout
+from evidence_store.canonical import parse_canonical
+from evidence_store.chain import ChainState, SessionState, checksums_text, manifest_bytes
+from evidence_store.errors import (
+    IncompleteError,
+    TamperedError,
+    UnknownSessionError,
+    VerificationError,
+)
+from evidence_store.model import Link, Manifest, SegmentRef, first_error
+from evidence_store.signing import (
+    PublicKey,
+    TrustStore,
+    load_certificates,
+    load_public_key,
+    public_key_der,
+    verify_signature,
+)
+from evidence_store.store import CHUNK, EvidenceReader
+from evidence_store.timefmt import parse_utc
+
+Progress = Callable[[int], None]
+HASH_WORKERS = 2  # the appliance has two cores; more threads only contend
+# Written at sealing time, and not themselves listed in SHA256SUMS.
+SEALING_FILES = frozenset(
+    {layout.CHECKSUMS, layout.CHECKSUMS_SIG, layout.MANIFEST, layout.MANIFEST_SIG}
+)
+
+
+@dataclass(frozen=True)
+class VerifiedSession:
+    """What a successful verification established."""
+
+    session_id: str
+    signer: str
+    algorithm: str
+    chain_length: int
+    head: str
+    segments: int
+    media_bytes: int
+    duration_us: int
+    started_at: str
+    ended_at: str
+    interrupted: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.session_id,
+            "intact": True,
+            "signer": self.signer,
+            "algorithm": self.algorithm,
+            "chain_length": self.chain_length,
+            "head": self.head,
+            "segments": self.segments,
+            "media_bytes": self.media_bytes,
+            "duration_seconds": round(self.duration_us / 1e6, 3),
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "interrupted": self.interrupted,
+        }
+
+
+class _Verification:
+    def __init__(
+        self, store: EvidenceReader, session_id: str, trust: TrustStore, progress: Progress | None
+    ) -> None:
+        self.store = store
+        self.prefix = layout.session_prefix(session_id)
+        self.session_id = session_id
+        self.trust = trust
+        self.progress = progress
+        self.keys = set(store.list_keys(self.prefix))
+        if not self.keys:
+            raise UnknownSessionError(f"unknown session {session_id}")
+        self.digests: dict[str, str] = {}
+        self.signer_subject = ""
+
+    def read(self, relative: str) -> bytes:
+        key = self.prefix + relative
+        if key not in self.keys:
+            raise TamperedError("missing", location=relative)
+        data = self.store.read_bytes(key)
+        self.digests[relative] = hashlib.sha256(data).hexdigest()
+        return data
+
+    def run(self) -> VerifiedSession:
+        public_key = load_public_key(self.read(layout.PUBLIC_KEY), location=layout.PUBLIC_KEY)
+        certificate, intermediates = self._certificates()
+        chain, last_signature = self._walk_chain(public_key, certificate, intermediates)
+        self._no_strays(chain)
+        manifest = self._check_manifest(public_key, chain, last_signature)
+        return VerifiedSession(
+            session_id=self.session_id,
+            signer=self.signer_subject,
+            algorithm=manifest.signer.algorithm,
+            chain_length=chain.length,
+            head=chain.head,
+            segments=len(chain.segments),
+            media_bytes=sum(s.size for s in chain.segments),
+            duration_us=manifest.duration_us,
+            started_at=manifest.started_at,
+            ended_at=manifest.ended_at,
+            interrupted=manifest.interrupted,
+        )
+
+    def _certificates(self) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
+        certificate = None
+        intermediates: list[x509.Certificate] = []
+        if self.prefix + layout.CERTIFICATE in self.keys:
+            certs = load_certificates(self.read(layout.CERTIFICATE), location=layout.CERTIFICATE)
+            if len(certs) != 1:
+                raise TamperedError("expected exactly one certificate", location=layout.CERTIFICATE)
+            certificate = certs[0]
+        if self.prefix + layout.CERT_CHAIN in self.keys:
+            intermediates = load_certificates(
+                self.read(layout.CERT_CHAIN), location=layout.CERT_CHAIN
+            )
+        return certificate, intermediates
+
+    def _walk_chain(
+        self,
+        public_key: PublicKey,
+        certificate: x509.Certificate | None,
+        intermediates: list[x509.Certificate],
+    ) -> tuple[ChainState, bytes]:
+        # Segments are hashed by worker threads (hashlib releases the GIL) while this thread
+        # walks the chain; their results are checked in chain order, so the failure reported
+        # is still the first one.
+        pending: list[tuple[SegmentRef, Future[tuple[int, str]]]] = []
+        with ThreadPoolExecutor(max_workers=HASH_WORKERS) as pool:
+            try:
+                chain, signature = self._walk_links(
+                    public_key, certificate, intermediates, pool, pending
+                )
+            except VerificationError:
+                self._check_segments(pending)
+                raise
+            self._check_segments(pending)
+        return chain, signature
+
+    def _walk_links(
+        self,
+        public_key: PublicKey,
+        certificate: x509.Certificate | None,
+        intermediates: list[x509.Certificate],
+        pool: ThreadPoolExecutor,
+        pending: list[tuple[SegmentRef, Future[tuple[int, str]]]],
+    ) -> tuple[ChainState, bytes]:
+        chain = ChainState(self.session_id)
+        signature = b""
+        while self.prefix + layout.link_name(chain.length) in self.keys:
+            seq = chain.length
+            where = layout.link_name(seq)
+            body = self.read(where)
+            if self.prefix + layout.link_sig_name(seq) not in self.keys:
+                if self._is_last_link(seq):
+                    raise IncompleteError(
+                        "the last link was never signed (cut off while "
+                        "sealing); run `sealroom recover`",
+                        location=where,
+                    )
+                raise TamperedError("signature missing", location=layout.link_sig_name(seq))
+            signature = self.read(layout.link_sig_name(seq))
+            verify_signature(public_key, signature, body, location=where)
+            link = self._parse_link(body, where)
+            chain.apply(link, body)
+            if seq == 0:
+                self._check_signer(chain, public_key, certificate, intermediates, link.time)
+            if link.segment is not None:
+                key = self.prefix + layout.segment_path(link.segment.index)
+                if key not in self.keys:
+                    self._check_segments(pending)
+                    raise TamperedError(
+                        "segment missing (deleted or renamed)",
+                        location=layout.segment_path(link.segment.index),
+                    )
+                pending.append((link.segment, pool.submit(self._digest_object, key)))
+        if chain.length == 0:
+            raise TamperedError("the chain has no first link", location=layout.link_name(0))
+        return chain, signature
+
+    def _is_last_link(self, seq: int) -> bool:
+        return self.prefix + layout.link_name(seq + 1) not in self.keys
+
+    @staticmethod
+    def _parse_link(body: bytes, where: str) -> Link:
+        try:
+            return Link.model_validate(parse_canonical(body, location=where))
+        except ValidationError as exc:
+            raise TamperedError(f"malformed link: {first_error(exc)}", location=where) from exc
+
+    def _check_signer(
+        self,
+        chain: ChainState,
+        public_key: PublicKey,
+        certificate: x509.Certificate | None,
+        intermediates: list[x509.Certificate],
+        started: str,
+    ) -> None:
+        claimed = chain.signer
+        assert claimed is not None
+        if hashlib.sha256(public_key_der(public_key)).hexdigest() != claimed.public_key_sha256:
+            raise TamperedError(
+                "public key is not the one the session started with", location=layout.PUBLIC_KEY
+            )
+        if certificate is not None:
+            if certificate.fingerprint(hashes.SHA256()).hex() != claimed.certificate_sha256:
+                raise TamperedError(
+                    "certificate is not the one the session started with",
+                    location=layout.CERTIFICATE,
+                )
+        elif claimed.certificate_sha256 is not None:
+            raise TamperedError(
+                "the session started with a certificate that is now missing",
+                location=layout.CERTIFICATE,
+            )
+        self.signer_subject = self.trust.check(
+            public_key=public_key,
+            certificate=certificate,
+            intermediates=intermediates,
+            at=parse_utc(started),
+            location=layout.CERTIFICATE if certificate else layout.PUBLIC_KEY,
+        )
+
+    def _digest_object(self, key: str) -> tuple[int, str]:
+        digest = hashlib.sha256()
+        seen = 0
+        with self.store.open_read(key) as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+                seen += len(chunk)
+                if self.progress:
+                    self.progress(len(chunk))
+        return seen, digest.hexdigest()
+
+    def _check_segments(self, pending: list[tuple[SegmentRef, Future[tuple[int, str]]]]) -> None:
+        """Check hashed segments in chain order; raise at the first that does not match."""
+        for segment, future in pending:
+            relative = layout.segment_path(segment.index)
+            seen, digest = future.result()
+            if seen != segment.size:
+                raise TamperedError(
+                    f"segment is {seen} bytes, the chain sealed {segment.size} "
+                    f"({'truncated' if seen < segment.size else 'extended'})",
+                    location=relative,
+                )
+            if digest != segment.sha256:
+                raise TamperedError(
+                    "segment content does not match its sealed SHA-256 (altered or replaced)",
+                    location=relative,
+                )
+            self.digests[relative] = digest
+        pending.clear()
+
+    def _no_strays(self, chain: ChainState) -> None:
+        expected = set(self.digests) | SEALING_FILES
+        expected |= {layout.link_sig_name(i) for i in range(chain.length)}
+        for key in sorted(self.keys):
+            relative = key[len(self.prefix) :]
+            if relative in expected:
+                continue
+            next_segment = layout.segment_path(len(chain.segments))
+            if relative == next_segment and not chain.terminal:
+                raise IncompleteError(
+                    "a segment was stored but never chained (cut off while "
+                    "sealing); run `sealroom recover`",
+                    location=relative,
+                )
+            raise TamperedError(
+                "object is not part of the sealed chain (added, duplicated or spliced in)",
+                location=relative,
+            )
+
+    def _check_manifest(
+        self, public_key: PublicKey, chain: ChainState, last_signature: bytes
+    ) -> Manifest:
+        if self.prefix + layout.MANIFEST not in self.keys:
+            if chain.terminal:
+                raise IncompleteError(
+                    "the session ended but its manifest was never written; run `sealroom recover`",
+                    location=layout.MANIFEST,
+                )
+            state = "still recording" if chain.state is not SessionState.NEW else "empty"
+            raise IncompleteError(
+                f"not sealed: the chain is intact up to link {chain.length - 1} "
+                f"but the session is {state} or was cut off; "
+                "run `sealroom recover` if it is not recording",
+                location=layout.MANIFEST,
+            )
+        body = self.read(layout.MANIFEST)
+        verify_signature(public_key, self.read(layout.MANIFEST_SIG), body, location=layout.MANIFEST)
+        try:
+            stored = Manifest.model_validate(parse_canonical(body, location=layout.MANIFEST))
+        except ValidationError as exc:
+            raise TamperedError(
+                f"malformed manifest: {first_error(exc)}", location=layout.MANIFEST
+            ) from exc
+        if not chain.terminal:
+            raise TamperedError(
+                f"the manifest seals {stored.chain.length} links but the chain has only "
+                f"{chain.length} and does not end: links were removed (head rolled back)",
+                location=layout.MANIFEST,
+            )
+        checksums = self._check_checksums(public_key)
+        expected = chain.manifest(
+            head_signature=last_signature, checksums_sha256=hashlib.sha256(checksums).hexdigest()
+        )
+        if stored.chain.length != chain.length or stored.chain.head != chain.head:
+            raise TamperedError(
+                f"the manifest seals {stored.chain.length} links with head "
+                f"{stored.chain.head[:16]}…, the chain has {chain.length} with head "
+                f"{chain.head[:16]}…: links were removed or replaced (head rolled back)",
+                location=layout.MANIFEST,
+            )
+        if manifest_bytes(stored) != manifest_bytes(expected):
+            field = _first_difference(stored.to_document(), expected.to_document())
+            raise TamperedError(
+                f"manifest field {field!r} does not match the chain", location=layout.MANIFEST
+            )
+        return stored
+
+    def _check_checksums(self, public_key: PublicKey) -> bytes:
+        body = self.read(layout.CHECKSUMS)
+        verify_signature(
+            public_key, self.read(layout.CHECKSUMS_SIG), body, location=layout.CHECKSUMS
+        )
+        listed = {k: v for k, v in self.digests.items() if k not in SEALING_FILES}
+        if body != checksums_text(listed):
+            raise TamperedError(
+                "does not list exactly the session's files and their digests",
+                location=layout.CHECKSUMS,
+            )
+        return body
+
+
+def _first_difference(stored: Any, expected: Any, path: str = "") -> str:
+    if isinstance(stored, dict) and isinstance(expected, dict):
+        for key in sorted(set(stored) | set(expected)):
+            if stored.get(key) != expected.get(key):
+                return _first_difference(stored.get(key), expected.get(key), f"{path}.{key}")
+    if isinstance(stored, list) and isinstance(expected, list) and len(stored) == len(expected):
+        for i, (a, b) in enumerate(zip(stored, expected, strict=True)):
+            if a != b:
+                return _first_difference(a, b, f"{path}[{i}]")
+    return path.lstrip(".") or "(whole document)"
+
+
+def verify_session(
+    store: EvidenceReader, session_id: str, trust: TrustStore, *, progress: Progress | None = None
+) -> VerifiedSession:
+    """Verify one session completely. Raises VerificationError (or a subclass) at the first
+    failure; returns what was verified otherwise."""
+    layout.check_session_id(session_id)
+    return _Verification(store, session_id, trust, progress).run()

@@ -1,0 +1,63 @@
+"""The recorder's configuration: one frozen, validated model (the ``[recorder]`` section)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from evidence_store.model import MediaInfo
+
+X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"]
+
+
+class RecorderSettings(BaseModel):
+    """How a room records. Fixed for a whole session: it is sealed into the chain."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    width: int = Field(
+        default=1280, ge=64, le=3840, multiple_of=2,
+        description="picture width in pixels (even: H.264 4:2:0 needs it)")
+    height: int = Field(
+        default=720, ge=64, le=2160, multiple_of=2, description="picture height in pixels (even)")
+    fps: int = Field(default=30, ge=1, le=60, description="frames per second; the media clock")
+    segment_seconds: int = Field(
+        default=2, ge=1, le=4,
+        description="length of each sealed segment; at most this much is unsealed at a crash")
+    video_preset: X264Preset = Field(
+        default="veryfast",
+        description="x264 speed/size trade-off; slower presets need more CPU per frame")
+    crf: int = Field(
+        default=23, ge=0, le=51, description="x264 constant quality; lower is better and bigger")
+    encoder_threads: int = Field(
+        default=0, ge=0, le=64, description="x264 threads; 0 = automatic")
+    sample_rate: int = Field(
+        default=48000, ge=8000, le=96000, description="audio samples per second")
+    channels: int = Field(default=1, ge=1, le=2, description="audio channels")
+    audio_bitrate: int = Field(
+        default=96_000, ge=32_000, le=320_000, description="AAC bits per second")
+    capture_buffer_seconds: float = Field(
+        default=1.0, ge=0.2, le=5.0,
+        description=("video held between camera and encoder before new frames are dropped "
+                     "(memory: width * height * 3 bytes per frame)"))
+    device_timeout_seconds: float = Field(
+        default=0.5, ge=0.1, le=10.0,
+        description=("silence from a device after which it is reported lost and its gap "
+                     "filled (black picture or silence), so the other device's recording "
+                     "goes on"))
+
+    @property
+    def frames_per_segment(self) -> int:
+        return self.fps * self.segment_seconds
+
+    @property
+    def samples_per_segment(self) -> int:
+        return self.sample_rate * self.segment_seconds
+
+
+def media_info(settings: RecorderSettings) -> MediaInfo:
+    """The session's recording format, as sealed into its first chain link."""
+    return MediaInfo(width=settings.width, height=settings.height, fps=settings.fps,
+                     sample_rate=settings.sample_rate, channels=settings.channels,
+                     segment_seconds=settings.segment_seconds)

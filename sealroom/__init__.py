@@ -1,0 +1,1 @@
+"""The sealroom application shell: one command line over every package."""

@@ -1,0 +1,3 @@
+from sealroom.cli import main
+
+raise SystemExit(main())

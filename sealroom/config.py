@@ -1,0 +1,36 @@
+"""``sealroom.toml``: one file, a section per package, each a frozen, validated model."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evidence_store.errors import UsageError
+from evidence_store.model import first_error
+from evidence_store.settings import EvidenceSettings
+from recorder.settings import RecorderSettings
+
+
+class SealroomConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
+    recorder: RecorderSettings = Field(default_factory=RecorderSettings)
+
+
+def load_config(path: Path | None) -> SealroomConfig:
+    """Read and validate the config file; no file means every default."""
+    if path is None:
+        return SealroomConfig()
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"cannot read config {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"config {path} is not valid TOML: {exc}") from exc
+    try:
+        return SealroomConfig.model_validate(document)
+    except ValidationError as exc:
+        raise UsageError(f"config {path}: {first_error(exc)}") from exc
