@@ -6,15 +6,22 @@ link is what a crash leaves behind, so everything sealed before a crash still ve
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from evidence_store import layout
-from evidence_store.canonical import canonical_json
+from evidence_store.canonical import canonical_json, parse_canonical
 from evidence_store.chain import ChainState, checksums_text, link_digest, manifest_bytes
-from evidence_store.errors import SealroomError, TamperedError
+from evidence_store.errors import (
+    SealroomError,
+    SigningError,
+    TamperedError,
+    UnknownSessionError,
+)
 from evidence_store.model import (
     Event,
     EventType,
@@ -24,9 +31,11 @@ from evidence_store.model import (
     SegmentRef,
     SessionMetadata,
 )
-from evidence_store.signing import DeviceSigner, public_key_pem
+from evidence_store.signing import DeviceSigner, public_key_pem, verify_signature
 from evidence_store.store import FilesystemStore, sha256_file
 from evidence_store.timefmt import format_utc, utc_now
+
+WRITER_LOCK = ".writer.lock"
 
 
 class SessionStateError(SealroomError):
@@ -35,8 +44,19 @@ class SessionStateError(SealroomError):
     exit_code = 2
 
 
+class SessionBusyError(SealroomError):
+    """Another live process is writing this session."""
+
+    exit_code = 2
+
+
 class SessionWriter:
-    """Appends links to one session's chain in a write-once store. Thread-safe."""
+    """Appends links to one session's chain in a write-once store. Thread-safe.
+
+    While a writer is alive it holds an exclusive ``flock`` on the session's in-flight
+    directory. The kernel drops the lock when the process dies, however it dies, so recovery
+    can tell a crashed session from one that is still recording.
+    """
 
     def __init__(self, store: FilesystemStore, signer: DeviceSigner, session_id: str) -> None:
         self.store = store
@@ -47,6 +67,25 @@ class SessionWriter:
         self._digests: dict[str, str] = {}  # session-relative path -> sha256, for SHA256SUMS
         self._last_signature = b""
         self._lock = threading.Lock()
+        self._session_lock: int | None = None
+
+    def _hold_session_lock(self) -> None:
+        path = self.store.inflight_dir(self.prefix) / WRITER_LOCK
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(fd)
+            raise SessionBusyError(
+                f"session {self.session_id} is being recorded by a live process"
+            ) from exc
+        self._session_lock = fd
+
+    def close(self) -> None:
+        """Release the session lock (the session itself is unchanged)."""
+        if self._session_lock is not None:
+            os.close(self._session_lock)
+            self._session_lock = None
 
     @classmethod
     def start(
@@ -60,6 +99,7 @@ class SessionWriter:
     ) -> SessionWriter:
         """Create a session: publish the signer's identity, then link 0 (session_started)."""
         writer = cls(store, signer, session_id or layout.new_session_id())
+        writer._hold_session_lock()
         writer._put(layout.PUBLIC_KEY, public_key_pem(signer.public_key))
         if (cert := signer.certificate_pem()) is not None:
             writer._put(layout.CERTIFICATE, cert)
@@ -71,6 +111,102 @@ class SessionWriter:
             )
         )
         return writer
+
+    @classmethod
+    def reopen(cls, store: FilesystemStore, signer: DeviceSigner, session_id: str) -> SessionWriter:
+        """Pick up a session whose writer died: replay and check its chain, sign a last link
+        that was published but not yet signed, and continue from its head.
+
+        Raises SessionBusyError if a live process still writes it, and a VerificationError if
+        what is stored does not check out (recovery never builds on tampered evidence).
+        """
+        writer = cls(store, signer, session_id)
+        prefix = writer.prefix
+        if not store.exists(prefix + layout.link_name(0)):
+            raise UnknownSessionError(f"unknown session {session_id}")
+        writer._hold_session_lock()
+        try:
+            writer._replay()
+        except BaseException:
+            writer.close()
+            raise
+        return writer
+
+    def _replay(self) -> None:
+        own_key = public_key_pem(self.signer.public_key)
+        for name in (layout.PUBLIC_KEY, layout.CERTIFICATE, layout.CERT_CHAIN):
+            if self.store.exists(self.prefix + name):
+                data = self.store.read_bytes(self.prefix + name)
+                self._digests[name] = hashlib.sha256(data).hexdigest()
+                if name == layout.PUBLIC_KEY and data != own_key:
+                    raise SigningError(
+                        f"session {self.session_id} was signed by another "
+                        "device key; recover it on its own appliance"
+                    )
+        while self.store.exists(self.prefix + layout.link_name(self.chain.length)):
+            seq = self.chain.length
+            body = self.store.read_bytes(self.prefix + layout.link_name(seq))
+            link = Link.model_validate(parse_canonical(body, location=layout.link_name(seq)))
+            sig_key = self.prefix + layout.link_sig_name(seq)
+            if self.store.exists(sig_key):
+                signature = self.store.read_bytes(sig_key)
+                verify_signature(
+                    self.signer.public_key, signature, body, location=layout.link_name(seq)
+                )
+            elif self.store.exists(self.prefix + layout.link_name(seq + 1)):
+                raise TamperedError("signature missing", location=layout.link_sig_name(seq))
+            else:  # the writer died between publishing the link and signing it
+                signature = self.signer.sign(body)
+                self.store.put_bytes(sig_key, signature)
+            if link.segment is not None:
+                relative = layout.segment_path(link.segment.index)
+                digest, _ = sha256_file(self.store.path(self.prefix + relative))
+                if digest != link.segment.sha256:
+                    raise TamperedError("segment does not match its link", location=relative)
+                self._digests[relative] = digest
+            self.chain.apply(link, body)
+            self._digests[layout.link_name(seq)] = hashlib.sha256(body).hexdigest()
+            self._digests[layout.link_sig_name(seq)] = hashlib.sha256(signature).hexdigest()
+            self._last_signature = signature
+
+    @property
+    def sealed(self) -> bool:
+        return self.store.exists(self.prefix + layout.MANIFEST)
+
+    def published_unlinked_segment(self) -> int | None:
+        """The index of a segment that reached the store but not the chain (a crash between
+        the two steps of sealing), if there is one."""
+        index = len(self.chain.segments)
+        if self.store.exists(self.prefix + layout.segment_path(index)):
+            return index
+        return None
+
+    def link_published_segment(self, index: int, *, duration_us: int) -> SegmentRef:
+        """Chain a segment that is already in the store (see published_unlinked_segment)."""
+        with self._lock:
+            relative = layout.segment_path(index)
+            digest, size = sha256_file(self.store.path(self.prefix + relative))
+            segment = SegmentRef(
+                index=index,
+                name=layout.segment_name(index),
+                sha256=digest,
+                size=size,
+                start_us=self.chain.next_segment_start_us,
+                duration_us=duration_us,
+            )
+            self._check(lambda probe: probe.apply_segment(segment, relative))
+            self._digests[relative] = digest
+            self._append(
+                Link(
+                    session=self.session_id,
+                    seq=self.chain.length,
+                    prev=self.chain.head,
+                    time=format_utc(utc_now()),
+                    kind="segment",
+                    segment=segment,
+                )
+            )
+            return segment
 
     @property
     def path(self) -> Path:
@@ -132,19 +268,33 @@ class SessionWriter:
         return self.seal()
 
     def seal(self) -> Manifest:
-        """Write SHA256SUMS and the manifest, each with its detached signature."""
+        """Write SHA256SUMS and the manifest, each with its detached signature.
+
+        Sealing may be resumed after a crash part-way through: a file already written is
+        accepted if it is exactly what would be written now.
+        """
         with self._lock:
             checksums = checksums_text(self._digests)
-            self._put(layout.CHECKSUMS, checksums, listed=False)
-            self._put(layout.CHECKSUMS_SIG, self.signer.sign(checksums), listed=False)
+            self._put_signed(layout.CHECKSUMS, layout.CHECKSUMS_SIG, checksums)
             manifest = self.chain.manifest(
                 head_signature=self._last_signature,
                 checksums_sha256=hashlib.sha256(checksums).hexdigest(),
             )
-            body = manifest_bytes(manifest)
-            self._put(layout.MANIFEST, body, listed=False)
-            self._put(layout.MANIFEST_SIG, self.signer.sign(body), listed=False)
-            return manifest
+            self._put_signed(layout.MANIFEST, layout.MANIFEST_SIG, manifest_bytes(manifest))
+        self.close()
+        return manifest
+
+    def _put_signed(self, name: str, sig_name: str, body: bytes) -> None:
+        key = self.prefix + name
+        if not self.store.exists(key):
+            self.store.put_bytes(key, body)
+        elif self.store.read_bytes(key) != body:
+            raise TamperedError("differs from what the chain implies", location=name)
+        if self.store.exists(self.prefix + sig_name):
+            signature = self.store.read_bytes(self.prefix + sig_name)
+            verify_signature(self.signer.public_key, signature, body, location=name)
+        else:
+            self.store.put_bytes(self.prefix + sig_name, self.signer.sign(body))
 
     # -- internals -------------------------------------------------------------------------
 
@@ -182,7 +332,6 @@ class SessionWriter:
         assert self.chain.head == link_digest(body)
         self._last_signature = signature
 
-    def _put(self, relative: str, data: bytes, *, listed: bool = True) -> None:
+    def _put(self, relative: str, data: bytes) -> None:
         self.store.put_bytes(self.prefix + relative, data)
-        if listed:
-            self._digests[relative] = hashlib.sha256(data).hexdigest()
+        self._digests[relative] = hashlib.sha256(data).hexdigest()
