@@ -42,7 +42,9 @@ class AudioChunk:
 
 
 class Camera(Protocol):
-    """A video source. ``read`` returns None when no frame arrived within ``timeout`` seconds."""
+    """A video source. ``read`` returns None when no frame arrived within ``timeout`` seconds
+    (None: wait as long as it takes) and raises ``HardwareError`` when the device fails; a
+    failed device may be closed and opened again."""
 
     @property
     def name(self) -> str: ...
@@ -64,7 +66,9 @@ class Camera(Protocol):
 
 
 class Microphone(Protocol):
-    """An audio source. ``read`` returns None when no chunk arrived within ``timeout`` seconds."""
+    """An audio source. ``read`` returns None when no chunk arrived within ``timeout`` seconds
+    (None: wait as long as it takes) and raises ``HardwareError`` when the device fails; a
+    failed device may be closed and opened again."""
 
     @property
     def name(self) -> str: ...

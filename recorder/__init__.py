@@ -5,8 +5,9 @@ Imports ``hardware`` and ``evidence_store`` of the project, nothing else.
 
 from recorder.errors import RecorderError, RecorderStateError
 from recorder.segment_encoder import EncodedSegment, SegmentEncoder
-from recorder.session_recorder import RecorderState, RecorderStatus, SessionRecorder
-from recorder.settings import RecorderSettings
+from recorder.session_recorder import SessionRecorder
+from recorder.settings import RecorderSettings, media_info
+from recorder.status import RecorderState, RecorderStatus
 
 __all__ = [
     "EncodedSegment",
@@ -17,4 +18,5 @@ __all__ = [
     "RecorderStatus",
     "SegmentEncoder",
     "SessionRecorder",
+    "media_info",
 ]

@@ -156,11 +156,11 @@ class SegmentEncoder:
         """Flush both encoders, close the file and fsync it."""
         if self._closed:
             raise RecorderError(f"segment {self.path.name} is already closed")
+        self._encode_audio(None)
+        self._mux_video(None)
         try:
-            self._encode_audio(None)
-            self._mux_video(None)
-            self._closed = True
             self._container.close()
+            self._closed = True
         except av.FFmpegError as exc:
             self._abandon()
             raise RecorderError(f"encoding segment {self.path.name} failed: {exc}") from exc

@@ -49,6 +49,7 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
     recorder.start()
     recorder.wait_until(SECONDS, timeout=30)
     manifest = recorder.stop("test finished")
+    writer.close()
     return Recording(manifest, [writer.path / "segments" / s.name for s in manifest.segments])
 
 
@@ -63,12 +64,14 @@ def decode_errors(*input_args: str | Path, filters: tuple[str, ...] = ()) -> str
     """What ffmpeg says when it decodes the input completely; empty means clean."""
     result = subprocess.run(["ffmpeg", "-v", "error", *map(str, input_args), *filters,
                              "-f", "null", "-"], capture_output=True, text=True, check=False)
-    return result.stderr.strip() + ("" if result.returncode == 0 else f" (exit {result.returncode})")
+    failed = "" if result.returncode == 0 else f" (exit {result.returncode})"
+    return result.stderr.strip() + failed
 
 
 def video_packets(*input_args: str | Path) -> list[dict[str, Any]]:
-    return ffprobe(*input_args, "-select_streams", "v:0",
-                   "-show_entries", "packet=pts_time,flags")["packets"]
+    packets: list[dict[str, Any]] = ffprobe(*input_args, "-select_streams", "v:0",
+                                            "-show_entries", "packet=pts_time,flags")["packets"]
+    return packets
 
 
 def test_the_recording_has_the_requested_length(recording: Recording) -> None:

@@ -6,6 +6,7 @@ Devices are paced in real time, so every test here takes a few seconds of wall-c
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,11 +19,13 @@ from evidence_store.session import SessionWriter
 from evidence_store.signing import TrustStore, ensure_device_identity
 from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
+from hardware.errors import HardwareError
 from hardware.sources import AudioChunk, VideoFrame
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
 from recorder.errors import RecorderError, RecorderStateError
-from recorder.session_recorder import RecorderState, SessionRecorder
+from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
+from recorder.status import RecorderState
 
 SETTINGS = RecorderSettings(width=320, height=240, fps=30, segment_seconds=1)
 
@@ -38,13 +41,14 @@ class Room:
 
 
 @pytest.fixture
-def room(tmp_path: Path) -> Room:
+def room(tmp_path: Path) -> Iterator[Room]:
     store = FilesystemStore.open(tmp_path / "store", create=True)
     signer = ensure_device_identity(tmp_path / "keys", tmp_path / "trust", device_name="room-1")
     writer = SessionWriter.start(store, signer,
                                  SessionMetadata(case_number="VKS-1/2026", room="P1"),
                                  media_info(SETTINGS))
-    return Room(store, TrustStore.from_paths([tmp_path / "trust"]), writer)
+    yield Room(store, TrustStore.from_paths([tmp_path / "trust"]), writer)
+    writer.close()
 
 
 def decoded_frames(path: Path) -> list[np.ndarray]:
@@ -75,7 +79,7 @@ def test_a_recording_is_sealed_and_verifies(room: Room) -> None:
         assert after.start_us == before.start_us + before.duration_us
     verified = verify_session(room.store, room.writer.session_id, room.trust)
     assert verified.duration_us == manifest.duration_us >= 2_000_000
-    assert list(room.store.inflight_dir(room.writer.prefix).iterdir()) == []
+    assert list(room.store.inflight_dir(room.writer.prefix).glob("*.mp4")) == []
 
 
 def test_nothing_is_encoded_while_paused(room: Room) -> None:
@@ -116,7 +120,7 @@ def test_requests_that_do_not_fit_are_refused_and_change_nothing(room: Room) -> 
     with pytest.raises(RecorderStateError, match="cannot pause: the recorder is ready"):
         recorder.pause("too early")
     recorder.start()
-    with pytest.raises(RecorderStateError, match="start it once"):
+    with pytest.raises(RecorderStateError, match="cannot start: the recorder is recording"):
         recorder.start()
     with pytest.raises(RecorderStateError, match="cannot resume: the recorder is recording"):
         recorder.resume("not paused")
@@ -203,6 +207,36 @@ def test_a_lost_camera_is_recorded_and_its_gap_shown_black(room: Room) -> None:
     verify_session(room.store, room.writer.session_id, room.trust)
 
 
+class DisconnectingCamera(SyntheticCamera):
+    """A camera whose driver reports an error once, 0.6 s in, and works again when reopened."""
+
+    opened_ns = 0
+    failed = False
+
+    def open(self) -> None:
+        super().open()
+        self.opened_ns = time.monotonic_ns()
+
+    def read(self, timeout: float | None = None) -> VideoFrame | None:
+        if not self.failed and time.monotonic_ns() - self.opened_ns > 600_000_000:
+            self.failed = True
+            raise HardwareError("USB camera disconnected")
+        return super().read(timeout)
+
+
+def test_a_device_error_is_the_recorded_reason_and_the_device_is_reopened(room: Room) -> None:
+    camera = DisconnectingCamera(320, 240)
+    recorder = SessionRecorder(camera, SyntheticMicrophone(), SETTINGS, room.writer)
+    recorder.start()
+    recorder.wait_until(2.8, timeout=30)
+    manifest = recorder.stop("done")
+    [outage] = manifest.device_outages
+    assert outage.reason == "USB camera disconnected"
+    assert outage.restored_at is not None  # reopened after the capture thread's pause
+    assert camera.failed
+    verify_session(room.store, room.writer.session_id, room.trust)
+
+
 class ResolutionSwitchingCamera(SyntheticCamera):
     """A camera that renegotiates to another size mid-session (as some USB cameras do)."""
 
@@ -251,3 +285,20 @@ def test_sound_and_picture_stay_in_step(room: Room) -> None:
     scores = [float(np.dot(window, reference[lag:lag + len(window)])) for lag in lags]
     offset_ms = (lags[int(np.argmax(scores))] - 48000) / 48
     assert abs(offset_ms) <= 15  # devices opened a moment apart; lip sync needs < ~45 ms
+
+
+def test_closing_without_stop_leaves_the_open_segment_in_flight(room: Room) -> None:
+    """Abandoning a recording (what a crash does) keeps the unsealed media as it was."""
+    recorder = SessionRecorder(SyntheticCamera(320, 240), SyntheticMicrophone(),
+                               SETTINGS.model_copy(update={"segment_seconds": 4}), room.writer)
+    recorder.start()
+    recorder.wait_until(2.5, timeout=30)
+    recorder.close()
+    assert recorder.status().state is RecorderState.CLOSED
+    with pytest.raises(RecorderStateError, match="the recorder is closed"):
+        recorder.pause("too late")
+    [in_flight] = room.store.inflight_dir(room.writer.prefix).glob("*.mp4")
+    frames = decoded_frames(in_flight)
+    assert 30 <= len(frames) < 90  # the fragments flushed before the close, not the tail
+    manifest = room.writer.interrupt("recorder abandoned")
+    assert manifest.interrupted and manifest.segments == []

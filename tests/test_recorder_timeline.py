@@ -146,7 +146,7 @@ def test_settings_are_validated_and_frozen() -> None:
     with pytest.raises(ValidationError):
         RecorderSettings.model_validate({"fps": 30, "bitrate": 1})  # unknown key: a typo
     with pytest.raises(ValidationError):
-        settings.fps = 25  # type: ignore[misc]
+        settings.fps = 25
 
 
 def test_media_info_describes_the_recording_format() -> None:
