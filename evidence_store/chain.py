@@ -82,7 +82,7 @@ class ChainState:
 
     def apply(self, link: Link, link_bytes: bytes) -> None:
         """Check ``link`` follows the chain so far, then advance the chain past it."""
-        where = link_name(link.seq)
+        where = link_name(self.length)
         if link.session != self.session_id:
             raise TamperedError(
                 f"link belongs to session {link.session}, not {self.session_id}", location=where
@@ -122,6 +122,8 @@ class ChainState:
 
     def apply_event(self, event: Event, time: str, where: str) -> None:
         kind = event.type
+        if self.terminal:
+            raise TamperedError(f"{kind.value} after the session ended", location=where)
         if (kind is EventType.SESSION_STARTED) != (self.state is SessionState.NEW):
             raise TamperedError(
                 "the chain must open with exactly one session_started", location=where

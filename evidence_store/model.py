@@ -127,6 +127,12 @@ class SegmentRef(_Document):
     start_us: int = Field(ge=0, description="start on the session's media timeline")
     duration_us: int = Field(gt=0)
 
+    @model_validator(mode="after")
+    def _name_fits_index(self) -> Self:
+        if self.name != f"{self.index:06d}.mp4":
+            raise ValueError(f"segment {self.index} must be named {self.index:06d}.mp4")
+        return self
+
 
 class Link(_Document):
     """One link of a session's hash chain: a sealed segment or an event."""

@@ -324,6 +324,7 @@ class SessionWriter:
 
     def _append(self, link: Link) -> None:
         body = canonical_json(link.to_document())
+        self._check(lambda probe: probe.apply(link, body))  # refuse before writing anything
         name = layout.link_name(link.seq)
         self._put(name, body)
         signature = self.signer.sign(body)

@@ -314,7 +314,8 @@ class TrustStore:
             _check_validity(current, at, location)
             if current.fingerprint(hashes.SHA256()) in root_prints:
                 return
-            issuer = _find_issuer(current, [*self.roots, *intermediates])
+            candidates = [c for c in [*self.roots, *intermediates] if c != current]
+            issuer = _find_issuer(current, candidates)
             if issuer is None:
                 raise UntrustedSignerError(
                     f"certificate {current.subject.rfc4514_string()!r} does not chain to a "

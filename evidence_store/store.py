@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,9 @@ from typing import BinaryIO, Protocol
 
 from evidence_store.errors import ObjectExistsError, StoreError, UsageError
 
+# Only the store's own unfinished writes are hidden from listings; any other file, hidden
+# or not, is listed, so verification sees it.
+TEMP_NAME = re.compile(r"^\..+\.\d+\.tmp$")
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 CHUNK = 1 << 20
 
@@ -160,7 +164,7 @@ class FilesystemStore:
             return []
         keys = []
         for path in base.rglob("*"):
-            if path.is_file() and not path.name.startswith("."):
+            if path.is_file() and not TEMP_NAME.fullmatch(path.name):
                 keys.append(path.relative_to(self.root).as_posix())
         return sorted(keys)
 

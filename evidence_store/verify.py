@@ -172,7 +172,7 @@ class _Verification:
             where = layout.link_name(seq)
             body = self.read(where)
             if self.prefix + layout.link_sig_name(seq) not in self.keys:
-                if self._is_last_link(seq):
+                if self._is_last_link(seq) and self.prefix + layout.MANIFEST not in self.keys:
                     raise IncompleteError(
                         "the last link was never signed (cut off while "
                         "sealing); run `sealroom recover`",
@@ -286,7 +286,8 @@ class _Verification:
                     location=relative,
                 )
             raise TamperedError(
-                "object is not part of the sealed chain (added, duplicated or spliced in)",
+                "object is not part of the sealed chain (added, duplicated or spliced in, "
+                "or left over after a link before it was removed)",
                 location=relative,
             )
 

@@ -1,0 +1,91 @@
+"""The write-once filesystem store: nothing is overwritten, objects are read-only, keys are
+checked, and an unusable directory is a usage error."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from evidence_store.errors import ObjectExistsError, StoreError, UsageError
+from evidence_store.store import FilesystemStore
+
+KEY = "sessions/s-20261122T235911Z-1a2b3c4d/segments/000000.mp4"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> FilesystemStore:
+    return FilesystemStore.open(tmp_path / "evidence", create=True)
+
+
+def test_put_refuses_to_overwrite_and_the_original_is_unchanged(store: FilesystemStore) -> None:
+    store.put_bytes(KEY, "bản gốc".encode())
+    with pytest.raises(ObjectExistsError, match="already exists"):
+        store.put_bytes(KEY, b"replacement")
+    assert store.read_bytes(KEY) == "bản gốc".encode()
+    assert store.list_keys("sessions/") == [KEY]  # no temp file left behind
+
+
+def test_put_file_refuses_to_overwrite(store: FilesystemStore) -> None:
+    store.put_bytes(KEY, b"original")
+    source = store.inflight_dir("sessions/x/") / "000000.mp4"
+    source.write_bytes(b"replacement")
+    with pytest.raises(ObjectExistsError):
+        store.put_file(KEY, source)
+    assert store.read_bytes(KEY) == b"original"
+
+
+def test_objects_are_read_only(store: FilesystemStore) -> None:
+    store.put_bytes(KEY, b"data")
+    source = store.inflight_dir("sessions/x/") / "adopted"
+    source.write_bytes(b"more")
+    store.put_file("sessions/x/adopted", source)
+    for key in (KEY, "sessions/x/adopted"):
+        assert stat.S_IMODE(store.path(key).stat().st_mode) == 0o444
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "sessions/../../etc/passwd",
+        "..",
+        "sessions/./x",
+        "/etc/passwd",
+        "sessions//x",
+        "sessions/x/",
+        "",
+        "sessions\\x",
+    ],
+)
+def test_unsafe_keys_are_refused(store: FilesystemStore, key: str) -> None:
+    with pytest.raises(StoreError, match="invalid object key"):
+        store.put_bytes(key, b"data")
+    with pytest.raises(StoreError, match="invalid object key"):
+        store.read_bytes(key)
+    assert not any(store.root.parent.rglob("passwd"))
+
+
+def test_put_file_adopts_and_removes_the_source(store: FilesystemStore) -> None:
+    source = store.inflight_dir("sessions/s/") / "000000.mp4"
+    source.write_bytes(b"\x00\x00\x00\x18ftypiso6")
+    store.put_file(KEY, source)
+    assert not source.exists()
+    assert store.read_bytes(KEY) == b"\x00\x00\x00\x18ftypiso6"
+    assert store.list_keys("sessions/") == [KEY]
+
+
+def test_a_store_under_a_regular_file_is_a_usage_error(tmp_path: Path) -> None:
+    # Running as root ignores permission bits, so use a path that cannot be a directory.
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    with pytest.raises(UsageError, match="cannot create data directory"):
+        FilesystemStore.open(blocker / "evidence", create=True)
+    with pytest.raises(UsageError, match="no evidence store"):
+        FilesystemStore.open(blocker / "evidence", create=False)
+
+
+def test_opening_a_missing_store_without_create_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no evidence store"):
+        FilesystemStore.open(tmp_path / "nowhere", create=False)
+    assert not (tmp_path / "nowhere").exists()
