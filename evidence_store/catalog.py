@@ -88,3 +88,17 @@ def list_sessions(store: FilesystemStore) -> list[SessionSummary]:
         if layout.SESSION_ID_RE.fullmatch(name)
     ]
     return [summarise(store, session_id) for session_id in ids]
+
+
+def read_links(store: FilesystemStore, session_id: str) -> list[Link]:
+    """The session's chain links in order, parsed but not verified (for display)."""
+    prefix = layout.session_prefix(session_id)
+    links = []
+    seq = 0
+    while store.exists(key := prefix + layout.link_name(seq)):
+        try:
+            links.append(Link.model_validate_json(store.read_bytes(key)))
+        except ValidationError:
+            break
+        seq += 1
+    return links

@@ -59,6 +59,8 @@ class DataDir:
         ]
         return TrustStore.from_paths(paths)
 
-    def custody(self, store: FilesystemStore, signer: DeviceSigner) -> CustodyLog:
+    def custody(
+        self, store: FilesystemStore, signer: DeviceSigner, *, checkpoint_interval: float = 0.0
+    ) -> CustodyLog:
         url = self.settings.custody_database_url or f"sqlite:///{self.root / 'custody.db'}"
-        return CustodyLog.open(url, store, signer)
+        return CustodyLog.open(url, store, signer, checkpoint_interval=checkpoint_interval)

@@ -63,3 +63,14 @@ def test_the_rule_catches_a_violation(tmp_path: Path) -> None:
     assert not allowed("web", modules[1])
     assert allowed("web", "recorder.client")
     assert not allowed("evidence_store", "hardware.synthetic")
+
+
+def test_the_console_never_loads_the_capture_pipeline() -> None:
+    import subprocess
+    import sys
+
+    probe = ("import sys, web.app, web.cli; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'av', 'cv2', 'hardware'}))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"

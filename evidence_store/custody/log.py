@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,18 +137,38 @@ def migrate(engine: Engine) -> None:
 class CustodyLog:
     """The custody log of one installation."""
 
-    def __init__(self, engine: Engine, store: CheckpointStore, signer: DeviceSigner) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        store: CheckpointStore,
+        signer: DeviceSigner,
+        *,
+        checkpoint_interval: float = 0.0,
+    ) -> None:
         self.engine = engine
         self.store = store
         self.signer = signer
+        # 0: checkpoint after every append (the command line). A busy console checkpoints at
+        # most once per interval; rows appended since the last checkpoint are still
+        # hash-chained, and the next append past the interval checkpoints them all.
+        self.checkpoint_interval = checkpoint_interval
+        self._last_checkpoint = float("-inf")
+        self._checkpoint_lock = threading.Lock()
 
     @classmethod
-    def open(cls, url: str, store: CheckpointStore, signer: DeviceSigner) -> CustodyLog:
+    def open(
+        cls,
+        url: str,
+        store: CheckpointStore,
+        signer: DeviceSigner,
+        *,
+        checkpoint_interval: float = 0.0,
+    ) -> CustodyLog:
         engine = create_engine(url)
         if engine.dialect.name == "sqlite":
             _serialise_sqlite_writers(engine)
         migrate(engine)
-        return cls(engine, store, signer)
+        return cls(engine, store, signer, checkpoint_interval=checkpoint_interval)
 
     def record(
         self,
@@ -198,7 +220,11 @@ class CustodyLog:
             session.add(row)
             session.flush()
             entry = _entry(row)
-        self._checkpoint(entry)
+        with self._checkpoint_lock:
+            now = time.monotonic()
+            if now - self._last_checkpoint >= self.checkpoint_interval:
+                self._checkpoint(entry)
+                self._last_checkpoint = now
         return entry
 
     def _checkpoint(self, entry: CustodyEntry) -> None:

@@ -1,0 +1,100 @@
+"""A console with units, users of every role, a room and sessions, for the web tests."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from evidence_store.data_dir import DataDir
+from evidence_store.model import MediaInfo, SessionMetadata
+from evidence_store.session import SessionWriter
+from web.accounts import create_unit, create_user
+from web.app import create_app
+from web.extensions import db
+from web.models import Room, Unit
+from web.roles import Role
+from web.settings import ConsoleSettings
+
+PASSWORD = "correct horse battery staple"
+MEDIA = MediaInfo(width=320, height=240, fps=15, sample_rate=48000, channels=1, segment_seconds=1)
+
+
+@dataclass(frozen=True)
+class Console:
+    app: Flask
+    data: DataDir
+    own_session: str  # recorded in unit hanoi-bd, below hanoi
+    other_session: str  # recorded in unit danang, sideways from hanoi
+
+
+def record_session(data: DataDir, unit: str, case: str, segment: bytes) -> str:
+    store = data.store(create=True)
+    writer = SessionWriter.start(
+        store,
+        data.signer(),
+        SessionMetadata(
+            case_number=case,
+            room="Phòng 1",
+            unit=unit,
+            accused=["Nguyễn Văn A"],
+            investigators=["Trần Thị B"],
+        ),
+        MEDIA,
+    )
+    writer.inflight_path(0).write_bytes(segment)
+    writer.seal_segment(0, start_us=0, duration_us=1_000_000)
+    writer.pause("nghỉ giải lao")
+    writer.resume("tiếp tục")
+    writer.stop("kết thúc")
+    return writer.session_id
+
+
+def build_console(
+    root: Path,
+    *,
+    secure_cookies: bool = False,
+    segment: bytes | None = None,
+    recorder_url: str = "http://127.0.0.1:9",
+) -> Console:
+    data = DataDir.resolve(root)
+    app = create_app(data, ConsoleSettings(secure_cookies=secure_cookies))
+    with app.app_context():
+        create_unit("hanoi", parent="supreme")
+        create_unit("hanoi-bd", parent="hanoi")
+        create_unit("danang", parent="supreme")
+        for role in Role:
+            create_user(
+                role.value.replace("_", "-"), role=role.value, unit="hanoi", password=PASSWORD
+            )
+        create_user("investigator-danang", role="investigator", unit="danang", password=PASSWORD)
+        hanoi = db.session.query(Unit).filter_by(code="hanoi").one()
+        db.session.add(Room(code="room1", name="Phòng 1", unit=hanoi, recorder_url=recorder_url))
+        db.session.commit()
+    media = segment or os.urandom(2048)
+    own = record_session(data, "hanoi-bd", "VKS-1/2026", media)
+    other = record_session(data, "danang", "VKS-2/2026", media)
+    return Console(app, data, own, other)
+
+
+def csrf_token(client: FlaskClient, url: str = "/login") -> str:
+    """The CSRF token of the form on ``url``, as a browser would submit it."""
+    page = client.get(url).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    return match.group(1) if match else ""  # no field when a test turned CSRF off
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> None:
+    response = client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": csrf_token(client)},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+
+
+def username_for(role: Role) -> str:
+    return role.value.replace("_", "-")

@@ -1,0 +1,162 @@
+"""The console's application factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, current_app, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from evidence_store.data_dir import DataDir
+from web import audit
+from web.access import init_access, public
+from web.display import init_display
+from web.extensions import babel, csrf, db, login_manager
+from web.models import User
+from web.schema import upgrade_database
+from web.settings import ConsoleSettings
+
+SUPPORTED_LANGUAGES = ("vi", "en")
+MAX_FORM_BYTES = 64 * 1024  # no form of the console needs more; bigger is an attack
+
+
+def create_app(data: DataDir, settings: ConsoleSettings | None = None) -> Flask:
+    """Build a console bound to one installation's data directory."""
+    settings = settings or ConsoleSettings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=_secret_key(data.root, settings),
+        SQLALCHEMY_DATABASE_URI=settings.database_url or f"sqlite:///{data.root / 'console.db'}",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="sealroom_session",
+        REMEMBER_COOKIE_SECURE=settings.secure_cookies,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
+        MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
+        WTF_CSRF_TIME_LIMIT=None,  # tied to the login session instead
+        BABEL_DEFAULT_LOCALE=settings.default_language,
+        BABEL_DEFAULT_TIMEZONE=settings.timezone,
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        SEALROOM_SETTINGS=settings,
+    )
+    db.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    babel.init_app(app, locale_selector=_locale)
+
+    store = data.store(create=True)
+    signer = data.signer()
+    app.extensions[audit.EXTENSION_KEY] = data.custody(
+        store, signer, checkpoint_interval=settings.custody_checkpoint_seconds
+    )
+    app.extensions["sealroom.data"] = data
+    app.extensions["sealroom.store"] = store
+
+    with app.app_context():
+        upgrade_database(db.engine)
+
+    init_access(app)
+    init_display(app)
+    _register_blueprints(app)
+    _error_pages(app)
+    _security_headers(app)
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+    @app.get("/")
+    @public
+    def home() -> Response:
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        return redirect(url_for("auth.landing"))
+
+    @app.get("/language/<code>")
+    @public
+    def language(code: str) -> Response:
+        if code in SUPPORTED_LANGUAGES:
+            session["lang"] = code
+        return redirect(url_for("home"))
+
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from web.admin import blueprint as admin
+    from web.auth import blueprint as auth
+    from web.custody_views import blueprint as custody
+    from web.review import blueprint as review
+    from web.terminal import blueprint as terminal
+
+    for blueprint in (auth, review, custody, admin, terminal):
+        app.register_blueprint(blueprint)
+
+
+def _locale() -> str:
+    chosen = session.get("lang")
+    if chosen in SUPPORTED_LANGUAGES:
+        return str(chosen)
+    settings: ConsoleSettings = current_app.config["SEALROOM_SETTINGS"]
+    return settings.default_language
+
+
+def _secret_key(root: Path, settings: ConsoleSettings) -> str:
+    """From the environment or a file; generated once per installation, never a default."""
+    if from_env := os.environ.get("SEALROOM_SECRET_KEY"):
+        return from_env
+    path = settings.secret_key_file or root / "console-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def _security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+            "style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'; "
+            "form-action 'self'; frame-ancestors 'none'",
+        )
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def _error_pages(app: Flask) -> None:
+    messages = {
+        400: _l("Bad request."),
+        401: _l("Please log in."),
+        403: _l("Not allowed."),
+        404: _l("Not found."),
+        413: _l("Too large."),
+        503: _l("Unavailable."),
+    }
+
+    def page(error: HTTPException) -> tuple[str, int]:
+        code = error.code or 500
+        return render_template("error.html", code=code, message=str(messages.get(code, code))), code
+
+    for code in messages:
+        app.register_error_handler(code, page)

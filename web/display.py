@@ -1,0 +1,57 @@
+"""How things look to a person: local times, durations, and translated labels."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_babel import format_datetime, get_locale
+from flask_babel import lazy_gettext as _l
+
+from evidence_store.timefmt import parse_utc
+
+ROLE_LABELS = {
+    "investigator": _l("Investigator"),
+    "prosecutor": _l("Prosecutor"),
+    "court_clerk": _l("Court clerk"),
+    "supervisor": _l("Supervisor"),
+    "auditor": _l("Auditor"),
+    "admin": _l("Administrator"),
+}
+STATE_LABELS = {
+    "sealed": _l("sealed"),
+    "interrupted": _l("interrupted, sealed"),
+    "open": _l("recording or unsealed"),
+    "damaged": _l("damaged"),
+}
+EVENT_LABELS = {
+    "session_started": _l("Session started"),
+    "paused": _l("Paused"),
+    "resumed": _l("Resumed"),
+    "device_lost": _l("Device lost"),
+    "device_restored": _l("Device restored"),
+    "interrupted": _l("Interrupted"),
+    "stopped": _l("Stopped"),
+}
+
+
+def localtime(value: str | None) -> str:
+    """A stored UTC timestamp in the console's time zone, to the second."""
+    if not value:
+        return "—"
+    try:
+        return str(format_datetime(parse_utc(value), "yyyy-MM-dd HH:mm:ss"))
+    except ValueError:
+        return value
+
+
+def duration(microseconds: int | float) -> str:
+    seconds = int(microseconds // 1_000_000)
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def init_display(app: Flask) -> None:
+    app.add_template_global(lambda: str(get_locale() or "vi"), "current_locale")
+    app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(duration, "duration")
+    app.add_template_global(lambda role: str(ROLE_LABELS.get(role, role)), "role_label")
+    app.add_template_global(lambda state: str(STATE_LABELS.get(state, state)), "state_label")
+    app.add_template_global(lambda kind: str(EVENT_LABELS.get(str(kind), kind)), "event_label")

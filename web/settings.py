@@ -1,0 +1,43 @@
+"""The ``[console]`` section of ``sealroom.toml``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ConsoleSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/console.db"
+    )
+    secret_key_file: Path | None = Field(
+        default=None,
+        description="File holding the session-signing key. Default: "
+        "$SEALROOM_SECRET_KEY, else <data_dir>/console-secret, generated once (0600)",
+    )
+    secure_cookies: bool = Field(
+        default=True,
+        description="Send cookies over HTTPS only (browsers also accept them "
+        "from http://localhost and 127.0.0.1, for a console on the same machine)",
+    )
+    default_language: str = Field(default="vi", pattern="^(vi|en)$")
+    timezone: str = Field(default="Asia/Ho_Chi_Minh", description="for displaying times")
+    max_failed_logins: int = Field(
+        default=5, ge=1, le=50, description="failures before the account locks"
+    )
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    custody_checkpoint_seconds: float = Field(
+        default=1.0,
+        ge=0.0,
+        le=60.0,
+        description="at most one custody checkpoint per this many seconds (0: after every event)",
+    )
+    page_size: int = Field(default=25, ge=5, le=200)
+    recorder_token_file: Path | None = Field(
+        default=None,
+        description="Bearer token for the room recorders' control API; "
+        "default $SEALROOM_RECORDER_TOKEN",
+    )
