@@ -58,8 +58,12 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
     console = build_console(data_dir, recorder_url=recorder_url)
     env = {**os.environ, "SEALROOM_RECORDER_TOKEN": TOKEN}
     env.pop("SEALROOM_DATA_DIR", None)
+    config = root / "recorder.toml"  # a small picture keeps the test light on two cores
+    config.write_text("[recorder]\nwidth = 320\nheight = 240\nfps = 15\nsegment_seconds = 1\n")
     recorder = start(
         [
+            "--config",
+            str(config),
             "recorder",
             "serve",
             "--room",
@@ -70,7 +74,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
             "--data-dir",
             str(data_dir),
         ],
-        {**env, "SEALROOM_RECORDER_SIZE": "320x240"},
+        env,
         root / "recorder.log",
     )
     web = start(
@@ -83,6 +87,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
         wait_for(f"http://127.0.0.1:{console_port}/login")
         yield {"base": f"http://127.0.0.1:{console_port}", "console": console, "root": root}
     finally:
+        for log in ("recorder.log", "console.log"):  # shown by pytest when a test fails
+            print(f"--- {log}\n" + (root / log).read_text(errors="replace")[-4000:])
         for process in (web, recorder):
             process.terminate()
             try:
@@ -119,6 +125,16 @@ def log_in(page: object, base: str, username: str) -> None:
     page.wait_for_load_state()  # type: ignore[attr-defined]
 
 
+def wait_js(page: object, expression: str, *, timeout: float = 30) -> None:
+    """Poll ``expression`` until true. (Playwright's wait_for_function evaluates strings with
+    eval, which the console's Content-Security-Policy rightly forbids.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):  # type: ignore[attr-defined]
+        if time.monotonic() > deadline:
+            raise TimeoutError(expression)
+        time.sleep(0.2)
+
+
 def shot(page: object, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
@@ -139,9 +155,7 @@ def test_record_review_play_verify_in_chromium(servers: dict[str, object], brows
     page.fill("#others_present", "Lê Văn Cường:luật sư")
     page.click("#start")
     page.wait_for_selector("#rec[data-state=recording]", timeout=20_000)
-    page.wait_for_function(
-        "Number(document.getElementById('segments').textContent) >= 2", timeout=30_000
-    )
+    wait_js(page, "Number(document.getElementById('segments').textContent) >= 2", timeout=30)
     shot(page, "02-terminal-recording")
 
     page.select_option("#pause-reason", index=1)
@@ -172,7 +186,7 @@ def test_record_review_play_verify_in_chromium(servers: dict[str, object], brows
     assert "Tạm dừng" in timeline and "Luật sư đã có mặt" in timeline
     page.evaluate("document.getElementById('player').muted = true")
     page.evaluate("document.getElementById('player').play()")
-    page.wait_for_function("document.getElementById('player').currentTime > 1.5", timeout=30_000)
+    wait_js(page, "document.getElementById('player').currentTime > 1.5", timeout=30)
     shot(page, "05-session-playing")
     page.click("#verify-now")
     page.wait_for_selector("#verify-result")

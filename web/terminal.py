@@ -167,7 +167,7 @@ def status(code: str) -> WerkzeugResponse:
     payload: dict[str, Any] = {
         "reachable": True,
         **current.as_dict(),
-        "audio_dbfs": level.rms_dbfs,
+        "audio_dbfs": level.dbfs,
         "backlog_objects": (current.backlog or {}).get("objects"),
     }
     return jsonify(payload)
