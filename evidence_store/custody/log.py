@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,7 @@ from evidence_store.signing import DeviceSigner, PublicKey, verify_signature
 from evidence_store.timefmt import format_utc, utc_now
 
 CHECKPOINTS = "custody/checkpoints/"
+APPEND_LOCK_KEY = 0x5EA1_0001  # the custody log's PostgreSQL advisory lock
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -185,9 +186,16 @@ class CustodyLog:
         detail = detail or {}
         canonical_json(detail)  # reject what cannot be hashed before touching the database
         with Session(self.engine) as session, session.begin():
-            # FOR UPDATE serialises appenders on PostgreSQL; SQLite is serialised at BEGIN.
+            # One appender at a time. SQLite takes its write lock at BEGIN IMMEDIATE. On
+            # PostgreSQL, FOR UPDATE on the last row is not enough (a waiting appender would
+            # read that same row again once it is free), so a transaction advisory lock
+            # serialises appenders until commit.
+            if self.engine.dialect.name == "postgresql":
+                session.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY}
+                )
             last = session.execute(
-                select(CustodyRow).order_by(CustodyRow.seq.desc()).limit(1).with_for_update()
+                select(CustodyRow).order_by(CustodyRow.seq.desc()).limit(1)
             ).scalar_one_or_none()
             seq = (last.seq + 1) if last else 1
             prev = last.hash if last else GENESIS_PREV

@@ -1,0 +1,70 @@
+"""The data layer on PostgreSQL: the console's migrations and models, and the custody log
+with concurrent appenders, against a real server."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+
+from evidence_store.data_dir import DataDir
+from evidence_store.settings import EvidenceSettings
+from tests.console_fixtures import PASSWORD, csrf_token, record_session
+from tests.postgres_server import postgres_url  # noqa: F401 (fixture)
+from web.accounts import create_unit, create_user
+from web.app import create_app
+from web.settings import ConsoleSettings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def fresh_database(postgres_url: str) -> Iterator[str]:  # noqa: F811
+    engine = sqlalchemy.create_engine(postgres_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+    yield postgres_url
+
+
+def test_console_and_custody_on_postgresql(tmp_path: Path, fresh_database: str) -> None:
+    data = DataDir.resolve(tmp_path, EvidenceSettings(custody_database_url=fresh_database))
+    app = create_app(data, ConsoleSettings(database_url=fresh_database, secure_cookies=False))
+    create_app(data, ConsoleSettings(database_url=fresh_database))  # migrations are idempotent
+    with app.app_context():
+        create_unit("hanoi", parent="supreme")
+        create_user("kiemsat", role="prosecutor", unit="hanoi", password=PASSWORD)
+    session_id = record_session(data, "hanoi", "VKS-PG/2026", b"\0" * 1024)
+    client = app.test_client()
+    client.post(
+        "/login",
+        data={"username": "kiemsat", "password": PASSWORD, "csrf_token": csrf_token(client)},
+    )
+    assert "VKS-PG/2026" in client.get("/sessions/?case=PG").get_data(as_text=True)
+    url = f"/sessions/{session_id}"
+    assert (
+        client.post(
+            f"{url}/bookmarks",
+            data={"offset_ms": "250", "note": "ghi chú", "csrf_token": csrf_token(client, url)},
+        ).status_code
+        == 302
+    )
+    assert "ghi chú" in client.get(url).get_data(as_text=True)
+
+    log = data.custody(data.store(), data.signer())
+
+    def append(n: int) -> None:
+        for i in range(20):
+            log.record(actor=f"worker-{n}", role="auditor", action="verify", detail={"i": i})
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    report = log.verify()
+    assert report.rows >= 80 + 4  # the appenders' rows and the console's own events
+    assert report.last_checkpoint_seq == report.rows
