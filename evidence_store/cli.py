@@ -21,6 +21,8 @@ from evidence_store.catalog import list_sessions, read_manifest
 from evidence_store.data_dir import DataDir
 from evidence_store.errors import UnknownSessionError, VerificationError
 from evidence_store.settings import EvidenceSettings
+from evidence_store.signing import TrustStore
+from evidence_store.store import EvidenceReader
 from evidence_store.timefmt import format_utc, utc_now
 from evidence_store.verify import verify_session
 
@@ -93,6 +95,15 @@ def _existing_session(data: DataDir, session_id: str) -> None:
     type=click.Path(exists=True, path_type=Path),
     help="An extra trust root: a PEM certificate, public key, or a directory of them.",
 )
+@click.option(
+    "--store",
+    "store_kind",
+    type=click.Choice(["local", "s3"]),
+    default="local",
+    show_default=True,
+    help="Verify from the local store, or from the object store alone "
+    "(SEALROOM_S3_* or [evidence.s3]).",
+)
 @data_dir_option
 @json_option
 @click.pass_context
@@ -100,20 +111,44 @@ def verify(
     ctx: click.Context,
     session_id: str,
     extra_trust: tuple[Path, ...],
+    store_kind: str,
     data_dir: Path | None,
     as_json: bool,
 ) -> None:
     """Verify a session: exit 0 intact, 1 tampered or incomplete, 2 usage error."""
     data = data_dir_from(ctx, data_dir)
+    if store_kind == "s3":
+        _verify_from_bucket(ctx, data, session_id, extra_trust, as_json=as_json)
+        return
     _existing_session(data, session_id)
     store = data.store()
     prefix = layout.session_prefix(session_id)
     total = sum(store.size(k) for k in store.list_keys(prefix + "segments/"))
+    outcome = _verify_outcome(
+        store, session_id, lambda: data.trust(list(extra_trust)), total, as_json
+    )
+    signer = data.signer()
+    data.custody(store, signer).record(
+        actor=operator(),
+        role="operator",
+        action="verify",
+        session_id=session_id,
+        detail=_verify_detail(outcome),
+    )
+    _print_verify(outcome, as_json=as_json)
+    ctx.exit(0 if outcome["intact"] else 1)
+
+
+def _verify_outcome(
+    store: EvidenceReader,
+    session_id: str,
+    trust: Callable[[], TrustStore],
+    total: int,
+    as_json: bool,
+) -> dict[str, Any]:
     try:
         with byte_progress("verifying", total, enabled=not as_json) as advance:
-            result = verify_session(
-                store, session_id, data.trust(list(extra_trust)), progress=advance
-            )
+            result = verify_session(store, session_id, trust(), progress=advance)
         outcome: dict[str, Any] = result.as_dict()
     except VerificationError as failure:
         outcome = {
@@ -124,21 +159,22 @@ def verify(
             "reason": failure.reason,
         }
     outcome["verified_at"] = format_utc(utc_now())
-    signer = data.signer()
-    data.custody(store, signer).record(
-        actor=operator(),
-        role="operator",
-        action="verify",
-        session_id=session_id,
-        detail={
-            "result": "intact" if outcome["intact"] else outcome["result"],
-            **(
-                {}
-                if outcome["intact"]
-                else {"location": outcome["location"], "reason": outcome["reason"]}
-            ),
-        },
-    )
+    return outcome
+
+
+def _verify_detail(outcome: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "result": "intact" if outcome["intact"] else outcome["result"],
+        **(
+            {}
+            if outcome["intact"]
+            else {"location": outcome["location"], "reason": outcome["reason"]}
+        ),
+    }
+
+
+def _print_verify(outcome: dict[str, Any], *, as_json: bool) -> None:
+    session_id = outcome["session_id"]
     if as_json:
         emit_json(outcome)
     elif outcome["intact"]:
@@ -152,6 +188,49 @@ def verify(
         click.echo(
             f"{session_id}: {outcome['result'].upper()} — first failure: {where}{outcome['reason']}"
         )
+
+
+def _verify_from_bucket(
+    ctx: click.Context,
+    data: DataDir,
+    session_id: str,
+    extra_trust: tuple[Path, ...],
+    *,
+    as_json: bool,
+) -> None:
+    """Verify from the object store alone: the first version of every object, streamed."""
+    from evidence_store.s3_store import S3Access, S3Store  # the SDK loads only when needed
+
+    layout.check_session_id(session_id)
+    bucket = S3Store.connect(S3Access.from_settings(data.settings.s3))
+    prefix = layout.session_prefix(session_id)
+    keys = bucket.list_keys(prefix)
+    if prefix + layout.link_name(0) not in keys:
+        raise UnknownSessionError(f"unknown session {session_id} in {bucket.describe()}")
+    total = sum(bucket.size(k) for k in keys if k.startswith(prefix + "segments/"))
+    outcome = _verify_outcome(
+        bucket, session_id, lambda: data.trust(list(extra_trust)), total, as_json
+    )
+    outcome["store"] = bucket.describe()
+    covered = bucket.shadowed(prefix)
+    if covered:
+        outcome["covered_objects"] = covered
+        click.echo(
+            f"warning: {len(covered)} object(s) of {session_id} have a newer version or a "
+            f"delete marker on top of the locked original (first: {covered[0]}); "
+            "the originals were verified",
+            err=True,
+        )
+    if data.evidence.is_dir():  # on an appliance or console: log it; a third party has no log
+        store = data.store()
+        data.custody(store, data.signer()).record(
+            actor=operator(),
+            role="operator",
+            action="verify",
+            session_id=session_id,
+            detail={**_verify_detail(outcome), "store": bucket.describe()},
+        )
+    _print_verify(outcome, as_json=as_json)
     ctx.exit(0 if outcome["intact"] else 1)
 
 
@@ -184,15 +263,48 @@ def show(ctx: click.Context, session_id: str, data_dir: Path | None, as_json: bo
     click.echo(f"head      {manifest.chain.head}")
 
 
+def session_index_url(data: DataDir, explicit: str | None = None) -> str:
+    """The session index's database: explicit, configured, else SQLite in the data dir."""
+    if explicit or data.settings.session_index_url:
+        return str(explicit or data.settings.session_index_url)
+    data.root.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data.root / 'session-index.db'}"
+
+
+def _indexed_rows(data: DataDir) -> list[dict[str, Any]]:
+    from evidence_store.session_index import open_index, read_index
+
+    return [
+        {
+            "session_id": row.session_id,
+            "room": row.room,
+            "case_number": row.case_number,
+            "state": row.state,
+            "started_at": row.started_at,
+            "duration_seconds": round(row.duration_us / 1e6, 3),
+        }
+        for row in read_index(open_index(session_index_url(data)))
+    ]
+
+
 @click.command()
+@click.option(
+    "--index",
+    "from_index",
+    is_flag=True,
+    help="List from the session index (rebuilt from the bucket by `sealroom reindex`).",
+)
 @data_dir_option
 @json_option
 @click.pass_context
-def sessions(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
+def sessions(ctx: click.Context, from_index: bool, data_dir: Path | None, as_json: bool) -> None:
     """List the sessions in the data directory."""
     data = data_dir_from(ctx, data_dir)
-    found = list_sessions(data.store()) if data.evidence.is_dir() else []
-    rows = [s.as_dict() for s in found]
+    if from_index:
+        rows = _indexed_rows(data)
+    else:
+        found = list_sessions(data.store()) if data.evidence.is_dir() else []
+        rows = [s.as_dict() for s in found]
     if as_json:
         emit_json(rows)
         return

@@ -1,16 +1,24 @@
-"""Configuration of the evidence side: where the data lives, the device key, the trust roots.
+"""Configuration of the evidence side: where the data lives, the device key, the trust roots,
+the object store and its uploader.
 
-These are the ``[evidence]`` and ``[evidence.signing]`` sections of ``sealroom.toml``.
-Secrets never live here: the key is named by its file path, never written inline.
+These are the ``[evidence]``, ``[evidence.signing]``, ``[evidence.s3]``,
+``[evidence.s3.retention]`` and ``[evidence.uploader]`` sections of ``sealroom.toml``.
+Secrets never live here: the key is named by its file path, never written inline, and the
+object store's credentials come from the environment or from files named here.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from evidence_store.errors import UsageError
 
 
 class SigningSettings(BaseModel):
@@ -31,6 +39,176 @@ class SigningSettings(BaseModel):
     )
 
 
+class CategoryRule(BaseModel):
+    """Puts a session in a case category when its metadata matches (first rule wins)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    category: str = Field(min_length=1, description="a key of [evidence.s3.retention] categories")
+    case_number: str | None = Field(
+        default=None, description="regular expression searched in the case number"
+    )
+    unit: str | None = Field(default=None, description="regular expression searched in the unit")
+    room: str | None = Field(default=None, description="regular expression searched in the room")
+
+    @model_validator(mode="after")
+    def _patterns_compile(self) -> Self:
+        for name in ("case_number", "unit", "room"):
+            pattern = getattr(self, name)
+            if pattern is not None:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"{name} is not a regular expression: {exc}") from exc
+        if self.case_number is None and self.unit is None and self.room is None:
+            raise ValueError("a rule matches on at least one of case_number, unit, room")
+        return self
+
+
+class RetentionSettings(BaseModel):
+    """COMPLIANCE retention per case category. Retention runs from the session's start (link
+    0), so every object of a session is locked until the same moment, however late it leaves
+    the room. Lengthening a category later extends what is uploaded from then on; retention
+    already set can only ever be extended, never shortened (that is what COMPLIANCE means)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    default_category: str = Field(default="default", min_length=1)
+    categories: dict[str, int] = Field(
+        default_factory=lambda: {"default": 3650},
+        description="category name -> retention in days (1 to 36500). Set it from the "
+        "unit's archive rules; 3650 (ten years) is only a placeholder.",
+    )
+    rules: list[CategoryRule] = Field(default_factory=list)
+    custody_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=36500,
+        description="retention of custody checkpoints; default: the default category's",
+    )
+
+    @model_validator(mode="after")
+    def _categories_are_known(self) -> Self:
+        if self.default_category not in self.categories:
+            raise ValueError(f"default_category {self.default_category!r} is not in categories")
+        for name, days in self.categories.items():
+            if not 1 <= days <= 36500:
+                raise ValueError(f"category {name!r}: retention must be 1 to 36500 days")
+        for rule in self.rules:
+            if rule.category not in self.categories:
+                raise ValueError(f"rule names unknown category {rule.category!r}")
+        return self
+
+
+class S3Settings(BaseModel):
+    """The object store (MinIO, or any S3 server with Object Lock).
+
+    The environment alone is enough, and wins over the file: ``SEALROOM_S3_ENDPOINT``
+    (host:port), ``SEALROOM_S3_ACCESS_KEY``, ``SEALROOM_S3_SECRET_KEY``,
+    ``SEALROOM_S3_BUCKET``, ``SEALROOM_S3_SECURE`` (0 or 1).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    endpoint: str | None = Field(default=None, description="host:port of the S3 API")
+    bucket: str | None = Field(default=None, description="a bucket created with Object Lock")
+    secure: bool = Field(default=True, description="TLS; turn off only on a test loopback")
+    region: str | None = Field(default=None)
+    ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle for the server's TLS certificate"
+    )
+    access_key_file: Path | None = Field(
+        default=None, description="file holding the access key (else $SEALROOM_S3_ACCESS_KEY)"
+    )
+    secret_key_file: Path | None = Field(
+        default=None, description="file holding the secret key (else $SEALROOM_S3_SECRET_KEY)"
+    )
+    part_size_mib: int = Field(
+        default=16,
+        ge=5,
+        le=5120,
+        description="objects larger than this go multipart, in parts of this size",
+    )
+    connect_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    read_timeout_seconds: float = Field(default=60.0, gt=0, le=3600)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+
+    def with_environment(self, environ: Mapping[str, str] | None = None) -> S3Settings:
+        """These settings with ``SEALROOM_S3_*`` applied over them (secrets are not fields:
+        see ``s3_credentials``)."""
+        env = os.environ if environ is None else environ
+        changes: dict[str, object] = {}
+        if env.get("SEALROOM_S3_ENDPOINT"):
+            changes["endpoint"] = env["SEALROOM_S3_ENDPOINT"]
+        if env.get("SEALROOM_S3_BUCKET"):
+            changes["bucket"] = env["SEALROOM_S3_BUCKET"]
+        if env.get("SEALROOM_S3_SECURE"):
+            value = env["SEALROOM_S3_SECURE"].strip()
+            if value not in {"0", "1"}:
+                raise UsageError(f"SEALROOM_S3_SECURE must be 0 or 1, not {value!r}")
+            changes["secure"] = value == "1"
+        return self.model_copy(update=changes)
+
+
+def s3_credentials(
+    settings: S3Settings, environ: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """(access key, secret key) from the environment, else from the configured files."""
+    env = os.environ if environ is None else environ
+
+    def one(variable: str, path: Path | None, what: str) -> str:
+        if env.get(variable):
+            return env[variable]
+        if path is not None:
+            try:
+                value = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise UsageError(f"cannot read the S3 {what} from {path}: {exc.strerror}") from exc
+            if value:
+                return value
+        raise UsageError(
+            f"no S3 {what}: set {variable} or [evidence.s3] {what.replace(' ', '_')}_file"
+        )
+
+    return (
+        one("SEALROOM_S3_ACCESS_KEY", settings.access_key_file, "access key"),
+        one("SEALROOM_S3_SECRET_KEY", settings.secret_key_file, "secret key"),
+    )
+
+
+class UploaderSettings(BaseModel):
+    """The uploader that drains the local store (the spool) into the object store."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    keep_days: float | None = Field(
+        default=None,
+        ge=0,
+        description="release a sealed session's spool copy this many days after it was "
+        "sealed, once every object is confirmed in the bucket; default: keep forever",
+    )
+    poll_seconds: float = Field(default=5.0, gt=0, le=3600, description="pause between passes")
+    backoff_initial_seconds: float = Field(default=1.0, gt=0, le=600)
+    backoff_max_seconds: float = Field(default=60.0, gt=0, le=3600)
+    max_bytes_per_second: int | None = Field(
+        default=None, gt=0, description="cap on upload bandwidth (shared site links); none: no cap"
+    )
+    alarm_free_percent: float = Field(
+        default=15.0,
+        ge=0,
+        le=100,
+        description="alarm when the spool's filesystem has less than this share free",
+    )
+    alarm_free_bytes: int = Field(
+        default=20 * 1024**3,
+        ge=0,
+        description="alarm when the spool's filesystem has fewer bytes free than this",
+    )
+    alarm_backlog_age_seconds: float = Field(
+        default=3600.0, gt=0, description="alarm when the oldest object waiting is older"
+    )
+
+
 class EvidenceSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -46,6 +224,13 @@ class EvidenceSettings(BaseModel):
         default=None, description="SQLAlchemy URL; default sqlite:///<data_dir>/custody.db"
     )
     signing: SigningSettings = Field(default_factory=SigningSettings)
+    s3: S3Settings = Field(default_factory=S3Settings)
+    uploader: UploaderSettings = Field(default_factory=UploaderSettings)
+    session_index_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the session index rebuilt by `sealroom reindex`; "
+        "default sqlite:///<data_dir>/session-index.db",
+    )
 
 
 def default_data_dir() -> Path:

@@ -13,9 +13,13 @@ import click
 from evidence_store.cli import COMMANDS as EVIDENCE_COMMANDS
 from evidence_store.cli import SETTINGS_KEY as EVIDENCE_SETTINGS
 from evidence_store.errors import SealroomError
+from evidence_store.s3_cli import COMMANDS as OBJECT_STORE_COMMANDS
 from recorder.cli import COMMANDS as RECORDER_COMMANDS
+from recorder.cli import ROOMS_KEY
 from recorder.cli import SETTINGS_KEY as RECORDER_SETTINGS
 from sealroom.config import load_config
+from web.cli import COMMANDS as CONSOLE_COMMANDS
+from web.cli import SETTINGS_KEY as CONSOLE_SETTINGS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,9 +37,11 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     loaded = load_config(config)
     ctx.meta[EVIDENCE_SETTINGS] = loaded.evidence
     ctx.meta[RECORDER_SETTINGS] = loaded.recorder
+    ctx.meta[ROOMS_KEY] = loaded.rooms
+    ctx.meta[CONSOLE_SETTINGS] = loaded.console
 
 
-for command in [*RECORDER_COMMANDS, *EVIDENCE_COMMANDS]:
+for command in [*RECORDER_COMMANDS, *EVIDENCE_COMMANDS, *OBJECT_STORE_COMMANDS, *CONSOLE_COMMANDS]:
     cli.add_command(command)
 
 

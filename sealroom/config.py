@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evidence_store.errors import UsageError
 from evidence_store.model import first_error
 from evidence_store.settings import EvidenceSettings
+from recorder.room import RoomProfile
 from recorder.settings import RecorderSettings
+from web.settings import ConsoleSettings
 
 
 class SealroomConfig(BaseModel):
@@ -18,6 +20,9 @@ class SealroomConfig(BaseModel):
 
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     recorder: RecorderSettings = Field(default_factory=RecorderSettings)
+    rooms: dict[str, RoomProfile] = Field(
+        default_factory=dict, description='room profiles, by room name: [rooms."Phòng 1"]')
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
 
 def load_config(path: Path | None) -> SealroomConfig:
