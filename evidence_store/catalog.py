@@ -63,9 +63,13 @@ def summarise(store: FilesystemStore, session_id: str) -> SessionSummary:
     except TamperedError:
         pass
     prefix = layout.session_prefix(session_id)
+    if not store.exists(prefix + layout.link_name(0)):
+        # Cut off between creating the session and writing its first link: nothing was
+        # recorded, and nothing can be (the session's metadata was never stored).
+        return SessionSummary(session_id, "?", "?", "empty", None, 0.0)
     try:
         first = Link.model_validate_json(store.read_bytes(prefix + layout.link_name(0)))
-    except (ValidationError, FileNotFoundError):
+    except ValidationError:
         return SessionSummary(session_id, "?", "?", "damaged", None, 0.0)
     assert first.event is not None and first.event.metadata is not None
     segments = store.list_keys(prefix + "segments/")

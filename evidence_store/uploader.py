@@ -695,7 +695,7 @@ def last_status(data: DataDir) -> dict[str, Any] | None:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    keys = ("at", "pid", "state", "target", "unreachable_since", "last_error")
+    keys = ("at", "pid", "state", "target", "unreachable_since", "last_error", "backlog")
     return {key: document.get(key) for key in keys}
 
 

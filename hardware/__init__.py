@@ -1,18 +1,34 @@
-"""Cameras and microphones: the capture protocols and the synthetic sources.
+"""Cameras and microphones: the capture protocols, the real drivers, the synthetic sources,
+and discovery.
 
 This package imports nothing else of the project.
 """
 
+from hardware.clock import MONOTONIC, Clock, MonotonicClock, ScaledClock
 from hardware.errors import HardwareError
+from hardware.media_file import FileCamera, FileMicrophone
+from hardware.rtsp import RtspCamera
+from hardware.sound_card import AlsaMicrophone, PulseMicrophone
 from hardware.sources import AudioChunk, Camera, Microphone, VideoFrame
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
+from hardware.v4l2 import V4L2Camera
 
 __all__ = [
+    "MONOTONIC",
+    "AlsaMicrophone",
     "AudioChunk",
     "Camera",
+    "Clock",
+    "FileCamera",
+    "FileMicrophone",
     "HardwareError",
     "Microphone",
+    "MonotonicClock",
+    "PulseMicrophone",
+    "RtspCamera",
+    "ScaledClock",
     "SyntheticCamera",
     "SyntheticMicrophone",
+    "V4L2Camera",
     "VideoFrame",
 ]

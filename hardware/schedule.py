@@ -1,4 +1,5 @@
-"""Real-time pacing for the synthetic sources: item ``i`` is due at ``start + i * period``.
+"""Real-time pacing for the paced sources (synthetic, file): item ``i`` is due at
+``start + i * period``.
 
 Scheduling against the start time, never by sleeping a fixed period, is what keeps the sources
 free of drift: a late wake-up delays one item, not every item after it.
@@ -7,11 +8,9 @@ free of drift: a late wake-up delays one item, not every item after it.
 from __future__ import annotations
 
 import threading
-import time
 
+from hardware.clock import MONOTONIC, NS_PER_SECOND, Clock
 from hardware.errors import HardwareError
-
-NS_PER_SECOND = 1_000_000_000
 
 
 class RealTimeSchedule:
@@ -19,13 +18,15 @@ class RealTimeSchedule:
 
     The rate is a fraction so that e.g. 960-sample chunks at 48 kHz (50 per second) and 30 fps
     are both exact in integer nanoseconds, with no rounding carried from one item to the next.
+    Times are on ``clock`` (real time unless a test speeds it up).
     """
 
-    def __init__(self, rate_num: int, rate_den: int = 1) -> None:
+    def __init__(self, rate_num: int, rate_den: int = 1, *, clock: Clock = MONOTONIC) -> None:
         if rate_num <= 0 or rate_den <= 0:
             raise ValueError("the rate must be positive")
         self._rate_num = rate_num
         self._rate_den = rate_den
+        self._clock = clock
         self._start_ns: int | None = None
         self._closed = threading.Event()
 
@@ -33,9 +34,13 @@ class RealTimeSchedule:
     def started(self) -> bool:
         return self._start_ns is not None
 
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
     def start(self, now_ns: int | None = None) -> None:
         """Item 0 is due now (or at ``now_ns``)."""
-        self._start_ns = time.monotonic_ns() if now_ns is None else now_ns
+        self._start_ns = self._clock.now_ns() if now_ns is None else now_ns
         self._closed.clear()
 
     def stop(self) -> None:
@@ -43,23 +48,20 @@ class RealTimeSchedule:
         self._closed.set()
 
     def due_ns(self, index: int) -> int:
-        """When item ``index`` is due, on the ``time.monotonic_ns`` clock."""
+        """When item ``index`` is due, on the schedule's clock."""
         if self._start_ns is None:
             raise HardwareError("the device is not open")
         return self._start_ns + index * NS_PER_SECOND * self._rate_den // self._rate_num
 
     def wait_for(self, index: int, timeout: float | None) -> bool:
-        """Block until item ``index`` is due. False on timeout or when stopped first."""
+        """Block until item ``index`` is due. False on timeout (seconds of the schedule's
+        clock) or when stopped first."""
         due = self.due_ns(index)
-        deadline = None if timeout is None else time.monotonic_ns() + int(timeout * NS_PER_SECOND)
-        while True:
-            now = time.monotonic_ns()
-            if self._closed.is_set():
+        if self._closed.is_set():
+            return False
+        if timeout is not None:
+            deadline = self._clock.now_ns() + int(timeout * NS_PER_SECOND)
+            if deadline < due:
+                self._clock.wait(self._closed, deadline)
                 return False
-            if now >= due:
-                return True
-            if deadline is not None and now >= deadline:
-                return False
-            wake = due if deadline is None else min(due, deadline)
-            # Event.wait instead of sleep, so close() from another thread ends the wait at once.
-            self._closed.wait((wake - now) / NS_PER_SECOND)
+        return not self._clock.wait(self._closed, due)

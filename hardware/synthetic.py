@@ -4,6 +4,11 @@ Both are deterministic: what they deliver depends only on their parameters, the 
 item's index. Only *when* an item is delivered depends on the clock: item ``i`` is never
 delivered before ``open time + i / rate``, and a late reader gets the overdue items at once,
 so over any stretch of wall-clock time the count is exactly the nominal rate (no drift).
+
+For measuring sound-to-picture sync, both can mark the same instants of their shared clock:
+every ``marker_seconds`` (on the clock's own grid, so two devices opened at different moments
+still agree) the camera shows a white frame (the frame nearest the instant) and the
+microphone plays a loud 1 kHz beep starting exactly at it.
 """
 
 from __future__ import annotations
@@ -14,17 +19,35 @@ import threading
 import cv2
 import numpy as np
 
+from hardware.clock import MONOTONIC, NS_PER_SECOND, Clock
 from hardware.errors import HardwareError
 from hardware.schedule import RealTimeSchedule
 from hardware.sources import AudioChunk, Image, Samples, VideoFrame
 
 # 75% colour bars (BGR), the broadcast test pattern: easy to recognise, easy on the encoder.
 _BARS_BGR = (
-    (191, 191, 191), (0, 191, 191), (191, 191, 0), (0, 191, 0),
-    (191, 0, 191), (0, 0, 191), (191, 0, 0),
+    (191, 191, 191),
+    (0, 191, 191),
+    (191, 191, 0),
+    (0, 191, 0),
+    (191, 0, 191),
+    (0, 0, 191),
+    (191, 0, 0),
 )
 _SCROLL_PIXELS_PER_FRAME = 4
 _LOOP_SECONDS = 8  # the microphone's signal repeats every 8 s; every component fits it exactly
+_FLASH_LEVEL = 255
+_BEEP_HZ = 1000
+_BEEP_SECONDS = 0.1
+_BEEP_AMPLITUDE = 0.9  # louder than anything in the speech loop (< 0.55): easy to find
+
+
+def _marker_ns(marker_seconds: float | None) -> int | None:
+    if marker_seconds is None:
+        return None
+    if marker_seconds <= _BEEP_SECONDS:
+        raise HardwareError(f"markers must be more than {_BEEP_SECONDS:g} s apart")
+    return round(marker_seconds * NS_PER_SECOND)
 
 
 class _Paced:
@@ -68,11 +91,21 @@ class _Paced:
 class SyntheticCamera(_Paced):
     """Colour bars, a scrolling textured band, a bouncing box and a frame counter with clock."""
 
-    def __init__(self, width: int = 1280, height: int = 720, *, fps: int = 30,
-                 name: str = "synthetic-cam", seed: int = 0) -> None:
+    def __init__(
+        self,
+        width: int = 1280,
+        height: int = 720,
+        *,
+        fps: int = 30,
+        name: str = "synthetic-cam",
+        seed: int = 0,
+        clock: Clock = MONOTONIC,
+        marker_seconds: float | None = None,
+    ) -> None:
         if width < 64 or height < 64 or fps <= 0:
             raise HardwareError(f"{name}: unsupported format {width}x{height} at {fps} fps")
-        super().__init__(name, RealTimeSchedule(fps))
+        super().__init__(name, RealTimeSchedule(fps, clock=clock))
+        self._marker_ns = _marker_ns(marker_seconds)
         self._width, self._height, self._fps = width, height, fps
         rng = np.random.default_rng(seed)
         self._band_top = height * 2 // 3
@@ -102,14 +135,26 @@ class SyntheticCamera(_Paced):
         if index is None:
             return None
         # The sensor timestamp is the due time, not the moment we woke up: no jitter.
-        return VideoFrame(image=self.render(index), captured_ns=self._schedule.due_ns(index))
+        captured_ns = self._schedule.due_ns(index)
+        image = self.render(index)
+        if self._is_flash(captured_ns):
+            image[:] = _FLASH_LEVEL
+        return VideoFrame(image=image, captured_ns=captured_ns)
+
+    def _is_flash(self, captured_ns: int) -> bool:
+        """Whether this frame is the one nearest a marker instant."""
+        if self._marker_ns is None:
+            return False
+        offset = captured_ns % self._marker_ns
+        frame_ns = NS_PER_SECOND / self._fps
+        return 2 * offset < frame_ns or 2 * (self._marker_ns - offset) <= frame_ns
 
     def render(self, index: int) -> Image:
         """Frame ``index`` of the pattern, without waiting for it (benchmarks pre-render)."""
         image = self._background.copy()
-        band = image[self._band_top:]
+        band = image[self._band_top :]
         offset = (index * _SCROLL_PIXELS_PER_FRAME) % self._width
-        band[:] = self._texture[:, offset:offset + self._width]
+        band[:] = self._texture[:, offset : offset + self._width]
         self._draw_box(image, index)
         self._draw_caption(image, index)
         return image
@@ -120,34 +165,57 @@ class SyntheticCamera(_Paced):
         step = (index * 6 + self._box_phase) % (2 * span)
         x = step if step < span else 2 * span - step
         y = (self._band_top - self._box_size) // 2
-        image[y:y + self._box_size, x:x + self._box_size] = self._box_colour
+        image[y : y + self._box_size, x : x + self._box_size] = self._box_colour
 
     def _draw_caption(self, image: Image, index: int) -> None:
         millis = index * 1000 // self._fps
-        clock = (f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:"
-                 f"{millis // 1000 % 60:02d}.{millis % 1000:03d}")
+        clock = (
+            f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:"
+            f"{millis // 1000 % 60:02d}.{millis % 1000:03d}"
+        )
         text = f"{self._name}  frame {index:07d}  {clock}"
         scale, thickness = self._font_scale, self._font_thickness
-        (text_w, text_h), baseline = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale,
-                                                     thickness)
+        (text_w, text_h), baseline = cv2.getTextSize(
+            text, cv2.FONT_HERSHEY_SIMPLEX, scale, thickness
+        )
         margin = max(4, round(10 * scale))
-        image[0:text_h + baseline + 2 * margin, 0:text_w + 2 * margin] = 0
-        cv2.putText(image, text, (margin, margin + text_h), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                    (255, 255, 255), thickness, cv2.LINE_AA)
+        image[0 : text_h + baseline + 2 * margin, 0 : text_w + 2 * margin] = 0
+        cv2.putText(
+            image,
+            text,
+            (margin, margin + text_h),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (255, 255, 255),
+            thickness,
+            cv2.LINE_AA,
+        )
 
 
 class SyntheticMicrophone(_Paced):
     """A quiet 440 Hz tone under speech-like sound: a voiced buzz and breath noise shaped into
     syllables (about four a second) with pauses between phrases."""
 
-    def __init__(self, sample_rate: int = 48000, channels: int = 1, *, chunk_ms: int = 20,
-                 name: str = "synthetic-mic", seed: int = 0) -> None:
+    def __init__(
+        self,
+        sample_rate: int = 48000,
+        channels: int = 1,
+        *,
+        chunk_ms: int = 20,
+        name: str = "synthetic-mic",
+        seed: int = 0,
+        clock: Clock = MONOTONIC,
+        marker_seconds: float | None = None,
+    ) -> None:
         chunk_frames, remainder = divmod(sample_rate * chunk_ms, 1000)
         if sample_rate < 8000 or not 1 <= channels <= 8 or chunk_frames <= 0 or remainder:
-            raise HardwareError(f"{name}: unsupported format {sample_rate} Hz, {channels} "
-                                f"channel(s), {chunk_ms} ms chunks")
+            raise HardwareError(
+                f"{name}: unsupported format {sample_rate} Hz, {channels} "
+                f"channel(s), {chunk_ms} ms chunks"
+            )
         # Chunk k covers samples [k*n, (k+1)*n): sample_rate/n chunks a second, exactly.
-        super().__init__(name, RealTimeSchedule(sample_rate, chunk_frames))
+        super().__init__(name, RealTimeSchedule(sample_rate, chunk_frames, clock=clock))
+        self._marker_ns = _marker_ns(marker_seconds)
         self._sample_rate, self._channels = sample_rate, channels
         self._chunk_frames = chunk_frames
         self._loop = _speech_loop(np.random.default_rng(seed), sample_rate)
@@ -170,7 +238,22 @@ class SyntheticMicrophone(_Paced):
         index = self._next_index(lead=1, timeout=timeout)
         if index is None:
             return None
-        return AudioChunk(samples=self.samples(index), captured_ns=self._schedule.due_ns(index))
+        captured_ns = self._schedule.due_ns(index)
+        samples = self.samples(index)
+        if self._marker_ns is not None:
+            self._beep(samples, captured_ns, self._marker_ns)
+        return AudioChunk(samples=samples, captured_ns=captured_ns)
+
+    def _beep(self, samples: Samples, captured_ns: int, marker_ns: int) -> None:
+        """Replace the samples that fall in a beep (it starts exactly on a marker instant)."""
+        times = captured_ns + np.arange(len(samples), dtype=np.int64) * NS_PER_SECOND // (
+            self._sample_rate
+        )
+        since = times % marker_ns
+        inside = since < round(_BEEP_SECONDS * NS_PER_SECOND)
+        if inside.any():
+            tone = _BEEP_AMPLITUDE * np.sin(2 * np.pi * _BEEP_HZ * since[inside] / NS_PER_SECOND)
+            samples[inside] = np.round(tone * 32767).astype(np.int16)[:, np.newaxis]
 
     def samples(self, index: int) -> Samples:
         """Chunk ``index`` as (n, channels) int16, without waiting for it."""
@@ -191,13 +274,15 @@ def _texture(rng: np.random.Generator, *, width: int, height: int) -> Image:
     """Smooth coloured noise that wraps around horizontally, laid out twice side by side so
     that any frame-wide window of it (the scroll position) is a single slice."""
     cell = 12
-    coarse = rng.integers(0, 256, size=(max(2, height // cell), max(2, width // cell), 3),
-                          dtype=np.uint8)
+    coarse = rng.integers(
+        0, 256, size=(max(2, height // cell), max(2, width // cell), 3), dtype=np.uint8
+    )
     # Interpolate three copies side by side and keep the middle one: its edges then meet
     # seamlessly when it is repeated.
-    wide = cv2.resize(np.concatenate([coarse] * 3, axis=1), (3 * width, height),
-                      interpolation=cv2.INTER_CUBIC)
-    tile = wide[:, width:2 * width]
+    wide = cv2.resize(
+        np.concatenate([coarse] * 3, axis=1), (3 * width, height), interpolation=cv2.INTER_CUBIC
+    )
+    tile = wide[:, width : 2 * width]
     return np.ascontiguousarray(np.concatenate([tile, tile], axis=1))
 
 
@@ -229,7 +314,7 @@ def _speech_loop(rng: np.random.Generator, sample_rate: int) -> Samples:
     bump = np.hanning(slot)
     for i in range(n // slot):
         silent = i % 8 == 7 or rng.random() < 0.15
-        envelope[i * slot:(i + 1) * slot] = 0.0 if silent else rng.uniform(0.4, 1.0) * bump
+        envelope[i * slot : (i + 1) * slot] = 0.0 if silent else rng.uniform(0.4, 1.0) * bump
 
     signal = tone + envelope * (0.35 * voiced + 0.12 * noise)
     return np.round(signal * 32767).astype(np.int16)

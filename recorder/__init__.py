@@ -1,13 +1,33 @@
 """A room's recording pipeline: capture, segment encoding, and the session's lifecycle.
 
-Imports ``hardware`` and ``evidence_store`` of the project, nothing else.
+Imports ``hardware`` and ``evidence_store`` of the project, nothing else. The names below are
+loaded on first use: ``import recorder.client`` (the web console's only way in) must not drag
+``av``, ``cv2`` and ``hardware`` into the console's process.
 """
 
-from recorder.errors import RecorderError, RecorderStateError
-from recorder.segment_encoder import EncodedSegment, SegmentEncoder
-from recorder.session_recorder import SessionRecorder
-from recorder.settings import RecorderSettings, media_info
-from recorder.status import RecorderState, RecorderStatus
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from recorder.errors import RecorderError, RecorderStateError
+    from recorder.segment_encoder import EncodedSegment, SegmentEncoder
+    from recorder.session_recorder import SessionRecorder
+    from recorder.settings import RecorderSettings, media_info
+    from recorder.status import RecorderState, RecorderStatus
+
+_EXPORTS = {
+    "EncodedSegment": "recorder.segment_encoder",
+    "RecorderError": "recorder.errors",
+    "RecorderSettings": "recorder.settings",
+    "RecorderState": "recorder.status",
+    "RecorderStateError": "recorder.errors",
+    "RecorderStatus": "recorder.status",
+    "SegmentEncoder": "recorder.segment_encoder",
+    "SessionRecorder": "recorder.session_recorder",
+    "media_info": "recorder.settings",
+}
 
 __all__ = [
     "EncodedSegment",
@@ -20,3 +40,10 @@ __all__ = [
     "SessionRecorder",
     "media_info",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'recorder' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -1,4 +1,5 @@
-"""``sealroom record``: record a session and seal it."""
+"""``sealroom record``: record a session from a room's devices (its profile in the config,
+or the synthetic room) and seal it."""
 
 from __future__ import annotations
 
@@ -13,11 +14,21 @@ from evidence_store.cli import data_dir_from, data_dir_option, emit_json, json_o
 from evidence_store.errors import UsageError
 from evidence_store.model import PresentPerson, SessionMetadata, first_error
 from evidence_store.session import SessionWriter
-from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
+from recorder import devices_cli, recover_cli, service
+from recorder.alarms import raise_if_stopped_itself
+from recorder.compositor import Picture
+from recorder.disk_guard import DiskGuard
+from recorder.errors import RecorderStateError
+from recorder.overlay import Caption
+from recorder.preflight import preflight
+from recorder.recover_cli import recover_before_recording
+from recorder.room import DEFAULT_TIMEZONE, PictureLayout, RoomProfile
+from recorder.room_devices import room_devices, synthetic_room
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 
 SETTINGS_KEY = "sealroom.recorder"
+ROOMS_KEY = "sealroom.rooms"  # the [rooms.<name>] profiles, a dict[str, RoomProfile]
 MAX_DURATION_S = 12 * 3600  # longer than any questioning; a typo, not a session
 
 
@@ -36,8 +47,11 @@ def _size(text: str) -> tuple[int, int]:
 
 
 @click.command()
-@click.option("--synthetic", is_flag=True, help="Record the synthetic camera and microphone.")
-@click.option("--room", required=True, help="Room name, e.g. P1-VKS-HaNoi.")
+@click.option("--synthetic", is_flag=True,
+              help="Record the synthetic room (two cameras and a microphone) instead of the "
+                   "room's devices.")
+@click.option("--room", required=True,
+              help="Room name, e.g. P1-VKS-HaNoi; its [rooms.<name>] profile names the devices.")
 @click.option("--case", "case_number", required=True, help="Case number.")
 @click.option("--duration", type=float, required=True, help="Seconds to record.")
 @click.option("--accused", multiple=True, help="Name of an accused person (repeatable).")
@@ -68,8 +82,12 @@ def record(
 ) -> None:
     """Record a session, sealing each segment as it is written, then seal the session."""
     # Validate everything before anything is written.
-    if not synthetic:
-        raise UsageError("no room devices are configured; use --synthetic")
+    rooms: dict[str, RoomProfile] = ctx.meta.get(ROOMS_KEY) or {}
+    profile = rooms.get(room)
+    if profile is None and not synthetic:
+        known = f" (profiles: {', '.join(sorted(rooms))})" if rooms else ""
+        raise UsageError(f"room {room!r} has no profile in the configuration{known}; add "
+                         f'[rooms."{room}"] or use --synthetic')
     if not 0 < duration <= MAX_DURATION_S:
         raise UsageError(
             f"--duration must be between 0 and {MAX_DURATION_S} seconds, got {duration:g}"
@@ -99,8 +117,15 @@ def record(
     store = data.store(create=True)
     signer = data.signer()
     custody = data.custody(store, signer)
-    camera = SyntheticCamera(width=settings.width, height=settings.height, fps=settings.fps)
-    microphone = SyntheticMicrophone(sample_rate=settings.sample_rate, channels=settings.channels)
+    recover_before_recording(store, signer, custody, actor=operator(), role="operator")
+    devices = (synthetic_room(settings) if synthetic or profile is None
+               else room_devices(profile, settings))
+    picture = Picture(layout=profile.layout if profile else PictureLayout(),
+                      caption=Caption(room=room, case_number=case_number,
+                                      timezone=profile.timezone if profile else DEFAULT_TIMEZONE))
+    guard = DiskGuard.for_data_dir(data.root, settings, evidence=data.evidence)
+    # Refuses before anything is written.
+    preflight(guard, duration, *devices.cameras, devices.microphone)
     writer = SessionWriter.start(store, signer, metadata, media_info(settings))
     custody.record(
         actor=operator(),
@@ -109,14 +134,20 @@ def record(
         session_id=writer.session_id,
         detail={"room": room, "case": case_number},
     )
-    recorder = SessionRecorder(camera, microphone, settings, writer)
+    recorder = SessionRecorder(devices.cameras, devices.microphone, settings, writer,
+                               guard=guard, picture=picture)
     reason = "requested duration reached"
     recorder.start()
     try:
-        _wait(recorder, duration, show=not as_json)
-    except KeyboardInterrupt:
-        reason = "stopped by the operator (interrupt)"
-    manifest = recorder.stop(reason)
+        try:
+            _wait(recorder, duration, show=not as_json)
+        except KeyboardInterrupt:
+            reason = "stopped by the operator (interrupt)"
+        manifest = recorder.stop(reason)
+    except RecorderStateError:  # e.g. the disk filled: it stopped and sealed itself
+        raise_if_stopped_itself(recorder, custody, actor=operator(), role="operator",
+                                session_id=writer.session_id)
+        raise
     custody.record(
         actor=operator(),
         role="operator",
@@ -163,4 +194,4 @@ def _wait(recorder: SessionRecorder, duration: float, *, show: bool) -> None:
         recorder.wait_until(duration, progress=update)
 
 
-COMMANDS = [record]
+COMMANDS = [record, *devices_cli.COMMANDS, *recover_cli.COMMANDS, *service.COMMANDS]

@@ -1,33 +1,38 @@
-"""The encode thread's work: frames and samples in, sealed segments out.
+"""The encode thread's work: pictures and samples in, composited frames, sealed segments out.
 
-Video is the timeline master. Segments are cut by frame count; the audio that belongs with a
-segment's frames is cut to match (``recorder.timeline``). A frame slot the camera missed is
-filled (the previous picture for a skipped frame, black during an outage); samples the
-microphone missed are filled with silence. So the timeline advances with wall-clock time,
-sound and picture stay in step, and an outage shows as what it was (and is in the chain).
+The recording's clock is the main camera's: a run's frame slot ``k`` is the instant
+``origin + k / fps``, where ``origin`` is the capture time of the run's first main-camera
+picture. Each slot's frame is composited from every camera's picture of that instant
+(``recorder.frame_sync``); the audio that belongs with a segment's frames is cut to match
+(``recorder.timeline``). A camera that misses a slot is repeated for a skipped frame and shown
+as NO SIGNAL when it is lost; samples the microphone missed are filled with silence. So the
+timeline advances with the clock, sound and picture stay in step, and an outage shows as
+what it was (and is in the chain).
 """
 
 from __future__ import annotations
 
 import queue
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
-
 from evidence_store.model import Manifest
+from hardware.clock import Clock
 from hardware.sources import AudioChunk, Image, VideoFrame
 from recorder.audio_buffer import AudioBuffer
 from recorder.capture import Capture
+from recorder.compositor import Compositor
 from recorder.errors import RecorderError
+from recorder.frame_sync import CameraFeed, Choice, Pick, SlotTiming
 from recorder.segment_encoder import SegmentEncoder
 from recorder.settings import RecorderSettings
-from recorder.status import StatusBoard
+from recorder.status import SealTiming, StatusBoard
 from recorder.timeline import (
     NS_PER_SECOND,
-    place,
     samples_before,
     segment_is_full,
     segment_times,
@@ -35,8 +40,8 @@ from recorder.timeline import (
     slots_before,
 )
 
-POLL_SECONDS = 0.02  # longest a step blocks on the camera before looking around
-VIDEO_JITTER_FRAMES = 1  # timestamp error taken as jitter before a frame is moved
+POLL_SECONDS = 0.02  # longest a step waits for a device before looking around
+START_GRACE_SECONDS = 5.0  # a camera's first picture of a run may take this long (IP cameras)
 AUDIO_JITTER_SECONDS = 0.04
 
 
@@ -64,37 +69,66 @@ class _Run:
 
     requested_ns: int  # media captured before this is not part of the run
     audio: AudioBuffer
-    origin_ns: int | None = None  # capture time of frame slot 0: the run's clock
+    clock_anchor_ns: int  # the clock's reading at ...
+    wall_anchor: datetime  # ... this wall-clock time: the caption's time of each frame
+    origin_ns: int | None = None  # the instant of frame slot 0: the run's clock
     frames: int = 0
-    last_image: Image | None = None
 
 
 class Pipeline:
-    """Turns captured frames and samples into sealed segments. Used by one thread only."""
+    """Turns captured pictures and samples into sealed segments. Used by one thread only."""
 
-    def __init__(self, *, settings: RecorderSettings, writer: EvidenceWriter,
-                 video: Capture[VideoFrame], audio: Capture[AudioChunk],
-                 board: StatusBoard) -> None:
+    def __init__(
+        self,
+        *,
+        settings: RecorderSettings,
+        writer: EvidenceWriter,
+        cameras: Sequence[Capture[VideoFrame]],
+        audio: Capture[AudioChunk],
+        board: StatusBoard,
+        compositor: Compositor,
+        clock: Clock,
+    ) -> None:
         self.settings = settings
         self.writer = writer
-        self.video = video
+        self.cameras = tuple(cameras)
         self.audio = audio
         self.board = board
+        self.compositor = compositor
+        self.clock = clock
+        self.feeds = tuple(
+            CameraFeed(c.name, capacity=max(2, c.queue.maxsize)) for c in self.cameras
+        )
+        self.latest_image: Image | None = None  # the last frame made: the live preview
         self._run: _Run | None = None
         self._segment: SegmentEncoder | None = None
         self._segment_index = 0
+        self._segment_first_ns = 0  # the instants of the open segment's first and last frames
+        self._segment_last_ns = 0
         self._session_frames = 0  # frames in sealed segments: the session's timeline
-        self._black = np.zeros((settings.height, settings.width, 3), dtype=np.uint8)
+        self._half_frame_ns = NS_PER_SECOND // (2 * settings.fps)
+        self._timeout_ns = round(settings.device_timeout_seconds * NS_PER_SECOND)
+        self._start_grace_ns = round(START_GRACE_SECONDS * NS_PER_SECOND)
+        # The room's captures share one ``arrived`` event: one wait covers every device.
+        self._arrived = self.audio.arrived
 
     def begin_run(self, requested_ns: int) -> None:
         """Record what is captured from ``requested_ns`` on; the next frame opens a segment."""
         tolerance = round(AUDIO_JITTER_SECONDS * self.settings.sample_rate)
-        self._run = _Run(requested_ns=requested_ns,
-                         audio=AudioBuffer(self.settings.channels, tolerance=tolerance))
+        self._run = _Run(
+            requested_ns=requested_ns,
+            audio=AudioBuffer(self.settings.channels, tolerance=tolerance),
+            clock_anchor_ns=self.clock.now_ns(),
+            wall_anchor=datetime.now(UTC),
+        )
+        for feed in self.feeds:
+            feed.begin_run(requested_ns)
 
     def end_run(self, at_ns: int) -> None:
         """Record everything captured before ``at_ns``, then seal the open segment."""
         run = self._require_run()
+        self._collect()
+        self._start_clock(run, self.clock.now_ns())
         if run.origin_ns is not None:
             target = slots_before(at_ns, origin_ns=run.origin_ns, rate=self.settings.fps)
             while run.frames < target:
@@ -104,35 +138,35 @@ class Pipeline:
         self._run = None
 
     def record_step(self, *, until_ns: int | None = None) -> None:
-        """Take what the devices delivered, encode it, and fill what they failed to deliver."""
+        """Take what the devices delivered, make every frame whose pictures are in (or whose
+        cameras timed out), encode it, and fill what the devices failed to deliver."""
         self._check_captures()
         run = self._require_run()
-        try:
-            frame = self.video.queue.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            frame = None
-        if frame is not None and (until_ns is None or frame.captured_ns < until_ns):
-            self._take_frame(run, frame)
+        self._wait_for_data()
+        self._collect()
+        now = self.clock.now_ns()
+        self._start_clock(run, now)
+        if run.origin_ns is not None:
+            self._make_frames(run, now=now, until_ns=until_ns)
         self._take_audio(run)
-        horizon = self._stall_horizon(until_ns)
-        self._fill_video_stall(run, horizon)
-        self._fill_audio_stall(run, horizon)
+        self._fill_audio_stall(run, self._stall_horizon(now, until_ns))
         self._feed_audio(run)
 
     def discard_step(self) -> None:
         """While paused: keep the devices drained, encode nothing, note devices that return."""
         self._check_captures()
-        try:
-            self.video.queue.get(timeout=POLL_SECONDS)
-            self._restored(self.video.name)
-        except queue.Empty:
-            pass
-        while True:
-            try:
-                self.audio.queue.get_nowait()
-                self._restored(self.audio.name)
-            except queue.Empty:
-                break
+        self._wait_for_data()
+        captures: list[Capture[VideoFrame] | Capture[AudioChunk]] = [*self.cameras, self.audio]
+        for capture in captures:
+            delivered = False
+            while True:
+                try:
+                    capture.queue.get_nowait()
+                    delivered = True
+                except queue.Empty:
+                    break
+            if delivered:
+                self._restored(capture.name)
 
     def abandon(self) -> None:
         """Close the open segment's file unsealed: it stays in flight for recovery."""
@@ -140,23 +174,74 @@ class Pipeline:
             self._segment.abort()
             self._segment = None
 
-    # -- placing frames and samples --------------------------------------------------------
+    # -- pictures ----------------------------------------------------------------------------
 
-    def _take_frame(self, run: _Run, frame: VideoFrame) -> None:
-        if frame.captured_ns < run.requested_ns:
-            return  # captured before the run began (e.g. during the pause)
-        if run.origin_ns is None:
-            run.origin_ns = frame.captured_ns
-        slot = slot_at(frame.captured_ns, origin_ns=run.origin_ns, rate=self.settings.fps)
-        placement = place(expected=run.frames, slot=slot, tolerance=VIDEO_JITTER_FRAMES)
-        if placement.skip:
-            self.board.count(dropped=1)  # its slot is already filled: it came too late
+    def _wait_for_data(self) -> None:
+        # Cleared before the queues are drained: an item queued after the drain sets it again.
+        self._arrived.wait(POLL_SECONDS)
+        self._arrived.clear()
+
+    def _collect(self) -> None:
+        """Move the cameras' queued pictures to their feeds."""
+        for capture, feed in zip(self.cameras, self.feeds, strict=True):
+            while True:
+                try:
+                    feed.push(capture.queue.get_nowait())
+                except queue.Empty:
+                    break
+
+    def _start_clock(self, run: _Run, now: int) -> None:
+        if run.origin_ns is not None:
             return
-        self._restored(self.video.name)
-        for _ in range(placement.fill):
-            self._add_frame(run, run.last_image if run.last_image is not None else self._black)
+        first = self.feeds[0].first_captured_ns
+        if first is not None:
+            run.origin_ns = first
+        elif now - self._timeout_ns > run.requested_ns:
+            run.origin_ns = run.requested_ns  # the main camera never delivered: go without it
+
+    def _make_frames(self, run: _Run, *, now: int, until_ns: int | None) -> None:
+        assert run.origin_ns is not None
+        fps = self.settings.fps
+        while True:
+            slot_ns = run.origin_ns + run.frames * NS_PER_SECOND // fps
+            if slot_ns > now or (until_ns is not None and slot_ns >= until_ns):
+                return
+            timing = SlotTiming(
+                slot_ns=slot_ns,
+                half_frame_ns=self._half_frame_ns,
+                timeout_ns=self._timeout_ns,
+                now_ns=now,
+                until_ns=until_ns,
+                start_grace_ns=self._start_grace_ns,
+            )
+            picks = [feed.pick(timing, lost=self.board.is_lost(feed.name)) for feed in self.feeds]
+            if any(p.choice is Choice.WAIT for p in picks):
+                return
+            if (
+                all(p.choice is Choice.NO_SIGNAL for p in picks)
+                and slot_ns >= now - self._timeout_ns
+            ):
+                return  # no camera at all: advance only as far as a returning one could be
+            self._make_frame(run, slot_ns, picks)
+
+    def _make_frame(self, run: _Run, slot_ns: int, picks: list[Pick]) -> None:
+        for capture, feed, pick in zip(self.cameras, self.feeds, picks, strict=True):
+            if pick.choice is Choice.FRESH:
+                self._restored(capture.name)
+            elif pick.lost_now:
+                self._lost(capture)
+            feed.made(slot_ns, self._half_frame_ns)
+        if picks[0].choice is not Choice.FRESH:
             self.board.count(filled=1)
-        self._add_frame(run, frame.image)
+        elapsed_frames = self._session_frames + (self._segment.frames if self._segment else 0)
+        wall = run.wall_anchor + timedelta(microseconds=(slot_ns - run.clock_anchor_ns) // 1000)
+        image = self.compositor.compose(
+            [p.image for p in picks], wall=wall, elapsed_seconds=elapsed_frames // self.settings.fps
+        )
+        self.latest_image = image  # never changed after this: safe to read from any thread
+        self._add_frame(run, image, slot_ns)
+
+    # -- sound -------------------------------------------------------------------------------
 
     def _take_audio(self, run: _Run) -> None:
         if run.origin_ns is None:
@@ -166,37 +251,19 @@ class Pipeline:
                 chunk = self.audio.queue.get_nowait()
             except queue.Empty:
                 return
-            slot = slot_at(chunk.captured_ns, origin_ns=run.origin_ns,
-                           rate=self.settings.sample_rate)
+            slot = slot_at(
+                chunk.captured_ns, origin_ns=run.origin_ns, rate=self.settings.sample_rate
+            )
             placement = run.audio.add(chunk.samples, slot=slot)
             if placement.fill:
                 self.board.count(silence=placement.fill)
             if placement.skip < chunk.frames:
                 self._restored(self.audio.name)
 
-    def _stall_horizon(self, until_ns: int | None) -> int:
+    def _stall_horizon(self, now: int, until_ns: int | None) -> int:
         """Media due before this moment is overdue: a device silent since then is lost."""
-        timeout_ns = round(self.settings.device_timeout_seconds * NS_PER_SECOND)
-        horizon = time.monotonic_ns() - timeout_ns
+        horizon = now - self._timeout_ns
         return horizon if until_ns is None else min(horizon, until_ns)
-
-    def _fill_video_stall(self, run: _Run, horizon: int) -> None:
-        """A camera silent past the timeout is lost: fill its slots with black up to the
-        horizon, so the sound recording goes on."""
-        if not self.video.queue.empty():
-            return  # frames are waiting: the encoder is behind, the camera is not
-        if run.origin_ns is None:
-            if horizon <= run.requested_ns:
-                return
-            run.origin_ns = run.requested_ns  # the camera never delivered: start without it
-        due = slots_before(horizon, origin_ns=run.origin_ns, rate=self.settings.fps)
-        if run.frames >= due:
-            return
-        self._lost(self.video)
-        run.last_image = self._black  # an outage shows black, never a frozen picture
-        while run.frames < due:
-            self._add_frame(run, self._black)
-            self.board.count(filled=1)
 
     def _fill_audio_stall(self, run: _Run, horizon: int) -> None:
         """A microphone silent past the timeout is lost: fill silence up to the horizon."""
@@ -207,19 +274,21 @@ class Pipeline:
             self._lost(self.audio)
             self.board.count(silence=run.audio.fill_silence(due))
 
-    # -- segments --------------------------------------------------------------------------
+    # -- segments ----------------------------------------------------------------------------
 
-    def _add_frame(self, run: _Run, image: Image) -> None:
+    def _add_frame(self, run: _Run, image: Image, slot_ns: int) -> None:
         if self._segment is None:
             path = self.writer.inflight_path(self._segment_index)
             self._segment = SegmentEncoder(path, self.settings)
+            self._segment_first_ns = slot_ns
         self._segment.add_frame(image)
+        self._segment_last_ns = slot_ns
         run.frames += 1
-        run.last_image = image
         self.board.count(frames=1)
         self._feed_audio(run)
-        if segment_is_full(self._segment.frames,
-                           frames_per_segment=self.settings.frames_per_segment):
+        if segment_is_full(
+            self._segment.frames, frames_per_segment=self.settings.frames_per_segment
+        ):
             self._finish_segment()
 
     def _feed_audio(self, run: _Run) -> None:
@@ -240,18 +309,25 @@ class Pipeline:
             self._check_captures()
             time.sleep(POLL_SECONDS / 4)
             self._take_audio(run)
-            self._fill_audio_stall(run, self._stall_horizon(None))
+            self._fill_audio_stall(run, self._stall_horizon(self.clock.now_ns(), None))
         segment.add_samples(run.audio.take(needed))
         encoded = segment.close()
         self._segment = None
         times = segment_times(self._session_frames, encoded.frames, fps=s.fps)
-        self.writer.seal_segment(self._segment_index, start_us=times.start_us,
-                                 duration_us=times.duration_us)
+        self.writer.seal_segment(
+            self._segment_index, start_us=times.start_us, duration_us=times.duration_us
+        )
         self._segment_index += 1
         self._session_frames += encoded.frames
-        self.board.count(segments=1)
+        self.board.sealed(
+            SealTiming(
+                first_frame_ns=self._segment_first_ns,
+                last_frame_ns=self._segment_last_ns,
+                sealed_ns=self.clock.now_ns(),
+            )
+        )
 
-    # -- devices ---------------------------------------------------------------------------
+    # -- devices -----------------------------------------------------------------------------
 
     def _lost(self, capture: Capture[VideoFrame] | Capture[AudioChunk]) -> None:
         if self.board.is_lost(capture.name):
@@ -267,7 +343,8 @@ class Pipeline:
             self.board.restored(device)
 
     def _check_captures(self) -> None:
-        for capture in (self.video, self.audio):
+        captures: list[Capture[VideoFrame] | Capture[AudioChunk]] = [*self.cameras, self.audio]
+        for capture in captures:
             if capture.failure is not None:
                 raise RecorderError(f"capture from {capture.name} failed") from capture.failure
 

@@ -9,26 +9,40 @@ with frames and samples is ``recorder.pipeline``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from evidence_store.model import Manifest
+from evidence_store.session import SessionWriter
+from hardware.clock import MONOTONIC, Clock
 from hardware.errors import HardwareError
-from hardware.sources import AudioChunk, Camera, Microphone, VideoFrame
+from hardware.sources import AudioChunk, Camera, Image, Microphone, VideoFrame
 from recorder.capture import Capture
+from recorder.compositor import Compositor, Picture
+from recorder.disk_guard import disk_full_reason, is_disk_full
 from recorder.errors import RecorderError, RecorderStateError
+from recorder.health import AudioMeter, DeviceHealth
 from recorder.pipeline import EvidenceWriter, Pipeline
+from recorder.recovery import chain_stored_segment
 from recorder.settings import RecorderSettings
-from recorder.status import RecorderState, RecorderStatus, StatusBoard, describe_failure
+from recorder.status import (
+    RecorderState,
+    RecorderStatus,
+    SealTiming,
+    StatusBoard,
+    describe_failure,
+)
 
 AUDIO_QUEUE_CHUNKS = 500  # 10 s of 20 ms chunks: audio is small, keep plenty
 ENDED = {RecorderState.READY, RecorderState.STOPPED, RecorderState.CLOSED}  # no commands
 
 CommandKind = Literal["pause", "resume", "stop"]
+log = logging.getLogger("sealroom.recorder")
 
 
 @dataclass
@@ -42,33 +56,59 @@ class _Command:
 
 
 class SessionRecorder:
-    """Records one session from ``camera`` and ``microphone`` into ``writer``.
+    """Records one session from ``cameras`` and ``microphone`` into ``writer``.
+
+    ``cameras`` is the main camera, or the main camera and a second one shown inset; each is
+    read by its own capture thread and lost or restored on its own, and ``picture`` says how
+    the frame is composed (layout, burned-in caption). Every device and the recorder share
+    ``clock``: real time, unless a test runs synthetic devices faster.
 
     ``start`` opens the devices and begins recording; ``pause``, ``resume`` and ``stop`` return
     once the change is sealed. An error in the pipeline is raised, as ``RecorderError``, by the
     next ``pause``/``resume``/``stop``/``wait_until``; ``status`` reports it instead. After a
     failure the session is not sealed: the caller owns ``writer`` and decides (typically
     ``writer.interrupt``). All methods are thread-safe.
+
+    ``guard`` is asked before each new segment; a reason from it (e.g. the disk is nearly
+    full) makes the recorder stop and seal the session itself, and ``status().alarm`` says
+    why. A full disk mid-segment does the same: the segment in flight is abandoned, the
+    session stopped ("disk full") and sealed; the guard is asked first, so that it can free
+    space it holds in reserve for the seal.
     """
 
-    def __init__(self, camera: Camera, microphone: Microphone, settings: RecorderSettings,
-                 writer: EvidenceWriter) -> None:
-        self.camera = camera
+    def __init__(self, cameras: Camera | Sequence[Camera], microphone: Microphone,
+                 settings: RecorderSettings, writer: EvidenceWriter, *,
+                 guard: Callable[[], str | None] | None = None,
+                 picture: Picture | None = None, clock: Clock = MONOTONIC) -> None:
+        # One camera alone is accepted too: a room without a second camera.
+        self.cameras: tuple[Camera, ...] = (
+            tuple(cameras) if isinstance(cameras, Sequence) else (cameras,))
+        self.camera = self.cameras[0]
         self.microphone = microphone
+        self.clock = clock
         self.settings = settings
         self.writer = writer
+        self._guard = guard
+        self._guarded_at = -1  # the sealed-segment count at the last guard check
         self._api_lock = threading.Lock()  # one control request at a time
         self._board = StatusBoard(fps=settings.fps, sample_rate=settings.sample_rate)
         self._commands: queue.Queue[_Command] = queue.Queue()
         self._closing = threading.Event()
-        self._video = Capture[VideoFrame](
-            name=camera.name, read=camera.read, reopen=lambda: _reopen(camera),
-            capacity=max(2, round(settings.capture_buffer_seconds * settings.fps)))
+        compositor = Compositor(settings.width, settings.height,
+                                cameras=[c.name for c in self.cameras], picture=picture)
+        if len({c.name for c in self.cameras}) != len(self.cameras):
+            raise RecorderError("the cameras need distinct names (they name them in the chain)")
+        arrived = threading.Event()  # shared: the encode thread waits once for any device
+        self._videos = tuple(_video_capture(camera, settings, arrived)
+                             for camera in self.cameras)
+        self._video = self._videos[0]
+        self._meter = AudioMeter(settings.sample_rate)
         self._audio = Capture[AudioChunk](
             name=microphone.name, read=microphone.read, reopen=lambda: _reopen(microphone),
-            capacity=AUDIO_QUEUE_CHUNKS)
-        self._pipeline = Pipeline(settings=settings, writer=writer, video=self._video,
-                                  audio=self._audio, board=self._board)
+            capacity=AUDIO_QUEUE_CHUNKS, arrived=arrived, observe=self._meter.observe)
+        self._pipeline = Pipeline(settings=settings, writer=writer, cameras=self._videos,
+                                  audio=self._audio, board=self._board, compositor=compositor,
+                                  clock=clock)
         self._encoder = threading.Thread(target=self._encode_loop, name="encoder", daemon=True)
 
     # -- control ---------------------------------------------------------------------------
@@ -79,17 +119,19 @@ class SessionRecorder:
             if self._board.state is not RecorderState.READY:
                 raise RecorderStateError(f"cannot start: the recorder is "
                                          f"{self._board.state.value} (a recorder starts once)")
-            requested_ns = time.monotonic_ns()  # before opening: the first frame belongs in
-            _open(self.camera)
+            requested_ns = self.clock.now_ns()  # before opening: the first frame belongs in
+            devices: list[Camera | Microphone] = [*self.cameras, self.microphone]
             try:
-                _open(self.microphone)
+                for device in devices:
+                    _open(device)
                 self._check_formats()  # after opening: real devices settle their format then
             except RecorderError:
                 self._close_devices()
                 raise
             self._pipeline.begin_run(requested_ns)
             self._board.set_state(RecorderState.RECORDING)
-            self._video.start()
+            for capture in self._videos:
+                capture.start()
             self._audio.start()
             self._encoder.start()
 
@@ -118,11 +160,12 @@ class SessionRecorder:
         left in flight for recovery. ``stop`` calls this; call it directly only to abandon a
         recording (the caller then ends the session, e.g. ``writer.interrupt``). Idempotent."""
         self._closing.set()
-        self._video.stop()
-        self._audio.stop()
+        captures: list[Capture[VideoFrame] | Capture[AudioChunk]] = [*self._videos, self._audio]
+        for capture in captures:
+            capture.stop()
         self._close_devices()
-        self._video.join(timeout=2)
-        self._audio.join(timeout=2)
+        for capture in captures:
+            capture.join(timeout=2)
         if self._encoder.is_alive() and threading.current_thread() is not self._encoder:
             self._encoder.join(timeout=5)
         self._board.set_state(RecorderState.CLOSED,
@@ -145,15 +188,50 @@ class SessionRecorder:
             if status.media_seconds >= media_seconds:
                 return status
             if status.state in ENDED:
-                raise RecorderStateError(f"the recorder is {status.state.value}")
+                why = f": {status.alarm}" if status.alarm else ""
+                raise RecorderStateError(f"the recorder is {status.state.value}{why}")
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
                 return status
             self._board.wait(0.25 if remaining is None else min(0.25, remaining))
 
     def status(self) -> RecorderStatus:
-        """The current state and counters. Never raises: a failure shows as ``error``."""
-        return self._board.snapshot(capture_dropped=self._video.dropped)
+        """The current state, counters and each device's health. Never raises: a failure
+        shows as ``error``."""
+        feeds = self._pipeline.feeds
+        dropped = sum(c.dropped + f.late for c, f in zip(self._videos, feeds, strict=True))
+        return self._board.snapshot(capture_dropped=dropped, devices=self._health())
+
+    def seal_timings(self) -> tuple[SealTiming, ...]:
+        """When each sealed segment's media was captured and when it was sealed (the most
+        recent 100 000): the recorder's real-time headroom."""
+        return self._board.seal_timings()
+
+    def _health(self) -> tuple[DeviceHealth, ...]:
+        now = self.clock.now_ns()
+
+        def age(capture: Capture[VideoFrame] | Capture[AudioChunk]) -> float | None:
+            last = capture.last_captured_ns
+            return None if last is None else max(0.0, (now - last) / 1e9)
+
+        cameras = tuple(
+            DeviceHealth(name=c.name, kind="camera", frames_received=c.received,
+                         frames_dropped=c.dropped + feed.late, last_frame_age_seconds=age(c),
+                         audio_level_dbfs=None, lost=self._board.is_lost(c.name),
+                         error=c.last_error)
+            for c, feed in zip(self._videos, self._pipeline.feeds, strict=True))
+        audio = self._audio
+        microphone = DeviceHealth(
+            name=audio.name, kind="microphone", frames_received=audio.received,
+            frames_dropped=audio.dropped, last_frame_age_seconds=age(audio),
+            audio_level_dbfs=self._meter.level_dbfs, lost=self._board.is_lost(audio.name),
+            error=audio.last_error)
+        return (*cameras, microphone)
+
+    def latest_frame(self) -> Image | None:
+        """The last picture encoded (the live preview), or None before the first. Do not
+        modify it."""
+        return self._pipeline.latest_image
 
     def _command(self, kind: CommandKind, reason: str) -> Manifest | None:
         with self._api_lock:
@@ -161,7 +239,7 @@ class SessionRecorder:
                 raise RecorderStateError(
                     f"cannot {kind}: the recorder is {self._board.state.value}")
             self._raise_failure()
-            command = _Command(kind, reason, at_ns=time.monotonic_ns())
+            command = _Command(kind, reason, at_ns=self.clock.now_ns())
             self._commands.put(command)
             while not command.done.wait(0.1):
                 if not self._encoder.is_alive():
@@ -179,18 +257,18 @@ class SessionRecorder:
             raise RecorderError(f"recording failed: {describe_failure(failure)}") from failure
 
     def _check_formats(self) -> None:
-        s, cam, mic = self.settings, self.camera, self.microphone
-        if (cam.width, cam.height, cam.fps) != (s.width, s.height, s.fps):
-            raise RecorderError(f"camera {cam.name} delivers {cam.width}x{cam.height} at "
-                                f"{cam.fps} fps; the room records {s.width}x{s.height} at "
-                                f"{s.fps} fps")
+        # Cameras may deliver any size and rate: the compositor scales each picture and the
+        # frame sync resamples each camera to the room's rate by capture time. Sound is not
+        # resampled here: each microphone converts to the room's format itself.
+        s, mic = self.settings, self.microphone
         if (mic.sample_rate, mic.channels) != (s.sample_rate, s.channels):
             raise RecorderError(f"microphone {mic.name} delivers {mic.sample_rate} Hz, "
                                 f"{mic.channels} channel(s); the room records "
                                 f"{s.sample_rate} Hz, {s.channels} channel(s)")
 
     def _close_devices(self) -> None:
-        for device in (self.camera, self.microphone):
+        devices: list[Camera | Microphone] = [*self.cameras, self.microphone]
+        for device in devices:
             # Closing is best effort: what was recorded is already written.
             with contextlib.suppress(HardwareError):
                 device.close()
@@ -202,6 +280,8 @@ class SessionRecorder:
             while self._board.state is not RecorderState.STOPPED and not self._closing.is_set():
                 self._carry_out_commands()
                 if self._board.state is RecorderState.RECORDING:
+                    if self._guard_stops_recording():
+                        break
                     self._pipeline.record_step()
                 elif self._board.state is RecorderState.PAUSED:
                     self._pipeline.discard_step()
@@ -221,6 +301,7 @@ class SessionRecorder:
             except RecorderStateError as exc:
                 command.error = exc  # a refused request changes nothing; recording goes on
             except BaseException as exc:
+                command.error = exc
                 self._fail(exc)  # before waking the caller, so it sees the failure
                 raise
             finally:
@@ -247,16 +328,64 @@ class SessionRecorder:
         self._board.set_state(RecorderState.STOPPED)
         return manifest
 
+    def _guard_stops_recording(self) -> bool:
+        """Ask the guard once before each new segment; if it gives a reason, stop and seal
+        as a stop request would (what was captured until now is recorded)."""
+        if self._guard is None:
+            return False
+        sealed = self._board.snapshot().segments_sealed
+        if sealed == self._guarded_at:
+            return False
+        self._guarded_at = sealed
+        reason = self._guard()
+        if reason is None:
+            return False
+        log.error("ALARM: the recorder stops itself: %s", reason)
+        self._board.alarm(reason)
+        self._carry_out(_Command("stop", reason, at_ns=self.clock.now_ns()))
+        self._release_commands(RecorderStateError(f"the recorder stopped itself: {reason}"))
+        return True
+
+    def _stop_for_full_disk(self, exc: BaseException) -> None:
+        """The disk filled mid-segment: abandon the segment (it stays in flight, unsealed),
+        then stop and seal the session with the space the guard gives back."""
+        reason = disk_full_reason(exc)
+        log.error("the disk filled: %s", describe_failure(exc))
+        log.error("ALARM: the recorder stops itself: %s", reason)
+        self._board.alarm(reason)
+        self._pipeline.abandon()
+        if self._guard is not None:
+            self._guard()  # frees its reserve: the seal needs a little space
+        if isinstance(self.writer, SessionWriter):
+            chain_stored_segment(self.writer)  # stored, but the disk filled before its link
+        self.writer.stop(reason)
+        self._board.set_state(RecorderState.STOPPED)
+        self._release_commands(RecorderStateError(f"the recorder stopped itself: {reason}"))
+
+    def _release_commands(self, error: BaseException | None) -> None:
+        """Wake anyone waiting on a command that will not be carried out."""
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                break
+            command.error = error
+            command.done.set()
+
     def _fail(self, exc: BaseException) -> None:
+        if self._board.state is RecorderState.STOPPED:
+            return  # it stopped itself for a full disk: this is that error reaching the loop
+        if is_disk_full(exc) and self._board.failure is None:
+            try:
+                self._stop_for_full_disk(exc)
+                return
+            except BaseException as stop_error:  # the seal failed too: a plain failure now
+                exc = stop_error
         if not self._board.fail(exc):
             return
         self._pipeline.abandon()  # the partial file stays in flight for recovery
         # Release anyone waiting on a command: they will see the failure.
-        while True:
-            try:
-                self._commands.get_nowait().done.set()
-            except queue.Empty:
-                break
+        self._release_commands(None)
 
 
 def _open(device: Camera | Microphone) -> None:
@@ -264,6 +393,14 @@ def _open(device: Camera | Microphone) -> None:
         device.open()
     except HardwareError as exc:
         raise RecorderError(f"cannot open {device.name}: {exc}") from exc
+
+
+def _video_capture(camera: Camera, settings: RecorderSettings,
+                   arrived: threading.Event) -> Capture[VideoFrame]:
+    fps = max(settings.fps, camera.fps)  # a faster camera fills its buffer sooner
+    return Capture[VideoFrame](
+        name=camera.name, read=camera.read, reopen=lambda: _reopen(camera),
+        capacity=max(2, round(settings.capture_buffer_seconds * fps)), arrived=arrived)
 
 
 def _reopen(device: Camera | Microphone) -> None:

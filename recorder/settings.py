@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,6 +10,21 @@ from pydantic import BaseModel, ConfigDict, Field
 from evidence_store.model import MediaInfo
 
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"]
+
+
+class RecorderServiceSettings(BaseModel):
+    """The room's recorder service (``sealroom recorder serve``): the ``[recorder.service]``
+    section. The control token is a secret: it is named by a file, never written here."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = Field(default="127.0.0.1", description="address the control API listens on")
+    port: int = Field(default=8750, ge=0, le=65535, description="its port (0: any free port)")
+    token_file: Path | None = Field(
+        default=None,
+        description=("file holding the bearer token of the control API; default "
+                     "$SEALROOM_RECORDER_TOKEN. There is no default token: without one the "
+                     "service refuses to start"))
 
 
 class RecorderSettings(BaseModel):
@@ -46,6 +62,19 @@ class RecorderSettings(BaseModel):
         description=("silence from a device after which it is reported lost and its gap "
                      "filled (black picture or silence), so the other device's recording "
                      "goes on"))
+    max_session_seconds: int = Field(
+        default=4 * 3600, ge=10, le=24 * 3600,
+        description=("the longest session the room records: a session does not start "
+                     "without the disk space for this much media"))
+    estimated_video_bitrate: int = Field(
+        default=4_000_000, ge=50_000, le=200_000_000,
+        description=("bits per second the encoded video is expected to need (CRF varies "
+                     "with the picture: err high); sizes the free-space checks"))
+    disk_reserve_bytes: int = Field(
+        default=16 * 1024**2, ge=64 * 1024, le=1024**3,
+        description=("space held in <data_dir>/.reserve while recording and released when "
+                     "the disk fills, so the session can still be stopped and sealed"))
+    service: RecorderServiceSettings = Field(default_factory=RecorderServiceSettings)
 
     @property
     def frames_per_segment(self) -> int:

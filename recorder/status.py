@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
+
+from recorder.health import DeviceHealth
+
+SEAL_HISTORY = 100_000  # segments whose seal timing is kept (more than 2 days of 2 s segments)
 
 
 class RecorderState(StrEnum):
@@ -23,11 +28,36 @@ class RecorderStatus:
     state: RecorderState
     media_seconds: float  # recorded media: sealed segments plus the open one
     segments_sealed: int
-    frames_dropped: int  # frames the camera delivered that are not in the recording
-    frames_filled: int  # frame slots with no camera frame (repeated or black picture)
+    frames_dropped: int  # frames the cameras delivered that are not in the recording
+    frames_filled: int  # frames with no fresh picture of the main camera (repeat or NO SIGNAL)
     silence_filled_seconds: float  # audio with no microphone samples
     lost_devices: tuple[str, ...]
     error: str | None = None
+    devices: tuple[DeviceHealth, ...] = ()  # cameras (main first), then the microphone
+    # Real-time headroom: from a segment's last frame (its capture instant) to its seal, and
+    # from its first frame to its seal (the longest any media waits unsealed). None: no
+    # segment sealed yet.
+    last_seal_seconds: float | None = None
+    worst_seal_seconds: float | None = None
+    worst_capture_to_seal_seconds: float | None = None
+    alarm: str | None = None  # why the recorder stopped itself (e.g. the disk is full)
+
+
+@dataclass(frozen=True, slots=True)
+class SealTiming:
+    """When a segment's media was captured and when it was sealed, on the recorder's clock."""
+
+    first_frame_ns: int
+    last_frame_ns: int
+    sealed_ns: int
+
+    @property
+    def after_last_frame_seconds(self) -> float:
+        return (self.sealed_ns - self.last_frame_ns) / 1e9
+
+    @property
+    def capture_to_seal_seconds(self) -> float:
+        return (self.sealed_ns - self.first_frame_ns) / 1e9
 
 
 class StatusBoard:
@@ -45,6 +75,10 @@ class StatusBoard:
         self._silence_samples = 0
         self._lost: dict[str, str] = {}
         self._failure: BaseException | None = None
+        self._seals: deque[SealTiming] = deque(maxlen=SEAL_HISTORY)
+        self._worst_seal: SealTiming | None = None
+        self._worst_wait: SealTiming | None = None
+        self._alarm: str | None = None
 
     @property
     def state(self) -> RecorderState:
@@ -71,6 +105,12 @@ class StatusBoard:
             self._changed.notify_all()
             return True
 
+    def alarm(self, reason: str) -> None:
+        """Note why the recorder stopped itself; the first alarm wins."""
+        with self._changed:
+            self._alarm = self._alarm or reason
+            self._changed.notify_all()
+
     def count(self, *, frames: int = 0, segments: int = 0, dropped: int = 0, filled: int = 0,
               silence: int = 0) -> None:
         with self._changed:
@@ -80,6 +120,21 @@ class StatusBoard:
             self._frames_filled += filled
             self._silence_samples += silence
             self._changed.notify_all()
+
+    def sealed(self, timing: SealTiming) -> None:
+        with self._changed:
+            self._seals.append(timing)
+            worst, wait = self._worst_seal, self._worst_wait
+            if worst is None or timing.after_last_frame_seconds > worst.after_last_frame_seconds:
+                self._worst_seal = timing
+            if wait is None or timing.capture_to_seal_seconds > wait.capture_to_seal_seconds:
+                self._worst_wait = timing
+            self._segments_sealed += 1
+            self._changed.notify_all()
+
+    def seal_timings(self) -> tuple[SealTiming, ...]:
+        with self._changed:
+            return tuple(self._seals)
 
     def is_lost(self, device: str) -> bool:
         return device in self._lost
@@ -99,8 +154,13 @@ class StatusBoard:
         with self._changed:
             self._changed.wait(timeout)
 
-    def snapshot(self, *, capture_dropped: int = 0) -> RecorderStatus:
+    def lost_reason(self, device: str) -> str | None:
+        return self._lost.get(device)
+
+    def snapshot(self, *, capture_dropped: int = 0,
+                 devices: tuple[DeviceHealth, ...] = ()) -> RecorderStatus:
         with self._changed:
+            last = self._seals[-1] if self._seals else None
             return RecorderStatus(
                 state=self._state,
                 media_seconds=self._media_frames / self._fps,
@@ -110,6 +170,13 @@ class StatusBoard:
                 silence_filled_seconds=self._silence_samples / self._sample_rate,
                 lost_devices=tuple(self._lost),
                 error=None if self._failure is None else describe_failure(self._failure),
+                alarm=self._alarm,
+                devices=devices,
+                last_seal_seconds=None if last is None else last.after_last_frame_seconds,
+                worst_seal_seconds=(None if self._worst_seal is None
+                                    else self._worst_seal.after_last_frame_seconds),
+                worst_capture_to_seal_seconds=(None if self._worst_wait is None
+                                               else self._worst_wait.capture_to_seal_seconds),
             )
 
 

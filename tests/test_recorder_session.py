@@ -23,6 +23,7 @@ from hardware.errors import HardwareError
 from hardware.sources import AudioChunk, VideoFrame
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
 from recorder.errors import RecorderError, RecorderStateError
+from recorder.overlay import no_signal_card
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 from recorder.status import RecorderState
@@ -190,7 +191,7 @@ def test_a_lost_microphone_is_recorded_and_its_gap_filled_with_silence(room: Roo
     assert np.abs(audio[:4000]).max() < 0.002  # 1.0-1.08 s: silence where the mic was gone
 
 
-def test_a_lost_camera_is_recorded_and_its_gap_shown_black(room: Room) -> None:
+def test_a_lost_camera_is_recorded_and_its_gap_shown_as_no_signal(room: Room) -> None:
     recorder = SessionRecorder(UnpluggedCamera(320, 240), SyntheticMicrophone(), SETTINGS,
                                room.writer)
     recorder.start()
@@ -202,8 +203,10 @@ def test_a_lost_camera_is_recorded_and_its_gap_shown_black(room: Room) -> None:
     assert outage.device == "synthetic-cam" and outage.restored_at is not None
     assert status.silence_filled_seconds == 0
     frames = decoded_frames(room.segment(manifest.segments[1].name))
-    assert frames[5].max() < 40  # 1.17 s: black, never a frozen last picture
-    assert frames[-1].max() > 150  # 1.97 s: the camera is back
+    card = no_signal_card(320, 240, "synthetic-cam")
+    # 1.17 s: the NO SIGNAL card, never a frozen last picture.
+    assert np.abs(frames[5].astype(np.int16) - card).mean() < 4
+    assert np.abs(frames[-1].astype(np.int16) - card).mean() > 40  # 1.97 s: the camera is back
     verify_session(room.store, room.writer.session_id, room.trust)
 
 
@@ -245,15 +248,39 @@ class ResolutionSwitchingCamera(SyntheticCamera):
         return image if index < 20 else np.ascontiguousarray(image[: self.height // 2])
 
 
-def test_a_pipeline_failure_surfaces_on_the_next_call(room: Room) -> None:
+def test_a_camera_that_changes_size_is_scaled_into_the_picture(room: Room) -> None:
     recorder = SessionRecorder(ResolutionSwitchingCamera(320, 240), SyntheticMicrophone(),
                                SETTINGS, room.writer)
     recorder.start()
-    with pytest.raises(RecorderError, match="recording failed: frame is 320x120"):
+    recorder.wait_until(1.5, timeout=30)
+    manifest = recorder.stop("done")
+    assert recorder.status().frames_filled == 0
+    frame = decoded_frames(room.segment(manifest.segments[1].name))[0]
+    # 320x120 fitted into 320x240: the same width, black bars above and below.
+    assert frame[:50].max() < 30 and frame[-50:].max() < 30 and frame[60:180].max() > 150
+    verify_session(room.store, room.writer.session_id, room.trust)
+
+
+class CrashingCamera(SyntheticCamera):
+    """A camera whose driver fails with an unexpected error (a bug, not a device error)."""
+
+    def read(self, timeout: float | None = None) -> VideoFrame | None:
+        frame = super().read(timeout)
+        if frame is not None and frame.captured_ns - self._schedule.due_ns(0) > 600_000_000:
+            raise RuntimeError("driver bug")
+        return frame
+
+
+def test_a_pipeline_failure_surfaces_on_the_next_call(room: Room) -> None:
+    recorder = SessionRecorder(CrashingCamera(320, 240), SyntheticMicrophone(),
+                               SETTINGS, room.writer)
+    recorder.start()
+    with pytest.raises(RecorderError, match="recording failed: capture from synthetic-cam "
+                                            "failed: driver bug"):
         recorder.wait_until(3.0, timeout=30)
     status = recorder.status()
     assert status.state is RecorderState.FAILED
-    assert status.error is not None and "320x120" in status.error
+    assert status.error is not None and "driver bug" in status.error
     with pytest.raises(RecorderError, match="recording failed"):
         recorder.pause("too late")
     with pytest.raises(RecorderError, match="recording failed"):

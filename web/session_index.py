@@ -39,6 +39,8 @@ def refresh_index(store: FilesystemStore) -> int:
 
 def _row_for(store: FilesystemStore, session_id: str) -> IndexedSession | None:
     summary = summarise(store, session_id)
+    if summary.state == "empty":
+        return None
     prefix = layout.session_prefix(session_id)
     try:
         metadata = read_manifest(store, session_id).metadata

@@ -33,6 +33,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from evidence_store.catalog import read_manifest
 from evidence_store.errors import SealroomError, TamperedError, UsageError
 from evidence_store.layout import check_session_id
+from evidence_store.uploader import last_status
 from recorder.client import RecorderClient, RecorderUnreachableError
 from web.access import allow
 from web.accounts import visible_units
@@ -164,11 +165,14 @@ def status(code: str) -> WerkzeugResponse:
         response = jsonify({"reachable": False})
         response.status_code = 503
         return response
+    # The upload backlog comes from the uploader's own status file (no network needed).
+    uploader = last_status(current_app.extensions["sealroom.data"]) or {}
+    backlog = current.backlog or uploader.get("backlog") or {}
     payload: dict[str, Any] = {
         "reachable": True,
         **current.as_dict(),
         "audio_dbfs": level.dbfs,
-        "backlog_objects": (current.backlog or {}).get("objects"),
+        "backlog_objects": backlog.get("objects"),
     }
     return jsonify(payload)
 

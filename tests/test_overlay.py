@@ -1,0 +1,118 @@
+"""The burned-in caption and the NO SIGNAL card: Vietnamese text drawn with a real font, the
+local time, rendered once per change and blended cheaply into every frame."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from PIL import Image as PilImage
+from PIL import ImageDraw
+
+from recorder.overlay import BAND_OPACITY, Caption, Overlay, TextPatch, load_font, no_signal_card
+
+WHEN = datetime(2026, 11, 22, 16, 59, 58, tzinfo=UTC)  # 23:59:58 in Ha Noi
+
+
+def rendered(text: str, size: int = 40) -> np.ndarray:
+    image = PilImage.new("L", (size * len(text), size * 2))
+    ImageDraw.Draw(image).text((4, 4), text, font=load_font(size), fill=255)
+    return np.asarray(image)
+
+
+@pytest.mark.parametrize(
+    ("accented", "plain"), [("ệ", "e"), ("ộ", "o"), ("ữ", "u"), ("ằ", "a"), ("Ấ", "A"), ("ỹ", "y")]
+)
+def test_vietnamese_letters_are_drawn_with_their_diacritics(accented: str, plain: str) -> None:
+    """Each letter has its own glyph: not the bare letter, and not the font's missing-glyph
+    box (what OpenCV's Hershey fonts or a font without Vietnamese would give)."""
+    letter = rendered(accented)
+    assert letter.sum() > rendered(plain).sum()  # the marks add ink
+    assert not np.array_equal(letter, rendered("\ufffe"))  # not the .notdef box
+    # Diacritics sit above (or below) the base letter: ink outside the plain letter's rows.
+    base_rows = np.flatnonzero(rendered(plain).max(axis=1))
+    rows = np.flatnonzero(letter.max(axis=1))
+    assert rows.min() < base_rows.min() or rows.max() > base_rows.max()
+
+
+def test_the_barred_d_is_drawn() -> None:
+    assert rendered("Đ").sum() > rendered("D").sum()
+    assert not np.array_equal(rendered("Đ"), rendered("\ufffe"))
+
+
+def test_the_caption_says_local_time_room_case_and_elapsed_time() -> None:
+    overlay = Overlay(1280, 720, Caption(room="Phòng hỏi cung số 1", case_number="VKS-12/2026"))
+    [line] = overlay.text(WHEN, 3725)
+    assert line.startswith("22/11/2026 23:59:58 (GMT+7)")
+    assert "Phòng hỏi cung số 1" in line and "Vụ án VKS-12/2026" in line
+    assert line.endswith("01:02:05")
+
+
+def test_the_time_zone_is_configurable() -> None:
+    overlay = Overlay(1280, 720, Caption("R", "C", timezone="Asia/Kolkata"))
+    assert overlay.text(WHEN, 0)[0].startswith("22/11/2026 22:29:58 (GMT+5:30)")
+
+
+def test_a_narrow_picture_gets_two_lines_and_a_smaller_font() -> None:
+    wide = Overlay(1280, 720, Caption("Phòng hỏi cung số 1", "VKS-12/2026"))
+    narrow = Overlay(320, 240, Caption("Phòng hỏi cung số 1", "VKS-12/2026"))
+    assert len(wide.text(WHEN, 0)) == 1
+    lines = narrow.text(WHEN, 0)
+    assert len(lines) == 2 and "Phòng" in lines[1]
+    assert narrow.band_height < 240 // 4
+
+
+def test_the_caption_is_blended_into_the_bottom_band_only() -> None:
+    overlay = Overlay(640, 360, Caption("Phòng 1", "VKS-1"))
+    frame = np.full((360, 640, 3), 200, dtype=np.uint8)
+    overlay.apply(frame, wall=WHEN, elapsed_seconds=5)
+    band = frame[360 - overlay.band_height :]
+    assert (frame[: 360 - overlay.band_height] == 200).all()
+    # The band darkens the picture to (1 - opacity), and the text is white on it.
+    darkened = round(200 * (255 - BAND_OPACITY) / 255)
+    assert abs(int(np.median(band)) - darkened) <= 1
+    assert band.max() >= 250
+
+
+def test_the_caption_is_rendered_only_when_its_text_changes() -> None:
+    overlay = Overlay(640, 360, Caption("Phòng 1", "VKS-1"))
+    frame = np.zeros((360, 640, 3), dtype=np.uint8)
+    overlay.apply(frame, wall=WHEN, elapsed_seconds=5)
+    first = overlay._patch
+    overlay.apply(frame, wall=WHEN.replace(microsecond=900_000), elapsed_seconds=5)
+    assert overlay._patch is first
+    overlay.apply(frame, wall=WHEN.replace(second=59), elapsed_seconds=6)
+    assert overlay._patch is not first
+
+
+def test_blending_costs_a_fraction_of_a_millisecond_at_1080p() -> None:
+    overlay = Overlay(1920, 1080, Caption("Phòng hỏi cung số 1", "VKS-12/2026"))
+    frame = np.zeros((1080, 1920, 3), dtype=np.uint8)
+    overlay.apply(frame, wall=WHEN, elapsed_seconds=0)
+    began = time.perf_counter()
+    for _ in range(100):
+        overlay.apply(frame, wall=WHEN, elapsed_seconds=0)
+    per_frame_ms = (time.perf_counter() - began) * 10
+    assert per_frame_ms < 2  # ~0.1 ms measured; the bound only catches a per-frame render
+
+
+def test_a_text_patch_is_alpha_blended_exactly() -> None:
+    rgba = np.zeros((2, 2, 4), dtype=np.uint8)
+    rgba[0, 0] = (255, 0, 0, 255)  # opaque red
+    rgba[0, 1] = (0, 0, 255, 128)  # half blue
+    frame = np.full((4, 4, 3), 100, dtype=np.uint8)
+    TextPatch(rgba).blend_into(frame, x=1, y=1)
+    assert frame[1, 1].tolist() == [0, 0, 255]  # BGR
+    assert frame[1, 2].tolist() == [178, 50, 50]  # 100 * 127/255 + 255 * 128/255 on blue
+    assert frame[2, 1].tolist() == [100, 100, 100]  # transparent
+    assert frame[0, 0].tolist() == [100, 100, 100]  # outside the patch
+
+
+def test_the_no_signal_card_names_the_camera() -> None:
+    card = no_signal_card(640, 360, "rtsp:10.0.0.5/stream1")
+    other = no_signal_card(640, 360, "v4l2:/dev/video0")
+    assert card.shape == (360, 640, 3) and card.dtype == np.uint8
+    assert np.median(card) < 60 and card.max() > 200  # dark, with white writing
+    assert not np.array_equal(card, other)
