@@ -184,29 +184,14 @@ class SessionWriter:
     def link_published_segment(self, index: int, *, duration_us: int) -> SegmentRef:
         """Chain a segment that is already in the store (see published_unlinked_segment)."""
         with self._lock:
-            relative = layout.segment_path(index)
-            digest, size = sha256_file(self.store.path(self.prefix + relative))
-            segment = SegmentRef(
-                index=index,
-                name=layout.segment_name(index),
-                sha256=digest,
-                size=size,
+            stored = self.store.path(self.prefix + layout.segment_path(index))
+            return self._chain_segment(
+                index,
+                stored,
                 start_us=self.chain.next_segment_start_us,
                 duration_us=duration_us,
+                adopt=False,
             )
-            self._check(lambda probe: probe.apply_segment(segment, relative))
-            self._digests[relative] = digest
-            self._append(
-                Link(
-                    session=self.session_id,
-                    seq=self.chain.length,
-                    prev=self.chain.head,
-                    time=format_utc(utc_now()),
-                    kind="segment",
-                    segment=segment,
-                )
-            )
-            return segment
 
     @property
     def path(self) -> Path:
@@ -219,31 +204,43 @@ class SessionWriter:
     def seal_segment(self, index: int, *, start_us: int, duration_us: int) -> SegmentRef:
         """Adopt the finished file for segment ``index`` into the store and chain it."""
         with self._lock:
-            source = self.inflight_path(index)
-            digest, size = sha256_file(source)
-            relative = layout.segment_path(index)
-            segment = SegmentRef(
-                index=index,
-                name=layout.segment_name(index),
-                sha256=digest,
-                size=size,
+            return self._chain_segment(
+                index,
+                self.inflight_path(index),
                 start_us=start_us,
                 duration_us=duration_us,
+                adopt=True,
             )
-            self._check(lambda probe: probe.apply_segment(segment, relative))
-            self.store.put_file(self.prefix + relative, source)
-            self._digests[relative] = digest
-            self._append(
-                Link(
-                    session=self.session_id,
-                    seq=self.chain.length,
-                    prev=self.chain.head,
-                    time=format_utc(utc_now()),
-                    kind="segment",
-                    segment=segment,
-                )
+
+    def _chain_segment(
+        self, index: int, file: Path, *, start_us: int, duration_us: int, adopt: bool
+    ) -> SegmentRef:
+        """Hash ``file``, check the segment fits the chain, store it (if ``adopt``), link it."""
+        digest, size = sha256_file(file)
+        relative = layout.segment_path(index)
+        segment = SegmentRef(
+            index=index,
+            name=layout.segment_name(index),
+            sha256=digest,
+            size=size,
+            start_us=start_us,
+            duration_us=duration_us,
+        )
+        self._check(lambda probe: probe.apply_segment(segment, relative))
+        if adopt:
+            self.store.put_file(self.prefix + relative, file)
+        self._digests[relative] = digest
+        self._append(
+            Link(
+                session=self.session_id,
+                seq=self.chain.length,
+                prev=self.chain.head,
+                time=format_utc(utc_now()),
+                kind="segment",
+                segment=segment,
             )
-            return segment
+        )
+        return segment
 
     def pause(self, reason: str) -> None:
         self._event(Event(type=EventType.PAUSED, reason=reason))
