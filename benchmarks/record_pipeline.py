@@ -69,8 +69,9 @@ def measure(label: str, frames: int, run: Callable[[], None]) -> Measure:
     return Measure(label, frames, time.perf_counter() - wall, time.process_time() - cpu)
 
 
-def pipeline(settings: RecorderSettings, images: list[np.ndarray], frames: int,
-             audio: np.ndarray, out: Path) -> None:
+def pipeline(
+    settings: RecorderSettings, images: list[np.ndarray], frames: int, audio: np.ndarray, out: Path
+) -> None:
     """The recorder's path: one SegmentEncoder per segment, audio cut to each segment."""
     per_segment = settings.frames_per_segment
     for index, first in enumerate(range(0, frames, per_segment)):
@@ -84,8 +85,14 @@ def pipeline(settings: RecorderSettings, images: list[np.ndarray], frames: int,
             encoder.close()
 
 
-def bare(settings: RecorderSettings, images: list[np.ndarray], frames: int, out: Path, *,
-         preconverted: list[np.ndarray] | None = None) -> None:
+def bare(
+    settings: RecorderSettings,
+    images: list[np.ndarray],
+    frames: int,
+    out: Path,
+    *,
+    preconverted: list[np.ndarray] | None = None,
+) -> None:
     """Plain PyAV: one stream, same x264 options and GOP, no audio, no segmenting."""
     with av.open(str(out), mode="w") as container:
         stream = container.add_stream("libx264", rate=settings.fps)
@@ -98,19 +105,26 @@ def bare(settings: RecorderSettings, images: list[np.ndarray], frames: int, out:
             if preconverted is None:
                 frame = av.VideoFrame.from_ndarray(images[f % len(images)], format="bgr24")
             else:
-                frame = av.VideoFrame.from_ndarray(preconverted[f % len(preconverted)],
-                                                   format="yuv420p")
+                frame = av.VideoFrame.from_ndarray(
+                    preconverted[f % len(preconverted)], format="yuv420p"
+                )
             frame.pts = f
             frame.pict_type = av.video.frame.PictureType.NONE
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
 
 
-def bench_size(width: int, height: int, frames: int, args: argparse.Namespace,
-               console: Console) -> list[Measure]:
-    settings = RecorderSettings(width=width, height=height, fps=30,
-                                segment_seconds=args.segment_seconds, video_preset=args.preset,
-                                encoder_threads=args.threads)
+def bench_size(
+    width: int, height: int, frames: int, args: argparse.Namespace, console: Console
+) -> list[Measure]:
+    settings = RecorderSettings(
+        width=width,
+        height=height,
+        fps=30,
+        segment_seconds=args.segment_seconds,
+        video_preset=args.preset,
+        encoder_threads=args.threads,
+    )
     camera = SyntheticCamera(width, height, fps=30)
     microphone = SyntheticMicrophone(settings.sample_rate, settings.channels)
     images = [camera.render(i) for i in range(min(frames, POOL_FRAMES))]
@@ -130,15 +144,19 @@ def bench_size(width: int, height: int, frames: int, args: argparse.Namespace,
         paths: list[tuple[str, Callable[[int, str], None]]] = [
             (PIPELINE, run_pipeline),
             (BARE, lambda count, name: bare(settings, images, count, root / f"{name}.mp4")),
-            (X264, lambda count, name: bare(settings, images, count, root / f"{name}.mp4",
-                                            preconverted=preconverted)),
+            (
+                X264,
+                lambda count, name: bare(
+                    settings, images, count, root / f"{name}.mp4", preconverted=preconverted
+                ),
+            ),
         ]
         # Warm every path first (the first encoder of a process pays for page faults and
         # library set-up), then rotate the order each round so none always runs first.
         for number, (_, path) in enumerate(paths):
             path(min(frames, 60), f"warmup-{number}")
         for round_ in range(args.repeat):
-            rotated = paths[round_ % len(paths):] + paths[:round_ % len(paths)]
+            rotated = paths[round_ % len(paths) :] + paths[: round_ % len(paths)]
             for number, (label, path) in enumerate(rotated):
                 name = f"run-{round_}-{number}"
                 results.append(measure(label, frames, functools.partial(path, frames, name)))
@@ -159,27 +177,42 @@ class RealTime:
 
 def bench_real_time(width: int, height: int, seconds: float, args: argparse.Namespace) -> RealTime:
     """The whole recorder, paced by the synthetic devices: capture, encode, hash, sign, seal."""
-    settings = RecorderSettings(width=width, height=height, fps=30,
-                                segment_seconds=args.segment_seconds, video_preset=args.preset,
-                                encoder_threads=args.threads)
+    settings = RecorderSettings(
+        width=width,
+        height=height,
+        fps=30,
+        segment_seconds=args.segment_seconds,
+        video_preset=args.preset,
+        encoder_threads=args.threads,
+    )
     with tempfile.TemporaryDirectory(prefix="sealroom-bench-") as scratch:
         root = Path(scratch)
         store = FilesystemStore.open(root / "store", create=True)
         signer = ensure_device_identity(root / "keys", root / "trust", device_name="bench")
-        writer = SessionWriter.start(store, signer,
-                                     SessionMetadata(case_number="BENCH", room="bench"),
-                                     media_info(settings))
-        recorder = SessionRecorder(SyntheticCamera(width, height, fps=30),
-                                   SyntheticMicrophone(settings.sample_rate, settings.channels),
-                                   settings, writer)
+        writer = SessionWriter.start(
+            store, signer, SessionMetadata(case_number="BENCH", room="bench"), media_info(settings)
+        )
+        recorder = SessionRecorder(
+            SyntheticCamera(width, height, fps=30),
+            SyntheticMicrophone(settings.sample_rate, settings.channels),
+            settings,
+            writer,
+        )
         wall, cpu = time.perf_counter(), time.process_time()
         recorder.start()
         recorder.wait_until(seconds)
         manifest = recorder.stop("benchmark finished")
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         status = recorder.status()
-    return RealTime(f"{width}x{height}", wall, cpu, manifest.duration_us / 1e6,
-                    status.frames_dropped, status.frames_filled, len(manifest.segments))
+    return RealTime(
+        f"{width}x{height}",
+        wall,
+        cpu,
+        manifest.duration_us / 1e6,
+        status.frames_dropped,
+        status.frames_filled,
+        len(manifest.segments),
+    )
 
 
 def best(results: list[Measure], label: str) -> Measure:
@@ -194,13 +227,19 @@ def main() -> None:
     parser.add_argument("--segment-seconds", type=int, default=2)
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--threads", type=int, default=0, help="x264 threads, 0 = automatic")
-    parser.add_argument("--realtime-seconds", type=float, default=6.0,
-                        help="also record this long in real time per size (0: skip)")
+    parser.add_argument(
+        "--realtime-seconds",
+        type=float,
+        default=6.0,
+        help="also record this long in real time per size (0: skip)",
+    )
     args = parser.parse_args()
 
     console = Console()
-    console.log(f"PyAV {av.__version__}, {os.cpu_count()} CPUs, preset {args.preset}, "
-                f"{args.segment_seconds} s segments, x264 threads {args.threads or 'auto'}")
+    console.log(
+        f"PyAV {av.__version__}, {os.cpu_count()} CPUs, preset {args.preset}, "
+        f"{args.segment_seconds} s segments, x264 threads {args.threads or 'auto'}"
+    )
     table = Table(title="Recording pipeline throughput (higher fps is better)")
     for column in ("size", "path", "fps", "x real time", "CPU s per stream s", "vs bare"):
         table.add_column(column, justify="left" if column in {"size", "path"} else "right")
@@ -210,27 +249,40 @@ def main() -> None:
         reference = best(results, BARE)
         for label in dict.fromkeys(m.label for m in results):
             m = best(results, label)
-            table.add_row(size, label, f"{m.fps:.1f}", f"{m.fps / 30:.2f}",
-                          f"{m.cpu_s / (m.frames / 30):.2f}", f"{m.fps / reference.fps:.2f}")
+            table.add_row(
+                size,
+                label,
+                f"{m.fps:.1f}",
+                f"{m.fps / 30:.2f}",
+                f"{m.cpu_s / (m.frames / 30):.2f}",
+                f"{m.fps / reference.fps:.2f}",
+            )
     console.print(table)
     if args.realtime_seconds > 0:
         live = Table(title="The whole recorder in real time (synthetic devices, 30 fps)")
-        for column in ("size", "wall s", "media s", "CPU s per s", "dropped", "filled",
-                       "segments"):
+        for column in ("size", "wall s", "media s", "CPU s per s", "dropped", "filled", "segments"):
             live.add_column(column, justify="left" if column == "size" else "right")
         for size in args.sizes.split(","):
             width, height = (int(v) for v in size.lower().split("x"))
             r = bench_real_time(width, height, args.realtime_seconds, args)
-            live.add_row(r.size, f"{r.wall_s:.2f}", f"{r.media_s:.2f}",
-                         f"{r.cpu_s / r.wall_s:.2f}", str(r.frames_dropped),
-                         str(r.frames_filled), str(r.segments))
+            live.add_row(
+                r.size,
+                f"{r.wall_s:.2f}",
+                f"{r.media_s:.2f}",
+                f"{r.cpu_s / r.wall_s:.2f}",
+                str(r.frames_dropped),
+                str(r.frames_filled),
+                str(r.segments),
+            )
         console.print(live)
-    console.print("pipeline: SegmentEncoder per segment, with AAC audio (the recorder's path)\n"
-                  "bare PyAV: PyAV + libx264, same frames and x264 settings, one stream, no "
-                  "audio\n"
-                  "x264 only: as bare PyAV, frames already in yuv420p (the encoder's ceiling)\n"
-                  "CPU s per stream s: CPU time, all threads, per second of 30 fps stream; a "
-                  "room needs it well below the core count\n")
+    console.print(
+        "pipeline: SegmentEncoder per segment, with AAC audio (the recorder's path)\n"
+        "bare PyAV: PyAV + libx264, same frames and x264 settings, one stream, no "
+        "audio\n"
+        "x264 only: as bare PyAV, frames already in yuv420p (the encoder's ceiling)\n"
+        "CPU s per stream s: CPU time, all threads, per second of 30 fps stream; a "
+        "room needs it well below the core count\n"
+    )
 
 
 if __name__ == "__main__":

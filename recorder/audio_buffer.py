@@ -30,7 +30,7 @@ class AudioBuffer:
         placement = place(expected=self.end, slot=slot, tolerance=tolerance)
         if placement.fill:
             self.fill_silence(self.end + placement.fill)
-        kept = samples[placement.skip:]
+        kept = samples[placement.skip :]
         if len(kept):
             self._pending.append(kept)
             self.end += len(kept)
@@ -49,8 +49,9 @@ class AudioBuffer:
         wanted = min(until, self.end) - self.taken
         if wanted <= 0:
             return np.zeros((0, self.channels), dtype=np.int16)
-        joined = (self._pending[0] if len(self._pending) == 1
-                  else np.concatenate(self._pending, axis=0))
+        joined = (
+            self._pending[0] if len(self._pending) == 1 else np.concatenate(self._pending, axis=0)
+        )
         out, rest = joined[:wanted], joined[wanted:]
         self._pending = [rest] if len(rest) else []
         self.taken += wanted

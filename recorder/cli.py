@@ -47,11 +47,16 @@ def _size(text: str) -> tuple[int, int]:
 
 
 @click.command()
-@click.option("--synthetic", is_flag=True,
-              help="Record the synthetic room (two cameras and a microphone) instead of the "
-                   "room's devices.")
-@click.option("--room", required=True,
-              help="Room name, e.g. P1-VKS-HaNoi; its [rooms.<name>] profile names the devices.")
+@click.option(
+    "--synthetic",
+    is_flag=True,
+    help="Record the synthetic room (two cameras and a microphone) instead of the room's devices.",
+)
+@click.option(
+    "--room",
+    required=True,
+    help="Room name, e.g. P1-VKS-HaNoi; its [rooms.<name>] profile names the devices.",
+)
 @click.option("--case", "case_number", required=True, help="Case number.")
 @click.option("--duration", type=float, required=True, help="Seconds to record.")
 @click.option("--accused", multiple=True, help="Name of an accused person (repeatable).")
@@ -86,8 +91,10 @@ def record(
     profile = rooms.get(room)
     if profile is None and not synthetic:
         known = f" (profiles: {', '.join(sorted(rooms))})" if rooms else ""
-        raise UsageError(f"room {room!r} has no profile in the configuration{known}; add "
-                         f'[rooms."{room}"] or use --synthetic')
+        raise UsageError(
+            f"room {room!r} has no profile in the configuration{known}; add "
+            f'[rooms."{room}"] or use --synthetic'
+        )
     if not 0 < duration <= MAX_DURATION_S:
         raise UsageError(
             f"--duration must be between 0 and {MAX_DURATION_S} seconds, got {duration:g}"
@@ -118,11 +125,19 @@ def record(
     signer = data.signer()
     custody = data.custody(store, signer)
     recover_before_recording(store, signer, custody, actor=operator(), role="operator")
-    devices = (synthetic_room(settings) if synthetic or profile is None
-               else room_devices(profile, settings))
-    picture = Picture(layout=profile.layout if profile else PictureLayout(),
-                      caption=Caption(room=room, case_number=case_number,
-                                      timezone=profile.timezone if profile else DEFAULT_TIMEZONE))
+    devices = (
+        synthetic_room(settings)
+        if synthetic or profile is None
+        else room_devices(profile, settings)
+    )
+    picture = Picture(
+        layout=profile.layout if profile else PictureLayout(),
+        caption=Caption(
+            room=room,
+            case_number=case_number,
+            timezone=profile.timezone if profile else DEFAULT_TIMEZONE,
+        ),
+    )
     guard = DiskGuard.for_data_dir(data.root, settings, evidence=data.evidence)
     # Refuses before anything is written.
     preflight(guard, duration, *devices.cameras, devices.microphone)
@@ -134,8 +149,9 @@ def record(
         session_id=writer.session_id,
         detail={"room": room, "case": case_number},
     )
-    recorder = SessionRecorder(devices.cameras, devices.microphone, settings, writer,
-                               guard=guard, picture=picture)
+    recorder = SessionRecorder(
+        devices.cameras, devices.microphone, settings, writer, guard=guard, picture=picture
+    )
     reason = "requested duration reached"
     recorder.start()
     try:
@@ -145,8 +161,9 @@ def record(
             reason = "stopped by the operator (interrupt)"
         manifest = recorder.stop(reason)
     except RecorderStateError:  # e.g. the disk filled: it stopped and sealed itself
-        raise_if_stopped_itself(recorder, custody, actor=operator(), role="operator",
-                                session_id=writer.session_id)
+        raise_if_stopped_itself(
+            recorder, custody, actor=operator(), role="operator", session_id=writer.session_id
+        )
         raise
     custody.record(
         actor=operator(),

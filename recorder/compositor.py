@@ -1,5 +1,6 @@
 """The recorded picture: the main camera, a second camera inset (picture-in-picture), and the
 burned-in caption. A camera without a picture is shown as a NO SIGNAL card in its place.
+The frame is made in I420, the encoder's format (``recorder.planar``).
 
 Cameras may deliver any size: each picture is scaled to fit its place, keeping its shape
 (black bars where the shapes differ). Large reductions halve with OpenCV's fast 2x2 area
@@ -19,9 +20,10 @@ import numpy as np
 from hardware.sources import Image
 from recorder.errors import RecorderError
 from recorder.overlay import Caption, Overlay, no_signal_card
+from recorder.planar import Planar, fill, paste, to_planar
 from recorder.room import PictureLayout
 
-BORDER_PX = 2  # a thin frame sets the inset apart from the main picture
+BORDER_PX = 2  # a thin frame sets the inset apart from the main picture (even: see planar)
 
 
 @dataclass(frozen=True)
@@ -62,43 +64,52 @@ class Compositor:
 
     def compose(
         self, pictures: Sequence[Image | None], *, wall: datetime, elapsed_seconds: int
-    ) -> Image:
-        """A new frame from one picture per camera (None: that camera has no signal)."""
+    ) -> Planar:
+        """A new I420 frame (``recorder.planar``) from one BGR picture per camera (None: that
+        camera has no signal). The pictures are left untouched: they may be shown again."""
         main = pictures[0]
         if main is None:
             frame = self._card(0, self.width, self.height).copy()
         elif main.shape[:2] == (self.height, self.width):
-            frame = main.copy()  # the source stays untouched: it may be shown again
+            frame = to_planar(main)  # the conversion the encoder needs, and the copy
         else:
-            frame = np.zeros((self.height, self.width, 3), dtype=np.uint8)
-            _fit_into(main, frame)
+            canvas = np.zeros((self.height, self.width, 3), dtype=np.uint8)
+            _fit_into(main, canvas)
+            frame = to_planar(canvas)
         if self.inset is not None:
             r = self.inset
-            frame[
-                r.y - BORDER_PX : r.y + r.height + BORDER_PX,
-                r.x - BORDER_PX : r.x + r.width + BORDER_PX,
-            ] = 255
-            target = frame[r.y : r.y + r.height, r.x : r.x + r.width]
+            fill(
+                frame,
+                x=r.x - BORDER_PX,
+                y=r.y - BORDER_PX,
+                width=r.width + 2 * BORDER_PX,
+                height=r.height + 2 * BORDER_PX,
+                bgr=(255, 255, 255),
+            )
             inset = pictures[1]
             if inset is None:
-                target[:] = self._card(1, r.width, r.height)
+                small = self._card(1, r.width, r.height)
             else:
-                target[:] = 0
-                _fit_into(inset, target)
+                canvas = np.zeros((r.height, r.width, 3), dtype=np.uint8)
+                _fit_into(inset, canvas)
+                small = to_planar(canvas)
+            paste(frame, small, x=r.x, y=r.y)
         if self.overlay is not None:
             self.overlay.apply(frame, wall=wall, elapsed_seconds=elapsed_seconds)
         return frame
 
-    def _card(self, camera: int, width: int, height: int) -> Image:
+    def _card(self, camera: int, width: int, height: int) -> Planar:
         card = self._cards.get(camera)
         if card is None:
-            card = self._cards[camera] = no_signal_card(width, height, self.cameras[camera])
+            card = to_planar(no_signal_card(width, height, self.cameras[camera]))
+            self._cards[camera] = card
         return card
 
     def _inset_rect(self, layout: PictureLayout) -> Rect:
         width = round(self.width * layout.pip_width / 2) * 2
         height = round(width * self.height / self.width / 2) * 2
-        margin = max(BORDER_PX, round(self.width * layout.margin)) + BORDER_PX
+        # Even positions and sizes: the half-size U and V planes must line up.
+        margin = round(max(BORDER_PX, self.width * layout.margin) / 2) * 2 + BORDER_PX
         bottom_limit = self.height - (self.overlay.band_height if self.overlay else 0)
         x = margin if layout.pip_corner.endswith("left") else self.width - margin - width
         y = margin if layout.pip_corner.startswith("top") else bottom_limit - margin - height

@@ -28,6 +28,7 @@ from recorder.capture import Capture
 from recorder.compositor import Compositor
 from recorder.errors import RecorderError
 from recorder.frame_sync import CameraFeed, Choice, Pick, SlotTiming
+from recorder.planar import Planar, to_bgr
 from recorder.segment_encoder import SegmentEncoder
 from recorder.settings import RecorderSettings
 from recorder.status import SealTiming, StatusBoard
@@ -99,7 +100,7 @@ class Pipeline:
         self.feeds = tuple(
             CameraFeed(c.name, capacity=max(2, c.queue.maxsize)) for c in self.cameras
         )
-        self.latest_image: Image | None = None  # the last frame made: the live preview
+        self._latest: Planar | None = None  # the last frame made: the live preview
         self._run: _Run | None = None
         self._segment: SegmentEncoder | None = None
         self._segment_index = 0
@@ -167,6 +168,13 @@ class Pipeline:
                     break
             if delivered:
                 self._restored(capture.name)
+
+    @property
+    def latest_image(self) -> Image | None:
+        """The last frame made, as BGR (converted on request: a preview is asked for a few
+        times a second, frames are made 30 times)."""
+        latest = self._latest
+        return None if latest is None else to_bgr(latest)
 
     def abandon(self) -> None:
         """Close the open segment's file unsealed: it stays in flight for recovery."""
@@ -238,7 +246,7 @@ class Pipeline:
         image = self.compositor.compose(
             [p.image for p in picks], wall=wall, elapsed_seconds=elapsed_frames // self.settings.fps
         )
-        self.latest_image = image  # never changed after this: safe to read from any thread
+        self._latest = image  # never changed after this: safe to read from any thread
         self._add_frame(run, image, slot_ns)
 
     # -- sound -------------------------------------------------------------------------------
@@ -276,7 +284,7 @@ class Pipeline:
 
     # -- segments ----------------------------------------------------------------------------
 
-    def _add_frame(self, run: _Run, image: Image, slot_ns: int) -> None:
+    def _add_frame(self, run: _Run, image: Planar, slot_ns: int) -> None:
         if self._segment is None:
             path = self.writer.inflight_path(self._segment_index)
             self._segment = SegmentEncoder(path, self.settings)

@@ -45,8 +45,7 @@ _MPEG_RANGE = 1
 
 def x264_options(settings: RecorderSettings) -> dict[str, str]:
     """libx264 options. No scene-cut keyframes: exactly one keyframe, the first, per segment."""
-    return {"preset": settings.video_preset, "crf": str(settings.crf),
-            "x264-params": "scenecut=0"}
+    return {"preset": settings.video_preset, "crf": str(settings.crf), "x264-params": "scenecut=0"}
 
 
 def bgr_to_i420(image: Image) -> Image:
@@ -83,8 +82,7 @@ class SegmentEncoder:
         self._audio_pts = 0
         self._closed = False
         try:
-            self._container = av.open(str(path), mode="w", format="mp4",
-                                      options=CONTAINER_OPTIONS)
+            self._container = av.open(str(path), mode="w", format="mp4", options=CONTAINER_OPTIONS)
         except (av.FFmpegError, OSError) as exc:
             raise RecorderError(f"cannot create segment file {path}: {exc}") from exc
         try:
@@ -105,9 +103,12 @@ class SegmentEncoder:
             audio.time_base = Fraction(1, settings.sample_rate)
             audio.bit_rate = settings.audio_bitrate
             # AAC takes 1024-sample planar-float frames; the resampler converts and re-chunks.
-            self._resampler = av.AudioResampler(format="fltp", layout=layout,
-                                                rate=settings.sample_rate,
-                                                frame_size=AAC_FRAME_SAMPLES)
+            self._resampler = av.AudioResampler(
+                format="fltp",
+                layout=layout,
+                rate=settings.sample_rate,
+                frame_size=AAC_FRAME_SAMPLES,
+            )
             self._layout = layout
             self._container.start_encoding()
         except av.FFmpegError as exc:
@@ -117,18 +118,30 @@ class SegmentEncoder:
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if not self._closed:
             self.abort()
 
     def add_frame(self, image: Image) -> None:
-        """Encode the next frame; its pts is its index in the segment."""
+        """Encode the next frame, BGR (H x W x 3) or already I420 (H * 3/2 x W, as the
+        compositor makes it); its pts is its index in the segment."""
         s = self.settings
-        if image.shape != (s.height, s.width, 3):
-            raise RecorderError(f"frame is {image.shape[1]}x{image.shape[0]}, the session "
-                                f"records {s.width}x{s.height}")
-        frame = av.VideoFrame.from_ndarray(bgr_to_i420(image), format="yuv420p")
+        if image.shape == (s.height * 3 // 2, s.width):
+            planar = image
+        elif image.shape == (s.height, s.width, 3):
+            planar = bgr_to_i420(image)
+        else:
+            size = (
+                f"{image.shape[1]}x{image.shape[0]}"
+                if image.ndim == 3
+                else f"of shape {image.shape}"
+            )
+            raise RecorderError(f"frame is {size}, the session records {s.width}x{s.height}")
+        # Wrapped, not copied (0.24 ms saved per 720p frame): libx264 copies the picture into
+        # its own buffers before encode() returns, and nothing changes a frame once it is made.
+        frame = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(planar), format="yuv420p")
         frame.pts = self.frames
         frame.time_base = Fraction(1, s.fps)
         # Let the encoder choose frame types; the first frame of a fresh encoder is an IDR.
@@ -141,8 +154,10 @@ class SegmentEncoder:
         if len(samples) == 0:
             return
         if samples.ndim != 2 or samples.shape[1] != self.settings.channels:
-            raise RecorderError(f"audio has shape {samples.shape}, the session records "
-                                f"{self.settings.channels} channel(s)")
+            raise RecorderError(
+                f"audio has shape {samples.shape}, the session records "
+                f"{self.settings.channels} channel(s)"
+            )
         # Packed s16 is one plane of interleaved samples: shape (1, n * channels).
         packed = np.ascontiguousarray(samples, dtype=np.int16).reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(packed, format="s16", layout=self._layout)
@@ -165,8 +180,12 @@ class SegmentEncoder:
             self._abandon()
             raise RecorderError(f"encoding segment {self.path.name} failed: {exc}") from exc
         _fsync(self.path)
-        return EncodedSegment(path=self.path, frames=self.frames, samples=self.samples,
-                              duration_us=media_us(self.frames, fps=self.settings.fps))
+        return EncodedSegment(
+            path=self.path,
+            frames=self.frames,
+            samples=self.samples,
+            duration_us=media_us(self.frames, fps=self.settings.fps),
+        )
 
     def abort(self) -> None:
         """Close the file without flushing the encoders. What was written stays on disk: a

@@ -76,13 +76,21 @@ class SessionRecorder:
     space it holds in reserve for the seal.
     """
 
-    def __init__(self, cameras: Camera | Sequence[Camera], microphone: Microphone,
-                 settings: RecorderSettings, writer: EvidenceWriter, *,
-                 guard: Callable[[], str | None] | None = None,
-                 picture: Picture | None = None, clock: Clock = MONOTONIC) -> None:
+    def __init__(
+        self,
+        cameras: Camera | Sequence[Camera],
+        microphone: Microphone,
+        settings: RecorderSettings,
+        writer: EvidenceWriter,
+        *,
+        guard: Callable[[], str | None] | None = None,
+        picture: Picture | None = None,
+        clock: Clock = MONOTONIC,
+    ) -> None:
         # One camera alone is accepted too: a room without a second camera.
         self.cameras: tuple[Camera, ...] = (
-            tuple(cameras) if isinstance(cameras, Sequence) else (cameras,))
+            tuple(cameras) if isinstance(cameras, Sequence) else (cameras,)
+        )
         self.camera = self.cameras[0]
         self.microphone = microphone
         self.clock = clock
@@ -94,21 +102,32 @@ class SessionRecorder:
         self._board = StatusBoard(fps=settings.fps, sample_rate=settings.sample_rate)
         self._commands: queue.Queue[_Command] = queue.Queue()
         self._closing = threading.Event()
-        compositor = Compositor(settings.width, settings.height,
-                                cameras=[c.name for c in self.cameras], picture=picture)
+        compositor = Compositor(
+            settings.width, settings.height, cameras=[c.name for c in self.cameras], picture=picture
+        )
         if len({c.name for c in self.cameras}) != len(self.cameras):
             raise RecorderError("the cameras need distinct names (they name them in the chain)")
         arrived = threading.Event()  # shared: the encode thread waits once for any device
-        self._videos = tuple(_video_capture(camera, settings, arrived)
-                             for camera in self.cameras)
+        self._videos = tuple(_video_capture(camera, settings, arrived) for camera in self.cameras)
         self._video = self._videos[0]
         self._meter = AudioMeter(settings.sample_rate)
         self._audio = Capture[AudioChunk](
-            name=microphone.name, read=microphone.read, reopen=lambda: _reopen(microphone),
-            capacity=AUDIO_QUEUE_CHUNKS, arrived=arrived, observe=self._meter.observe)
-        self._pipeline = Pipeline(settings=settings, writer=writer, cameras=self._videos,
-                                  audio=self._audio, board=self._board, compositor=compositor,
-                                  clock=clock)
+            name=microphone.name,
+            read=microphone.read,
+            reopen=lambda: _reopen(microphone),
+            capacity=AUDIO_QUEUE_CHUNKS,
+            arrived=arrived,
+            observe=self._meter.observe,
+        )
+        self._pipeline = Pipeline(
+            settings=settings,
+            writer=writer,
+            cameras=self._videos,
+            audio=self._audio,
+            board=self._board,
+            compositor=compositor,
+            clock=clock,
+        )
         self._encoder = threading.Thread(target=self._encode_loop, name="encoder", daemon=True)
 
     # -- control ---------------------------------------------------------------------------
@@ -117,8 +136,10 @@ class SessionRecorder:
         """Open the devices and start recording."""
         with self._api_lock:
             if self._board.state is not RecorderState.READY:
-                raise RecorderStateError(f"cannot start: the recorder is "
-                                         f"{self._board.state.value} (a recorder starts once)")
+                raise RecorderStateError(
+                    f"cannot start: the recorder is "
+                    f"{self._board.state.value} (a recorder starts once)"
+                )
             requested_ns = self.clock.now_ns()  # before opening: the first frame belongs in
             devices: list[Camera | Microphone] = [*self.cameras, self.microphone]
             try:
@@ -168,12 +189,17 @@ class SessionRecorder:
             capture.join(timeout=2)
         if self._encoder.is_alive() and threading.current_thread() is not self._encoder:
             self._encoder.join(timeout=5)
-        self._board.set_state(RecorderState.CLOSED,
-                              unless={RecorderState.STOPPED, RecorderState.FAILED})
+        self._board.set_state(
+            RecorderState.CLOSED, unless={RecorderState.STOPPED, RecorderState.FAILED}
+        )
 
-    def wait_until(self, media_seconds: float, *,
-                   progress: Callable[[float], None] | None = None,
-                   timeout: float | None = None) -> RecorderStatus:
+    def wait_until(
+        self,
+        media_seconds: float,
+        *,
+        progress: Callable[[float], None] | None = None,
+        timeout: float | None = None,
+    ) -> RecorderStatus:
         """Block until ``media_seconds`` of media are recorded (or ``timeout`` seconds pass;
         then the status returned shows less). ``progress`` gets the recorded media seconds
         about 4 times a second. Raises if the recording fails or is stopped first. While paused
@@ -215,17 +241,29 @@ class SessionRecorder:
             return None if last is None else max(0.0, (now - last) / 1e9)
 
         cameras = tuple(
-            DeviceHealth(name=c.name, kind="camera", frames_received=c.received,
-                         frames_dropped=c.dropped + feed.late, last_frame_age_seconds=age(c),
-                         audio_level_dbfs=None, lost=self._board.is_lost(c.name),
-                         error=c.last_error)
-            for c, feed in zip(self._videos, self._pipeline.feeds, strict=True))
+            DeviceHealth(
+                name=c.name,
+                kind="camera",
+                frames_received=c.received,
+                frames_dropped=c.dropped + feed.late,
+                last_frame_age_seconds=age(c),
+                audio_level_dbfs=None,
+                lost=self._board.is_lost(c.name),
+                error=c.last_error,
+            )
+            for c, feed in zip(self._videos, self._pipeline.feeds, strict=True)
+        )
         audio = self._audio
         microphone = DeviceHealth(
-            name=audio.name, kind="microphone", frames_received=audio.received,
-            frames_dropped=audio.dropped, last_frame_age_seconds=age(audio),
-            audio_level_dbfs=self._meter.level_dbfs, lost=self._board.is_lost(audio.name),
-            error=audio.last_error)
+            name=audio.name,
+            kind="microphone",
+            frames_received=audio.received,
+            frames_dropped=audio.dropped,
+            last_frame_age_seconds=age(audio),
+            audio_level_dbfs=self._meter.level_dbfs,
+            lost=self._board.is_lost(audio.name),
+            error=audio.last_error,
+        )
         return (*cameras, microphone)
 
     def latest_frame(self) -> Image | None:
@@ -237,7 +275,8 @@ class SessionRecorder:
         with self._api_lock:
             if self._board.state in ENDED:
                 raise RecorderStateError(
-                    f"cannot {kind}: the recorder is {self._board.state.value}")
+                    f"cannot {kind}: the recorder is {self._board.state.value}"
+                )
             self._raise_failure()
             command = _Command(kind, reason, at_ns=self.clock.now_ns())
             self._commands.put(command)
@@ -262,9 +301,11 @@ class SessionRecorder:
         # resampled here: each microphone converts to the room's format itself.
         s, mic = self.settings, self.microphone
         if (mic.sample_rate, mic.channels) != (s.sample_rate, s.channels):
-            raise RecorderError(f"microphone {mic.name} delivers {mic.sample_rate} Hz, "
-                                f"{mic.channels} channel(s); the room records "
-                                f"{s.sample_rate} Hz, {s.channels} channel(s)")
+            raise RecorderError(
+                f"microphone {mic.name} delivers {mic.sample_rate} Hz, "
+                f"{mic.channels} channel(s); the room records "
+                f"{s.sample_rate} Hz, {s.channels} channel(s)"
+            )
 
     def _close_devices(self) -> None:
         devices: list[Camera | Microphone] = [*self.cameras, self.microphone]
@@ -395,12 +436,17 @@ def _open(device: Camera | Microphone) -> None:
         raise RecorderError(f"cannot open {device.name}: {exc}") from exc
 
 
-def _video_capture(camera: Camera, settings: RecorderSettings,
-                   arrived: threading.Event) -> Capture[VideoFrame]:
+def _video_capture(
+    camera: Camera, settings: RecorderSettings, arrived: threading.Event
+) -> Capture[VideoFrame]:
     fps = max(settings.fps, camera.fps)  # a faster camera fills its buffer sooner
     return Capture[VideoFrame](
-        name=camera.name, read=camera.read, reopen=lambda: _reopen(camera),
-        capacity=max(2, round(settings.capture_buffer_seconds * fps)), arrived=arrived)
+        name=camera.name,
+        read=camera.read,
+        reopen=lambda: _reopen(camera),
+        capacity=max(2, round(settings.capture_buffer_seconds * fps)),
+        arrived=arrived,
+    )
 
 
 def _reopen(device: Camera | Microphone) -> None:

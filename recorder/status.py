@@ -111,8 +111,15 @@ class StatusBoard:
             self._alarm = self._alarm or reason
             self._changed.notify_all()
 
-    def count(self, *, frames: int = 0, segments: int = 0, dropped: int = 0, filled: int = 0,
-              silence: int = 0) -> None:
+    def count(
+        self,
+        *,
+        frames: int = 0,
+        segments: int = 0,
+        dropped: int = 0,
+        filled: int = 0,
+        silence: int = 0,
+    ) -> None:
         with self._changed:
             self._media_frames += frames
             self._segments_sealed += segments
@@ -157,8 +164,9 @@ class StatusBoard:
     def lost_reason(self, device: str) -> str | None:
         return self._lost.get(device)
 
-    def snapshot(self, *, capture_dropped: int = 0,
-                 devices: tuple[DeviceHealth, ...] = ()) -> RecorderStatus:
+    def snapshot(
+        self, *, capture_dropped: int = 0, devices: tuple[DeviceHealth, ...] = ()
+    ) -> RecorderStatus:
         with self._changed:
             last = self._seals[-1] if self._seals else None
             return RecorderStatus(
@@ -173,10 +181,12 @@ class StatusBoard:
                 alarm=self._alarm,
                 devices=devices,
                 last_seal_seconds=None if last is None else last.after_last_frame_seconds,
-                worst_seal_seconds=(None if self._worst_seal is None
-                                    else self._worst_seal.after_last_frame_seconds),
-                worst_capture_to_seal_seconds=(None if self._worst_wait is None
-                                               else self._worst_wait.capture_to_seal_seconds),
+                worst_seal_seconds=(
+                    None if self._worst_seal is None else self._worst_seal.after_last_frame_seconds
+                ),
+                worst_capture_to_seal_seconds=(
+                    None if self._worst_wait is None else self._worst_wait.capture_to_seal_seconds
+                ),
             )
 
 

@@ -80,8 +80,9 @@ def segment_times(first_frame: int, frame_count: int, *, fps: int) -> SegmentTim
     if frame_count <= 0:
         raise ValueError("a segment holds at least one frame")
     start = media_us(first_frame, fps=fps)
-    return SegmentTimes(start_us=start,
-                        duration_us=media_us(first_frame + frame_count, fps=fps) - start)
+    return SegmentTimes(
+        start_us=start, duration_us=media_us(first_frame + frame_count, fps=fps) - start
+    )
 
 
 def segment_is_full(frames_in_segment: int, *, frames_per_segment: int) -> bool:

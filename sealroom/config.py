@@ -21,7 +21,8 @@ class SealroomConfig(BaseModel):
     evidence: EvidenceSettings = Field(default_factory=EvidenceSettings)
     recorder: RecorderSettings = Field(default_factory=RecorderSettings)
     rooms: dict[str, RoomProfile] = Field(
-        default_factory=dict, description='room profiles, by room name: [rooms."Phòng 1"]')
+        default_factory=dict, description='room profiles, by room name: [rooms."Phòng 1"]'
+    )
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
 
 

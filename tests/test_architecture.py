@@ -69,8 +69,11 @@ def test_the_console_never_loads_the_capture_pipeline() -> None:
     import subprocess
     import sys
 
-    probe = ("import sys, web.app, web.cli; "
-             "print(sorted({m.split('.')[0] for m in sys.modules} & {'av', 'cv2', 'hardware'}))")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                            check=True)
+    probe = (
+        "import sys, web.app, web.cli; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'av', 'cv2', 'hardware'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"

@@ -72,10 +72,12 @@ def test_synthetic_sources_satisfy_the_protocols() -> None:
     assert camera.name and microphone.name
 
 
-@pytest.mark.parametrize(("sample_rate", "channels", "chunk_ms"),
-                         [(44100, 1, 15), (48000, 0, 20), (4000, 1, 20)])
-def test_microphone_rejects_formats_it_cannot_deliver_exactly(sample_rate: int, channels: int,
-                                                              chunk_ms: int) -> None:
+@pytest.mark.parametrize(
+    ("sample_rate", "channels", "chunk_ms"), [(44100, 1, 15), (48000, 0, 20), (4000, 1, 20)]
+)
+def test_microphone_rejects_formats_it_cannot_deliver_exactly(
+    sample_rate: int, channels: int, chunk_ms: int
+) -> None:
     # 44100 Hz * 15 ms is not a whole number of samples: the pacing could not be exact.
     with pytest.raises(HardwareError, match="unsupported format"):
         SyntheticMicrophone(sample_rate, channels, chunk_ms=chunk_ms)

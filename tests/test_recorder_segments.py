@@ -42,10 +42,12 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
     root = tmp_path_factory.mktemp("segments")
     store = FilesystemStore.open(root / "store", create=True)
     signer = ensure_device_identity(root / "keys", root / "trust", device_name="room-test")
-    writer = SessionWriter.start(store, signer, SessionMetadata(case_number="T-1", room="R1"),
-                                 media_info(SETTINGS))
-    recorder = SessionRecorder(SyntheticCamera(320, 240, fps=30), SyntheticMicrophone(),
-                               SETTINGS, writer)
+    writer = SessionWriter.start(
+        store, signer, SessionMetadata(case_number="T-1", room="R1"), media_info(SETTINGS)
+    )
+    recorder = SessionRecorder(
+        SyntheticCamera(320, 240, fps=30), SyntheticMicrophone(), SETTINGS, writer
+    )
     recorder.start()
     recorder.wait_until(SECONDS, timeout=30)
     manifest = recorder.stop("test finished")
@@ -54,23 +56,32 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
 
 
 def ffprobe(*args: str | Path) -> dict[str, Any]:
-    result = subprocess.run(["ffprobe", "-v", "error", "-of", "json", *map(str, args)],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-of", "json", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     parsed: dict[str, Any] = json.loads(result.stdout)
     return parsed
 
 
 def decode_errors(*input_args: str | Path, filters: tuple[str, ...] = ()) -> str:
     """What ffmpeg says when it decodes the input completely; empty means clean."""
-    result = subprocess.run(["ffmpeg", "-v", "error", *map(str, input_args), *filters,
-                             "-f", "null", "-"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["ffmpeg", "-v", "error", *map(str, input_args), *filters, "-f", "null", "-"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     failed = "" if result.returncode == 0 else f" (exit {result.returncode})"
     return result.stderr.strip() + failed
 
 
 def video_packets(*input_args: str | Path) -> list[dict[str, Any]]:
-    packets: list[dict[str, Any]] = ffprobe(*input_args, "-select_streams", "v:0",
-                                            "-show_entries", "packet=pts_time,flags")["packets"]
+    packets: list[dict[str, Any]] = ffprobe(
+        *input_args, "-select_streams", "v:0", "-show_entries", "packet=pts_time,flags"
+    )["packets"]
     return packets
 
 
@@ -95,9 +106,12 @@ def test_every_segment_starts_with_its_only_keyframe(recording: Recording) -> No
 
 def test_every_segment_has_its_frames_from_time_zero(recording: Recording) -> None:
     for ref, path in zip(recording.manifest.segments, recording.segments, strict=True):
-        streams = ffprobe("-count_frames", "-show_entries",
-                          "stream=codec_type,codec_name,nb_read_frames,start_time,width,height",
-                          path)["streams"]
+        streams = ffprobe(
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_type,codec_name,nb_read_frames,start_time,width,height",
+            path,
+        )["streams"]
         video = next(s for s in streams if s["codec_type"] == "video")
         assert (video["codec_name"], video["width"], video["height"]) == ("h264", 320, 240)
         assert int(video["nb_read_frames"]) == ref.duration_us * 30 // 1_000_000 == 30
@@ -106,13 +120,29 @@ def test_every_segment_has_its_frames_from_time_zero(recording: Recording) -> No
 
 def test_every_segment_has_real_sound(recording: Recording) -> None:
     for path in recording.segments:
-        streams = ffprobe("-show_entries", "stream=codec_type,codec_name,sample_rate,channels",
-                          path)["streams"]
+        streams = ffprobe(
+            "-show_entries", "stream=codec_type,codec_name,sample_rate,channels", path
+        )["streams"]
         audio = next(s for s in streams if s["codec_type"] == "audio")
         assert (audio["codec_name"], audio["sample_rate"], audio["channels"]) == ("aac", "48000", 1)
-        pcm = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", "0:a",
-                              "-f", "s16le", "-ac", "1", "-"], capture_output=True,
-                             check=True).stdout
+        pcm = subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-i",
+                str(path),
+                "-map",
+                "0:a",
+                "-f",
+                "s16le",
+                "-ac",
+                "1",
+                "-",
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
         samples = np.frombuffer(pcm, dtype=np.int16).astype(np.float64)
         # One second of sound, give or take the AAC frame the codec adds at each end.
         assert 48000 - 1024 <= len(samples) <= 48000 + 2 * 1024, path.name
@@ -130,14 +160,16 @@ def test_segments_concatenate_into_one_stream(recording: Recording, tmp_path: Pa
     assert abs(times[-1] - times[0] + 1 / 30 - SECONDS) <= SETTINGS.segment_seconds
 
 
-def test_manifest_durations_join_the_segments_exactly(recording: Recording,
-                                                      tmp_path: Path) -> None:
+def test_manifest_durations_join_the_segments_exactly(recording: Recording, tmp_path: Path) -> None:
     """With each segment's sealed duration (what an export writes), the video timeline has no
     gap at the joins. The AAC padding (< 1 frame) overlaps; aresample trims it."""
     listing = tmp_path / "exact.txt"
-    listing.write_text("".join(f"file '{p}'\nduration {s.duration_us / 1e6:.6f}\n"
-                               for p, s in zip(recording.segments, recording.manifest.segments,
-                                               strict=True)))
+    listing.write_text(
+        "".join(
+            f"file '{p}'\nduration {s.duration_us / 1e6:.6f}\n"
+            for p, s in zip(recording.segments, recording.manifest.segments, strict=True)
+        )
+    )
     concat = ("-f", "concat", "-safe", "0", "-i", listing)
     assert decode_errors(*concat, filters=("-af", "aresample=async=1")) == ""
     times = sorted(float(p["pts_time"]) for p in video_packets(*concat))
@@ -146,8 +178,10 @@ def test_manifest_durations_join_the_segments_exactly(recording: Recording,
 
 
 def test_segment_encoder_rejects_a_frame_of_the_wrong_size(tmp_path: Path) -> None:
-    with SegmentEncoder(tmp_path / "000000.mp4", SETTINGS) as encoder, \
-            pytest.raises(RecorderError, match="the session records 320x240"):
+    with (
+        SegmentEncoder(tmp_path / "000000.mp4", SETTINGS) as encoder,
+        pytest.raises(RecorderError, match="the session records 320x240"),
+    ):
         encoder.add_frame(np.zeros((480, 640, 3), dtype=np.uint8))
 
 
@@ -186,12 +220,23 @@ CRASHING_WRITER = textwrap.dedent("""
 
 def test_a_killed_encoder_leaves_the_fragments_it_had_written(tmp_path: Path) -> None:
     path = tmp_path / "000000.mp4"
-    killed = subprocess.run([sys.executable, "-c", CRASHING_WRITER, str(path)],
-                            cwd=Path(__file__).resolve().parent.parent, check=False,
-                            capture_output=True, text=True)
+    killed = subprocess.run(
+        [sys.executable, "-c", CRASHING_WRITER, str(path)],
+        cwd=Path(__file__).resolve().parent.parent,
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert killed.returncode == -9, killed.stderr
     assert decode_errors("-i", path) == ""
-    frames = int(ffprobe("-count_frames", "-select_streams", "v:0",
-                         "-show_entries", "stream=nb_read_frames", path)
-                 ["streams"][0]["nb_read_frames"])
+    frames = int(
+        ffprobe(
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames",
+            path,
+        )["streams"][0]["nb_read_frames"]
+    )
     assert 30 <= frames < 75  # whole fragments of ~1 s survive; the one in flight does not

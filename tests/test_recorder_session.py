@@ -45,9 +45,9 @@ class Room:
 def room(tmp_path: Path) -> Iterator[Room]:
     store = FilesystemStore.open(tmp_path / "store", create=True)
     signer = ensure_device_identity(tmp_path / "keys", tmp_path / "trust", device_name="room-1")
-    writer = SessionWriter.start(store, signer,
-                                 SessionMetadata(case_number="VKS-1/2026", room="P1"),
-                                 media_info(SETTINGS))
+    writer = SessionWriter.start(
+        store, signer, SessionMetadata(case_number="VKS-1/2026", room="P1"), media_info(SETTINGS)
+    )
     yield Room(store, TrustStore.from_paths([tmp_path / "trust"]), writer)
     writer.close()
 
@@ -64,8 +64,9 @@ def camera_index_of(image: np.ndarray, camera: SyntheticCamera, candidates: rang
 
 
 def test_a_recording_is_sealed_and_verifies(room: Room) -> None:
-    recorder = SessionRecorder(SyntheticCamera(320, 240), SyntheticMicrophone(), SETTINGS,
-                               room.writer)
+    recorder = SessionRecorder(
+        SyntheticCamera(320, 240), SyntheticMicrophone(), SETTINGS, room.writer
+    )
     recorder.start()
     seen: list[float] = []
     status = recorder.wait_until(2.0, progress=seen.append, timeout=30)
@@ -116,8 +117,9 @@ def test_nothing_is_encoded_while_paused(room: Room) -> None:
 
 
 def test_requests_that_do_not_fit_are_refused_and_change_nothing(room: Room) -> None:
-    recorder = SessionRecorder(SyntheticCamera(320, 240), SyntheticMicrophone(), SETTINGS,
-                               room.writer)
+    recorder = SessionRecorder(
+        SyntheticCamera(320, 240), SyntheticMicrophone(), SETTINGS, room.writer
+    )
     with pytest.raises(RecorderStateError, match="cannot pause: the recorder is ready"):
         recorder.pause("too early")
     recorder.start()
@@ -173,8 +175,9 @@ class UnpluggedCamera(SyntheticCamera):
 
 
 def test_a_lost_microphone_is_recorded_and_its_gap_filled_with_silence(room: Room) -> None:
-    recorder = SessionRecorder(SyntheticCamera(320, 240), UnpluggedMicrophone(), SETTINGS,
-                               room.writer)
+    recorder = SessionRecorder(
+        SyntheticCamera(320, 240), UnpluggedMicrophone(), SETTINGS, room.writer
+    )
     recorder.start()
     recorder.wait_until(2.5, timeout=30)
     status = recorder.status()
@@ -192,8 +195,9 @@ def test_a_lost_microphone_is_recorded_and_its_gap_filled_with_silence(room: Roo
 
 
 def test_a_lost_camera_is_recorded_and_its_gap_shown_as_no_signal(room: Room) -> None:
-    recorder = SessionRecorder(UnpluggedCamera(320, 240), SyntheticMicrophone(), SETTINGS,
-                               room.writer)
+    recorder = SessionRecorder(
+        UnpluggedCamera(320, 240), SyntheticMicrophone(), SETTINGS, room.writer
+    )
     recorder.start()
     recorder.wait_until(2.5, timeout=30)
     status = recorder.status()
@@ -249,8 +253,9 @@ class ResolutionSwitchingCamera(SyntheticCamera):
 
 
 def test_a_camera_that_changes_size_is_scaled_into_the_picture(room: Room) -> None:
-    recorder = SessionRecorder(ResolutionSwitchingCamera(320, 240), SyntheticMicrophone(),
-                               SETTINGS, room.writer)
+    recorder = SessionRecorder(
+        ResolutionSwitchingCamera(320, 240), SyntheticMicrophone(), SETTINGS, room.writer
+    )
     recorder.start()
     recorder.wait_until(1.5, timeout=30)
     manifest = recorder.stop("done")
@@ -272,11 +277,13 @@ class CrashingCamera(SyntheticCamera):
 
 
 def test_a_pipeline_failure_surfaces_on_the_next_call(room: Room) -> None:
-    recorder = SessionRecorder(CrashingCamera(320, 240), SyntheticMicrophone(),
-                               SETTINGS, room.writer)
+    recorder = SessionRecorder(
+        CrashingCamera(320, 240), SyntheticMicrophone(), SETTINGS, room.writer
+    )
     recorder.start()
-    with pytest.raises(RecorderError, match="recording failed: capture from synthetic-cam "
-                                            "failed: driver bug"):
+    with pytest.raises(
+        RecorderError, match="recording failed: capture from synthetic-cam failed: driver bug"
+    ):
         recorder.wait_until(3.0, timeout=30)
     status = recorder.status()
     assert status.state is RecorderState.FAILED
@@ -309,15 +316,19 @@ def test_sound_and_picture_stay_in_step(room: Room) -> None:
     # over +-100 ms around the expected 48000).
     window = sound[:24000]
     lags = range(48000 - 4800, 48000 + 4800)
-    scores = [float(np.dot(window, reference[lag:lag + len(window)])) for lag in lags]
+    scores = [float(np.dot(window, reference[lag : lag + len(window)])) for lag in lags]
     offset_ms = (lags[int(np.argmax(scores))] - 48000) / 48
     assert abs(offset_ms) <= 15  # devices opened a moment apart; lip sync needs < ~45 ms
 
 
 def test_closing_without_stop_leaves_the_open_segment_in_flight(room: Room) -> None:
     """Abandoning a recording (what a crash does) keeps the unsealed media as it was."""
-    recorder = SessionRecorder(SyntheticCamera(320, 240), SyntheticMicrophone(),
-                               SETTINGS.model_copy(update={"segment_seconds": 4}), room.writer)
+    recorder = SessionRecorder(
+        SyntheticCamera(320, 240),
+        SyntheticMicrophone(),
+        SETTINGS.model_copy(update={"segment_seconds": 4}),
+        room.writer,
+    )
     recorder.start()
     recorder.wait_until(2.5, timeout=30)
     recorder.close()

@@ -23,10 +23,13 @@ from recorder.timeline import (
 NS = 1_000_000_000
 
 
-@pytest.mark.parametrize(("fps", "sample_rate", "seconds"),
-                         [(30, 48000, 2), (15, 48000, 1), (25, 44100, 4), (30, 44100, 3)])
-def test_segment_k_holds_exactly_its_frames_and_samples(fps: int, sample_rate: int,
-                                                        seconds: int) -> None:
+@pytest.mark.parametrize(
+    ("fps", "sample_rate", "seconds"),
+    [(30, 48000, 2), (15, 48000, 1), (25, 44100, 4), (30, 44100, 3)],
+)
+def test_segment_k_holds_exactly_its_frames_and_samples(
+    fps: int, sample_rate: int, seconds: int
+) -> None:
     frames, samples = fps * seconds, sample_rate * seconds
     for k in range(50):
         first = samples_before(k * frames, fps=fps, sample_rate=sample_rate)
@@ -80,16 +83,20 @@ def test_slots_before_counts_slots_due_strictly_before_a_moment() -> None:
     assert slots_before(origin + NS + 1, origin_ns=origin, rate=30) == 31
 
 
-@pytest.mark.parametrize(("expected", "slot", "placement"), [
-    (10, 10, Placement()),
-    (10, 11, Placement()),  # jitter within tolerance: counted, not moved
-    (10, 9, Placement()),
-    (10, 12, Placement(fill=2)),  # the device skipped: fill the gap
-    (10, 40, Placement(fill=30)),  # an outage
-    (10, 8, Placement(skip=2)),  # late, or already filled: drop
-])
-def test_place_corrects_only_beyond_the_tolerance(expected: int, slot: int,
-                                                  placement: Placement) -> None:
+@pytest.mark.parametrize(
+    ("expected", "slot", "placement"),
+    [
+        (10, 10, Placement()),
+        (10, 11, Placement()),  # jitter within tolerance: counted, not moved
+        (10, 9, Placement()),
+        (10, 12, Placement(fill=2)),  # the device skipped: fill the gap
+        (10, 40, Placement(fill=30)),  # an outage
+        (10, 8, Placement(skip=2)),  # late, or already filled: drop
+    ],
+)
+def test_place_corrects_only_beyond_the_tolerance(
+    expected: int, slot: int, placement: Placement
+) -> None:
     assert place(expected=expected, slot=slot, tolerance=1) == placement
 
 
@@ -151,5 +158,6 @@ def test_settings_are_validated_and_frozen() -> None:
 
 def test_media_info_describes_the_recording_format() -> None:
     settings = RecorderSettings(width=640, height=360, fps=25, segment_seconds=3, channels=2)
-    assert media_info(settings) == MediaInfo(width=640, height=360, fps=25, sample_rate=48000,
-                                             channels=2, segment_seconds=3)
+    assert media_info(settings) == MediaInfo(
+        width=640, height=360, fps=25, sample_rate=48000, channels=2, segment_seconds=3
+    )
