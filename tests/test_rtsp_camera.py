@@ -23,13 +23,12 @@ from recorder.overlay import no_signal_card
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 from recorder.status import RecorderStatus
-from tests.rtsp_fixtures import RtspServer, free_port, needs_gst_rtsp
-
-pytestmark = needs_gst_rtsp
+from tests.rtsp_fixtures import RtspServer, free_port, require_gst_rtsp
 
 
 @pytest.fixture
 def server() -> Iterator[RtspServer]:
+    require_gst_rtsp()
     running = RtspServer(free_port())
     running.start()
     yield running

@@ -161,3 +161,21 @@ def test_repeated_failures_lock_the_account_and_are_logged(console: Console) -> 
     assert len(failures) == 6
     assert failures[-1].detail == {"reason": "account locked"}
     assert failures[0].ip == "127.0.0.1"
+
+
+def test_login_attempts_from_one_address_are_throttled(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from web.settings import ConsoleSettings
+
+    console = build_console(Path(str(tmp_path)))
+    console.app.config["SEALROOM_SETTINGS"] = ConsoleSettings(login_attempts_per_minute=5)
+    console.app.config["WTF_CSRF_ENABLED"] = False
+    client = console.app.test_client()
+    codes = [
+        client.post("/login", data={"username": f"nobody{n}", "password": "x"}).status_code
+        for n in range(7)
+    ]
+    assert codes == [401] * 5 + [429] * 2
+    with console.app.app_context():
+        assert len(custody_log().entries(action="login_throttled")) == 2

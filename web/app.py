@@ -17,7 +17,7 @@ from evidence_store.data_dir import DataDir
 from web import audit
 from web.access import init_access, public
 from web.display import init_display
-from web.extensions import babel, csrf, db, login_manager
+from web.extensions import babel, csrf, db, limiter, login_manager
 from web.models import User
 from web.schema import upgrade_database
 from web.settings import ConsoleSettings
@@ -51,6 +51,7 @@ def create_app(data: DataDir, settings: ConsoleSettings | None = None) -> Flask:
     )
     db.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"

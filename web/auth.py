@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -16,13 +17,16 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask.wrappers import Response as FlaskResponse
 from flask_babel import gettext as _
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from web.access import allow, public
 from web.accounts import LoginRefused, authenticate
 from web.audit import record
+from web.extensions import limiter
 from web.forms import LoginForm
 from web.roles import ALL_ROLES, Role
 from web.settings import ConsoleSettings
@@ -51,8 +55,20 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+def _login_rate() -> str:
+    settings: ConsoleSettings = current_app.config["SEALROOM_SETTINGS"]
+    return f"{settings.login_attempts_per_minute} per minute"
+
+
+def _throttled(limit: RequestLimit) -> FlaskResponse:
+    record("login_throttled", actor="anonymous", role="none", detail={"limit": str(limit)})
+    flash(_("Too many login attempts from this address. Wait a minute."), "error")
+    return make_response(render_template("login.html", form=LoginForm()), 429)
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(_login_rate, methods=["POST"], on_breach=_throttled)
 def login() -> ResponseReturnValue:
     form = LoginForm()
     if request.method == "GET":

@@ -28,6 +28,13 @@ class ConsoleSettings(BaseModel):
     max_failed_logins: int = Field(
         default=5, ge=1, le=50, description="failures before the account locks"
     )
+    login_attempts_per_minute: int = Field(
+        default=60,
+        ge=1,
+        le=10_000,
+        description="login attempts accepted from one address per "
+        "minute, over all usernames (the lockout counts per account)",
+    )
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     custody_checkpoint_seconds: float = Field(
         default=1.0,
