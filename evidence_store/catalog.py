@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from evidence_store import layout
 from evidence_store.errors import TamperedError, UnknownSessionError
 from evidence_store.model import Link, Manifest, first_error
-from evidence_store.store import FilesystemStore
+from evidence_store.store import BrowsableStore, EvidenceReader
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class SessionSummary:
         return dict(self.__dict__)
 
 
-def read_manifest(store: FilesystemStore, session_id: str) -> Manifest:
+def read_manifest(store: EvidenceReader, session_id: str) -> Manifest:
     """The stored manifest, parsed but not verified."""
     prefix = layout.session_prefix(session_id)
     if not store.exists(prefix + layout.link_name(0)):
@@ -49,7 +49,7 @@ def read_manifest(store: FilesystemStore, session_id: str) -> Manifest:
         ) from exc
 
 
-def summarise(store: FilesystemStore, session_id: str) -> SessionSummary:
+def summarise(store: EvidenceReader, session_id: str) -> SessionSummary:
     try:
         manifest = read_manifest(store, session_id)
         return SessionSummary(
@@ -84,7 +84,7 @@ def summarise(store: FilesystemStore, session_id: str) -> SessionSummary:
     )
 
 
-def list_sessions(store: FilesystemStore) -> list[SessionSummary]:
+def list_sessions(store: BrowsableStore) -> list[SessionSummary]:
     """Every session in the store, oldest first."""
     ids = [
         name
@@ -94,7 +94,7 @@ def list_sessions(store: FilesystemStore) -> list[SessionSummary]:
     return [summarise(store, session_id) for session_id in ids]
 
 
-def read_links(store: FilesystemStore, session_id: str) -> list[Link]:
+def read_links(store: EvidenceReader, session_id: str) -> list[Link]:
     """The session's chain links in order, parsed but not verified (for display)."""
     prefix = layout.session_prefix(session_id)
     links = []

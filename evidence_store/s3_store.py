@@ -348,6 +348,21 @@ class S3Store:
             response.close()
             response.release_conn()
 
+    @contextlib.contextmanager
+    def open_range(self, key: str, start: int, length: int) -> Iterator[BinaryIO]:
+        """Stream ``length`` bytes of the first version of ``key`` from ``start`` (one ranged
+        GET: a player seeking in an hour-long session never pulls what it skips)."""
+        version_id, _ = self._version(key)
+        with translated(f"read {key}"):
+            response = self.client.get_object(
+                self.bucket, key, offset=start, length=length, version_id=version_id
+            )
+        try:
+            yield io.BufferedReader(_ResponseStream(response, key), buffer_size=CHUNK)
+        finally:
+            response.close()
+            response.release_conn()
+
     def read_bytes(self, key: str) -> bytes:
         with self.open_read(key) as handle:
             return handle.read()

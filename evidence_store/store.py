@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from evidence_store.errors import ObjectExistsError, StoreError, UsageError
 
@@ -36,6 +37,18 @@ class EvidenceReader(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def list_keys(self, prefix: str) -> list[str]: ...
+
+
+class BrowsableStore(EvidenceReader, Protocol):
+    """What the console needs besides verification: sizes, ranges and session listing."""
+
+    def size(self, key: str) -> int: ...
+
+    def open_range(
+        self, key: str, start: int, length: int
+    ) -> contextlib.AbstractContextManager[BinaryIO]: ...
+
+    def list_children(self, prefix: str) -> list[str]: ...
 
 
 def check_key(key: str) -> str:
@@ -65,6 +78,23 @@ def sha256_file(path: Path) -> tuple[str, int]:
             digest.update(view[:n])
             size += n
     return digest.hexdigest(), size
+
+
+class _Limited(io.RawIOBase):
+    """At most ``remaining`` bytes of an open file, from where it stands."""
+
+    def __init__(self, handle: BinaryIO, remaining: int) -> None:
+        self.handle = handle
+        self.remaining = remaining
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)[: self.remaining]
+        count = self.handle.readinto(view)  # type: ignore[attr-defined]
+        self.remaining -= count
+        return int(count)
 
 
 class FilesystemStore:
@@ -150,6 +180,13 @@ class FilesystemStore:
     def open_read(self, key: str) -> Iterator[BinaryIO]:
         with self.path(key).open("rb") as handle:
             yield handle
+
+    @contextlib.contextmanager
+    def open_range(self, key: str, start: int, length: int) -> Iterator[BinaryIO]:
+        """``length`` bytes of ``key`` from ``start``."""
+        with self.path(key).open("rb") as handle:
+            handle.seek(start)
+            yield io.BufferedReader(_Limited(handle, length))
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()

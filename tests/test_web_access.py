@@ -30,6 +30,12 @@ def sample_urls(app: Flask, console: Console) -> list[tuple[str, str, str]]:
         "user_id": 999,
         "action": "pause",
         "filename": "console.css",
+        "clip_id": 1,
+        "diagram_id": 1,
+        "layer_id": 1,
+        "hearing_id": 1,
+        "exhibit_id": 1,
+        "request_id": 1,
     }
     found = []
     for rule in app.url_map.iter_rules():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +15,10 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from evidence_store.data_dir import DataDir
+from evidence_store.errors import StoreError
+from evidence_store.layered import LayeredStore
+from evidence_store.s3_store import S3Access, S3Store
+from evidence_store.store import FilesystemStore
 from web import audit
 from web.access import init_access, public
 from web.display import init_display
@@ -26,8 +31,11 @@ SUPPORTED_LANGUAGES = ("vi", "en")
 MAX_FORM_BYTES = 64 * 1024  # no form of the console needs more; bigger is an attack
 
 
-def create_app(data: DataDir, settings: ConsoleSettings | None = None) -> Flask:
-    """Build a console bound to one installation's data directory."""
+def create_app(
+    data: DataDir, settings: ConsoleSettings | None = None, environ: Mapping[str, str] | None = None
+) -> Flask:
+    """Build a console bound to one installation's data directory (and its object store,
+    when ``[evidence.s3]`` or ``SEALROOM_S3_*`` in ``environ`` name one)."""
     settings = settings or ConsoleSettings()
     app = Flask(__name__)
     app.config.update(
@@ -63,7 +71,8 @@ def create_app(data: DataDir, settings: ConsoleSettings | None = None) -> Flask:
         store, signer, checkpoint_interval=settings.custody_checkpoint_seconds
     )
     app.extensions["sealroom.data"] = data
-    app.extensions["sealroom.store"] = store
+    app.extensions["sealroom.local_store"] = store
+    app.extensions["sealroom.store"] = evidence_reader(data, store, environ)
 
     with app.app_context():
         upgrade_database(db.engine)
@@ -95,14 +104,31 @@ def create_app(data: DataDir, settings: ConsoleSettings | None = None) -> Flask:
     return app
 
 
+def evidence_reader(
+    data: DataDir, local: FilesystemStore, environ: Mapping[str, str] | None
+) -> LayeredStore:
+    """What the console reads evidence through: the local spool, then the bucket for
+    sessions the uploader has released."""
+    s3 = data.settings.s3
+    if not s3.with_environment(environ).endpoint:
+        return LayeredStore(local, None)
+    access = S3Access.from_settings(s3, environ)  # incomplete settings fail at start-up
+    return LayeredStore(local, lambda: S3Store.connect(access))
+
+
 def _register_blueprints(app: Flask) -> None:
     from web.admin import blueprint as admin
     from web.auth import blueprint as auth
+    from web.courtroom import blueprint as courtroom
     from web.custody_views import blueprint as custody
+    from web.diagrams import blueprint as diagrams
+    from web.exhibits import blueprint as exhibits
+    from web.exports import blueprint as exports
     from web.review import blueprint as review
     from web.terminal import blueprint as terminal
 
-    for blueprint in (auth, review, custody, admin, terminal):
+    every = (auth, review, custody, admin, terminal, exhibits, diagrams, courtroom, exports)
+    for blueprint in every:
         app.register_blueprint(blueprint)
 
 
@@ -161,3 +187,11 @@ def _error_pages(app: Flask) -> None:
 
     for code in messages:
         app.register_error_handler(code, page)
+
+    def store_down(error: StoreError) -> tuple[str, int]:
+        # A released session whose bucket cannot be reached: say so, never a blank 500.
+        app.logger.warning("evidence store unavailable: %s", error)
+        message = _l("The evidence is in the object store, which cannot be reached now.")
+        return render_template("error.html", code=503, message=str(message)), 503
+
+    app.register_error_handler(StoreError, store_down)

@@ -96,3 +96,120 @@ class Bookmark(db.Model):  # type: ignore[name-defined]
     offset_ms: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+# -- the courtroom (exhibits, hearings, presentation, exports) --------------------------------
+
+
+class Clip(db.Model):  # type: ignore[name-defined]
+    """A span of a sealed session shown or exported as an exhibit. Never a re-encoded copy:
+    it names the sealed segments it covers, and ``proof`` holds the chain values that tie
+    them to the signed head (see ``evidence_store.clips``)."""
+
+    __tablename__ = "clips"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(40), index=True)
+    unit_code: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    exhibit_number: Mapped[str] = mapped_column(String(50))
+    start_ms: Mapped[int] = mapped_column(Integer)
+    end_ms: Mapped[int] = mapped_column(Integer)
+    proof: Mapped[str] = mapped_column(Text)  # JSON: evidence_store.clips.ClipProof
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class Diagram(db.Model):  # type: ignore[name-defined]
+    """An uploaded image or PDF, or a diagram drawn in the browser. The original bytes are
+    kept write-once under ``<data_dir>/exhibits/`` by their SHA-256 and never altered;
+    annotations are separate layers."""
+
+    __tablename__ = "diagrams"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))  # "image", "pdf" or "drawn"
+    filename: Mapped[str] = mapped_column(String(300), default="")
+    media_type: Mapped[str] = mapped_column(String(100))
+    sha256: Mapped[str] = mapped_column(String(64))  # of the stored original
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer, default=0)
+    height: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    layers: Mapped[list[DiagramLayer]] = relationship(
+        back_populates="diagram", order_by="DiagramLayer.position"
+    )
+
+
+class DiagramLayer(db.Model):  # type: ignore[name-defined]
+    """Annotations over a diagram: arrows, highlights, callouts, text (JSON shapes)."""
+
+    __tablename__ = "diagram_layers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    diagram_id: Mapped[int] = mapped_column(ForeignKey("diagrams.id"), index=True)
+    diagram: Mapped[Diagram] = relationship(back_populates="layers")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    shapes: Mapped[str] = mapped_column(Text, default="[]")
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class Hearing(db.Model):  # type: ignore[name-defined]
+    __tablename__ = "hearings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(64), index=True)
+    case_number: Mapped[str] = mapped_column(String(200), index=True)
+    court: Mapped[str] = mapped_column(String(300))
+    hearing_date: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    exhibits: Mapped[list[HearingExhibit]] = relationship(
+        back_populates="hearing", order_by="HearingExhibit.position"
+    )
+
+
+class HearingExhibit(db.Model):  # type: ignore[name-defined]
+    """One entry of a hearing's ordered exhibit list: a clip or a diagram."""
+
+    __tablename__ = "hearing_exhibits"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    hearing_id: Mapped[int] = mapped_column(ForeignKey("hearings.id"), index=True)
+    hearing: Mapped[Hearing] = relationship(back_populates="exhibits")
+    position: Mapped[int] = mapped_column(Integer)
+    exhibit_number: Mapped[str] = mapped_column(String(50))
+    clip_id: Mapped[int | None] = mapped_column(ForeignKey("clips.id"), default=None)
+    clip: Mapped[Clip | None] = relationship()
+    diagram_id: Mapped[int | None] = mapped_column(ForeignKey("diagrams.id"), default=None)
+    diagram: Mapped[Diagram | None] = relationship()
+
+
+class PresentationState(db.Model):  # type: ignore[name-defined]
+    """What the audience screen of a hearing shows now. ``version`` grows with every change
+    so audience screens (server-sent events) can tell they are behind."""
+
+    __tablename__ = "presentation_states"
+    hearing_id: Mapped[int] = mapped_column(ForeignKey("hearings.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    updated_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class ExportRequest(db.Model):  # type: ignore[name-defined]
+    """An export of a session or a clip asked for in the console; approved by a supervisor
+    where the configuration requires it, then built as a package."""
+
+    __tablename__ = "export_requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(String(40), index=True)
+    clip_id: Mapped[int | None] = mapped_column(ForeignKey("clips.id"), default=None)
+    unit_code: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(20))  # pending, approved, refused, built
+    requested_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    package: Mapped[str] = mapped_column(String(300), default="")  # file name under exports/
+    package_sha256: Mapped[str] = mapped_column(String(64), default="")

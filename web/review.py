@@ -16,7 +16,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -28,8 +27,8 @@ from werkzeug.wrappers import Response
 from evidence_store import layout
 from evidence_store.catalog import read_links, read_manifest
 from evidence_store.errors import TamperedError, UsageError, VerificationError
+from evidence_store.layered import LayeredStore
 from evidence_store.model import Manifest
-from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
 from web.access import allow
 from web.accounts import visible_units
@@ -38,6 +37,7 @@ from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm
 from web.media import mime_type
 from web.models import Bookmark, IndexedSession
+from web.ranges import serve_object
 from web.roles import EVIDENCE_READERS
 from web.session_index import refresh_index
 from web.settings import ConsoleSettings
@@ -45,8 +45,9 @@ from web.settings import ConsoleSettings
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
 
 
-def evidence_store() -> FilesystemStore:
-    store: FilesystemStore = current_app.extensions["sealroom.store"]
+def evidence_store() -> LayeredStore:
+    """The local store, then the bucket for sessions that have left it."""
+    store: LayeredStore = current_app.extensions["sealroom.store"]
     return store
 
 
@@ -127,8 +128,9 @@ def detail(session_id: str) -> str:
     prefix = layout.session_prefix(session_id)
     head = b""
     if segments:
-        with store.open_read(prefix + layout.segment_path(0)) as handle:
-            head = handle.read(64 * 1024)
+        key = prefix + layout.segment_path(0)
+        with store.open_range(key, 0, min(64 * 1024, store.size(key))) as handle:
+            head = handle.read()
     player: dict[str, Any] = {
         "mime": mime_type(head),
         "duration": sum(s.duration_us for s in segments) / 1e6,
@@ -177,7 +179,7 @@ def segment(session_id: str, index: int) -> Response:
     if session_id not in played:  # one custody event per session per login, not per range
         record("playback", session_id=session_id)
         session["played"] = [*played, session_id][-50:]
-    return send_file(store.path(key), mimetype="video/mp4", conditional=True, max_age=0)
+    return serve_object(store, key, "video/mp4")
 
 
 @blueprint.post("/<session_id>/verify")

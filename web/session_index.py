@@ -12,14 +12,14 @@ from evidence_store import layout
 from evidence_store.catalog import read_manifest, summarise
 from evidence_store.errors import TamperedError
 from evidence_store.model import Link
-from evidence_store.store import FilesystemStore
+from evidence_store.store import BrowsableStore, EvidenceReader
 from web.extensions import db
 from web.models import ROOT_UNIT, IndexedSession
 
 FINAL_STATES = {"sealed", "interrupted"}
 
 
-def refresh_index(store: FilesystemStore) -> int:
+def refresh_index(store: BrowsableStore) -> int:
     """Add new sessions and update unfinished ones; returns how many rows changed."""
     known = {row.session_id: row.state for row in db.session.scalars(select(IndexedSession))}
     changed = 0
@@ -37,7 +37,7 @@ def refresh_index(store: FilesystemStore) -> int:
     return changed
 
 
-def _row_for(store: FilesystemStore, session_id: str) -> IndexedSession | None:
+def _row_for(store: EvidenceReader, session_id: str) -> IndexedSession | None:
     summary = summarise(store, session_id)
     if summary.state == "empty":
         return None

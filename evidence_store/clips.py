@@ -1,0 +1,411 @@
+"""Clip proofs: a span of a sealed session, tied to the signed head without re-encoding.
+
+A clip names the sealed segments its span covers, whole, and keeps the hash of every link of
+the session's chain (the chain values). With those values a verifier can check that each
+covered segment's link is part of the chain the device signed, by hashing only the links
+(small JSON documents) and the clip's own segments, never the rest of the recording.
+
+The hash rule is the chain's own (``evidence_store.chain.link_digest``: SHA-256 of a link's
+exact bytes, which the next link names as ``prev``); nothing here invents another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from pydantic import ValidationError
+
+from evidence_store import layout
+from evidence_store.canonical import canonical_json, parse_canonical
+from evidence_store.chain import link_digest
+from evidence_store.errors import TamperedError, UsageError
+from evidence_store.model import GENESIS_PREV, Link, Manifest, SegmentRef, first_error
+from evidence_store.signing import (
+    PublicKey,
+    TrustStore,
+    load_certificates,
+    load_public_key,
+    public_key_der,
+    verify_signature,
+)
+from evidence_store.store import CHUNK, EvidenceReader
+from evidence_store.timefmt import parse_utc
+from evidence_store.verify import verify_session
+
+PROOF_TYPE = "sealroom.clip-proof"
+PROOF_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ClipSegment:
+    """One sealed segment a clip covers, as its segment link sealed it."""
+
+    index: int
+    name: str
+    sha256: str
+    size: int
+    start_us: int
+    duration_us: int
+    link_seq: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class ClipProof:
+    """What ties a span of a session to the session's signed head."""
+
+    session_id: str
+    start_us: int
+    end_us: int
+    segments: tuple[ClipSegment, ...]  # the sealed segments the span covers, whole
+    link_hashes: tuple[str, ...]  # hash of every chain link, seq 0..head (the chain values)
+    head_seq: int
+    head_hash: str
+    manifest_sha256: str
+    signer_subject: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "v": PROOF_VERSION,
+            "type": PROOF_TYPE,
+            "session": self.session_id,
+            "start_us": self.start_us,
+            "end_us": self.end_us,
+            "segments": [s.as_dict() for s in self.segments],
+            "link_hashes": list(self.link_hashes),
+            "head_seq": self.head_seq,
+            "head_hash": self.head_hash,
+            "manifest_sha256": self.manifest_sha256,
+            "signer_subject": self.signer_subject,
+        }
+
+    def to_json(self) -> str:
+        """Canonical JSON (the evidence format's one byte form)."""
+        return canonical_json(self.as_dict()).decode("utf-8")
+
+    @classmethod
+    def from_json(cls, text: str) -> ClipProof:
+        """Parse a proof; anything that is not exactly a proof's shape is rejected."""
+        try:
+            document = json.loads(text)
+            if document.get("type") != PROOF_TYPE or document.get("v") != PROOF_VERSION:
+                raise ValueError(f"not a {PROOF_TYPE} version {PROOF_VERSION}")
+            segments = tuple(
+                ClipSegment(
+                    index=_int(s["index"]),
+                    name=str(s["name"]),
+                    sha256=_hex(s["sha256"]),
+                    size=_int(s["size"]),
+                    start_us=_int(s["start_us"]),
+                    duration_us=_int(s["duration_us"]),
+                    link_seq=_int(s["link_seq"]),
+                )
+                for s in document["segments"]
+            )
+            return cls(
+                session_id=layout.check_session_id(str(document["session"])),
+                start_us=_int(document["start_us"]),
+                end_us=_int(document["end_us"]),
+                segments=segments,
+                link_hashes=tuple(_hex(h) for h in document["link_hashes"]),
+                head_seq=_int(document["head_seq"]),
+                head_hash=_hex(document["head_hash"]),
+                manifest_sha256=_hex(document["manifest_sha256"]),
+                signer_subject=str(document["signer_subject"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError, UsageError) as exc:
+            raise TamperedError(f"malformed clip proof ({exc})", location="clip proof") from exc
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _hex(value: Any) -> str:
+    if not isinstance(value, str) or len(value) != 64 or value.strip("0123456789abcdef"):
+        raise ValueError(f"expected a SHA-256 in lowercase hex, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class VerifiedClip:
+    """What a successful clip verification established."""
+
+    proof: ClipProof
+    signer: str
+    segments: int
+    head: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "session_id": self.proof.session_id,
+            "intact": True,
+            "signer": self.signer,
+            "start_us": self.proof.start_us,
+            "end_us": self.proof.end_us,
+            "segments": self.segments,
+            "segment_names": [s.name for s in self.proof.segments],
+            "head": self.head,
+            "chain_length": self.proof.head_seq + 1,
+        }
+
+
+def covered(segments: list[SegmentRef], start_us: int, end_us: int) -> list[SegmentRef]:
+    """The segments that hold any part of [start_us, end_us)."""
+    return [s for s in segments if s.start_us < end_us and s.start_us + s.duration_us > start_us]
+
+
+def clip_proof(
+    reader: EvidenceReader, session_id: str, trust: TrustStore, start_us: int, end_us: int
+) -> ClipProof:
+    """Verify the whole session, then make the proof for the span [start_us, end_us)."""
+    prefix = layout.session_prefix(session_id)
+    if start_us < 0 or end_us <= start_us:
+        raise UsageError(f"a clip must end after it starts (start {start_us} µs, end {end_us} µs)")
+    if not reader.exists(prefix + layout.MANIFEST):
+        if not reader.exists(prefix + layout.link_name(0)):
+            raise UsageError(f"unknown session {session_id}")
+        raise UsageError(f"session {session_id} is not sealed; only a sealed session has clips")
+    verified = verify_session(reader, session_id, trust)
+    manifest_body = reader.read_bytes(prefix + layout.MANIFEST)
+    manifest = _parse_manifest(manifest_body)
+    if end_us > manifest.duration_us:
+        raise UsageError(
+            f"the clip ends at {end_us} µs, after the recording's end ({manifest.duration_us} µs)"
+        )
+    hashes: list[str] = []
+    link_of_segment: dict[int, int] = {}
+    for seq in range(manifest.chain.length):
+        body = reader.read_bytes(prefix + layout.link_name(seq))
+        hashes.append(link_digest(body))
+        link = Link.model_validate(json.loads(body))
+        if link.segment is not None:
+            link_of_segment[link.segment.index] = seq
+    segments = tuple(
+        ClipSegment(
+            index=s.index,
+            name=s.name,
+            sha256=s.sha256,
+            size=s.size,
+            start_us=s.start_us,
+            duration_us=s.duration_us,
+            link_seq=link_of_segment[s.index],
+        )
+        for s in covered(manifest.segments, start_us, end_us)
+    )
+    if not segments:
+        raise UsageError("the span covers no recorded media")
+    return ClipProof(
+        session_id=session_id,
+        start_us=start_us,
+        end_us=end_us,
+        segments=segments,
+        link_hashes=tuple(hashes),
+        head_seq=len(hashes) - 1,
+        head_hash=verified.head,
+        manifest_sha256=hashlib.sha256(manifest_body).hexdigest(),
+        signer_subject=verified.signer,
+    )
+
+
+def _parse_manifest(body: bytes) -> Manifest:
+    try:
+        return Manifest.model_validate(parse_canonical(body, location=layout.MANIFEST))
+    except ValidationError as exc:
+        raise TamperedError(
+            f"malformed manifest: {first_error(exc)}", location=layout.MANIFEST
+        ) from exc
+
+
+class _ClipCheck:
+    """Re-checks one proof against what a store holds now; stops at the first failure."""
+
+    def __init__(self, reader: EvidenceReader, proof: ClipProof, trust: TrustStore) -> None:
+        self.reader = reader
+        self.proof = proof
+        self.trust = trust
+        self.prefix = layout.session_prefix(proof.session_id)
+
+    def read(self, relative: str) -> bytes:
+        if not self.reader.exists(self.prefix + relative):
+            raise TamperedError("missing", location=relative)
+        return self.reader.read_bytes(self.prefix + relative)
+
+    def run(self) -> VerifiedClip:
+        public_key = load_public_key(self.read(layout.PUBLIC_KEY), location=layout.PUBLIC_KEY)
+        manifest = self._signed_manifest(public_key)
+        signer = self._signer(public_key, manifest)
+        self._proof_fits_manifest(manifest)
+        links = self._chain_to_head(public_key, manifest)
+        for segment in self.proof.segments:
+            self._segment(segment, links[segment.link_seq])
+        return VerifiedClip(
+            proof=self.proof,
+            signer=signer,
+            segments=len(self.proof.segments),
+            head=manifest.chain.head,
+        )
+
+    def _signed_manifest(self, public_key: PublicKey) -> Manifest:
+        body = self.read(layout.MANIFEST)
+        verify_signature(public_key, self.read(layout.MANIFEST_SIG), body, location=layout.MANIFEST)
+        manifest = _parse_manifest(body)
+        if hashlib.sha256(body).hexdigest() != self.proof.manifest_sha256:
+            raise TamperedError(
+                "the manifest is not the one the clip was made from", location=layout.MANIFEST
+            )
+        if manifest.session != self.proof.session_id:
+            raise TamperedError(
+                f"the manifest seals session {manifest.session}", location=layout.MANIFEST
+            )
+        return manifest
+
+    def _signer(self, public_key: PublicKey, manifest: Manifest) -> str:
+        claimed = manifest.signer
+        if hashlib.sha256(public_key_der(public_key)).hexdigest() != claimed.public_key_sha256:
+            raise TamperedError(
+                "public key is not the one the session was sealed with", location=layout.PUBLIC_KEY
+            )
+        certificate, intermediates = self._certificates()
+        if certificate is not None:
+            if certificate.fingerprint(hashes.SHA256()).hex() != claimed.certificate_sha256:
+                raise TamperedError(
+                    "certificate is not the one the session was sealed with",
+                    location=layout.CERTIFICATE,
+                )
+        elif claimed.certificate_sha256 is not None:
+            raise TamperedError(
+                "the session was sealed with a certificate that is now missing",
+                location=layout.CERTIFICATE,
+            )
+        return self.trust.check(
+            public_key=public_key,
+            certificate=certificate,
+            intermediates=intermediates,
+            at=parse_utc(manifest.started_at),
+            location=layout.CERTIFICATE if certificate else layout.PUBLIC_KEY,
+        )
+
+    def _certificates(self) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
+        certificate = None
+        if self.reader.exists(self.prefix + layout.CERTIFICATE):
+            certs = load_certificates(self.read(layout.CERTIFICATE), location=layout.CERTIFICATE)
+            if len(certs) != 1:
+                raise TamperedError("expected exactly one certificate", location=layout.CERTIFICATE)
+            certificate = certs[0]
+        intermediates: list[x509.Certificate] = []
+        if self.reader.exists(self.prefix + layout.CERT_CHAIN):
+            intermediates = load_certificates(
+                self.read(layout.CERT_CHAIN), location=layout.CERT_CHAIN
+            )
+        return certificate, intermediates
+
+    def _proof_fits_manifest(self, manifest: Manifest) -> None:
+        proof = self.proof
+        where = "clip proof"
+        if proof.head_seq + 1 != manifest.chain.length or len(proof.link_hashes) != (
+            manifest.chain.length
+        ):
+            raise TamperedError(
+                f"the proof holds {len(proof.link_hashes)} chain values, the manifest seals "
+                f"{manifest.chain.length} links",
+                location=where,
+            )
+        if proof.head_hash != manifest.chain.head or proof.link_hashes[-1] != proof.head_hash:
+            raise TamperedError("the proof's head is not the signed head", location=where)
+        if not 0 <= proof.start_us < proof.end_us <= manifest.duration_us:
+            raise TamperedError("the clip's span is outside the recording", location=where)
+        expected = covered(manifest.segments, proof.start_us, proof.end_us)
+        named = [(s.index, s.name, s.sha256, s.size, s.start_us, s.duration_us) for s in expected]
+        held = [
+            (s.index, s.name, s.sha256, s.size, s.start_us, s.duration_us) for s in proof.segments
+        ]
+        if named != held:
+            raise TamperedError(
+                "the proof's segments are not the sealed segments its span covers", location=where
+            )
+
+    def _chain_to_head(self, public_key: PublicKey, manifest: Manifest) -> list[bytes]:
+        """Every link's bytes, each hashing to its chain value and naming the one before."""
+        links: list[bytes] = []
+        prev = GENESIS_PREV
+        for seq, expected in enumerate(self.proof.link_hashes):
+            where = layout.link_name(seq)
+            body = self.read(where)
+            if link_digest(body) != expected:
+                raise TamperedError(
+                    "link's hash is not the chain value the clip was made with (altered)",
+                    location=where,
+                )
+            document = parse_canonical(body, location=where)
+            if document.get("prev") != prev or document.get("seq") != seq:
+                raise TamperedError("the link does not follow the one before it", location=where)
+            if document.get("session") != self.proof.session_id:
+                raise TamperedError(
+                    f"link belongs to session {document.get('session')}", location=where
+                )
+            links.append(body)
+            prev = expected
+        head_where = layout.link_name(self.proof.head_seq)
+        head_signature = self.read(layout.link_sig_name(self.proof.head_seq))
+        if head_signature.hex() != manifest.chain.head_signature:
+            raise TamperedError(
+                "the head link's signature is not the one the manifest seals",
+                location=layout.link_sig_name(self.proof.head_seq),
+            )
+        verify_signature(public_key, head_signature, links[-1], location=head_where)
+        return links
+
+    def _segment(self, segment: ClipSegment, link_body: bytes) -> None:
+        where = layout.link_name(segment.link_seq)
+        try:
+            link = Link.model_validate(json.loads(link_body))
+        except ValidationError as exc:
+            raise TamperedError(f"malformed link: {first_error(exc)}", location=where) from exc
+        sealed = link.segment
+        if sealed is None or sealed.index != segment.index or sealed.sha256 != segment.sha256:
+            raise TamperedError(
+                f"link does not seal segment {segment.name} as the clip says", location=where
+            )
+        relative = layout.segment_path(segment.index)
+        seen, digest = self._digest(relative)
+        if seen != sealed.size:
+            raise TamperedError(
+                f"segment is {seen} bytes, the chain sealed {sealed.size} "
+                f"({'truncated' if seen < sealed.size else 'extended'})",
+                location=relative,
+            )
+        if digest != sealed.sha256:
+            raise TamperedError(
+                "segment content does not match its sealed SHA-256 (altered or replaced)",
+                location=relative,
+            )
+
+    def _digest(self, relative: str) -> tuple[int, str]:
+        key = self.prefix + relative
+        if not self.reader.exists(key):
+            raise TamperedError("segment missing (deleted or renamed)", location=relative)
+        digest = hashlib.sha256()
+        seen = 0
+        with self.reader.open_read(key) as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+                seen += len(chunk)
+        return seen, digest.hexdigest()
+
+
+def verify_clip(reader: EvidenceReader, proof: ClipProof, trust: TrustStore) -> VerifiedClip:
+    """Re-check a clip against the store as it is now. Only the clip's segments are hashed.
+
+    Raises VerificationError (TamperedError, UntrustedSignerError) naming the first failure.
+    """
+    return _ClipCheck(reader, proof, trust).run()

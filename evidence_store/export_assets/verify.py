@@ -1,0 +1,928 @@
+#!/usr/bin/env python3
+"""Standalone verifier for a sealroom export package.
+
+Usage:  python verify.py [PACKAGE_DIR] [--root ROOT.pem] [--expect-root FINGERPRINT]
+
+Needs only the Python standard library (3.9 or newer) and the ``cryptography`` package.
+It implements the rules of the sealroom evidence format, version 1 (docs/evidence-format.md,
+repeated in README.en.md), without any other sealroom code, so that it can be read and
+checked on its own:
+
+  1. the signer's certificate chains to the trust root and was valid when the session began;
+  2. every chain link is signed, canonical, well formed, and names the hash of the one before;
+  3. every segment present has the size and SHA-256 its link sealed;
+  4. nothing else is in the session directory;
+  5. the signed manifest is exactly what the chain implies, and SHA256SUMS is signed and lists
+     exactly the session's files;
+  6. for a clip: the clip's chain values are the chain's, and every segment it covers is here;
+  7. the custody excerpt's entries hash as the custody log's rule says;
+  8. every file of the package is as it was exported (PACKAGE-SHA256SUMS).
+
+It stops at the first failure and says which file failed and why.
+Exit status: 0 intact, 1 not intact, 2 usage error (bad arguments, not a package).
+
+The trust root shipped in the package proves nothing by itself: anyone can make a root and
+sign a forgery with it. Compare the root's fingerprint printed below with the one published by
+the procuracy, or pass that fingerprint with --expect-root (or their root file with --root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+try:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+except ImportError:  # pragma: no cover - depends on the reader's machine
+    print("verify.py needs the 'cryptography' package: pip install cryptography", file=sys.stderr)
+    sys.exit(2)
+
+ZERO_HASH = "0" * 64
+MAX_CHAIN_DEPTH = 6
+SESSION_ID = re.compile(r"^s-\d{8}T\d{6}Z-[0-9a-f]{8}$")
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+# Files written when a session is sealed; SHA256SUMS lists every other file.
+SEALING_FILES = ("SHA256SUMS", "SHA256SUMS.sig", "manifest.json", "manifest.sig")
+PACKAGE_SUMS = "PACKAGE-SHA256SUMS"
+TRUST_ROOT = "trust-root.pem"
+
+
+class Failure(Exception):
+    """The first thing that did not verify: which file, and why."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+class UsageProblem(Exception):
+    """Not a package, or bad arguments (exit status 2)."""
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
+def fingerprint(der: bytes) -> str:
+    """SHA-256 fingerprint as openssl prints it (AB:CD:...)."""
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+def parse_time(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)  # noqa: UP017
+
+
+def clock(us: int) -> str:
+    """Microseconds on the media timeline as H:MM:SS.mmm."""
+    seconds, micro = divmod(us, 1_000_000)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{micro // 1000:03d}"
+
+
+# -- 1. canonical JSON (format section 3) ------------------------------------------------------
+
+
+def canonical(document: Any) -> bytes:
+    """The one byte form: sorted keys, no whitespace, UTF-8 as itself, no floats."""
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if isinstance(value, dict):
+        return any(has_float(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_float(v) for v in value)
+    return False
+
+
+def load_canonical(data: bytes, where: str) -> dict[str, Any]:
+    """Parse bytes that must already be canonical JSON; anything else is tampering."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Failure(where, f"not valid JSON ({exc})") from exc
+    if not isinstance(document, dict):
+        raise Failure(where, "not a JSON object")
+    if has_float(document):
+        raise Failure(where, "floating-point numbers are not allowed in canonical JSON")
+    if canonical(document) != data:
+        raise Failure(where, "not in canonical form (bytes were edited)")
+    return document
+
+
+# -- 2. signatures (format section 5) ----------------------------------------------------------
+
+
+def load_public_key(data: bytes, where: str) -> Any:
+    try:
+        key = serialization.load_pem_public_key(data)
+    except ValueError as exc:
+        raise Failure(where, "not a PEM public key") from exc
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return key
+    raise Failure(where, "unsupported signing key type (expected Ed25519 or ECDSA P-256)")
+
+
+def key_der(key: Any) -> bytes:
+    der: bytes = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return der
+
+
+def algorithm_of(key: Any) -> str:
+    return "ed25519" if isinstance(key, ed25519.Ed25519PublicKey) else "ecdsa-p256-sha256"
+
+
+def check_signature(key: Any, signature: bytes, message: bytes, where: str) -> None:
+    """Ed25519: raw 64 bytes over the message. ECDSA P-256: DER, over SHA-256 of it."""
+    try:
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(signature, message)
+        else:
+            key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature as exc:
+        raise Failure(where, "signature does not verify: the signed bytes were altered") from exc
+
+
+# -- 3. the signer and the trust root (format section 8, step 3) -------------------------------
+
+
+def load_certificates(data: bytes, where: str) -> list[x509.Certificate]:
+    try:
+        return x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise Failure(where, f"unreadable certificate ({exc})") from exc
+
+
+def extension(cert: x509.Certificate, kind: Any) -> Any:
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def not_before(cert: x509.Certificate) -> datetime:
+    if hasattr(cert, "not_valid_before_utc"):  # cryptography 42 and newer
+        return cert.not_valid_before_utc
+    return cert.not_valid_before.replace(tzinfo=timezone.utc)  # noqa: UP017 (Python 3.9)
+
+
+def not_after(cert: x509.Certificate) -> datetime:
+    if hasattr(cert, "not_valid_after_utc"):
+        return cert.not_valid_after_utc
+    return cert.not_valid_after.replace(tzinfo=timezone.utc)  # noqa: UP017
+
+
+def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    if cert.issuer != issuer.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except (ValueError, TypeError, InvalidSignature):
+        return False
+    return True
+
+
+def check_path(
+    leaf: x509.Certificate,
+    intermediates: list[x509.Certificate],
+    root: x509.Certificate,
+    at: datetime,
+    where: str,
+) -> None:
+    """The leaf allows signatures and chains, each certificate valid at ``at``, to ``root``."""
+    usage = extension(leaf, x509.KeyUsage)
+    if usage is not None and not usage.digital_signature:
+        raise Failure(where, "certificate does not allow digital signatures")
+    root_print = root.fingerprint(hashes.SHA256())
+    current = leaf
+    for _ in range(MAX_CHAIN_DEPTH):
+        if not not_before(current) <= at <= not_after(current):
+            raise Failure(
+                where,
+                f"certificate {current.subject.rfc4514_string()!r} was not valid at "
+                f"{at.isoformat()}",
+            )
+        if current.fingerprint(hashes.SHA256()) == root_print:
+            return
+        candidates = [c for c in [root, *intermediates] if c != current]
+        issuer = next((c for c in candidates if issued_by(current, c)), None)
+        if issuer is None:
+            raise Failure(
+                where,
+                f"certificate {current.subject.rfc4514_string()!r} does not chain to a "
+                "trusted root (the trust root given to this verifier)",
+            )
+        constraints = extension(issuer, x509.BasicConstraints)
+        if constraints is None or not constraints.ca:
+            raise Failure(where, f"issuer {issuer.subject.rfc4514_string()!r} is not a CA")
+        current = issuer
+    raise Failure(where, "certificate chain is too long")
+
+
+class TrustRoot:
+    """The root the verifier trusts: a CA certificate, or a pinned public key."""
+
+    def __init__(self, path: Path, label: str) -> None:
+        if not path.is_file():
+            raise UsageProblem(f"no trust root at {path}")
+        data = path.read_bytes()
+        self.label = label
+        self.certificate: x509.Certificate | None = None
+        self.key_sha256: str | None = None
+        if b"CERTIFICATE-----" in data:
+            certificates = load_certificates(data, label)
+            if len(certificates) != 1:
+                raise Failure(label, "expected exactly one root certificate")
+            self.certificate = certificates[0]
+            der = self.certificate.public_bytes(serialization.Encoding.DER)
+            self.subject = self.certificate.subject.rfc4514_string()
+        elif b"PUBLIC KEY-----" in data:
+            der = key_der(load_public_key(data, label))
+            self.key_sha256 = sha256_hex(der)
+            self.subject = "pinned public key"
+        else:
+            raise Failure(label, "neither a PEM certificate nor a PEM public key")
+        self.fingerprint = fingerprint(der)
+
+
+# -- 4. the chain's rules (format section 4) ---------------------------------------------------
+
+LINK_FIELDS = {"v", "session", "seq", "prev", "time", "kind", "segment", "event"}
+SEGMENT_FIELDS = {"index", "name", "sha256", "size", "start_us", "duration_us"}
+EVENT_FIELDS = {"type", "reason", "device", "metadata", "media", "signer"}
+EVENT_TYPES = {
+    "session_started",
+    "paused",
+    "resumed",
+    "device_lost",
+    "device_restored",
+    "interrupted",
+    "stopped",
+}
+NEEDS_REASON = {"paused", "resumed", "stopped", "interrupted", "device_lost"}
+
+
+def is_count(value: Any, minimum: int = 0) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+def check_link_form(link: dict[str, Any], where: str) -> None:
+    """The shape of a link. Metadata and media contents are covered by the signatures."""
+
+    def bad(reason: str) -> Failure:
+        return Failure(where, f"malformed link: {reason}")
+
+    if not set(link) <= LINK_FIELDS:
+        raise bad(f"unknown fields {sorted(set(link) - LINK_FIELDS)}")
+    if link.get("v") != 1:
+        raise bad(f"format version {link.get('v')!r} is not 1")
+    if not SESSION_ID.match(str(link.get("session", ""))):
+        raise bad("session is not a session id")
+    if not is_count(link.get("seq")):
+        raise bad("seq is not a number")
+    if not SHA256_HEX.match(str(link.get("prev", ""))):
+        raise bad("prev is not a SHA-256")
+    if not TIMESTAMP.match(str(link.get("time", ""))):
+        raise bad("time is not a UTC timestamp")
+    kind = link.get("kind")
+    if kind not in ("segment", "event") or set(link) & {"segment", "event"} != {kind}:
+        raise bad("a link carries exactly the payload its kind names")
+    if kind == "segment":
+        segment = link["segment"]
+        if not isinstance(segment, dict) or set(segment) != SEGMENT_FIELDS:
+            raise bad("segment must have exactly " + ", ".join(sorted(SEGMENT_FIELDS)))
+        counts = [("index", 0), ("size", 1), ("start_us", 0), ("duration_us", 1)]
+        if not all(is_count(segment[name], low) for name, low in counts):
+            raise bad("segment index, size, start and duration must be whole numbers")
+        if not SHA256_HEX.match(str(segment["sha256"])):
+            raise bad("segment sha256 is not a SHA-256")
+        if segment["name"] != f"{segment['index']:06d}.mp4":
+            raise bad(f"segment {segment['index']} must be named {segment['index']:06d}.mp4")
+        return
+    event = link["event"]
+    if not isinstance(event, dict) or not set(event) <= EVENT_FIELDS:
+        raise bad("event has unknown fields")
+    kind = event.get("type")
+    if kind not in EVENT_TYPES:
+        raise bad(f"unknown event type {kind!r}")
+    starting = kind == "session_started"
+    if starting != ("metadata" in event and "media" in event and "signer" in event):
+        raise bad("metadata, media and signer belong to session_started, and it needs them")
+    if not starting and set(event) & {"metadata", "media", "signer"}:
+        raise bad("metadata, media and signer belong to session_started only")
+    if kind in NEEDS_REASON and not event.get("reason"):
+        raise bad(f"a {kind} event needs a reason")
+    if kind in ("device_lost", "device_restored") and not event.get("device"):
+        raise bad(f"a {kind} event names its device")
+    if starting:
+        signer = event["signer"]
+        if not isinstance(signer, dict) or signer.get("algorithm") not in (
+            "ed25519",
+            "ecdsa-p256-sha256",
+        ):
+            raise bad("signer algorithm must be ed25519 or ecdsa-p256-sha256")
+        if not SHA256_HEX.match(str(signer.get("public_key_sha256", ""))):
+            raise bad("signer public_key_sha256 is not a SHA-256")
+
+
+class Chain:
+    """Replays the links in order; ``apply`` enforces the chain's rules (format section 4)."""
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
+        self.head = ZERO_HASH
+        self.length = 0
+        self.state = "new"  # new, recording, paused, stopped, interrupted
+        self.start_event: dict[str, Any] = {}
+        self.started_at = ""
+        self.ended_at = ""
+        self.end_reason = ""
+        self.segments: list[dict[str, Any]] = []
+        self.pauses: list[dict[str, Any]] = []
+        self.outages: list[dict[str, Any]] = []
+        self.lost: set[str] = set()
+
+    @property
+    def ended(self) -> bool:
+        return self.state in ("stopped", "interrupted")
+
+    @property
+    def duration_us(self) -> int:
+        last = self.segments[-1] if self.segments else None
+        return last["start_us"] + last["duration_us"] if last else 0
+
+    def apply(self, link: dict[str, Any], body: bytes, where: str) -> None:
+        if link["session"] != self.session_id:
+            raise Failure(
+                where, f"link belongs to session {link['session']}, not {self.session_id}"
+            )
+        if link["seq"] != self.length:
+            raise Failure(
+                where, f"link says seq {link['seq']} but is link {self.length} of the chain"
+            )
+        if link["prev"] != self.head:
+            raise Failure(
+                where,
+                "prev does not match the hash of the link before it: the chain is broken "
+                "(a link was removed, inserted, reordered or edited)",
+            )
+        if self.ended:
+            raise Failure(where, f"link after the session ended ({self.state})")
+        if link["kind"] == "segment":
+            self.apply_segment(link["segment"], where)
+        else:
+            self.apply_event(link["event"], link["time"], where)
+        self.head = sha256_hex(body)
+        self.length += 1
+
+    def apply_segment(self, segment: dict[str, Any], where: str) -> None:
+        if self.state != "recording":
+            raise Failure(where, f"segment while the session is {self.state}")
+        if segment["index"] != len(self.segments):
+            raise Failure(
+                where, f"segment index {segment['index']} where {len(self.segments)} was expected"
+            )
+        if segment["start_us"] != self.duration_us:
+            raise Failure(where, "segment start does not continue the timeline")
+        self.segments.append(segment)
+
+    def apply_event(self, event: dict[str, Any], time: str, where: str) -> None:
+        kind = event["type"]
+        if (kind == "session_started") != (self.state == "new"):
+            raise Failure(where, "the chain must open with exactly one session_started")
+        if kind == "session_started":
+            self.start_event, self.started_at, self.state = event, time, "recording"
+        elif kind == "paused":
+            self.require("recording", kind, where)
+            self.pauses.append({"paused_at": time, "reason": event["reason"]})
+            self.state = "paused"
+        elif kind == "resumed":
+            self.require("paused", kind, where)
+            self.pauses[-1].update(resumed_at=time, resume_reason=event["reason"])
+            self.state = "recording"
+        elif kind == "device_lost":
+            if event["device"] in self.lost:
+                raise Failure(where, f"device {event['device']} lost twice")
+            self.lost.add(event["device"])
+            self.outages.append(
+                {"device": event["device"], "lost_at": time, "reason": event["reason"]}
+            )
+        elif kind == "device_restored":
+            if event["device"] not in self.lost:
+                raise Failure(where, f"device {event['device']} restored but never lost")
+            self.lost.discard(event["device"])
+            for outage in reversed(self.outages):
+                if outage["device"] == event["device"]:
+                    outage["restored_at"] = time
+                    break
+        else:  # stopped or interrupted end the session
+            self.ended_at, self.end_reason, self.state = time, event["reason"], kind
+
+    def require(self, state: str, kind: str, where: str) -> None:
+        if self.state != state:
+            raise Failure(where, f"{kind} while the session is {self.state}")
+
+    def manifest(self, head_signature: bytes, checksums_sha256: str) -> dict[str, Any]:
+        """The manifest this chain implies (format section 6)."""
+        return {
+            "v": 1,
+            "type": "sealroom.manifest",
+            "session": self.session_id,
+            "metadata": self.start_event["metadata"],
+            "media": self.start_event["media"],
+            "signer": self.start_event["signer"],
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "stop_reason": self.end_reason,
+            "interrupted": self.state == "interrupted",
+            "pauses": self.pauses,
+            "device_outages": self.outages,
+            "segments": self.segments,
+            "duration_us": self.duration_us,
+            "chain": {
+                "algorithm": "sha256",
+                "length": self.length,
+                "head": self.head,
+                "head_signature": head_signature.hex(),
+            },
+            "checksums_sha256": checksums_sha256,
+        }
+
+
+def first_difference(stored: Any, expected: Any, path: str = "") -> str:
+    if isinstance(stored, dict) and isinstance(expected, dict):
+        for key in sorted(set(stored) | set(expected)):
+            if stored.get(key) != expected.get(key):
+                return first_difference(stored.get(key), expected.get(key), f"{path}.{key}")
+    if isinstance(stored, list) and isinstance(expected, list) and len(stored) == len(expected):
+        for i in range(len(stored)):
+            if stored[i] != expected[i]:
+                return first_difference(stored[i], expected[i], f"{path}[{i}]")
+    return path.lstrip(".") or "(whole document)"
+
+
+# -- 5. the session directory ------------------------------------------------------------------
+
+
+class Session:
+    """Verifies one session directory of the package, as format section 8 orders it."""
+
+    def __init__(self, package: Path, directory: Path, root: TrustRoot, clip: Clip | None):
+        self.package = package
+        self.dir = directory
+        self.session_id = directory.name
+        self.root = root
+        self.clip = clip
+        self.digests: dict[str, str] = {}  # session-relative path -> SHA-256 of what is here
+        self.files = sorted(
+            p.relative_to(directory).as_posix() for p in directory.rglob("*") if p.is_file()
+        )
+        self.absent: list[dict[str, Any]] = []  # segments outside the clip, not included
+
+    def where(self, relative: str) -> str:
+        """A path as the reader finds it in the package."""
+        return (self.dir / relative).relative_to(self.package).as_posix()
+
+    def read(self, relative: str) -> bytes:
+        if relative not in self.files:
+            raise Failure(self.where(relative), "missing")
+        data = (self.dir / relative).read_bytes()
+        self.digests[relative] = sha256_hex(data)
+        return data
+
+    def run(self) -> dict[str, Any]:
+        key = load_public_key(
+            self.read("signer/public_key.pem"), self.where("signer/public_key.pem")
+        )
+        certificate, intermediates = self.certificates()
+        last_signature = b""
+        signer = ""
+        chain = Chain(self.session_id)
+        while f"chain/{chain.length:06d}.json" in self.files:
+            seq = chain.length
+            name, sig_name = f"chain/{seq:06d}.json", f"chain/{seq:06d}.sig"
+            body = self.read(name)
+            if sig_name not in self.files:
+                raise Failure(self.where(sig_name), "signature missing")
+            last_signature = self.read(sig_name)
+            check_signature(key, last_signature, body, self.where(name))
+            link = load_canonical(body, self.where(name))
+            check_link_form(link, self.where(name))
+            chain.apply(link, body, self.where(name))
+            if seq == 0:
+                signer = self.check_signer(chain, key, certificate, intermediates, link["time"])
+            if link["kind"] == "segment":
+                self.check_segment(link["segment"])
+        if chain.length == 0:
+            raise Failure(self.where("chain/000000.json"), "the chain has no first link")
+        self.no_strays(chain)
+        manifest = self.check_manifest(key, chain, last_signature)
+        return {
+            "signer": signer,
+            "certificate": certificate,
+            "algorithm": algorithm_of(key),
+            "manifest": manifest,
+            "chain_length": chain.length,
+            "head": chain.head,
+            "segments": chain.segments,
+        }
+
+    def certificates(self) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
+        certificate = None
+        if "signer/certificate.pem" in self.files:
+            where = self.where("signer/certificate.pem")
+            found = load_certificates(self.read("signer/certificate.pem"), where)
+            if len(found) != 1:
+                raise Failure(where, "expected exactly one certificate")
+            certificate = found[0]
+        intermediates: list[x509.Certificate] = []
+        if "signer/chain.pem" in self.files:
+            data = self.read("signer/chain.pem")
+            intermediates = load_certificates(data, self.where("signer/chain.pem"))
+        return certificate, intermediates
+
+    def check_signer(
+        self,
+        chain: Chain,
+        key: Any,
+        certificate: x509.Certificate | None,
+        intermediates: list[x509.Certificate],
+        started: str,
+    ) -> str:
+        """Link 0 binds the key and certificate; the signer must be anchored in the root."""
+        claimed = chain.start_event["signer"]
+        if sha256_hex(key_der(key)) != claimed["public_key_sha256"]:
+            raise Failure(
+                self.where("signer/public_key.pem"),
+                "public key is not the one the session started with",
+            )
+        where_cert = self.where("signer/certificate.pem")
+        if certificate is None:
+            if claimed.get("certificate_sha256") is not None:
+                raise Failure(
+                    where_cert, "the session started with a certificate that is now missing"
+                )
+            if self.root.key_sha256 != sha256_hex(key_der(key)):
+                raise Failure(
+                    self.where("signer/public_key.pem"),
+                    "the signing key has no certificate and is not the trusted key",
+                )
+            return f"pinned public key sha256:{self.root.key_sha256}"
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        if sha256_hex(der) != claimed.get("certificate_sha256"):
+            raise Failure(where_cert, "certificate is not the one the session started with")
+        if key_der(certificate.public_key()) != key_der(key):
+            raise Failure(where_cert, "certificate does not match the signing key")
+        if self.root.certificate is None:
+            raise Failure(
+                where_cert, "the trust root is a public key, but the signer has a certificate"
+            )
+        check_path(
+            certificate, intermediates, self.root.certificate, parse_time(started), where_cert
+        )
+        return certificate.subject.rfc4514_string()
+
+    def check_segment(self, segment: dict[str, Any]) -> None:
+        relative = f"segments/{segment['name']}"
+        if relative not in self.files:
+            if self.clip is not None and segment["index"] not in self.clip.indexes:
+                self.absent.append(segment)  # outside the clip: left out on purpose
+                self.digests[relative] = segment["sha256"]
+                return
+            raise Failure(self.where(relative), "segment missing (deleted or renamed)")
+        size, digest = sha256_file(self.dir / relative)
+        if size != segment["size"]:
+            state = "truncated" if size < segment["size"] else "extended"
+            raise Failure(
+                self.where(relative),
+                f"segment is {size} bytes, the chain sealed {segment['size']} ({state})",
+            )
+        if digest != segment["sha256"]:
+            raise Failure(
+                self.where(relative),
+                "segment content does not match its sealed SHA-256 (altered or replaced)",
+            )
+        self.digests[relative] = digest
+
+    def no_strays(self, chain: Chain) -> None:
+        expected = set(self.digests) | set(SEALING_FILES)
+        expected |= {f"chain/{seq:06d}.sig" for seq in range(chain.length)}
+        for relative in self.files:
+            if relative not in expected:
+                raise Failure(
+                    self.where(relative),
+                    "object is not part of the sealed chain (added, duplicated or spliced in, "
+                    "or left over after a link before it was removed)",
+                )
+
+    def check_manifest(self, key: Any, chain: Chain, last_signature: bytes) -> dict[str, Any]:
+        where = self.where("manifest.json")
+        if "manifest.json" not in self.files:
+            raise Failure(
+                where,
+                f"not sealed: the chain is intact up to link {chain.length - 1} but has no "
+                "manifest (the recording was cut off, or its end was removed)",
+            )
+        body = self.read("manifest.json")
+        if "manifest.sig" not in self.files:
+            raise Failure(self.where("manifest.sig"), "missing")
+        check_signature(key, self.read("manifest.sig"), body, where)
+        stored = load_canonical(body, where)
+        if stored.get("v") != 1 or stored.get("type") != "sealroom.manifest":
+            raise Failure(where, "not a version 1 sealroom manifest")
+        sealed: dict[str, Any] = stored["chain"] if isinstance(stored.get("chain"), dict) else {}
+        if not chain.ended:
+            raise Failure(
+                where,
+                f"the manifest seals {sealed.get('length')} links but the chain has only "
+                f"{chain.length} and does not end: links were removed (head rolled back)",
+            )
+        checksums = self.check_checksums(key)
+        expected = chain.manifest(last_signature, sha256_hex(checksums))
+        if sealed.get("length") != chain.length or sealed.get("head") != chain.head:
+            raise Failure(
+                where,
+                f"the manifest seals {sealed.get('length')} links with head "
+                f"{str(sealed.get('head'))[:16]}…, the chain has {chain.length} with head "
+                f"{chain.head[:16]}…: links were removed or replaced (head rolled back)",
+            )
+        if canonical(stored) != canonical(expected):
+            field = first_difference(stored, expected)
+            raise Failure(where, f"manifest field {field!r} does not match the chain")
+        return stored
+
+    def check_checksums(self, key: Any) -> bytes:
+        where = self.where("SHA256SUMS")
+        body = self.read("SHA256SUMS")
+        if "SHA256SUMS.sig" not in self.files:
+            raise Failure(self.where("SHA256SUMS.sig"), "missing")
+        check_signature(key, self.read("SHA256SUMS.sig"), body, where)
+        listed = {k: v for k, v in self.digests.items() if k not in SEALING_FILES}
+        text = "".join(f"{listed[path]}  {path}\n" for path in sorted(listed, key=str.encode))
+        if body != text.encode("utf-8"):
+            raise Failure(where, "does not list exactly the session's files and their digests")
+        return body
+
+
+# -- 6. the clip -------------------------------------------------------------------------------
+
+
+class Clip:
+    """clip.json: a span of the session, the segments it covers, and the chain values."""
+
+    def __init__(self, path: Path) -> None:
+        self.where = path.name
+        try:
+            self.doc = json.loads(path.read_bytes().decode("utf-8"))
+            self.start_us = int(self.doc["start_us"])
+            self.end_us = int(self.doc["end_us"])
+            self.segments = list(self.doc["segments"])
+            self.indexes = {int(s["index"]) for s in self.segments}
+            self.link_hashes = [str(h) for h in self.doc["link_hashes"]]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise Failure(self.where, f"malformed clip proof ({exc})") from exc
+        if self.doc.get("type") != "sealroom.clip-proof" or self.doc.get("v") != 1:
+            raise Failure(self.where, "not a version 1 sealroom clip proof")
+
+    def check(self, session: Session, result: dict[str, Any]) -> None:
+        """The clip's claims against the verified chain and manifest."""
+        links = result["chain_length"]
+        computed = [
+            sha256_hex((session.dir / f"chain/{seq:06d}.json").read_bytes()) for seq in range(links)
+        ]
+        if self.doc.get("session") != session.session_id:
+            raise Failure(self.where, f"the clip is of session {self.doc.get('session')}")
+        if self.link_hashes != computed:
+            seq = next(
+                (
+                    i
+                    for i in range(len(computed))
+                    if self.link_hashes[i : i + 1] != computed[i : i + 1]
+                ),
+                min(len(self.link_hashes), len(computed)),
+            )
+            raise Failure(self.where, f"chain value {seq} is not the hash of chain/{seq:06d}.json")
+        if self.doc.get("head_hash") != result["head"] or self.doc.get("head_seq") != links - 1:
+            raise Failure(self.where, "the clip's head is not the signed head")
+        manifest_bytes = (session.dir / "manifest.json").read_bytes()
+        if self.doc.get("manifest_sha256") != sha256_hex(manifest_bytes):
+            raise Failure(self.where, "the clip was not made from this manifest")
+        if not 0 <= self.start_us < self.end_us <= result["manifest"]["duration_us"]:
+            raise Failure(self.where, "the clip's span is outside the recording")
+        covered = [
+            s
+            for s in result["segments"]
+            if s["start_us"] < self.end_us and s["start_us"] + s["duration_us"] > self.start_us
+        ]
+        fields = ("index", "name", "sha256", "size", "start_us", "duration_us")
+        claimed = [{f: s.get(f) for f in fields} for s in self.segments]
+        if claimed != [{f: s[f] for f in fields} for s in covered]:
+            raise Failure(
+                self.where, "the clip's segments are not the sealed segments its span covers"
+            )
+
+
+# -- 7. the custody excerpt (format section 10) ------------------------------------------------
+
+
+def check_custody(path: Path, session_id: str) -> int:
+    """Each entry's hash is SHA-256 of its canonical JSON; returns the number of entries."""
+    where = path.name
+    try:
+        excerpt = json.loads(path.read_bytes().decode("utf-8"))
+        entries = list(excerpt["entries"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Failure(where, f"malformed custody excerpt ({exc})") from exc
+    for entry in entries:
+        try:
+            document = {
+                "v": 1,
+                "seq": entry["seq"],
+                "at": entry["at"],
+                "actor": entry["actor"],
+                "role": entry["role"],
+                "action": entry["action"],
+                "session": entry["session"],
+                "detail": entry["detail"],
+                "ip": entry["ip"],
+                "user_agent": entry["user_agent"],
+                "prev": entry["prev"],
+            }
+        except (KeyError, TypeError) as exc:
+            raise Failure(where, f"malformed custody entry ({exc})") from exc
+        if entry["session"] != session_id:
+            raise Failure(where, f"custody entry {entry['seq']} is of another session")
+        if sha256_hex(canonical(document)) != entry.get("hash"):
+            raise Failure(where, f"custody entry {entry['seq']} does not match its hash (edited)")
+    return len(entries)
+
+
+# -- 8. the package's own files ----------------------------------------------------------------
+
+
+def check_package_files(package: Path, absent: list[str]) -> int:
+    """PACKAGE-SHA256SUMS lists every file of the package as exported."""
+    sums = package / PACKAGE_SUMS
+    if not sums.is_file():
+        raise Failure(PACKAGE_SUMS, "missing")
+    listed: dict[str, str] = {}
+    for line in sums.read_text(encoding="utf-8").splitlines():
+        digest, _, name = line.partition("  ")
+        listed[name] = digest
+    present = sorted(
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*")
+        if p.is_file() and p.name != PACKAGE_SUMS and "__pycache__" not in p.parts
+    )
+    for name in present:
+        if name not in listed:
+            raise Failure(name, "file was added to the package after it was exported")
+        if sha256_file(package / name)[1] != listed[name]:
+            raise Failure(name, "file changed since the package was exported")
+    for name in listed:
+        if name not in present and name not in absent:
+            raise Failure(name, "file was removed from the package after it was exported")
+    return len(present)
+
+
+# -- the report --------------------------------------------------------------------------------
+
+
+def find_session(package: Path) -> Path:
+    sessions = package / "sessions"
+    found = [p for p in sessions.iterdir() if p.is_dir()] if sessions.is_dir() else []
+    if len(found) != 1 or not SESSION_ID.match(found[0].name):
+        raise UsageProblem(
+            f"{package} is not a sealroom export package (expected one sessions/<id>/ directory)"
+        )
+    return found[0]
+
+
+def verify(package: Path, root_file: Path | None, expect_root: str | None) -> None:
+    session_dir = find_session(package)
+    root = TrustRoot(root_file or package / TRUST_ROOT, str(root_file or TRUST_ROOT))
+    say(f"Package:        {package}")
+    say(f"Trust root:     {root.label} ({root.subject})")
+    say(f"  SHA-256 fingerprint: {root.fingerprint}")
+    if expect_root:
+        wanted = re.sub(r"[^0-9A-F]", "", expect_root.upper())
+        if wanted != root.fingerprint.replace(":", ""):
+            raise Failure(root.label, "the trust root is not the one whose fingerprint you expect")
+        say("  matches the fingerprint you gave (--expect-root)")
+    else:
+        say("  Compare it with the fingerprint the procuracy publishes: a package can")
+        say("  carry a root of anyone's making (or pass it with --expect-root).")
+    clip = Clip(package / "clip.json") if (package / "clip.json").is_file() else None
+    session = Session(package, session_dir, root, clip)
+    result = session.run()
+    manifest = result["manifest"]
+    say(f"Signer:         {result['signer']}  ({result['algorithm']})")
+    certificate = result["certificate"]
+    if certificate is not None:
+        say(
+            f"  valid from {not_before(certificate):%Y-%m-%d %H:%M:%S}Z "
+            f"to {not_after(certificate):%Y-%m-%d %H:%M:%S}Z; chains to the trust root"
+        )
+    say(f"Session:        {session.session_id}")
+    say(f"  case number:  {manifest['metadata'].get('case_number')}")
+    say(f"  started:      {manifest['started_at']}")
+    say(
+        f"  ended:        {manifest['ended_at']}"
+        + ("  (interrupted)" if manifest["interrupted"] else "")
+    )
+    say(f"  duration:     {clock(manifest['duration_us'])} (pauses excluded)")
+    say(f"Chain:          {result['chain_length']} links, every one signed, unbroken")
+    say(f"  head:         {result['head']}")
+    say("Manifest:       signed, and exactly what the chain implies")
+    say("SHA256SUMS:     signed, lists exactly the session's files")
+    segments = result["segments"]
+    included = [s for s in segments if s not in session.absent]
+    say(f"Segments:       {len(included)} verified of {len(segments)} sealed")
+    for segment in segments:
+        state = "not included (outside the clip)" if segment in session.absent else "OK"
+        start = clock(segment["start_us"])
+        say(f"  {segment['name']}  {start}  sha256 {segment['sha256']}  {state}")
+    if clip is not None:
+        clip.check(session, result)
+        say(
+            f"Clip:           {clock(clip.start_us)} to {clock(clip.end_us)} of the recording, "
+            f"{len(clip.segments)} segment(s), chain values match the signed head"
+        )
+    custody = package / "custody.json"
+    if custody.is_file():
+        count = check_custody(custody, session.session_id)
+        say(f"Custody:        {count} entries, each matches its hash")
+    absent = [session.where(f"segments/{s['name']}") for s in session.absent]
+    files = check_package_files(package, absent)
+    say(f"Package files:  {files} files as exported ({PACKAGE_SUMS})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Verify a sealroom export package. Exit 0 intact, 1 not intact, 2 usage."
+    )
+    parser.add_argument(
+        "package",
+        nargs="?",
+        type=Path,
+        default=Path(__file__).resolve().parent,
+        help="the package directory (default: the directory holding verify.py)",
+    )
+    parser.add_argument("--root", type=Path, help="a trust root obtained independently (PEM)")
+    parser.add_argument(
+        "--expect-root", metavar="SHA256", help="the published SHA-256 fingerprint of the root"
+    )
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:
+        return 2 if done.code else 0
+    try:
+        verify(args.package.resolve(), args.root, args.expect_root)
+    except UsageProblem as problem:
+        print(f"verify.py: {problem}", file=sys.stderr)
+        return 2
+    except Failure as failure:
+        say()
+        say("RESULT: NOT INTACT")
+        say(f"  file:   {failure.where}")
+        say(f"  reason: {failure.reason}")
+        return 1
+    say()
+    say("RESULT: INTACT")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The file work of an export: staging, copying byte for byte, listing, zipping."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from evidence_store.errors import UsageError
+from evidence_store.store import CHUNK, EvidenceReader
+
+Progress = Callable[[int], None]
+PACKAGE_SUMS = "PACKAGE-SHA256SUMS"
+
+
+def check_destination(out: Path) -> None:
+    """Refuse before any work: an export never overwrites or merges into anything."""
+    if out.exists() or out.is_symlink():
+        raise UsageError(f"{out} already exists; choose a new path for the package")
+    if not out.parent.is_dir():
+        raise UsageError(f"{out.parent} is not a directory")
+    if not os.access(out.parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{out.parent} is not writable")
+
+
+@contextlib.contextmanager
+def staging(out: Path) -> Iterator[Path]:
+    """A scratch directory beside ``out``; removed unless the caller moved it into place."""
+    directory = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def copy_object(reader: EvidenceReader, key: str, target: Path, progress: Progress) -> str:
+    """Copy one object byte for byte; returns the SHA-256 of what was written."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    with reader.open_read(key) as source, target.open("xb") as sink:
+        while chunk := source.read(CHUNK):
+            sink.write(chunk)
+            digest.update(chunk)
+            progress(len(chunk))
+    return digest.hexdigest()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def package_files(root: Path) -> list[str]:
+    """Every file under ``root`` as a POSIX relative path, in byte order."""
+    names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
+    return sorted(names, key=str.encode)
+
+
+def write_package_sums(root: Path, known: dict[str, str]) -> str:
+    """List every file but the list itself (``sha256sum -c`` form); returns the list's SHA-256.
+
+    That digest names the package as a whole in the custody log. ``known`` holds digests
+    already computed while copying, so the media is not read twice.
+    """
+    lines = []
+    for name in package_files(root):
+        if name != PACKAGE_SUMS:
+            lines.append(f"{known.get(name) or sha256_of(root / name)}  {name}\n")
+    body = "".join(lines).encode("utf-8")
+    (root / PACKAGE_SUMS).write_bytes(body)
+    return hashlib.sha256(body).hexdigest()
+
+
+def make_read_only(root: Path) -> None:
+    """An export is a copy of sealed evidence: nothing in it is meant to be edited."""
+    for path in root.rglob("*"):
+        if path.is_file():
+            path.chmod(0o444)
+
+
+def zip_directory(root: Path, target: Path, top: str) -> None:
+    """Store (not deflate) every file under ``top/``: MP4 does not compress, and stored
+    entries keep the bytes visibly unchanged."""
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with zipfile.ZipFile(partial, "x", compression=zipfile.ZIP_STORED) as archive:
+            for name in package_files(root):
+                archive.write(root / name, f"{top}/{name}")
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -1,0 +1,257 @@
+"""The presenter screen (the clerk's laptop) and the audience screen (the court's display).
+
+The presenter sends commands; each one becomes the next version of the hearing's
+presentation state (``web.presentation``) and a custody event. The audience screen shows
+only that state and follows it live through server-sent events.
+
+Verify before showing: presenting a clip first re-checks it against its seal
+(``evidence_store.clips.verify_clip``, which hashes only the clip's segments). The presenter
+always sees the result. A clip that fails is not played: the audience screen shows a neutral
+notice that the exhibit could not be verified, never the media, so nothing unverified is
+shown as if it were authentic.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_wtf.csrf import generate_csrf
+
+from evidence_store.errors import UsageError
+from web import courtroom_commands as commands
+from web import presentation
+from web.access import allow
+from web.audit import record
+from web.courtroom_media import clip_player, verify
+from web.courtroom_scope import PRESENTERS, visible_hearing
+from web.models import Hearing, HearingExhibit
+
+blueprint = Blueprint("presentation", __name__)
+ACTIONS = (
+    "show",
+    "play",
+    "pause",
+    "seek",
+    "zoom",
+    "callout",
+    "clear-callouts",
+    "blank",
+    "unblank",
+    "withdraw",
+)
+
+
+def _exhibit(hearing: Hearing, exhibit_id: Any) -> HearingExhibit:
+    for entry in hearing.exhibits:
+        if entry.id == exhibit_id:
+            return entry
+    raise commands.CommandError(_("That exhibit is not on this hearing's list."))
+
+
+def _diagram_payload(entry: HearingExhibit) -> dict[str, Any]:
+    from web.diagrams import diagram_payload  # the diagrams module renders its own exhibits
+
+    payload: dict[str, Any] = diagram_payload(entry.diagram)
+    return payload
+
+
+def _shown(entry: HearingExhibit) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """What the audience gets for this exhibit, and the clip's verification (if a clip)."""
+    base = {"id": entry.id, "number": entry.exhibit_number}
+    if entry.clip is None:
+        diagram = _diagram_payload(entry)
+        return {**base, "kind": "diagram", "title": entry.diagram.title if entry.diagram else "",
+                "diagram": diagram}, None
+    outcome = verify(entry.clip)
+    if not outcome["intact"]:
+        notice = _("Exhibit %(n)s could not be verified against its seal and is not shown.",
+                   n=entry.exhibit_number)
+        return {**base, "kind": "unverified", "notice": notice}, outcome
+    player = clip_player(entry.clip)
+    return {**base, "kind": "clip", "title": entry.clip.title, "clip": player}, outcome
+
+
+def _session_of(state: presentation.State, hearing: Hearing) -> str | None:
+    """The recording on screen, so the custody event lands in that session's history."""
+    exhibit = state.get("exhibit") or {}
+    for entry in hearing.exhibits:
+        if entry.id == exhibit.get("id") and entry.clip is not None:
+            return entry.clip.session_id
+    return None
+
+
+@blueprint.get("/<int:hearing_id>/present")
+@allow(*PRESENTERS)
+def presenter(hearing_id: int) -> str:
+    hearing = visible_hearing(hearing_id)
+    version, state = presentation.current(hearing.id)
+    record("presenter_opened", detail={"hearing_id": hearing.id})
+    config = {
+        **_urls(hearing),
+        "csrf": generate_csrf(),
+        "version": version,
+        "server_time": presentation.now_ms(),
+        "state": state,
+        "text": _presenter_text(),
+    }
+    return render_template("presenter.html", hearing=hearing, config=config)
+
+
+@blueprint.get("/<int:hearing_id>/audience")
+@allow(*PRESENTERS)
+def audience(hearing_id: int) -> str:
+    hearing = visible_hearing(hearing_id)
+    version, state = presentation.current(hearing.id)
+    record("audience_opened", detail={"hearing_id": hearing.id})
+    config = {
+        "events": url_for("courtroom.presentation.events", hearing_id=hearing.id),
+        "version": version,
+        "server_time": presentation.now_ms(),
+        "state": state,
+    }
+    return render_template("audience.html", config=config)
+
+
+@blueprint.get("/<int:hearing_id>/state")
+@allow(*PRESENTERS)
+def state(hearing_id: int) -> Response:
+    hearing = visible_hearing(hearing_id)
+    version, current = presentation.current(hearing.id)
+    return jsonify(version=version, server_time=presentation.now_ms(), state=current)
+
+
+@blueprint.get("/<int:hearing_id>/events")
+@allow(*PRESENTERS)
+def events(hearing_id: int) -> Response:
+    hearing = visible_hearing(hearing_id)
+    since = presentation.last_seen_version(
+        request.headers.get("Last-Event-ID"), request.args.get("since")
+    )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    body = stream_with_context(presentation.stream(app, hearing.id, since))
+    response = Response(body, mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy in front must not hold events back
+    return response
+
+
+@blueprint.post("/<int:hearing_id>/present/<action>")
+@allow(*PRESENTERS)
+def command(hearing_id: int, action: str) -> tuple[Response, int]:
+    hearing = visible_hearing(hearing_id)
+    if action not in ACTIONS:
+        return jsonify(error=_("Unknown command.")), 404
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        body = {}
+    now = presentation.now_ms()
+    verification: dict[str, Any] | None = None
+    try:
+        if action == "show":
+            entry = _exhibit(hearing, body.get("exhibit_id"))
+            shown, verification = _shown(entry)
+            edit = commands.present(shown, play=body.get("play") is not False, now=now)
+        else:
+            edit = _edit(action, body, now)
+        version, updated = presentation.change(hearing.id, edit)
+    except UsageError as problem:
+        if verification is not None:  # a refused clip is still a presentation attempt
+            _custody(hearing, "present_refused", body, verification)
+        return jsonify(error=str(problem), verification=verification), 400
+    _custody(hearing, action, body, verification, updated)
+    return (
+        jsonify(
+            version=version,
+            server_time=presentation.now_ms(),
+            state=updated,
+            verification=verification,
+        ),
+        200,
+    )
+
+
+def _edit(action: str, body: dict[str, Any], now: int) -> commands.Edit:
+    if action in ("play", "pause", "seek"):
+        return commands.playback(action, body.get("position"), now)
+    if action == "zoom":
+        return commands.zoom(body.get("box"))
+    if action == "callout":
+        return commands.callout(body.get("x"), body.get("y"), body.get("text"))
+    if action == "clear-callouts":
+        return commands.clear_callouts()
+    if action in ("blank", "unblank"):
+        return commands.blank(action == "blank", now)
+    return commands.withdraw(now)
+
+
+def _custody(
+    hearing: Hearing,
+    action: str,
+    body: dict[str, Any],
+    verification: dict[str, Any] | None,
+    state: presentation.State | None = None,
+) -> None:
+    """Every presentation is a custody event; a clip's events name its session."""
+    exhibit = (state or {}).get("exhibit") or {}
+    detail: dict[str, Any] = {"hearing_id": hearing.id, "exhibit_id": exhibit.get("id")}
+    if action == "present_refused":
+        entry = next((e for e in hearing.exhibits if e.id == body.get("exhibit_id")), None)
+        session_id = entry.clip.session_id if entry and entry.clip else None
+        detail.update(exhibit_id=body.get("exhibit_id"), verification=verification)
+        record("present_refused", session_id=session_id, detail=detail)
+        return
+    session_id = _session_of(state or {}, hearing)
+    detail["exhibit_number"] = exhibit.get("number")
+    if action == "show":
+        detail["kind"] = exhibit.get("kind")
+        if verification is not None:
+            detail["verification"] = {k: v for k, v in verification.items() if k != "signer"}
+        if exhibit.get("kind") == "diagram":
+            detail["sha256"] = (exhibit.get("diagram") or {}).get("sha256")
+    elif state is not None and action in ("play", "pause", "seek", "blank"):
+        detail["playback"] = state["playback"]
+    elif state is not None and action == "zoom":
+        detail["zoom"] = state["zoom"]
+    elif state is not None and action == "callout":
+        detail["callout"] = state["callouts"][-1]
+    name = "present" if action == "show" else f"present_{action.replace('-', '_')}"
+    record(name, session_id=session_id, detail=detail)
+
+
+def _urls(hearing: Hearing) -> dict[str, str]:
+    return {
+        "command": url_for(
+            "courtroom.presentation.command", hearing_id=hearing.id, action="ACTION"
+        ),
+        "audience": url_for("courtroom.presentation.audience", hearing_id=hearing.id),
+        "events": url_for("courtroom.presentation.events", hearing_id=hearing.id),
+    }
+
+
+def _presenter_text() -> dict[str, str]:
+    """The presenter script's messages, translated here (the script has no catalogue)."""
+    return {
+        "intact": _("INTACT"),
+        "not_verified": _("NOT VERIFIED — not shown on the court screen"),
+        "signer": _("Signer"),
+        "segments": _("Segments"),
+        "seal": _("Seal (chain head)"),
+        "failure": _("First failure"),
+        "blanked": _("The court screen is blank."),
+        "showing": _("On the court screen:"),
+        "nothing": _("Nothing is shown."),
+        "callout_prompt": _("Callout text"),
+        "error": _("The command failed:"),
+        "popup_blocked": _("The browser blocked the new window; allow pop-ups for the console."),
+    }

@@ -1,0 +1,193 @@
+"""What a hearing's audience screen shows, kept in the database, and the live stream of it.
+
+The state is one JSON document per hearing (``PresentationState``) with a ``version`` that
+grows by one with every change, so a reloaded audience screen resumes where it was and a
+reconnecting one can tell whether it missed anything.
+
+Live updates are server-sent events. The console is served by waitress, a pool of threads,
+so each open stream holds one thread:
+
+- a stream lives at most ``STREAM_SECONDS`` and then ends; the browser's EventSource
+  reconnects by itself after ``RETRY_MS`` and sends ``Last-Event-ID`` (the last version it
+  saw), so nothing is missed and no thread is held forever;
+- a change made in this process wakes its streams at once through a ``threading.Condition``;
+- every stream also re-reads the version from the database every ``POLL_SECONDS``, so a
+  change made by another process (several console processes behind one address) still
+  arrives, a little later;
+- a comment line every ``KEEPALIVE_SECONDS`` keeps proxies from closing an idle stream and
+  lets waitress notice a closed browser (a write to it fails) and free the thread.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from web.extensions import db
+from web.models import PresentationState
+
+STREAM_SECONDS = 240.0
+KEEPALIVE_SECONDS = 15.0
+POLL_SECONDS = 1.0
+RETRY_MS = 1000
+NOTIFIER_KEY = "sealroom.presentation"
+STREAM_SECONDS_KEY = "SEALROOM_PRESENTATION_STREAM_SECONDS"
+
+State = dict[str, Any]
+
+
+def empty_state() -> State:
+    """Nothing presented: the audience screen is black."""
+    return {
+        "blank": False,
+        "exhibit": None,
+        "playback": {"playing": False, "position": 0.0, "at": 0},
+        "zoom": None,
+        "callouts": [],
+    }
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Notifier:
+    """Wakes this process's streams when a hearing's state changes."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._versions: dict[int, int] = {}
+
+    def announce(self, hearing_id: int, version: int) -> None:
+        with self._condition:
+            self._versions[hearing_id] = max(version, self._versions.get(hearing_id, -1))
+            self._condition.notify_all()
+
+    def wait(self, hearing_id: int, known: int, timeout: float) -> None:
+        """Until a version newer than ``known`` is announced, or ``timeout`` seconds."""
+        with self._condition:
+            self._condition.wait_for(
+                lambda: self._versions.get(hearing_id, -1) > known, timeout=max(0.0, timeout)
+            )
+
+
+def notifier(app: Flask) -> Notifier:
+    found: Notifier = app.extensions.setdefault(NOTIFIER_KEY, Notifier())
+    return found
+
+
+def read_state(engine: Engine, hearing_id: int) -> tuple[int, State]:
+    """The hearing's version and state, read on a connection of its own (a stream must not
+    keep a transaction, and with it an old snapshot, open between reads)."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(PresentationState.version, PresentationState.state).where(
+                PresentationState.hearing_id == hearing_id
+            )
+        ).one_or_none()
+    if row is None:
+        return 0, empty_state()
+    return int(row.version), json.loads(row.state)
+
+
+def current(hearing_id: int) -> tuple[int, State]:
+    return read_state(db.engine, hearing_id)
+
+
+def change(hearing_id: int, edit: Callable[[State], State]) -> tuple[int, State]:
+    """Apply ``edit`` to the current state and store the result as the next version.
+
+    Optimistic: the update only lands if nobody changed the state meanwhile; otherwise it is
+    recomputed from the newer state. ``edit`` must not have side effects, and raises to
+    refuse a change (nothing is stored then).
+    """
+    for _attempt in range(20):
+        version, state = current(hearing_id)
+        updated = edit(state)
+        body = json.dumps(updated, ensure_ascii=False, separators=(",", ":"))
+        stamp = datetime.now(UTC).replace(tzinfo=None)
+        try:
+            if version == 0 and not _exists(hearing_id):
+                db.session.execute(
+                    insert(PresentationState).values(
+                        hearing_id=hearing_id, version=1, state=body, updated_at=stamp
+                    )
+                )
+                landed = True
+            else:
+                result = db.session.execute(
+                    update(PresentationState)
+                    .where(
+                        PresentationState.hearing_id == hearing_id,
+                        PresentationState.version == version,
+                    )
+                    .values(version=version + 1, state=body, updated_at=stamp)
+                )
+                landed = result.rowcount == 1  # type: ignore[attr-defined]
+            if landed:
+                db.session.commit()
+                notifier(current_app).announce(hearing_id, version + 1)
+                return version + 1, updated
+            db.session.rollback()
+        except IntegrityError:  # another request created the row first: try again
+            db.session.rollback()
+    raise RuntimeError(f"the presentation of hearing {hearing_id} changes too fast to update")
+
+
+def _exists(hearing_id: int) -> bool:
+    return db.session.get(PresentationState, hearing_id) is not None
+
+
+def event(version: int, state: State) -> str:
+    """One server-sent event: the id is the version (EventSource returns it on reconnect)."""
+    payload = json.dumps(
+        {"version": version, "server_time": now_ms(), "state": state},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return f"id: {version}\nevent: state\ndata: {payload}\n\n"
+
+
+def stream(app: Flask, hearing_id: int, since: int | None) -> Iterator[str]:
+    """The hearing's state as server-sent events: now if the client has not seen this
+    version, then on every change, until the stream's lifetime is over."""
+    engine = db.engine
+    wake = notifier(app)
+    lifetime = float(app.config.get(STREAM_SECONDS_KEY, STREAM_SECONDS))
+    started = time.monotonic()
+    deadline = started + lifetime
+    next_keepalive = started + KEEPALIVE_SECONDS
+    known = -1 if since is None else since
+    yield f"retry: {RETRY_MS}\n\n"
+    while True:
+        version, state = read_state(engine, hearing_id)
+        if version != known:
+            known = version
+            yield event(version, state)
+        moment = time.monotonic()
+        if moment >= deadline:
+            return
+        if moment >= next_keepalive:
+            yield ": keep-alive\n\n"
+            next_keepalive = moment + KEEPALIVE_SECONDS
+        wake.wait(
+            hearing_id,
+            known,
+            timeout=min(POLL_SECONDS, deadline - moment, next_keepalive - moment),
+        )
+
+
+def last_seen_version(header: str | None, query: str | None) -> int | None:
+    """The version the client already shows: Last-Event-ID on a reconnect, else ?since=."""
+    for value in (header, query):
+        if value is not None and value.strip().isdigit():
+            return int(value.strip())
+    return None

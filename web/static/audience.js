@@ -1,0 +1,301 @@
+// The courtroom's screens.
+//
+// SealroomClipPlayer plays a clip: the sealed original segments it covers, unchanged, appended
+// with Media Source Extensions at their place on the clip's timeline (which starts at the
+// first covered segment), from the clip's in point to its out point. Never a re-encoded copy.
+//
+// SealroomScreen shows a presentation state: a clip (kept in step with the presenter's
+// play/pause/seek, compensating the time the command took to arrive), a diagram (with zoom
+// and callouts), a neutral notice, or nothing (blank). The audience screen drives one from
+// server-sent events; the presenter's preview drives one from its command responses.
+//
+// This file also boots the two pages that only show: the audience screen (#audience) and a
+// clip's page (#clip-player).
+(function () {
+  "use strict";
+  const AHEAD_SECONDS = 10;   // buffer this much beyond the playhead
+  const BEHIND_SECONDS = 30;  // and drop what is further behind, to bound memory
+  const DRIFT_SECONDS = 0.3;  // re-seek when further than this from where the presenter is
+
+  function createClipPlayer(video, media) {
+    const segments = media.segments;
+    const inPoint = media.in;
+    const outPoint = media.out;
+    const length = outPoint - inPoint;
+    const listeners = [];
+    let destroyed = false;
+    let source = null;
+    let buffer = null;
+    let next = 0;          // next segment to append
+    let loading = false;
+    let generation = 0;    // bumped on seek: stale downloads are dropped
+    let guard = null;      // interval that stops playback at the out point
+    let resolveReady;
+    const ready = new Promise(function (resolve) { resolveReady = resolve; });
+
+    function on(target, type, handler) {
+      target.addEventListener(type, handler);
+      listeners.push([target, type, handler]);
+    }
+    function indexAt(t) {
+      for (let i = segments.length - 1; i >= 0; i--) {
+        if (t >= segments[i].start - 0.001) return i;
+      }
+      return 0;
+    }
+    function clamp(position) { return Math.min(Math.max(position, 0), length); }
+    function buffered(t) {
+      const ranges = video.buffered;
+      for (let i = 0; i < ranges.length; i++) {
+        if (t >= ranges.start(i) - 0.05 && t < ranges.end(i) - 0.05) return true;
+      }
+      return false;
+    }
+    function whenIdle() {
+      return buffer.updating
+        ? new Promise(function (resolve) { buffer.addEventListener("updateend", resolve, { once: true }); })
+        : Promise.resolve();
+    }
+
+    async function feed() {
+      if (destroyed || !buffer || loading || next >= segments.length) return;
+      const segment = segments[next];
+      if (segment.start > video.currentTime + AHEAD_SECONDS) return;
+      loading = true;
+      const mine = generation;
+      try {
+        const response = await fetch(segment.url, { credentials: "same-origin" });
+        if (!response.ok) throw new Error("segment " + segment.url + ": HTTP " + response.status);
+        const bytes = await response.arrayBuffer();
+        if (mine !== generation || destroyed) return;
+        await whenIdle();
+        buffer.timestampOffset = segment.start;
+        buffer.appendBuffer(bytes);
+        await whenIdle();
+        if (video.currentTime > BEHIND_SECONDS) {
+          buffer.remove(0, video.currentTime - BEHIND_SECONDS);
+          await whenIdle();
+        }
+        next += 1;
+        if (next >= segments.length && source.readyState === "open") source.endOfStream();
+      } catch (error) {
+        if (!destroyed) console.error(error);
+      } finally {
+        if (mine === generation) loading = false;
+      }
+      if (mine === generation) feed();
+    }
+
+    function stopAtOut() {
+      if (video.currentTime >= outPoint - 0.03) {
+        video.pause();
+        if (video.currentTime > outPoint) video.currentTime = outPoint;
+        video.dispatchEvent(new Event("clipend"));
+      }
+    }
+
+    on(video, "timeupdate", function () { feed(); stopAtOut(); });
+    on(video, "playing", function () {
+      clearInterval(guard);
+      guard = setInterval(stopAtOut, 40);  // timeupdate alone would overshoot the out point
+    });
+    on(video, "pause", function () { clearInterval(guard); });
+    on(video, "seeking", function () {
+      // Only the clip is shown: the native controls of the clip page cannot leave it.
+      if (video.currentTime < inPoint - 0.01) { video.currentTime = inPoint; return; }
+      if (video.currentTime > outPoint + 0.01) { video.currentTime = outPoint; return; }
+      if (buffered(video.currentTime)) return;
+      generation += 1;
+      next = indexAt(video.currentTime);
+      loading = false;
+      feed();
+    });
+    on(video, "loadedmetadata", function () {
+      if (video.currentTime < inPoint) video.currentTime = inPoint;
+    });
+    on(video, "canplay", function () {
+      if (video.currentTime >= inPoint - 0.01) resolveReady();
+    });
+
+    if (window.MediaSource && MediaSource.isTypeSupported(media.mime)) {
+      source = new MediaSource();
+      const objectUrl = URL.createObjectURL(source);
+      video.src = objectUrl;
+      on(source, "sourceopen", function () {
+        URL.revokeObjectURL(objectUrl);
+        const last = segments[segments.length - 1];
+        source.duration = last.start + last.duration;
+        buffer = source.addSourceBuffer(media.mime);
+        next = indexAt(inPoint);
+        feed();
+      });
+    } else {
+      // No MSE: play the covered segment files one after the other (the first one only,
+      // seeking within it, is enough for most clips; later ones follow on "ended").
+      let current = indexAt(inPoint);
+      video.src = segments[current].url;
+      on(video, "ended", function () {
+        if (++current < segments.length) { video.src = segments[current].url; video.play(); }
+      });
+    }
+
+    return {
+      ready: ready,
+      length: length,
+      video: video,
+      position: function () { return clamp(video.currentTime - inPoint); },
+      seek: function (position) { video.currentTime = inPoint + clamp(position); },
+      play: function () {
+        if (video.currentTime >= outPoint - 0.03) return Promise.resolve();
+        return video.play();
+      },
+      pause: function () { video.pause(); },
+      destroy: function () {
+        destroyed = true;
+        generation += 1;
+        clearInterval(guard);
+        listeners.forEach(function (l) { l[0].removeEventListener(l[1], l[2]); });
+        video.pause();
+        video.removeAttribute("src");
+        video.load();
+      },
+    };
+  }
+
+  // A screen: {root, video, diagram, notice} elements. options.muted for the preview;
+  // options.onChange(state) after each state is shown.
+  function createScreen(parts, options) {
+    options = options || {};
+    let clockOffset = 0;   // server clock minus this browser's clock, in ms
+    let shownKey = null;
+    let player = null;
+    let state = null;
+    let version = -1;
+
+    function serverNow() { return Date.now() + clockOffset; }
+    function target(playback) {
+      let position = playback.position;
+      if (playback.playing) position += (serverNow() - playback.at) / 1000;
+      return Math.min(Math.max(position, 0), player ? player.length : position);
+    }
+    function sync() {
+      if (!player || !state || !state.exhibit || state.exhibit.kind !== "clip") return;
+      const playback = state.playback;
+      const wanted = target(playback);
+      if (Math.abs(player.position() - wanted) > DRIFT_SECONDS) player.seek(wanted);
+      if (playback.playing && !state.blank) {
+        if (player.video.paused) startPlaying();
+      } else if (!player.video.paused) {
+        player.pause();
+      }
+    }
+    function startPlaying() {
+      const video = player.video;
+      video.muted = !!options.muted;
+      player.play().catch(function (error) {
+        if (error && error.name === "NotAllowedError" && !video.muted) {
+          // The browser wants a click before sound: play muted until someone clicks.
+          video.muted = true;
+          parts.root.classList.add("muted");
+          player.play().catch(function () {});
+        }
+      });
+    }
+    function clear() {
+      if (player) { player.destroy(); player = null; }
+      parts.diagram.replaceChildren();
+      parts.notice.textContent = "";
+      parts.root.dataset.kind = "none";
+    }
+    function drawDiagram() {
+      const exhibit = state.exhibit;
+      const zoom = options.ignoreZoom ? null : state.zoom;
+      const box = zoom ? [zoom.x, zoom.y, zoom.w, zoom.h].map(function (v) { return v.toFixed(4); }).join(",") : "";
+      parts.diagram.dataset.zoom = box;
+      if (window.SealroomDiagram) {
+        window.SealroomDiagram.render(parts.diagram, exhibit.diagram, { zoom: zoom, callouts: state.callouts });
+      }
+    }
+    function show(exhibit) {
+      clear();
+      shownKey = exhibit ? exhibit.key : null;
+      if (!exhibit) return;
+      parts.root.dataset.kind = exhibit.kind;
+      if (exhibit.kind === "clip") {
+        player = createClipPlayer(parts.video, exhibit.clip);
+        const mine = player;
+        player.ready.then(function () { if (player === mine) sync(); });
+      } else if (exhibit.kind === "unverified") {
+        parts.notice.textContent = exhibit.notice;
+      }
+    }
+
+    function apply(next, nextVersion, serverTime) {
+      if (serverTime) clockOffset = serverTime - Date.now();
+      if (nextVersion !== undefined) {
+        if (nextVersion <= version && nextVersion !== 0) return;  // an older answer, late
+        version = nextVersion;
+      }
+      state = next;
+      const exhibit = state.exhibit;
+      if ((exhibit ? exhibit.key : null) !== shownKey) show(exhibit);
+      parts.root.classList.toggle("blank", !!state.blank);
+      parts.root.dataset.version = String(version);
+      if (exhibit && exhibit.kind === "diagram") drawDiagram();
+      sync();
+      if (options.onChange) options.onChange(state);
+    }
+
+    // Stay in step between commands: a clip playing for minutes drifts a little.
+    setInterval(function () { if (state && state.playback && state.playback.playing) sync(); }, 2000);
+    parts.root.addEventListener("click", function () {
+      if (parts.video.muted && !options.muted) {
+        parts.video.muted = false;
+        parts.root.classList.remove("muted");
+      }
+    });
+
+    return {
+      apply: apply,
+      state: function () { return state; },
+      player: function () { return player; },
+      position: function () {
+        if (player && player.video.readyState > 0) return player.position();
+        return state && state.playback ? target(state.playback) : 0;
+      },
+    };
+  }
+
+  window.SealroomClipPlayer = { create: createClipPlayer };
+  window.SealroomScreen = { create: createScreen };
+
+  function bootAudience() {
+    const root = document.getElementById("audience");
+    if (!root) return;
+    const config = JSON.parse(document.getElementById("audience-config").textContent);
+    const screen = createScreen({
+      root: root,
+      video: document.getElementById("audience-video"),
+      diagram: document.getElementById("audience-diagram"),
+      notice: document.getElementById("audience-notice"),
+    });
+    screen.apply(config.state, config.version, config.server_time);
+    // EventSource reconnects by itself when the server ends a stream, sending Last-Event-ID.
+    const events = new EventSource(config.events + "?since=" + encodeURIComponent(config.version));
+    events.addEventListener("state", function (message) {
+      const data = JSON.parse(message.data);
+      screen.apply(data.state, data.version, data.server_time);
+    });
+    window.sealroomAudience = screen;  // for the browser tests
+  }
+
+  function bootClipPage() {
+    const video = document.getElementById("clip-player");
+    if (!video) return;
+    const media = JSON.parse(document.getElementById("clip-data").textContent);
+    window.sealroomClip = createClipPlayer(video, media);
+  }
+
+  bootAudience();
+  bootClipPage();
+})();
