@@ -48,3 +48,7 @@ class ConsoleSettings(BaseModel):
         description="Bearer token for the room recorders' control API; "
         "default $SEALROOM_RECORDER_TOKEN",
     )
+    exports_need_approval: bool = Field(
+        default=True,
+        description="an export asked for in the console waits for a supervisor's approval",
+    )

@@ -33,15 +33,17 @@ from wtforms.validators import DataRequired, Length, Optional
 from evidence_store.catalog import read_manifest
 from evidence_store.errors import SealroomError, TamperedError, UsageError
 from evidence_store.layout import check_session_id
+from evidence_store.model import Manifest
 from evidence_store.uploader import last_status
 from recorder.client import RecorderClient, RecorderUnreachableError
 from web.access import allow
 from web.accounts import visible_units
 from web.audit import record
+from web.display import duration, localtime
 from web.extensions import db
 from web.models import Room
 from web.roles import Role
-from web.seal_sheet import qr_svg
+from web.seal_sheet import qr_svg, seal_sheet_pdf, seal_text
 
 blueprint = Blueprint("terminal", __name__, url_prefix="/terminal")
 
@@ -219,10 +221,8 @@ def control(code: str, action: str) -> WerkzeugResponse:
     return redirect(url_for("terminal.live", code=room.code))
 
 
-@blueprint.get("/<code>/seal/<session_id>")
-@allow(Role.INVESTIGATOR)
-def seal_sheet(code: str, session_id: str) -> str:
-    room = _room(code)
+def _sealed_manifest(session_id: str) -> Manifest:
+    """The session's manifest if it is sealed and this user may see it; otherwise 404."""
     try:
         check_session_id(session_id)
         manifest = read_manifest(current_app.extensions["sealroom.store"], session_id)
@@ -230,10 +230,56 @@ def seal_sheet(code: str, session_id: str) -> str:
         abort(404)
     if (manifest.metadata.unit or "supreme") not in visible_units(current_user):
         abort(404)
+    return manifest
+
+
+@blueprint.get("/<code>/seal/<session_id>")
+@allow(Role.INVESTIGATOR)
+def seal_sheet(code: str, session_id: str) -> str:
+    room = _room(code)
+    manifest = _sealed_manifest(session_id)
     record("seal_sheet_printed", session_id=session_id)
     return render_template(
-        "seal_sheet.html",
-        room=room,
-        manifest=manifest,
-        qr=qr_svg(f"sealroom:{session_id}:{manifest.chain.head}"),
+        "seal_sheet.html", room=room, manifest=manifest, qr=qr_svg(seal_text(manifest))
+    )
+
+
+@blueprint.get("/<code>/seal/<session_id>.pdf")
+@allow(Role.INVESTIGATOR)
+def seal_sheet_as_pdf(code: str, session_id: str) -> WerkzeugResponse:
+    _room(code)
+    manifest = _sealed_manifest(session_id)
+    record("seal_sheet_printed", session_id=session_id, detail={"format": "pdf"})
+    meta = manifest.metadata
+    pauses = "; ".join(
+        f"{localtime(p.paused_at)} → {localtime(p.resumed_at)}: {p.reason}" for p in manifest.pauses
+    )
+    facts = [
+        (_("Session"), manifest.session),
+        (_("Case number"), meta.case_number),
+        (_("Room"), meta.room),
+        (_("Accused"), ", ".join(meta.accused)),
+        (_("Investigators"), ", ".join(meta.investigators)),
+        (_("Others present"), ", ".join(f"{p.name} ({p.role})" for p in meta.others_present)),
+        (_("Started"), localtime(manifest.started_at)),
+        (_("Ended"), f"{localtime(manifest.ended_at)} — {manifest.stop_reason or ''}"),
+        (_("Pauses"), pauses),
+        (
+            _("Recorded duration"),
+            f"{duration(manifest.duration_us)} ({len(manifest.segments)} {_('segments')})",
+        ),
+    ]
+    document = seal_sheet_pdf(
+        title=_("Recording seal sheet"),
+        intro=_("To be attached to the written record (biên bản) of the questioning."),
+        facts=facts,
+        seal_label=_("Seal (SHA-256 chain head)"),
+        seal=manifest.chain.head,
+        qr_text=seal_text(manifest),
+        signers=[_("Investigator"), _("The accused")],
+    )
+    return WerkzeugResponse(
+        document,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{session_id}-seal.pdf"'},
     )

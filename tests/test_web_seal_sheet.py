@@ -1,0 +1,49 @@
+"""The seal sheet as a PDF: the session's facts and its seal, in Vietnamese, for the
+investigator of a unit that may see the session only; printing it is a custody event."""
+
+from __future__ import annotations
+
+import pypdfium2 as pdfium
+import pytest
+
+from evidence_store.catalog import read_manifest
+from tests.console_fixtures import Console, build_console, login
+from web.audit import custody_log
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Console:
+    return build_console(tmp_path_factory.mktemp("console"))
+
+
+def pdf_text(document: bytes) -> str:
+    pdf = pdfium.PdfDocument(document)
+    return "\n".join(page.get_textpage().get_text_range() for page in pdf)
+
+
+def test_the_pdf_holds_the_facts_and_the_seal(console: Console) -> None:
+    client = console.app.test_client()
+    login(client, "investigator")
+    response = client.get(f"/terminal/room1/seal/{console.own_session}.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF-")
+    manifest = read_manifest(console.data.store(), console.own_session)
+    text = pdf_text(response.data)
+    for expected in (
+        manifest.chain.head,
+        "VKS-1/2026",
+        "Nguyễn Văn A",
+        "Trần Thị B",
+        "Phiếu niêm phong",
+    ):
+        assert expected in text, expected
+    with console.app.app_context():
+        printed = custody_log().entries(session_id=console.own_session, action="seal_sheet_printed")
+    assert printed[-1].detail == {"format": "pdf"}
+
+
+def test_another_units_investigator_gets_no_pdf(console: Console) -> None:
+    client = console.app.test_client()
+    login(client, "investigator-danang")
+    assert client.get(f"/terminal/room1/seal/{console.own_session}.pdf").status_code == 404
