@@ -7,6 +7,7 @@ dropped and rebuilt at any time.
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from evidence_store import layout
 from evidence_store.catalog import read_manifest, summarise
@@ -29,11 +30,16 @@ def refresh_index(store: BrowsableStore) -> int:
         if known.get(session_id) in FINAL_STATES:
             continue
         row = _row_for(store, session_id)
-        if row is not None:
-            db.session.merge(row)
-            changed += 1
-    if changed:
-        db.session.commit()
+        if row is None:
+            continue
+        db.session.merge(row)
+        try:
+            db.session.commit()  # one by one: a lost race costs only that row
+        except IntegrityError:
+            # Another request indexed the same new session first: its row is as good.
+            db.session.rollback()
+            continue
+        changed += 1
     return changed
 
 
