@@ -113,10 +113,12 @@ class S3Access:
 
     def client(self) -> Minio:
         # Short timeouts and one quick retry: outages are the uploader's business, with its
-        # own backoff; the SDK's default (5 minutes, 5 retries) would hide them.
+        # own backoff; the SDK's default (5 minutes, 5 retries) would hide them. Enough kept
+        # connections for the console's worker threads each streaming a segment at once
+        # (with 10, bucket playback ran at 0.45 of local; with 32, 0.75).
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=self.connect_timeout, read=self.read_timeout),
-            maxsize=10,
+            maxsize=32,
             cert_reqs="CERT_REQUIRED",
             ca_certs=str(self.ca_file) if self.ca_file else certifi.where(),
             retries=urllib3.Retry(
