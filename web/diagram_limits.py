@@ -14,10 +14,11 @@ class DiagramLimits:
     max_svg_bytes: int = 5 * 1024 * 1024
     max_svg_elements: int = 20_000
     max_svg_depth: int = 64
+    max_svg_drawn: int = 40_000  # elements drawn once <use> references are followed
     max_svg_side: float = 20_000.0  # declared width/height (CSS pixels)
     display_side: int = 2400  # long side of a rendered PDF page or SVG, in pixels
     max_display_side: int = 4096  # a raster image larger than this is shown scaled down
-    render_seconds: float = 60.0  # wall time for the isolated converter
+    render_seconds: float = 30.0  # wall time (and CPU time) for the isolated converter
 
 
 @dataclass

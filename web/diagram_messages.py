@@ -23,6 +23,9 @@ MESSAGES = {
     "svg_depth": _l("The SVG is nested more than %(limit)s levels deep."),
     "svg_size": _l("The SVG's width or height is not a sensible size."),
     "svg_size_limit": _l("The SVG's width or height is larger than %(limit)s pixels."),
+    "svg_drawn": _l(
+        "The SVG would draw more than %(limit)s elements once its references are followed."
+    ),
     "svg_complex": _l("The file is too complex to draw within the limits."),
     "too_complex": _l("The file is too complex to draw within the limits."),
 }

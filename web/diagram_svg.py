@@ -26,6 +26,9 @@ _UNIT_PX = {None: 1.0, "px": 1.0, "pt": 96 / 72, "pc": 16.0, "mm": 96 / 25.4, "c
 _UNIT_PX["in"] = 96.0
 _EMPTY_SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>'
 MAX_NOTED = 50
+MAX_REFERENCE_DEPTH = 300  # elements nested plus references followed; well under Python's stack
+USE_TAGS = ("{http://www.w3.org/2000/svg}use", "use")
+XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ def parse_svg(data: bytes, limits: DiagramLimits) -> Element:
     if root.tag not in SVG_ROOTS:
         raise Rejected("unsupported")
     _check_tree(root, limits)
+    _check_references(root, limits)
     return root
 
 
@@ -63,6 +67,38 @@ def _check_tree(root: Element, limits: DiagramLimits) -> None:
         if depth > limits.max_svg_depth:
             raise Rejected("svg_depth", {"limit": limits.max_svg_depth})
         stack.extend((child, depth + 1) for child in element)
+
+
+def _check_references(root: Element, limits: DiagramLimits) -> None:
+    """Refuse a document that ``<use>`` would blow up: ten uses of a group of ten uses of ...
+    is small on disk and millions of shapes to draw. Counts every element as drawn, following
+    internal references, and refuses cycles."""
+    by_id = {element.get("id"): element for element in root.iter() if element.get("id")}
+    limit = limits.max_svg_drawn
+    memo: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def drawn(element: Element, depth: int) -> int:
+        key = id(element)
+        if key in memo:
+            return memo[key]
+        if key in visiting or depth > MAX_REFERENCE_DEPTH:
+            raise Rejected("svg_complex")
+        visiting.add(key)
+        total = 1
+        for child in element:
+            total = min(total + drawn(child, depth + 1), limit + 1)
+        if element.tag in USE_TAGS:
+            href = element.get(XLINK_HREF) or element.get("href") or ""
+            target = by_id.get(href[1:]) if href.startswith("#") else None
+            if target is not None:
+                total = min(total + drawn(target, depth + 1), limit + 1)
+        visiting.discard(key)
+        memo[key] = total
+        return total
+
+    if drawn(root, 0) > limit:
+        raise Rejected("svg_drawn", {"limit": limit})
 
 
 def _length(value: str | None) -> float | None:

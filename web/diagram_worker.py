@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import struct
 import subprocess
 import sys
@@ -41,7 +42,7 @@ def _answer(header: dict[str, Any], pages: list[bytes]) -> None:
 def main() -> int:
     limits_and_size = json.loads(sys.stdin.buffer.readline())
     limits = DiagramLimits(**limits_and_size["limits"])
-    _limit_resources(int(limits.render_seconds))
+    _limit_resources(max(1, math.ceil(limits.render_seconds)))
     data = sys.stdin.buffer.read(limits_and_size["size"])
     try:
         done = convert(data, limits)

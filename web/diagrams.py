@@ -40,6 +40,7 @@ from web.accounts import visible_units
 from web.audit import record
 from web.diagram_limits import Rejected
 from web.diagram_messages import refusal_message
+from web.diagram_payload import diagram_payload, visible_diagram
 from web.diagram_records import (
     DRAWN_HEIGHT,
     DRAWN_WIDTH,
@@ -48,7 +49,6 @@ from web.diagram_records import (
     create_drawn,
     create_uploaded,
     diagram_limits,
-    drawn_shapes,
     exhibit_store,
     replace_layer,
 )
@@ -67,6 +67,7 @@ from web.models import Diagram, DiagramLayer, User
 from web.roles import EVIDENCE_READERS, Role
 
 blueprint = Blueprint("diagrams", __name__, url_prefix="/diagrams")
+__all__ = ["blueprint", "diagram_payload", "visible_diagram"]
 
 VIEWERS = tuple(EVIDENCE_READERS)
 EDITORS = (Role.PROSECUTOR, Role.COURT_CLERK)
@@ -129,78 +130,11 @@ def diagram_time(value: datetime | None) -> str:
     return str(format_datetime(value, "yyyy-MM-dd HH:mm:ss"))
 
 
-def visible_diagram(diagram_id: int) -> Diagram:
-    """The diagram if this user may see it; otherwise 404, logged as a denial."""
-    diagram = db.session.get(Diagram, diagram_id)
-    if diagram is None:
-        abort(404)
-    if diagram.unit_code not in visible_units(current_user):
-        record(
-            "access_denied",
-            detail={
-                "endpoint": request.endpoint,
-                "diagram": diagram_id,
-                "reason": "outside the user's units",
-            },
-        )
-        abort(404)
-    return diagram
-
-
 def _layer_of(diagram: Diagram, layer_id: int) -> DiagramLayer:
     layer = db.session.get(DiagramLayer, layer_id)
     if layer is None or layer.diagram_id != diagram.id:
         abort(404)
     return layer
-
-
-def _png_size(path: Any) -> list[int]:
-    with open(path, "rb") as handle:  # noqa: PTH123 - the IHDR is all we need
-        head = handle.read(24)
-    return [int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")]
-
-
-def diagram_payload(diagram: Diagram) -> dict[str, Any]:
-    """What a screen needs to draw a diagram (see ``web/static/diagram_render.js``).
-
-    ``pages`` are URLs of display PNGs (empty for a drawn diagram: a blank canvas);
-    ``page_sizes`` the pixel size of each page, or of the canvas; ``layers`` the shapes in
-    fractions of the page, a drawn diagram's own drawing first (``"original": true``).
-    """
-    layers: list[dict[str, Any]] = []
-    if diagram.kind == "drawn":
-        pages: list[str] = []
-        sizes = [[DRAWN_WIDTH, DRAWN_HEIGHT]]
-        layers.append(
-            {"id": None, "name": _("Drawing"), "shapes": drawn_shapes(diagram), "original": True}
-        )
-    else:
-        store = exhibit_store()
-        count = store.page_count(diagram.sha256)
-        pages = [
-            url_for("diagrams.page", diagram_id=diagram.id, index=index) for index in range(count)
-        ]
-        sizes = [_png_size(store.page_path(diagram.sha256, index)) for index in range(count)]
-    for layer in diagram.layers:
-        layers.append(
-            {
-                "id": layer.id,
-                "name": layer.name,
-                "shapes": json.loads(layer.shapes),
-                "original": False,
-            }
-        )
-    return {
-        "id": diagram.id,
-        "title": diagram.title,
-        "kind": diagram.kind,
-        "sha256": diagram.sha256,
-        "pages": pages,
-        "page_sizes": sizes,
-        "width": sizes[0][0] if sizes else diagram.width,
-        "height": sizes[0][1] if sizes else diagram.height,
-        "layers": layers,
-    }
 
 
 def _custody(diagram: Diagram, **extra: Any) -> dict[str, Any]:
@@ -276,6 +210,7 @@ def upload() -> Response | tuple[str, int]:
             media_type=diagram.media_type,
             size=diagram.size,
             refused_references=len(uploaded.refused),
+            refused=uploaded.refused[:10],
         ),
     )
     if uploaded.refused:
@@ -480,7 +415,7 @@ def delete_layer(diagram_id: int, layer_id: int) -> Response:
     layer = _layer_of(diagram, layer_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    detail = _layer_custody(diagram, layer, created=False)
+    detail = _layer_custody(diagram, layer, created=False, with_shapes=False)
     db.session.delete(layer)
     db.session.commit()
     record("diagram_layer_deleted", detail=detail)
@@ -488,16 +423,23 @@ def delete_layer(diagram_id: int, layer_id: int) -> Response:
     return redirect(url_for("diagrams.view", diagram_id=diagram.id))
 
 
-def _layer_custody(diagram: Diagram, layer: DiagramLayer, *, created: bool) -> dict[str, Any]:
-    # The hash of the layer's canonical JSON says exactly what was saved.
-    return _custody(
+def _layer_custody(
+    diagram: Diagram, layer: DiagramLayer, *, created: bool, with_shapes: bool = True
+) -> dict[str, Any]:
+    """A saved layer's whole content goes into the (hash-chained) custody log, so what any
+    layer said at any time can be shown later; a deletion names the hash of what it removed."""
+    shapes = json.loads(layer.shapes)
+    detail = _custody(
         diagram,
         layer=layer.id,
         name=layer.name,
-        shapes=len(json.loads(layer.shapes)),
+        shapes=len(shapes),
         shapes_sha256=sha256_of(layer.shapes.encode()),
         created=created,
     )
+    if with_shapes:  # as the JSON text: the log's canonical form admits no floating point
+        detail["content"] = layer.shapes
+    return detail
 
 
 def _layer_answer(diagram: Diagram, layer: DiagramLayer) -> dict[str, Any]:

@@ -1,0 +1,472 @@
+"""Diagrams through the console: uploads of PNG, JPEG, PDF and SVG are stored write-once under
+their SHA-256 and shown as PNGs; layers are checked shape by shape and never touch the
+original; units are kept apart; every touch is a custody event."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from PIL import Image
+from werkzeug.test import TestResponse
+
+from tests.console_fixtures import Console, build_console, login
+from web.accounts import create_user
+from web.audit import custody_log
+from web.extensions import db
+from web.models import Diagram, DiagramLayer
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Console:
+    built = build_console(tmp_path_factory.mktemp("diagrams"))
+    with built.app.app_context():
+        create_user(
+            "prosecutor-danang", role="prosecutor", unit="danang", password="x" * 12 + "-danang"
+        )
+    return built
+
+
+def client_for(console: Console, username: str, password: str | None = None) -> FlaskClient:
+    client = console.app.test_client()
+    if password is None:
+        login(client, username)
+    else:
+        login(client, username, password)
+    return client
+
+
+def token(client: FlaskClient) -> str:
+    page = client.get("/diagrams/new").get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert match, page[:500]
+    return match.group(1)
+
+
+def upload(
+    client: FlaskClient,
+    data: bytes,
+    *,
+    filename: str = "sketch.png",
+    title: str = "Sơ đồ hiện trường",
+    content_type: str = "application/octet-stream",
+) -> TestResponse:
+    return client.post(
+        "/diagrams/upload",
+        data={
+            "csrf_token": token(client),
+            "title": title,
+            "file": (io.BytesIO(data), filename, content_type),
+        },
+        content_type="multipart/form-data",
+    )
+
+
+def uploaded_id(response: TestResponse) -> int:
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    match = re.search(r"/diagrams/(\d+)$", response.location)
+    assert match, response.location
+    return int(match.group(1))
+
+
+def post_json(client: FlaskClient, url: str, body: object) -> TestResponse:
+    return client.post(
+        url,
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"X-CSRFToken": token(client)},
+    )
+
+
+def png_bytes(
+    size: tuple[int, int] = (64, 48), colour: str | int = "red", mode: str = "RGB"
+) -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size, colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def jpeg_bytes() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (80, 60), "blue").save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+def pdf_bytes(pages: int = 2) -> bytes:
+    images = [Image.new("RGB", (200, 100), colour) for colour in ("white", "green")]
+    images = (images * pages)[:pages]
+    out = io.BytesIO()
+    images[0].save(out, "PDF", save_all=True, append_images=images[1:], resolution=72)
+    return out.getvalue()
+
+
+SVG = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="300" height="150">'
+    b'<rect width="300" height="150" fill="#0000ff"/>'
+    b'<text x="10" y="80">S\xc6\xa1 \xc4\x91\xe1\xbb\x93</text>'
+    b"</svg>"
+)
+
+
+def diagram_row(console: Console, diagram_id: int) -> Diagram:
+    with console.app.app_context():
+        row = db.session.get(Diagram, diagram_id)
+        assert row is not None
+        db.session.expunge(row)
+        return row
+
+
+def exhibits(console: Console) -> Path:
+    return console.data.root / "exhibits"
+
+
+def stored_originals(console: Console) -> set[str]:
+    folder = exhibits(console)
+    if not folder.exists():
+        return set()
+    return {p.name for p in folder.iterdir() if re.fullmatch(r"[0-9a-f]{64}", p.name)}
+
+
+def events(console: Console, action: str) -> list[Any]:
+    with console.app.app_context():
+        return list(custody_log().entries(action=action))
+
+
+def layer_count(console: Console) -> int:
+    with console.app.app_context():
+        return db.session.query(DiagramLayer).count()
+
+
+@pytest.mark.parametrize(
+    ("data", "filename", "media_type", "pages"),
+    [
+        (png_bytes(), "a.png", "image/png", 1),
+        (jpeg_bytes(), "b.jpg", "image/jpeg", 1),
+        (pdf_bytes(2), "c.pdf", "application/pdf", 2),
+        (SVG, "d.svg", "image/svg+xml", 1),
+    ],
+    ids=["png", "jpeg", "pdf", "svg"],
+)
+def test_upload_stores_the_original_write_once_and_shows_pngs(
+    console: Console, data: bytes, filename: str, media_type: str, pages: int
+) -> None:
+    client = client_for(console, "prosecutor")
+    diagram_id = uploaded_id(upload(client, data, filename=filename))
+    row = diagram_row(console, diagram_id)
+    sha256 = hashlib.sha256(data).hexdigest()
+    assert (row.sha256, row.size, row.media_type) == (sha256, len(data), media_type)
+    assert row.unit_code == "hanoi"
+
+    stored = exhibits(console) / sha256
+    assert stored.read_bytes() == data
+    assert not stored.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+    page = client.get(f"/diagrams/{diagram_id}")
+    assert page.status_code == 200 and sha256 in page.get_data(as_text=True)
+    payload = diagram_payload_of(page)
+    assert len(payload["pages"]) == pages and payload["sha256"] == sha256
+    for url, size in zip(payload["pages"], payload["page_sizes"], strict=True):
+        shown = client.get(url)
+        assert shown.status_code == 200 and shown.mimetype == "image/png"
+        assert shown.data.startswith(PNG_MAGIC)
+        assert list(Image.open(io.BytesIO(shown.data)).size) == size
+    assert client.get(f"/diagrams/{diagram_id}/pages/{pages}.png").status_code == 404
+
+    download = client.get(f"/diagrams/{diagram_id}/original")
+    assert download.status_code == 200 and download.data == data
+    assert download.mimetype == "application/octet-stream"
+    assert download.headers["Content-Disposition"].startswith("attachment")
+
+
+def diagram_payload_of(page: TestResponse) -> dict[str, Any]:
+    html = page.get_data(as_text=True)
+    match = re.search(r'<script type="application/json" id="diagram-data">(.*?)</script>', html)
+    assert match, html[:1000]
+    payload: dict[str, Any] = json.loads(match.group(1))
+    return payload
+
+
+def test_the_same_file_twice_is_one_stored_original(console: Console) -> None:
+    client = client_for(console, "court-clerk")
+    data = png_bytes((20, 20), "purple")
+    first = uploaded_id(upload(client, data))
+    second = uploaded_id(upload(client, data, title="Bản sao"))
+    assert first != second
+    assert diagram_row(console, first).sha256 == diagram_row(console, second).sha256
+
+
+WELL_FORMED_LAYER: dict[str, Any] = {
+    "name": "Chú thích của kiểm sát viên",
+    "shapes": [
+        {"type": "arrow", "x1": 0.1, "y1": 0.1, "x2": 0.5, "y2": 0.6, "colour": "red"},
+        {"type": "highlight", "x": 0.2, "y": 0.2, "w": 0.3, "h": 0.2, "colour": "yellow"},
+        {
+            "type": "callout",
+            "x": 0.6,
+            "y": 0.05,
+            "w": 0.35,
+            "h": 0.2,
+            "px": 0.4,
+            "py": 0.5,
+            "text": "Vị trí con dao được tìm thấy",
+        },
+        {"type": "label", "x": 0.05, "y": 0.9, "text": "Cửa sau — lối thoát", "size": "large"},
+        {"type": "box", "x": 0, "y": 0, "w": 1, "h": 1, "colour": "blue", "text": ""},
+    ],
+}
+
+
+def test_layers_keep_the_original_untouched(console: Console) -> None:
+    client = client_for(console, "prosecutor")
+    data = png_bytes((120, 90), "white")
+    diagram_id = uploaded_id(upload(client, data))
+    sha256 = hashlib.sha256(data).hexdigest()
+    before = events(console, "diagram_layer_saved")
+
+    created = post_json(client, f"/diagrams/{diagram_id}/layers", WELL_FORMED_LAYER)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    layer_id = created.get_json()["id"]
+    changed = {**WELL_FORMED_LAYER, "shapes": WELL_FORMED_LAYER["shapes"][:2]}
+    assert (
+        post_json(client, f"/diagrams/{diagram_id}/layers/{layer_id}", changed).status_code == 200
+    )
+
+    assert (exhibits(console) / sha256).read_bytes() == data
+    assert diagram_row(console, diagram_id).sha256 == sha256
+    assert client.get(f"/diagrams/{diagram_id}/original").data == data
+    payload = diagram_payload_of(client.get(f"/diagrams/{diagram_id}"))
+    [layer] = payload["layers"]
+    assert layer["name"] == "Chú thích của kiểm sát viên" and len(layer["shapes"]) == 2
+    assert layer["shapes"][0] == {**WELL_FORMED_LAYER["shapes"][0], "page": 0}
+
+    saved = events(console, "diagram_layer_saved")[len(before) :]
+    assert [e.detail["created"] for e in saved] == [True, False]
+    assert all(e.detail["diagram"] == diagram_id and e.detail["sha256"] == sha256 for e in saved)
+    assert saved[1].detail["shapes"] == 2
+    assert json.loads(saved[1].detail["content"]) == layer["shapes"]  # the log keeps every version
+
+
+def test_vietnamese_text_is_kept_whole_and_normalised(console: Console) -> None:
+    client = client_for(console, "prosecutor")
+    diagram_id = uploaded_id(upload(client, png_bytes((30, 30), "gray")))
+    decomposed = "Nguye\u0302\u0303n Va\u0306n A"  # as some keyboards send it
+    body = {"name": "Tên", "shapes": [{"type": "label", "x": 0.5, "y": 0.5, "text": decomposed}]}
+    assert post_json(client, f"/diagrams/{diagram_id}/layers", body).status_code == 201
+    payload = diagram_payload_of(client.get(f"/diagrams/{diagram_id}"))
+    assert payload["layers"][0]["shapes"][0]["text"] == "Nguyễn Văn A"
+
+
+def _label(**changes: object) -> dict[str, object]:
+    return {"type": "label", "x": 0.5, "y": 0.5, "text": "Nhãn", **changes}
+
+
+BAD_LAYERS: dict[str, object] = {
+    "not a list": {"name": "L", "shapes": {"type": "label"}},
+    "unknown type": {"name": "L", "shapes": [{"type": "script", "x": 0.1, "y": 0.1}]},
+    "outside the picture": {"name": "L", "shapes": [_label(x=1.5)]},
+    "negative": {"name": "L", "shapes": [_label(y=-0.1)]},
+    "coordinate as text": {"name": "L", "shapes": [_label(x="0.5")]},
+    "coordinate as bool": {"name": "L", "shapes": [_label(x=True)]},
+    "colour outside the palette": {"name": "L", "shapes": [_label(colour="#ff0000")]},
+    "markup colour": {"name": "L", "shapes": [_label(colour="red;fill:url(x)")]},
+    "extra field": {"name": "L", "shapes": [_label(onclick="alert(1)")]},
+    "text too long": {"name": "L", "shapes": [_label(text="ô" * 301)]},
+    "empty label": {"name": "L", "shapes": [_label(text="")]},
+    "control character": {"name": "L", "shapes": [_label(text="a\u202eb")]},
+    "rectangle past the edge": {
+        "name": "L",
+        "shapes": [{"type": "highlight", "x": 0.8, "y": 0.1, "w": 0.5, "h": 0.1}],
+    },
+    "zero width": {"name": "L", "shapes": [{"type": "box", "x": 0.1, "y": 0.1, "w": 0, "h": 0.1}]},
+    "arrow without length": {
+        "name": "L",
+        "shapes": [{"type": "arrow", "x1": 0.2, "y1": 0.2, "x2": 0.2, "y2": 0.2}],
+    },
+    "too many shapes": {"name": "L", "shapes": [_label()] * 201},
+    "no name": {"name": "  ", "shapes": [_label()]},
+    "name on two lines": {"name": "a\nb", "shapes": [_label()]},
+    "not an object": [1, 2, 3],
+}
+
+
+@pytest.mark.parametrize("body", BAD_LAYERS.values(), ids=BAD_LAYERS.keys())
+def test_bad_shapes_are_refused_and_change_nothing(console: Console, body: object) -> None:
+    client = client_for(console, "prosecutor")
+    diagram_id = uploaded_id(upload(client, png_bytes((10, 10), "olive")))
+    good = post_json(client, f"/diagrams/{diagram_id}/layers", WELL_FORMED_LAYER).get_json()
+    layers, saved = layer_count(console), len(events(console, "diagram_layer_saved"))
+
+    for url in (f"/diagrams/{diagram_id}/layers", f"/diagrams/{diagram_id}/layers/{good['id']}"):
+        response = post_json(client, url, body)
+        assert response.status_code == 400, (url, response.get_data(as_text=True))
+    assert layer_count(console) == layers
+    assert len(events(console, "diagram_layer_saved")) == saved
+    payload = diagram_payload_of(client.get(f"/diagrams/{diagram_id}"))
+    assert len(payload["layers"][0]["shapes"]) == len(WELL_FORMED_LAYER["shapes"])
+
+
+def test_a_full_layer_of_vietnamese_text_fits_the_json_limit(console: Console) -> None:
+    client = client_for(console, "prosecutor")
+    diagram_id = uploaded_id(upload(client, png_bytes((12, 12), "teal")))
+    text = ("Người làm chứng đứng ở góc đường " * 10)[:300]
+    body = {"name": "Đầy", "shapes": [_label(text=text)] * 200}
+    assert len(json.dumps(body)) > 64 * 1024  # more than the console's default body limit
+    assert post_json(client, f"/diagrams/{diagram_id}/layers", body).status_code == 201
+
+
+def test_a_drawn_diagram_keeps_its_first_drawing_as_the_original(console: Console) -> None:
+    client = client_for(console, "court-clerk")
+    shapes = [
+        {"type": "box", "x": 0.1, "y": 0.1, "w": 0.2, "h": 0.1, "text": "Nguyễn Văn A"},
+        {"type": "box", "x": 0.6, "y": 0.1, "w": 0.2, "h": 0.1, "text": "Trần Thị B"},
+        {"type": "arrow", "x1": 0.3, "y1": 0.15, "x2": 0.6, "y2": 0.15, "colour": "black"},
+    ]
+    created = post_json(client, "/diagrams/drawn", {"title": "Quan hệ", "shapes": shapes})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    answer = created.get_json()
+    row = diagram_row(console, answer["id"])
+    original = (exhibits(console) / row.sha256).read_bytes()
+    assert hashlib.sha256(original).hexdigest() == row.sha256 == answer["sha256"]
+    assert row.kind == "drawn" and row.media_type == "application/vnd.sealroom.diagram+json"
+    document = json.loads(original)
+    assert document["shapes"][0]["text"] == "Nguyễn Văn A" and document["width"] == 1600
+
+    layer = {"name": "Bổ sung", "shapes": [_label(text="Ngày 12/3")]}
+    assert post_json(client, f"/diagrams/{row.id}/layers", layer).status_code == 201
+    assert (exhibits(console) / row.sha256).read_bytes() == original
+    payload = diagram_payload_of(client.get(f"/diagrams/{row.id}"))
+    assert payload["pages"] == [] and payload["page_sizes"] == [[1600, 1000]]
+    assert [item["original"] for item in payload["layers"]] == [True, False]
+    assert payload["layers"][0]["shapes"][1]["text"] == "Trần Thị B"
+    assert client.get(f"/diagrams/{row.id}/pages/0.png").status_code == 404
+
+    for bad in ({"title": "", "shapes": shapes}, {"title": "T", "shapes": []}, {"shapes": shapes}):
+        assert post_json(client, "/diagrams/drawn", bad).status_code == 400
+
+
+def test_another_units_diagram_is_not_found_and_the_attempt_logged(console: Console) -> None:
+    owner = client_for(console, "prosecutor")
+    diagram_id = uploaded_id(upload(owner, png_bytes((16, 16), "navy"), title="Chỉ Hà Nội"))
+    layer = post_json(owner, f"/diagrams/{diagram_id}/layers", WELL_FORMED_LAYER).get_json()
+
+    outsider = client_for(console, "prosecutor-danang", "x" * 12 + "-danang")
+    assert "Chỉ Hà Nội" not in outsider.get("/diagrams/").get_data(as_text=True)
+    denials = len(events(console, "access_denied"))
+    gets = ["", "/pages/0.png", "/original", "/annotate"]
+    for suffix in gets:
+        assert outsider.get(f"/diagrams/{diagram_id}{suffix}").status_code == 404, suffix
+    layer_url = f"/diagrams/{diagram_id}/layers/{layer['id']}"
+    assert post_json(outsider, layer_url, WELL_FORMED_LAYER).status_code == 404
+    assert (
+        post_json(outsider, f"/diagrams/{diagram_id}/layers", WELL_FORMED_LAYER).status_code == 404
+    )
+    denied = events(console, "access_denied")[denials:]
+    assert len(denied) == len(gets) + 2
+    assert all(e.detail["diagram"] == diagram_id and e.actor == "prosecutor-danang" for e in denied)
+
+    # The supervisor of the same unit may look but not annotate; the administrator sees nothing.
+    supervisor = client_for(console, "supervisor")
+    assert supervisor.get(f"/diagrams/{diagram_id}").status_code == 200
+    assert (
+        post_json(supervisor, f"/diagrams/{diagram_id}/layers", WELL_FORMED_LAYER).status_code
+        == 403
+    )
+    admin = client_for(console, "admin")
+    assert admin.get(f"/diagrams/{diagram_id}/original").status_code == 403
+
+
+def test_every_touch_is_a_custody_event(console: Console) -> None:
+    client = client_for(console, "prosecutor")
+    data = png_bytes((33, 33), "maroon")
+    sha256 = hashlib.sha256(data).hexdigest()
+    diagram_id = uploaded_id(upload(client, data))
+    client.get(f"/diagrams/{diagram_id}")
+    client.get(f"/diagrams/{diagram_id}/pages/0.png")
+    client.get(f"/diagrams/{diagram_id}/pages/0.png")  # once per login, not per request
+    client.get(f"/diagrams/{diagram_id}/original")
+    layer = post_json(client, f"/diagrams/{diagram_id}/layers", WELL_FORMED_LAYER).get_json()
+    removed = client.post(
+        f"/diagrams/{diagram_id}/layers/{layer['id']}/delete", data={"csrf_token": token(client)}
+    )
+    assert removed.status_code == 302
+
+    def mine(action: str) -> list[Any]:
+        return [e for e in events(console, action) if e.detail.get("diagram") == diagram_id]
+
+    for action, count in (
+        ("diagram_upload", 1),
+        ("diagram_view", 1),
+        ("diagram_display", 1),
+        ("diagram_download", 1),
+        ("diagram_layer_saved", 1),
+        ("diagram_layer_deleted", 1),
+    ):
+        found = mine(action)
+        assert len(found) == count, action
+        assert all(e.detail["sha256"] == sha256 and e.actor == "prosecutor" for e in found)
+    assert mine("diagram_upload")[0].detail["media_type"] == "image/png"
+
+
+REFUSED_UPLOADS: dict[str, tuple[Callable[[], bytes], str, str]] = {
+    "text file": (lambda: b"just some notes\n", "notes.png", "unsupported"),
+    "html named png": (
+        lambda: b"<!doctype html><html><script>alert(1)</script></html>",
+        "x.png",
+        "unsupported",
+    ),
+    "gif": (lambda: b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "x.gif", "unsupported"),
+    "truncated png": (lambda: png_bytes((300, 300), "red")[:-40], "t.png", "bad_image"),
+    "pixel bomb": (lambda: png_bytes((10_000, 10_000), 0, "1"), "bomb.png", "too_many_pixels"),
+    "pdf with too many pages": (lambda: pdf_bytes(31), "long.pdf", "pdf_pages"),
+    "broken pdf": (lambda: b"%PDF-1.7\n1 0 obj garbage", "broken.pdf", "bad_pdf"),
+}
+
+
+@pytest.mark.parametrize(
+    ("make", "filename", "reason"), REFUSED_UPLOADS.values(), ids=REFUSED_UPLOADS.keys()
+)
+def test_refused_uploads_leave_nothing_behind(
+    console: Console, make: Callable[[], bytes], filename: str, reason: str
+) -> None:
+    data = make()
+    client = client_for(console, "prosecutor")
+    with console.app.app_context():
+        diagrams = db.session.query(Diagram).count()
+    originals = stored_originals(console)
+    response = upload(client, data, filename=filename, content_type="image/png")
+    assert response.status_code == 400
+    assert 'class="flash error"' in response.get_data(as_text=True)
+    with console.app.app_context():
+        assert db.session.query(Diagram).count() == diagrams
+    assert stored_originals(console) == originals
+    refused = events(console, "diagram_upload_refused")[-1]
+    assert refused.detail["reason"] == reason
+    assert refused.detail["sha256"] == hashlib.sha256(data).hexdigest()
+
+
+def test_an_empty_file_is_refused(console: Console) -> None:
+    client = client_for(console, "prosecutor")
+    assert upload(client, b"", filename="empty.png").status_code == 400
+
+
+def test_upload_size_limits(console: Console) -> None:
+    client = client_for(console, "prosecutor")
+    too_big = b"\x89PNG\r\n\x1a\n" + b"\0" * (20 * 1024 * 1024 + 300 * 1024)
+    assert upload(client, too_big).status_code == 413
+    # The larger body is for the file: a form field over the console's limit is still refused.
+    big_form = {"csrf_token": token(client), "title": "x" * 100_000}
+    response = client.post("/diagrams/upload", data=big_form, content_type="multipart/form-data")
+    assert response.status_code == 413
+    # And only for those who may upload.
+    clerk_free = client_for(console, "auditor")
+    assert upload(clerk_free, png_bytes((300, 300), "red") + b"\0" * 100_000).status_code == 413
