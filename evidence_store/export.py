@@ -153,11 +153,16 @@ def build_package(
     manifest = read_manifest(reader, spec.session_id)
     advance = progress or (lambda _n: None)
     with staging(out) as stage:
-        digests = {
-            key: copy_object(reader, key, stage / key, advance) for key in wanted
-        }  # package-relative path == store key: the evidence keeps its layout
+        for key in wanted:  # package-relative path == store key: the evidence keeps its layout
+            copy_object(reader, key, stage / key, advance)
         store = FilesystemStore(stage)
         signer = _verify_copy(store, spec, trust)
+        # Verified: each copied segment has the digest its link sealed.
+        digests = {
+            prefix + layout.segment_path(s.index): s.sha256
+            for s in manifest.segments
+            if prefix + layout.segment_path(s.index) in wanted
+        }
         root_pem = _anchoring_root(store, spec.session_id, trust, manifest.started_at)
         (stage / TRUST_ROOT).write_bytes(root_pem)
         included = [s for s in manifest.segments if prefix + layout.segment_path(s.index) in wanted]
@@ -177,6 +182,7 @@ def build_package(
         package_sha256 = write_package_sums(stage, digests)
         files = sum(1 for p in stage.rglob("*") if p.is_file())
         make_read_only(stage)
+        stage.chmod(0o755)  # mkdtemp made it private; a package is made to be handed over
         archive_sha256 = None
         if as_zip:
             zip_directory(stage, out, top=out.stem)

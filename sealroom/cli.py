@@ -98,12 +98,13 @@ def export_command(
     store = data.store()
     spec = _export_spec(ctx, data, what)
     reader = evidence_reader(data, store, os.environ)  # local first, then the bucket
+    total = export_bytes(reader, spec)  # also refuses an unknown or unsealed session
     log = data.custody(store, data.signer())
     entries = log.entries(session_id=spec.session_id)  # the excerpt: everything before this
     actor = operator_name or operator()
     clip = {"clip": spec.clip_ref} if spec.clip_ref else {}
     try:
-        with byte_progress("exporting", export_bytes(reader, spec), enabled=not as_json) as step:
+        with byte_progress("exporting", total, enabled=not as_json) as step:
             package = build_package(
                 reader,
                 spec,

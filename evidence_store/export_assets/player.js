@@ -79,7 +79,10 @@
 
   function tick() {
     if (current < 0) { return; }
-    var us = data.segments[current].start_us + Math.round(screens[active].currentTime * 1e6);
+    var segment = data.segments[current];
+    // A segment's media may run a frame past its sealed duration; the timeline is the seal's.
+    var us = segment.start_us +
+      Math.min(Math.round(screens[active].currentTime * 1e6), segment.duration_us);
     position.dataset.us = String(us);
     position.dataset.segment = String(current);
     position.textContent = clock(us);

@@ -41,7 +41,7 @@ try:
     from cryptography import x509
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 except ImportError:  # pragma: no cover - depends on the reader's machine
     print("verify.py needs the 'cryptography' package: pip install cryptography", file=sys.stderr)
     sys.exit(2)
@@ -179,8 +179,14 @@ def check_signature(key: Any, signature: bytes, message: bytes, where: str) -> N
 
 
 def load_certificates(data: bytes, where: str) -> list[x509.Certificate]:
+    """Every certificate of a PEM file, in order."""
+    blocks = re.findall(
+        rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", data, flags=re.DOTALL
+    )
+    if not blocks:
+        raise Failure(where, "unreadable certificate (no PEM certificate in the file)")
     try:
-        return x509.load_pem_x509_certificates(data)
+        return [x509.load_pem_x509_certificate(block) for block in blocks]
     except ValueError as exc:
         raise Failure(where, f"unreadable certificate ({exc})") from exc
 
@@ -205,11 +211,26 @@ def not_after(cert: x509.Certificate) -> datetime:
 
 
 def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer`` is named as the issuer and its key made the signature on ``cert``."""
     if cert.issuer != issuer.subject:
         return False
+    key = issuer.public_key()
     try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            key.verify(cert.signature, cert.tbs_certificate_bytes)
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            algorithm = cert.signature_hash_algorithm
+            if algorithm is None:
+                return False
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(algorithm))
+        elif isinstance(key, rsa.RSAPublicKey):
+            algorithm = cert.signature_hash_algorithm
+            if algorithm is None:
+                return False
+            key.verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(), algorithm)
+        else:
+            return False
+    except InvalidSignature:
         return False
     return True
 
@@ -724,16 +745,16 @@ class Clip:
         ]
         if self.doc.get("session") != session.session_id:
             raise Failure(self.where, f"the clip is of session {self.doc.get('session')}")
-        if self.link_hashes != computed:
-            seq = next(
-                (
-                    i
-                    for i in range(len(computed))
-                    if self.link_hashes[i : i + 1] != computed[i : i + 1]
-                ),
-                min(len(self.link_hashes), len(computed)),
+        for seq, value in enumerate(computed):
+            if seq >= len(self.link_hashes) or self.link_hashes[seq] != value:
+                raise Failure(
+                    self.where, f"chain value {seq} is not the hash of chain/{seq:06d}.json"
+                )
+        if len(self.link_hashes) != len(computed):
+            raise Failure(
+                self.where,
+                f"the clip holds {len(self.link_hashes)} chain values; the chain has {links} links",
             )
-            raise Failure(self.where, f"chain value {seq} is not the hash of chain/{seq:06d}.json")
         if self.doc.get("head_hash") != result["head"] or self.doc.get("head_seq") != links - 1:
             raise Failure(self.where, "the clip's head is not the signed head")
         manifest_bytes = (session.dir / "manifest.json").read_bytes()

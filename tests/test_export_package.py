@@ -1,0 +1,430 @@
+"""`sealroom export`: what a package holds, and that anyone can verify and play it offline.
+
+verify.py is run as a user would run it: a separate process, with the system's Python when
+that has `cryptography` (and certainly not sealroom), so the package proves it stands alone.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+import shutil
+import ssl
+import subprocess
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from evidence_store.clips import ClipProof, clip_proof
+from evidence_store.data_dir import DataDir
+from tests.conftest import run_sealroom
+from tests.evidence_builders import (
+    SEGMENT_US,
+    SEGMENTS,
+    Sessions,
+    attacker_copy,
+    flip_byte,
+    record_pristine,
+    segment_file,
+    segment_media,
+    session_files,
+)
+from tests.test_openssl_procedure import SPEC, procedure_steps
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+SIGNER = "CN=phong-hoi-cung-1,O=sealroom"
+CLIP_SPAN = (SEGMENT_US + SEGMENT_US // 2, 2 * SEGMENT_US + SEGMENT_US // 2)  # segments 1, 2
+
+
+def standalone_python() -> str:
+    """A Python without the project: the system's, when it has `cryptography`."""
+    probe = subprocess.run(
+        [SYSTEM_PYTHON, "-I", "-c", "import cryptography"], capture_output=True, check=False
+    )
+    return SYSTEM_PYTHON if probe.returncode == 0 else sys.executable
+
+
+def run_verify(package: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python verify.py` in the package, isolated from this checkout and its environment."""
+    return subprocess.run(
+        [standalone_python(), "-I", "verify.py", *args],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@dataclass(frozen=True)
+class Exported:
+    sessions: Sessions
+    root: Path  # the data directory
+    session_package: Path
+    clip_package: Path
+    zip_package: Path
+    proof: ClipProof
+    clip_ref: str
+
+
+def add_console_clip(root: Path, session_id: str, proof: ClipProof) -> str:
+    """A clip row in the console database, as the exhibits page would store it."""
+    from web.accounts import create_user
+    from web.app import create_app
+    from web.extensions import db
+    from web.models import Clip, User
+
+    app = create_app(DataDir.resolve(root))
+    with app.app_context():
+        create_user("kiem-sat-vien", role="prosecutor", unit="supreme", password="x" * 16)
+        user = db.session.query(User).filter_by(username="kiem-sat-vien").one()
+        clip = Clip(
+            session_id=session_id,
+            unit_code="supreme",
+            title="Lời khai về tang vật",
+            exhibit_number="VC-07",
+            start_ms=proof.start_us // 1000,
+            end_ms=proof.end_us // 1000,
+            proof=proof.to_json(),
+            created_by=user.id,
+        )
+        db.session.add(clip)
+        db.session.commit()
+        return f"clip-{clip.id}"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Exported:
+    base = tmp_path_factory.mktemp("export")
+    sessions = record_pristine(base / "data", segment_media(tmp_path_factory))
+    root = sessions.data.root
+    proof = clip_proof(sessions.data.store(), sessions.main, sessions.data.trust(), *CLIP_SPAN)
+    clip_ref = add_console_clip(root, sessions.main, proof)
+    packages = base / "packages"
+    packages.mkdir()
+    runs = [
+        (sessions.main, packages / "phien", []),
+        (clip_ref, packages / "trich-doan", ["--operator", "Thư ký Nguyễn Thị Hoa"]),
+        (sessions.main, packages / "phien.zip", ["--zip"]),
+    ]
+    for what, out, extra in runs:
+        result = run_sealroom("export", what, "--out", str(out), *extra, data_dir=root)
+        assert result.returncode == 0, result.stderr
+    return Exported(
+        sessions,
+        root,
+        packages / "phien",
+        packages / "trich-doan",
+        packages / "phien.zip",
+        proof,
+        clip_ref,
+    )
+
+
+def session_dir(package: Path, session_id: str) -> Path:
+    return package / "sessions" / session_id
+
+
+def custody_log(root: Path, session_id: str) -> list[dict[str, object]]:
+    result = run_sealroom("custody", "log", "--session", session_id, "--json", data_dir=root)
+    assert result.returncode == 0, result.stderr
+    entries: list[dict[str, object]] = json.loads(result.stdout)
+    return entries
+
+
+# -- contents ----------------------------------------------------------------------------------
+
+
+def test_a_session_package_holds_the_evidence_byte_for_byte(exported: Exported) -> None:
+    source = exported.sessions.session_dir()
+    copied = session_dir(exported.session_package, exported.sessions.main)
+    assert session_files(copied) == session_files(source)
+    for name in session_files(source):
+        assert (copied / name).read_bytes() == (source / name).read_bytes(), name
+    package = exported.session_package
+    for name in ("README.vi.md", "README.en.md", "verify.py", "player.html", "player.js"):
+        assert (package / name).is_file(), name
+    assert (package / "trust-root.pem").read_bytes() == (
+        exported.sessions.data.root_certificate().read_bytes()
+    )
+    assert not (package / "clip.json").exists()
+
+
+def test_every_file_of_the_package_is_listed_with_its_digest(exported: Exported) -> None:
+    package = exported.session_package
+    listed = {}
+    for line in (package / "PACKAGE-SHA256SUMS").read_text(encoding="utf-8").splitlines():
+        digest, name = line.split("  ", 1)
+        listed[name] = digest
+    files = {
+        p.relative_to(package).as_posix()
+        for p in package.rglob("*")
+        if p.is_file() and p.name != "PACKAGE-SHA256SUMS"
+    }
+    assert set(listed) == files
+    for name, digest in listed.items():
+        assert hashlib.sha256((package / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_the_readmes_explain_both_ways_to_verify_in_both_languages(exported: Exported) -> None:
+    english = (exported.session_package / "README.en.md").read_text(encoding="utf-8")
+    vietnamese = (exported.session_package / "README.vi.md").read_text(encoding="utf-8")
+    assert "{{" not in english and "{{" not in vietnamese
+    assert exported.sessions.main in english and exported.sessions.main in vietnamese
+    assert "python3 verify.py" in english and "python3 verify.py" in vietnamese
+    assert "Anyone can make a root certificate" in english
+    assert "Bất kỳ ai cũng có thể tự tạo một chứng thư gốc" in vietnamese
+    assert "Kiểm tra thủ công bằng openssl và sha256sum" in vietnamese
+    fingerprint = re.search(r"fingerprint: `([0-9A-F:]{95})`", english)
+    assert fingerprint and fingerprint.group(1) in vietnamese
+
+
+def readme_procedure(readme: Path) -> str:
+    text = readme.read_text(encoding="utf-8")
+    blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    return next(b for b in blocks if "# 1. " in b)
+
+
+def commands(script: str) -> list[str]:
+    return [line.split("   #")[0].rstrip() for line in script.splitlines() if line[:1] != "#"]
+
+
+def test_a_session_package_carries_the_format_documents_procedure_unchanged(
+    exported: Exported,
+) -> None:
+    english = readme_procedure(exported.session_package / "README.en.md")
+    documented = "".join(procedure_steps().values())
+    assert english == documented, f"README.en.md differs from section 9 of {SPEC.name}"
+    vietnamese = readme_procedure(exported.session_package / "README.vi.md")
+    assert commands(vietnamese) == commands(english)
+
+
+def test_a_clip_packages_procedure_differs_only_in_step_3(exported: Exported) -> None:
+    clip = readme_procedure(exported.clip_package / "README.en.md")
+    assert "sha256sum -c --ignore-missing SHA256SUMS" in clip
+    assert commands(readme_procedure(exported.clip_package / "README.vi.md")) == commands(clip)
+
+
+# -- verify.py ---------------------------------------------------------------------------------
+
+
+def test_verify_py_needs_only_the_standard_library_and_cryptography(exported: Exported) -> None:
+    tree = ast.parse((exported.session_package / "verify.py").read_text(encoding="utf-8"))
+    imported = {
+        (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert imported - set(sys.stdlib_module_names) == {"cryptography"}
+
+
+def test_verify_py_run_alone_says_what_it_verified(exported: Exported) -> None:
+    result = run_verify(exported.session_package)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    manifest = json.loads(
+        (session_dir(exported.session_package, exported.sessions.main) / "manifest.json").read_text(
+            encoding="utf-8"
+        )
+    )
+    assert f"Signer:         {SIGNER}" in out
+    assert "valid from" in out
+    assert manifest["started_at"] in out and manifest["ended_at"] in out
+    assert f"{SEGMENTS} verified of {SEGMENTS} sealed" in out
+    for segment in manifest["segments"]:
+        assert f"{segment['name']}" in out and segment["sha256"] in out
+    assert manifest["chain"]["head"] in out
+    fingerprint = hashlib.sha256(
+        ssl.PEM_cert_to_DER_cert((exported.session_package / "trust-root.pem").read_text())
+    ).hexdigest()
+    assert fingerprint.upper() in out.replace(":", "")
+    assert out.rstrip().endswith("RESULT: INTACT")
+
+
+def test_verify_py_accepts_the_published_fingerprint_and_refuses_another(
+    exported: Exported,
+) -> None:
+    printed = re.search(
+        r"SHA-256 fingerprint: ([0-9A-F:]+)", run_verify(exported.session_package).stdout
+    )
+    assert printed
+    assert run_verify(exported.session_package, "--expect-root", printed.group(1)).returncode == 0
+    wrong = run_verify(exported.session_package, "--expect-root", "AB" * 32)
+    assert wrong.returncode == 1
+    assert "trust root is not the one whose fingerprint you expect" in wrong.stdout
+
+
+def test_verify_py_with_no_package_is_a_usage_error(tmp_path: Path, exported: Exported) -> None:
+    shutil.copyfile(exported.session_package / "verify.py", tmp_path / "verify.py")
+    result = run_verify(tmp_path)
+    assert result.returncode == 2
+    assert "not a sealroom export package" in result.stderr
+
+
+def test_a_zip_package_unpacks_to_a_package_that_verifies(
+    exported: Exported, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(exported.zip_package) as archive:
+        assert all(i.compress_type == zipfile.ZIP_STORED for i in archive.infolist())
+        archive.extractall(tmp_path)
+    result = run_verify(tmp_path / "phien")
+    assert result.returncode == 0, result.stdout
+
+
+# -- clips -------------------------------------------------------------------------------------
+
+
+def test_a_clip_package_holds_only_its_segments_and_every_link(exported: Exported) -> None:
+    copied = session_dir(exported.clip_package, exported.sessions.main)
+    assert sorted(p.name for p in (copied / "segments").iterdir()) == ["000001.mp4", "000002.mp4"]
+    source = exported.sessions.session_dir()
+    assert sorted(p.name for p in (copied / "chain").iterdir()) == sorted(
+        p.name for p in (source / "chain").iterdir()
+    )
+    proof = ClipProof.from_json((exported.clip_package / "clip.json").read_text(encoding="utf-8"))
+    assert proof == exported.proof
+    not_included = (exported.clip_package / "NOT-INCLUDED.txt").read_text(encoding="utf-8")
+    assert not_included.split() == ["segments/000000.mp4", "segments/000003.mp4"]
+    readme = (exported.clip_package / "README.vi.md").read_text(encoding="utf-8")
+    assert "Lời khai về tang vật" in readme and "VC-07" in readme
+
+
+def test_a_clip_verifies_with_only_its_segments(exported: Exported) -> None:
+    result = run_verify(exported.clip_package)
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert f"2 verified of {SEGMENTS} sealed" in out
+    assert "000000.mp4  0:00:00.000" in out
+    assert out.count("not included (outside the clip)") == 2
+    assert "Clip:           0:00:01.500 to 0:00:02.500" in out
+    assert out.rstrip().endswith("RESULT: INTACT")
+
+
+# -- custody -----------------------------------------------------------------------------------
+
+
+def test_each_export_is_a_custody_event_naming_the_package(exported: Exported) -> None:
+    events = [
+        e for e in custody_log(exported.root, exported.sessions.main) if e["action"] == "export"
+    ]
+    assert len(events) == 3
+    by_package = {e["detail"]["package"]: e for e in events}  # type: ignore[index]
+    session_event = by_package["phien"]
+    listing = (exported.session_package / "PACKAGE-SHA256SUMS").read_bytes()
+    assert session_event["detail"]["package_sha256"] == hashlib.sha256(listing).hexdigest()  # type: ignore[index]
+    clip_event = by_package["trich-doan"]
+    assert clip_event["actor"] == "Thư ký Nguyễn Thị Hoa"
+    assert clip_event["detail"]["clip"] == exported.clip_ref  # type: ignore[index]
+    zip_event = by_package["phien.zip"]
+    archive = hashlib.sha256(exported.zip_package.read_bytes()).hexdigest()
+    assert zip_event["detail"]["archive_sha256"] == archive  # type: ignore[index]
+
+
+def test_the_custody_excerpt_is_taken_before_the_export_is_recorded(exported: Exported) -> None:
+    excerpt = json.loads((exported.clip_package / "custody.json").read_text(encoding="utf-8"))
+    # The clip was exported second: the excerpt holds the first export, not its own.
+    assert [e["action"] for e in excerpt["entries"]] == ["export"]
+    assert excerpt["entries"][0]["detail"]["package"] == "phien"
+    assert (
+        "Custody:        1 entries, each matches its hash"
+        in run_verify(exported.clip_package).stdout
+    )
+
+
+# -- refusals ----------------------------------------------------------------------------------
+
+
+def test_an_existing_destination_is_refused_and_left_alone(exported: Exported) -> None:
+    before = (exported.session_package / "PACKAGE-SHA256SUMS").read_bytes()
+    result = run_sealroom(
+        "export",
+        exported.sessions.main,
+        "--out",
+        str(exported.session_package),
+        data_dir=exported.root,
+    )
+    assert result.returncode == 2
+    assert "already exists" in result.stderr
+    assert (exported.session_package / "PACKAGE-SHA256SUMS").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("what", "message"),
+    [
+        ("s-20990101T000000Z-00000000", "unknown session"),
+        ("clip-9999", "no clip clip-9999"),
+        ("clip-x", "not a clip"),
+        ("../etc", "not a session id"),
+    ],
+)
+def test_an_unknown_session_or_clip_is_a_usage_error(
+    exported: Exported, tmp_path: Path, what: str, message: str
+) -> None:
+    result = run_sealroom("export", what, "--out", str(tmp_path / "p"), data_dir=exported.root)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert not (tmp_path / "p").exists()
+
+
+def test_tampered_evidence_is_not_exported_and_the_attempt_is_recorded(
+    exported: Exported, tmp_path: Path
+) -> None:
+    copy = attacker_copy(exported.sessions, tmp_path)
+    flip_byte(segment_file(copy.session_dir(), 2))
+    out = tmp_path / "out" / "p"
+    out.parent.mkdir()
+    result = run_sealroom("export", copy.main, "--out", str(out), data_dir=copy.data.root)
+    assert result.returncode == 1
+    assert "segments/000002.mp4" in result.stderr and "sealed SHA-256" in result.stderr
+    assert list(out.parent.iterdir()) == []  # no package, no partial directory
+    last = custody_log(copy.data.root, copy.main)[-1]
+    assert last["action"] == "export"
+    assert last["detail"]["result"] == "tampered"  # type: ignore[index]
+
+
+# -- the offline player ------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_offline_player_plays_the_segments_from_file_url(exported: Exported) -> None:
+    from playwright import sync_api
+
+    from tests.test_web_browser import ARTIFACTS, CHROMIUM, wait_js
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
+        )
+        try:
+            page = browser.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto((exported.session_package / "player.html").as_uri())
+            assert page.url.startswith("file://")
+            page.click("#play")
+            # The first segment plays...
+            wait_js(page, "document.getElementById('screen-a').currentTime > 0.3", timeout=20)
+            # ...and playback continues into the next segment's file.
+            position = "Number(document.getElementById('position').dataset.us)"
+            wait_js(page, f"{position} > {SEGMENT_US + 300_000}", timeout=20)
+            segment = page.evaluate("document.getElementById('position').dataset.segment")
+            assert int(segment) >= 1
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "export-player.png"))
+            clip_page = browser.new_page()
+            clip_page.goto((exported.clip_package / "player.html").as_uri())
+            clip_page.click("#play")
+            # A clip starts inside its first segment, at the clip's start.
+            wait_js(clip_page, f"{position} > {CLIP_SPAN[0]}", timeout=20)
+            assert clip_page.evaluate(position) < CLIP_SPAN[0] + 1_000_000
+            assert errors == []
+        finally:
+            browser.close()

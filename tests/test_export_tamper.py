@@ -1,0 +1,603 @@
+"""Tampered export packages: every way of tests/test_tamper_catalogue.py, applied to a package.
+
+Each case copies one pristine package, tampers with it, and runs the package's own verify.py
+as a separate process: it must exit 1 and name the failing file and the reason. The hand
+procedure of the package's README (openssl + sha256sum) must catch what it is meant to catch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from evidence_store.clips import clip_proof
+from evidence_store.custody import CustodyEntry
+from evidence_store.export import ExportSpec, build_package
+from evidence_store.signing import DeviceSigner
+from tests.evidence_builders import (
+    CHAIN_LENGTH,
+    LINK_PAUSE,
+    LINK_RESUME,
+    LINK_SEG2,
+    LINK_SEG3,
+    LINK_START,
+    SEGMENT_US,
+    SEGMENTS,
+    Attacker,
+    Sessions,
+    attacker_with_own_ca,
+    edit_json,
+    flip_byte,
+    link_path,
+    record_pristine,
+    remove_link,
+    segment_file,
+    segment_media,
+    self_signed_attacker,
+    sig_path,
+)
+from tests.test_export_package import readme_procedure, run_verify
+from tests.test_openssl_procedure import HandCheck, Step
+from tests.test_tamper_catalogue import (
+    EDITED_REASON,
+    EDITED_TIME,
+    resign_with_new_case_number,
+    set_case_number,
+)
+
+PEM = serialization.Encoding.PEM
+
+
+@dataclass(frozen=True)
+class Pristine:
+    sessions: Sessions
+    session_package: Path
+    clip_package: Path
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
+    base = tmp_path_factory.mktemp("export-tamper")
+    sessions = record_pristine(base / "data", segment_media(tmp_path_factory))
+    store, trust = sessions.data.store(), sessions.data.trust()
+    custody: list[CustodyEntry] = []
+    whole = build_package(
+        store,
+        ExportSpec(sessions.main),
+        trust,
+        base / "session",
+        custody=custody,
+        exported_by="test",
+    )
+    proof = clip_proof(store, sessions.main, trust, SEGMENT_US + 1, 2 * SEGMENT_US + 1)
+    clip = build_package(
+        store,
+        ExportSpec(sessions.main, proof),
+        trust,
+        base / "clip",
+        custody=custody,
+        exported_by="test",
+    )
+    return Pristine(sessions, whole.path, clip.path)
+
+
+def writable_copy(package: Path, destination: Path) -> Path:
+    """A copy of a package whose files can be changed, as an attacker makes it."""
+    target = destination / package.name
+    shutil.copytree(package, target)
+    for path in target.rglob("*"):
+        if path.is_file():
+            path.chmod(0o644)
+    return target
+
+
+@dataclass(frozen=True)
+class Tampered:
+    package: Path
+    session: Path  # sessions/<id>/ inside the package
+    other: Path  # the other session of the same appliance (in the source store)
+    signer: DeviceSigner  # the genuine device key, for the insider's cases
+
+
+@pytest.fixture
+def session_package(pristine: Pristine, tmp_path: Path) -> Tampered:
+    package = writable_copy(pristine.session_package, tmp_path)
+    sessions = pristine.sessions
+    return Tampered(
+        package,
+        package / "sessions" / sessions.main,
+        sessions.session_dir(sessions.other),
+        sessions.data.signer(),
+    )
+
+
+@pytest.fixture
+def clip_package(pristine: Pristine, tmp_path: Path) -> Tampered:
+    package = writable_copy(pristine.clip_package, tmp_path)
+    sessions = pristine.sessions
+    return Tampered(
+        package,
+        package / "sessions" / sessions.main,
+        sessions.session_dir(sessions.other),
+        sessions.data.signer(),
+    )
+
+
+def assert_caught(package: Path, where: str, reason: str) -> str:
+    """verify.py exits 1 and names ``where`` (a path inside the session) and ``reason``."""
+    result = run_verify(package)
+    assert result.returncode == 1, result.stdout + result.stderr
+    failure = result.stdout.split("RESULT: NOT INTACT", 1)[1]
+    file = re.search(r"file:\s+(\S+)", failure)
+    assert file and file.group(1).endswith(where), failure
+    assert re.search(reason, failure), failure
+    return result.stdout
+
+
+# -- every way of the tamper catalogue ---------------------------------------------------------
+
+
+def copy_from_other(session: Path, other: Path, *names: str) -> None:
+    for name in names:
+        (session / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(other / name, session / name)
+
+
+def swap_segments(session: Path) -> None:
+    first, second = segment_file(session, 1), segment_file(session, 2)
+    first_bytes = first.read_bytes()
+    shutil.copyfile(second, first)
+    second.write_bytes(first_bytes)
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:-1000])
+
+
+def set_pause_time(document: dict[str, Any]) -> None:
+    document["pauses"][0]["paused_at"] = EDITED_TIME
+
+
+def set_pause_reason(document: dict[str, Any]) -> None:
+    document["pauses"][0]["reason"] = EDITED_REASON
+
+
+def roll_back(session: Path, *, keep_links: int) -> None:
+    for seq in range(keep_links, CHAIN_LENGTH):
+        link = json.loads(link_path(session, seq).read_bytes())
+        if link["kind"] == "segment":
+            segment_file(session, link["segment"]["index"]).unlink()
+        remove_link(session, seq)
+
+
+def unseal(session: Path) -> None:
+    roll_back(session, keep_links=LINK_SEG2)
+    for name in ("manifest.json", "manifest.sig", "SHA256SUMS", "SHA256SUMS.sig"):
+        (session / name).unlink()
+
+
+def renumber_after_removing_the_pause(session: Path) -> None:
+    remove_link(session, LINK_PAUSE)
+    for seq in range(LINK_RESUME, CHAIN_LENGTH):
+        link_path(session, seq).rename(link_path(session, seq - 1))
+        sig_path(session, seq).rename(sig_path(session, seq - 1))
+
+
+def non_canonical(path: Path) -> None:
+    document = json.loads(path.read_bytes())
+    path.write_bytes(json.dumps(document, sort_keys=True, ensure_ascii=False).encode())
+
+
+def genuine_certificate(session: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate((session / "signer" / "certificate.pem").read_bytes())
+
+
+def resign_self_signed(session: Path) -> None:
+    resign_with_new_case_number(session, self_signed_attacker(genuine_certificate(session)))
+
+
+def resign_own_ca(session: Path) -> None:
+    resign_with_new_case_number(session, attacker_with_own_ca(genuine_certificate(session)))
+
+
+def append_from_other(session: Path, other: Path) -> None:
+    shutil.copyfile(link_path(other, LINK_SEG3), link_path(session, CHAIN_LENGTH))
+    shutil.copyfile(sig_path(other, LINK_SEG3), sig_path(session, CHAIN_LENGTH))
+    shutil.copyfile(segment_file(other, 3), segment_file(session, SEGMENTS))
+
+
+def add_unknown_file(session: Path) -> None:
+    (session / "ghi-chú.txt").write_text("bản sao thứ hai", encoding="utf-8")
+
+
+def sign_non_canonical(t: Tampered) -> None:
+    path = link_path(t.session, LINK_SEG2)
+    body = json.dumps(json.loads(path.read_bytes()), sort_keys=True, ensure_ascii=False).encode()
+    path.write_bytes(body)
+    sig_path(t.session, LINK_SEG2).write_bytes(t.signer.sign(body))
+
+
+def sign_escaped_non_ascii(t: Tampered) -> None:
+    path = link_path(t.session, LINK_START)
+    body = json.dumps(json.loads(path.read_bytes()), sort_keys=True, separators=(",", ":"))
+    path.write_bytes(body.encode())
+    sig_path(t.session, LINK_START).write_bytes(t.signer.sign(body.encode()))
+
+
+Tamper = Callable[[Tampered], object]  # what a tamper returns is ignored
+CASES: dict[str, tuple[Tamper, str, str]] = {
+    # flipped bytes
+    "flipped byte in a segment": (
+        lambda t: flip_byte(segment_file(t.session, 1)),
+        "segments/000001.mp4",
+        "does not match its sealed SHA-256",
+    ),
+    "flipped byte in the manifest": (
+        lambda t: flip_byte(t.session / "manifest.json"),
+        "manifest.json",
+        "signature does not verify",
+    ),
+    "flipped byte in an event link": (
+        lambda t: flip_byte(link_path(t.session, LINK_PAUSE)),
+        "chain/000003.json",
+        "signature does not verify",
+    ),
+    # segments cut, removed, duplicated, reordered, spliced
+    "truncated segment": (
+        lambda t: truncate(segment_file(t.session, 2)),
+        "segments/000002.mp4",
+        r"segment is \d+ bytes.*\(truncated\)",
+    ),
+    "deleted segment": (
+        lambda t: segment_file(t.session, 2).unlink(),
+        "segments/000002.mp4",
+        "segment missing",
+    ),
+    "segment duplicated as a new file": (
+        lambda t: shutil.copyfile(segment_file(t.session, 3), segment_file(t.session, 4)),
+        "segments/000004.mp4",
+        "not part of the sealed chain",
+    ),
+    "segment copied over the next one": (
+        lambda t: shutil.copyfile(segment_file(t.session, 1), segment_file(t.session, 2)),
+        "segments/000002.mp4",
+        r"segment is \d+ bytes|sealed SHA-256",
+    ),
+    "two segments swapped": (
+        lambda t: swap_segments(t.session),
+        "segments/000001.mp4",
+        r"segment is \d+ bytes|sealed SHA-256",
+    ),
+    "segment replaced by one from another session": (
+        lambda t: shutil.copyfile(segment_file(t.other, 2), segment_file(t.session, 2)),
+        "segments/000002.mp4",
+        r"segment is \d+ bytes|sealed SHA-256",
+    ),
+    "segment with its signed link spliced in from another session": (
+        lambda t: copy_from_other(
+            t.session,
+            t.other,
+            f"chain/{LINK_SEG2:06d}.json",
+            f"chain/{LINK_SEG2:06d}.sig",
+            "segments/000002.mp4",
+        ),
+        "chain/000005.json",
+        "link belongs to session s-",
+    ),
+    "another session's segment and link appended": (
+        lambda t: append_from_other(t.session, t.other),
+        "chain/000008.json",
+        "link belongs to session",
+    ),
+    "the seal of another session copied over": (
+        lambda t: copy_from_other(
+            t.session, t.other, "manifest.json", "manifest.sig", "SHA256SUMS", "SHA256SUMS.sig"
+        ),
+        "SHA256SUMS",
+        "does not list exactly",
+    ),
+    # edited fields, not re-signed
+    "edited case number in the manifest": (
+        lambda t: edit_json(t.session / "manifest.json", set_case_number),
+        "manifest.json",
+        "signature does not verify",
+    ),
+    "edited case number in the first link": (
+        lambda t: edit_json(
+            link_path(t.session, LINK_START), lambda ln: set_case_number(ln["event"])
+        ),
+        "chain/000000.json",
+        "signature does not verify",
+    ),
+    "edited time in the manifest": (
+        lambda t: edit_json(t.session / "manifest.json", set_pause_time),
+        "manifest.json",
+        "signature does not verify",
+    ),
+    "edited time in a link": (
+        lambda t: edit_json(
+            link_path(t.session, LINK_PAUSE), lambda ln: ln.update(time=EDITED_TIME)
+        ),
+        "chain/000003.json",
+        "signature does not verify",
+    ),
+    "edited pause reason in the manifest": (
+        lambda t: edit_json(t.session / "manifest.json", set_pause_reason),
+        "manifest.json",
+        "signature does not verify",
+    ),
+    "edited pause reason in its link": (
+        lambda t: edit_json(
+            link_path(t.session, LINK_PAUSE), lambda ln: ln["event"].update(reason=EDITED_REASON)
+        ),
+        "chain/000003.json",
+        "signature does not verify",
+    ),
+    # re-signed with a key the trust root does not know
+    "re-signed with a self-signed key": (
+        lambda t: resign_self_signed(t.session),
+        "signer/certificate.pem",
+        "does not chain to a trusted root",
+    ),
+    "re-signed with a key from the attacker's own CA": (
+        lambda t: resign_own_ca(t.session),
+        "signer/certificate.pem",
+        "does not chain to a trusted root",
+    ),
+    # removed links: the head rolled back
+    "last segments removed, manifest kept": (
+        lambda t: roll_back(t.session, keep_links=LINK_SEG2),
+        "manifest.json",
+        "head rolled back",
+    ),
+    "last segments removed with the manifest and checksums": (
+        lambda t: unseal(t.session),
+        "manifest.json",
+        "not sealed",
+    ),
+    "removed pause event": (
+        lambda t: remove_link(t.session, LINK_PAUSE),
+        "chain/000004.json",
+        "not part of the sealed chain",
+    ),
+    "removed pause event, later links renumbered": (
+        lambda t: renumber_after_removing_the_pause(t.session),
+        "chain/000003.json",
+        "link says seq 4 but is link 3",
+    ),
+    # strays, missing signatures, non-canonical bytes
+    "extra unknown file": (
+        lambda t: add_unknown_file(t.session),
+        "ghi-chú.txt",
+        "not part of the sealed chain",
+    ),
+    "missing link signature in the middle": (
+        lambda t: sig_path(t.session, LINK_PAUSE).unlink(),
+        "chain/000003.sig",
+        "signature missing",
+    ),
+    "missing last link signature": (
+        lambda t: sig_path(t.session, CHAIN_LENGTH - 1).unlink(),
+        "chain/000007.sig",
+        "signature missing",
+    ),
+    "missing manifest signature": (
+        lambda t: (t.session / "manifest.sig").unlink(),
+        "manifest.sig",
+        "missing",
+    ),
+    "edited checksum list": (
+        lambda t: (t.session / "SHA256SUMS").write_bytes(
+            (t.session / "SHA256SUMS").read_bytes().replace(b"  signer/", b"  signer/./", 1)
+        ),
+        "SHA256SUMS",
+        "signature does not verify",
+    ),
+    "non-canonical JSON in a link": (
+        lambda t: non_canonical(link_path(t.session, LINK_SEG2)),
+        "chain/000005.json",
+        "signature does not verify",
+    ),
+    "non-canonical JSON signed by the device itself": (
+        sign_non_canonical,
+        "chain/000005.json",
+        "not in canonical form",
+    ),
+    "escaped non-ASCII signed by the device itself": (
+        sign_escaped_non_ascii,
+        "chain/000000.json",
+        "not in canonical form",
+    ),
+}
+
+
+def test_the_catalogue_is_covered() -> None:
+    """Every tampering test of the catalogue has its case here (by count: names differ)."""
+    catalogue = Path(__file__).with_name("test_tamper_catalogue.py").read_text(encoding="utf-8")
+    tampering = [
+        name
+        for name in re.findall(r"^def (test_\w+)", catalogue, re.MULTILINE)
+        if "pristine" not in name and "before_it_is_touched" not in name
+    ]
+    assert len(CASES) == len(tampering)
+
+
+def test_the_pristine_package_verifies(session_package: Tampered) -> None:
+    assert run_verify(session_package.package).returncode == 0
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_verify_py_catches(case: str, session_package: Tampered) -> None:
+    tamper, where, reason = CASES[case]
+    tamper(session_package)
+    assert_caught(session_package.package, where, reason)
+
+
+# -- what only a package can suffer --------------------------------------------------------------
+
+
+def test_a_forgery_shipped_with_the_attackers_own_root(
+    session_package: Tampered, pristine: Pristine
+) -> None:
+    session = session_package.session
+    genuine = run_verify(session_package.package).stdout
+    published = re.search(r"SHA-256 fingerprint: ([0-9A-F:]+)", genuine)
+    assert published
+    attacker: Attacker = attacker_with_own_ca(genuine_certificate(session))
+    resign_with_new_case_number(session, attacker)
+    (session_package.package / "trust-root.pem").write_bytes(attacker.root.public_bytes(PEM))
+    # Internally the forgery is perfect: only the root's fingerprint gives it away...
+    alone = run_verify(session_package.package)
+    assert published.group(1) not in alone.stdout
+    assert "Compare it with the fingerprint the procuracy publishes" in alone.stdout
+    # ...which is why the README says to check it, and --expect-root does.
+    checked = run_verify(session_package.package, "--expect-root", published.group(1))
+    assert checked.returncode == 1
+    assert "trust root is not the one whose fingerprint you expect" in checked.stdout
+    genuine_root = pristine.sessions.data.root_certificate()
+    with_root = run_verify(session_package.package, "--root", str(genuine_root))
+    assert with_root.returncode == 1
+    assert "does not chain to a trusted root" in with_root.stdout
+
+
+def test_an_edited_readme(session_package: Tampered) -> None:
+    readme = session_package.package / "README.en.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\nAll good.\n", encoding="utf-8")
+    assert_caught(session_package.package, "README.en.md", "changed since the package")
+
+
+def test_an_edited_custody_entry(session_package: Tampered, pristine: Pristine) -> None:
+    excerpt_file = session_package.package / "custody.json"
+    excerpt = json.loads(excerpt_file.read_text(encoding="utf-8"))
+    excerpt["entries"] = [
+        {
+            "seq": 7,
+            "at": EDITED_TIME,
+            "actor": "kiem-sat-vien",
+            "role": "prosecutor",
+            "action": "play",
+            "session": pristine.sessions.main,
+            "detail": {},
+            "ip": None,
+            "user_agent": None,
+            "prev": "0" * 64,
+            "hash": "0" * 64,
+        }
+    ]
+    excerpt_file.write_text(json.dumps(excerpt), encoding="utf-8")
+    assert_caught(session_package.package, "custody.json", "custody entry 7 does not match")
+
+
+# -- clips -------------------------------------------------------------------------------------
+
+
+def test_a_clip_package_with_a_flipped_byte_in_its_segment(clip_package: Tampered) -> None:
+    flip_byte(segment_file(clip_package.session, 2))
+    assert_caught(clip_package.package, "segments/000002.mp4", "sealed SHA-256")
+
+
+def test_a_clip_package_missing_a_segment_it_covers(clip_package: Tampered) -> None:
+    segment_file(clip_package.session, 1).unlink()
+    assert_caught(clip_package.package, "segments/000001.mp4", "segment missing")
+
+
+def test_a_clip_proof_edited_to_hide_a_missing_segment(clip_package: Tampered) -> None:
+    segment_file(clip_package.session, 1).unlink()
+    proof_file = clip_package.package / "clip.json"
+    proof = json.loads(proof_file.read_bytes())
+    proof["segments"] = proof["segments"][1:]
+    proof_file.write_text(json.dumps(proof), encoding="utf-8")
+    assert_caught(clip_package.package, "clip.json", "not the sealed segments its span covers")
+
+
+def test_a_clip_proof_with_a_forged_chain_value(clip_package: Tampered) -> None:
+    proof_file = clip_package.package / "clip.json"
+    proof = json.loads(proof_file.read_bytes())
+    proof["link_hashes"][LINK_PAUSE] = "0" * 64
+    proof_file.write_text(json.dumps(proof), encoding="utf-8")
+    assert_caught(clip_package.package, "clip.json", "chain value 3 is not the hash")
+
+
+# -- the hand procedure of the README ----------------------------------------------------------
+
+
+def run_hand_check(package: Path) -> HandCheck:
+    """Run the README's procedure step by step in the session directory, as it instructs."""
+    script = readme_procedure(package / "README.en.md")
+    steps: dict[int, str] = {}
+    current = 0
+    for line in script.splitlines():
+        if heading := re.match(r"# (\d+)\. ", line):
+            current = int(heading.group(1))
+        steps[current] = steps.get(current, "") + line + "\n"
+    session = next((package / "sessions").iterdir())
+    results: dict[int, Step] = {}
+    for number, text in steps.items():
+        if number == 1 and not (session / "signer" / "chain.pem").exists():
+            text = text.replace(" -untrusted signer/chain.pem", "")
+        done = subprocess.run(
+            ["bash", "-c", text],
+            cwd=session,
+            env={"PATH": "/usr/bin:/bin", "ROOT": "../../trust-root.pem"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        results[number] = Step(done.returncode, done.stdout + done.stderr)
+    return HandCheck(results)
+
+
+def test_the_hand_check_passes_on_pristine_packages(
+    session_package: Tampered, clip_package: Tampered
+) -> None:
+    assert run_hand_check(session_package.package).failures() == set()
+    clip = run_hand_check(clip_package.package)
+    assert clip.failures() == set(), clip.steps
+    assert "MISSING" not in clip.steps[3].out
+
+
+HAND_CASES: dict[str, tuple[str, set[str]]] = {
+    # case of CASES -> the checks of the hand procedure that must fail
+    "flipped byte in a segment": ("flipped byte in a segment", {"checksums_ok"}),
+    "deleted segment": ("deleted segment", {"checksums_ok"}),
+    "extra unknown file": ("extra unknown file", {"checksums_ok"}),
+    "edited manifest": ("edited case number in the manifest", {"signatures_ok"}),
+    "edited link": ("edited case number in the first link", {"links_signed"}),
+    "removed pause": ("removed pause event", {"chain_unbroken", "length_matches"}),
+    "rolled back": ("last segments removed, manifest kept", {"head_matches", "length_matches"}),
+    "re-signed": ("re-signed with a self-signed key", {"signer_ok"}),
+}
+
+
+@pytest.mark.parametrize("case", list(HAND_CASES))
+def test_the_hand_check_catches(case: str, session_package: Tampered) -> None:
+    tamper_case, expected = HAND_CASES[case]
+    CASES[tamper_case][0](session_package)
+    check = run_hand_check(session_package.package)
+    assert expected <= check.failures(), check.steps
+
+
+def test_the_hand_check_of_a_clip_catches_a_missing_covered_segment(
+    clip_package: Tampered,
+) -> None:
+    segment_file(clip_package.session, 2).unlink()
+    check = run_hand_check(clip_package.package)
+    assert "MISSING segments/000002.mp4" in check.steps[3].out
+    assert "checksums_ok" in check.failures()
+
+
+def test_the_hand_check_of_a_clip_catches_a_flipped_byte(clip_package: Tampered) -> None:
+    flip_byte(segment_file(clip_package.session, 1))
+    check = run_hand_check(clip_package.package)
+    assert "segments/000001.mp4: FAILED" in check.steps[3].out
