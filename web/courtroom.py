@@ -15,12 +15,15 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
+from wtforms.fields import SelectChoice
 
+from web import courtroom_commands as commands
+from web import presentation
 from web.access import allow
 from web.accounts import visible_units
 from web.audit import record
 from web.courtroom_forms import ExhibitForm, HearingForm, MoveForm
-from web.courtroom_present import blueprint as presentation
+from web.courtroom_present import blueprint as presentation_screens
 from web.courtroom_scope import (
     HEARING_MANAGERS,
     HEARING_VIEWERS,
@@ -35,7 +38,7 @@ from web.forms import ConfirmForm
 from web.models import Clip, Diagram, Hearing, HearingExhibit
 
 blueprint = Blueprint("courtroom", __name__, url_prefix="/hearings")
-blueprint.register_blueprint(presentation)
+blueprint.register_blueprint(presentation_screens)
 
 
 @blueprint.get("/")
@@ -78,7 +81,7 @@ def create() -> Response | tuple[str, int]:
     return redirect(url_for("courtroom.detail", hearing_id=hearing.id))
 
 
-def _choices(hearing: Hearing) -> list[tuple[str, str]]:
+def _choices(hearing: Hearing) -> list[SelectChoice]:
     """Clips and diagrams that may go on this hearing: visible to this user, and of the
     hearing's unit or below (so everyone who sees the hearing sees its exhibits)."""
     units = visible_units(current_user) & hearing_units(hearing)
@@ -88,9 +91,9 @@ def _choices(hearing: Hearing) -> list[tuple[str, str]]:
     diagrams = db.session.scalars(
         select(Diagram).where(Diagram.unit_code.in_(units)).order_by(Diagram.title)
     ).all()
-    return [(f"clip-{c.id}", f"{_('Clip')} {c.exhibit_number} · {c.title}") for c in clips] + [
-        (f"diagram-{d.id}", f"{_('Diagram')} · {d.title}") for d in diagrams
-    ]
+    return [
+        SelectChoice(f"clip-{c.id}", f"{_('Clip')} {c.exhibit_number} · {c.title}") for c in clips
+    ] + [SelectChoice(f"diagram-{d.id}", f"{_('Diagram')} · {d.title}") for d in diagrams]
 
 
 @blueprint.get("/<int:hearing_id>")
@@ -208,6 +211,10 @@ def remove_exhibit(hearing_id: int, exhibit_id: int) -> Response:
         abort(400)
     described = _described(hearing, entry)
     session_id = entry.clip.session_id if entry.clip else None
+    _version, shown = presentation.current(hearing.id)
+    if (shown.get("exhibit") or {}).get("id") == entry.id:  # on the court screen now
+        presentation.change(hearing.id, commands.withdraw(presentation.now_ms()))
+        record("present_withdraw", session_id=session_id, detail={**described, "removed": True})
     db.session.delete(entry)
     db.session.flush()
     db.session.expire(hearing, ["exhibits"])

@@ -111,7 +111,9 @@ def zoom(box: Any) -> Edit:
 
 
 def callout(x: Any, y: Any, text: Any) -> Edit:
-    """Add a callout: a numbered mark at (x, y), fractions of the diagram, with a short text."""
+    """Add a callout pointing at (x, y), fractions of the diagram, with a short text. It is
+    kept as the diagram renderer's own callout shape, placed inside the zoomed region (if
+    any) so the court sees it."""
 
     def edit(state: State) -> State:
         _diagram(state)
@@ -123,14 +125,25 @@ def callout(x: Any, y: Any, text: Any) -> Edit:
             )
         if len(state["callouts"]) >= MAX_CALLOUTS:
             raise CommandError(_("At most %(n)s callouts at once.", n=MAX_CALLOUTS))
-        mark = {
-            "x": number(x, "x", 0.0, 1.0),
-            "y": number(y, "y", 0.0, 1.0),
-            "text": text.strip(),
-        }
-        return {**state, "callouts": [*state["callouts"], mark]}
+        px, py = number(x, "x", 0.0, 1.0), number(y, "y", 0.0, 1.0)
+        shape = {"type": "callout", "colour": "red", "px": px, "py": py, "text": text.strip()}
+        shape.update(_callout_box(px, py, state.get("zoom")))
+        return {**state, "callouts": [*state["callouts"], shape]}
 
     return edit
+
+
+def _callout_box(px: float, py: float, zoom: dict[str, float] | None) -> dict[str, float]:
+    """A text box beside the point, up and to the right where it fits, within the view."""
+    view = zoom or {"x": 0.0, "y": 0.0, "w": 1.0, "h": 1.0}
+    w, h = view["w"] * 0.32, view["h"] * 0.14
+    gap_x, gap_y = view["w"] * 0.04, view["h"] * 0.06
+    right, bottom = view["x"] + view["w"], view["y"] + view["h"]
+    x = px + gap_x if px + gap_x + w <= right else px - gap_x - w
+    y = py - gap_y - h if py - gap_y - h >= view["y"] else py + gap_y
+    x = min(max(x, view["x"]), right - w)
+    y = min(max(y, view["y"]), bottom - h)
+    return {"x": round(x, 5), "y": round(y, 5), "w": round(w, 5), "h": round(h, 5)}
 
 
 def clear_callouts() -> Edit:

@@ -16,9 +16,7 @@ DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 class ClipForm(FlaskForm):
     session_id = HiddenField(validators=[DataRequired(), Length(max=40)])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
-    exhibit_number = StringField(
-        _l("Exhibit number"), validators=[DataRequired(), Length(max=50)]
-    )
+    exhibit_number = StringField(_l("Exhibit number"), validators=[DataRequired(), Length(max=50)])
     start = StringField(_l("Start"), validators=[DataRequired(), Length(max=20)])
     end = StringField(_l("End"), validators=[DataRequired(), Length(max=20)])
 
@@ -46,5 +44,4 @@ class ExhibitForm(FlaskForm):
 
 
 class MoveForm(FlaskForm):
-    direction = SelectField(choices=[("up", "up"), ("down", "down")])
-
+    direction = SelectField(choices=["up", "down"])

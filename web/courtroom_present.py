@@ -22,7 +22,6 @@ from flask import (
     jsonify,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -35,6 +34,8 @@ from web.access import allow
 from web.audit import record
 from web.courtroom_media import clip_player, verify
 from web.courtroom_scope import PRESENTERS, visible_hearing
+from web.diagrams import diagram_payload
+from web.extensions import db
 from web.models import Hearing, HearingExhibit
 
 blueprint = Blueprint("presentation", __name__)
@@ -59,24 +60,21 @@ def _exhibit(hearing: Hearing, exhibit_id: Any) -> HearingExhibit:
     raise commands.CommandError(_("That exhibit is not on this hearing's list."))
 
 
-def _diagram_payload(entry: HearingExhibit) -> dict[str, Any]:
-    from web.diagrams import diagram_payload  # the diagrams module renders its own exhibits
-
-    payload: dict[str, Any] = diagram_payload(entry.diagram)
-    return payload
-
-
-def _shown(entry: HearingExhibit) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """What the audience gets for this exhibit, and the clip's verification (if a clip)."""
-    base = {"id": entry.id, "number": entry.exhibit_number}
+def _shown(entry: HearingExhibit, now: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """What the audience gets for this exhibit, and the clip's verification (if a clip).
+    ``key`` differs each time it is presented, so presenting it again starts it afresh."""
+    base = {"id": entry.id, "key": f"{entry.id}:{now}", "number": entry.exhibit_number}
     if entry.clip is None:
-        diagram = _diagram_payload(entry)
-        return {**base, "kind": "diagram", "title": entry.diagram.title if entry.diagram else "",
-                "diagram": diagram}, None
+        if entry.diagram is None:
+            raise commands.CommandError(_("That exhibit is not on this hearing's list."))
+        shown = {**base, "kind": "diagram", "title": entry.diagram.title}
+        return {**shown, "diagram": diagram_payload(entry.diagram)}, None
     outcome = verify(entry.clip)
     if not outcome["intact"]:
-        notice = _("Exhibit %(n)s could not be verified against its seal and is not shown.",
-                   n=entry.exhibit_number)
+        notice = _(
+            "Exhibit %(n)s could not be verified against its seal and is not shown.",
+            n=entry.exhibit_number,
+        )
         return {**base, "kind": "unverified", "notice": notice}, outcome
     player = clip_player(entry.clip)
     return {**base, "kind": "clip", "title": entry.clip.title, "clip": player}, outcome
@@ -139,8 +137,14 @@ def events(hearing_id: int) -> Response:
         request.headers.get("Last-Event-ID"), request.args.get("since")
     )
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    body = stream_with_context(presentation.stream(app, hearing.id, since))
+    release = presentation.stream_slot(app)
+    if release is None:  # every stream slot is taken: the screen tries again shortly
+        busy = Response(_("Too many live screens; try again shortly."), status=503)
+        busy.headers["Retry-After"] = "2"
+        return busy
+    body = presentation.stream(app, db.engine, hearing.id, since)
     response = Response(body, mimetype="text/event-stream")
+    response.call_on_close(release)  # called by the server however the stream ends
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # a proxy in front must not hold events back
     return response
@@ -160,16 +164,14 @@ def command(hearing_id: int, action: str) -> tuple[Response, int]:
     try:
         if action == "show":
             entry = _exhibit(hearing, body.get("exhibit_id"))
-            shown, verification = _shown(entry)
+            shown, verification = _shown(entry, now)
             edit = commands.present(shown, play=body.get("play") is not False, now=now)
         else:
             edit = _edit(action, body, now)
         version, updated = presentation.change(hearing.id, edit)
     except UsageError as problem:
-        if verification is not None:  # a refused clip is still a presentation attempt
-            _custody(hearing, "present_refused", body, verification)
         return jsonify(error=str(problem), verification=verification), 400
-    _custody(hearing, action, body, verification, updated)
+    _custody(hearing, action, verification, updated)
     return (
         jsonify(
             version=version,
@@ -198,35 +200,42 @@ def _edit(action: str, body: dict[str, Any], now: int) -> commands.Edit:
 def _custody(
     hearing: Hearing,
     action: str,
-    body: dict[str, Any],
     verification: dict[str, Any] | None,
-    state: presentation.State | None = None,
+    state: presentation.State,
 ) -> None:
     """Every presentation is a custody event; a clip's events name its session."""
-    exhibit = (state or {}).get("exhibit") or {}
-    detail: dict[str, Any] = {"hearing_id": hearing.id, "exhibit_id": exhibit.get("id")}
-    if action == "present_refused":
-        entry = next((e for e in hearing.exhibits if e.id == body.get("exhibit_id")), None)
-        session_id = entry.clip.session_id if entry and entry.clip else None
-        detail.update(exhibit_id=body.get("exhibit_id"), verification=verification)
-        record("present_refused", session_id=session_id, detail=detail)
-        return
-    session_id = _session_of(state or {}, hearing)
-    detail["exhibit_number"] = exhibit.get("number")
+    exhibit = state.get("exhibit") or {}
+    detail: dict[str, Any] = {
+        "hearing_id": hearing.id,
+        "exhibit_id": exhibit.get("id"),
+        "exhibit_number": exhibit.get("number"),
+    }
+    name = "present" if action == "show" else f"present_{action.replace('-', '_')}"
     if action == "show":
         detail["kind"] = exhibit.get("kind")
         if verification is not None:
             detail["verification"] = {k: v for k, v in verification.items() if k != "signer"}
+            if not verification["intact"]:
+                name = "present_refused"  # the notice went up, not the clip
         if exhibit.get("kind") == "diagram":
             detail["sha256"] = (exhibit.get("diagram") or {}).get("sha256")
-    elif state is not None and action in ("play", "pause", "seek", "blank"):
-        detail["playback"] = state["playback"]
-    elif state is not None and action == "zoom":
-        detail["zoom"] = state["zoom"]
-    elif state is not None and action == "callout":
-        detail["callout"] = state["callouts"][-1]
-    name = "present" if action == "show" else f"present_{action.replace('-', '_')}"
-    record(name, session_id=session_id, detail=detail)
+    elif action in ("play", "pause", "seek", "blank"):
+        playback = state["playback"]
+        detail["playing"] = playback["playing"]
+        detail["position_ms"] = round(playback["position"] * 1000)
+    elif action == "zoom":
+        detail["zoom"] = _fractions(state["zoom"])
+    elif action == "callout":
+        callout = state["callouts"][-1]
+        detail["callout"] = {"text": callout["text"], **_fractions(callout, ("px", "py"))}
+    record(name, session_id=_session_of(state, hearing), detail=detail)
+
+
+def _fractions(
+    values: dict[str, Any] | None, keys: tuple[str, ...] = ("x", "y", "w", "h")
+) -> dict[str, str]:
+    """Fractions as decimal text: the custody log takes no floating-point numbers."""
+    return {key: f"{values[key]:.4f}" for key in keys} if values else {}
 
 
 def _urls(hearing: Hearing) -> dict[str, str]:

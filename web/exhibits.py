@@ -65,9 +65,7 @@ def clips() -> str:
         query = query.where(Clip.session_id == session_id)
     if unit := request.args.get("unit", ""):
         query = query.where(Clip.unit_code == unit)
-    found = db.session.scalars(
-        query.order_by(Clip.unit_code, Clip.session_id, Clip.start_ms)
-    ).all()
+    found = db.session.scalars(query.order_by(Clip.unit_code, Clip.session_id, Clip.start_ms)).all()
     by_unit: dict[str, list[Clip]] = {}
     for clip in found:
         by_unit.setdefault(clip.unit_code, []).append(clip)
@@ -81,18 +79,20 @@ def _sealed_manifest(row: IndexedSession) -> Manifest:
     try:
         return read_manifest(evidence_store(), row.session_id)
     except VerificationError as failure:
-        raise UsageError(_("The session's seal cannot be read: %(reason)s", reason=failure)) from failure
+        raise UsageError(
+            _("The session's seal cannot be read: %(reason)s", reason=failure)
+        ) from failure
 
 
-def _new_page(row: IndexedSession, form: ClipForm, error: str | None, status: int) -> tuple[str, int]:
+def _new_page(
+    row: IndexedSession, form: ClipForm, error: str | None, status: int
+) -> tuple[str, int]:
     player: dict[str, Any] | None = None
     try:
         player = session_player(row.session_id, _sealed_manifest(row))
     except UsageError as problem:
         error = error or str(problem)
-    return render_template(
-        "clip_new.html", row=row, form=form, player=player, error=error
-    ), status
+    return render_template("clip_new.html", row=row, form=form, player=player, error=error), status
 
 
 @blueprint.get("/new")
@@ -177,8 +177,11 @@ def _span(form: ClipForm, manifest: Manifest) -> tuple[int, int]:
             times.append(parse_timecode(field.data or ""))
         except UsageError as bad:
             raise UsageError(
-                _("%(field)s: %(value)s is not a time such as 1:05 or 0:01:05.5",
-                  field=field.label.text, value=(field.data or "").strip())
+                _(
+                    "%(field)s: %(value)s is not a time such as 1:05 or 0:01:05.5",
+                    field=field.label.text,
+                    value=(field.data or "").strip(),
+                )
             ) from bad
     start_ms, end_ms = times
     if end_ms <= start_ms:
@@ -186,8 +189,11 @@ def _span(form: ClipForm, manifest: Manifest) -> tuple[int, int]:
     length_ms = manifest.duration_us // 1000
     if end_ms > length_ms:
         raise UsageError(
-            _("The clip ends at %(end)s, after the recording's end (%(length)s).",
-              end=format_timecode(end_ms), length=format_timecode(length_ms))
+            _(
+                "The clip ends at %(end)s, after the recording's end (%(length)s).",
+                end=format_timecode(end_ms),
+                length=format_timecode(length_ms),
+            )
         )
     return start_ms, end_ms
 

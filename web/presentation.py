@@ -15,7 +15,9 @@ so each open stream holds one thread:
   change made by another process (several console processes behind one address) still
   arrives, a little later;
 - a comment line every ``KEEPALIVE_SECONDS`` keeps proxies from closing an idle stream and
-  lets waitress notice a closed browser (a write to it fails) and free the thread.
+  lets waitress notice a closed browser (a write to it fails) and free the thread;
+- at most ``MAX_STREAMS`` streams are open at once in a process, so screens can never take
+  every thread of the server: one more is answered 503 and the screen tries again shortly.
 """
 
 from __future__ import annotations
@@ -38,8 +40,11 @@ STREAM_SECONDS = 240.0
 KEEPALIVE_SECONDS = 15.0
 POLL_SECONDS = 1.0
 RETRY_MS = 1000
+MAX_STREAMS = 8  # of waitress's 16 threads (web/cli.py): the rest keep serving pages
 NOTIFIER_KEY = "sealroom.presentation"
+SLOTS_KEY = "sealroom.presentation.slots"
 STREAM_SECONDS_KEY = "SEALROOM_PRESENTATION_STREAM_SECONDS"
+MAX_STREAMS_KEY = "SEALROOM_PRESENTATION_MAX_STREAMS"
 
 State = dict[str, Any]
 
@@ -82,6 +87,18 @@ class Notifier:
 def notifier(app: Flask) -> Notifier:
     found: Notifier = app.extensions.setdefault(NOTIFIER_KEY, Notifier())
     return found
+
+
+def stream_slot(app: Flask) -> Callable[[], None] | None:
+    """Take one of the process's stream slots: its release function, or None if all are in
+    use."""
+    limit = int(app.config.get(MAX_STREAMS_KEY, MAX_STREAMS))
+    slots: threading.BoundedSemaphore = app.extensions.setdefault(
+        SLOTS_KEY, threading.BoundedSemaphore(limit)
+    )
+    if not slots.acquire(blocking=False):
+        return None
+    return slots.release
 
 
 def read_state(engine: Engine, hearing_id: int) -> tuple[int, State]:
@@ -156,10 +173,10 @@ def event(version: int, state: State) -> str:
     return f"id: {version}\nevent: state\ndata: {payload}\n\n"
 
 
-def stream(app: Flask, hearing_id: int, since: int | None) -> Iterator[str]:
+def stream(app: Flask, engine: Engine, hearing_id: int, since: int | None) -> Iterator[str]:
     """The hearing's state as server-sent events: now if the client has not seen this
-    version, then on every change, until the stream's lifetime is over."""
-    engine = db.engine
+    version, then on every change, until the stream's lifetime is over. Needs no request
+    context (none is kept alive for the stream's minutes)."""
     wake = notifier(app)
     lifetime = float(app.config.get(STREAM_SECONDS_KEY, STREAM_SECONDS))
     started = time.monotonic()

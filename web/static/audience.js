@@ -169,6 +169,7 @@
     let clockOffset = 0;   // server clock minus this browser's clock, in ms
     let shownKey = null;
     let player = null;
+    let diagramView = null;
     let state = null;
     let version = -1;
 
@@ -204,16 +205,25 @@
     function clear() {
       if (player) { player.destroy(); player = null; }
       parts.diagram.replaceChildren();
+      diagramView = null;
       parts.notice.textContent = "";
       parts.root.dataset.kind = "none";
     }
     function drawDiagram() {
-      const exhibit = state.exhibit;
       const zoom = options.ignoreZoom ? null : state.zoom;
-      const box = zoom ? [zoom.x, zoom.y, zoom.w, zoom.h].map(function (v) { return v.toFixed(4); }).join(",") : "";
-      parts.diagram.dataset.zoom = box;
-      if (window.SealroomDiagram) {
-        window.SealroomDiagram.render(parts.diagram, exhibit.diagram, { zoom: zoom, callouts: state.callouts });
+      parts.diagram.dataset.zoom = zoom
+        ? [zoom.x, zoom.y, zoom.w, zoom.h].map(function (v) { return v.toFixed(4); }).join(",")
+        : "";
+      if (!window.SealroomDiagram) return;
+      if (!diagramView) {
+        // Drawn once per presentation; zoom and callouts then change the SVG in place, so
+        // the page picture is not fetched again.
+        diagramView = window.SealroomDiagram.render(
+          parts.diagram, state.exhibit.diagram, { zoom: zoom, callouts: state.callouts }
+        );
+      } else {
+        diagramView.setZoom(zoom);
+        diagramView.setCallouts(state.callouts);
       }
     }
     function show(exhibit) {
@@ -259,6 +269,7 @@
       apply: apply,
       state: function () { return state; },
       player: function () { return player; },
+      diagramView: function () { return diagramView; },
       position: function () {
         if (player && player.video.readyState > 0) return player.position();
         return state && state.playback ? target(state.playback) : 0;
@@ -280,12 +291,23 @@
       notice: document.getElementById("audience-notice"),
     });
     screen.apply(config.state, config.version, config.server_time);
-    // EventSource reconnects by itself when the server ends a stream, sending Last-Event-ID.
-    const events = new EventSource(config.events + "?since=" + encodeURIComponent(config.version));
-    events.addEventListener("state", function (message) {
-      const data = JSON.parse(message.data);
-      screen.apply(data.state, data.version, data.server_time);
-    });
+    // EventSource reconnects by itself when the server ends a stream, sending Last-Event-ID;
+    // after a refusal (the server busy, a login that expired) it gives up, so start anew.
+    let version = config.version;
+    function connect() {
+      const events = new EventSource(config.events + "?since=" + encodeURIComponent(version));
+      events.addEventListener("open", function () { root.dataset.live = "true"; });
+      events.addEventListener("error", function () {
+        root.dataset.live = "false";
+        if (events.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
+      });
+      events.addEventListener("state", function (message) {
+        const data = JSON.parse(message.data);
+        version = data.version;
+        screen.apply(data.state, data.version, data.server_time);
+      });
+    }
+    connect();
     window.sealroomAudience = screen;  // for the browser tests
   }
 

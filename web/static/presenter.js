@@ -159,15 +159,27 @@
   const zoomBox = $("zoom-box");
   let origin = null;
 
+  // Fractions of the diagram's page (not of the stage: the picture is letterboxed in it).
+  function pageBox() {
+    const view = screen.diagramView();
+    if (!view) return surface.getBoundingClientRect();
+    const matrix = view.svg.getScreenCTM();
+    const topLeft = new DOMPoint(0, 0).matrixTransform(matrix);
+    const bottomRight = new DOMPoint(view.width, view.height).matrixTransform(matrix);
+    return {
+      left: topLeft.x, top: topLeft.y,
+      width: bottomRight.x - topLeft.x, height: bottomRight.y - topLeft.y,
+    };
+  }
   function fraction(event) {
-    const box = surface.getBoundingClientRect();
+    const box = pageBox();
     return {
       x: Math.min(Math.max((event.clientX - box.left) / box.width, 0), 1),
       y: Math.min(Math.max((event.clientY - box.top) / box.height, 0), 1),
     };
   }
   function place(element, rect) {
-    const box = surface.getBoundingClientRect();
+    const box = pageBox();
     const parent = stage.getBoundingClientRect();
     element.style.left = (box.left - parent.left + rect.x * box.width) + "px";
     element.style.top = (box.top - parent.top + rect.y * box.height) + "px";

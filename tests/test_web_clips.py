@@ -1,0 +1,299 @@
+"""Clips in the console: a prosecutor marks a span of a sealed session; the clip keeps the
+proof that ties the covered original segments to the seal, plays only those segments, and is
+scoped to units like the session it comes from."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from evidence_store.clips import ClipProof, verify_clip
+from evidence_store.data_dir import DataDir
+from evidence_store.errors import TamperedError
+from evidence_store.model import SessionMetadata
+from evidence_store.session import SessionWriter
+from tests.console_fixtures import (
+    MEDIA,
+    PASSWORD,
+    Console,
+    build_console,
+    csrf_token,
+    login,
+)
+from web.accounts import create_user
+from web.audit import custody_log
+from web.extensions import db
+from web.models import Clip
+
+SECOND_US = 1_000_000
+
+
+# -- helpers shared by the courtroom tests ----------------------------------------------------
+
+
+def record_long_session(
+    data: DataDir, unit: str, segments: list[bytes], *, seal: bool = True
+) -> str:
+    """A session of len(segments) one-second segments (start at 0 s, 1 s, ...)."""
+    writer = SessionWriter.start(
+        data.store(create=True),
+        data.signer(),
+        SessionMetadata(
+            case_number="VKS-7/2026",
+            room="Phòng 2",
+            unit=unit,
+            accused=["Phạm Văn Dũng"],
+            investigators=["Trần Thị B"],
+        ),
+        MEDIA,
+    )
+    try:
+        for index, media in enumerate(segments):
+            writer.inflight_path(index).write_bytes(media)
+            writer.seal_segment(index, start_us=index * SECOND_US, duration_us=SECOND_US)
+        if seal:
+            writer.stop("kết thúc")
+    finally:
+        writer.close()
+    return writer.session_id
+
+
+def client_for(app: Flask, username: str) -> FlaskClient:
+    """A logged-in client that reads the console in English (stable messages to assert)."""
+    client = app.test_client()
+    login(client, username)
+    client.get("/language/en")
+    return client
+
+
+def make_clip(
+    client: FlaskClient,
+    session_id: str,
+    start: str,
+    end: str,
+    *,
+    title: str = "Lời khai về thời điểm",
+    number: str = "VC-1",
+) -> tuple[int, str]:
+    """Submit the new-clip form as a browser would; (status, redirect target or page)."""
+    token = csrf_token(client, f"/clips/new?session_id={session_id}")
+    response = client.post(
+        "/clips/new",
+        data={
+            "csrf_token": token,
+            "session_id": session_id,
+            "title": title,
+            "exhibit_number": number,
+            "start": start,
+            "end": end,
+        },
+    )
+    if response.status_code == 302:
+        return 302, response.location
+    return response.status_code, response.get_data(as_text=True)
+
+
+def clip_id_of(location: str) -> int:
+    return int(location.rstrip("/").split("/")[-1])
+
+
+def custody(app: Flask, action: str, session_id: str | None = None) -> list[dict[str, Any]]:
+    with app.app_context():
+        return [
+            {"session_id": e.session_id, **e.detail}
+            for e in custody_log().entries(action=action, session_id=session_id)
+        ]
+
+
+def clip_count(app: Flask) -> int:
+    with app.app_context():
+        return db.session.query(Clip).count()
+
+
+def player_data(page: str, element: str) -> dict[str, object]:
+    found = re.search(rf'<script type="application/json" id="{element}">(.*?)</script>', page)
+    assert found, element
+    data: dict[str, object] = json.loads(found.group(1))
+    return data
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+class Room:
+    def __init__(self, console: Console, long_session: str, open_session: str) -> None:
+        self.console = console
+        self.app = console.app
+        self.long_session = long_session  # 4 one-second segments, unit hanoi-bd
+        self.open_session = open_session  # never sealed
+
+
+@pytest.fixture(scope="module")
+def room(tmp_path_factory: pytest.TempPathFactory) -> Room:
+    console = build_console(tmp_path_factory.mktemp("clips"))
+    with console.app.app_context():
+        create_user("prosecutor-danang", role="prosecutor", unit="danang", password=PASSWORD)
+    long_session = record_long_session(console.data, "hanoi-bd", [os.urandom(3000) for _ in "abcd"])
+    open_session = record_long_session(console.data, "hanoi-bd", [os.urandom(900)], seal=False)
+    return Room(console, long_session, open_session)
+
+
+# -- tests ------------------------------------------------------------------------------------
+
+
+def test_a_prosecutor_defines_a_clip_that_keeps_its_proof(room: Room) -> None:
+    client = client_for(room.app, "prosecutor")
+    session_page = client.get(f"/sessions/{room.long_session}").get_data(as_text=True)
+    assert 'id="clip-from-player"' in session_page  # the session page offers it
+
+    status, location = make_clip(client, room.long_session, "0:01.500", "0:02.5")
+    assert status == 302, location
+    clip_id = clip_id_of(location)
+    with room.app.app_context():
+        clip = db.session.get(Clip, clip_id)
+        assert clip is not None
+        assert (clip.start_ms, clip.end_ms, clip.unit_code) == (1500, 2500, "hanoi-bd")
+        proof = ClipProof.from_json(clip.proof)
+        trust = room.console.data.trust()
+        verified = verify_clip(room.console.data.store(), proof, trust)
+    assert [s.index for s in proof.segments] == [1, 2]  # the span 1.5-2.5 s covers two
+    assert (proof.start_us, proof.end_us) == (1_500_000, 2_500_000)
+    assert verified.segments == 2
+
+    created = custody(room.app, "clip_created", room.long_session)
+    assert created[-1]["clip_id"] == clip_id
+    assert created[-1]["segments"] == ["000001.mp4", "000002.mp4"]
+
+    page = client.get(location).get_data(as_text=True)
+    player = player_data(page, "clip-data")
+    urls = [s["url"] for s in player["segments"]]  # type: ignore[attr-defined]
+    assert urls == [
+        f"/sessions/{room.long_session}/segments/1.mp4",
+        f"/sessions/{room.long_session}/segments/2.mp4",
+    ]  # only the covered originals, never segment 0 or 3
+    assert (player["in"], player["out"]) == (0.5, 1.5)  # on the clip's own timeline
+    assert custody(room.app, "view", room.long_session)[-1]["clip_id"] == clip_id
+    # the served segment is the sealed original, byte for byte
+    served = client.get(urls[0]).data
+    stored = room.console.data.store().path(f"sessions/{room.long_session}/segments/000001.mp4")
+    assert served == stored.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        ("0:03", "0:02", "The clip must end after it starts."),
+        ("0:02", "0:02", "The clip must end after it starts."),
+        ("0:01", "0:09", "after the recording&#39;s end (0:04.000)"),
+        ("abc", "0:02", "Start: abc is not a time such as 1:05"),
+        ("0:01", "1:75", "End: 1:75 is not a time such as 1:05"),
+        ("", "0:02", "Start: This field is required."),
+    ],
+)
+def test_a_bad_span_is_refused_with_a_clear_error_and_nothing_stored(
+    room: Room, start: str, end: str, message: str
+) -> None:
+    client = client_for(room.app, "prosecutor")
+    before_clips, before_events = clip_count(room.app), len(custody(room.app, "clip_created"))
+    status, page = make_clip(client, room.long_session, start, end)
+    assert status == 400
+    assert message in page
+    assert clip_count(room.app) == before_clips
+    assert len(custody(room.app, "clip_created")) == before_events
+
+
+def test_only_a_sealed_session_has_clips(room: Room) -> None:
+    client = client_for(room.app, "prosecutor")
+    assert 'id="clip-from-player"' not in client.get(f"/sessions/{room.open_session}").get_data(
+        as_text=True
+    )
+    before = clip_count(room.app)
+    status, page = make_clip(client, room.open_session, "0:00", "0:00.5")
+    assert status == 400 and "Only a sealed session has clips." in page
+    assert clip_count(room.app) == before
+
+
+def test_who_may_define_clips(room: Room) -> None:
+    supervisor = client_for(room.app, "supervisor")
+    status, location = make_clip(supervisor, room.long_session, "0:00", "0:01", number="VC-9")
+    assert status == 302, location
+    for username in ("court-clerk", "investigator", "auditor"):
+        client = client_for(room.app, username)
+        token = csrf_token(client, f"/sessions/{room.long_session}")
+        response = client.post(
+            "/clips/new",
+            data={
+                "csrf_token": token,
+                "session_id": room.long_session,
+                "title": "x",
+                "exhibit_number": "x",
+                "start": "0:00",
+                "end": "0:01",
+            },
+        )
+        assert response.status_code == 403, username
+        assert client.get(location).status_code == 200, username  # but they may watch it
+
+
+def test_clips_are_scoped_to_units_and_listed_per_session_and_unit(room: Room) -> None:
+    hanoi = client_for(room.app, "prosecutor")
+    danang = client_for(room.app, "prosecutor-danang")
+    other = room.console.other_session  # recorded in danang
+    assert make_clip(hanoi, other, "0:00", "0:00.5")[0] == 404  # cannot even see the session
+    status, location = make_clip(danang, other, "0:00", "0:00.5", title="Đà Nẵng", number="DN-1")
+    assert status == 302, location
+    status, _own = make_clip(hanoi, room.long_session, "0:00", "0:00.5", title="Hà Nội clip")
+    assert status == 302
+
+    denied = len(custody(room.app, "access_denied"))
+    assert hanoi.get(location).status_code == 404  # not revealed, and logged
+    assert len(custody(room.app, "access_denied")) == denied + 1
+    listing = hanoi.get("/clips/").get_data(as_text=True)
+    assert "Hà Nội clip" in listing and "Đà Nẵng" not in listing
+    assert 'data-unit="hanoi-bd"' in listing
+    assert "Đà Nẵng" in danang.get("/clips/").get_data(as_text=True)
+
+    per_session = hanoi.get(f"/clips/?session_id={room.long_session}").get_data(as_text=True)
+    assert "Hà Nội clip" in per_session
+    assert hanoi.get(f"/clips/?session_id={other}").status_code == 404
+    assert "No clips." in hanoi.get("/clips/?unit=hanoi").get_data(as_text=True)
+    assert "Hà Nội clip" in hanoi.get("/clips/?unit=hanoi-bd").get_data(as_text=True)
+    assert client_for(room.app, "admin").get("/clips/").status_code == 403
+
+
+def test_verify_now_checks_only_the_clip_and_names_the_first_failure(tmp_path: Path) -> None:
+    console = build_console(tmp_path)
+    session_id = record_long_session(console.data, "hanoi-bd", [os.urandom(2000) for _ in "abc"])
+    client = client_for(console.app, "prosecutor")
+    status, location = make_clip(client, session_id, "0:00.2", "0:00.9")  # segment 0 only
+    assert status == 302
+    segments = console.data.store().path(f"sessions/{session_id}/segments")
+
+    def verify_page() -> str:
+        token = csrf_token(client, location)
+        client.post(f"{location}/verify", data={"csrf_token": token})
+        return client.get(location).get_data(as_text=True)
+
+    assert "INTACT" in verify_page()
+    outside = segments / "000002.mp4"  # not part of the clip: the clip stands on its own
+    outside.chmod(0o644)
+    outside.write_bytes(b"X" + outside.read_bytes()[1:])
+    assert "INTACT" in verify_page()
+    covered = segments / "000000.mp4"
+    covered.chmod(0o644)
+    covered.write_bytes(b"X" + covered.read_bytes()[1:])
+    page = verify_page()
+    assert "TAMPERED" in page and "segments/000000.mp4" in page
+    results = [e["intact"] for e in custody(console.app, "verify", session_id)]
+    assert results == [True, True, False]
+    with console.app.app_context():
+        proof = ClipProof.from_json(db.session.get(Clip, clip_id_of(location)).proof)  # type: ignore[union-attr]
+    with pytest.raises(TamperedError):
+        verify_clip(console.data.store(), proof, console.data.trust())

@@ -1,0 +1,427 @@
+"""Hearings and their exhibit lists, and the presentation behind the two court screens:
+commands, verification before showing, custody events, and the server-sent event stream."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from tests.console_fixtures import PASSWORD, build_console, csrf_token, record_session
+from tests.test_web_clips import client_for, clip_id_of, custody, make_clip, record_long_session
+from web import presentation
+from web.accounts import create_user
+from web.extensions import db
+from web.models import Hearing, HearingExhibit
+
+
+@dataclass
+class Court:
+    app: Flask
+    session_id: str  # four one-second segments, unit hanoi-bd
+    clip_id: int  # 0:01.5 - 0:02.5 of it, exhibit VC-1
+    diagram_id: int  # a drawn diagram of unit hanoi
+    upper_clip_id: int  # a clip of a session of unit hanoi
+
+
+def post_json(client: FlaskClient, url: str, body: object) -> TestResponse:
+    token = csrf_token(client, "/hearings/")
+    return client.post(
+        url, data=json.dumps(body), content_type="application/json", headers={"X-CSRFToken": token}
+    )
+
+
+def new_hearing(client: FlaskClient, case: str = "VKS-7/2026", date: str = "2026-04-01") -> int:
+    token = csrf_token(client, "/hearings/")
+    response = client.post(
+        "/hearings/",
+        data={
+            "csrf_token": token,
+            "case_number": case,
+            "court": "TAND TP Hà Nội",
+            "hearing_date": date,
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return int(response.location.rstrip("/").split("/")[-1])
+
+
+def add_exhibit(client: FlaskClient, hearing_id: int, item: str, number: str = "") -> TestResponse:
+    url = f"/hearings/{hearing_id}"
+    token = csrf_token(client, url)
+    return client.post(
+        f"{url}/exhibits", data={"csrf_token": token, "item": item, "exhibit_number": number}
+    )
+
+
+def exhibit_list(app: Flask, hearing_id: int) -> list[tuple[str, int | None, int | None]]:
+    with app.app_context():
+        hearing = db.session.get(Hearing, hearing_id)
+        assert hearing is not None
+        return [(e.exhibit_number, e.clip_id, e.diagram_id) for e in hearing.exhibits]
+
+
+def exhibit_ids(app: Flask, hearing_id: int) -> list[int]:
+    with app.app_context():
+        rows = db.session.query(HearingExhibit).filter_by(hearing_id=hearing_id)
+        return [e.id for e in rows.order_by(HearingExhibit.position)]
+
+
+def command(client: FlaskClient, hearing_id: int, action: str, **body: Any) -> TestResponse:
+    return post_json(client, f"/hearings/{hearing_id}/present/{action}", body)
+
+
+def version_of(client: FlaskClient, hearing_id: int) -> int:
+    state = client.get(f"/hearings/{hearing_id}/state").get_json()
+    return int(state["version"])
+
+
+def build_court(root: Path) -> Court:
+    console = build_console(root)
+    app = console.app
+    with app.app_context():
+        create_user("clerk-danang", role="court_clerk", unit="danang", password=PASSWORD)
+        create_user("clerk-bd", role="court_clerk", unit="hanoi-bd", password=PASSWORD)
+    session_id = record_long_session(console.data, "hanoi-bd", [os.urandom(2500) for _ in "abcd"])
+    upper_session = record_session(console.data, "hanoi", "VKS-9/2026", os.urandom(1500))
+    prosecutor = client_for(app, "prosecutor")
+    status, location = make_clip(prosecutor, session_id, "0:01.5", "0:02.5")
+    assert status == 302, location
+    status, upper = make_clip(prosecutor, upper_session, "0:00", "0:00.5", number="VC-H")
+    assert status == 302, upper
+    clerk = client_for(app, "court-clerk")
+    shapes = [
+        {"type": "box", "x": 0.1, "y": 0.1, "w": 0.2, "h": 0.1, "text": "Nguyễn Văn A"},
+        {"type": "arrow", "x1": 0.3, "y1": 0.15, "x2": 0.6, "y2": 0.15, "colour": "black"},
+    ]
+    drawn = post_json(clerk, "/diagrams/drawn", {"title": "Sơ đồ hiện trường", "shapes": shapes})
+    assert drawn.status_code == 201, drawn.get_data(as_text=True)
+    return Court(app, session_id, clip_id_of(location), drawn.get_json()["id"], clip_id_of(upper))
+
+
+@pytest.fixture(scope="module")
+def court(tmp_path_factory: pytest.TempPathFactory) -> Court:
+    return build_court(tmp_path_factory.mktemp("hearings"))
+
+
+def test_a_clerk_creates_a_hearing_and_orders_its_exhibits(court: Court) -> None:
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id = new_hearing(clerk)
+    assert custody(court.app, "hearing_created")[-1]["hearing_id"] == hearing_id
+    assert add_exhibit(clerk, hearing_id, f"clip-{court.clip_id}").status_code == 302
+    assert add_exhibit(clerk, hearing_id, f"diagram-{court.diagram_id}", "SĐ-1").status_code == 302
+    # the clip's own number when none is given; diagrams need one
+    assert exhibit_list(court.app, hearing_id) == [
+        ("VC-1", court.clip_id, None),
+        ("SĐ-1", None, court.diagram_id),
+    ]
+    added = custody(court.app, "hearing_exhibit_added")
+    assert added[-2]["session_id"] == court.session_id and added[-1]["session_id"] is None
+
+    duplicate = add_exhibit(clerk, hearing_id, f"clip-{court.clip_id}", "SĐ-1")
+    assert duplicate.status_code == 400
+    assert "Exhibit number SĐ-1 is already on this hearing" in duplicate.get_data(as_text=True)
+    assert add_exhibit(clerk, hearing_id, f"diagram-{court.diagram_id}").status_code == 400
+    assert len(exhibit_list(court.app, hearing_id)) == 2
+
+    first, second = exhibit_ids(court.app, hearing_id)
+    url = f"/hearings/{hearing_id}/exhibits/{second}/move"
+    token = csrf_token(clerk, f"/hearings/{hearing_id}")
+    assert clerk.post(url, data={"csrf_token": token, "direction": "up"}).status_code == 302
+    assert exhibit_ids(court.app, hearing_id) == [second, first]
+    clerk.post(url, data={"csrf_token": token, "direction": "up"})  # already first: no change
+    assert exhibit_ids(court.app, hearing_id) == [second, first]
+    clerk.post(url, data={"csrf_token": token, "direction": "down"})
+    assert exhibit_ids(court.app, hearing_id) == [first, second]
+
+    remove = f"/hearings/{hearing_id}/exhibits/{first}/remove"
+    assert clerk.post(remove, data={"csrf_token": token}).status_code == 302
+    assert exhibit_list(court.app, hearing_id) == [("SĐ-1", None, court.diagram_id)]
+    with court.app.app_context():
+        remaining = db.session.query(HearingExhibit).filter_by(hearing_id=hearing_id).one()
+        assert remaining.position == 0
+    assert custody(court.app, "hearing_exhibit_removed")[-1]["clip_id"] == court.clip_id
+    page = clerk.get(f"/hearings/{hearing_id}").get_data(as_text=True)
+    assert "Sơ đồ hiện trường" in page and 'id="open-presenter"' in page
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"case_number": "VKS-1", "court": "TAND", "hearing_date": "2026-02-30"}, "2026-03-31"),
+        ({"case_number": "VKS-1", "court": "", "hearing_date": "2026-04-01"}, "Court: "),
+        ({"case_number": "VKS-1", "court": "TAND", "hearing_date": "1/4/2026"}, "2026-03-31"),
+    ],
+)
+def test_a_bad_hearing_is_refused_and_nothing_stored(
+    court: Court, form: dict[str, str], message: str
+) -> None:
+    clerk = client_for(court.app, "court-clerk")
+    with court.app.app_context():
+        before = db.session.query(Hearing).count()
+    response = clerk.post(
+        "/hearings/", data={**form, "csrf_token": csrf_token(clerk, "/hearings/")}
+    )
+    assert response.status_code == 400 and message in response.get_data(as_text=True)
+    with court.app.app_context():
+        assert db.session.query(Hearing).count() == before
+
+
+def test_who_may_manage_view_and_present(court: Court) -> None:
+    prosecutor = client_for(court.app, "prosecutor")
+    hearing_id = new_hearing(prosecutor, case="VKS-roles")
+    assert add_exhibit(prosecutor, hearing_id, f"clip-{court.clip_id}").status_code == 302
+    for username in ("supervisor", "auditor"):
+        viewer = client_for(court.app, username)
+        page = viewer.get(f"/hearings/{hearing_id}").get_data(as_text=True)
+        assert "VKS-roles" in page and 'id="exhibit-form"' not in page, username
+        assert add_exhibit(viewer, hearing_id, f"clip-{court.clip_id}", "X").status_code == 403
+        assert viewer.get(f"/hearings/{hearing_id}/present").status_code == 403, username
+        assert viewer.get(f"/hearings/{hearing_id}/audience").status_code == 403, username
+    for username in ("investigator", "admin"):
+        assert client_for(court.app, username).get("/hearings/").status_code == 403
+    assert (
+        client_for(court.app, "court-clerk").get(f"/hearings/{hearing_id}/present").status_code
+        == 200
+    )
+
+
+def test_hearings_and_their_exhibits_are_unit_scoped(court: Court) -> None:
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id = new_hearing(clerk, case="VKS-scope")
+    danang = client_for(court.app, "clerk-danang")
+    denied = len(custody(court.app, "access_denied"))
+    assert danang.get(f"/hearings/{hearing_id}").status_code == 404
+    assert command(danang, hearing_id, "blank").status_code == 404
+    assert len(custody(court.app, "access_denied")) == denied + 2
+    assert "VKS-scope" not in danang.get("/hearings/").get_data(as_text=True)
+
+    # A hearing of hanoi-bd may not list an exhibit of hanoi: its own people could not see it.
+    lower = client_for(court.app, "clerk-bd")
+    lower_hearing = new_hearing(lower, case="VKS-lower")
+    prosecutor = client_for(court.app, "prosecutor")  # of hanoi: sees both units
+    page = prosecutor.get(f"/hearings/{lower_hearing}").get_data(as_text=True)
+    assert f'value="clip-{court.clip_id}"' in page
+    assert f'value="clip-{court.upper_clip_id}"' not in page
+    assert (
+        add_exhibit(prosecutor, lower_hearing, f"clip-{court.upper_clip_id}", "H").status_code
+        == 404
+    )
+    assert exhibit_list(court.app, lower_hearing) == []
+
+
+def presented_hearing(court: Court, client: FlaskClient) -> tuple[int, int, int]:
+    hearing_id = new_hearing(client, case="VKS-present")
+    add_exhibit(client, hearing_id, f"clip-{court.clip_id}")
+    add_exhibit(client, hearing_id, f"diagram-{court.diagram_id}", "SĐ-2")
+    clip_entry, diagram_entry = exhibit_ids(court.app, hearing_id)
+    return hearing_id, clip_entry, diagram_entry
+
+
+def test_presenting_a_clip_verifies_it_first_and_every_step_is_custody(court: Court) -> None:
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id, clip_entry, _diagram_entry = presented_hearing(court, clerk)
+    assert version_of(clerk, hearing_id) == 0
+
+    shown = command(clerk, hearing_id, "show", exhibit_id=clip_entry)
+    assert shown.status_code == 200, shown.get_data(as_text=True)
+    answer = shown.get_json()
+    check = answer["verification"]
+    assert check["intact"] and check["segment_names"] == ["000001.mp4", "000002.mp4"]
+    assert check["signer"] and len(check["head"]) == 64
+    state = answer["state"]
+    assert answer["version"] == 1 and state["exhibit"]["kind"] == "clip"
+    assert state["playback"]["playing"] is True and state["blank"] is False
+    assert [s["url"] for s in state["exhibit"]["clip"]["segments"]] == [
+        f"/sessions/{court.session_id}/segments/1.mp4",
+        f"/sessions/{court.session_id}/segments/2.mp4",
+    ]
+    present = custody(court.app, "present", court.session_id)[-1]
+    assert present["hearing_id"] == hearing_id and present["verification"]["intact"] is True
+
+    paused = command(clerk, hearing_id, "pause", position=0.4).get_json()["state"]
+    assert paused["playback"]["playing"] is False and paused["playback"]["position"] == 0.4
+    sought = command(clerk, hearing_id, "seek", position=0.7).get_json()["state"]
+    assert sought["playback"]["position"] == 0.7 and sought["playback"]["playing"] is False
+    played = command(clerk, hearing_id, "play", position=0.7).get_json()["state"]
+    assert played["playback"]["playing"] is True
+    for action, position_ms in (("present_pause", 400), ("present_seek", 700)):
+        event = custody(court.app, action, court.session_id)[-1]
+        assert (event["hearing_id"], event["position_ms"]) == (hearing_id, position_ms)
+    assert custody(court.app, "present_play", court.session_id)[-1]["playing"] is True
+
+    version = version_of(clerk, hearing_id)
+    for action, body in (
+        ("seek", {"position": 1.5}),  # past the clip's end (it is 1 s long)
+        ("seek", {"position": "soon"}),
+        ("zoom", {"box": {"x": 0, "y": 0, "w": 0.5, "h": 0.5}}),  # a clip has no zoom
+        ("show", {"exhibit_id": 987654}),
+        ("dance", {}),
+    ):
+        refused = command(clerk, hearing_id, action, **body)
+        assert refused.status_code in (400, 404), action
+        assert refused.get_json()["error"], action
+    assert version_of(clerk, hearing_id) == version  # nothing changed
+
+    blanked = command(clerk, hearing_id, "blank").get_json()["state"]
+    assert blanked["blank"] is True and blanked["playback"]["playing"] is False
+    assert 0.7 <= blanked["playback"]["position"] <= 1.0  # paused where it had got to
+    assert custody(court.app, "present_blank", court.session_id)[-1]["hearing_id"] == hearing_id
+    assert command(clerk, hearing_id, "unblank").get_json()["state"]["blank"] is False
+
+
+def test_presenting_a_diagram_with_zoom_and_callouts(court: Court) -> None:
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id, _clip_entry, diagram_entry = presented_hearing(court, clerk)
+    answer = command(clerk, hearing_id, "show", exhibit_id=diagram_entry).get_json()
+    assert answer["verification"] is None
+    exhibit = answer["state"]["exhibit"]
+    assert exhibit["kind"] == "diagram" and exhibit["diagram"]["id"] == court.diagram_id
+    assert custody(court.app, "present")[-1]["sha256"] == exhibit["diagram"]["sha256"]
+
+    box = {"x": 0.5, "y": 0.25, "w": 0.25, "h": 0.5}
+    zoomed = command(clerk, hearing_id, "zoom", box=box).get_json()["state"]
+    assert zoomed["zoom"] == box
+    assert custody(court.app, "present_zoom")[-1]["zoom"] == {
+        "x": "0.5000",
+        "y": "0.2500",
+        "w": "0.2500",
+        "h": "0.5000",
+    }
+    version = version_of(clerk, hearing_id)
+    for bad in ({"x": 0.9, "y": 0, "w": 0.5, "h": 0.5}, {"x": 0, "y": 0, "w": 0, "h": 0.5}, "all"):
+        assert command(clerk, hearing_id, "zoom", box=bad).status_code == 400
+    assert command(clerk, hearing_id, "callout", x=0.6, y=0.5, text="  ").status_code == 400
+    assert version_of(clerk, hearing_id) == version
+
+    marked = command(clerk, hearing_id, "callout", x=0.6, y=0.5, text="Vị trí xe máy")
+    callout = marked.get_json()["state"]["callouts"][0]
+    assert callout["type"] == "callout" and (callout["px"], callout["py"]) == (0.6, 0.5)
+    # its text box lies within the zoomed view, where the court can read it
+    assert box["x"] <= callout["x"] and callout["x"] + callout["w"] <= box["x"] + box["w"] + 1e-6
+    assert box["y"] <= callout["y"] and callout["y"] + callout["h"] <= box["y"] + box["h"] + 1e-6
+    assert custody(court.app, "present_callout")[-1]["callout"]["text"] == "Vị trí xe máy"
+    whole = command(clerk, hearing_id, "zoom", box=None).get_json()["state"]
+    assert whole["zoom"] is None and len(whole["callouts"]) == 1
+    assert command(clerk, hearing_id, "clear-callouts").get_json()["state"]["callouts"] == []
+    assert command(clerk, hearing_id, "withdraw").get_json()["state"]["exhibit"] is None
+
+    # Taking an exhibit off the list while it is on the court screen takes it off the screen.
+    command(clerk, hearing_id, "show", exhibit_id=diagram_entry)
+    token = csrf_token(clerk, f"/hearings/{hearing_id}")
+    clerk.post(
+        f"/hearings/{hearing_id}/exhibits/{diagram_entry}/remove", data={"csrf_token": token}
+    )
+    assert clerk.get(f"/hearings/{hearing_id}/state").get_json()["state"]["exhibit"] is None
+
+
+def test_a_tampered_clip_is_not_shown_as_authentic(tmp_path: Path) -> None:
+    court = build_court(tmp_path)
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id, clip_entry, _ = presented_hearing(court, clerk)
+    segments = tmp_path / "evidence" / "sessions" / court.session_id / "segments"
+    outside = segments / "000003.mp4"  # not covered by the clip: it is still intact
+    outside.chmod(0o644)
+    outside.write_bytes(b"X" + outside.read_bytes()[1:])
+    assert (
+        command(clerk, hearing_id, "show", exhibit_id=clip_entry).get_json()["state"]["exhibit"][
+            "kind"
+        ]
+        == "clip"
+    )
+
+    covered = segments / "000002.mp4"
+    covered.chmod(0o644)
+    covered.write_bytes(b"X" + covered.read_bytes()[1:])
+    answer = command(clerk, hearing_id, "show", exhibit_id=clip_entry).get_json()
+    check = answer["verification"]
+    assert check["intact"] is False and check["result"] == "tampered"
+    assert check["location"] == "segments/000002.mp4"
+    exhibit = answer["state"]["exhibit"]
+    assert exhibit["kind"] == "unverified" and "clip" not in exhibit  # no media to play
+    assert "could not be verified" in exhibit["notice"]
+    assert answer["state"]["playback"]["playing"] is False
+    refused = custody(court.app, "present_refused", court.session_id)
+    assert refused[-1]["verification"]["location"] == "segments/000002.mp4"
+    assert command(clerk, hearing_id, "play", position=0).status_code == 400
+
+
+def test_the_audience_screen_shows_only_what_is_presented(court: Court) -> None:
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id, clip_entry, _ = presented_hearing(court, clerk)
+    command(clerk, hearing_id, "show", exhibit_id=clip_entry)
+    page = clerk.get(f"/hearings/{hearing_id}/audience").get_data(as_text=True)
+    for control in ("<button", "<input", "<form", "<nav", "controls", "<a "):
+        assert control not in page, control
+    assert "VKS-present" not in page and "TAND" not in page  # no other data
+    config = json.loads(
+        re.search(r'id="audience-config">(.*?)</script>', page).group(1)  # type: ignore[union-attr]
+    )
+    assert config["state"]["exhibit"]["kind"] == "clip" and config["version"] >= 1
+
+
+def read_stream(client: FlaskClient, url: str, headers: dict[str, str] | None = None) -> str:
+    """The whole stream, until the server ends it; then closed, as a browser would."""
+    with client.get(url, headers=headers or {}) as response:
+        return response.get_data(as_text=True)
+
+
+def test_the_event_stream_follows_versions_and_ends(
+    court: Court, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    court.app.config[presentation.STREAM_SECONDS_KEY] = 1.5
+    monkeypatch.setattr(presentation, "KEEPALIVE_SECONDS", 0.4)
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id, _, diagram_entry = presented_hearing(court, clerk)
+    url = f"/hearings/{hearing_id}/events"
+
+    with clerk.get(url) as fresh:  # a new screen: the current state at once, then it ends
+        assert fresh.headers["Content-Type"].startswith("text/event-stream")
+        body = fresh.get_data(as_text=True)
+    assert body.startswith("retry: ") and "id: 0\nevent: state\n" in body
+    assert ": keep-alive" in body
+
+    command(clerk, hearing_id, "show", exhibit_id=diagram_entry)
+    current = version_of(clerk, hearing_id)
+    quiet = read_stream(clerk, url, {"Last-Event-ID": str(current)})
+    assert "event: state" not in quiet  # it has seen this version: nothing to resend
+
+    other = client_for(court.app, "court-clerk")
+
+    def change_soon() -> None:
+        time.sleep(0.3)
+        command(other, hearing_id, "blank")
+
+    changer = threading.Thread(target=change_soon)
+    changer.start()
+    live = read_stream(clerk, f"{url}?since={current}")
+    changer.join()
+    events = [json.loads(line[6:]) for line in live.splitlines() if line.startswith("data: ")]
+    assert [e["version"] for e in events] == [current + 1]
+    assert events[0]["state"]["blank"] is True and events[0]["server_time"] > 0
+
+
+def test_live_screens_cannot_take_every_server_thread(court: Court) -> None:
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id = new_hearing(clerk, case="VKS-streams")
+    url = f"/hearings/{hearing_id}/events"
+    open_streams = [clerk.get(url) for _ in range(presentation.MAX_STREAMS)]
+    assert all(r.status_code == 200 for r in open_streams)
+    refused = clerk.get(url)
+    assert refused.status_code == 503 and refused.headers["Retry-After"]
+    open_streams.pop().close()  # a screen goes away: its slot is free again
+    again = clerk.get(url)
+    assert again.status_code == 200
+    for response in [*open_streams, again]:
+        response.close()
+    assert all(clerk.get(url).status_code == 200 for _ in range(2))
