@@ -21,6 +21,7 @@ from werkzeug.test import TestResponse
 from tests.console_fixtures import Console, build_console, login
 from web.accounts import create_user
 from web.audit import custody_log
+from web.diagram_store import ExhibitStore, PageMismatch
 from web.extensions import db
 from web.models import Diagram, DiagramLayer
 
@@ -196,13 +197,46 @@ def diagram_payload_of(page: TestResponse) -> dict[str, Any]:
     return payload
 
 
-def test_the_same_file_twice_is_one_stored_original(console: Console) -> None:
+def display(console: Console, sha256: str) -> Path:
+    return exhibits(console) / "display" / sha256
+
+
+def upload_event(console: Console, diagram_id: int) -> Any:
+    [event] = [e for e in events(console, "diagram_upload") if e.detail["diagram"] == diagram_id]
+    return event
+
+
+def page_files(console: Console, sha256: str) -> dict[str, tuple[int, bytes]]:
+    """Every page file and the record beside them: inode and bytes."""
+    return {
+        path.name: (path.stat().st_ino, path.read_bytes())
+        for path in display(console, sha256).iterdir()
+        if path.suffix in (".png", ".json")
+    }
+
+
+def test_the_same_file_twice_is_one_stored_original_with_one_set_of_pages(
+    console: Console,
+) -> None:
     client = client_for(console, "court-clerk")
-    data = png_bytes((20, 20), "purple")
-    first = uploaded_id(upload(client, data))
-    second = uploaded_id(upload(client, data, title="Bản sao"))
-    assert first != second
-    assert diagram_row(console, first).sha256 == diagram_row(console, second).sha256
+    data = pdf_bytes(2)[:-1] + b"\n"  # bytes of their own: no other test stores these pages
+    first = uploaded_id(upload(client, data, filename="twice.pdf"))
+    sha256 = diagram_row(console, first).sha256
+    files = page_files(console, sha256)
+    second = uploaded_id(upload(client, data, title="Bản sao", filename="twice.pdf"))
+    assert first != second and diagram_row(console, second).sha256 == sha256
+    assert page_files(console, sha256) == files  # the same files, not written again
+
+    recorded = json.loads(files["pages.json"][1])
+    assert recorded["original_sha256"] == sha256
+    pages = [hashlib.sha256(files[f"{n}.png"][1]).hexdigest() for n in range(2)]
+    assert [page["sha256"] for page in recorded["pages"]] == pages
+    assert not (display(console, sha256) / "pages.json").stat().st_mode & stat.S_IWUSR
+    for diagram_id, new in ((first, True), (second, False)):
+        detail = upload_event(console, diagram_id).detail
+        assert detail["pages"] == recorded["pages"] and detail["pages_new"] is new
+        payload = diagram_payload_of(client.get(f"/diagrams/{diagram_id}"))
+        assert payload["page_sha256"] == pages
 
 
 WELL_FORMED_LAYER: dict[str, Any] = {
@@ -470,3 +504,136 @@ def test_upload_size_limits(console: Console) -> None:
     # And only for those who may upload.
     clerk_free = client_for(console, "auditor")
     assert upload(clerk_free, png_bytes((300, 300), "red") + b"\0" * 100_000).status_code == 413
+
+
+# -- display pages tied to the original -----------------------------------------------------
+
+
+def page_events(console: Console, action: str, diagram_id: int) -> list[Any]:
+    return [e for e in events(console, action) if e.detail.get("diagram") == diagram_id]
+
+
+def forge(path: Path, data: bytes) -> None:
+    """What someone with access to the disk could do: replace a stored page."""
+    path.chmod(0o644)
+    path.write_bytes(data)
+
+
+def test_a_replaced_display_page_is_refused_logged_and_made_again(console: Console) -> None:
+    client = client_for(console, "prosecutor")
+    data = pdf_bytes(2)[:-1] + b" \n"
+    diagram_id = uploaded_id(upload(client, data, filename="forged.pdf"))
+    sha256 = hashlib.sha256(data).hexdigest()
+    recorded = [page["sha256"] for page in upload_event(console, diagram_id).detail["pages"]]
+    page0 = display(console, sha256) / "0.png"
+    genuine = page0.read_bytes()
+    forged = png_bytes((200, 100), "black")
+    forge(page0, forged)
+
+    refused = client.get(f"/diagrams/{diagram_id}/pages/0.png")
+    assert refused.status_code == 409 and refused.mimetype == "text/plain"
+    assert forged not in refused.data and b"does not match" in refused.data
+    [event] = page_events(console, "diagram_page_refused", diagram_id)
+    assert event.detail["page"] == 0 and event.detail["sha256"] == sha256
+    assert event.detail["expected_sha256"] == recorded[0]
+    assert event.detail["found_sha256"] == hashlib.sha256(forged).hexdigest()
+    assert len(page_events(console, "diagram_page_restored", diagram_id)) == 1
+
+    # The untouched page was served all along; the forged bytes are kept aside, not shown.
+    other = client.get(f"/diagrams/{diagram_id}/pages/1.png")
+    assert other.status_code == 200 and hashlib.sha256(other.data).hexdigest() == recorded[1]
+    kept = display(console, sha256) / "refused" / f"0-{hashlib.sha256(forged).hexdigest()}.png"
+    assert kept.read_bytes() == forged
+    again = client.get(f"/diagrams/{diagram_id}/pages/0.png")
+    assert again.status_code == 200 and again.data == genuine
+    assert hashlib.sha256(again.data).hexdigest() == recorded[0]
+    assert len(page_events(console, "diagram_page_refused", diagram_id)) == 1
+
+
+def test_a_page_is_not_made_again_from_an_original_that_fails_its_hash(console: Console) -> None:
+    client = client_for(console, "prosecutor")
+    data = png_bytes((41, 29), "olive")
+    diagram_id = uploaded_id(upload(client, data))
+    sha256 = hashlib.sha256(data).hexdigest()
+    forged = png_bytes((41, 29), "white")
+    forge(display(console, sha256) / "0.png", forged)
+    forge(exhibits(console) / sha256, png_bytes((41, 29), "white"))
+    try:
+        for _ in range(2):  # refused every time: nothing is put back from a bad original
+            assert client.get(f"/diagrams/{diagram_id}/pages/0.png").status_code == 409
+        assert (display(console, sha256) / "0.png").read_bytes() == forged
+        failed = page_events(console, "diagram_page_restore_failed", diagram_id)
+        assert len(failed) == 2 and "does not match" in failed[0].detail["reason"]
+        assert page_events(console, "diagram_page_restored", diagram_id) == []
+    finally:
+        forge(exhibits(console) / sha256, data)
+
+
+def test_a_missing_page_is_refused_and_made_again(console: Console) -> None:
+    client = client_for(console, "court-clerk")
+    data = png_bytes((52, 18), "navy")
+    diagram_id = uploaded_id(upload(client, data))
+    page0 = display(console, hashlib.sha256(data).hexdigest()) / "0.png"
+    genuine = page0.read_bytes()
+    page0.unlink()
+    assert client.get(f"/diagrams/{diagram_id}/pages/0.png").status_code == 409
+    [event] = page_events(console, "diagram_page_refused", diagram_id)
+    assert event.detail["found_sha256"] is None
+    assert client.get(f"/diagrams/{diagram_id}/pages/0.png").data == genuine
+
+
+def test_uploading_again_puts_back_a_replaced_page(console: Console) -> None:
+    client = client_for(console, "prosecutor")
+    data = png_bytes((61, 23), "teal")
+    sha256 = hashlib.sha256(data).hexdigest()
+    first = uploaded_id(upload(client, data))
+    genuine = (display(console, sha256) / "0.png").read_bytes()
+    forge(display(console, sha256) / "0.png", png_bytes((61, 23), "red"))
+    second = uploaded_id(upload(client, data, title="Lần hai"))
+    assert (display(console, sha256) / "0.png").read_bytes() == genuine
+    refusals = [e for e in events(console, "diagram_page_refused") if e.detail["sha256"] == sha256]
+    assert len(refusals) == 1 and "diagram" not in refusals[0].detail  # found before the row
+    assert (
+        upload_event(console, second).detail["pages"]
+        == upload_event(console, first).detail["pages"]
+    )
+
+
+def test_pages_stored_without_a_record_are_checked_then_recorded(console: Console) -> None:
+    client = client_for(console, "prosecutor")
+    data = png_bytes((70, 30), "silver")
+    sha256 = hashlib.sha256(data).hexdigest()
+    diagram_id = uploaded_id(upload(client, data))
+    record = display(console, sha256) / "pages.json"
+    written = record.read_bytes()
+    record.unlink()  # as stored before pages were recorded
+    assert client.get(f"/diagrams/{diagram_id}").status_code == 200
+    assert record.read_bytes() == written
+    [derived] = page_events(console, "diagram_pages_derived", diagram_id)
+    assert derived.detail["pages"] == upload_event(console, diagram_id).detail["pages"]
+
+    # Unrecorded pages that differ from the original's render are not adopted.
+    record.unlink()
+    forge(display(console, sha256) / "0.png", png_bytes((70, 30), "gray"))
+    assert client.get(f"/diagrams/{diagram_id}/pages/0.png").status_code == 409
+    assert not record.exists()
+
+
+def test_the_store_never_keeps_a_differing_page_silently(tmp_path: Path) -> None:
+    store = ExhibitStore(tmp_path)
+    data = png_bytes((9, 9), "red")
+    sha256 = store.put_original(data)
+    planted = store.page_path(sha256, 0)
+    planted.parent.mkdir(parents=True)
+    planted.write_bytes(png_bytes((9, 9), "blue"))
+    with pytest.raises(PageMismatch) as caught:
+        store.put_pages(sha256, [data])
+    assert caught.value.expected == hashlib.sha256(data).hexdigest()
+    assert store.read_pages(sha256) is None
+
+    planted.unlink()
+    recorded, new = store.put_pages(sha256, [data])
+    assert new and recorded.pages[0].sha256 == hashlib.sha256(data).hexdigest()
+    with pytest.raises(PageMismatch):  # a render that differs from the record is not taken
+        store.restore_page(sha256, 0, png_bytes((9, 9), "green"))
+    assert store.read_page(sha256, 0, recorded.pages[0]) == data

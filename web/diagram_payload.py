@@ -4,7 +4,6 @@ to draw it (the courtroom's presenter and audience screens use both)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from flask import abort, request, url_for
@@ -13,7 +12,8 @@ from flask_login import current_user
 
 from web.accounts import visible_units
 from web.audit import record
-from web.diagram_records import DRAWN_HEIGHT, DRAWN_WIDTH, drawn_shapes, exhibit_store
+from web.diagram_pages import display_pages
+from web.diagram_records import DRAWN_HEIGHT, DRAWN_WIDTH, drawn_shapes
 from web.extensions import db
 from web.models import Diagram
 
@@ -36,20 +36,17 @@ def visible_diagram(diagram_id: int) -> Diagram:
     return diagram
 
 
-def _png_size(path: Path) -> list[int]:
-    with path.open("rb") as handle:
-        head = handle.read(24)  # the signature and the IHDR chunk, which holds the size
-    return [int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")]
-
-
 def diagram_payload(diagram: Diagram) -> dict[str, Any]:
     """What a screen needs to draw a diagram (see ``web/static/diagram_render.js``).
 
     ``pages`` are URLs of display PNGs (empty for a drawn diagram: a blank canvas);
-    ``page_sizes`` the pixel size of each page, or of the canvas; ``layers`` the shapes in
-    fractions of the page, a drawn diagram's own drawing first (``"original": true``).
+    ``page_sizes`` the pixel size of each page, or of the canvas; ``page_sha256`` each page's
+    recorded SHA-256 (the page route serves nothing else); ``layers`` the shapes in fractions
+    of the page, a drawn diagram's own drawing first (``"original": true``). The pages come
+    from the record made when they were derived, never from what files happen to be on disk.
     """
     layers: list[dict[str, Any]] = []
+    hashes: list[str] = []
     if diagram.kind == "drawn":
         pages: list[str] = []
         sizes = [[DRAWN_WIDTH, DRAWN_HEIGHT]]
@@ -57,12 +54,13 @@ def diagram_payload(diagram: Diagram) -> dict[str, Any]:
             {"id": None, "name": _("Drawing"), "shapes": drawn_shapes(diagram), "original": True}
         )
     else:
-        store = exhibit_store()
-        count = store.page_count(diagram.sha256)
+        recorded = display_pages(diagram).pages
         pages = [
-            url_for("diagrams.page", diagram_id=diagram.id, index=index) for index in range(count)
+            url_for("diagrams.page", diagram_id=diagram.id, index=index)
+            for index in range(len(recorded))
         ]
-        sizes = [_png_size(store.page_path(diagram.sha256, index)) for index in range(count)]
+        sizes = [[page.width, page.height] for page in recorded]
+        hashes = [page.sha256 for page in recorded]
     for layer in diagram.layers:
         layers.append(
             {
@@ -79,6 +77,7 @@ def diagram_payload(diagram: Diagram) -> dict[str, Any]:
         "sha256": diagram.sha256,
         "pages": pages,
         "page_sizes": sizes,
+        "page_sha256": hashes,
         "width": sizes[0][0] if sizes else diagram.width,
         "height": sizes[0][1] if sizes else diagram.height,
         "layers": layers,

@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select
 
+from web.diagram_config import LIMITS_KEY as LIMITS_KEY
+from web.diagram_config import diagram_limits, exhibit_store
 from web.diagram_convert import Converted
-from web.diagram_limits import DiagramLimits
+from web.diagram_pages import store_pages
 from web.diagram_shapes import canonical_json, parse_shapes
-from web.diagram_store import ExhibitStore
+from web.diagram_store import PageSet
 from web.diagram_worker import convert_isolated
 from web.extensions import db
 from web.models import Diagram, DiagramLayer, User
@@ -30,17 +30,6 @@ DRAWN_FORMAT = "sealroom-diagram/1"
 DRAWN_WIDTH, DRAWN_HEIGHT = 1600, 1000
 MAX_TITLE = 300
 MAX_FILENAME = 300
-LIMITS_KEY = "SEALROOM_DIAGRAM_LIMITS"
-
-
-def diagram_limits() -> DiagramLimits:
-    limits: DiagramLimits = current_app.config.get(LIMITS_KEY) or DiagramLimits()
-    return limits
-
-
-def exhibit_store() -> ExhibitStore:
-    root: Path = current_app.extensions["sealroom.data"].root
-    return ExhibitStore(root / "exhibits")
 
 
 def clean_filename(name: str) -> str:
@@ -53,14 +42,17 @@ def clean_filename(name: str) -> str:
 class Uploaded:
     diagram: Diagram
     refused: list[str]  # references inside an SVG that were not followed
+    pages: PageSet  # the display pages as recorded (now, or by an earlier upload)
+    pages_new: bool  # recorded by this upload
 
 
 def create_uploaded(data: bytes, *, title: str, filename: str, user: User) -> Uploaded:
-    """Convert (in the isolated worker), store, then record. Rejected leaves nothing behind."""
+    """Convert (in the isolated worker), store, then record. Rejected leaves nothing behind;
+    StoreCorrupted (pages recorded before no longer match and cannot be put back) leaves no
+    row."""
     converted: Converted = convert_isolated(data, diagram_limits())
-    store = exhibit_store()
-    sha256 = store.put_original(data)
-    store.put_pages(sha256, converted.pages)
+    sha256 = exhibit_store().put_original(data)
+    pages, pages_new = store_pages(sha256, converted.pages)
     diagram = Diagram(
         unit_code=user.unit.code,
         title=title,
@@ -75,7 +67,7 @@ def create_uploaded(data: bytes, *, title: str, filename: str, user: User) -> Up
     )
     db.session.add(diagram)
     db.session.commit()
-    return Uploaded(diagram, converted.refused)
+    return Uploaded(diagram, converted.refused, pages, pages_new)
 
 
 def drawn_original(title: str, shapes: list[dict[str, Any]]) -> bytes:

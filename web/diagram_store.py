@@ -4,24 +4,52 @@
 SHA-256, so anyone can check it with ``sha256sum``. Files are written to a temporary name,
 flushed to disk, made read-only and then hard-linked into place: ``link`` fails rather than
 replace an existing file, so nothing already stored is ever overwritten.
+
 ``<data_dir>/exhibits/display/<sha256>/<n>.png`` holds the PNG of page ``n`` derived from the
-original (the only thing a browser is shown); they can always be made again from the original.
+original (the only thing a browser is shown), and ``display/<sha256>/pages.json`` records,
+write-once like the original, each page's SHA-256, size and pixel size as first derived. A page
+is only ever handed out after its bytes match that record. The one exception to write-once:
+a page proven not to match its record may be replaced by a page proven to match it (the bytes
+it replaces are kept under ``display/<sha256>/refused/``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1024 * 1024
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PAGES_FORMAT = "sealroom-display-pages/1"
+PAGES_FILE = "pages.json"
 
 
 class StoreCorrupted(Exception):
     """A stored file does not match the hash it is stored under."""
+
+
+class PageMismatch(StoreCorrupted):
+    """A display page's bytes differ from the hash recorded for it (``found`` is None when
+    the file is missing)."""
+
+    def __init__(self, original: str, index: int, expected: str, found: str | None) -> None:
+        super().__init__(
+            f"display page {index} of {original}: recorded SHA-256 {expected}, found {found}"
+        )
+        self.original = original
+        self.index = index
+        self.expected = expected
+        self.found = found
 
 
 def sha256_of(data: bytes) -> str:
@@ -60,6 +88,63 @@ def _write_once(path: Path, data: bytes) -> bool:
         Path(temporary).unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class PageRecord:
+    """What was recorded of one display page when it was derived."""
+
+    sha256: str
+    size: int
+    width: int
+    height: int
+
+    @classmethod
+    def of(cls, png: bytes) -> PageRecord:
+        if not png.startswith(PNG_MAGIC) or png[12:16] != b"IHDR":
+            raise ValueError("a display page must be a PNG")
+        width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+        return cls(sha256_of(png), len(png), width, height)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sha256": self.sha256,
+            "size": self.size,
+            "width": self.width,
+            "height": self.height,
+        }
+
+
+@dataclass(frozen=True)
+class PageSet:
+    """The display pages derived from one original, as recorded in ``pages.json``."""
+
+    original: str
+    pages: tuple[PageRecord, ...]
+
+    def as_json(self) -> bytes:
+        document = {
+            "format": PAGES_FORMAT,
+            "original_sha256": self.original,
+            "pages": [page.as_dict() for page in self.pages],
+        }
+        return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+
+    @classmethod
+    def parse(cls, data: bytes, original: str) -> PageSet:
+        try:
+            document = json.loads(data)
+            if document["format"] != PAGES_FORMAT or document["original_sha256"] != original:
+                raise ValueError("not this original's page record")
+            pages = tuple(
+                PageRecord(str(p["sha256"]), int(p["size"]), int(p["width"]), int(p["height"]))
+                for p in document["pages"]
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise StoreCorrupted(f"the page record of {original} is unreadable: {error}") from None
+        if not pages or not all(_SHA256.fullmatch(page.sha256) for page in pages):
+            raise StoreCorrupted(f"the page record of {original} is unreadable")
+        return cls(original, pages)
+
+
 class ExhibitStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -69,10 +154,13 @@ class ExhibitStore:
             raise ValueError("not a SHA-256")
         return self.root / sha256
 
+    def display_dir(self, sha256: str) -> Path:
+        return self.root / "display" / self.original_path(sha256).name
+
     def page_path(self, sha256: str, index: int) -> Path:
         if index < 0:
             raise ValueError("no such page")
-        return self.root / "display" / self.original_path(sha256).name / f"{index}.png"
+        return self.display_dir(sha256) / f"{index}.png"
 
     def put_original(self, data: bytes) -> str:
         """Store ``data`` (if new) and return its SHA-256. The same bytes stored twice are
@@ -83,19 +171,98 @@ class ExhibitStore:
             raise StoreCorrupted(f"{path} does not match its SHA-256")
         return sha256
 
-    def put_pages(self, sha256: str, pages: list[bytes]) -> None:
-        for index, png in enumerate(pages):
-            _write_once(self.page_path(sha256, index), png)
-
-    def page_count(self, sha256: str) -> int:
-        count = 0
-        while self.page_path(sha256, count).is_file():
-            count += 1
-        return count
-
     def read_original(self, sha256: str) -> bytes:
         """The original, checked against its hash on the way out."""
         data = self.original_path(sha256).read_bytes()
         if sha256_of(data) != sha256:
             raise StoreCorrupted(f"exhibit {sha256} does not match its SHA-256")
         return data
+
+    # -- display pages ------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self, sha256: str) -> Iterator[None]:
+        """One writer at a time per original (uploads of the same file, repairs)."""
+        folder = self.display_dir(sha256)
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / ".lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def read_pages(self, sha256: str) -> PageSet | None:
+        """The recorded pages of an original, or None if none were ever recorded."""
+        try:
+            data = (self.display_dir(sha256) / PAGES_FILE).read_bytes()
+        except FileNotFoundError:
+            return None
+        return PageSet.parse(data, sha256)
+
+    def put_pages(self, sha256: str, pages: list[bytes]) -> tuple[PageSet, bool]:
+        """Record ``pages`` (rendered from the original ``sha256``) unless pages were recorded
+        before; return the recorded set and whether this call recorded it.
+
+        Pages recorded before stand (they may already have been shown in court), but each
+        must still match its record; a file already in place that differs from what it
+        should hold is never kept silently: PageMismatch.
+        """
+        if not pages:
+            raise ValueError("an upload has at least one display page")
+        with self._locked(sha256):
+            recorded = self.read_pages(sha256)
+            if recorded is not None:
+                for index, page in enumerate(recorded.pages):
+                    self._check(sha256, index, page)
+                return recorded, False
+            fresh = PageSet(sha256, tuple(PageRecord.of(png) for png in pages))
+            for index, png in enumerate(pages):
+                path = self.page_path(sha256, index)
+                if not _write_once(path, png):
+                    found = sha256_of_file(path)
+                    if found != fresh.pages[index].sha256:
+                        raise PageMismatch(sha256, index, fresh.pages[index].sha256, found)
+            _write_once(self.display_dir(sha256) / PAGES_FILE, fresh.as_json())
+            return fresh, True
+
+    def _check(self, sha256: str, index: int, page: PageRecord) -> None:
+        path = self.page_path(sha256, index)
+        found = sha256_of_file(path) if path.is_file() else None
+        if found != page.sha256:
+            raise PageMismatch(sha256, index, page.sha256, found)
+
+    def read_page(self, sha256: str, index: int, page: PageRecord) -> bytes:
+        """A display page's bytes, only if they match their record (else PageMismatch).
+        The bytes checked are the bytes returned: nothing is read a second time."""
+        try:
+            data = self.page_path(sha256, index).read_bytes()
+        except FileNotFoundError:
+            raise PageMismatch(sha256, index, page.sha256, None) from None
+        found = sha256_of(data)
+        if found != page.sha256:
+            raise PageMismatch(sha256, index, page.sha256, found)
+        return data
+
+    def restore_page(self, sha256: str, index: int, png: bytes) -> None:
+        """Put back page ``index`` from a fresh render ``png`` of the (verified) original.
+        Only a render whose hash is the recorded one is accepted (PageMismatch otherwise,
+        with ``found`` the render's hash); the refused file is kept under ``refused/``."""
+        with self._locked(sha256):
+            recorded = self.read_pages(sha256)
+            if recorded is None or not 0 <= index < len(recorded.pages):
+                raise StoreCorrupted(f"no recorded page {index} of {sha256}")
+            expected = recorded.pages[index].sha256
+            rendered = sha256_of(png)
+            if rendered != expected:
+                raise PageMismatch(sha256, index, expected, rendered)
+            path = self.page_path(sha256, index)
+            if path.is_file():
+                found = sha256_of_file(path)
+                if found == expected:
+                    return  # put back already (another request got here first)
+                refused = self.display_dir(sha256) / "refused" / f"{index}-{found}.png"
+                refused.parent.mkdir(exist_ok=True)
+                path.replace(refused)
+            if not _write_once(path, png):
+                raise StoreCorrupted(f"{path} reappeared while being restored")

@@ -17,6 +17,7 @@ from flask import (
     abort,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -38,8 +39,10 @@ from wtforms.validators import DataRequired, Length
 from web.access import allow
 from web.accounts import visible_units
 from web.audit import record
+from web.diagram_config import diagram_limits, exhibit_store
 from web.diagram_limits import Rejected
 from web.diagram_messages import refusal_message
+from web.diagram_pages import PageRefused, page_png, pages_detail
 from web.diagram_payload import diagram_payload, visible_diagram
 from web.diagram_records import (
     DRAWN_HEIGHT,
@@ -48,8 +51,6 @@ from web.diagram_records import (
     add_layer,
     create_drawn,
     create_uploaded,
-    diagram_limits,
-    exhibit_store,
     replace_layer,
 )
 from web.diagram_shapes import (
@@ -202,6 +203,25 @@ def upload() -> Response | tuple[str, int]:
         )
         flash(refusal_message(refusal), "error")
         return render_template("diagram_upload.html", form=form, limits=limits), 400
+    except StoreCorrupted as failure:  # logged (diagram_page_refused) where it was found
+        record(
+            "diagram_upload_refused",
+            detail={
+                "sha256": sha256_of(data),
+                "size": len(data),
+                "reason": "store_corrupted",
+                "filename": filename[:200],
+                "problem": str(failure)[:500],
+            },
+        )
+        flash(
+            _(
+                "This file is already stored, but its display pictures no longer match their "
+                "record and could not be made again. Nothing was added; tell the administrator."
+            ),
+            "error",
+        )
+        return render_template("diagram_upload.html", form=form, limits=limits), 409
     diagram = uploaded.diagram
     record(
         "diagram_upload",
@@ -211,6 +231,8 @@ def upload() -> Response | tuple[str, int]:
             size=diagram.size,
             refused_references=len(uploaded.refused),
             refused=uploaded.refused[:10],
+            pages=pages_detail(uploaded.pages),
+            pages_new=uploaded.pages_new,
         ),
     )
     if uploaded.refused:
@@ -300,18 +322,45 @@ def annotate(diagram_id: int) -> str:
 @blueprint.get("/<int:diagram_id>/pages/<int:index>.png")
 @allow(*VIEWERS)
 def page(diagram_id: int, index: int) -> Response:
-    """A display PNG (never the uploaded file itself)."""
+    """A display PNG (never the uploaded file itself), only if its bytes match the hash
+    recorded when it was derived from the original; otherwise 409 and nothing is shown."""
     diagram = visible_diagram(diagram_id)
     if diagram.kind == "drawn" or not 0 <= index < 10_000:
         abort(404)
-    path = exhibit_store().page_path(diagram.sha256, index)
-    if not path.is_file():
+    try:
+        data = page_png(diagram, index)
+    except LookupError:
         abort(404)
+    except PageRefused as refused:
+        return _page_refused(index, restored=refused.restored)
+    except StoreCorrupted as failure:  # the record itself unreadable, or the original
+        record("diagram_page_refused", detail=_custody(diagram, page=index, reason=str(failure)))
+        return _page_refused(index, restored=False)
     shown = session.setdefault("diagrams_shown", [])
     if diagram.id not in shown:  # one custody event per diagram per login, not per page
         record("diagram_display", detail=_custody(diagram))
         session["diagrams_shown"] = [*shown, diagram.id][-100:]
-    return send_file(path, mimetype="image/png", conditional=True, max_age=0)
+    response = make_response(data)
+    response.mimetype = "image/png"
+    response.set_etag(sha256_of(data))
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
+
+
+def _page_refused(index: int, *, restored: bool) -> Response:
+    message = _(
+        "Page %(n)s of this diagram does not match the picture recorded from the original "
+        "and is not shown.",
+        n=index + 1,
+    )
+    if restored:
+        message += " " + _("It was made again from the verified original; reload to show it.")
+    else:
+        message += " " + _("It could not be made again from the original; tell the administrator.")
+    response = make_response(message, 409)
+    response.mimetype = "text/plain"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.get("/<int:diagram_id>/original")
