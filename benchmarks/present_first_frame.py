@@ -9,7 +9,8 @@ Chromium with two pages of one browser context: the presenter and the audience s
 - present: the presenter clicks "Present" (the clip, paused at its start); measured from the
   click to the audience video's first presented frame (requestVideoFrameCallback). The path:
   command POST, verification of the clip, the state stored, the server-sent event, the
-  player built, the first segment fetched and appended, the frame decoded.
+  player built, the first segment fetched (read whole and checked against the clip's
+  proof before it is sent) and appended, the frame decoded.
 - baseline: the same audience page loaded directly while the same clip is already on
   screen (its state is in the page, no event involved); measured from the start of the
   navigation to the same first frame.

@@ -4,6 +4,7 @@ scoped to units like the session it comes from."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -174,16 +175,23 @@ def test_a_prosecutor_defines_a_clip_that_keeps_its_proof(room: Room) -> None:
     page = client.get(location).get_data(as_text=True)
     player = player_data(page, "clip-data")
     urls = [s["url"] for s in player["segments"]]  # type: ignore[attr-defined]
-    assert urls == [
-        f"/sessions/{room.long_session}/segments/1.mp4",
-        f"/sessions/{room.long_session}/segments/2.mp4",
-    ]  # only the covered originals, never segment 0 or 3
+    assert urls == [f"/clips/{clip_id}/segments/1.mp4", f"/clips/{clip_id}/segments/2.mp4"]
     assert (player["in"], player["out"]) == (0.5, 1.5)  # on the clip's own timeline
     assert custody(room.app, "view", room.long_session)[-1]["clip_id"] == clip_id
-    # the served segment is the sealed original, byte for byte
-    served = client.get(urls[0]).data
+    # the served segment is the sealed original, byte for byte, and ranges work
+    plays = len(custody(room.app, "playback", room.long_session))
+    served = client.get(urls[0])
     stored = room.console.data.store().path(f"sessions/{room.long_session}/segments/000001.mp4")
-    assert served == stored.read_bytes()
+    assert served.status_code == 200 and served.data == stored.read_bytes()
+    part = client.get(urls[0], headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and part.data == stored.read_bytes()[100:200]
+    assert part.headers["Content-Range"] == f"bytes 100-199/{len(served.data)}"
+    assert client.get(urls[1]).status_code == 200
+    # one custody event for this viewer playing this clip, not one per fetch
+    assert len(custody(room.app, "playback", room.long_session)) == plays + 1
+    # a clip never serves the rest of the session
+    for outside in (0, 3, 99):
+        assert client.get(f"/clips/{clip_id}/segments/{outside}.mp4").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -297,3 +305,63 @@ def test_verify_now_checks_only_the_clip_and_names_the_first_failure(tmp_path: P
         proof = ClipProof.from_json(db.session.get(Clip, clip_id_of(location)).proof)  # type: ignore[union-attr]
     with pytest.raises(TamperedError):
         verify_clip(console.data.store(), proof, console.data.trust())
+
+
+def test_a_segment_altered_after_verification_is_refused_as_it_is_fetched(tmp_path: Path) -> None:
+    console = build_console(tmp_path)
+    session_id = record_long_session(console.data, "hanoi-bd", [os.urandom(2000) for _ in "abc"])
+    client = client_for(console.app, "prosecutor")
+    status, location = make_clip(client, session_id, "0:00.2", "0:01.5")  # segments 0 and 1
+    assert status == 302
+    token = csrf_token(client, location)
+    client.post(f"{location}/verify", data={"csrf_token": token})
+    assert "INTACT" in client.get(location).get_data(as_text=True)
+    url = f"{location}/segments/1.mp4"
+    assert client.get(url).status_code == 200
+
+    stored = console.data.store().path(f"sessions/{session_id}/segments/000001.mp4")
+    original = stored.read_bytes()
+    stored.chmod(0o644)
+    stored.write_bytes(b"FORGED" + original[6:])  # same size, other bytes
+    for headers in ({}, {"Range": "bytes=0-5"}):
+        refused = client.get(url, headers=headers)
+        assert refused.status_code == 409 and b"FORGED" not in refused.data
+        assert "000001.mp4 does not match the clip" in refused.get_data(as_text=True)
+    logged = custody(console.app, "playback_refused", session_id)
+    assert len(logged) == 2  # every refusal is logged
+    assert logged[-1]["segment"] == "000001.mp4"
+    assert logged[-1]["sealed_sha256"] == hashlib.sha256(original).hexdigest()
+    assert logged[-1]["found_sha256"] == hashlib.sha256(b"FORGED" + original[6:]).hexdigest()
+    stored.unlink()
+    assert client.get(url).status_code == 409
+    assert custody(console.app, "playback_refused", session_id)[-1]["found_sha256"] == "missing"
+    assert client.get(f"{location}/segments/0.mp4").status_code == 200  # the intact one plays
+
+
+def test_a_long_clips_verification_fits_in_the_session_cookie(tmp_path: Path) -> None:
+    """An hour of two-second segments is 1800 segments; the outcome kept for the clip page
+    must not grow with them (a browser drops a cookie over 4 KB)."""
+    console = build_console(tmp_path)
+    count = 1800
+    writer = SessionWriter.start(
+        console.data.store(create=True),
+        console.data.signer(),
+        SessionMetadata(case_number="VKS-8/2026", room="Phòng 1", unit="hanoi-bd"),
+        MEDIA,
+    )
+    try:
+        for index in range(count):
+            writer.inflight_path(index).write_bytes(index.to_bytes(4, "big"))
+            writer.seal_segment(index, start_us=index * 2 * SECOND_US, duration_us=2 * SECOND_US)
+        writer.stop("kết thúc")
+    finally:
+        writer.close()
+    client = client_for(console.app, "prosecutor")
+    status, location = make_clip(client, writer.session_id, "0:00", "1:00:00")
+    assert status == 302, location
+    token = csrf_token(client, location)
+    answer = client.post(f"{location}/verify", data={"csrf_token": token})
+    cookies = answer.headers.getlist("Set-Cookie")
+    assert cookies and max(len(c) for c in cookies) < 2048, [len(c) for c in cookies]
+    page = client.get(location).get_data(as_text=True)
+    assert "INTACT" in page and f"{count} segments" in page

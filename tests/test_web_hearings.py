@@ -237,14 +237,15 @@ def test_presenting_a_clip_verifies_it_first_and_every_step_is_custody(court: Co
     assert shown.status_code == 200, shown.get_data(as_text=True)
     answer = shown.get_json()
     check = answer["verification"]
-    assert check["intact"] and check["segment_names"] == ["000001.mp4", "000002.mp4"]
+    assert check["intact"] and check["segments"] == 2
+    assert (check["first_segment"], check["last_segment"]) == ("000001.mp4", "000002.mp4")
     assert check["signer"] and len(check["head"]) == 64
     state = answer["state"]
     assert answer["version"] == 1 and state["exhibit"]["kind"] == "clip"
     assert state["playback"]["playing"] is True and state["blank"] is False
     assert [s["url"] for s in state["exhibit"]["clip"]["segments"]] == [
-        f"/sessions/{court.session_id}/segments/1.mp4",
-        f"/sessions/{court.session_id}/segments/2.mp4",
+        f"/clips/{court.clip_id}/segments/1.mp4",
+        f"/clips/{court.clip_id}/segments/2.mp4",
     ]
     present = custody(court.app, "present", court.session_id)[-1]
     assert present["hearing_id"] == hearing_id and present["verification"]["intact"] is True
@@ -315,6 +316,8 @@ def test_presenting_a_diagram_with_zoom_and_callouts(court: Court) -> None:
     assert whole["zoom"] is None and len(whole["callouts"]) == 1
     assert command(clerk, hearing_id, "clear-callouts").get_json()["state"]["callouts"] == []
     assert command(clerk, hearing_id, "withdraw").get_json()["state"]["exhibit"] is None
+    withdrawn = custody(court.app, "present_withdraw")[-1]  # names what left the screen
+    assert (withdrawn["exhibit_id"], withdrawn["exhibit_number"]) == (diagram_entry, "SĐ-2")
 
     # Taking an exhibit off the list while it is on the court screen takes it off the screen.
     command(clerk, hearing_id, "show", exhibit_id=diagram_entry)
@@ -323,6 +326,34 @@ def test_presenting_a_diagram_with_zoom_and_callouts(court: Court) -> None:
         f"/hearings/{hearing_id}/exhibits/{diagram_entry}/remove", data={"csrf_token": token}
     )
     assert clerk.get(f"/hearings/{hearing_id}/state").get_json()["state"]["exhibit"] is None
+    removed = custody(court.app, "present_withdraw")[-1]
+    assert (removed["exhibit_id"], removed["removed"]) == (diagram_entry, True)
+
+
+def test_custody_names_what_leaves_the_screen(court: Court) -> None:
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id, clip_entry, diagram_entry = presented_hearing(court, clerk)
+    command(clerk, hearing_id, "show", exhibit_id=clip_entry)
+    ends = len(custody(court.app, "present_withdraw", court.session_id))
+    command(clerk, hearing_id, "show", exhibit_id=diagram_entry)  # replaces the clip
+    replaced = custody(court.app, "present_withdraw", court.session_id)
+    assert len(replaced) == ends + 1  # in the recording's own history
+    assert replaced[-1]["exhibit_id"] == clip_entry and replaced[-1]["exhibit_number"] == "VC-1"
+    assert replaced[-1]["replaced_by"] == diagram_entry
+
+    command(clerk, hearing_id, "show", exhibit_id=clip_entry)
+    command(clerk, hearing_id, "withdraw")
+    withdrawn = custody(court.app, "present_withdraw", court.session_id)[-1]
+    assert (withdrawn["hearing_id"], withdrawn["exhibit_id"]) == (hearing_id, clip_entry)
+    assert withdrawn["exhibit_number"] == "VC-1" and "replaced_by" not in withdrawn
+
+    # Removing an exhibit that is not on screen leaves the screen (and its version) alone.
+    command(clerk, hearing_id, "show", exhibit_id=diagram_entry)
+    version = version_of(clerk, hearing_id)
+    token = csrf_token(clerk, f"/hearings/{hearing_id}")
+    clerk.post(f"/hearings/{hearing_id}/exhibits/{clip_entry}/remove", data={"csrf_token": token})
+    state = clerk.get(f"/hearings/{hearing_id}/state").get_json()
+    assert state["version"] == version and state["state"]["exhibit"]["id"] == diagram_entry
 
 
 def test_a_tampered_clip_is_not_shown_as_authentic(tmp_path: Path) -> None:
@@ -353,6 +384,45 @@ def test_a_tampered_clip_is_not_shown_as_authentic(tmp_path: Path) -> None:
     assert answer["state"]["playback"]["playing"] is False
     refused = custody(court.app, "present_refused", court.session_id)
     assert refused[-1]["verification"]["location"] == "segments/000002.mp4"
+    assert command(clerk, hearing_id, "play", position=0).status_code == 400
+
+
+def test_a_segment_altered_after_the_clip_was_shown_never_reaches_the_screen(
+    tmp_path: Path,
+) -> None:
+    court = build_court(tmp_path)
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id, clip_entry, _ = presented_hearing(court, clerk)
+    shown = command(clerk, hearing_id, "show", exhibit_id=clip_entry, play=False).get_json()
+    assert shown["verification"]["intact"]
+    url = shown["state"]["exhibit"]["clip"]["segments"][1]["url"]
+    assert clerk.get(url).status_code == 200
+    stream = f"/hearings/{hearing_id}/events?since={shown['version']}"
+    court.app.config[presentation.STREAM_SECONDS_KEY] = 1.0
+
+    covered = tmp_path / "evidence" / "sessions" / court.session_id / "segments" / "000002.mp4"
+    covered.chmod(0o644)
+    covered.write_bytes(b"FORGED" + covered.read_bytes()[6:])
+    assert command(clerk, hearing_id, "play", position=0).status_code == 200
+    audience = client_for(court.app, "court-clerk")  # the court screen's next fetch
+    refused = audience.get(url)
+    assert refused.status_code == 409 and not refused.data.startswith(b"FORGED")
+
+    state = clerk.get(f"/hearings/{hearing_id}/state").get_json()["state"]
+    exhibit = state["exhibit"]
+    assert exhibit["kind"] == "unverified" and "clip" not in exhibit
+    assert "could not be verified" in exhibit["notice"] and exhibit["number"] == "VC-1"
+    assert state["playback"]["playing"] is False
+    events = [
+        json.loads(line[6:])
+        for line in read_stream(clerk, stream).splitlines()
+        if line.startswith("data: ")
+    ]  # the screens following the stream get the notice
+    assert events[-1]["state"]["exhibit"]["kind"] == "unverified"
+    refusal = custody(court.app, "present_refused", court.session_id)[-1]
+    assert refusal["hearing_id"] == hearing_id and refusal["exhibit_id"] == clip_entry
+    assert refusal["verification"]["location"] == "segments/000002.mp4"
+    assert custody(court.app, "playback_refused", court.session_id)[-1]["segment"] == "000002.mp4"
     assert command(clerk, hearing_id, "play", position=0).status_code == 400
 
 
@@ -415,13 +485,36 @@ def test_live_screens_cannot_take_every_server_thread(court: Court) -> None:
     clerk = client_for(court.app, "court-clerk")
     hearing_id = new_hearing(clerk, case="VKS-streams")
     url = f"/hearings/{hearing_id}/events"
-    open_streams = [clerk.get(url) for _ in range(presentation.MAX_STREAMS)]
+    clients = [client_for(court.app, u) for u in ("court-clerk", "prosecutor")]
+    per_user = presentation.MAX_STREAMS_PER_USER  # two users' shares fill the process's 8
+    open_streams = [c.get(url) for c in clients for _ in range(per_user)]
     assert all(r.status_code == 200 for r in open_streams)
-    refused = clerk.get(url)
-    assert refused.status_code == 503 and refused.headers["Retry-After"]
+    for client in clients:  # every slot is taken
+        refused = client.get(url)
+        assert refused.status_code == 503 and refused.headers["Retry-After"]
     open_streams.pop().close()  # a screen goes away: its slot is free again
-    again = clerk.get(url)
+    again = clients[1].get(url)
     assert again.status_code == 200
     for response in [*open_streams, again]:
         response.close()
-    assert all(clerk.get(url).status_code == 200 for _ in range(2))
+    for _ in range(2):  # every slot was given back
+        with clerk.get(url) as later:
+            assert later.status_code == 200
+
+
+def test_one_user_cannot_take_every_live_screen(court: Court) -> None:
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id = new_hearing(clerk, case="VKS-tabs")
+    url = f"/hearings/{hearing_id}/events"
+    tabs = [clerk.get(url) for _ in range(presentation.MAX_STREAMS_PER_USER)]
+    assert all(r.status_code == 200 for r in tabs)
+    same_user = client_for(court.app, "court-clerk")  # another login of the same user
+    assert same_user.get(url).status_code == 503
+    other = client_for(court.app, "prosecutor")  # another courtroom's presenter still connects
+    with other.get(url) as theirs:
+        assert theirs.status_code == 200
+    tabs.pop().close()
+    with same_user.get(url) as again:
+        assert again.status_code == 200
+    for response in tabs:
+        response.close()

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +35,9 @@ class Courtroom:
     hearing_id: int
     clip_entry: int
     diagram_entry: int
+    tamper_hearing_id: int  # a hearing whose clip's first segment a test alters on disk
+    tamper_entry: int
+    tamper_segment: Path
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +65,30 @@ def courtroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Courtroom]:
     add_exhibit(clerk, hearing_id, f"clip-{clip_id_of(clip)}")
     add_exhibit(clerk, hearing_id, f"diagram-{drawn.get_json()['id']}", "SĐ-1")
     clip_entry, diagram_entry = exhibit_ids(app, hearing_id)
+    tamper_session = record_long_session(console.data, "hanoi-bd", media[:2])
+    status, tamper_clip = make_clip(prosecutor, tamper_session, "0:00", "0:01.5", number="VC-T")
+    assert status == 302, tamper_clip
+    tamper_hearing = new_hearing(clerk, case="VKS-8/2026")
+    add_exhibit(clerk, tamper_hearing, f"clip-{clip_id_of(tamper_clip)}")
+    (tamper_entry,) = exhibit_ids(app, tamper_hearing)
+    tamper_segment = console.data.store().path(f"sessions/{tamper_session}/segments/000000.mp4")
 
     server = create_server(app, host="127.0.0.1", port=0, threads=8)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         base = f"http://127.0.0.1:{server.effective_port}"
-        yield Courtroom(base, session_id, clip_id_of(short), hearing_id, clip_entry, diagram_entry)
+        yield Courtroom(
+            base,
+            session_id,
+            clip_id_of(short),
+            hearing_id,
+            clip_entry,
+            diagram_entry,
+            tamper_hearing,
+            tamper_entry,
+            tamper_segment,
+        )
     finally:
         server.close()
 
@@ -243,4 +264,44 @@ def test_a_clip_is_marked_on_the_session_page_and_plays_only_its_span(
     segments = {url.rsplit("/", 1)[-1] for url in requested if "/segments/" in url}
     assert segments == {"2.mp4", "3.mp4"}
     shot(page, "present-09-clip-page")
+    context.close()
+
+
+def test_a_segment_altered_while_shown_turns_both_screens_to_the_notice(
+    courtroom: Courtroom, browser: object
+) -> None:
+    """Verified when presented, altered afterwards: the court screen's next fetch of it is
+    refused, and both screens (the presenter's preview following the event stream, not a
+    command of its own) show the neutral notice instead of the clip."""
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+    presenter = context.new_page()
+    log_in(presenter, courtroom.base, "prosecutor")  # its own streams: not the clerk's share
+    presenter.goto(f"{courtroom.base}/hearings/{courtroom.tamper_hearing_id}/present")
+    presenter.uncheck("#autoplay")
+    presenter.click(f"button.present[data-exhibit-id='{courtroom.tamper_entry}']")
+    presenter.wait_for_selector("#verification-result.ok")
+    audience = context.new_page()
+    audience.goto(f"{courtroom.base}/hearings/{courtroom.tamper_hearing_id}/audience")
+    video = "document.getElementById('audience-video')"
+    wait_js(audience, f"{video}.readyState >= 2", timeout=20)  # the intact clip is on screen
+    wait_js(presenter, "document.getElementById('preview').dataset.live === 'true'")
+
+    original = courtroom.tamper_segment.read_bytes()
+    courtroom.tamper_segment.chmod(0o644)
+    courtroom.tamper_segment.write_bytes(b"FORGED" + original[6:])
+    try:
+        audience.reload()  # the court screen fetches the clip's segments again
+        wait_js(audience, "document.getElementById('audience').dataset.kind === 'unverified'")
+        notice = audience.inner_text("#audience-notice")
+        assert "VC-T" in notice  # the exhibit number and the neutral notice, nothing else
+        assert audience.evaluate(f"() => !{video}.getAttribute('src')")  # no media left
+        wait_js(presenter, "document.getElementById('preview').dataset.kind === 'unverified'")
+        assert presenter.inner_text("#preview-notice") == notice
+        assert presenter.inner_text("#status") == notice
+        # the "intact" result of the earlier check no longer stands beside it
+        assert presenter.evaluate("() => document.getElementById('verification').hidden")
+        audience.screenshot(path=str(ARTIFACTS / "present-10-audience-refused.png"))
+        shot(presenter, "present-11-presenter-refused")
+    finally:
+        courtroom.tamper_segment.write_bytes(original)
     context.close()

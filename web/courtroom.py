@@ -211,10 +211,6 @@ def remove_exhibit(hearing_id: int, exhibit_id: int) -> Response:
         abort(400)
     described = _described(hearing, entry)
     session_id = entry.clip.session_id if entry.clip else None
-    _version, shown = presentation.current(hearing.id)
-    if (shown.get("exhibit") or {}).get("id") == entry.id:  # on the court screen now
-        presentation.change(hearing.id, commands.withdraw(presentation.now_ms()))
-        record("present_withdraw", session_id=session_id, detail={**described, "removed": True})
     db.session.delete(entry)
     db.session.flush()
     db.session.expire(hearing, ["exhibits"])
@@ -222,4 +218,11 @@ def remove_exhibit(hearing_id: int, exhibit_id: int) -> Response:
         item.position = position
     db.session.commit()
     record("hearing_exhibit_removed", session_id=session_id, detail=described)
+    # Off the screen too, decided inside the versioned edit (no gap for a "show" to slip
+    # into). The entry is gone first, so a "show" of it landing later withdraws itself.
+    result = presentation.change(
+        hearing.id, commands.withdraw(presentation.now_ms(), only=described["exhibit_id"])
+    )
+    if result.changed:
+        record("present_withdraw", session_id=session_id, detail={**described, "removed": True})
     return redirect(url_for("courtroom.detail", hearing_id=hearing.id, _anchor="exhibits"))

@@ -171,16 +171,53 @@ def blank(on: bool, now: int) -> Edit:
     return edit
 
 
-def withdraw(now: int) -> Edit:
-    """Take the exhibit off the screen."""
+def withdraw(now: int, *, only: int | None = None, key: str | None = None) -> Edit:
+    """Take the exhibit off the screen; with ``only`` (an exhibit id) or ``key`` (one showing
+    of it), only if that is what is on screen now, else the state is kept as it is."""
 
-    def edit(_state: State) -> State:
+    def edit(state: State) -> State:
+        exhibit = state.get("exhibit") or {}
+        if only is not None and exhibit.get("id") != only:
+            return state
+        if key is not None and exhibit.get("key") != key:
+            return state
         return {
             "blank": False,
             "exhibit": None,
             "playback": {"playing": False, "position": 0.0, "at": now},
             "zoom": None,
             "callouts": [],
+        }
+
+    return edit
+
+
+def not_verified_notice(number: str) -> str:
+    return str(
+        _("Exhibit %(n)s could not be verified against its seal and is not shown.", n=number)
+    )
+
+
+def refuse_clip(clip_id: int, now: int) -> Edit:
+    """Replace clip ``clip_id`` on screen (if it is) with the neutral "not verified" notice:
+    its media failed a check while being shown. Nothing of it stays playable."""
+
+    def edit(state: State) -> State:
+        exhibit = state.get("exhibit") or {}
+        if exhibit.get("kind") != "clip" or exhibit.get("clip_id") != clip_id:
+            return state
+        notice = {
+            "id": exhibit["id"],
+            "key": f"{exhibit['id']}:{now}",
+            "number": exhibit["number"],
+            "clip_id": clip_id,
+            "kind": "unverified",
+            "notice": not_verified_notice(exhibit["number"]),
+        }
+        return {
+            **state,
+            "exhibit": notice,
+            "playback": {"playing": False, "position": 0.0, "at": now},
         }
 
     return edit

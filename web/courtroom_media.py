@@ -2,7 +2,9 @@
 
 A clip plays the sealed original segments it covers, never a copy. The player's timeline
 starts at the first covered segment (so a clip deep into a long session does not make the
-browser wait for the media before it), and the clip's start and end are points on it.
+browser wait for the media before it), and the clip's start and end are points on it. The
+segments come from the clip's own URLs (``exhibits.segment``), which check each one against
+the clip's proof before sending it (``web.courtroom_segments``).
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from flask import current_app, url_for
 from evidence_store import layout
 from evidence_store.clips import ClipProof, verify_clip
 from evidence_store.errors import UsageError, VerificationError
+from evidence_store.layered import LayeredStore
 from evidence_store.model import Manifest
-from evidence_store.store import FilesystemStore
 from web.media import mime_type
 from web.models import Clip
 
@@ -47,8 +49,8 @@ def format_timecode(milliseconds: int) -> str:
     return f"{minutes}:{seconds:02d}.{millis:03d}"
 
 
-def evidence_store() -> FilesystemStore:
-    store: FilesystemStore = current_app.extensions["sealroom.store"]
+def evidence_store() -> LayeredStore:
+    store: LayeredStore = current_app.extensions["sealroom.store"]
     return store
 
 
@@ -73,7 +75,7 @@ def clip_player(clip: Clip) -> dict[str, Any]:
         "out": (proof.end_us - first.start_us) / 1e6,
         "segments": [
             {
-                "url": url_for("review.segment", session_id=clip.session_id, index=s.index),
+                "url": url_for("exhibits.segment", clip_id=clip.id, index=s.index),
                 "start": (s.start_us - first.start_us) / 1e6,
                 "duration": s.duration_us / 1e6,
             }
@@ -84,7 +86,8 @@ def clip_player(clip: Clip) -> dict[str, Any]:
 
 def verify(clip: Clip) -> dict[str, Any]:
     """Re-check the clip against the store as it is now: what was verified, or the first
-    failure. Hashes only the clip's own segments."""
+    failure. Hashes only the clip's own segments. The outcome stays small (no list of
+    segment names) whatever the clip's length: it is kept in the session cookie."""
     data = current_app.extensions["sealroom.data"]
     try:
         proof = proof_of(clip)
@@ -100,7 +103,8 @@ def verify(clip: Clip) -> dict[str, Any]:
         "intact": True,
         "signer": verified.signer,
         "segments": verified.segments,
-        "segment_names": [s.name for s in proof.segments],
+        "first_segment": proof.segments[0].name,
+        "last_segment": proof.segments[-1].name,
         "head": verified.head,
     }
 

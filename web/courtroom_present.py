@@ -8,7 +8,9 @@ Verify before showing: presenting a clip first re-checks it against its seal
 (``evidence_store.clips.verify_clip``, which hashes only the clip's segments). The presenter
 always sees the result. A clip that fails is not played: the audience screen shows a neutral
 notice that the exhibit could not be verified, never the media, so nothing unverified is
-shown as if it were authentic.
+shown as if it were authentic. The check is repeated for every segment as it is sent
+(``web.courtroom_segments``): a segment altered after the clip was presented is refused, and
+the screens switch to the same notice.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
 
 from evidence_store.errors import UsageError
 from web import courtroom_commands as commands
@@ -36,7 +40,7 @@ from web.courtroom_media import clip_player, verify
 from web.courtroom_scope import PRESENTERS, visible_hearing
 from web.diagrams import diagram_payload
 from web.extensions import db
-from web.models import Hearing, HearingExhibit
+from web.models import Clip, Hearing, HearingExhibit
 
 blueprint = Blueprint("presentation", __name__)
 ACTIONS = (
@@ -69,24 +73,29 @@ def _shown(entry: HearingExhibit, now: int) -> tuple[dict[str, Any], dict[str, A
             raise commands.CommandError(_("That exhibit is not on this hearing's list."))
         shown = {**base, "kind": "diagram", "title": entry.diagram.title}
         return {**shown, "diagram": diagram_payload(entry.diagram)}, None
+    base["clip_id"] = entry.clip.id  # so a segment refused later finds the screens showing it
     outcome = verify(entry.clip)
     if not outcome["intact"]:
-        notice = _(
-            "Exhibit %(n)s could not be verified against its seal and is not shown.",
-            n=entry.exhibit_number,
-        )
+        notice = commands.not_verified_notice(entry.exhibit_number)
         return {**base, "kind": "unverified", "notice": notice}, outcome
     player = clip_player(entry.clip)
     return {**base, "kind": "clip", "title": entry.clip.title, "clip": player}, outcome
 
 
-def _session_of(state: presentation.State, hearing: Hearing) -> str | None:
-    """The recording on screen, so the custody event lands in that session's history."""
-    exhibit = state.get("exhibit") or {}
-    for entry in hearing.exhibits:
-        if entry.id == exhibit.get("id") and entry.clip is not None:
-            return entry.clip.session_id
-    return None
+def _session_of(exhibit: dict[str, Any] | None) -> str | None:
+    """The recording an exhibit shows (or showed), so its custody events land in that
+    session's history; found from the clip, which outlives the hearing's list entry."""
+    clip_id = (exhibit or {}).get("clip_id")
+    if not isinstance(clip_id, int):
+        return None
+    clip = db.session.get(Clip, clip_id)
+    return clip.session_id if clip else None
+
+
+def _still_listed(exhibit_id: int) -> bool:
+    """Read afresh: the entry may have been taken off the list while its clip was verified."""
+    found = db.session.execute(select(HearingExhibit.id).where(HearingExhibit.id == exhibit_id))
+    return found.first() is not None
 
 
 @blueprint.get("/<int:hearing_id>/present")
@@ -137,8 +146,8 @@ def events(hearing_id: int) -> Response:
         request.headers.get("Last-Event-ID"), request.args.get("since")
     )
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    release = presentation.stream_slot(app)
-    if release is None:  # every stream slot is taken: the screen tries again shortly
+    release = presentation.stream_slot(app, current_user.id)
+    if release is None:  # no slot left (here, or for this user): the screen tries again shortly
         busy = Response(_("Too many live screens; try again shortly."), status=503)
         busy.headers["Retry-After"] = "2"
         return busy
@@ -168,15 +177,23 @@ def command(hearing_id: int, action: str) -> tuple[Response, int]:
             edit = commands.present(shown, play=body.get("play") is not False, now=now)
         else:
             edit = _edit(action, body, now)
-        version, updated = presentation.change(hearing.id, edit)
+        result = presentation.change(hearing.id, edit)
     except UsageError as problem:
         return jsonify(error=str(problem), verification=verification), 400
-    _custody(hearing, action, verification, updated)
+    _custody(hearing, action, verification, result)
+    if action == "show" and not _still_listed(entry.id):
+        # Taken off the list while it was being verified: the removal's own withdraw ran
+        # before this landed, so withdraw it here (only this showing of it).
+        key = result.state["exhibit"]["key"]
+        result = presentation.change(hearing.id, commands.withdraw(now, key=key))
+        if result.changed:
+            _custody(hearing, "withdraw", None, result)
+        return jsonify(error=_("That exhibit is not on this hearing's list.")), 400
     return (
         jsonify(
-            version=version,
+            version=result.version,
             server_time=presentation.now_ms(),
-            state=updated,
+            state=result.state,
             verification=verification,
         ),
         200,
@@ -201,10 +218,15 @@ def _custody(
     hearing: Hearing,
     action: str,
     verification: dict[str, Any] | None,
-    state: presentation.State,
+    result: presentation.Change,
 ) -> None:
-    """Every presentation is a custody event; a clip's events name its session."""
+    """Every presentation is a custody event; a clip's events name its session. A withdraw
+    names what left the screen; a show that replaces an exhibit also ends the one before."""
+    state = result.state
     exhibit = state.get("exhibit") or {}
+    before = result.previous.get("exhibit") or {}
+    if action == "withdraw":
+        exhibit = before
     detail: dict[str, Any] = {
         "hearing_id": hearing.id,
         "exhibit_id": exhibit.get("id"),
@@ -212,6 +234,8 @@ def _custody(
     }
     name = "present" if action == "show" else f"present_{action.replace('-', '_')}"
     if action == "show":
+        if before and before.get("key") != exhibit.get("key"):
+            _replaced(hearing, before, exhibit)
         detail["kind"] = exhibit.get("kind")
         if verification is not None:
             detail["verification"] = {k: v for k, v in verification.items() if k != "signer"}
@@ -228,7 +252,21 @@ def _custody(
     elif action == "callout":
         callout = state["callouts"][-1]
         detail["callout"] = {"text": callout["text"], **_fractions(callout, ("px", "py"))}
-    record(name, session_id=_session_of(state, hearing), detail=detail)
+    record(name, session_id=_session_of(exhibit), detail=detail)
+
+
+def _replaced(hearing: Hearing, before: dict[str, Any], after: dict[str, Any]) -> None:
+    """The end of an exhibit's showing when another one takes its place."""
+    record(
+        "present_withdraw",
+        session_id=_session_of(before),
+        detail={
+            "hearing_id": hearing.id,
+            "exhibit_id": before.get("id"),
+            "exhibit_number": before.get("number"),
+            "replaced_by": after.get("id"),
+        },
+    )
 
 
 def _fractions(

@@ -2,7 +2,9 @@
 
 A clip is never a re-encoded copy. It names the sealed segments its span covers, and its
 proof (``evidence_store.clips``) holds the chain values that tie them to the signed head; the
-clip page plays those original segments from the clip's start to its end.
+clip page and the court screen play those original segments from the clip's start to its
+end, through the clip's own segment URLs, which send a segment only after checking it
+against the proof (``web.courtroom_segments``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from evidence_store.data_dir import DataDir
 from evidence_store.errors import UsageError, VerificationError
 from evidence_store.model import Manifest
 from evidence_store.signing import TrustStore
+from web import courtroom_segments
 from web.access import allow
 from web.accounts import visible_units
 from web.audit import record
@@ -228,5 +231,33 @@ def verify_now(clip_id: int) -> Response:
         session_id=clip.session_id,
         detail={"clip_id": clip.id, **{k: v for k, v in outcome.items() if k != "signer"}},
     )
-    session[f"clip-verified:{clip.id}"] = outcome
+    # Only what the page shows, a few fields whatever the clip's length: the cookie is small.
+    session[f"clip-verified:{clip.id}"] = {k: v for k, v in outcome.items() if k != "signer"}
     return redirect(url_for("exhibits.detail", clip_id=clip.id, _anchor="verification"))
+
+
+@blueprint.get("/<int:clip_id>/segments/<int:index>.mp4")
+@allow(*CLIP_READERS)
+def segment(clip_id: int, index: int) -> Response:
+    """One segment the clip covers, byte for byte and with HTTP Range support, sent only if it
+    is the segment the clip's proof seals; otherwise 409, logged, and the clip is taken off
+    every court screen showing it."""
+    clip = visible_clip(clip_id)
+    sealed = next((s for s in proof_of(clip).segments if s.index == index), None)
+    if sealed is None:
+        abort(404)  # not part of this clip: a clip never serves the rest of the session
+    check = courtroom_segments.check_segment(evidence_store(), clip.session_id, sealed)
+    if check.body is None:
+        courtroom_segments.refuse(clip, check)
+        message = _(
+            "Segment %(name)s does not match the clip's seal and is not played.", name=sealed.name
+        )
+        return Response(message, status=409, mimetype="text/plain")
+    played = session.get("played_clips", [])
+    if clip.id not in played:  # one custody event per clip per login, not per fetch or range
+        record("playback", session_id=clip.session_id, detail={"clip_id": clip.id})
+        session["played_clips"] = [*played, clip.id][-50:]
+    response = Response(check.body, mimetype="video/mp4")
+    response.set_etag(sealed.sha256)
+    response.cache_control.no_cache = True  # asked again next time, and checked again
+    return response.make_conditional(request, accept_ranges=True, complete_length=len(check.body))

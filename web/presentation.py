@@ -17,7 +17,9 @@ so each open stream holds one thread:
 - a comment line every ``KEEPALIVE_SECONDS`` keeps proxies from closing an idle stream and
   lets waitress notice a closed browser (a write to it fails) and free the thread;
 - at most ``MAX_STREAMS`` streams are open at once in a process, so screens can never take
-  every thread of the server: one more is answered 503 and the screen tries again shortly.
+  every thread of the server, and at most ``MAX_STREAMS_PER_USER`` of them belong to one user,
+  so one presenter opening many court-screen tabs cannot shut out every other courtroom; one
+  more is answered 503 and the screen tries again shortly.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,10 +44,12 @@ KEEPALIVE_SECONDS = 15.0
 POLL_SECONDS = 1.0
 RETRY_MS = 1000
 MAX_STREAMS = 8  # of waitress's 16 threads (web/cli.py): the rest keep serving pages
+MAX_STREAMS_PER_USER = 4  # a presenter and a court screen, with room for a reload or two
 NOTIFIER_KEY = "sealroom.presentation"
 SLOTS_KEY = "sealroom.presentation.slots"
 STREAM_SECONDS_KEY = "SEALROOM_PRESENTATION_STREAM_SECONDS"
 MAX_STREAMS_KEY = "SEALROOM_PRESENTATION_MAX_STREAMS"
+MAX_STREAMS_PER_USER_KEY = "SEALROOM_PRESENTATION_MAX_STREAMS_PER_USER"
 
 State = dict[str, Any]
 
@@ -89,16 +94,54 @@ def notifier(app: Flask) -> Notifier:
     return found
 
 
-def stream_slot(app: Flask) -> Callable[[], None] | None:
-    """Take one of the process's stream slots: its release function, or None if all are in
-    use."""
-    limit = int(app.config.get(MAX_STREAMS_KEY, MAX_STREAMS))
-    slots: threading.BoundedSemaphore = app.extensions.setdefault(
-        SLOTS_KEY, threading.BoundedSemaphore(limit)
+class StreamSlots:
+    """The process's stream slots, counted overall and per user."""
+
+    def __init__(self, limit: int, per_user: int) -> None:
+        self.limit = limit
+        self.per_user = per_user
+        self._lock = threading.Lock()
+        self._open = 0
+        self._by_user: dict[int, int] = {}
+
+    def take(self, user_id: int) -> Callable[[], None] | None:
+        """A slot for one of ``user_id``'s streams: its release function (safe to call more
+        than once), or None if the process or this user has no slot left."""
+        with self._lock:
+            mine = self._by_user.get(user_id, 0)
+            if self._open >= self.limit or mine >= self.per_user:
+                return None
+            self._open += 1
+            self._by_user[user_id] = mine + 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if released:
+                    return
+                released = True
+                self._open -= 1
+                left = self._by_user[user_id] - 1
+                if left:
+                    self._by_user[user_id] = left
+                else:
+                    del self._by_user[user_id]
+
+        return release
+
+
+def stream_slot(app: Flask, user_id: int) -> Callable[[], None] | None:
+    """Take one of the process's stream slots for ``user_id``: its release function, or None
+    if all are in use or this user already holds their share."""
+    slots: StreamSlots = app.extensions.setdefault(
+        SLOTS_KEY,
+        StreamSlots(
+            int(app.config.get(MAX_STREAMS_KEY, MAX_STREAMS)),
+            int(app.config.get(MAX_STREAMS_PER_USER_KEY, MAX_STREAMS_PER_USER)),
+        ),
     )
-    if not slots.acquire(blocking=False):
-        return None
-    return slots.release
+    return slots.take(user_id)
 
 
 def read_state(engine: Engine, hearing_id: int) -> tuple[int, State]:
@@ -119,16 +162,31 @@ def current(hearing_id: int) -> tuple[int, State]:
     return read_state(db.engine, hearing_id)
 
 
-def change(hearing_id: int, edit: Callable[[State], State]) -> tuple[int, State]:
+@dataclass(frozen=True)
+class Change:
+    """A stored change: the new version and state, and the state it replaced (so custody can
+    say what left the screen). ``changed`` is False when the edit kept the state as it was."""
+
+    version: int
+    state: State
+    previous: State
+    changed: bool
+
+
+def change(hearing_id: int, edit: Callable[[State], State]) -> Change:
     """Apply ``edit`` to the current state and store the result as the next version.
 
     Optimistic: the update only lands if nobody changed the state meanwhile; otherwise it is
     recomputed from the newer state. ``edit`` must not have side effects, and raises to
-    refuse a change (nothing is stored then).
+    refuse a change (nothing is stored then). An edit that returns the very state it was
+    given stores nothing, so a conditional edit ("withdraw it if it is on screen") decides
+    on the state it would replace, with no gap for another command to slip into.
     """
     for _attempt in range(20):
         version, state = current(hearing_id)
         updated = edit(state)
+        if updated is state:
+            return Change(version, state, state, changed=False)
         body = json.dumps(updated, ensure_ascii=False, separators=(",", ":"))
         stamp = datetime.now(UTC).replace(tzinfo=None)
         try:
@@ -152,7 +210,7 @@ def change(hearing_id: int, edit: Callable[[State], State]) -> tuple[int, State]
             if landed:
                 db.session.commit()
                 notifier(current_app).announce(hearing_id, version + 1)
-                return version + 1, updated
+                return Change(version + 1, updated, state, changed=True)
             db.session.rollback()
         except IntegrityError:  # another request created the row first: try again
             db.session.rollback()

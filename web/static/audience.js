@@ -6,8 +6,9 @@
 //
 // SealroomScreen shows a presentation state: a clip (kept in step with the presenter's
 // play/pause/seek, compensating the time the command took to arrive), a diagram (with zoom
-// and callouts), a neutral notice, or nothing (blank). The audience screen drives one from
-// server-sent events; the presenter's preview drives one from its command responses.
+// and callouts), a neutral notice, or nothing (blank). The audience screen and the
+// presenter's preview both follow the hearing's server-sent events (the preview also takes
+// its own commands' answers at once), so two presenters stay in step.
 //
 // This file also boots the two pages that only show: the audience screen (#audience) and a
 // clip's page (#clip-player).
@@ -64,6 +65,8 @@
       loading = true;
       const mine = generation;
       try {
+        // The console checks each segment against the clip's seal as it sends it; a refused
+        // one (409) is never played, and the screen's state turns to the notice.
         const response = await fetch(segment.url, { credentials: "same-origin" });
         if (!response.ok) throw new Error("segment " + segment.url + ": HTTP " + response.status);
         const bytes = await response.arrayBuffer();
@@ -277,8 +280,28 @@
     };
   }
 
+  // Keep a screen in step with the hearing's event stream. EventSource reconnects by itself
+  // when the server ends a stream, sending Last-Event-ID; after a refusal (the server busy, a
+  // login that expired) it gives up, so start anew. onLive(true/false) reports the link.
+  function follow(screen, eventsUrl, version, onLive) {
+    function connect() {
+      const events = new EventSource(eventsUrl + "?since=" + encodeURIComponent(version));
+      events.addEventListener("open", function () { if (onLive) onLive(true); });
+      events.addEventListener("error", function () {
+        if (onLive) onLive(false);
+        if (events.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
+      });
+      events.addEventListener("state", function (message) {
+        const data = JSON.parse(message.data);
+        version = data.version;
+        screen.apply(data.state, data.version, data.server_time);
+      });
+    }
+    connect();
+  }
+
   window.SealroomClipPlayer = { create: createClipPlayer };
-  window.SealroomScreen = { create: createScreen };
+  window.SealroomScreen = { create: createScreen, follow: follow };
 
   function bootAudience() {
     const root = document.getElementById("audience");
@@ -291,23 +314,9 @@
       notice: document.getElementById("audience-notice"),
     });
     screen.apply(config.state, config.version, config.server_time);
-    // EventSource reconnects by itself when the server ends a stream, sending Last-Event-ID;
-    // after a refusal (the server busy, a login that expired) it gives up, so start anew.
-    let version = config.version;
-    function connect() {
-      const events = new EventSource(config.events + "?since=" + encodeURIComponent(version));
-      events.addEventListener("open", function () { root.dataset.live = "true"; });
-      events.addEventListener("error", function () {
-        root.dataset.live = "false";
-        if (events.readyState === EventSource.CLOSED) setTimeout(connect, 3000);
-      });
-      events.addEventListener("state", function (message) {
-        const data = JSON.parse(message.data);
-        version = data.version;
-        screen.apply(data.state, data.version, data.server_time);
-      });
-    }
-    connect();
+    follow(screen, config.events, config.version, function (live) {
+      root.dataset.live = live ? "true" : "false";
+    });
     window.sealroomAudience = screen;  // for the browser tests
   }
 

@@ -2,8 +2,10 @@
 // and end from a player's current position (the session page and the new-clip page).
 //
 // The presenter sends each command to the console, which stores the new presentation state
-// and streams it to the audience screen; the answer carries the same state, which the
-// preview here shows (muted) with SealroomScreen from audience.js.
+// and streams it to the audience screen. The preview here (muted, SealroomScreen from
+// audience.js) follows the same stream, so a second presenter's commands show here too and
+// play/pause send the position the court screen is really at; it also takes each command's
+// answer at once (an older version arriving later is ignored).
 (function () {
   "use strict";
 
@@ -35,6 +37,7 @@
   const stage = $("preview");
   const seek = $("seek");
   let dragging = false;  // the presenter is moving the seek slider: do not move it under them
+  let verifiedKey = null;  // the showing the verification panel speaks about
 
   const screen = window.SealroomScreen.create(
     { root: stage, video: $("preview-video"), diagram: $("preview-diagram"), notice: $("preview-notice") },
@@ -47,6 +50,7 @@
     let status;
     if (state.blank) status = text.blanked;
     else if (!exhibit) status = text.nothing;
+    else if (exhibit.kind === "unverified") status = exhibit.notice;
     else status = text.showing + " " + exhibit.number + (exhibit.title ? " · " + exhibit.title : "");
     $("status").textContent = status;
     $("status").classList.toggle("blanked", !!state.blank);
@@ -55,6 +59,8 @@
     document.querySelectorAll("[data-exhibit]").forEach(function (item) {
       item.classList.toggle("current", !!exhibit && String(exhibit.id) === item.dataset.exhibit);
     });
+    // A result about another showing (or one since refused) must not stay up beside it.
+    if (!exhibit || exhibit.key !== verifiedKey) $("verification").hidden = true;
     const clip = exhibit && exhibit.kind === "clip" ? exhibit.clip : null;
     if (clip) seek.max = String(clip.out - clip.in);
     drawZoomBox(state);
@@ -80,7 +86,9 @@
     }
     if (outcome.intact) {
       fact(text.signer, outcome.signer);
-      fact(text.segments, outcome.segments + " (" + outcome.segment_names.join(", ") + ")");
+      const span = outcome.first_segment === outcome.last_segment
+        ? outcome.first_segment : outcome.first_segment + " … " + outcome.last_segment;
+      fact(text.segments, outcome.segments + " (" + span + ")");
       fact(text.seal, outcome.head);
     } else {
       fact(text.failure, outcome.result.toUpperCase() + " — " + outcome.location + ": " + outcome.reason);
@@ -110,7 +118,10 @@
       showError(String(error));
       return;
     }
-    if (data.verification) showVerification(data.verification);
+    if (data.verification) {
+      showVerification(data.verification);
+      verifiedKey = data.state && data.state.exhibit ? data.state.exhibit.key : null;
+    }
     if (!response.ok) { showError(data.error || response.status); return; }
     screen.apply(data.state, data.version, data.server_time);
   }
@@ -228,5 +239,8 @@
   });
 
   screen.apply(config.state, config.version, config.server_time);
+  window.SealroomScreen.follow(screen, config.events, config.version, function (live) {
+    stage.dataset.live = live ? "true" : "false";
+  });
   window.sealroomPresenter = { screen: screen, send: send };  // for the browser tests
 })();
