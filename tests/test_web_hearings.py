@@ -22,7 +22,7 @@ from tests.test_web_clips import client_for, clip_id_of, custody, make_clip, rec
 from web import presentation
 from web.accounts import create_user
 from web.extensions import db
-from web.models import Hearing, HearingExhibit
+from web.models import Diagram, Hearing, HearingExhibit
 
 
 @dataclass
@@ -385,6 +385,22 @@ def test_a_tampered_clip_is_not_shown_as_authentic(tmp_path: Path) -> None:
     refused = custody(court.app, "present_refused", court.session_id)
     assert refused[-1]["verification"]["location"] == "segments/000002.mp4"
     assert command(clerk, hearing_id, "play", position=0).status_code == 400
+
+
+def test_a_diagram_whose_original_was_altered_is_not_shown(tmp_path: Path) -> None:
+    court = build_court(tmp_path)
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id, _clip_entry, diagram_entry = presented_hearing(court, clerk)
+    with court.app.app_context():
+        sha256 = db.session.get(Diagram, court.diagram_id).sha256
+    original = tmp_path / "exhibits" / sha256
+    original.chmod(0o644)
+    original.write_bytes(original.read_bytes().replace(b"Nguy", b"Tr\xe1\xba\xa7"))
+    answer = command(clerk, hearing_id, "show", exhibit_id=diagram_entry)
+    assert answer.status_code == 200
+    exhibit = answer.get_json()["state"]["exhibit"]
+    assert exhibit["kind"] == "unverified" and "diagram" not in exhibit
+    assert answer.get_json()["verification"]["intact"] is False
 
 
 def test_a_segment_altered_after_the_clip_was_shown_never_reaches_the_screen(

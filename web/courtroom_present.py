@@ -38,6 +38,7 @@ from web.access import allow
 from web.audit import record
 from web.courtroom_media import clip_player, verify
 from web.courtroom_scope import PRESENTERS, visible_hearing
+from web.diagram_store import StoreCorrupted
 from web.diagrams import diagram_payload
 from web.extensions import db
 from web.models import Clip, Hearing, HearingExhibit
@@ -72,7 +73,13 @@ def _shown(entry: HearingExhibit, now: int) -> tuple[dict[str, Any], dict[str, A
         if entry.diagram is None:
             raise commands.CommandError(_("That exhibit is not on this hearing's list."))
         shown = {**base, "kind": "diagram", "title": entry.diagram.title}
-        return {**shown, "diagram": diagram_payload(entry.diagram)}, None
+        try:
+            payload = diagram_payload(entry.diagram)
+        except StoreCorrupted as exc:  # its original no longer matches its hash
+            notice = commands.not_verified_notice(entry.exhibit_number)
+            failure = {"intact": False, "reason": str(exc), "diagram": entry.diagram.id}
+            return {**base, "kind": "unverified", "notice": notice}, failure
+        return {**shown, "diagram": payload}, None
     base["clip_id"] = entry.clip.id  # so a segment refused later finds the screens showing it
     outcome = verify(entry.clip)
     if not outcome["intact"]:
