@@ -119,6 +119,7 @@ def main() -> None:
                 custody=[],
                 exported_by="bench",
                 as_zip=args.zip,
+                signer=ensure_device_identity(root / "keys", root / "trust", device_name="bench"),
             )
             best["export"] = min(best["export"], time.perf_counter() - start)
             if round_number + 1 < args.rounds:

@@ -34,6 +34,7 @@ class PackageFacts:
     end_us: int
     title: str = ""
     exhibit_number: str = ""
+    exporter: str = ""  # the subject that signs PACKAGE-SHA256SUMS.sig
 
     @property
     def session_id(self) -> str:
@@ -46,6 +47,8 @@ def clock(us: int) -> str:
 
 
 def _procedure(kind: str, language: str) -> str:
+    """A procedure's shell text: ``session``, ``clip`` (run in the session's directory) or
+    ``package`` (run first, at the package's root)."""
     return (ASSETS / f"procedure.{kind}.{language}.sh").read_text(encoding="utf-8")
 
 
@@ -61,6 +64,7 @@ def render_readme(facts: PackageFacts, language: str) -> str:
         "ended_at": facts.manifest.ended_at,
         "exported_at": facts.exported_at,
         "exported_by": facts.exported_by,
+        "exporter": facts.exporter,
         "root_subject": facts.root_subject,
         "root_fingerprint": facts.root_fingerprint,
         "segment_count": str(len(facts.segments)),
@@ -69,6 +73,7 @@ def render_readme(facts: PackageFacts, language: str) -> str:
         "title": facts.title or "-",
         "exhibit_number": facts.exhibit_number or "-",
         "procedure": _procedure(facts.kind, language).rstrip("\n"),
+        "package_procedure": _procedure("package", language).rstrip("\n"),
         "kind_section": _kind_section(facts, language, span),
     }
     for name, value in values.items():
@@ -136,10 +141,13 @@ def player_data(facts: PackageFacts) -> str:
 def custody_excerpt(session_id: str, entries: Sequence[CustodyEntry], taken_at: str) -> str:
     """The session's custody events, each with the fields its hash covers (format section 10).
 
-    Only this session's rows are here, so each row's hash can be recomputed but the rows do
-    not chain to each other (the rows between them belong to other sessions). The export
-    itself is recorded after this excerpt is taken, because that event names the package's
-    digest, which cannot be inside the package it describes.
+    Only this session's rows are here: each row's hash can be recomputed, and rows with
+    consecutive numbers chain, but the rows of other sessions in between are not, so the
+    excerpt cannot show that none of this session's rows was left out. It is authenticated
+    as the exporting installation's statement by the package's signature; the full log is
+    checked at the installation against its signed checkpoints. The export itself is
+    recorded after this excerpt is taken, because that event names the package's digest,
+    which cannot be inside the package it describes.
     """
     document = {
         "v": 1,
@@ -149,6 +157,10 @@ def custody_excerpt(session_id: str, entries: Sequence[CustodyEntry], taken_at: 
         "hash_rule": (
             'SHA-256 of canonical JSON {"v":1,"seq","at","actor","role","action","session",'
             '"detail","ip","user_agent","prev"}'
+        ),
+        "scope": (
+            "this session's rows only; rows with consecutive seq chain (prev is the hash of "
+            "the row before); rows of other sessions in between are not included"
         ),
         "entries": [
             {

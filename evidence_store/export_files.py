@@ -17,6 +17,7 @@ from evidence_store.store import CHUNK, EvidenceReader, FilesystemStore
 
 Progress = Callable[[int], None]
 PACKAGE_SUMS = "PACKAGE-SHA256SUMS"
+PACKAGE_SIG = "PACKAGE-SHA256SUMS.sig"  # the exporting installation's signature over the list
 
 
 def check_destination(out: Path) -> None:
@@ -78,7 +79,8 @@ def package_files(root: Path) -> list[str]:
 
 
 def write_package_sums(root: Path, known: dict[str, str]) -> str:
-    """List every file but the list itself (``sha256sum -c`` form); returns the list's SHA-256.
+    """List every file but the list and its signature (``sha256sum -c`` form); returns the
+    list's SHA-256.
 
     That digest names the package as a whole in the custody log. ``known`` holds digests
     already established (the sealed segments' digests, once the copy has verified), so the
@@ -86,7 +88,7 @@ def write_package_sums(root: Path, known: dict[str, str]) -> str:
     """
     lines = []
     for name in package_files(root):
-        if name != PACKAGE_SUMS:
+        if name not in (PACKAGE_SUMS, PACKAGE_SIG):
             lines.append(f"{known.get(name) or sha256_of(root / name)}  {name}\n")
     body = "".join(lines).encode("utf-8")
     (root / PACKAGE_SUMS).write_bytes(body)

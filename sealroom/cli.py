@@ -99,7 +99,8 @@ def export_command(
     spec = _export_spec(ctx, data, what)
     reader = evidence_reader(data, store, os.environ)  # local first, then the bucket
     total = export_bytes(reader, spec)  # also refuses an unknown or unsealed session
-    log = data.custody(store, data.signer())
+    signer = data.signer()  # signs the custody log and the package: this installation
+    log = data.custody(store, signer)
     entries = log.entries(session_id=spec.session_id)  # the excerpt: everything before this
     actor = operator_name or operator()
     clip = {"clip": spec.clip_ref} if spec.clip_ref else {}
@@ -114,6 +115,7 @@ def export_command(
                 exported_by=actor,
                 as_zip=as_zip,
                 progress=step,
+                signer=signer,
             )
     except VerificationError as failure:  # nothing left the store, but it was touched
         refused = {"result": failure.kind, "location": failure.location, "reason": failure.reason}
@@ -134,7 +136,8 @@ def export_command(
         return
     click.echo(
         f"{package.path}: {package.kind} of {spec.session_id} — {package.segments} segment(s), "
-        f"{package.files} files, signed by {package.signer}; package SHA-256 "
+        f"{package.files} files, recorded by {package.signer}, package signed by "
+        f"{package.exporter}; package SHA-256 "
         f"{package.package_sha256} (recorded in the custody log)"
     )
 

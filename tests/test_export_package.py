@@ -23,6 +23,7 @@ import pytest
 
 from evidence_store.clips import ClipProof, clip_proof
 from evidence_store.data_dir import DataDir
+from evidence_store.signing import load_public_key, public_key_der, verify_signature
 from tests.conftest import run_sealroom
 from tests.evidence_builders import (
     SEGMENT_US,
@@ -154,6 +155,8 @@ def test_a_session_package_holds_the_evidence_byte_for_byte(exported: Exported) 
     package = exported.session_package
     for name in ("README.vi.md", "README.en.md", "verify.py", "player.html", "player.js"):
         assert (package / name).is_file(), name
+    for name in ("exporter/public_key.pem", "exporter/certificate.pem", "PACKAGE-SHA256SUMS.sig"):
+        assert (package / name).is_file(), name
     assert (package / "trust-root.pem").read_bytes() == (
         exported.sessions.data.root_certificate().read_bytes()
     )
@@ -169,11 +172,27 @@ def test_every_file_of_the_package_is_listed_with_its_digest(exported: Exported)
     files = {
         p.relative_to(package).as_posix()
         for p in package.rglob("*")
-        if p.is_file() and p.name != "PACKAGE-SHA256SUMS"
+        if p.is_file() and p.name not in ("PACKAGE-SHA256SUMS", "PACKAGE-SHA256SUMS.sig")
     }
     assert set(listed) == files
     for name, digest in listed.items():
         assert hashlib.sha256((package / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_the_package_is_signed_by_the_exporting_installation(exported: Exported) -> None:
+    package = exported.session_package
+    signer = exported.sessions.data.signer()
+    key = load_public_key(
+        (package / "exporter" / "public_key.pem").read_bytes(), location="exporter"
+    )
+    assert public_key_der(key) == public_key_der(signer.public_key)
+    assert (package / "exporter" / "certificate.pem").read_bytes() == signer.certificate_pem()
+    verify_signature(
+        key,
+        (package / "PACKAGE-SHA256SUMS.sig").read_bytes(),
+        (package / "PACKAGE-SHA256SUMS").read_bytes(),
+        location="PACKAGE-SHA256SUMS",
+    )
 
 
 def test_the_readmes_explain_both_ways_to_verify_in_both_languages(exported: Exported) -> None:
@@ -215,6 +234,25 @@ def test_a_clip_packages_procedure_differs_only_in_step_3(exported: Exported) ->
     assert commands(readme_procedure(exported.clip_package / "README.vi.md")) == commands(clip)
 
 
+def package_procedure(readme: Path) -> str:
+    """The README's first block: the exporter's signature, checked at the package's root."""
+    text = readme.read_text(encoding="utf-8")
+    blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    return next(b for b in blocks if "# P1. " in b)
+
+
+def test_the_readmes_check_the_exporters_signature_before_the_recording(
+    exported: Exported,
+) -> None:
+    for package in (exported.session_package, exported.clip_package):
+        english = (package / "README.en.md").read_text(encoding="utf-8")
+        procedure = package_procedure(package / "README.en.md")
+        assert "PACKAGE-SHA256SUMS.sig" in procedure
+        assert english.index("# P1. ") < english.index("# 1. ")
+        vietnamese = package_procedure(package / "README.vi.md")
+        assert commands(vietnamese) == commands(procedure)
+
+
 # -- verify.py ---------------------------------------------------------------------------------
 
 
@@ -239,6 +277,9 @@ def test_verify_py_run_alone_says_what_it_verified(exported: Exported) -> None:
         )
     )
     assert f"Signer:         {SIGNER}" in out
+    assert f"Exporter:       {SIGNER}" in out  # the same installation recorded and exported
+    assert "the device's (" in out and "the recording" in out
+    assert "the exporter's (" in out and "the selection" in out
     assert "valid from" in out
     assert manifest["started_at"] in out and manifest["ended_at"] in out
     assert f"{SEGMENTS} verified of {SEGMENTS} sealed" in out
@@ -336,10 +377,9 @@ def test_the_custody_excerpt_is_taken_before_the_export_is_recorded(exported: Ex
     # The clip was exported second: the excerpt holds the first export, not its own.
     assert [e["action"] for e in excerpt["entries"]] == ["export"]
     assert excerpt["entries"][0]["detail"]["package"] == "phien"
-    assert (
-        "Custody:        1 entries, each matches its hash"
-        in run_verify(exported.clip_package).stdout
-    )
+    out = run_verify(exported.clip_package).stdout
+    assert "Custody:        1 entries of this session up to the export" in out
+    assert "not a proof that nothing was left out" in out
 
 
 # -- refusals ----------------------------------------------------------------------------------

@@ -3,10 +3,17 @@
 Each case copies one pristine package, tampers with it, and runs the package's own verify.py
 as a separate process: it must exit 1 and name the failing file and the reason. The hand
 procedure of the package's README (openssl + sha256sum) must catch what it is meant to catch.
+
+The catalogue's cases leave PACKAGE-SHA256SUMS alone, so they show what the device's
+signatures catch on their own. The package's own cases show what the exporter's signature
+adds: an attacker who recomputes PACKAGE-SHA256SUMS, or signs it with a key of their own,
+is caught too; and an insider holding the exporter's key still cannot make verify.py report
+a covered segment as left out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -20,10 +27,12 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from evidence_store.canonical import canonical_json
 from evidence_store.clips import clip_proof
-from evidence_store.custody import CustodyEntry
+from evidence_store.custody import CustodyLog
+from evidence_store.errors import UsageError, VerificationError
 from evidence_store.export import ExportSpec, build_package
-from evidence_store.signing import DeviceSigner
+from evidence_store.signing import DeviceSigner, public_key_pem
 from tests.evidence_builders import (
     CHAIN_LENGTH,
     LINK_PAUSE,
@@ -35,6 +44,7 @@ from tests.evidence_builders import (
     SEGMENTS,
     Attacker,
     Sessions,
+    attacker_copy,
     attacker_with_own_ca,
     edit_json,
     flip_byte,
@@ -46,7 +56,7 @@ from tests.evidence_builders import (
     self_signed_attacker,
     sig_path,
 )
-from tests.test_export_package import readme_procedure, run_verify
+from tests.test_export_package import package_procedure, readme_procedure, run_verify
 from tests.test_openssl_procedure import HandCheck, Step
 from tests.test_tamper_catalogue import (
     EDITED_REASON,
@@ -69,8 +79,18 @@ class Pristine:
 def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
     base = tmp_path_factory.mktemp("export-tamper")
     sessions = record_pristine(base / "data", segment_media(tmp_path_factory))
-    store, trust = sessions.data.store(), sessions.data.trust()
-    custody: list[CustodyEntry] = []
+    store, trust, signer = sessions.data.store(), sessions.data.trust(), sessions.data.signer()
+    log = CustodyLog.open(f"sqlite:///{base / 'custody.db'}", store, signer)
+    # Rows 1-3 and 5 are the main session's: 1-2-3 chain, row 4 (another session) is a gap.
+    for action, session in [
+        ("show", sessions.main),
+        ("verify", sessions.main),
+        ("play", sessions.main),
+        ("show", sessions.other),
+        ("verify", sessions.main),
+    ]:
+        log.record(actor="kiem-sat-vien", role="prosecutor", action=action, session_id=session)
+    custody = log.entries(session_id=sessions.main)
     whole = build_package(
         store,
         ExportSpec(sessions.main),
@@ -78,6 +98,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
         base / "session",
         custody=custody,
         exported_by="test",
+        signer=signer,
     )
     proof = clip_proof(store, sessions.main, trust, SEGMENT_US + 1, 2 * SEGMENT_US + 1)
     clip = build_package(
@@ -87,6 +108,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Pristine:
         base / "clip",
         custody=custody,
         exported_by="test",
+        signer=signer,
     )
     return Pristine(sessions, whole.path, clip.path)
 
@@ -476,26 +498,239 @@ def test_an_edited_readme(session_package: Tampered) -> None:
     assert_caught(session_package.package, "README.en.md", "changed since the package")
 
 
-def test_an_edited_custody_entry(session_package: Tampered, pristine: Pristine) -> None:
+def test_an_edited_custody_excerpt(session_package: Tampered) -> None:
     excerpt_file = session_package.package / "custody.json"
     excerpt = json.loads(excerpt_file.read_text(encoding="utf-8"))
-    excerpt["entries"] = [
-        {
-            "seq": 7,
-            "at": EDITED_TIME,
-            "actor": "kiem-sat-vien",
-            "role": "prosecutor",
-            "action": "play",
-            "session": pristine.sessions.main,
-            "detail": {},
-            "ip": None,
-            "user_agent": None,
-            "prev": "0" * 64,
-            "hash": "0" * 64,
-        }
-    ]
+    excerpt["entries"] = excerpt["entries"][1:]  # the first "show" never happened
     excerpt_file.write_text(json.dumps(excerpt), encoding="utf-8")
-    assert_caught(session_package.package, "custody.json", "custody entry 7 does not match")
+    assert_caught(session_package.package, "custody.json", "changed since the package was exported")
+
+
+def test_a_custody_entry_rewritten_and_rehashed_by_the_exporter_breaks_the_chain(
+    session_package: Tampered,
+) -> None:
+    excerpt_file = session_package.package / "custody.json"
+    excerpt = json.loads(excerpt_file.read_text(encoding="utf-8"))
+    entry = excerpt["entries"][1]
+    entry["actor"] = "nguoi-khac"
+    document = {"v": 1, **{k: entry[k] for k in entry if k != "hash"}}
+    entry["hash"] = hashlib.sha256(canonical_json(document)).hexdigest()
+    excerpt_file.write_text(json.dumps(excerpt), encoding="utf-8")
+    resign(session_package.package, session_package.signer)  # even with the exporter's key
+    assert_caught(session_package.package, "custody.json", "entry 3 does not chain to entry 2")
+
+
+def test_the_custody_excerpt_is_reported_for_what_it_is(session_package: Tampered) -> None:
+    out = run_verify(session_package.package).stdout
+    assert "Custody:        4 entries of this session" in out
+    assert "2 neighbouring pair(s) are consecutive rows and chain" in out
+    assert "not a proof that nothing was left out" in out
+
+
+# -- the exporter's signature ------------------------------------------------------------------
+
+
+SUMS, SIG = "PACKAGE-SHA256SUMS", "PACKAGE-SHA256SUMS.sig"
+
+
+def resum(package: Path) -> None:
+    """Recompute PACKAGE-SHA256SUMS over the files now present, as an attacker can."""
+    names = sorted(
+        (
+            p.relative_to(package).as_posix()
+            for p in package.rglob("*")
+            if p.is_file() and p.name not in (SUMS, SIG)
+        ),
+        key=str.encode,
+    )
+    lines = [f"{hashlib.sha256((package / n).read_bytes()).hexdigest()}  {n}\n" for n in names]
+    (package / SUMS).write_text("".join(lines), encoding="utf-8")
+
+
+def resign(package: Path, signer: DeviceSigner) -> None:
+    resum(package)
+    (package / SIG).write_bytes(signer.sign((package / SUMS).read_bytes()))
+
+
+def trim_clip(t: Tampered) -> None:
+    """Attack 1: cut the clip's first segment out, and make clip.json agree."""
+    segment_file(t.session, 1).unlink()
+    proof_file = t.package / "clip.json"
+    proof = json.loads(proof_file.read_bytes())
+    proof["segments"] = proof["segments"][1:]
+    proof["start_us"] = proof["segments"][0]["start_us"]
+    proof_file.write_text(json.dumps(proof), encoding="utf-8")
+    resum(t.package)
+
+
+def session_to_clip(t: Tampered) -> None:
+    """Attack 2: keep one segment of a whole-session package and call it a clip."""
+    manifest = json.loads((t.session / "manifest.json").read_bytes())
+    kept = manifest["segments"][-1]
+    for segment in manifest["segments"][:-1]:
+        segment_file(t.session, segment["index"]).unlink()
+    hashes = [
+        hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted((t.session / "chain").glob("*.json"))
+    ]
+    proof = {
+        "v": 1,
+        "type": "sealroom.clip-proof",
+        "session": t.session.name,
+        "start_us": kept["start_us"],
+        "end_us": kept["start_us"] + kept["duration_us"],
+        "segments": [kept],
+        "link_hashes": hashes,
+        "head_seq": len(hashes) - 1,
+        "head_hash": manifest["chain"]["head"],
+        "manifest_sha256": hashlib.sha256((t.session / "manifest.json").read_bytes()).hexdigest(),
+    }
+    (t.package / "clip.json").write_text(json.dumps(proof), encoding="utf-8")
+    (t.package / "NOT-INCLUDED.txt").write_text(
+        "".join(f"segments/{s['name']}\n" for s in manifest["segments"][:-1]), encoding="utf-8"
+    )
+    resum(t.package)
+
+
+def sign_as_another_installation(t: Tampered) -> None:
+    """A package list signed by a key whose certificate comes from the attacker's own CA."""
+    attacker = attacker_with_own_ca(genuine_certificate(t.session))
+    exporter = t.package / "exporter"
+    (exporter / "public_key.pem").write_bytes(public_key_pem(attacker.key.public_key()))
+    (exporter / "certificate.pem").write_bytes(attacker.certificate.public_bytes(PEM))
+    (exporter / "chain.pem").write_bytes(b"".join(c.public_bytes(PEM) for c in attacker.chain))
+    resign(t.package, DeviceSigner(attacker.key, attacker.certificate, attacker.chain))
+
+
+def test_a_clip_trimmed_and_its_list_recomputed(clip_package: Tampered) -> None:
+    trim_clip(clip_package)
+    assert_caught(clip_package.package, SUMS, "signature does not verify")
+
+
+def test_a_session_package_turned_into_a_clip(session_package: Tampered) -> None:
+    session_to_clip(session_package)
+    assert_caught(session_package.package, SUMS, "signature does not verify")
+
+
+def test_a_clip_json_added_to_a_session_package_under_its_own_list(
+    session_package: Tampered,
+) -> None:
+    listing = (session_package.package / SUMS).read_bytes()
+    session_to_clip(session_package)
+    (session_package.package / SUMS).write_bytes(listing)  # the genuine, signed list
+    assert_caught(session_package.package, "clip.json", "added to the package after it was")
+
+
+def test_an_edited_clip_json(clip_package: Tampered) -> None:
+    edit_json(clip_package.package / "clip.json", lambda proof: proof.update(title="khác"))
+    assert_caught(clip_package.package, "clip.json", "changed since the package was exported")
+
+
+def test_an_edited_not_included_list(clip_package: Tampered) -> None:
+    (clip_package.package / "NOT-INCLUDED.txt").write_text("segments/000000.mp4\n")
+    assert_caught(clip_package.package, "NOT-INCLUDED.txt", "changed since the package")
+
+
+def test_a_deleted_package_signature(clip_package: Tampered) -> None:
+    (clip_package.package / SIG).unlink()
+    assert_caught(clip_package.package, SIG, "missing: the package is not signed")
+
+
+def test_an_edited_package_signature(clip_package: Tampered) -> None:
+    flip_byte(clip_package.package / SIG)
+    assert_caught(clip_package.package, SUMS, "signature does not verify")
+
+
+def test_a_deleted_exporter_key(clip_package: Tampered) -> None:
+    (clip_package.package / "exporter" / "public_key.pem").unlink()
+    assert_caught(clip_package.package, "exporter/public_key.pem", "missing")
+
+
+def test_a_package_signed_by_an_exporter_from_another_root(clip_package: Tampered) -> None:
+    trim_clip(clip_package)
+    sign_as_another_installation(clip_package)
+    assert_caught(
+        clip_package.package, "exporter/certificate.pem", "does not chain to a trusted root"
+    )
+
+
+def test_even_the_exporters_key_cannot_leave_out_a_covered_segment(
+    clip_package: Tampered,
+) -> None:
+    # An insider re-signs a clip.json that drops segment 1 but keeps the span: the span, not
+    # the list, decides what may be missing.
+    segment_file(clip_package.session, 1).unlink()
+    edit_json(
+        clip_package.package / "clip.json",
+        lambda proof: proof.update(segments=proof["segments"][1:]),
+    )
+    resign(clip_package.package, clip_package.signer)
+    assert_caught(clip_package.package, "segments/000001.mp4", "segment missing")
+
+
+def test_even_the_exporters_key_cannot_misstate_the_left_out_segments(
+    clip_package: Tampered,
+) -> None:
+    (clip_package.package / "NOT-INCLUDED.txt").write_text("segments/000000.mp4\n")
+    resign(clip_package.package, clip_package.signer)
+    assert_caught(clip_package.package, "NOT-INCLUDED.txt", "does not list exactly")
+
+
+def test_a_clip_proof_whose_list_disagrees_with_its_span(clip_package: Tampered) -> None:
+    edit_json(
+        clip_package.package / "clip.json",
+        lambda proof: proof.update(segments=proof["segments"][1:]),
+    )
+    resign(clip_package.package, clip_package.signer)
+    assert_caught(clip_package.package, "clip.json", "not the sealed segments its span covers")
+
+
+def test_a_clip_proof_with_a_forged_chain_value(clip_package: Tampered) -> None:
+    def forge(proof: dict[str, Any]) -> None:
+        proof["link_hashes"][LINK_PAUSE] = "0" * 64
+
+    edit_json(clip_package.package / "clip.json", forge)
+    resign(clip_package.package, clip_package.signer)
+    assert_caught(clip_package.package, "clip.json", "chain value 3 is not the hash")
+
+
+def test_a_clip_export_of_evidence_whose_checksum_signature_fails_is_refused(
+    pristine: Pristine, tmp_path: Path
+) -> None:
+    # The store's clip check reads only the clip's segments; the package's verify.py checks
+    # SHA256SUMS too, and the export runs exactly that before anything is kept.
+    copy = attacker_copy(pristine.sessions, tmp_path)
+    store, trust = copy.data.store(), copy.data.trust()
+    proof = clip_proof(store, copy.main, trust, SEGMENT_US + 1, 2 * SEGMENT_US + 1)
+    flip_byte(copy.session_dir() / "SHA256SUMS.sig", 5)  # after the clip was defined
+    out = tmp_path / "out" / "clip"
+    out.parent.mkdir()
+    with pytest.raises(VerificationError, match="SHA256SUMS") as refused:
+        build_package(
+            store,
+            ExportSpec(copy.main, proof),
+            trust,
+            out,
+            custody=[],
+            exported_by="test",
+            signer=copy.data.signer(),
+        )
+    assert "signature does not verify" in refused.value.reason
+    assert list(out.parent.iterdir()) == []  # no package, no partial directory
+
+
+def test_an_export_needs_the_installations_signer(pristine: Pristine, tmp_path: Path) -> None:
+    sessions = pristine.sessions
+    with pytest.raises(UsageError, match="signer"):
+        build_package(
+            sessions.data.store(),
+            ExportSpec(sessions.main),
+            sessions.data.trust(),
+            tmp_path / "p",
+            custody=[],
+            exported_by="test",
+        )
+    assert list(tmp_path.iterdir()) == []
 
 
 # -- clips -------------------------------------------------------------------------------------
@@ -509,23 +744,6 @@ def test_a_clip_package_with_a_flipped_byte_in_its_segment(clip_package: Tampere
 def test_a_clip_package_missing_a_segment_it_covers(clip_package: Tampered) -> None:
     segment_file(clip_package.session, 1).unlink()
     assert_caught(clip_package.package, "segments/000001.mp4", "segment missing")
-
-
-def test_a_clip_proof_edited_to_hide_a_missing_segment(clip_package: Tampered) -> None:
-    segment_file(clip_package.session, 1).unlink()
-    proof_file = clip_package.package / "clip.json"
-    proof = json.loads(proof_file.read_bytes())
-    proof["segments"] = proof["segments"][1:]
-    proof_file.write_text(json.dumps(proof), encoding="utf-8")
-    assert_caught(clip_package.package, "clip.json", "not the sealed segments its span covers")
-
-
-def test_a_clip_proof_with_a_forged_chain_value(clip_package: Tampered) -> None:
-    proof_file = clip_package.package / "clip.json"
-    proof = json.loads(proof_file.read_bytes())
-    proof["link_hashes"][LINK_PAUSE] = "0" * 64
-    proof_file.write_text(json.dumps(proof), encoding="utf-8")
-    assert_caught(clip_package.package, "clip.json", "chain value 3 is not the hash")
 
 
 # -- the hand procedure of the README ----------------------------------------------------------
@@ -601,3 +819,91 @@ def test_the_hand_check_of_a_clip_catches_a_flipped_byte(clip_package: Tampered)
     flip_byte(segment_file(clip_package.session, 1))
     check = run_hand_check(clip_package.package)
     assert "segments/000001.mp4: FAILED" in check.steps[3].out
+
+
+# -- the exporter's signature by hand ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageCheck:
+    """What a person sees running the README's steps P1-P3 at the package's root."""
+
+    steps: dict[int, Step]
+
+    def failures(self) -> set[str]:
+        first, second, third = (self.steps[n].out for n in (1, 2, 3))
+        checks = {
+            "exporter_ok": "exporter/certificate.pem: OK" in first
+            and "exporter key matches certificate" in first,
+            "list_signed": "Signature Verified Successfully" in second,
+            "files_ok": "package files OK" in third and "no extra or missing files" in third,
+        }
+        return {name for name, ok in checks.items() if not ok}
+
+
+def run_package_check(package: Path) -> PackageCheck:
+    script = package_procedure(package / "README.en.md")
+    steps: dict[int, str] = {}
+    current = 0
+    for line in script.splitlines():
+        if heading := re.match(r"# P(\d+)\. ", line):
+            current = int(heading.group(1))
+        steps[current] = steps.get(current, "") + line + "\n"
+    results: dict[int, Step] = {}
+    for number, text in steps.items():
+        if not (package / "exporter" / "chain.pem").exists():
+            text = text.replace(" -untrusted exporter/chain.pem", "")
+        done = subprocess.run(
+            ["bash", "-c", text],
+            cwd=package,
+            env={"PATH": "/usr/bin:/bin", "ROOT": "trust-root.pem"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        results[number] = Step(done.returncode, done.stdout + done.stderr)
+    return PackageCheck(results)
+
+
+def test_the_package_check_by_hand_passes_on_pristine_packages(
+    session_package: Tampered, clip_package: Tampered
+) -> None:
+    for tampered in (session_package, clip_package):
+        check = run_package_check(tampered.package)
+        assert check.failures() == set(), check.steps
+        assert "CN = phong-hoi-cung-1" in check.steps[1].out
+
+
+def trim_and_sign_elsewhere(t: Tampered) -> None:
+    trim_clip(t)
+    sign_as_another_installation(t)
+
+
+PACKAGE_HAND_CASES: dict[str, tuple[Tamper, str, set[str]]] = {
+    "trimmed clip, list recomputed": (trim_clip, "clip", {"list_signed"}),
+    "session turned into a clip": (session_to_clip, "session", {"list_signed"}),
+    "edited clip.json": (
+        lambda t: edit_json(t.package / "clip.json", lambda proof: proof.update(end_us=1)),
+        "clip",
+        {"files_ok"},
+    ),
+    "edited custody.json": (
+        lambda t: (t.package / "custody.json").write_text("{}", encoding="utf-8"),
+        "clip",
+        {"files_ok"},
+    ),
+    "deleted signature": (lambda t: (t.package / SIG).unlink(), "clip", {"list_signed"}),
+    "exporter from another root": (trim_and_sign_elsewhere, "clip", {"exporter_ok"}),
+}
+
+
+@pytest.mark.parametrize("case", list(PACKAGE_HAND_CASES))
+def test_the_package_check_by_hand_catches(
+    case: str, session_package: Tampered, clip_package: Tampered
+) -> None:
+    tamper, kind, expected = PACKAGE_HAND_CASES[case]
+    tampered = clip_package if kind == "clip" else session_package
+    tamper(tampered)
+    check = run_package_check(tampered.package)
+    assert expected <= check.failures(), check.steps

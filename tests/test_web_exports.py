@@ -1,24 +1,48 @@
-"""Export requests in the console: ask with a reason, a supervisor approves, the package is
-built and verified, only the requester downloads it, and every step is in the custody log."""
+"""Export requests in the console: ask with a reason, a supervisor approves (once, even when two
+try at once), the package is built in the background with its progress shown, verified, built
+again after a failure, only the requester downloads it and only as it was built, and every step
+is in the custody log."""
 
 from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 import subprocess
+import threading
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
 from evidence_store.clips import clip_proof
-from tests.console_fixtures import Console, build_console, csrf_token, login, record_session
+from evidence_store.custody import CustodyEntry
+from evidence_store.export import ExportSpec, build_package, export_bytes
+from evidence_store.model import SessionMetadata
+from evidence_store.session import SessionWriter
+from evidence_store.store import CHUNK
+from tests.console_fixtures import (
+    MEDIA,
+    PASSWORD,
+    Console,
+    build_console,
+    csrf_token,
+    login,
+    record_session,
+)
 from tests.test_export_package import standalone_python
+from web import export_jobs
+from web.accounts import create_user
 from web.audit import custody_log
+from web.export_build import job_key
+from web.export_download import PackageChanged, checked_chunks, digest_of
 from web.extensions import db
 from web.models import Clip, ExportRequest, User
+from web.review import evidence_store
 
 REASON = "Luật sư bào chữa đề nghị cung cấp bản ghi"
 
@@ -79,6 +103,51 @@ def run_verify_on(zip_bytes: bytes, target: Path) -> subprocess.CompletedProcess
     )
 
 
+def settle(console: Console, request_id: int, timeout: float = 120.0) -> ExportRequest:
+    """The request once its build (if any) has ended: status final and the worker gone."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with console.app.app_context():
+            row = db.session.get(ExportRequest, request_id)
+            assert row is not None
+            with export_jobs.claims_held() as alive:
+                running = job_key(request_id) in alive
+            if row.status != "building" and not running:
+                db.session.expunge(row)
+                return row
+        assert time.monotonic() < deadline, f"export {request_id} is still building"
+        time.sleep(0.02)
+
+
+def export_events(console: Console, session_id: str, request_id: int) -> list[dict[str, object]]:
+    with console.app.app_context():
+        entries = custody_log().entries(session_id=session_id, action="export")
+    return [e.detail for e in entries if e.detail.get("request_id") == request_id]
+
+
+def events_of(console: Console, action: str, request_id: int) -> list[CustodyEntry]:
+    with console.app.app_context():
+        entries = custody_log().entries(action=action)
+    return [e for e in entries if e.detail.get("request_id") == request_id]
+
+
+def approved(console: Console, session_id: str | None = None, **fields: object) -> int:
+    """A prosecutor's request, approved by the supervisor; its id (the build may still run)."""
+    prosecutor = client_for(console, "prosecutor")
+    status, _ = ask(prosecutor, session_id=session_id or console.own_session, reason=REASON)
+    assert status == 302
+    request = latest_request(console)
+    assert decide(client_for(console, "supervisor"), request.id, "approve") == 302
+    return request.id
+
+
+def leftovers(console: Console, request_id: int) -> list[Path]:
+    exports = console.data.root / "exports"
+    return sorted(exports.glob(f"{request_id:06d}-*")) + sorted(
+        exports.glob(f".{request_id:06d}-*")
+    )
+
+
 def test_a_request_needs_a_reason_and_changes_nothing_without_one(console: Console) -> None:
     prosecutor = client_for(console, "prosecutor")
     with console.app.app_context():
@@ -117,20 +186,22 @@ def test_request_approve_build_and_download(console: Console, tmp_path: Path) ->
     listing = supervisor.get("/exports/").get_data(as_text=True)
     assert f'id="request-{request.id}"' in listing and REASON in listing
     assert decide(supervisor, request.id, "approve") == 302
-    built = latest_request(console)
+    built = settle(console, request.id)
     assert built.status == "built"
     package = console.data.root / "exports" / built.package
     assert package.is_file()
     assert hashlib.sha256(package.read_bytes()).hexdigest() == built.package_sha256
     exported = last_event(console, console.own_session, "export")
     assert exported["archive_sha256"] == built.package_sha256
-    assert exported["request_id"] == built.id
+    assert exported["request_id"] == built.id and exported["outcome"] == "built"
 
     download = prosecutor.get(f"/exports/{built.id}/download")
     assert download.status_code == 200
     assert download.mimetype == "application/zip"
-    assert hashlib.sha256(download.data).hexdigest() == built.package_sha256
-    assert last_event(console, console.own_session, "export_download")["request_id"] == built.id
+    sent = hashlib.sha256(download.data).hexdigest()
+    assert sent == built.package_sha256
+    logged = last_event(console, console.own_session, "export_download")
+    assert logged["request_id"] == built.id and logged["sent_sha256"] == sent
     checked = run_verify_on(download.data, tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "RESULT: INTACT" in checked.stdout
@@ -141,15 +212,238 @@ def test_request_approve_build_and_download(console: Console, tmp_path: Path) ->
     assert history.index("export_requested") < history.index("export_approved")
 
 
-def test_only_the_requester_downloads(console: Console) -> None:
+def test_two_supervisors_approving_at_once_only_one_wins(console: Console) -> None:
+    with console.app.app_context():
+        create_user("supervisor-2", role="supervisor", unit="hanoi", password=PASSWORD)
     prosecutor = client_for(console, "prosecutor")
     ask(prosecutor, session_id=console.own_session, reason=REASON)
     request = latest_request(console)
-    decide(client_for(console, "supervisor"), request.id, "approve")
+    supervisors = [client_for(console, "supervisor"), client_for(console, "supervisor-2")]
+    tokens = [csrf_token(client, "/exports/") for client in supervisors]
+    together = threading.Barrier(len(supervisors))
+
+    def approve(which: int) -> int:
+        together.wait()
+        url = f"/exports/{request.id}/approve"
+        return supervisors[which].post(url, data={"csrf_token": tokens[which]}).status_code
+
+    with ThreadPoolExecutor(len(supervisors)) as pool:
+        codes = sorted(pool.map(approve, range(len(supervisors))))
+    assert codes == [302, 409]
+    built = settle(console, request.id)
+    assert built.status == "built"
+    approvals = events_of(console, "export_approved", request.id)
+    assert len(approvals) == 1
+    with console.app.app_context():
+        winner = db.session.get(User, built.decided_by)
+        assert winner is not None and winner.username == approvals[0].actor
+    assert len(export_events(console, console.own_session, request.id)) == 1  # one build
+
+
+def test_a_failed_build_is_logged_leaves_nothing_and_can_be_built_again(console: Console) -> None:
+    exports = console.data.root / "exports"
+    exports.mkdir(exist_ok=True)
+    aside = exports.rename(console.data.root / "exports-aside")
+    exports.write_bytes(b"")  # where the packages go is not a directory: a real OSError
+    try:
+        request_id = approved(console)
+        failed = settle(console, request_id)
+    finally:
+        exports.unlink()
+        aside.rename(exports)
+    assert failed.status == "failed" and failed.package == ""
+    event = export_events(console, console.own_session, request_id)[-1]
+    assert event["outcome"] == "failed" and event["result"] == "error"
+    assert event["error"] == "FileExistsError" and event["reason"]
+    assert leftovers(console, request_id) == []
+
+    prosecutor = client_for(console, "prosecutor")
+    listing = prosecutor.get("/exports/").get_data(as_text=True)
+    assert re.search(rf'id="request-{request_id}" class="export-failed"', listing)
+    assert f"/exports/{request_id}/retry" in listing
+    # Only the requester or a supervisor builds it again.
     clerk = client_for(console, "court-clerk")
-    assert clerk.get(f"/exports/{request.id}/download").status_code == 404
+    assert decide(clerk, request_id, "retry") == 404
+    assert settle(console, request_id).status == "failed"
+
+    assert decide(prosecutor, request_id, "retry") == 302
+    rebuilt = settle(console, request_id)
+    assert rebuilt.status == "built" and rebuilt.package
+    assert [e["outcome"] for e in export_events(console, console.own_session, request_id)] == [
+        "failed",
+        "built",
+    ]
+    assert len(events_of(console, "export_retried", request_id)) == 1
+    assert decide(prosecutor, request_id, "retry") == 409  # built: nothing to retry
+    assert prosecutor.get(f"/exports/{request_id}/download").status_code == 200
+
+
+def test_a_clip_whose_segment_is_gone_fails_and_builds_once_it_is_back(console: Console) -> None:
+    session_id = record_session(console.data, "hanoi-bd", "VKS-8/2026", b"\x00" * 4096)
+    clip_id = add_clip(console, session_id)
+    segment = console.data.evidence / "sessions" / session_id / "segments" / "000000.mp4"
+    aside = segment.rename(segment.with_name("aside"))
+    prosecutor = client_for(console, "prosecutor")
+    ask(prosecutor, clip_id=clip_id, reason=REASON)
+    request = latest_request(console)
+    supervisor = client_for(console, "supervisor")
+    assert decide(supervisor, request.id, "approve") == 302
+    failed = settle(console, request.id)
+    assert failed.status == "failed"
+    event = export_events(console, session_id, request.id)[-1]
+    assert event["outcome"] == "failed" and "000000.mp4" in str(event["reason"])
+    assert leftovers(console, request.id) == []
+
+    aside.rename(segment)
+    assert decide(supervisor, request.id, "retry") == 302
+    assert settle(console, request.id).status == "built"
+    assert export_events(console, session_id, request.id)[-1]["kind"] == "clip"
+
+
+def test_a_build_left_by_a_stopped_console_is_failed_and_can_be_built_again(
+    console: Console,
+) -> None:
+    prosecutor = client_for(console, "prosecutor")
+    ask(prosecutor, session_id=console.own_session, reason=REASON)
+    request = latest_request(console)
+    # What a console killed mid-build leaves: the row "building", a half-written staging dir.
+    with console.app.app_context():
+        row = db.session.get(ExportRequest, request.id)
+        assert row is not None
+        row.status = "building"
+        db.session.commit()
+    staging = (
+        console.data.root / "exports" / f".{request.id:06d}-{console.own_session}.zip.x.partial"
+    )
+    (staging / "sessions").mkdir(parents=True)
+    (staging / "sessions" / "half").write_bytes(b"\x00" * 100)
+
+    listing = prosecutor.get("/exports/").get_data(as_text=True)
+    assert re.search(rf'id="request-{request.id}" class="export-failed"', listing)
+    interrupted = events_of(console, "export", request.id)
+    assert [(e.actor, e.detail["result"]) for e in interrupted] == [("console", "interrupted")]
+
+    assert decide(prosecutor, request.id, "retry") == 302
+    assert settle(console, request.id).status == "built"
+    assert not staging.exists()
+
+
+def test_progress_grows_until_the_package_is_built(console: Console) -> None:
+    segments = 8
+    session_id = record_long_session(console, segments, 4 << 20)
+    request_id = approved(console, session_id)
+    supervisor = client_for(console, "supervisor")
+    samples = []
+    while True:
+        response = supervisor.get(f"/exports/{request_id}/progress")
+        assert response.status_code == 200 and response.is_json
+        samples.append(response.get_json())
+        if samples[-1]["status"] != "building":
+            break
+        time.sleep(0.002)
+    final = samples[-1]
+    assert final["status"] == final["stage"] == "built"
+    assert final["done"] == final["total"] == segments * (4 << 20)
+    assert samples[0]["status"] == "building"
+    order = ["queued", "copying", "checking", "done", "built"]
+    ranks = [(order.index(s["stage"]), s["done"]) for s in samples if s["stage"]]
+    assert ranks == sorted(ranks), samples
+    assert {s["total"] for s in samples if s["stage"] not in ("queued", None)} == {final["total"]}
+
+    # Another unit's supervisor does not learn of it.
+    with console.app.app_context():
+        create_user("supervisor-danang", role="supervisor", unit="danang", password=PASSWORD)
+    outsider = client_for(console, "supervisor-danang")
+    before = len(events_of(console, "access_denied", request_id))
+    assert outsider.get(f"/exports/{request_id}/progress").status_code == 404
+    assert len(events_of(console, "access_denied", request_id)) == before + 1
+
+
+def test_a_build_reports_each_copied_object_then_the_checks(
+    console: Console, tmp_path: Path
+) -> None:
+    """What the endpoint reads, step by step: a real build's callbacks through the sink."""
+    segments = 8
+    session_id = record_long_session(console, segments, 1 << 20)
+    key = ("sink-test", 1)
+    sink = export_jobs.ProgressSink(key)
+    seen: list[export_jobs.BuildProgress] = []
+
+    def copied(count: int) -> None:
+        sink.copied(count)
+        progress = export_jobs.progress_of(key)
+        assert progress is not None
+        seen.append(progress)
+
+    with console.app.app_context():
+        reader = evidence_store()
+        spec = ExportSpec(session_id=session_id)
+        sink.stage("copying", total=export_bytes(reader, spec))
+        build_package(
+            reader,
+            spec,
+            console.data.trust(),
+            tmp_path / "p.zip",
+            custody=[],
+            exported_by="test",
+            as_zip=True,
+            progress=copied,
+            signer=console.data.signer(),
+        )
+    sink.stage("done")
+    assert all(p.total == segments << 20 for p in seen)
+    dones = [p.done for p in seen]
+    assert dones == sorted(dones) and dones[0] > 0 and dones[-1] == segments << 20
+    assert len({d for d in dones if d < segments << 20}) >= segments - 1  # grows in steps
+    assert {p.stage for p in seen if p.done < p.total} == {"copying"}
+    assert seen[-1].stage == "checking"  # all copied: verifying and zipping remain
+    assert export_jobs.progress_of(key) == export_jobs.BuildProgress(
+        "done", *(2 * [segments << 20])
+    )
+
+
+def test_a_replaced_package_is_refused_and_logged(console: Console) -> None:
+    built = settle(console, approved(console))
+    assert built.status == "built"
+    package = console.data.root / "exports" / built.package
+    forged = b"PK\x05\x06" + b"\0" * 18
+    package.chmod(0o644)
+    package.write_bytes(forged)
+    downloads = len(events_of(console, "export_download", built.id))
+    response = client_for(console, "prosecutor").get(f"/exports/{built.id}/download")
+    assert response.status_code == 409
+    assert forged not in response.data and response.mimetype == "text/html"
+    refused = events_of(console, "export_download_refused", built.id)[-1].detail
+    assert refused["expected_sha256"] == built.package_sha256
+    assert refused["actual_sha256"] == hashlib.sha256(forged).hexdigest()
+    assert len(events_of(console, "export_download", built.id)) == downloads
+
+
+def test_a_package_edited_while_it_is_sent_never_arrives_whole(tmp_path: Path) -> None:
+    package = tmp_path / "p.zip"
+    package.write_bytes(b"a" * (CHUNK * 2 + 10))
+    handle = package.open("rb")
+    expected = digest_of(handle)
+    with package.open("r+b") as editor:  # in place, after the check: same inode
+        editor.seek(CHUNK * 2)
+        editor.write(b"b")
+    seen: list[str] = []
+    received = b""
+    with pytest.raises(PackageChanged):
+        for chunk in checked_chunks(handle, expected, seen.append):
+            received += chunk
+    assert len(received) == CHUNK * 2  # the last chunk was held back
+    assert seen == [hashlib.sha256(package.read_bytes()).hexdigest()]
+    assert handle.closed
+
+
+def test_only_the_requester_downloads(console: Console) -> None:
+    request_id = approved(console)
+    settle(console, request_id)
+    clerk = client_for(console, "court-clerk")
+    assert clerk.get(f"/exports/{request_id}/download").status_code == 404
     listing = clerk.get("/exports/").get_data(as_text=True)
-    assert f"/exports/{request.id}/download" not in listing
+    assert f"/exports/{request_id}/download" not in listing
 
 
 def test_a_refused_request_builds_nothing_and_cannot_be_approved_after(console: Console) -> None:
@@ -161,16 +455,17 @@ def test_a_refused_request_builds_nothing_and_cannot_be_approved_after(console: 
     refused = latest_request(console)
     assert refused.status == "refused" and refused.package == ""
     assert decide(supervisor, request.id, "approve") == 409
+    assert decide(supervisor, request.id, "retry") == 409
     assert clerk.get(f"/exports/{request.id}/download").status_code == 409
 
 
-def test_a_clip_export_holds_only_the_clips_segments(console: Console, tmp_path: Path) -> None:
+def add_clip(console: Console, session_id: str) -> int:
     with console.app.app_context():
         data = console.data
-        proof = clip_proof(data.store(), console.own_session, data.trust(), 0, 500_000)
+        proof = clip_proof(data.store(), session_id, data.trust(), 0, 500_000)
         user = db.session.query(User).filter_by(username="prosecutor").one()
         clip = Clip(
-            session_id=console.own_session,
+            session_id=session_id,
             unit_code="hanoi-bd",
             title="Đoạn bị can nhận tội",
             exhibit_number="VC-01",
@@ -181,13 +476,32 @@ def test_a_clip_export_holds_only_the_clips_segments(console: Console, tmp_path:
         )
         db.session.add(clip)
         db.session.commit()
-        clip_id = clip.id
+        return clip.id
+
+
+def record_long_session(console: Console, segments: int, size: int) -> str:
+    writer = SessionWriter.start(
+        console.data.store(create=True),
+        console.data.signer(),
+        SessionMetadata(case_number="VKS-7/2026", room="Phòng 1", unit="hanoi-bd"),
+        MEDIA,
+    )
+    for index in range(segments):
+        writer.inflight_path(index).write_bytes(os.urandom(size))
+        writer.seal_segment(index, start_us=index * 1_000_000, duration_us=1_000_000)
+    writer.stop("kết thúc")
+    return writer.session_id
+
+
+def test_a_clip_export_holds_only_the_clips_segments(console: Console, tmp_path: Path) -> None:
+    clip_id = add_clip(console, console.own_session)
     prosecutor = client_for(console, "prosecutor")
     status, _ = ask(prosecutor, clip_id=clip_id, reason=REASON)
     assert status == 302
     request = latest_request(console)
     assert request.clip_id == clip_id
     decide(client_for(console, "supervisor"), request.id, "approve")
+    settle(console, request.id)
     download = prosecutor.get(f"/exports/{request.id}/download")
     with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
         names = archive.namelist()
@@ -203,17 +517,14 @@ def test_tampered_evidence_is_not_exported(console: Console) -> None:
     segment = console.data.evidence / "sessions" / tampered / "segments" / "000000.mp4"
     segment.chmod(0o644)
     segment.write_bytes(b"\x01" * 4096)
-    prosecutor = client_for(console, "prosecutor")
-    ask(prosecutor, session_id=tampered, reason=REASON)
-    request = latest_request(console)
-    supervisor = client_for(console, "supervisor")
-    assert decide(supervisor, request.id, "approve") == 302
-    failed = latest_request(console)
+    request_id = approved(console, tampered)
+    failed = settle(console, request_id)
     assert failed.status == "failed" and failed.package == ""
-    assert last_event(console, tampered, "export")["result"] == "tampered"
-    listing = supervisor.get("/exports/").get_data(as_text=True)
-    assert re.search(rf'id="request-{request.id}" class="export-failed"', listing)
-    assert not list((console.data.root / "exports").glob(f"{request.id:06d}-*"))
+    event = last_event(console, tampered, "export")
+    assert event["result"] == "tampered" and event["outcome"] == "failed"
+    listing = client_for(console, "supervisor").get("/exports/").get_data(as_text=True)
+    assert re.search(rf'id="request-{request_id}" class="export-failed"', listing)
+    assert leftovers(console, request_id) == []
 
 
 def test_without_approval_the_package_is_built_at_once(tmp_path: Path) -> None:
@@ -225,7 +536,7 @@ def test_without_approval_the_package_is_built_at_once(tmp_path: Path) -> None:
     clerk = client_for(console, "court-clerk")
     status, _ = ask(clerk, session_id=console.own_session, reason=REASON)
     assert status == 302
-    request = latest_request(console)
+    request = settle(console, latest_request(console).id)
     assert request.status == "built" and request.decided_by is None
     assert clerk.get(f"/exports/{request.id}/download").status_code == 200
 
@@ -236,3 +547,62 @@ def test_the_auditor_sees_the_list_but_cannot_request_or_download(console: Conso
     assert page.status_code == 200
     assert 'id="export-form"' not in page.get_data(as_text=True)
     assert auditor.get("/exports/1/download").status_code == 403
+    token = csrf_token(auditor, "/exports/")
+    assert auditor.post("/exports/1/retry", data={"csrf_token": token}).status_code == 403
+
+
+@pytest.mark.slow
+def test_the_list_shows_a_build_progress_and_its_result_in_chromium(tmp_path: Path) -> None:
+    """A real browser: approving shows a progress bar that the page's script keeps current,
+    and the page turns to "Ready" by itself when the build ends."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    from waitress.server import create_server
+
+    from tests.test_web_browser import CHROMIUM, log_in, shot, wait_js
+
+    console = build_console(tmp_path / "console")
+    session_id = record_long_session(console, 4, 1 << 20)
+    prosecutor = client_for(console, "prosecutor")
+    ask(prosecutor, session_id=session_id, reason=REASON)
+    request_id = latest_request(console).id
+    server = create_server(console.app, host="127.0.0.1", port=0, threads=4)
+    base = f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
+    threading.Thread(target=server.run, daemon=True).start()
+    slots = export_jobs.MAX_PARALLEL_BUILDS
+    held = 0
+    try:
+        with playwright_api.sync_playwright() as driver:
+            browser = driver.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+            )
+            page = browser.new_page()
+            page.on("dialog", lambda dialog: dialog.accept())  # "Approve this export?"
+            log_in(page, base, "supervisor")
+            page.goto(f"{base}/exports/")
+            # Every build slot taken: the approved build waits, "queued", until they free up.
+            for _ in range(slots):
+                export_jobs._slots.acquire()
+                held += 1
+            page.click(f"#request-{request_id} button.approve")
+            page.wait_for_selector(f"#request-{request_id} progress.export-progress")
+            wait_js(
+                page,
+                "document.querySelector('progress.export-progress').dataset.stage === 'queued'",
+            )
+            label = page.text_content(f"#request-{request_id} .export-stage")
+            assert label and label.strip() == page.get_attribute(
+                f"#request-{request_id} progress", "data-queued"
+            )
+            shot(page, "export-building")
+            while held:
+                export_jobs._slots.release()
+                held -= 1
+            page.wait_for_selector(f"#request-{request_id}.export-built", timeout=60_000)
+            assert not page.query_selector("progress.export-progress")
+            shot(page, "export-built")
+            browser.close()
+    finally:
+        for _ in range(held):
+            export_jobs._slots.release()
+        server.close()
+    assert settle(console, request_id).status == "built"

@@ -1,26 +1,28 @@
-"""Export packages asked for, approved and downloaded in the console.
+"""Export packages asked for, approved, built and downloaded in the console.
 
 A prosecutor or court clerk asks for an export of a session or a clip, with a reason. Where
 the configuration requires it (``exports_need_approval``, on by default) a supervisor of the
-unit approves or refuses it; then the package is built as a .zip under
-``<data_dir>/exports/`` (``evidence_store.export``), verified as it is built, and only the
-person who asked may download it. Every step is a custody event.
+unit approves or refuses it; then the package is built in the background as a .zip under
+``<data_dir>/exports/`` (``web.export_build``), verified as it is built, while the list shows
+its progress. A failed build can be built again. Only the person who asked may download it,
+and only bytes that still hash to what the build recorded (``web.export_download``). Every
+step is a custody event.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
+from typing import NoReturn
 
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
-    send_file,
+    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
@@ -32,18 +34,33 @@ from werkzeug.wrappers import Response
 from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from evidence_store.data_dir import DataDir
-from evidence_store.errors import VerificationError
-from evidence_store.export import ExportedPackage, ExportSpec, build_package
+from web import export_jobs
 from web.access import allow
 from web.accounts import visible_units
-from web.audit import custody_log, record
-from web.courtroom_media import proof_of
+from web.audit import record
 from web.courtroom_scope import visible_clip
+from web.export_build import (
+    BUILDING,
+    BUILT,
+    PENDING,
+    REFUSED,
+    RETRYABLE,
+    Actor,
+    begin_build,
+    exports_dir,
+    fail_interrupted,
+    failures_of,
+    job_key,
+    now,
+    start_build,
+    transition,
+)
+from web.export_download import checked_chunks, digest_of, open_package
+from web.export_jobs import JobKey
 from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Clip, ExportRequest, User
-from web.review import evidence_store, visible_session
+from web.review import visible_session
 from web.roles import Role
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
@@ -51,7 +68,6 @@ blueprint = Blueprint("exports", __name__, url_prefix="/exports")
 REQUESTERS = frozenset({Role.PROSECUTOR, Role.COURT_CLERK})
 APPROVERS = frozenset({Role.SUPERVISOR})
 VIEWERS = REQUESTERS | APPROVERS | {Role.AUDITOR}
-PENDING, APPROVED, REFUSED, BUILT, FAILED = "pending", "approved", "refused", "built", "failed"
 
 
 class ExportRequestForm(FlaskForm):
@@ -65,26 +81,27 @@ def need_approval() -> bool:
     return bool(getattr(settings, "exports_need_approval", True))
 
 
-def exports_dir() -> Path:
-    data: DataDir = current_app.extensions["sealroom.data"]
-    directory = data.root / "exports"
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
 def visible_request(request_id: int) -> ExportRequest:
     """The request if this user may see its unit; otherwise 404, logged as a denial."""
     row = db.session.get(ExportRequest, request_id)
     if row is None:
         abort(404)
     if row.unit_code not in visible_units(current_user):
-        record(
-            "access_denied",
-            session_id=row.session_id,
-            detail={"endpoint": request.endpoint, "request_id": request_id},
-        )
-        abort(404)
+        _deny(row, "other unit")
     return row
+
+
+def _deny(export: ExportRequest, reason: str) -> NoReturn:
+    record(
+        "access_denied",
+        session_id=export.session_id,
+        detail={"endpoint": request.endpoint, "request_id": export.id, "reason": reason},
+    )
+    abort(404)
+
+
+def _actor() -> Actor:
+    return Actor(current_user.username, current_user.role)
 
 
 @blueprint.get("/")
@@ -100,12 +117,15 @@ def requests() -> str:
 
 
 def _list_page(form: ExportRequestForm) -> str:
-    rows = db.session.scalars(
-        select(ExportRequest)
-        .where(ExportRequest.unit_code.in_(visible_units(current_user)))
-        .order_by(ExportRequest.created_at.desc())
-        .limit(200)
-    ).all()
+    fail_interrupted()
+    rows = list(
+        db.session.scalars(
+            select(ExportRequest)
+            .where(ExportRequest.unit_code.in_(visible_units(current_user)))
+            .order_by(ExportRequest.created_at.desc())
+            .limit(200)
+        ).all()
+    )
     users = {u.id: u for u in db.session.scalars(select(User)).all()}
     clips = {
         c.id: c
@@ -119,6 +139,8 @@ def _list_page(form: ExportRequestForm) -> str:
         rows=rows,
         users=users,
         clips=clips,
+        failures=failures_of(rows),
+        retryable=RETRYABLE,
         form=form,
         confirm_form=ConfirmForm(),
         need_approval=need_approval(),
@@ -165,119 +187,136 @@ def create() -> Response | tuple[str, int]:
     if need_approval():
         flash(_("Export requested; a supervisor must approve it."), "ok")
     else:
-        _build(export)
-    return redirect(url_for("exports.requests", _anchor=f"request-{export.id}"))
+        key = begin_build(export.id, (PENDING,))
+        if key is not None:
+            _start(key, None, export)
+            flash(_("The export package is being built."), "ok")
+    return _back_to(export)
 
 
 @blueprint.post("/<int:request_id>/approve")
 @allow(*APPROVERS)
 def approve(request_id: int) -> Response:
-    export = _pending(request_id)
-    _decide(export, APPROVED)
-    record("export_approved", session_id=export.session_id, detail={"request_id": export.id})
-    _build(export)
-    return redirect(url_for("exports.requests", _anchor=f"request-{export.id}"))
+    export = _confirmed(request_id)
+    # The UPDATE decides: of two supervisors approving at once, one gets 409.
+    key = begin_build(export.id, (PENDING,), decided_by=current_user.id, decided_at=now())
+    if key is None:
+        abort(409)
+    _start(key, "export_approved", export)
+    flash(_("Export approved; the package is being built."), "ok")
+    return _back_to(export)
 
 
 @blueprint.post("/<int:request_id>/refuse")
 @allow(*APPROVERS)
 def refuse(request_id: int) -> Response:
-    export = _pending(request_id)
-    _decide(export, REFUSED)
+    export = _confirmed(request_id)
+    if not transition(export.id, (PENDING,), REFUSED, decided_by=current_user.id, decided_at=now()):
+        abort(409)
     record("export_refused", session_id=export.session_id, detail={"request_id": export.id})
     flash(_("Export refused."), "ok")
-    return redirect(url_for("exports.requests", _anchor=f"request-{export.id}"))
+    return _back_to(export)
 
 
-def _pending(request_id: int) -> ExportRequest:
+@blueprint.post("/<int:request_id>/retry")
+@allow(*REQUESTERS, *APPROVERS)
+def retry(request_id: int) -> Response:
+    """Build a failed export again: its approval stands; the requester or a supervisor."""
+    export = _confirmed(request_id)
+    if current_user.role_enum not in APPROVERS and export.requested_by != current_user.id:
+        _deny(export, "not yours")
+    key = begin_build(export.id, RETRYABLE)
+    if key is None:
+        abort(409)
+    _start(key, "export_retried", export)
+    flash(_("The export package is being built again."), "ok")
+    return _back_to(export)
+
+
+def _confirmed(request_id: int) -> ExportRequest:
     export = visible_request(request_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if export.status != PENDING:
-        abort(409)
     return export
 
 
-def _decide(export: ExportRequest, status: str) -> None:
-    export.status = status
-    export.decided_by = current_user.id
-    export.decided_at = datetime.now(UTC)
-    db.session.commit()
-
-
-def _spec(export: ExportRequest) -> ExportSpec:
-    if export.clip_id is None:
-        return ExportSpec(session_id=export.session_id)
-    clip = db.session.get(Clip, export.clip_id)
-    if clip is None:
-        abort(404)
-    return ExportSpec(
-        session_id=clip.session_id,
-        proof=proof_of(clip),
-        title=clip.title,
-        exhibit_number=clip.exhibit_number,
-        clip_ref=f"clip-{clip.id}",
-    )
-
-
-def _build(export: ExportRequest) -> None:
-    """Build, verify and keep the package; the export is a custody event either way."""
-    data: DataDir = current_app.extensions["sealroom.data"]
-    spec = _spec(export)
-    name = f"{export.id:06d}-{spec.clip_ref or export.session_id}.zip"
-    requester = db.session.get(User, export.requested_by)
-    who = requester.username if requester else str(export.requested_by)
-    detail: dict[str, object] = {"request_id": export.id, "clip_id": export.clip_id}
+def _start(key: JobKey, action: str | None, export: ExportRequest) -> None:
+    """Log the decision, then build in the background; a claim whose build never starts is
+    released, so the request is failed as interrupted rather than left building."""
     try:
-        package: ExportedPackage = build_package(
-            evidence_store(),
-            spec,
-            data.trust(),
-            exports_dir() / name,
-            custody=custody_log().entries(session_id=export.session_id),
-            exported_by=who,
-            as_zip=True,
-        )
-    except VerificationError as failure:
-        export.status = FAILED
-        db.session.commit()
-        record(
-            "export",
-            session_id=export.session_id,
-            detail={**detail, "result": failure.kind, "location": failure.location},
-        )
-        flash(
-            _("The evidence did not verify, so nothing was exported: %(reason)s", reason=failure),
-            "error",
-        )
-        return
-    export.status = BUILT
-    export.package = name
-    export.package_sha256 = package.archive_sha256 or package.package_sha256
-    db.session.commit()
-    record("export", session_id=export.session_id, detail={**detail, **package.custody_detail()})
-    flash(_("The export package is ready."), "ok")
+        if action:
+            record(action, session_id=export.session_id, detail={"request_id": export.id})
+    except BaseException:
+        export_jobs.release(key)
+        raise
+    start_build(key, _actor())
+
+
+def _back_to(export: ExportRequest) -> Response:
+    return redirect(url_for("exports.requests", _anchor=f"request-{export.id}"))
+
+
+@blueprint.get("/<int:request_id>/progress")
+@allow(*VIEWERS)
+def progress(request_id: int) -> Response:
+    """A build's progress, polled by the list: bytes of evidence copied of the total."""
+    fail_interrupted()
+    export = visible_request(request_id)
+    known = export_jobs.progress_of(job_key(export.id))
+    body: dict[str, object] = {"id": export.id, "status": export.status}
+    body.update(known.as_json() if known else {"stage": None, "done": None, "total": None})
+    if export.status != BUILDING:
+        body["stage"] = export.status
+    return jsonify(body)
 
 
 @blueprint.get("/<int:request_id>/download")
 @allow(*REQUESTERS)
-def download(request_id: int) -> Response:
+def download(request_id: int) -> Response | tuple[str, int]:
     export = visible_request(request_id)
     if export.requested_by != current_user.id:
-        record(
-            "access_denied",
-            session_id=export.session_id,
-            detail={"endpoint": request.endpoint, "request_id": request_id, "reason": "not yours"},
-        )
-        abort(404)
+        _deny(export, "not yours")
     if export.status != BUILT:
         abort(409)
-    path = exports_dir() / export.package
-    if not path.is_file():
+    opened = open_package(exports_dir() / export.package)
+    if opened is None:
         abort(410)
+    handle, size = opened
+    sent = digest_of(handle)
+    if sent != export.package_sha256:
+        handle.close()
+        _refuse_download(export, sent)
+        message = _(
+            "The package on the server no longer matches the one that was built and verified, "
+            "so it is not sent. The refusal is in the custody log; ask for a new export."
+        )
+        return render_template("error.html", code=409, message=message), 409
     record(
         "export_download",
         session_id=export.session_id,
-        detail={"request_id": export.id, "archive_sha256": export.package_sha256},
+        detail={
+            "request_id": export.id,
+            "archive_sha256": export.package_sha256,
+            "sent_sha256": sent,  # of the bytes read from the handle they are sent from
+            "bytes": size,
+        },
     )
-    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=path.name)
+    chunks = checked_chunks(handle, sent, lambda changed: _refuse_download(export, changed))
+    response = Response(
+        stream_with_context(chunks), mimetype="application/zip", direct_passthrough=True
+    )
+    response.headers["Content-Length"] = str(size)
+    response.headers["Content-Disposition"] = f'attachment; filename="{export.package}"'
+    return response
+
+
+def _refuse_download(export: ExportRequest, actual: str) -> None:
+    record(
+        "export_download_refused",
+        session_id=export.session_id,
+        detail={
+            "request_id": export.id,
+            "expected_sha256": export.package_sha256,
+            "actual_sha256": actual,
+        },
+    )

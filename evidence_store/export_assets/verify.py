@@ -14,9 +14,18 @@ checked on its own:
   4. nothing else is in the session directory;
   5. the signed manifest is exactly what the chain implies, and SHA256SUMS is signed and lists
      exactly the session's files;
-  6. for a clip: the clip's chain values are the chain's, and every segment it covers is here;
-  7. the custody excerpt's entries hash as the custody log's rule says;
+  6. for a clip: the clip's chain values are the chain's, its segments are exactly those its
+     span covers, every one of them is here, and NOT-INCLUDED.txt lists exactly the others;
+  7. the custody excerpt's entries hash as the custody log's rule says, and consecutive rows
+     chain;
   8. every file of the package is as it was exported (PACKAGE-SHA256SUMS).
+
+Two signatures, two statements. The room device's signature (the chain, the manifest) proves
+the recording: every segment is byte for byte what the device sealed. The exporting
+installation's signature (PACKAGE-SHA256SUMS.sig, with its certificate in exporter/, chaining
+to the same trust root) proves the selection: which segments the package holds, a clip's span,
+the custody excerpt as the issuing office recorded it, and these documents. It is checked
+first, so nothing the exporter wrote is believed before its signature verifies.
 
 It stops at the first failure and says which file failed and why.
 Exit status: 0 intact, 1 not intact, 2 usage error (bad arguments, not a package).
@@ -33,6 +42,7 @@ import hashlib
 import json
 import re
 import sys
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -54,7 +64,14 @@ SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 # Files written when a session is sealed; SHA256SUMS lists every other file.
 SEALING_FILES = ("SHA256SUMS", "SHA256SUMS.sig", "manifest.json", "manifest.sig")
 PACKAGE_SUMS = "PACKAGE-SHA256SUMS"
+PACKAGE_SIG = "PACKAGE-SHA256SUMS.sig"
 TRUST_ROOT = "trust-root.pem"
+EXPORTER_KEY = "exporter/public_key.pem"
+EXPORTER_CERT = "exporter/certificate.pem"
+EXPORTER_CHAIN = "exporter/chain.pem"
+CLIP_PROOF = "clip.json"
+NOT_INCLUDED = "NOT-INCLUDED.txt"
+CUSTODY = "custody.json"
 
 
 class Failure(Exception):
@@ -638,8 +655,9 @@ class Session:
     def check_segment(self, segment: dict[str, Any]) -> None:
         relative = f"segments/{segment['name']}"
         if relative not in self.files:
-            if self.clip is not None and segment["index"] not in self.clip.indexes:
-                self.absent.append(segment)  # outside the clip: left out on purpose
+            # Left out on purpose only if the signed clip's span does not reach it.
+            if self.clip is not None and not self.clip.covers(segment):
+                self.absent.append(segment)
                 self.digests[relative] = segment["sha256"]
                 return
             raise Failure(self.where(relative), "segment missing (deleted or renamed)")
@@ -717,25 +735,116 @@ class Session:
         return body
 
 
-# -- 6. the clip -------------------------------------------------------------------------------
+# -- 6. the package's signature: what the exporting installation vouches for -------------------
+
+
+def parse_listing(body: bytes) -> dict[str, str]:
+    """PACKAGE-SHA256SUMS as ``sha256sum`` writes it: file -> SHA-256."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Failure(PACKAGE_SUMS, "not UTF-8 text") from exc
+    listing: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        digest, separator, name = line.partition("  ")
+        if not separator or not SHA256_HEX.match(digest) or not name or name in listing:
+            raise Failure(PACKAGE_SUMS, f"line {number} is not '<sha256>  <file>'")
+        listing[name] = digest
+    return listing
+
+
+class Exporter:
+    """PACKAGE-SHA256SUMS, signed by the installation that exported the package.
+
+    The exporter's certificate must chain to the trust root the device's chains to, so the
+    one fingerprint the reader compares anchors both. Nothing the exporter wrote (clip.json,
+    NOT-INCLUDED.txt, custody.json, the READMEs, the player) is believed until the
+    signature verifies and the file's digest is the one the exporter signed.
+    """
+
+    def __init__(self, package: Path) -> None:
+        self.package = package
+        self.body = self.require(PACKAGE_SUMS, "missing: the package has no list of its files")
+        signature = self.require(
+            PACKAGE_SIG,
+            "missing: the package is not signed by the installation that exported it, so "
+            "nothing it says about itself (clip, custody, files) can be trusted",
+        )
+        key_data = self.require(EXPORTER_KEY, "missing: the exporter's key checks " + PACKAGE_SIG)
+        self.key = load_public_key(key_data, EXPORTER_KEY)
+        self.algorithm = algorithm_of(self.key)
+        check_signature(self.key, signature, self.body, PACKAGE_SUMS)
+        self.listing = parse_listing(self.body)
+        self.subject = ""
+
+    def require(self, name: str, reason: str) -> bytes:
+        path = self.package / name
+        if not path.is_file():
+            raise Failure(name, reason)
+        return path.read_bytes()
+
+    def anchor(self, root: TrustRoot, exported_at: str) -> None:
+        """The exporter's key is certified under ``root`` (or is the pinned root key)."""
+        if root.certificate is None:
+            if sha256_hex(key_der(self.key)) != root.key_sha256:
+                raise Failure(EXPORTER_KEY, "the exporter's key is not the trusted key")
+            self.subject = f"pinned public key sha256:{root.key_sha256}"
+            return
+        found = load_certificates(self.require(EXPORTER_CERT, "missing"), EXPORTER_CERT)
+        if len(found) != 1:
+            raise Failure(EXPORTER_CERT, "expected exactly one certificate")
+        certificate = found[0]
+        if key_der(certificate.public_key()) != key_der(self.key):
+            raise Failure(EXPORTER_CERT, "certificate does not match the exporter's key")
+        intermediates: list[x509.Certificate] = []
+        if (self.package / EXPORTER_CHAIN).is_file():
+            intermediates = load_certificates(self.require(EXPORTER_CHAIN, ""), EXPORTER_CHAIN)
+        check_path(
+            certificate, intermediates, root.certificate, parse_time(exported_at), EXPORTER_CERT
+        )
+        self.subject = certificate.subject.rfc4514_string()
+
+    def statement(self, name: str) -> bytes | None:
+        """A file the exporter wrote, exactly as signed; None when the package has none."""
+        path = self.package / name
+        listed = self.listing.get(name)
+        if not path.is_file():
+            if listed is not None:
+                raise Failure(name, "file was removed from the package after it was exported")
+            return None
+        if listed is None:
+            raise Failure(name, "file was added to the package after it was exported")
+        data = path.read_bytes()
+        if sha256_hex(data) != listed:
+            raise Failure(name, "file changed since the package was exported")
+        return data
+
+
+# -- 7. the clip -------------------------------------------------------------------------------
 
 
 class Clip:
     """clip.json: a span of the session, the segments it covers, and the chain values."""
 
-    def __init__(self, path: Path) -> None:
-        self.where = path.name
+    def __init__(self, data: bytes) -> None:
+        self.where = CLIP_PROOF
         try:
-            self.doc = json.loads(path.read_bytes().decode("utf-8"))
+            self.doc = json.loads(data.decode("utf-8"))
             self.start_us = int(self.doc["start_us"])
             self.end_us = int(self.doc["end_us"])
             self.segments = list(self.doc["segments"])
-            self.indexes = {int(s["index"]) for s in self.segments}
             self.link_hashes = [str(h) for h in self.doc["link_hashes"]]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise Failure(self.where, f"malformed clip proof ({exc})") from exc
         if self.doc.get("type") != "sealroom.clip-proof" or self.doc.get("v") != 1:
             raise Failure(self.where, "not a version 1 sealroom clip proof")
+
+    def covers(self, segment: dict[str, Any]) -> bool:
+        """Whether the span touches the sealed segment: only the span decides what may be
+        left out, never the list of segments the proof claims."""
+        start: int = segment["start_us"]
+        end: int = start + segment["duration_us"]
+        return start < self.end_us and end > self.start_us
 
     def check(self, session: Session, result: dict[str, Any]) -> None:
         """The clip's claims against the verified chain and manifest."""
@@ -762,11 +871,7 @@ class Clip:
             raise Failure(self.where, "the clip was not made from this manifest")
         if not 0 <= self.start_us < self.end_us <= result["manifest"]["duration_us"]:
             raise Failure(self.where, "the clip's span is outside the recording")
-        covered = [
-            s
-            for s in result["segments"]
-            if s["start_us"] < self.end_us and s["start_us"] + s["duration_us"] > self.start_us
-        ]
+        covered = [s for s in result["segments"] if self.covers(s)]
         fields = ("index", "name", "sha256", "size", "start_us", "duration_us")
         claimed = [{f: s.get(f) for f in fields} for s in self.segments]
         if claimed != [{f: s[f] for f in fields} for s in covered]:
@@ -774,66 +879,112 @@ class Clip:
                 self.where, "the clip's segments are not the sealed segments its span covers"
             )
 
+    def check_left_out(self, listed: bytes | None, segments: list[dict[str, Any]]) -> None:
+        """NOT-INCLUDED.txt names exactly the sealed segments outside the span."""
+        expected = [f"segments/{s['name']}" for s in segments if not self.covers(s)]
+        if listed is None:
+            raise Failure(NOT_INCLUDED, "missing: a clip lists the sealed segments it leaves out")
+        if listed.decode("utf-8", "replace").split() != expected:
+            raise Failure(
+                NOT_INCLUDED,
+                "does not list exactly the sealed segments outside the clip's span "
+                f"(expected {', '.join(expected) or 'none'})",
+            )
 
-# -- 7. the custody excerpt (format section 10) ------------------------------------------------
+
+# -- 8. the custody excerpt (format section 10) ------------------------------------------------
+
+CUSTODY_FIELDS = (
+    "seq",
+    "at",
+    "actor",
+    "role",
+    "action",
+    "session",
+    "detail",
+    "ip",
+    "user_agent",
+    "prev",
+)
 
 
-def check_custody(path: Path, session_id: str) -> int:
-    """Each entry's hash is SHA-256 of its canonical JSON; returns the number of entries."""
-    where = path.name
-    try:
-        excerpt = json.loads(path.read_bytes().decode("utf-8"))
-        entries = list(excerpt["entries"])
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Failure(where, f"malformed custody excerpt ({exc})") from exc
-    for entry in entries:
+class Custody:
+    """custody.json: this session's rows of the custody log, as the exporting office had them.
+
+    The rows of other sessions in between are not here, so the excerpt cannot prove that no
+    row of this session was left out: each row's hash is recomputed, rows with consecutive
+    numbers must chain, and the whole is the exporter's signed statement. The full log is
+    checked at the office (``sealroom custody verify``, against its signed checkpoints).
+    """
+
+    def __init__(self, data: bytes | None, session_id: str) -> None:
+        if data is None:
+            raise Failure(CUSTODY, "missing: the package's custody excerpt")
         try:
-            document = {
-                "v": 1,
-                "seq": entry["seq"],
-                "at": entry["at"],
-                "actor": entry["actor"],
-                "role": entry["role"],
-                "action": entry["action"],
-                "session": entry["session"],
-                "detail": entry["detail"],
-                "ip": entry["ip"],
-                "user_agent": entry["user_agent"],
-                "prev": entry["prev"],
-            }
-        except (KeyError, TypeError) as exc:
-            raise Failure(where, f"malformed custody entry ({exc})") from exc
-        if entry["session"] != session_id:
-            raise Failure(where, f"custody entry {entry['seq']} is of another session")
-        if sha256_hex(canonical(document)) != entry.get("hash"):
-            raise Failure(where, f"custody entry {entry['seq']} does not match its hash (edited)")
-    return len(entries)
+            excerpt = json.loads(data.decode("utf-8"))
+            self.entries = list(excerpt["entries"])
+            self.taken_at = str(excerpt["taken_at"])
+            session = excerpt.get("session")
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise Failure(CUSTODY, f"malformed custody excerpt ({exc})") from exc
+        if session != session_id:
+            raise Failure(CUSTODY, f"the excerpt is of session {session}, not {session_id}")
+        if not TIMESTAMP.match(self.taken_at):
+            raise Failure(CUSTODY, "taken_at is not a UTC timestamp")
+        self.session_id = session_id
+        self.chained = 0  # neighbouring entries that are consecutive rows of the log
+
+    def check(self) -> None:
+        previous: dict[str, Any] | None = None
+        for entry in self.entries:
+            try:
+                document = {"v": 1, **{name: entry[name] for name in CUSTODY_FIELDS}}
+            except (KeyError, TypeError) as exc:
+                raise Failure(CUSTODY, f"malformed custody entry ({exc})") from exc
+            seq = entry["seq"]
+            if not is_count(seq, 1):
+                raise Failure(CUSTODY, f"custody entry {seq!r} has no row number")
+            if entry["session"] != self.session_id:
+                raise Failure(CUSTODY, f"custody entry {seq} is of another session")
+            if sha256_hex(canonical(document)) != entry.get("hash"):
+                raise Failure(CUSTODY, f"custody entry {seq} does not match its hash (edited)")
+            if seq == 1 and entry["prev"] != ZERO_HASH:
+                raise Failure(CUSTODY, "custody entry 1 must follow nothing (prev of zeros)")
+            if previous is not None:
+                if seq <= previous["seq"]:
+                    raise Failure(CUSTODY, f"custody entry {seq} is out of order")
+                if seq == previous["seq"] + 1:
+                    if entry["prev"] != previous["hash"]:
+                        raise Failure(
+                            CUSTODY,
+                            f"custody entry {seq} does not chain to entry {seq - 1} (its prev "
+                            "is not that entry's hash): an entry was edited or replaced",
+                        )
+                    self.chained += 1
+            previous = entry
 
 
-# -- 8. the package's own files ----------------------------------------------------------------
+# -- 9. the package's own files ----------------------------------------------------------------
 
 
-def check_package_files(package: Path, absent: list[str]) -> int:
-    """PACKAGE-SHA256SUMS lists every file of the package as exported."""
-    sums = package / PACKAGE_SUMS
-    if not sums.is_file():
-        raise Failure(PACKAGE_SUMS, "missing")
-    listed: dict[str, str] = {}
-    for line in sums.read_text(encoding="utf-8").splitlines():
-        digest, _, name = line.partition("  ")
-        listed[name] = digest
+def check_package_files(package: Path, listing: dict[str, str], known: dict[str, str]) -> int:
+    """The files here are exactly those the exporter signed. ``known`` holds digests computed
+    already (the segments), so the media is read once."""
     present = sorted(
         p.relative_to(package).as_posix()
         for p in package.rglob("*")
-        if p.is_file() and p.name != PACKAGE_SUMS and "__pycache__" not in p.parts
+        if p.is_file()
+        and p.name not in (PACKAGE_SUMS, PACKAGE_SIG)
+        and "__pycache__" not in p.parts
     )
     for name in present:
-        if name not in listed:
+        if name not in listing:
             raise Failure(name, "file was added to the package after it was exported")
-        if sha256_file(package / name)[1] != listed[name]:
+        digest = known.get(name) or sha256_file(package / name)[1]
+        if digest != listing[name]:
             raise Failure(name, "file changed since the package was exported")
-    for name in listed:
-        if name not in present and name not in absent:
+    for name in listing:
+        if name not in present:
             raise Failure(name, "file was removed from the package after it was exported")
     return len(present)
 
@@ -851,63 +1002,99 @@ def find_session(package: Path) -> Path:
     return found[0]
 
 
-def verify(package: Path, root_file: Path | None, expect_root: str | None) -> None:
+def verify(
+    package: Path,
+    root_file: Path | None,
+    expect_root: str | None,
+    report: Callable[[str], None] = say,
+) -> dict[str, Any]:
+    """Verify ``package``; raise Failure at the first thing that does not verify. Returns
+    what the session's check found (signer, manifest, chain, segments)."""
     session_dir = find_session(package)
     root = TrustRoot(root_file or package / TRUST_ROOT, str(root_file or TRUST_ROOT))
-    say(f"Package:        {package}")
-    say(f"Trust root:     {root.label} ({root.subject})")
-    say(f"  SHA-256 fingerprint: {root.fingerprint}")
+    report(f"Package:        {package}")
+    report(f"Trust root:     {root.label} ({root.subject})")
+    report(f"  SHA-256 fingerprint: {root.fingerprint}")
     if expect_root:
         wanted = re.sub(r"[^0-9A-F]", "", expect_root.upper())
         if wanted != root.fingerprint.replace(":", ""):
             raise Failure(root.label, "the trust root is not the one whose fingerprint you expect")
-        say("  matches the fingerprint you gave (--expect-root)")
+        report("  matches the fingerprint you gave (--expect-root)")
     else:
-        say("  Compare it with the fingerprint the procuracy publishes: a package can")
-        say("  carry a root of anyone's making (or pass it with --expect-root).")
-    clip = Clip(package / "clip.json") if (package / "clip.json").is_file() else None
+        report("  Compare it with the fingerprint the procuracy publishes: a package can")
+        report("  carry a root of anyone's making (or pass it with --expect-root).")
+    # The exporter's signature first: clip.json, NOT-INCLUDED.txt and custody.json decide
+    # what may be missing and what is reported, so they are read only as signed.
+    exporter = Exporter(package)
+    custody = Custody(exporter.statement(CUSTODY), session_dir.name)
+    exporter.anchor(root, custody.taken_at)
+    report(f"Exporter:       {exporter.subject}  ({exporter.algorithm})")
+    report(f"  signed {PACKAGE_SIG} at {custody.taken_at}; chains to the same trust root")
+    clip_data = exporter.statement(CLIP_PROOF)
+    clip = Clip(clip_data) if clip_data is not None else None
+    not_included = exporter.statement(NOT_INCLUDED)
     session = Session(package, session_dir, root, clip)
     result = session.run()
     manifest = result["manifest"]
-    say(f"Signer:         {result['signer']}  ({result['algorithm']})")
+    report(f"Signer:         {result['signer']}  ({result['algorithm']})")
     certificate = result["certificate"]
     if certificate is not None:
-        say(
+        report(
             f"  valid from {not_before(certificate):%Y-%m-%d %H:%M:%S}Z "
             f"to {not_after(certificate):%Y-%m-%d %H:%M:%S}Z; chains to the trust root"
         )
-    say(f"Session:        {session.session_id}")
-    say(f"  case number:  {manifest['metadata'].get('case_number')}")
-    say(f"  started:      {manifest['started_at']}")
-    say(
+    report(f"Session:        {session.session_id}")
+    report(f"  case number:  {manifest['metadata'].get('case_number')}")
+    report(f"  started:      {manifest['started_at']}")
+    report(
         f"  ended:        {manifest['ended_at']}"
         + ("  (interrupted)" if manifest["interrupted"] else "")
     )
-    say(f"  duration:     {clock(manifest['duration_us'])} (pauses excluded)")
-    say(f"Chain:          {result['chain_length']} links, every one signed, unbroken")
-    say(f"  head:         {result['head']}")
-    say("Manifest:       signed, and exactly what the chain implies")
-    say("SHA256SUMS:     signed, lists exactly the session's files")
+    report(f"  duration:     {clock(manifest['duration_us'])} (pauses excluded)")
+    report(f"Chain:          {result['chain_length']} links, every one signed, unbroken")
+    report(f"  head:         {result['head']}")
+    report("Manifest:       signed, and exactly what the chain implies")
+    report("SHA256SUMS:     signed, lists exactly the session's files")
     segments = result["segments"]
     included = [s for s in segments if s not in session.absent]
-    say(f"Segments:       {len(included)} verified of {len(segments)} sealed")
+    report(f"Segments:       {len(included)} verified of {len(segments)} sealed")
     for segment in segments:
         state = "not included (outside the clip)" if segment in session.absent else "OK"
         start = clock(segment["start_us"])
-        say(f"  {segment['name']}  {start}  sha256 {segment['sha256']}  {state}")
+        report(f"  {segment['name']}  {start}  sha256 {segment['sha256']}  {state}")
     if clip is not None:
         clip.check(session, result)
-        say(
+        clip.check_left_out(not_included, segments)
+        report(
             f"Clip:           {clock(clip.start_us)} to {clock(clip.end_us)} of the recording, "
             f"{len(clip.segments)} segment(s), chain values match the signed head"
         )
-    custody = package / "custody.json"
-    if custody.is_file():
-        count = check_custody(custody, session.session_id)
-        say(f"Custody:        {count} entries, each matches its hash")
-    absent = [session.where(f"segments/{s['name']}") for s in session.absent]
-    files = check_package_files(package, absent)
-    say(f"Package files:  {files} files as exported ({PACKAGE_SUMS})")
+    elif not_included is not None:
+        raise Failure(NOT_INCLUDED, "a whole-session package leaves nothing out")
+    custody.check()
+    count = len(custody.entries)
+    report(f"Custody:        {count} entries of this session up to the export, each matching")
+    report(
+        f"  its own hash; {custody.chained} neighbouring pair(s) are consecutive rows and chain."
+    )
+    report("  Rows of other sessions in between are not included, so this is the issuing")
+    report("  office's signed statement of its log, not a proof that nothing was left out.")
+    known = {
+        session.where(relative): digest
+        for relative, digest in session.digests.items()
+        if relative in session.files
+    }
+    files = check_package_files(package, exporter.listing, known)
+    report(f"Package files:  {files} files, exactly as exported and signed ({PACKAGE_SUMS})")
+    report("")
+    report("What the signatures prove:")
+    report(f"  the device's ({result['signer']}): the recording. Every segment")
+    report("    listed OK is byte for byte what the room device sealed, in the sealed order.")
+    selection = "these segments, the clip's span" if clip else "the whole recording"
+    report(f"  the exporter's ({exporter.subject}): the selection. That")
+    report(f"    installation issued this package with these files: {selection},")
+    report("    and the custody excerpt as its office recorded it.")
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
