@@ -16,8 +16,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from pydantic import ValidationError
 
 from evidence_store import layout
@@ -25,12 +23,11 @@ from evidence_store.canonical import canonical_json, parse_canonical
 from evidence_store.chain import link_digest
 from evidence_store.errors import TamperedError, UsageError
 from evidence_store.model import GENESIS_PREV, Link, Manifest, SegmentRef, first_error
+from evidence_store.signer_check import check_signer, signer_certificates
 from evidence_store.signing import (
     PublicKey,
     TrustStore,
-    load_certificates,
     load_public_key,
-    public_key_der,
     verify_signature,
 )
 from evidence_store.store import CHUNK, EvidenceReader
@@ -270,44 +267,17 @@ class _ClipCheck:
         return manifest
 
     def _signer(self, public_key: PublicKey, manifest: Manifest) -> str:
-        claimed = manifest.signer
-        if hashlib.sha256(public_key_der(public_key)).hexdigest() != claimed.public_key_sha256:
-            raise TamperedError(
-                "public key is not the one the session was sealed with", location=layout.PUBLIC_KEY
-            )
-        certificate, intermediates = self._certificates()
-        if certificate is not None:
-            if certificate.fingerprint(hashes.SHA256()).hex() != claimed.certificate_sha256:
-                raise TamperedError(
-                    "certificate is not the one the session was sealed with",
-                    location=layout.CERTIFICATE,
-                )
-        elif claimed.certificate_sha256 is not None:
-            raise TamperedError(
-                "the session was sealed with a certificate that is now missing",
-                location=layout.CERTIFICATE,
-            )
-        return self.trust.check(
-            public_key=public_key,
-            certificate=certificate,
-            intermediates=intermediates,
-            at=parse_utc(manifest.started_at),
-            location=layout.CERTIFICATE if certificate else layout.PUBLIC_KEY,
+        certificate, intermediates = signer_certificates(
+            self.read, lambda relative: self.reader.exists(self.prefix + relative)
         )
-
-    def _certificates(self) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
-        certificate = None
-        if self.reader.exists(self.prefix + layout.CERTIFICATE):
-            certs = load_certificates(self.read(layout.CERTIFICATE), location=layout.CERTIFICATE)
-            if len(certs) != 1:
-                raise TamperedError("expected exactly one certificate", location=layout.CERTIFICATE)
-            certificate = certs[0]
-        intermediates: list[x509.Certificate] = []
-        if self.reader.exists(self.prefix + layout.CERT_CHAIN):
-            intermediates = load_certificates(
-                self.read(layout.CERT_CHAIN), location=layout.CERT_CHAIN
-            )
-        return certificate, intermediates
+        return check_signer(
+            manifest.signer,
+            public_key,
+            certificate,
+            intermediates,
+            self.trust,
+            parse_utc(manifest.started_at),
+        )
 
     def _proof_fits_manifest(self, manifest: Manifest) -> None:
         proof = self.proof

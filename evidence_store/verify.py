@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
 from pydantic import ValidationError
 
 from evidence_store import layout
@@ -27,12 +26,11 @@ from evidence_store.errors import (
     VerificationError,
 )
 from evidence_store.model import Link, Manifest, SegmentRef, first_error
+from evidence_store.signer_check import check_signer, signer_certificates
 from evidence_store.signing import (
     PublicKey,
     TrustStore,
-    load_certificates,
     load_public_key,
-    public_key_der,
     verify_signature,
 )
 from evidence_store.store import CHUNK, EvidenceReader
@@ -104,7 +102,9 @@ class _Verification:
 
     def run(self) -> VerifiedSession:
         public_key = load_public_key(self.read(layout.PUBLIC_KEY), location=layout.PUBLIC_KEY)
-        certificate, intermediates = self._certificates()
+        certificate, intermediates = signer_certificates(
+            self.read, lambda relative: self.prefix + relative in self.keys
+        )
         chain, last_signature = self._walk_chain(public_key, certificate, intermediates)
         self._no_strays(chain)
         manifest = self._check_manifest(public_key, chain, last_signature)
@@ -121,20 +121,6 @@ class _Verification:
             ended_at=manifest.ended_at,
             interrupted=manifest.interrupted,
         )
-
-    def _certificates(self) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
-        certificate = None
-        intermediates: list[x509.Certificate] = []
-        if self.prefix + layout.CERTIFICATE in self.keys:
-            certs = load_certificates(self.read(layout.CERTIFICATE), location=layout.CERTIFICATE)
-            if len(certs) != 1:
-                raise TamperedError("expected exactly one certificate", location=layout.CERTIFICATE)
-            certificate = certs[0]
-        if self.prefix + layout.CERT_CHAIN in self.keys:
-            intermediates = load_certificates(
-                self.read(layout.CERT_CHAIN), location=layout.CERT_CHAIN
-            )
-        return certificate, intermediates
 
     def _walk_chain(
         self,
@@ -216,29 +202,9 @@ class _Verification:
         intermediates: list[x509.Certificate],
         started: str,
     ) -> None:
-        claimed = chain.signer
-        assert claimed is not None
-        if hashlib.sha256(public_key_der(public_key)).hexdigest() != claimed.public_key_sha256:
-            raise TamperedError(
-                "public key is not the one the session started with", location=layout.PUBLIC_KEY
-            )
-        if certificate is not None:
-            if certificate.fingerprint(hashes.SHA256()).hex() != claimed.certificate_sha256:
-                raise TamperedError(
-                    "certificate is not the one the session started with",
-                    location=layout.CERTIFICATE,
-                )
-        elif claimed.certificate_sha256 is not None:
-            raise TamperedError(
-                "the session started with a certificate that is now missing",
-                location=layout.CERTIFICATE,
-            )
-        self.signer_subject = self.trust.check(
-            public_key=public_key,
-            certificate=certificate,
-            intermediates=intermediates,
-            at=parse_utc(started),
-            location=layout.CERTIFICATE if certificate else layout.PUBLIC_KEY,
+        assert chain.signer is not None
+        self.signer_subject = check_signer(
+            chain.signer, public_key, certificate, intermediates, self.trust, parse_utc(started)
         )
 
     def _digest_object(self, key: str) -> tuple[int, str]:
