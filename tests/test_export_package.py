@@ -290,7 +290,12 @@ def test_verify_py_run_alone_says_what_it_verified(exported: Exported) -> None:
         ssl.PEM_cert_to_DER_cert((exported.session_package / "trust-root.pem").read_text())
     ).hexdigest()
     assert fingerprint.upper() in out.replace(":", "")
-    assert out.rstrip().endswith("RESULT: INTACT")
+    # Checked against the root the package carries: the verdict itself says on what condition.
+    verdict, caveat = out.rstrip().splitlines()[-2:]
+    assert verdict == "RESULT: INTACT"
+    assert "only if the trust root fingerprint printed above is the procuracy's" in caveat
+    # Neither the export's own check nor this run left bytecode in the package.
+    assert not list(exported.session_package.rglob("__pycache__"))
 
 
 def test_verify_py_accepts_the_published_fingerprint_and_refuses_another(
@@ -300,7 +305,13 @@ def test_verify_py_accepts_the_published_fingerprint_and_refuses_another(
         r"SHA-256 fingerprint: ([0-9A-F:]+)", run_verify(exported.session_package).stdout
     )
     assert printed
-    assert run_verify(exported.session_package, "--expect-root", printed.group(1)).returncode == 0
+    pinned = run_verify(exported.session_package, "--expect-root", printed.group(1))
+    assert pinned.returncode == 0
+    assert pinned.stdout.rstrip().endswith("RESULT: INTACT")  # no caveat left to state
+    root = exported.sessions.data.root_certificate()
+    given = run_verify(exported.session_package, "--root", str(root))
+    assert given.returncode == 0 and given.stdout.rstrip().endswith("RESULT: INTACT")
+    assert "the root you gave (--root)" in given.stdout
     wrong = run_verify(exported.session_package, "--expect-root", "AB" * 32)
     assert wrong.returncode == 1
     assert "trust root is not the one whose fingerprint you expect" in wrong.stdout
@@ -349,7 +360,7 @@ def test_a_clip_verifies_with_only_its_segments(exported: Exported) -> None:
     assert "000000.mp4  0:00:00.000" in out
     assert out.count("not included (outside the clip)") == 2
     assert "Clip:           0:00:01.500 to 0:00:02.500" in out
-    assert out.rstrip().endswith("RESULT: INTACT")
+    assert "\nRESULT: INTACT\n" in out
 
 
 # -- custody -----------------------------------------------------------------------------------

@@ -527,6 +527,46 @@ def test_the_custody_excerpt_is_reported_for_what_it_is(session_package: Tampere
     assert "not a proof that nothing was left out" in out
 
 
+def test_no_directory_name_hides_an_added_file(session_package: Tampered) -> None:
+    # __pycache__ is nothing special: every file of the package must be one the exporter signed.
+    added = session_package.package / "__pycache__" / "LEGGI-QUI.html"
+    added.parent.mkdir()
+    added.write_text("<p>Bản ghi đã được xác minh.</p>", encoding="utf-8")
+    assert_caught(session_package.package, "__pycache__/LEGGI-QUI.html", "added to the package")
+
+
+def test_an_added_file_in_the_sessions_pycache_is_caught(session_package: Tampered) -> None:
+    added = session_package.session / "segments" / "__pycache__" / "x.html"
+    added.parent.mkdir()
+    added.write_text("<p>xem tại đây</p>", encoding="utf-8")
+    assert_caught(
+        session_package.package, "segments/__pycache__/x.html", "not part of the sealed chain"
+    )
+
+
+def test_another_session_added_under_sessions_is_not_intact(session_package: Tampered) -> None:
+    other = session_package.package / "sessions" / session_package.other.name
+    shutil.copytree(session_package.other, other)
+    assert_caught(session_package.package, f"sessions/{other.name}/", "not the exported session")
+
+
+def test_a_renamed_session_directory_is_not_intact(session_package: Tampered) -> None:
+    session = session_package.session
+    session.rename(session.with_name(session_package.other.name))
+    assert_caught(
+        session_package.package, f"sessions/{session_package.other.name}/", "session renamed"
+    )
+
+
+def test_even_the_exporters_key_cannot_sign_a_second_session_in(
+    session_package: Tampered,
+) -> None:
+    other = session_package.package / "sessions" / session_package.other.name
+    shutil.copytree(session_package.other, other)
+    resign(session_package.package, session_package.signer)
+    assert_caught(session_package.package, SUMS, "does not list the files of exactly one session")
+
+
 # -- the exporter's signature ------------------------------------------------------------------
 
 

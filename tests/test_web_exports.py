@@ -14,6 +14,7 @@ import threading
 import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ from web import export_jobs
 from web.accounts import create_user
 from web.audit import custody_log
 from web.export_build import job_key
-from web.export_download import PackageChanged, checked_chunks, digest_of
+from web.export_download import PackageChanged, SendOutcome, checked_chunks, digest_of
 from web.extensions import db
 from web.models import Clip, ExportRequest, User
 from web.review import evidence_store
@@ -419,6 +420,20 @@ def test_a_replaced_package_is_refused_and_logged(console: Console) -> None:
     assert len(events_of(console, "export_download", built.id)) == downloads
 
 
+@dataclass
+class Heard:
+    """What a stream told its SendOutcome, in order."""
+
+    told: list[tuple[str, object]] = field(default_factory=list)
+
+    def outcome(self) -> SendOutcome:
+        return SendOutcome(
+            sent=lambda count: self.told.append(("sent", count)),
+            changed=lambda actual: self.told.append(("changed", actual)),
+            cut_off=lambda count: self.told.append(("cut_off", count)),
+        )
+
+
 def test_a_package_edited_while_it_is_sent_never_arrives_whole(tmp_path: Path) -> None:
     package = tmp_path / "p.zip"
     package.write_bytes(b"a" * (CHUNK * 2 + 10))
@@ -427,14 +442,65 @@ def test_a_package_edited_while_it_is_sent_never_arrives_whole(tmp_path: Path) -
     with package.open("r+b") as editor:  # in place, after the check: same inode
         editor.seek(CHUNK * 2)
         editor.write(b"b")
-    seen: list[str] = []
+    heard = Heard()
     received = b""
     with pytest.raises(PackageChanged):
-        for chunk in checked_chunks(handle, expected, seen.append):
+        for chunk in checked_chunks(handle, expected, heard.outcome()):
             received += chunk
     assert len(received) == CHUNK * 2  # the last chunk was held back
-    assert seen == [hashlib.sha256(package.read_bytes()).hexdigest()]
+    # Refused, and not also recorded as sent or as cut off.
+    assert heard.told == [("changed", hashlib.sha256(package.read_bytes()).hexdigest())]
     assert handle.closed
+
+
+def test_a_stream_is_told_sent_only_after_its_last_chunk_was_taken(tmp_path: Path) -> None:
+    package = tmp_path / "p.zip"
+    package.write_bytes(b"a" * (CHUNK + 10))
+    handle = package.open("rb")
+    heard = Heard()
+    stream = checked_chunks(handle, digest_of(handle), heard.outcome())
+    assert len(next(stream)) + len(next(stream)) == CHUNK + 10
+    assert heard.told == []  # the last chunk is out, but not yet written by the server
+    assert next(stream, None) is None
+    assert heard.told == [("sent", CHUNK + 10)]
+    assert handle.closed
+
+
+def test_a_stream_closed_part_way_is_told_cut_off(tmp_path: Path) -> None:
+    package = tmp_path / "p.zip"
+    package.write_bytes(b"a" * (CHUNK * 2 + 10))
+    handle = package.open("rb")
+    heard = Heard()
+    stream = checked_chunks(handle, digest_of(handle), heard.outcome())
+    next(stream)
+    next(stream)  # the server wrote the first chunk and took the second
+    stream.close()  # the receiver went away
+    assert heard.told == [("cut_off", CHUNK)]
+    assert handle.closed
+
+
+def test_a_download_is_recorded_once_it_was_sent_whole_not_before(console: Console) -> None:
+    built = settle(console, approved(console))
+    assert built.status == "built"
+    prosecutor = client_for(console, "prosecutor")
+    url = f"/exports/{built.id}/download"
+
+    cut = prosecutor.get(url, buffered=False)
+    assert cut.status_code == 200
+    next(iter(cut.response))  # some of it, then the receiver goes away
+    cut.close()
+    assert events_of(console, "export_download", built.id) == []
+    incomplete = events_of(console, "export_download_incomplete", built.id)
+    assert len(incomplete) == 1
+    assert incomplete[0].detail["archive_sha256"] == built.package_sha256
+    assert incomplete[0].detail["bytes_sent"] < int(cut.headers["Content-Length"])
+
+    whole = prosecutor.get(url)
+    assert hashlib.sha256(whole.data).hexdigest() == built.package_sha256
+    sent = events_of(console, "export_download", built.id)
+    assert [e.detail["bytes"] for e in sent] == [len(whole.data)]
+    assert sent[0].detail["sent_sha256"] == built.package_sha256
+    assert len(events_of(console, "export_download_incomplete", built.id)) == 1
 
 
 def test_only_the_requester_downloads(console: Console) -> None:
@@ -566,7 +632,7 @@ def test_the_list_shows_a_build_progress_and_its_result_in_chromium(tmp_path: Pa
     ask(prosecutor, session_id=session_id, reason=REASON)
     request_id = latest_request(console).id
     server = create_server(console.app, host="127.0.0.1", port=0, threads=4)
-    base = f"http://127.0.0.1:{server.effective_port}"  # type: ignore[union-attr]
+    base = f"http://127.0.0.1:{server.effective_port}"
     threading.Thread(target=server.run, daemon=True).start()
     slots = export_jobs.MAX_PARALLEL_BUILDS
     held = 0

@@ -55,7 +55,7 @@ from web.export_build import (
     start_build,
     transition,
 )
-from web.export_download import checked_chunks, digest_of, open_package
+from web.export_download import SendOutcome, checked_chunks, digest_of, open_package
 from web.export_jobs import JobKey
 from web.extensions import db
 from web.forms import ConfirmForm
@@ -291,17 +291,7 @@ def download(request_id: int) -> Response | tuple[str, int]:
             "so it is not sent. The refusal is in the custody log; ask for a new export."
         )
         return render_template("error.html", code=409, message=message), 409
-    record(
-        "export_download",
-        session_id=export.session_id,
-        detail={
-            "request_id": export.id,
-            "archive_sha256": export.package_sha256,
-            "sent_sha256": sent,  # of the bytes read from the handle they are sent from
-            "bytes": size,
-        },
-    )
-    chunks = checked_chunks(handle, sent, lambda changed: _refuse_download(export, changed))
+    chunks = checked_chunks(handle, sent, _download_outcome(export, sent))
     response = Response(
         stream_with_context(chunks), mimetype="application/zip", direct_passthrough=True
     )
@@ -311,12 +301,33 @@ def download(request_id: int) -> Response | tuple[str, int]:
 
 
 def _refuse_download(export: ExportRequest, actual: str) -> None:
+    _refuse(export.session_id, export.id, export.package_sha256, actual)
+
+
+def _refuse(session_id: str, request_id: int, expected: str, actual: str) -> None:
     record(
         "export_download_refused",
-        session_id=export.session_id,
-        detail={
-            "request_id": export.id,
-            "expected_sha256": export.package_sha256,
-            "actual_sha256": actual,
-        },
+        session_id=session_id,
+        detail={"request_id": request_id, "expected_sha256": expected, "actual_sha256": actual},
+    )
+
+
+def _download_outcome(export: ExportRequest, sent: str) -> SendOutcome:
+    """Custody for a download, written when the stream ends: a download is recorded as
+    made only once every byte was handed over and matched. Plain values are captured now,
+    because the stream outlives the view."""
+    session_id, request_id, expected = export.session_id, export.id, export.package_sha256
+
+    def whole(count: int) -> None:
+        detail = {"request_id": request_id, "archive_sha256": expected, "sent_sha256": sent}
+        record("export_download", session_id=session_id, detail={**detail, "bytes": count})
+
+    def cut_off(count: int) -> None:
+        detail = {"request_id": request_id, "archive_sha256": expected, "bytes_sent": count}
+        record("export_download_incomplete", session_id=session_id, detail=detail)
+
+    return SendOutcome(
+        sent=whole,
+        changed=lambda actual: _refuse(session_id, request_id, expected, actual),
+        cut_off=cut_off,
     )

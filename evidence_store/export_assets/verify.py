@@ -18,7 +18,8 @@ checked on its own:
      span covers, every one of them is here, and NOT-INCLUDED.txt lists exactly the others;
   7. the custody excerpt's entries hash as the custody log's rule says, and consecutive rows
      chain;
-  8. every file of the package is as it was exported (PACKAGE-SHA256SUMS).
+  8. every file of the package, whatever its name or directory, is as it was exported
+     (PACKAGE-SHA256SUMS), and the package holds exactly one session.
 
 Two signatures, two statements. The room device's signature (the chain, the manifest) proves
 the recording: every segment is byte for byte what the device sealed. The exporting
@@ -28,7 +29,7 @@ the custody excerpt as the issuing office recorded it, and these documents. It i
 first, so nothing the exporter wrote is believed before its signature verifies.
 
 It stops at the first failure and says which file failed and why.
-Exit status: 0 intact, 1 not intact, 2 usage error (bad arguments, not a package).
+Exit status: 0 intact, 1 not intact, 2 usage error (bad arguments, no sessions/ directory).
 
 The trust root shipped in the package proves nothing by itself: anyone can make a root and
 sign a forgery with it. Compare the root's fingerprint printed below with the one published by
@@ -72,6 +73,10 @@ EXPORTER_CHAIN = "exporter/chain.pem"
 CLIP_PROOF = "clip.json"
 NOT_INCLUDED = "NOT-INCLUDED.txt"
 CUSTODY = "custody.json"
+UNPINNED = (
+    "holds only if the trust root fingerprint printed above is the procuracy's published one "
+    "(pin it with --expect-root)"
+)
 
 
 class Failure(Exception):
@@ -970,12 +975,12 @@ class Custody:
 def check_package_files(package: Path, listing: dict[str, str], known: dict[str, str]) -> int:
     """The files here are exactly those the exporter signed. ``known`` holds digests computed
     already (the segments), so the media is read once."""
+    # Every file counts, whatever its name or directory (even __pycache__): anything the
+    # exporter did not sign was put there by someone else.
     present = sorted(
         p.relative_to(package).as_posix()
         for p in package.rglob("*")
-        if p.is_file()
-        and p.name not in (PACKAGE_SUMS, PACKAGE_SIG)
-        and "__pycache__" not in p.parts
+        if p.is_file() and p.relative_to(package).as_posix() not in (PACKAGE_SUMS, PACKAGE_SIG)
     )
     for name in present:
         if name not in listing:
@@ -992,14 +997,32 @@ def check_package_files(package: Path, listing: dict[str, str], known: dict[str,
 # -- the report --------------------------------------------------------------------------------
 
 
-def find_session(package: Path) -> Path:
+def session_directories(package: Path) -> list[Path]:
+    """The directories under sessions/. None at all: this is not a package (usage error)."""
     sessions = package / "sessions"
-    found = [p for p in sessions.iterdir() if p.is_dir()] if sessions.is_dir() else []
-    if len(found) != 1 or not SESSION_ID.match(found[0].name):
+    found = sorted(p for p in sessions.iterdir() if p.is_dir()) if sessions.is_dir() else []
+    if not found:
         raise UsageProblem(
-            f"{package} is not a sealroom export package (expected one sessions/<id>/ directory)"
+            f"{package} is not a sealroom export package (expected a sessions/<id>/ directory)"
         )
-    return found[0]
+    return found
+
+
+def signed_session(package: Path, found: list[Path], listing: dict[str, str]) -> Path:
+    """The one session whose files the exporter signed. Any other directory under sessions/
+    (another session, or this one renamed) was put there after the export: not intact."""
+    signed = {name.split("/")[1] for name in listing if re.match(r"sessions/[^/]+/.", name)}
+    if len(signed) != 1 or not SESSION_ID.match(next(iter(signed))):
+        raise Failure(PACKAGE_SUMS, "does not list the files of exactly one session")
+    session_id = signed.pop()
+    for directory in found:
+        if directory.name != session_id:
+            raise Failure(
+                f"sessions/{directory.name}/",
+                f"directory is not the exported session {session_id}: a package holds one "
+                "session, and this one was added (or the session renamed) after the export",
+            )
+    return package / "sessions" / session_id
 
 
 def verify(
@@ -1010,7 +1033,7 @@ def verify(
 ) -> dict[str, Any]:
     """Verify ``package``; raise Failure at the first thing that does not verify. Returns
     what the session's check found (signer, manifest, chain, segments)."""
-    session_dir = find_session(package)
+    found = session_directories(package)
     root = TrustRoot(root_file or package / TRUST_ROOT, str(root_file or TRUST_ROOT))
     report(f"Package:        {package}")
     report(f"Trust root:     {root.label} ({root.subject})")
@@ -1020,12 +1043,15 @@ def verify(
         if wanted != root.fingerprint.replace(":", ""):
             raise Failure(root.label, "the trust root is not the one whose fingerprint you expect")
         report("  matches the fingerprint you gave (--expect-root)")
+    elif root_file:
+        report("  the root you gave (--root), not the one the package carries")
     else:
         report("  Compare it with the fingerprint the procuracy publishes: a package can")
         report("  carry a root of anyone's making (or pass it with --expect-root).")
     # The exporter's signature first: clip.json, NOT-INCLUDED.txt and custody.json decide
     # what may be missing and what is reported, so they are read only as signed.
     exporter = Exporter(package)
+    session_dir = signed_session(package, found, exporter.listing)
     custody = Custody(exporter.statement(CUSTODY), session_dir.name)
     exporter.anchor(root, custody.taken_at)
     report(f"Exporter:       {exporter.subject}  ({exporter.algorithm})")
@@ -1129,6 +1155,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     say()
     say("RESULT: INTACT")
+    if args.root is None and not args.expect_root:
+        # Checked against the root the package itself carries: say so where the verdict is.
+        say(f"  {UNPINNED}")
     return 0
 
 
