@@ -9,19 +9,23 @@ import io
 import json
 import re
 import stat
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from flask.testing import FlaskClient
 from PIL import Image
 from werkzeug.test import TestResponse
 
+from evidence_store.signing import DeviceSigner
 from tests.console_fixtures import Console, build_console, login
 from web.accounts import create_user
 from web.audit import custody_log
-from web.diagram_store import ExhibitStore, PageMismatch
+from web.diagram_config import RETRY_KEY
+from web.diagram_store import ExhibitStore, PageMismatch, RecordRefused
 from web.extensions import db
 from web.models import Diagram, DiagramLayer
 
@@ -90,7 +94,9 @@ def post_json(client: FlaskClient, url: str, body: object) -> TestResponse:
 
 
 def png_bytes(
-    size: tuple[int, int] = (64, 48), colour: str | int = "red", mode: str = "RGB"
+    size: tuple[int, int] = (64, 48),
+    colour: str | int | tuple[int, int, int] = "red",
+    mode: str = "RGB",
 ) -> bytes:
     out = io.BytesIO()
     Image.new(mode, size, colour).save(out, "PNG")
@@ -211,7 +217,7 @@ def page_files(console: Console, sha256: str) -> dict[str, tuple[int, bytes]]:
     return {
         path.name: (path.stat().st_ino, path.read_bytes())
         for path in display(console, sha256).iterdir()
-        if path.suffix in (".png", ".json")
+        if path.suffix in (".png", ".json", ".sig")
     }
 
 
@@ -532,7 +538,8 @@ def test_a_replaced_display_page_is_refused_logged_and_made_again(console: Conso
 
     refused = client.get(f"/diagrams/{diagram_id}/pages/0.png")
     assert refused.status_code == 409 and refused.mimetype == "text/plain"
-    assert forged not in refused.data and b"does not match" in refused.data
+    assert forged not in refused.data
+    assert "không khớp" in refused.get_data(as_text=True)  # the console speaks Vietnamese
     [event] = page_events(console, "diagram_page_refused", diagram_id)
     assert event.detail["page"] == 0 and event.detail["sha256"] == sha256
     assert event.detail["expected_sha256"] == recorded[0]
@@ -555,18 +562,32 @@ def test_a_page_is_not_made_again_from_an_original_that_fails_its_hash(console: 
     data = png_bytes((41, 29), "olive")
     diagram_id = uploaded_id(upload(client, data))
     sha256 = hashlib.sha256(data).hexdigest()
+    url = f"/diagrams/{diagram_id}/pages/0.png"
     forged = png_bytes((41, 29), "white")
     forge(display(console, sha256) / "0.png", forged)
     forge(exhibits(console) / sha256, png_bytes((41, 29), "white"))
     try:
         for _ in range(2):  # refused every time: nothing is put back from a bad original
-            assert client.get(f"/diagrams/{diagram_id}/pages/0.png").status_code == 409
+            assert client.get(url).status_code == 409
         assert (display(console, sha256) / "0.png").read_bytes() == forged
-        failed = page_events(console, "diagram_page_restore_failed", diagram_id)
-        assert len(failed) == 2 and "does not match" in failed[0].detail["reason"]
+        [failed] = page_events(console, "diagram_page_restore_failed", diagram_id)
+        assert "does not match" in failed.detail["reason"]
         assert page_events(console, "diagram_page_restored", diagram_id) == []
+        # The failure is remembered: the second request did not try again...
+        refusals = page_events(console, "diagram_page_refused", diagram_id)
+        assert [event.detail.get("retried") for event in refusals] == [None, False]
     finally:
         forge(exhibits(console) / sha256, data)
+    # ...and neither does the next one, although the original is good again: no new render.
+    assert client.get(url).status_code == 409
+    assert page_events(console, "diagram_page_restored", diagram_id) == []
+    console.app.config[RETRY_KEY] = 0  # once the failure is old, it is tried again
+    try:
+        assert client.get(url).status_code == 409
+        assert len(page_events(console, "diagram_page_restored", diagram_id)) == 1
+        assert client.get(url).data == (display(console, sha256) / "0.png").read_bytes()
+    finally:
+        del console.app.config[RETRY_KEY]
 
 
 def test_a_missing_page_is_refused_and_made_again(console: Console) -> None:
@@ -605,22 +626,106 @@ def test_pages_stored_without_a_record_are_checked_then_recorded(console: Consol
     sha256 = hashlib.sha256(data).hexdigest()
     diagram_id = uploaded_id(upload(client, data))
     record = display(console, sha256) / "pages.json"
-    written = record.read_bytes()
+    signature = display(console, sha256) / "pages.json.sig"
+    written, signed = record.read_bytes(), signature.read_bytes()
     record.unlink()  # as stored before pages were recorded
+    signature.unlink()
     assert client.get(f"/diagrams/{diagram_id}").status_code == 200
-    assert record.read_bytes() == written
+    assert record.read_bytes() == written and signature.read_bytes() == signed  # Ed25519
     [derived] = page_events(console, "diagram_pages_derived", diagram_id)
     assert derived.detail["pages"] == upload_event(console, diagram_id).detail["pages"]
 
     # Unrecorded pages that differ from the original's render are not adopted.
     record.unlink()
+    signature.unlink()
     forge(display(console, sha256) / "0.png", png_bytes((70, 30), "gray"))
     assert client.get(f"/diagrams/{diagram_id}/pages/0.png").status_code == 409
     assert not record.exists()
+    [refused] = page_events(console, "diagram_pages_refused", diagram_id)
+    assert "0.png" in refused.detail["reason"] or "page 0" in refused.detail["reason"]
+
+
+def test_a_record_kept_before_records_were_signed_is_signed_once_rederived(
+    console: Console,
+) -> None:
+    client = client_for(console, "court-clerk")
+    data = png_bytes((71, 31), "plum")
+    sha256 = hashlib.sha256(data).hexdigest()
+    diagram_id = uploaded_id(upload(client, data))
+    signature = display(console, sha256) / "pages.json.sig"
+    signed = signature.read_bytes()
+    signature.unlink()  # as kept before records were signed
+    page = client.get(f"/diagrams/{diagram_id}/pages/0.png")
+    assert page.status_code == 200
+    assert signature.read_bytes() == signed
+    [derived] = page_events(console, "diagram_pages_derived", diagram_id)
+    assert derived.detail["signed_existing_record"] is True
+    assert derived.detail["pages"] == upload_event(console, diagram_id).detail["pages"]
+
+
+def forge_page_and_record(console: Console, sha256: str, fake: bytes) -> None:
+    """Replace page 0 and rewrite pages.json to name the replacement's hash."""
+    folder = display(console, sha256)
+    forge(folder / "0.png", fake)
+    document = json.loads((folder / "pages.json").read_bytes())
+    document["pages"][0].update(sha256=hashlib.sha256(fake).hexdigest(), size=len(fake))
+    forge(
+        folder / "pages.json", json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    )
+
+
+def test_a_page_replaced_with_its_record_is_refused(console: Console) -> None:
+    client = client_for(console, "court-clerk")
+    data = png_bytes((64, 48), "teal")
+    sha256 = hashlib.sha256(data).hexdigest()
+    diagram_id = uploaded_id(upload(client, data))
+    folder = display(console, sha256)
+    genuine = {name: (folder / name).read_bytes() for name in ("0.png", "pages.json")}
+    fake = png_bytes((64, 48), "red")
+    forge_page_and_record(console, sha256, fake)
+
+    page = client.get(f"/diagrams/{diagram_id}/pages/0.png")
+    assert page.status_code == 409 and fake not in page.data
+    assert client.get(f"/diagrams/{diagram_id}").status_code == 409
+    assert client.get(f"/diagrams/{diagram_id}/annotate").status_code == 409
+    refusals = page_events(console, "diagram_pages_refused", diagram_id)
+    assert len(refusals) == 3 and "does not verify" in refusals[0].detail["reason"]
+
+    # Removing the signature too (as if kept before records were signed) does not help: an
+    # unsigned record is trusted only if a new render of the original reproduces it.
+    (folder / "pages.json.sig").unlink()
+    assert client.get(f"/diagrams/{diagram_id}/pages/0.png").status_code == 409
+    assert not (folder / "pages.json.sig").exists()
+    assert (
+        "differs from a new render"
+        in page_events(console, "diagram_pages_refused", diagram_id)[-1].detail["reason"]
+    )
+    assert page_events(console, "diagram_pages_derived", diagram_id) == []
+    for name, content in genuine.items():  # put back, for the tests that follow
+        forge(folder / name, content)
+
+
+def test_a_tampered_record_signature_is_refused(console: Console) -> None:
+    client = client_for(console, "court-clerk")
+    data = png_bytes((64, 49), "teal")
+    sha256 = hashlib.sha256(data).hexdigest()
+    diagram_id = uploaded_id(upload(client, data))
+    signature = display(console, sha256) / "pages.json.sig"
+    genuine = signature.read_bytes()
+    forge(signature, bytes([genuine[0] ^ 1]) + genuine[1:])
+    try:
+        assert client.get(f"/diagrams/{diagram_id}/pages/0.png").status_code == 409
+        [refused] = page_events(console, "diagram_pages_refused", diagram_id)
+        assert "does not verify" in refused.detail["reason"]
+        again = upload(client, data)  # nor is the record accepted by a new upload
+        assert again.status_code == 409
+    finally:
+        forge(signature, genuine)
+    assert client.get(f"/diagrams/{diagram_id}/pages/0.png").status_code == 200
 
 
 def test_the_store_never_keeps_a_differing_page_silently(tmp_path: Path) -> None:
-    store = ExhibitStore(tmp_path)
+    store = ExhibitStore(tmp_path, signer=DeviceSigner(Ed25519PrivateKey.generate()))
     data = png_bytes((9, 9), "red")
     sha256 = store.put_original(data)
     planted = store.page_path(sha256, 0)
@@ -637,3 +742,40 @@ def test_the_store_never_keeps_a_differing_page_silently(tmp_path: Path) -> None
     with pytest.raises(PageMismatch):  # a render that differs from the record is not taken
         store.restore_page(sha256, 0, png_bytes((9, 9), "green"))
     assert store.read_page(sha256, 0, recorded.pages[0]) == data
+
+    # Another key (someone who can write exhibits/ but not read <data_dir>/keys) is refused.
+    stranger = ExhibitStore(tmp_path, signer=DeviceSigner(Ed25519PrivateKey.generate()))
+    with pytest.raises(RecordRefused):
+        stranger.read_pages(sha256)
+
+
+def test_a_reader_never_finds_a_page_missing_while_it_is_put_back(tmp_path: Path) -> None:
+    store = ExhibitStore(tmp_path, signer=DeviceSigner(Ed25519PrivateKey.generate()))
+    genuine = png_bytes((300, 300), "red")
+    sha256 = store.put_original(genuine)
+    store.put_pages(sha256, [genuine])
+    path = store.page_path(sha256, 0)
+    forged = [png_bytes((300, 300), (n, 0, 0)) for n in range(40)]
+    seen: list[bytes | None] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                seen.append(path.read_bytes())
+            except FileNotFoundError:
+                seen.append(None)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for fake in forged:
+            planted = path.with_name("planted")  # planted whole, so only restoring is tested
+            planted.write_bytes(fake)
+            planted.replace(path)
+            store.restore_page(sha256, 0, genuine)
+    finally:
+        done.set()
+        reader.join()
+    assert None not in seen and set(seen) <= {genuine, *forged}
+    assert len(list((path.parent / "refused").iterdir())) == len(forged)

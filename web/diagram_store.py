@@ -7,10 +7,13 @@ replace an existing file, so nothing already stored is ever overwritten.
 
 ``<data_dir>/exhibits/display/<sha256>/<n>.png`` holds the PNG of page ``n`` derived from the
 original (the only thing a browser is shown), and ``display/<sha256>/pages.json`` records,
-write-once like the original, each page's SHA-256, size and pixel size as first derived. A page
-is only ever handed out after its bytes match that record. The one exception to write-once:
-a page proven not to match its record may be replaced by a page proven to match it (the bytes
-it replaces are kept under ``display/<sha256>/refused/``).
+write-once like the original, each page's SHA-256, size and pixel size as first derived.
+``pages.json.sig`` (write-once too) is the installation's signature over the record's exact
+bytes: the key lives in ``<data_dir>/keys``, not under ``exhibits/``, so someone who can only
+rewrite ``exhibits/`` cannot make a record that verifies. A page is only ever handed out after
+its bytes match a record whose signature verifies. The one exception to write-once: a page
+proven not to match its record may be replaced by a page proven to match it (the bytes it
+replaces are kept under ``display/<sha256>/refused/``).
 """
 
 from __future__ import annotations
@@ -22,20 +25,34 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from evidence_store.errors import TamperedError
+from evidence_store.signing import DeviceSigner, PublicKey, verify_signature
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1024 * 1024
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PAGES_FORMAT = "sealroom-display-pages/1"
 PAGES_FILE = "pages.json"
+PAGES_SIGNATURE = "pages.json.sig"
 
 
 class StoreCorrupted(Exception):
     """A stored file does not match the hash it is stored under."""
+
+
+class RecordRefused(StoreCorrupted):
+    """The record of an original's display pages cannot be trusted: its signature is missing
+    where it must be, does not verify, or an unsigned record differs from a new render."""
+
+
+class UnsignedRecord(Exception):
+    """``pages.json`` without a signature (written before records were signed, or the
+    signature was never written). Not trusted until a new render of the original matches it."""
 
 
 class PageMismatch(StoreCorrupted):
@@ -146,8 +163,21 @@ class PageSet:
 
 
 class ExhibitStore:
-    def __init__(self, root: Path) -> None:
+    """``signer`` is the installation's key: it signs each new record of display pages and
+    its public key verifies them. Only the originals can be used without it."""
+
+    def __init__(self, root: Path, *, signer: DeviceSigner | None = None) -> None:
         self.root = root
+        self._signer = signer
+
+    def _signing(self) -> DeviceSigner:
+        if self._signer is None:
+            raise RuntimeError("display page records need the installation's signer")
+        return self._signer
+
+    @property
+    def _public_key(self) -> PublicKey:
+        return self._signing().public_key
 
     def original_path(self, sha256: str) -> Path:
         if not _SHA256.fullmatch(sha256):
@@ -193,37 +223,76 @@ class ExhibitStore:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def read_pages(self, sha256: str) -> PageSet | None:
-        """The recorded pages of an original, or None if none were ever recorded."""
+        """The recorded pages of an original, or None if none were ever recorded.
+        UnsignedRecord if ``pages.json`` has no signature; RecordRefused if it does not verify."""
+        folder = self.display_dir(sha256)
         try:
-            data = (self.display_dir(sha256) / PAGES_FILE).read_bytes()
+            data = (folder / PAGES_FILE).read_bytes()
         except FileNotFoundError:
             return None
+        try:
+            signature = (folder / PAGES_SIGNATURE).read_bytes()
+        except FileNotFoundError:
+            raise UnsignedRecord(f"the page record of {sha256} is not signed") from None
+        try:
+            verify_signature(self._public_key, signature, data, location=str(folder / PAGES_FILE))
+        except TamperedError:
+            raise RecordRefused(
+                f"the page record of {sha256} does not verify with this installation's key"
+            ) from None
         return PageSet.parse(data, sha256)
+
+    def _sign_record(self, sha256: str, data: bytes) -> None:
+        signature = self._signing().sign(data)
+        path = self.display_dir(sha256) / PAGES_SIGNATURE
+        if not _write_once(path, signature):
+            # Left by an earlier attempt: keep it only if it signs this very record.
+            try:
+                verify_signature(self._public_key, path.read_bytes(), data, location=str(path))
+            except TamperedError:
+                raise RecordRefused(f"{path} is there but does not sign the record") from None
 
     def put_pages(self, sha256: str, pages: list[bytes]) -> tuple[PageSet, bool]:
         """Record ``pages`` (rendered from the original ``sha256``) unless pages were recorded
-        before; return the recorded set and whether this call recorded it.
+        before; return the recorded set and whether this call recorded (or signed) it.
 
-        Pages recorded before stand (they may already have been shown in court), but each
-        must still match its record; a file already in place that differs from what it
-        should hold is never kept silently: PageMismatch.
+        Pages recorded before stand (they may already have been shown in court), but their
+        record must verify and each page must still match it. An unsigned record (from before
+        records were signed) is signed only if it is exactly the record of ``pages``; any other
+        is refused (RecordRefused). A file already in place that differs from what it should
+        hold is never kept silently: PageMismatch.
         """
         if not pages:
             raise ValueError("an upload has at least one display page")
+        fresh = PageSet(sha256, tuple(PageRecord.of(png) for png in pages))
         with self._locked(sha256):
-            recorded = self.read_pages(sha256)
+            try:
+                recorded = self.read_pages(sha256)
+                signed_now = False
+            except UnsignedRecord:
+                unsigned = (self.display_dir(sha256) / PAGES_FILE).read_bytes()
+                if unsigned != fresh.as_json():
+                    raise RecordRefused(
+                        f"the unsigned page record of {sha256} differs from a new render of "
+                        "the original"
+                    ) from None
+                self._sign_record(sha256, unsigned)
+                recorded, signed_now = fresh, True
             if recorded is not None:
                 for index, page in enumerate(recorded.pages):
                     self._check(sha256, index, page)
-                return recorded, False
-            fresh = PageSet(sha256, tuple(PageRecord.of(png) for png in pages))
+                return recorded, signed_now
             for index, png in enumerate(pages):
                 path = self.page_path(sha256, index)
                 if not _write_once(path, png):
                     found = sha256_of_file(path)
                     if found != fresh.pages[index].sha256:
                         raise PageMismatch(sha256, index, fresh.pages[index].sha256, found)
-            _write_once(self.display_dir(sha256) / PAGES_FILE, fresh.as_json())
+            record = fresh.as_json()
+            # The record first, then its signature: a record left unsigned by a crash is
+            # signed later only if a new render of the original reproduces it.
+            _write_once(self.display_dir(sha256) / PAGES_FILE, record)
+            self._sign_record(sha256, record)
             return fresh, True
 
     def _check(self, sha256: str, index: int, page: PageRecord) -> None:
@@ -247,9 +316,15 @@ class ExhibitStore:
     def restore_page(self, sha256: str, index: int, png: bytes) -> None:
         """Put back page ``index`` from a fresh render ``png`` of the (verified) original.
         Only a render whose hash is the recorded one is accepted (PageMismatch otherwise,
-        with ``found`` the render's hash); the refused file is kept under ``refused/``."""
+        with ``found`` the render's hash); the refused file is kept under ``refused/``.
+
+        The new page is renamed over the old one, so a reader sees either the old file or the
+        new one, never a missing page."""
         with self._locked(sha256):
-            recorded = self.read_pages(sha256)
+            try:
+                recorded = self.read_pages(sha256)
+            except UnsignedRecord:
+                raise RecordRefused(f"the page record of {sha256} is not signed") from None
             if recorded is None or not 0 <= index < len(recorded.pages):
                 raise StoreCorrupted(f"no recorded page {index} of {sha256}")
             expected = recorded.pages[index].sha256
@@ -263,6 +338,25 @@ class ExhibitStore:
                     return  # put back already (another request got here first)
                 refused = self.display_dir(sha256) / "refused" / f"{index}-{found}.png"
                 refused.parent.mkdir(exist_ok=True)
-                path.replace(refused)
-            if not _write_once(path, png):
-                raise StoreCorrupted(f"{path} reappeared while being restored")
+                with suppress(FileExistsError):  # the same bytes were refused before
+                    os.link(path, refused)  # kept for whoever investigates
+            _replace_with(path, png)
+
+
+def _replace_with(path: Path, data: bytes) -> None:
+    """Atomically put ``data`` at ``path`` (read-only, flushed), replacing what is there."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".restoring-")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(temporary).chmod(0o444)
+        Path(temporary).replace(path)
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    finally:
+        Path(temporary).unlink(missing_ok=True)

@@ -61,7 +61,7 @@ from web.diagram_shapes import (
     parse_line,
     parse_shapes,
 )
-from web.diagram_store import StoreCorrupted, sha256_of
+from web.diagram_store import RecordRefused, StoreCorrupted, sha256_of
 from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Diagram, DiagramLayer, User
@@ -268,10 +268,12 @@ def draw() -> str:
 
 @blueprint.get("/<int:diagram_id>")
 @allow(*VIEWERS)
-def view(diagram_id: int) -> str:
+def view(diagram_id: int) -> str | tuple[str, int]:
     diagram = visible_diagram(diagram_id)
     try:
         payload = diagram_payload(diagram)
+    except RecordRefused:  # logged as diagram_pages_refused
+        return _record_refused()
     except StoreCorrupted:
         abort(500)
     creator = db.session.get(User, diagram.created_by)
@@ -288,9 +290,12 @@ def view(diagram_id: int) -> str:
 
 @blueprint.get("/<int:diagram_id>/annotate")
 @allow(*EDITORS)
-def annotate(diagram_id: int) -> str:
+def annotate(diagram_id: int) -> str | tuple[str, int]:
     diagram = visible_diagram(diagram_id)
-    payload = diagram_payload(diagram)
+    try:
+        payload = diagram_payload(diagram)
+    except RecordRefused:  # logged as diagram_pages_refused
+        return _record_refused()
     layer_id = request.args.get("layer", type=int)
     others: list[dict[str, Any]] = payload["layers"]
     layer: dict[str, Any] = {"id": None, "name": "", "shapes": []}
@@ -333,6 +338,8 @@ def page(diagram_id: int, index: int) -> Response:
         abort(404)
     except PageRefused as refused:
         return _page_refused(index, restored=refused.restored)
+    except RecordRefused:  # logged as diagram_pages_refused
+        return _page_refused(index, restored=False)
     except StoreCorrupted as failure:  # the record itself unreadable, or the original
         record("diagram_page_refused", detail=_custody(diagram, page=index, reason=str(failure)))
         return _page_refused(index, restored=False)
@@ -345,6 +352,14 @@ def page(diagram_id: int, index: int) -> Response:
     response.set_etag(sha256_of(data))
     response.headers["Cache-Control"] = "no-cache"
     return response.make_conditional(request)
+
+
+def _record_refused() -> tuple[str, int]:
+    message = _(
+        "The record of this diagram's display pictures failed its check, so none of them is "
+        "shown. Tell the administrator."
+    )
+    return render_template("error.html", code=409, message=message), 409
 
 
 def _page_refused(index: int, *, restored: bool) -> Response:
