@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from evidence_store.clips import ClipProof, verify_clip
+from evidence_store.clips import ClipProof, ClipSegment, verify_clip
 from evidence_store.data_dir import DataDir
 from evidence_store.errors import TamperedError
 from evidence_store.model import SessionMetadata
@@ -30,6 +30,7 @@ from tests.console_fixtures import (
 )
 from web.accounts import create_user
 from web.audit import custody_log
+from web.courtroom_verified import VerifiedClips, key_of
 from web.extensions import db
 from web.models import Clip
 
@@ -323,19 +324,42 @@ def test_a_segment_altered_after_verification_is_refused_as_it_is_fetched(tmp_pa
     original = stored.read_bytes()
     stored.chmod(0o644)
     stored.write_bytes(b"FORGED" + original[6:])  # same size, other bytes
-    for headers in ({}, {"Range": "bytes=0-5"}):
+    for headers in ({}, {"Range": "bytes=0-5"}, {}):
         refused = client.get(url, headers=headers)
         assert refused.status_code == 409 and b"FORGED" not in refused.data
         assert "000001.mp4 does not match the clip" in refused.get_data(as_text=True)
     logged = custody(console.app, "playback_refused", session_id)
-    assert len(logged) == 2  # every refusal is logged
+    assert len(logged) == 1  # once per login for this segment and this forgery, not per fetch
     assert logged[-1]["segment"] == "000001.mp4"
     assert logged[-1]["sealed_sha256"] == hashlib.sha256(original).hexdigest()
     assert logged[-1]["found_sha256"] == hashlib.sha256(b"FORGED" + original[6:]).hexdigest()
+
+    other_login = client_for(console.app, "prosecutor")
+    assert other_login.get(url).status_code == 409
+    assert len(custody(console.app, "playback_refused", session_id)) == 2  # another login
+    stored.write_bytes(b"FORGED AGAIN" + original[12:])
+    assert client.get(url).status_code == 409
     stored.unlink()
     assert client.get(url).status_code == 409
-    assert custody(console.app, "playback_refused", session_id)[-1]["found_sha256"] == "missing"
+    assert client.get(url).status_code == 409
+    found = [e["found_sha256"] for e in custody(console.app, "playback_refused", session_id)]
+    assert len(found) == 4 and found[-1] == "missing"  # each new forgery is logged, once
+    assert len(set(found)) == 3
     assert client.get(f"{location}/segments/0.mp4").status_code == 200  # the intact one plays
+
+
+def test_verified_proofs_are_kept_per_proof_text_and_bounded() -> None:
+    segment = ClipSegment(1, "000001.mp4", "a" * 64, 10, 0, SECOND_US, 1)
+    proof = ClipProof("s-1", 0, SECOND_US, (segment,), ("b" * 64,), 0, "b" * 64, "c" * 64, "x")
+    cache = VerifiedClips(capacity=2)
+    first = key_of(7, proof.to_json())
+    assert key_of(7, proof.to_json() + " ") != first  # another text is another key
+    assert cache.put(first, proof)[1] == segment
+    cache.put(key_of(8, "other"), proof)
+    assert cache.get(first) is not None  # used: kept over the entry not used since
+    cache.put(key_of(9, "third"), proof)
+    assert len(cache) == 2 and cache.get(key_of(8, "other")) is None
+    assert cache.get(first) is not None
 
 
 def test_a_long_clips_verification_fits_in_the_session_cookie(tmp_path: Path) -> None:

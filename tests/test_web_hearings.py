@@ -3,6 +3,7 @@ commands, verification before showing, custody events, and the server-sent event
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -18,11 +19,13 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.console_fixtures import PASSWORD, build_console, csrf_token, record_session
+from tests.test_diagrams import forge, png_bytes, upload, uploaded_id
 from tests.test_web_clips import client_for, clip_id_of, custody, make_clip, record_long_session
 from web import presentation
 from web.accounts import create_user
+from web.courtroom_verified import EXTENSION_KEY, VerifiedClips
 from web.extensions import db
-from web.models import Diagram, Hearing, HearingExhibit
+from web.models import Clip, Diagram, Hearing, HearingExhibit
 
 
 @dataclass
@@ -392,7 +395,9 @@ def test_a_diagram_whose_original_was_altered_is_not_shown(tmp_path: Path) -> No
     clerk = client_for(court.app, "court-clerk")
     hearing_id, _clip_entry, diagram_entry = presented_hearing(court, clerk)
     with court.app.app_context():
-        sha256 = db.session.get(Diagram, court.diagram_id).sha256
+        diagram = db.session.get(Diagram, court.diagram_id)
+        assert diagram is not None
+        sha256 = diagram.sha256
     original = tmp_path / "exhibits" / sha256
     original.chmod(0o644)
     original.write_bytes(original.read_bytes().replace(b"Nguy", b"Tr\xe1\xba\xa7"))
@@ -440,6 +445,107 @@ def test_a_segment_altered_after_the_clip_was_shown_never_reaches_the_screen(
     assert refusal["verification"]["location"] == "segments/000002.mp4"
     assert custody(court.app, "playback_refused", court.session_id)[-1]["segment"] == "000002.mp4"
     assert command(clerk, hearing_id, "play", position=0).status_code == 400
+
+
+def test_a_segment_forged_on_disk_and_in_the_database_proof_is_refused(tmp_path: Path) -> None:
+    """The database's copy of the proof is not evidence: segments are served against what
+    verify_clip established, and a changed proof is verified again (and fails) first."""
+    court = build_court(tmp_path)
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id, clip_entry, _ = presented_hearing(court, clerk)
+    shown = command(clerk, hearing_id, "show", exhibit_id=clip_entry, play=False).get_json()
+    assert shown["verification"]["intact"]
+    url = shown["state"]["exhibit"]["clip"]["segments"][1]["url"]
+    covered = tmp_path / "evidence" / "sessions" / court.session_id / "segments" / "000002.mp4"
+    covered.chmod(0o644)
+    forged = b"FORGED" + covered.read_bytes()[6:]
+    covered.write_bytes(forged)
+    with court.app.app_context():
+        clip = db.session.get(Clip, court.clip_id)
+        assert clip is not None
+        proof = json.loads(clip.proof)
+        for sealed in proof["segments"]:
+            if sealed["index"] == 2:
+                sealed["sha256"] = hashlib.sha256(forged).hexdigest()
+        clip.proof = json.dumps(proof)
+        db.session.commit()
+
+    refused = clerk.get(url)
+    assert refused.status_code == 409 and not refused.data.startswith(b"FORGED")
+    assert "does not match its seal" in refused.get_data(as_text=True)
+    assert clerk.get(url.replace("/2.mp4", "/1.mp4")).status_code == 409  # nothing of it
+    logged = custody(court.app, "playback_refused", court.session_id)
+    assert logged[-1]["clip_id"] == court.clip_id and logged[-1]["index"] == 1
+    assert logged[-2]["index"] == 2 and logged[-2]["verification"]["intact"] is False
+    assert logged[-1]["verification"]["location"] == "clip proof"
+    state = clerk.get(f"/hearings/{hearing_id}/state").get_json()["state"]
+    assert state["exhibit"]["kind"] == "unverified" and "clip" not in state["exhibit"]
+    assert "could not be verified" in state["exhibit"]["notice"]
+    refusal = custody(court.app, "present_refused", court.session_id)[-1]
+    assert refusal["hearing_id"] == hearing_id and refusal["verification"]["intact"] is False
+    assert command(clerk, hearing_id, "play", position=0).status_code == 400
+
+
+def test_a_restarted_console_verifies_a_clip_before_serving_it(tmp_path: Path) -> None:
+    court = build_court(tmp_path)
+    clerk = client_for(court.app, "court-clerk")
+    url = f"/clips/{court.clip_id}/segments/1.mp4"
+    assert clerk.get(url).status_code == 200  # never verified in this process: verified now
+    assert len(verified_clips_of(court.app)) == 1
+    court.app.extensions.pop(EXTENSION_KEY)  # what a restart forgets
+    assert clerk.get(url).status_code == 200
+    assert custody(court.app, "playback_refused", court.session_id) == []
+
+
+def verified_clips_of(app: Flask) -> VerifiedClips:
+    found: VerifiedClips = app.extensions[EXTENSION_KEY]
+    return found
+
+
+def test_a_refused_segment_changes_no_hearing_that_does_not_show_its_clip(tmp_path: Path) -> None:
+    court = build_court(tmp_path)
+    clerk = client_for(court.app, "court-clerk")
+    hearing_id, _clip_entry, diagram_entry = presented_hearing(court, clerk)
+    assert command(clerk, hearing_id, "show", exhibit_id=diagram_entry).status_code == 200
+    before = version_of(clerk, hearing_id)
+    covered = tmp_path / "evidence" / "sessions" / court.session_id / "segments" / "000002.mp4"
+    covered.chmod(0o644)
+    covered.write_bytes(b"FORGED" + covered.read_bytes()[6:])
+    assert clerk.get(f"/clips/{court.clip_id}/segments/2.mp4").status_code == 409
+    assert version_of(clerk, hearing_id) == before  # the diagram stays; nothing was written
+    assert custody(court.app, "present_refused", court.session_id) == []
+    assert len(custody(court.app, "playback_refused", court.session_id)) == 1
+
+
+def test_an_uploaded_diagram_whose_original_was_altered_is_not_shown(tmp_path: Path) -> None:
+    court = build_court(tmp_path)
+    clerk = client_for(court.app, "court-clerk")
+    picture = png_bytes((64, 48), "teal")
+    sha256 = hashlib.sha256(picture).hexdigest()
+    diagram_id = uploaded_id(upload(clerk, picture))
+    hearing_id = new_hearing(clerk, case="VKS-upload")
+    assert add_exhibit(clerk, hearing_id, f"diagram-{diagram_id}", "SĐ-9").status_code == 302
+    [entry] = exhibit_ids(court.app, hearing_id)
+    shown = command(clerk, hearing_id, "show", exhibit_id=entry).get_json()
+    assert shown["state"]["exhibit"]["kind"] == "diagram"  # intact: shown
+
+    original = tmp_path / "exhibits" / sha256
+    forge(original, png_bytes((64, 48), "red"))
+    answer = command(clerk, hearing_id, "show", exhibit_id=entry)
+    assert answer.status_code == 200
+    exhibit = answer.get_json()["state"]["exhibit"]
+    assert exhibit["kind"] == "unverified" and "diagram" not in exhibit
+    assert "could not be verified" in exhibit["notice"] and exhibit["number"] == "SĐ-9"
+    told = answer.get_json()["verification"]  # what the presenter's panel shows
+    assert told["intact"] is False and told["location"] == f"exhibits/{sha256}"
+    assert "does not match its recorded SHA-256" in told["reason"]
+    refused = custody(court.app, "present_refused")[-1]
+    assert refused["hearing_id"] == hearing_id and refused["verification"]["intact"] is False
+
+    original.unlink()
+    gone = command(clerk, hearing_id, "show", exhibit_id=entry).get_json()
+    assert gone["state"]["exhibit"]["kind"] == "unverified"
+    assert "missing" in gone["verification"]["reason"]
 
 
 def test_the_audience_screen_shows_only_what_is_presented(court: Court) -> None:

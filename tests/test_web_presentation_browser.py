@@ -12,14 +12,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
 from PIL import Image
 
 from tests.console_fixtures import build_console
 from tests.evidence_builders import segment_media
 from tests.test_web_browser import ARTIFACTS, CHROMIUM, log_in, shot, wait_js
-from tests.test_web_clips import client_for, clip_id_of, make_clip, record_long_session
+from tests.test_web_clips import client_for, clip_id_of, custody, make_clip, record_long_session
 from tests.test_web_hearings import add_exhibit, exhibit_ids, new_hearing, post_json
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -38,6 +40,8 @@ class Courtroom:
     tamper_hearing_id: int  # a hearing whose clip's first segment a test alters on disk
     tamper_entry: int
     tamper_segment: Path
+    tamper_clip_id: int  # the clip that hearing shows: 0:00 - 0:01.5, segments 0 and 1
+    app: Flask
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +92,8 @@ def courtroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Courtroom]:
             tamper_hearing,
             tamper_entry,
             tamper_segment,
+            clip_id_of(tamper_clip),
+            app,
         )
     finally:
         server.close()
@@ -304,4 +310,71 @@ def test_a_segment_altered_while_shown_turns_both_screens_to_the_notice(
         shot(presenter, "present-11-presenter-refused")
     finally:
         courtroom.tamper_segment.write_bytes(original)
+    context.close()
+
+
+def segment_requests(page: object) -> list[str]:
+    """The clip segment URLs the page asks for, as it asks."""
+    asked: list[str] = []
+
+    def note(request: Any) -> None:
+        if "/segments/" in urlsplit(request.url).path:  # not the login page it may lead to
+            asked.append(request.url)
+
+    page.on("request", note)  # type: ignore[attr-defined]
+    return asked
+
+
+def test_a_refused_segment_is_asked_for_once_and_logged_once(
+    courtroom: Courtroom, browser: object
+) -> None:
+    """A segment that does not match its seal answers 409: the clip page shows the console's
+    message and asks for nothing more, and the refusal is one custody event, not a flood."""
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, courtroom.base, "prosecutor")
+    session_id = courtroom.tamper_segment.parent.parent.name
+    logged = len(custody(courtroom.app, "playback_refused", session_id))
+    original = courtroom.tamper_segment.read_bytes()
+    courtroom.tamper_segment.chmod(0o644)
+    courtroom.tamper_segment.write_bytes(b"FORGED" + original[6:])
+    asked = segment_requests(page)
+    try:
+        page.goto(f"{courtroom.base}/clips/{courtroom.tamper_clip_id}")
+        page.wait_for_selector("#clip-refused:not([hidden])")
+        time.sleep(3)  # a player that retried would ask hundreds of times meanwhile
+        assert page.inner_text("#clip-refused").strip()
+        shot(page, "present-12-clip-refused")
+    finally:
+        courtroom.tamper_segment.write_bytes(original)
+    assert len(asked) == 1, asked
+    refusals = custody(courtroom.app, "playback_refused", session_id)[logged:]
+    assert len(refusals) == 1 and refusals[0]["clip_id"] == courtroom.tamper_clip_id
+    context.close()
+
+
+def test_a_segment_that_cannot_be_fetched_is_asked_for_less_and_less_often(
+    courtroom: Courtroom, browser: object
+) -> None:
+    """Not a refusal (here the login ended, so the segment's URL leads to the login page):
+    the player tries again after 0.5 s, 1 s, 2 s, ... instead of hammering the console."""
+    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, courtroom.base, "prosecutor")
+    held: list[Any] = []  # the first ask is held back until the login has ended
+    page.route("**/segments/*.mp4", lambda route: held.append(route) if not held else None)
+    asked = segment_requests(page)
+    page.goto(f"{courtroom.base}/clips/{courtroom.short_clip_id}")
+    wait_js(page, "document.getElementById('clip-player').src !== ''")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert held, "the player asked for no segment"
+    other = context.new_page()  # the same login, in another tab: log out there
+    other.goto(f"{courtroom.base}/clips/")
+    other.click("form[action$='/logout'] button")
+    page.unroute("**/segments/*.mp4")  # the held ask now reaches the console, as do the next
+    page.wait_for_timeout(3000)
+    # 0, 0.5, 1.5, 3.5 s: four asks at most in three seconds (hundreds without backing off)
+    assert 1 <= len(asked) <= 5, asked
     context.close()

@@ -19,6 +19,7 @@ from evidence_store.clips import ClipProof, verify_clip
 from evidence_store.errors import UsageError, VerificationError
 from evidence_store.layered import LayeredStore
 from evidence_store.model import Manifest
+from web.courtroom_verified import key_of, verified_clips
 from web.media import mime_type
 from web.models import Clip
 
@@ -87,10 +88,14 @@ def clip_player(clip: Clip) -> dict[str, Any]:
 def verify(clip: Clip) -> dict[str, Any]:
     """Re-check the clip against the store as it is now: what was verified, or the first
     failure. Hashes only the clip's own segments. The outcome stays small (no list of
-    segment names) whatever the clip's length: it is kept in the session cookie."""
+    segment names) whatever the clip's length: it is kept in the session cookie.
+
+    On success the sealed hashes are remembered for this very proof text
+    (``web.courtroom_verified``): the clip's segment URL serves against nothing else."""
     data = current_app.extensions["sealroom.data"]
+    text = clip.proof  # read once: the text verified is the text remembered
     try:
-        proof = proof_of(clip)
+        proof = ClipProof.from_json(text)
         verified = verify_clip(evidence_store(), proof, data.trust())
     except VerificationError as failure:
         return {
@@ -99,6 +104,7 @@ def verify(clip: Clip) -> dict[str, Any]:
             "location": failure.location or "",
             "reason": failure.reason,
         }
+    verified_clips().put(key_of(clip.id, text), verified.proof)
     return {
         "intact": True,
         "signer": verified.signer,

@@ -38,10 +38,11 @@ from web.access import allow
 from web.audit import record
 from web.courtroom_media import clip_player, verify
 from web.courtroom_scope import PRESENTERS, visible_hearing
+from web.diagram_config import exhibit_store
 from web.diagram_store import StoreCorrupted
 from web.diagrams import diagram_payload
 from web.extensions import db
-from web.models import Clip, Hearing, HearingExhibit
+from web.models import Clip, Diagram, Hearing, HearingExhibit
 
 blueprint = Blueprint("presentation", __name__)
 ACTIONS = (
@@ -74,12 +75,24 @@ def _shown(entry: HearingExhibit, now: int) -> tuple[dict[str, Any], dict[str, A
             raise commands.CommandError(_("That exhibit is not on this hearing's list."))
         shown = {**base, "kind": "diagram", "title": entry.diagram.title}
         try:
-            payload = diagram_payload(entry.diagram)
-        except StoreCorrupted as exc:  # its original no longer matches its hash
-            notice = commands.not_verified_notice(entry.exhibit_number)
-            failure = {"intact": False, "reason": str(exc), "diagram": entry.diagram.id}
-            return {**base, "kind": "unverified", "notice": notice}, failure
-        return {**shown, "diagram": payload}, None
+            payload = _checked_diagram(entry.diagram)
+        except StoreCorrupted:  # its original no longer matches its hash
+            reason = _(
+                "the stored diagram does not match its recorded SHA-256 (altered or replaced)"
+            )
+        except OSError:
+            reason = _("the stored original is missing or cannot be read")
+        else:
+            return {**shown, "diagram": payload}, None
+        notice = commands.not_verified_notice(entry.exhibit_number)
+        failure = {
+            "intact": False,
+            "result": "tampered",
+            "location": f"exhibits/{entry.diagram.sha256}",
+            "reason": reason,
+            "diagram": entry.diagram.id,
+        }
+        return {**base, "kind": "unverified", "notice": notice}, failure
     base["clip_id"] = entry.clip.id  # so a segment refused later finds the screens showing it
     outcome = verify(entry.clip)
     if not outcome["intact"]:
@@ -87,6 +100,15 @@ def _shown(entry: HearingExhibit, now: int) -> tuple[dict[str, Any], dict[str, A
         return {**base, "kind": "unverified", "notice": notice}, outcome
     player = clip_player(entry.clip)
     return {**base, "kind": "clip", "title": entry.clip.title, "clip": player}, outcome
+
+
+def _checked_diagram(diagram: Diagram) -> dict[str, Any]:
+    """The diagram's payload, once its stored original has been checked against its SHA-256
+    (a drawn diagram's is read, and so checked, to draw it; an uploaded one's pages are made
+    from it, so it is read here). StoreCorrupted, or OSError if it is gone, otherwise."""
+    if diagram.kind != "drawn":
+        exhibit_store().read_original(diagram.sha256)
+    return diagram_payload(diagram)
 
 
 def _session_of(exhibit: dict[str, Any] | None) -> str | None:

@@ -240,12 +240,24 @@ def verify_now(clip_id: int) -> Response:
 @allow(*CLIP_READERS)
 def segment(clip_id: int, index: int) -> Response:
     """One segment the clip covers, byte for byte and with HTTP Range support, sent only if it
-    is the segment the clip's proof seals; otherwise 409, logged, and the clip is taken off
-    every court screen showing it."""
+    is the segment the signed chain sealed, as a ``verify_clip`` run in this process
+    established; otherwise 409, logged, and the clip is taken off every court screen
+    showing it."""
     clip = visible_clip(clip_id)
-    sealed = next((s for s in proof_of(clip).segments if s.index == index), None)
-    if sealed is None:
+    try:
+        covered = any(s.index == index for s in proof_of(clip).segments)
+    except VerificationError:
+        covered = True  # a proof that cannot even be read is refused below, and logged
+    if not covered:
         abort(404)  # not part of this clip: a clip never serves the rest of the session
+    try:
+        sealed = courtroom_segments.established(clip).get(index)
+    except courtroom_segments.NotVerified as failed:
+        courtroom_segments.refuse_unverified(clip, index, failed.outcome)
+        message = _("The clip does not match its seal and is not played.")
+        return Response(message, status=409, mimetype="text/plain")
+    if sealed is None:
+        abort(404)
     check = courtroom_segments.check_segment(evidence_store(), clip.session_id, sealed)
     if check.body is None:
         courtroom_segments.refuse(clip, check)

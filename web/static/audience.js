@@ -17,8 +17,13 @@
   const AHEAD_SECONDS = 10;   // buffer this much beyond the playhead
   const BEHIND_SECONDS = 30;  // and drop what is further behind, to bound memory
   const DRIFT_SECONDS = 0.3;  // re-seek when further than this from where the presenter is
+  const RETRY_FIRST_MS = 500;  // after a failed fetch (not a refusal), wait this long,
+  const RETRY_MAX_MS = 8000;   // doubling up to this, so an outage is not hammered
 
-  function createClipPlayer(video, media) {
+  // options.onRefused(message): the console refused a segment (409, it does not match the
+  // clip's seal); the player then fetches nothing more.
+  function createClipPlayer(video, media, options) {
+    options = options || {};
     const segments = media.segments;
     const inPoint = media.in;
     const outPoint = media.out;
@@ -31,6 +36,9 @@
     let loading = false;
     let generation = 0;    // bumped on seek: stale downloads are dropped
     let guard = null;      // interval that stops playback at the out point
+    let refused = false;   // a segment was refused: this clip is not played any further
+    let retryDelay = 0;    // ms to wait after the last failed fetch (0: none failed)
+    let retryTimer = null;
     let resolveReady;
     const ready = new Promise(function (resolve) { resolveReady = resolve; });
 
@@ -58,17 +66,34 @@
         : Promise.resolve();
     }
 
+    function retryLater() {
+      // Not a refusal (the console or its bucket is unreachable): try again, less and less often.
+      retryDelay = retryDelay ? Math.min(retryDelay * 2, RETRY_MAX_MS) : RETRY_FIRST_MS;
+      retryTimer = setTimeout(function () { retryTimer = null; feed(); }, retryDelay);
+    }
+
     async function feed() {
-      if (destroyed || !buffer || loading || next >= segments.length) return;
+      if (destroyed || refused || retryTimer || !buffer || loading) return;
+      if (next >= segments.length) return;
       const segment = segments[next];
       if (segment.start > video.currentTime + AHEAD_SECONDS) return;
       loading = true;
       const mine = generation;
+      let failed = false;
       try {
         // The console checks each segment against the clip's seal as it sends it; a refused
-        // one (409) is never played, and the screen's state turns to the notice.
+        // one (409) is never played, and not asked for again: the court screen's state turns
+        // to the notice, and the clip page shows the console's message.
         const response = await fetch(segment.url, { credentials: "same-origin" });
-        if (!response.ok) throw new Error("segment " + segment.url + ": HTTP " + response.status);
+        if (response.status === 409) {
+          refused = true;
+          const message = await response.text();
+          if (!destroyed && options.onRefused) options.onRefused(message);
+          return;
+        }
+        if (!response.ok || response.redirected) {  // e.g. a login page: not the segment
+          throw new Error("segment " + segment.url + ": HTTP " + response.status);
+        }
         const bytes = await response.arrayBuffer();
         if (mine !== generation || destroyed) return;
         await whenIdle();
@@ -80,13 +105,17 @@
           await whenIdle();
         }
         next += 1;
+        retryDelay = 0;
         if (next >= segments.length && source.readyState === "open") source.endOfStream();
       } catch (error) {
+        failed = true;
         if (!destroyed) console.error(error);
       } finally {
         if (mine === generation) loading = false;
       }
-      if (mine === generation) feed();
+      if (destroyed || refused || mine !== generation) return;  // a seek has taken over
+      if (failed) retryLater();
+      else feed();
     }
 
     function stopAtOut() {
@@ -157,6 +186,7 @@
         destroyed = true;
         generation += 1;
         clearInterval(guard);
+        clearTimeout(retryTimer);
         listeners.forEach(function (l) { l[0].removeEventListener(l[1], l[2]); });
         video.pause();
         video.removeAttribute("src");
@@ -324,7 +354,14 @@
     const video = document.getElementById("clip-player");
     if (!video) return;
     const media = JSON.parse(document.getElementById("clip-data").textContent);
-    window.sealroomClip = createClipPlayer(video, media);
+    const notice = document.getElementById("clip-refused");
+    window.sealroomClip = createClipPlayer(video, media, {
+      onRefused: function (message) {
+        video.pause();
+        notice.textContent = message;
+        notice.hidden = false;
+      },
+    });
   }
 
   bootAudience();

@@ -91,7 +91,8 @@
       fact(text.segments, outcome.segments + " (" + span + ")");
       fact(text.seal, outcome.head);
     } else {
-      fact(text.failure, outcome.result.toUpperCase() + " — " + outcome.location + ": " + outcome.reason);
+      const where = outcome.location ? outcome.location + ": " : "";
+      fact(text.failure, String(outcome.result || "").toUpperCase() + " — " + where + outcome.reason);
     }
     panel.appendChild(facts);
   }
