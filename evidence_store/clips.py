@@ -30,7 +30,7 @@ from evidence_store.signing import (
     load_public_key,
     verify_signature,
 )
-from evidence_store.store import CHUNK, EvidenceReader
+from evidence_store.store import EvidenceReader, digest_object
 from evidence_store.timefmt import parse_utc
 from evidence_store.verify import verify_session
 
@@ -364,13 +364,7 @@ class _ClipCheck:
         key = self.prefix + relative
         if not self.reader.exists(key):
             raise TamperedError("segment missing (deleted or renamed)", location=relative)
-        digest = hashlib.sha256()
-        seen = 0
-        with self.reader.open_read(key) as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-                seen += len(chunk)
-        return seen, digest.hexdigest()
+        return digest_object(self.reader, key)
 
 
 def verify_clip(reader: EvidenceReader, proof: ClipProof, trust: TrustStore) -> VerifiedClip:

@@ -54,7 +54,6 @@ from evidence_store.export_files import (
     check_destination,
     copy_object,
     make_read_only,
-    sha256_of,
     staging,
     write_package_sums,
     zip_directory,
@@ -68,7 +67,7 @@ from evidence_store.signing import (
     public_key_der,
     public_key_pem,
 )
-from evidence_store.store import EvidenceReader, FilesystemStore
+from evidence_store.store import EvidenceReader, FilesystemStore, sha256_file
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
 from evidence_store.verify import verify_session
 
@@ -201,7 +200,7 @@ def build_package(
         archive_sha256 = None
         if as_zip:
             zip_directory(stage, out, top=out.stem)
-            archive_sha256 = sha256_of(out)
+            archive_sha256 = sha256_file(out)[0]
         else:
             stage.rename(out)
     return ExportedPackage(

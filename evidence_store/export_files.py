@@ -13,7 +13,7 @@ from pathlib import Path
 
 from evidence_store.errors import UsageError
 from evidence_store.layered import LayeredStore
-from evidence_store.store import CHUNK, EvidenceReader, FilesystemStore
+from evidence_store.store import CHUNK, EvidenceReader, FilesystemStore, sha256_file
 
 Progress = Callable[[int], None]
 PACKAGE_SUMS = "PACKAGE-SHA256SUMS"
@@ -64,14 +64,6 @@ def copy_object(reader: EvidenceReader, key: str, target: Path, progress: Progre
             progress(len(chunk))
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def package_files(root: Path) -> list[str]:
     """Every file under ``root`` as a POSIX relative path, in byte order."""
     names = [p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()]
@@ -89,7 +81,7 @@ def write_package_sums(root: Path, known: dict[str, str]) -> str:
     lines = []
     for name in package_files(root):
         if name not in (PACKAGE_SUMS, PACKAGE_SIG):
-            lines.append(f"{known.get(name) or sha256_of(root / name)}  {name}\n")
+            lines.append(f"{known.get(name) or sha256_file(root / name)[0]}  {name}\n")
     body = "".join(lines).encode("utf-8")
     (root / PACKAGE_SUMS).write_bytes(body)
     return hashlib.sha256(body).hexdigest()

@@ -14,7 +14,7 @@ import io
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
@@ -65,6 +65,21 @@ def fsync_directory(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def digest_object(
+    reader: EvidenceReader, key: str, progress: Callable[[int], None] | None = None
+) -> tuple[int, str]:
+    """Stream an object through SHA-256; returns (size, hex digest)."""
+    digest = hashlib.sha256()
+    seen = 0
+    with reader.open_read(key) as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+            seen += len(chunk)
+            if progress:
+                progress(len(chunk))
+    return seen, digest.hexdigest()
 
 
 def sha256_file(path: Path) -> tuple[str, int]:

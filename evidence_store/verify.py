@@ -33,7 +33,7 @@ from evidence_store.signing import (
     load_public_key,
     verify_signature,
 )
-from evidence_store.store import CHUNK, EvidenceReader
+from evidence_store.store import EvidenceReader, digest_object
 from evidence_store.timefmt import parse_utc
 
 Progress = Callable[[int], None]
@@ -208,15 +208,7 @@ class _Verification:
         )
 
     def _digest_object(self, key: str) -> tuple[int, str]:
-        digest = hashlib.sha256()
-        seen = 0
-        with self.store.open_read(key) as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-                seen += len(chunk)
-                if self.progress:
-                    self.progress(len(chunk))
-        return seen, digest.hexdigest()
+        return digest_object(self.store, key, self.progress)
 
     def _check_segments(self, pending: list[tuple[SegmentRef, Future[tuple[int, str]]]]) -> None:
         """Check hashed segments in chain order; raise at the first that does not match."""

@@ -32,9 +32,9 @@ from typing import Any
 
 from evidence_store.errors import TamperedError
 from evidence_store.signing import DeviceSigner, PublicKey, verify_signature
+from evidence_store.store import fsync_directory, sha256_file
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_CHUNK = 1024 * 1024
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 PAGES_FORMAT = "sealroom-display-pages/1"
 PAGES_FILE = "pages.json"
@@ -73,36 +73,32 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def sha256_of_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _write_once(path: Path, data: bytes) -> bool:
-    """Put ``data`` at ``path`` unless something is there; True if this call wrote it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
+@contextmanager
+def _durable_temporary(directory: Path, data: bytes, prefix: str) -> Iterator[Path]:
+    """``data`` in a flushed, read-only temporary file in ``directory`` (removed after)."""
+    fd, name = tempfile.mkstemp(dir=directory, prefix=prefix)
+    temporary = Path(name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        Path(temporary).chmod(0o444)
+        temporary.chmod(0o444)
+        yield temporary
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _write_once(path: Path, data: bytes) -> bool:
+    """Put ``data`` at ``path`` unless something is there; True if this call wrote it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _durable_temporary(path.parent, data, ".incoming-") as temporary:
         try:
             os.link(temporary, path)
         except FileExistsError:
             return False
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-        return True
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    fsync_directory(path.parent)
+    return True
 
 
 @dataclass(frozen=True)
@@ -197,7 +193,7 @@ class ExhibitStore:
         one file; a file already there under that name must still match its hash."""
         sha256 = sha256_of(data)
         path = self.original_path(sha256)
-        if not _write_once(path, data) and sha256_of_file(path) != sha256:
+        if not _write_once(path, data) and sha256_file(path)[0] != sha256:
             raise StoreCorrupted(f"{path} does not match its SHA-256")
         return sha256
 
@@ -285,7 +281,7 @@ class ExhibitStore:
             for index, png in enumerate(pages):
                 path = self.page_path(sha256, index)
                 if not _write_once(path, png):
-                    found = sha256_of_file(path)
+                    found = sha256_file(path)[0]
                     if found != fresh.pages[index].sha256:
                         raise PageMismatch(sha256, index, fresh.pages[index].sha256, found)
             record = fresh.as_json()
@@ -297,7 +293,7 @@ class ExhibitStore:
 
     def _check(self, sha256: str, index: int, page: PageRecord) -> None:
         path = self.page_path(sha256, index)
-        found = sha256_of_file(path) if path.is_file() else None
+        found = sha256_file(path)[0] if path.is_file() else None
         if found != page.sha256:
             raise PageMismatch(sha256, index, page.sha256, found)
 
@@ -333,7 +329,7 @@ class ExhibitStore:
                 raise PageMismatch(sha256, index, expected, rendered)
             path = self.page_path(sha256, index)
             if path.is_file():
-                found = sha256_of_file(path)
+                found = sha256_file(path)[0]
                 if found == expected:
                     return  # put back already (another request got here first)
                 refused = self.display_dir(sha256) / "refused" / f"{index}-{found}.png"
@@ -345,18 +341,6 @@ class ExhibitStore:
 
 def _replace_with(path: Path, data: bytes) -> None:
     """Atomically put ``data`` at ``path`` (read-only, flushed), replacing what is there."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".restoring-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(temporary).chmod(0o444)
-        Path(temporary).replace(path)
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
+    with _durable_temporary(path.parent, data, ".restoring-") as temporary:
+        temporary.replace(path)
+    fsync_directory(path.parent)
