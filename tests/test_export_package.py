@@ -37,7 +37,9 @@ from tests.evidence_builders import (
     session_files,
 )
 from tests.test_openssl_procedure import SPEC, procedure_steps
+from tests.test_web_browser import ARTIFACTS, browser, wait_js
 
+__all__ = ["browser"]  # the Chromium fixture, shared with the console's browser test
 SYSTEM_PYTHON = "/usr/bin/python3"
 SIGNER = "CN=phong-hoi-cung-1,O=sealroom"
 CLIP_SPAN = (SEGMENT_US + SEGMENT_US // 2, 2 * SEGMENT_US + SEGMENT_US // 2)  # segments 1, 2
@@ -448,39 +450,28 @@ def test_tampered_evidence_is_not_exported_and_the_attempt_is_recorded(
 
 
 @pytest.mark.slow
-def test_the_offline_player_plays_the_segments_from_file_url(exported: Exported) -> None:
-    from playwright import sync_api
-
-    from tests.test_web_browser import ARTIFACTS, CHROMIUM, wait_js
-
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
-        )
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto((exported.session_package / "player.html").as_uri())
-            assert page.url.startswith("file://")
-            page.click("#play")
-            # The first segment plays...
-            wait_js(page, "document.getElementById('screen-a').currentTime > 0.3", timeout=20)
-            # ...and playback continues into the next segment's file.
-            position = "Number(document.getElementById('position').dataset.us)"
-            wait_js(page, f"{position} > {SEGMENT_US + 300_000}", timeout=20)
-            segment = page.evaluate("document.getElementById('position').dataset.segment")
-            assert int(segment) >= 1
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "export-player.png"))
-            clip_page = browser.new_page()
-            clip_page.goto((exported.clip_package / "player.html").as_uri())
-            clip_page.click("#play")
-            # A clip starts inside its first segment, at the clip's start.
-            wait_js(clip_page, f"{position} > {CLIP_SPAN[0]}", timeout=20)
-            assert clip_page.evaluate(position) < CLIP_SPAN[0] + 1_000_000
-            assert errors == []
-        finally:
-            browser.close()
+def test_the_offline_player_plays_the_segments_from_file_url(
+    exported: Exported, browser: object
+) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((exported.session_package / "player.html").as_uri())
+    assert page.url.startswith("file://")
+    page.click("#play")
+    # The first segment plays...
+    wait_js(page, "document.getElementById('screen-a').currentTime > 0.3", timeout=20)
+    # ...and playback continues into the next segment's file.
+    position = "Number(document.getElementById('position').dataset.us)"
+    wait_js(page, f"{position} > {SEGMENT_US + 300_000}", timeout=20)
+    segment = page.evaluate("document.getElementById('position').dataset.segment")
+    assert int(segment) >= 1
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "export-player.png"))
+    clip_page = browser.new_page()  # type: ignore[attr-defined]
+    clip_page.goto((exported.clip_package / "player.html").as_uri())
+    clip_page.click("#play")
+    # A clip starts inside its first segment, at the clip's start.
+    wait_js(clip_page, f"{position} > {CLIP_SPAN[0]}", timeout=20)
+    assert clip_page.evaluate(position) < CLIP_SPAN[0] + 1_000_000
+    assert errors == []

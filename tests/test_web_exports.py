@@ -36,6 +36,7 @@ from tests.console_fixtures import (
     record_session,
 )
 from tests.test_export_package import standalone_python
+from tests.test_web_browser import browser, log_in, shot, wait_js
 from web import export_jobs
 from web.accounts import create_user
 from web.audit import custody_log
@@ -44,6 +45,8 @@ from web.export_download import PackageChanged, SendOutcome, checked_chunks, dig
 from web.extensions import db
 from web.models import Clip, ExportRequest, User
 from web.review import evidence_store
+
+__all__ = ["browser"]  # the Chromium fixture, shared with the console's browser test
 
 REASON = "Luật sư bào chữa đề nghị cung cấp bản ghi"
 
@@ -618,13 +621,12 @@ def test_the_auditor_sees_the_list_but_cannot_request_or_download(console: Conso
 
 
 @pytest.mark.slow
-def test_the_list_shows_a_build_progress_and_its_result_in_chromium(tmp_path: Path) -> None:
+def test_the_list_shows_a_build_progress_and_its_result_in_chromium(
+    tmp_path: Path, browser: object
+) -> None:
     """A real browser: approving shows a progress bar that the page's script keeps current,
     and the page turns to "Ready" by itself when the build ends."""
-    playwright_api = pytest.importorskip("playwright.sync_api")
     from waitress.server import create_server
-
-    from tests.test_web_browser import CHROMIUM, log_in, shot, wait_js
 
     console = build_console(tmp_path / "console")
     session_id = record_long_session(console, 4, 1 << 20)
@@ -637,36 +639,32 @@ def test_the_list_shows_a_build_progress_and_its_result_in_chromium(tmp_path: Pa
     slots = export_jobs.MAX_PARALLEL_BUILDS
     held = 0
     try:
-        with playwright_api.sync_playwright() as driver:
-            browser = driver.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-            )
-            page = browser.new_page()
-            page.on("dialog", lambda dialog: dialog.accept())  # "Approve this export?"
-            log_in(page, base, "supervisor")
-            page.goto(f"{base}/exports/")
-            # Every build slot taken: the approved build waits, "queued", until they free up.
-            for _ in range(slots):
-                export_jobs._slots.acquire()
-                held += 1
-            page.click(f"#request-{request_id} button.approve")
-            page.wait_for_selector(f"#request-{request_id} progress.export-progress")
-            wait_js(
-                page,
-                "document.querySelector('progress.export-progress').dataset.stage === 'queued'",
-            )
-            label = page.text_content(f"#request-{request_id} .export-stage")
-            assert label and label.strip() == page.get_attribute(
-                f"#request-{request_id} progress", "data-queued"
-            )
-            shot(page, "export-building")
-            while held:
-                export_jobs._slots.release()
-                held -= 1
-            page.wait_for_selector(f"#request-{request_id}.export-built", timeout=60_000)
-            assert not page.query_selector("progress.export-progress")
-            shot(page, "export-built")
-            browser.close()
+        page = browser.new_page()  # type: ignore[attr-defined]
+        page.on("dialog", lambda dialog: dialog.accept())  # "Approve this export?"
+        log_in(page, base, "supervisor")
+        page.goto(f"{base}/exports/")
+        # Every build slot taken: the approved build waits, "queued", until they free up.
+        for _ in range(slots):
+            export_jobs._slots.acquire()
+            held += 1
+        page.click(f"#request-{request_id} button.approve")
+        page.wait_for_selector(f"#request-{request_id} progress.export-progress")
+        wait_js(
+            page,
+            "document.querySelector('progress.export-progress').dataset.stage === 'queued'",
+        )
+        label = page.text_content(f"#request-{request_id} .export-stage")
+        assert label and label.strip() == page.get_attribute(
+            f"#request-{request_id} progress", "data-queued"
+        )
+        shot(page, "export-building")
+        while held:
+            export_jobs._slots.release()
+            held -= 1
+        page.wait_for_selector(f"#request-{request_id}.export-built", timeout=60_000)
+        assert not page.query_selector("progress.export-progress")
+        shot(page, "export-built")
+        page.close()
     finally:
         for _ in range(held):
             export_jobs._slots.release()
