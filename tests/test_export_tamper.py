@@ -789,31 +789,43 @@ def test_a_clip_package_missing_a_segment_it_covers(clip_package: Tampered) -> N
 # -- the hand procedure of the README ----------------------------------------------------------
 
 
-def run_hand_check(package: Path) -> HandCheck:
-    """Run the README's procedure step by step in the session directory, as it instructs."""
-    script = readme_procedure(package / "README.en.md")
+def run_numbered_steps(
+    script: str, heading: str, cwd: Path, root: str, chain: str
+) -> dict[int, Step]:
+    """Run a procedure's numbered steps (``heading`` matches a step's first line) one by one
+    in ``cwd``; ``-untrusted <chain>`` is left out when there is no such file, as told."""
     steps: dict[int, str] = {}
     current = 0
     for line in script.splitlines():
-        if heading := re.match(r"# (\d+)\. ", line):
-            current = int(heading.group(1))
+        if found := re.match(heading, line):
+            current = int(found.group(1))
         steps[current] = steps.get(current, "") + line + "\n"
-    session = next((package / "sessions").iterdir())
     results: dict[int, Step] = {}
     for number, text in steps.items():
-        if number == 1 and not (session / "signer" / "chain.pem").exists():
-            text = text.replace(" -untrusted signer/chain.pem", "")
+        if not (cwd / chain).exists():
+            text = text.replace(f" -untrusted {chain}", "")
         done = subprocess.run(
             ["bash", "-c", text],
-            cwd=session,
-            env={"PATH": "/usr/bin:/bin", "ROOT": "../../trust-root.pem"},
+            cwd=cwd,
+            env={"PATH": "/usr/bin:/bin", "ROOT": root},
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
         )
         results[number] = Step(done.returncode, done.stdout + done.stderr)
-    return HandCheck(results)
+    return results
+
+
+def run_hand_check(package: Path) -> HandCheck:
+    """Run the README's procedure step by step in the session directory, as it instructs."""
+    script = readme_procedure(package / "README.en.md")
+    session = next((package / "sessions").iterdir())
+    return HandCheck(
+        run_numbered_steps(
+            script, r"# (\d+)\. ", session, "../../trust-root.pem", "signer/chain.pem"
+        )
+    )
 
 
 def test_the_hand_check_passes_on_pristine_packages(
@@ -883,27 +895,9 @@ class PackageCheck:
 
 def run_package_check(package: Path) -> PackageCheck:
     script = package_procedure(package / "README.en.md")
-    steps: dict[int, str] = {}
-    current = 0
-    for line in script.splitlines():
-        if heading := re.match(r"# P(\d+)\. ", line):
-            current = int(heading.group(1))
-        steps[current] = steps.get(current, "") + line + "\n"
-    results: dict[int, Step] = {}
-    for number, text in steps.items():
-        if not (package / "exporter" / "chain.pem").exists():
-            text = text.replace(" -untrusted exporter/chain.pem", "")
-        done = subprocess.run(
-            ["bash", "-c", text],
-            cwd=package,
-            env={"PATH": "/usr/bin:/bin", "ROOT": "trust-root.pem"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        results[number] = Step(done.returncode, done.stdout + done.stderr)
-    return PackageCheck(results)
+    return PackageCheck(
+        run_numbered_steps(script, r"# P(\d+)\. ", package, "trust-root.pem", "exporter/chain.pem")
+    )
 
 
 def test_the_package_check_by_hand_passes_on_pristine_packages(
