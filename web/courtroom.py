@@ -30,9 +30,9 @@ from web.courtroom_scope import (
     can_manage_hearings,
     hearing_units,
     visible_clip,
-    visible_diagram,
     visible_hearing,
 )
+from web.diagram_payload import visible_diagram
 from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Clip, Diagram, Hearing, HearingExhibit

@@ -15,7 +15,7 @@ from flask_login import current_user
 from web.accounts import unit_by_code, visible_units
 from web.audit import record
 from web.extensions import db
-from web.models import Clip, Diagram, Hearing
+from web.models import Clip, Hearing
 from web.roles import EVIDENCE_READERS, Role
 
 # A prosecutor defines clips; a supervisor may too (reviewing the case file).
@@ -47,15 +47,6 @@ def visible_clip(clip_id: int) -> Clip:
     if clip.unit_code not in visible_units(current_user):
         _hidden("clip_id", clip_id, clip.session_id)
     return clip
-
-
-def visible_diagram(diagram_id: int) -> Diagram:
-    diagram = db.session.get(Diagram, diagram_id)
-    if diagram is None:
-        abort(404)
-    if diagram.unit_code not in visible_units(current_user):
-        _hidden("diagram_id", diagram_id)
-    return diagram
 
 
 def visible_hearing(hearing_id: int) -> Hearing:
