@@ -112,10 +112,19 @@ def test_audio_buffer_trims_the_first_chunk_to_the_run_start() -> None:
     assert np.array_equal(buffer.take(20), _ramp(0, 20))
 
 
+def test_a_microphone_starting_just_after_the_camera_is_aligned_not_counted_as_lost() -> None:
+    # Devices open a moment apart: a first chunk within the jitter tolerance after the first
+    # frame is padded to stay in sync, but the microphone was never missing.
+    buffer = AudioBuffer(1, tolerance=100)
+    assert buffer.add(_ramp(1, 10), slot=1) == Placement()
+    assert buffer.add(_ramp(11, 10), slot=11) == Placement()
+    assert np.array_equal(buffer.take(21)[:, 0], [0, *range(1, 21)])
+
+
 def test_audio_buffer_pads_a_late_first_chunk_with_silence() -> None:
     buffer = AudioBuffer(1, tolerance=100)
-    assert buffer.add(_ramp(5, 10), slot=5) == Placement(fill=5)
-    assert np.array_equal(buffer.take(15)[:, 0], [0] * 5 + list(range(5, 15)))
+    assert buffer.add(_ramp(150, 10), slot=150) == Placement(fill=150)  # past the tolerance
+    assert np.array_equal(buffer.take(160)[:, 0], [0] * 150 + list(range(150, 160)))
 
 
 def test_audio_buffer_counts_jitter_and_corrects_gaps_and_overlaps() -> None:
