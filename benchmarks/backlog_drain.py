@@ -25,7 +25,7 @@ from pathlib import Path
 from benchmarks.upload_throughput import raw_put_loop, s3_server, spool_objects
 from evidence_store.model import MediaInfo
 from evidence_store.session import SessionWriter
-from evidence_store.uploader import open_uploader
+from evidence_store.upload.uploader import open_uploader
 from tests.s3_server import METADATA, data_dir, new_bucket
 
 MIB = 1 << 20

@@ -24,7 +24,7 @@ from pathlib import Path
 from benchmarks.console_load import User
 from evidence_store import layout
 from evidence_store.model import SessionMetadata
-from evidence_store.uploader import open_uploader
+from evidence_store.upload.uploader import open_uploader
 from tests.console_fixtures import PASSWORD
 from tests.s3_server import (
     ACCESS_KEY,
@@ -36,8 +36,8 @@ from tests.s3_server import (
     new_bucket,
     write_session,
 )
-from web.accounts import create_unit, create_user
 from web.app import create_app
+from web.auth.accounts import create_unit, create_user
 from web.settings import ConsoleSettings
 
 RANGE = 256 * 1024

@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evidence_store.export import ExportSpec, build_package
+from evidence_store.export.package import ExportSpec, build_package
 from evidence_store.model import MediaInfo, SessionMetadata
 from evidence_store.session import SessionWriter
 from evidence_store.signing import TrustStore, ensure_device_identity

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from evidence_store.data_dir import DataDir
+from evidence_store.installation.data_dir import DataDir
 from evidence_store.model import MediaInfo, SessionMetadata
 from evidence_store.session import SessionWriter
 from tests.console_fixtures import PASSWORD, build_console

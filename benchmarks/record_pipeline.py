@@ -40,10 +40,10 @@ from evidence_store.session import SessionWriter
 from evidence_store.signing import ensure_device_identity
 from evidence_store.store import FilesystemStore
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
-from recorder.segment_encoder import SegmentEncoder, bgr_to_i420, x264_options
+from recorder.media.segment_encoder import SegmentEncoder, bgr_to_i420, x264_options
+from recorder.media.timeline import samples_before
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
-from recorder.timeline import samples_before
 
 POOL_FRAMES = 120  # distinct frames kept in memory (1080p: 6 MB each); longer runs cycle them
 PIPELINE = "pipeline"  # (a) SegmentEncoder per segment, with audio

@@ -55,14 +55,14 @@ from evidence_store.session import SessionWriter
 from evidence_store.signing import ensure_device_identity
 from evidence_store.store import FilesystemStore
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
-from recorder.compositor import Compositor, Picture
-from recorder.overlay import Caption
-from recorder.planar import to_bgr
-from recorder.room_devices import synthetic_room
-from recorder.segment_encoder import SegmentEncoder, x264_options
+from recorder.media.compositor import Compositor, Picture
+from recorder.media.overlay import Caption
+from recorder.media.planar import to_bgr
+from recorder.media.segment_encoder import SegmentEncoder, x264_options
+from recorder.media.timeline import samples_before, segment_times
+from recorder.room.devices import synthetic_room
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
-from recorder.timeline import samples_before, segment_times
 
 POOL_FRAMES = 60  # distinct frames per camera kept in memory; longer runs cycle them
 FPS = 30

@@ -26,11 +26,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from evidence_store.data_dir import DataDir
-from evidence_store.retention import RetentionPolicy
-from evidence_store.s3_wire import S3Wire, b64, lock_headers
-from evidence_store.spool import Spool, SpoolObject
-from evidence_store.uploader import open_uploader
+from evidence_store.bucket.retention import RetentionPolicy
+from evidence_store.bucket.wire import S3Wire, b64, lock_headers
+from evidence_store.installation.data_dir import DataDir
+from evidence_store.upload.spool import Spool, SpoolObject
+from evidence_store.upload.uploader import open_uploader
 from tests.s3_server import (
     ACCESS_KEY,
     SECRET_KEY,

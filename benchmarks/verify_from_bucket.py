@@ -19,9 +19,9 @@ from pathlib import Path
 
 from benchmarks.upload_throughput import s3_server
 from evidence_store import layout
-from evidence_store.s3_store import S3Access, S3Store
+from evidence_store.bucket.store import S3Access, S3Store
 from evidence_store.settings import S3Settings
-from evidence_store.uploader import open_uploader
+from evidence_store.upload.uploader import open_uploader
 from evidence_store.verify import verify_session
 from tests.s3_server import S3Target, data_dir, new_bucket, random_segments, write_session
 

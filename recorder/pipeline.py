@@ -3,8 +3,8 @@
 The recording's clock is the main camera's: a run's frame slot ``k`` is the instant
 ``origin + k / fps``, where ``origin`` is the capture time of the run's first main-camera
 picture. Each slot's frame is composited from every camera's picture of that instant
-(``recorder.frame_sync``); the audio that belongs with a segment's frames is cut to match
-(``recorder.timeline``). A camera that misses a slot is repeated for a skipped frame and shown
+(``recorder.media.frame_sync``); the audio that belongs with a segment's frames is cut to match
+(``recorder.media.timeline``). A camera that misses a slot is repeated for a skipped frame and shown
 as NO SIGNAL when it is lost; samples the microphone missed are filled with silence. So the
 timeline advances with the clock, sound and picture stay in step, and an outage shows as
 what it was (and is in the chain).
@@ -23,16 +23,14 @@ from typing import Protocol
 from evidence_store.model import Manifest
 from hardware.clock import Clock
 from hardware.sources import AudioChunk, Image, VideoFrame
-from recorder.audio_buffer import AudioBuffer
 from recorder.capture import Capture
-from recorder.compositor import Compositor
 from recorder.errors import RecorderError
-from recorder.frame_sync import CameraFeed, Choice, Pick, SlotTiming
-from recorder.planar import Planar, to_bgr
-from recorder.segment_encoder import SegmentEncoder
-from recorder.settings import RecorderSettings
-from recorder.status import SealTiming, StatusBoard
-from recorder.timeline import (
+from recorder.media.audio_buffer import AudioBuffer
+from recorder.media.compositor import Compositor
+from recorder.media.frame_sync import CameraFeed, Choice, Pick, SlotTiming
+from recorder.media.planar import Planar, to_bgr
+from recorder.media.segment_encoder import SegmentEncoder
+from recorder.media.timeline import (
     NS_PER_SECOND,
     samples_before,
     segment_is_full,
@@ -40,6 +38,8 @@ from recorder.timeline import (
     slot_at,
     slots_before,
 )
+from recorder.settings import RecorderSettings
+from recorder.status import SealTiming, StatusBoard
 
 POLL_SECONDS = 0.02  # longest a step waits for a device before looking around
 START_GRACE_SECONDS = 5.0  # a camera's first picture of a run may take this long (IP cameras)

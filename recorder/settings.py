@@ -13,7 +13,7 @@ X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "me
 
 
 class RecorderServiceSettings(BaseModel):
-    """The room's recorder service (``sealroom recorder serve``): the ``[recorder.service]``
+    """The room's recorder service (``sealroom recorder serve``): the ``[recorder.service.api]``
     section. The control token is a secret: it is named by a file, never written here."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -11,9 +11,10 @@ from pathlib import Path
 import click
 
 from evidence_store import layout
-from evidence_store.cli import COMMANDS as EVIDENCE_COMMANDS
-from evidence_store.cli import SETTINGS_KEY as EVIDENCE_SETTINGS
-from evidence_store.cli import (
+from evidence_store.cli.bucket import COMMANDS as OBJECT_STORE_COMMANDS
+from evidence_store.cli.evidence import COMMANDS as EVIDENCE_COMMANDS
+from evidence_store.cli.evidence import SETTINGS_KEY as EVIDENCE_SETTINGS
+from evidence_store.cli.evidence import (
     byte_progress,
     data_dir_from,
     data_dir_option,
@@ -22,13 +23,12 @@ from evidence_store.cli import (
     operator,
 )
 from evidence_store.clips import ClipProof
-from evidence_store.data_dir import DataDir
 from evidence_store.errors import SealroomError, UsageError, VerificationError
-from evidence_store.export import ExportSpec, build_package, export_bytes
-from evidence_store.s3_cli import COMMANDS as OBJECT_STORE_COMMANDS
-from recorder.cli import COMMANDS as RECORDER_COMMANDS
-from recorder.cli import ROOMS_KEY
-from recorder.cli import SETTINGS_KEY as RECORDER_SETTINGS
+from evidence_store.export.package import ExportSpec, build_package, export_bytes
+from evidence_store.installation.data_dir import DataDir
+from recorder.cli.record import COMMANDS as RECORDER_COMMANDS
+from recorder.cli.record import ROOMS_KEY
+from recorder.cli.record import SETTINGS_KEY as RECORDER_SETTINGS
 from sealroom.config import load_config
 from web.app import create_app, evidence_reader
 from web.cli import COMMANDS as CONSOLE_COMMANDS

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evidence_store.errors import UsageError
 from evidence_store.model import first_error
 from evidence_store.settings import EvidenceSettings
-from recorder.room import RoomProfile
+from recorder.room.profile import RoomProfile
 from recorder.settings import RecorderSettings
 from web.settings import ConsoleSettings
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
-from evidence_store.data_dir import DataDir
+from evidence_store.installation.data_dir import DataDir
 from evidence_store.model import MediaInfo, SessionMetadata
 from evidence_store.session import SessionWriter
-from web.accounts import create_unit, create_user
 from web.app import create_app
+from web.auth.accounts import create_unit, create_user
 from web.extensions import db
 from web.models import Room, Unit
 from web.roles import Role

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from minio import Minio
 
-from evidence_store.data_dir import DataDir
+from evidence_store.installation.data_dir import DataDir
 from evidence_store.model import MediaInfo, SessionMetadata
 from evidence_store.session import SessionWriter
 from evidence_store.settings import (

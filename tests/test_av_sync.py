@@ -27,9 +27,9 @@ from evidence_store.signing import TrustStore, ensure_device_identity
 from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
 from hardware.clock import MONOTONIC, Clock, ScaledClock
-from recorder.compositor import Picture
-from recorder.overlay import Caption
-from recorder.room_devices import synthetic_room
+from recorder.media.compositor import Picture
+from recorder.media.overlay import Caption
+from recorder.room.devices import synthetic_room
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 from recorder.status import RecorderStatus

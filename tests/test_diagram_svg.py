@@ -31,8 +31,8 @@ from tests.test_diagrams import (
     upload,
     uploaded_id,
 )
-from web.diagram_limits import DiagramLimits
-from web.diagram_records import LIMITS_KEY
+from web.diagrams.limits import DiagramLimits
+from web.diagrams.records import LIMITS_KEY
 from web.extensions import db
 from web.models import Diagram
 

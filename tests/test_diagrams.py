@@ -22,10 +22,10 @@ from werkzeug.test import TestResponse
 
 from evidence_store.signing import DeviceSigner
 from tests.console_fixtures import Console, build_console, login
-from web.accounts import create_user
 from web.audit import custody_log
-from web.diagram_config import RETRY_KEY
-from web.diagram_store import ExhibitStore, PageMismatch, RecordRefused
+from web.auth.accounts import create_user
+from web.diagrams.config import RETRY_KEY
+from web.diagrams.store import ExhibitStore, PageMismatch, RecordRefused
 from web.extensions import db
 from web.models import Diagram, DiagramLayer
 

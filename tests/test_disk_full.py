@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from evidence_store.catalog import read_links, read_manifest
 from evidence_store.errors import StoreError
+from evidence_store.index.summary import read_links, read_manifest
 from evidence_store.model import EventType
 from evidence_store.store import FilesystemStore
 from recorder.disk_guard import SpaceBudget, disk_full_reason, is_disk_full

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from evidence_store.clips import ClipProof, clip_proof
-from evidence_store.data_dir import DataDir
+from evidence_store.installation.data_dir import DataDir
 from evidence_store.signing import load_public_key, public_key_der, verify_signature
 from tests.conftest import run_sealroom
 from tests.evidence_builders import (
@@ -82,8 +82,8 @@ class Exported:
 
 def add_console_clip(root: Path, session_id: str, proof: ClipProof) -> str:
     """A clip row in the console database, as the exhibits page would store it."""
-    from web.accounts import create_user
     from web.app import create_app
+    from web.auth.accounts import create_user
     from web.extensions import db
     from web.models import Clip, User
 

@@ -31,7 +31,7 @@ from evidence_store.canonical import canonical_json
 from evidence_store.clips import clip_proof
 from evidence_store.custody import CustodyLog
 from evidence_store.errors import UsageError, VerificationError
-from evidence_store.export import ExportSpec, build_package
+from evidence_store.export.package import ExportSpec, build_package
 from evidence_store.signing import DeviceSigner, public_key_pem
 from tests.evidence_builders import (
     CHAIN_LENGTH,

@@ -11,8 +11,15 @@ import pytest
 from PIL import Image as PilImage
 from PIL import ImageDraw
 
-from recorder.overlay import BAND_OPACITY, Caption, Overlay, TextPatch, load_font, no_signal_card
-from recorder.planar import to_bgr, to_planar
+from recorder.media.overlay import (
+    BAND_OPACITY,
+    Caption,
+    Overlay,
+    TextPatch,
+    load_font,
+    no_signal_card,
+)
+from recorder.media.planar import to_bgr, to_planar
 
 WHEN = datetime(2026, 11, 22, 16, 59, 58, tzinfo=UTC)  # 23:59:58 in Ha Noi
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
-from evidence_store.data_dir import DataDir
+from evidence_store.installation.data_dir import DataDir
 from evidence_store.settings import EvidenceSettings
 from tests.console_fixtures import PASSWORD, csrf_token, record_session
 from tests.postgres_server import postgres_url  # noqa: F401 (fixture)
-from web.accounts import create_unit, create_user
 from web.app import create_app
+from web.auth.accounts import create_unit, create_user
 from web.settings import ConsoleSettings
 
 pytestmark = pytest.mark.slow

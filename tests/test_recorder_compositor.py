@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from recorder.compositor import BORDER_PX, Compositor, Picture
 from recorder.errors import RecorderError
-from recorder.overlay import Caption, no_signal_card
-from recorder.planar import to_bgr, to_planar
-from recorder.room import PictureLayout
+from recorder.media.compositor import BORDER_PX, Compositor, Picture
+from recorder.media.overlay import Caption, no_signal_card
+from recorder.media.planar import to_bgr, to_planar
+from recorder.room.profile import PictureLayout
 
 WHEN = datetime(2026, 11, 22, 3, 0, 0, tzinfo=UTC)
 

@@ -1,11 +1,11 @@
-"""Which picture of a camera goes into which frame: the pure decisions of recorder.frame_sync."""
+"""Which picture of a camera goes into which frame: the decisions of recorder.media.frame_sync."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from hardware.sources import VideoFrame
-from recorder.frame_sync import CameraFeed, Choice, SlotTiming
+from recorder.media.frame_sync import CameraFeed, Choice, SlotTiming
 
 MS = 1_000_000
 FRAME = 1_000 * MS // 30  # a 30 fps recording

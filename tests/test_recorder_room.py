@@ -15,7 +15,7 @@ from hardware.rtsp import RtspCamera
 from hardware.sound_card import AlsaMicrophone
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
 from hardware.v4l2 import V4L2Camera
-from recorder.room_devices import room_devices
+from recorder.room.devices import room_devices
 from recorder.settings import RecorderSettings
 from sealroom.config import load_config
 from tests.conftest import SMALL, run_sealroom

@@ -23,7 +23,7 @@ from evidence_store.signing import ensure_device_identity
 from evidence_store.store import FilesystemStore
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
 from recorder.errors import RecorderError
-from recorder.segment_encoder import SegmentEncoder
+from recorder.media.segment_encoder import SegmentEncoder
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 
@@ -202,7 +202,7 @@ CRASHING_WRITER = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
     from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
-    from recorder.segment_encoder import SegmentEncoder
+    from recorder.media.segment_encoder import SegmentEncoder
     from recorder.settings import RecorderSettings
 
     settings = RecorderSettings(width=320, height=240, fps=30, segment_seconds=4)

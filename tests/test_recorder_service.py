@@ -22,16 +22,16 @@ import cv2
 import numpy as np
 import pytest
 
-from evidence_store.catalog import read_manifest
+from evidence_store.index.summary import read_manifest
 from evidence_store.store import FilesystemStore
-from recorder.api_models import RecorderStatusView
 from recorder.client import (
     RecorderAuthError,
     RecorderClient,
     RecorderRefusedError,
     RecorderUnreachableError,
 )
-from recorder.service import SHUTDOWN_REASON
+from recorder.service.api import SHUTDOWN_REASON
+from recorder.service.models import RecorderStatusView
 from tests.conftest import run_sealroom
 
 pytestmark = pytest.mark.slow

@@ -23,7 +23,7 @@ from hardware.errors import HardwareError
 from hardware.sources import AudioChunk, VideoFrame
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
 from recorder.errors import RecorderError, RecorderStateError
-from recorder.overlay import no_signal_card
+from recorder.media.overlay import no_signal_card
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 from recorder.status import RecorderState

@@ -7,9 +7,8 @@ import pytest
 from pydantic import ValidationError
 
 from evidence_store.model import MediaInfo
-from recorder.audio_buffer import AudioBuffer
-from recorder.settings import RecorderSettings, media_info
-from recorder.timeline import (
+from recorder.media.audio_buffer import AudioBuffer
+from recorder.media.timeline import (
     Placement,
     media_us,
     place,
@@ -19,6 +18,7 @@ from recorder.timeline import (
     slot_at,
     slots_before,
 )
+from recorder.settings import RecorderSettings, media_info
 
 NS = 1_000_000_000
 

@@ -18,9 +18,9 @@ from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
 from hardware.sources import VideoFrame
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
-from recorder.compositor import Compositor, Picture
 from recorder.errors import RecorderError
-from recorder.overlay import Caption, no_signal_card
+from recorder.media.compositor import Compositor, Picture
+from recorder.media.overlay import Caption, no_signal_card
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 

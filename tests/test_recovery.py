@@ -24,9 +24,9 @@ from evidence_store.signing import DeviceSigner, TrustStore, ensure_device_ident
 from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
-from recorder.recovery import CUT_OFF, recover_session, recover_unfinished
-from recorder.salvage import count_video_frames, salvage_segment
-from recorder.segment_encoder import SegmentEncoder
+from recorder.media.segment_encoder import SegmentEncoder
+from recorder.recovery.finish import CUT_OFF, recover_session, recover_unfinished
+from recorder.recovery.salvage import count_video_frames, salvage_segment
 from recorder.settings import RecorderSettings, media_info
 
 SETTINGS = RecorderSettings(width=320, height=240, fps=15, segment_seconds=2)

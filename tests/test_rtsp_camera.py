@@ -19,7 +19,7 @@ from evidence_store.verify import verify_session
 from hardware.errors import HardwareError
 from hardware.rtsp import RtspCamera, redact, with_credentials
 from hardware.synthetic import SyntheticMicrophone
-from recorder.overlay import no_signal_card
+from recorder.media.overlay import no_signal_card
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 from recorder.status import RecorderStatus

@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from evidence_store.errors import ObjectExistsError, StoreError
-from evidence_store.s3_store import S3Access, S3Store, stored_problems
-from evidence_store.s3_wire import (
+from evidence_store.bucket.store import S3Access, S3Store, stored_problems
+from evidence_store.bucket.wire import (
     ContentMismatchError,
     ObjectStoreUnavailableError,
     S3RequestError,
@@ -21,6 +20,7 @@ from evidence_store.s3_wire import (
     lock_headers,
     translated,
 )
+from evidence_store.errors import ObjectExistsError, StoreError
 from evidence_store.settings import S3Settings
 from tests.s3_server import S3Target, bucket, new_bucket, s3_target
 

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 
 from evidence_store import layout
-from evidence_store.backoff import Backoff
+from evidence_store.bucket.backoff import Backoff
+from evidence_store.bucket.retention import RetentionPolicy
+from evidence_store.bucket.store import S3Access, S3Store
 from evidence_store.errors import UsageError
-from evidence_store.retention import RetentionPolicy
-from evidence_store.s3_store import S3Access, S3Store
 from evidence_store.settings import RetentionSettings, S3Settings, UploaderSettings
-from evidence_store.spool import Spool, SpoolObject
-from evidence_store.uploader import RateLimit, Uploader, spool_alarms
-from evidence_store.uploader_state import UploaderState
+from evidence_store.upload.spool import Spool, SpoolObject
+from evidence_store.upload.state import UploaderState
+from evidence_store.upload.uploader import RateLimit, Uploader, spool_alarms
 from tests.s3_server import METADATA, data_dir, random_segments, write_session
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from evidence_store import layout
-from evidence_store.data_dir import DataDir
+from evidence_store.bucket.store import S3Access, S3Store
 from evidence_store.errors import IncompleteError, TamperedError
-from evidence_store.s3_store import S3Access, S3Store
-from evidence_store.spool import SpoolObject
+from evidence_store.installation.data_dir import DataDir
 from evidence_store.timefmt import parse_utc
-from evidence_store.uploader import Backlog, open_uploader
+from evidence_store.upload.spool import SpoolObject
+from evidence_store.upload.uploader import Backlog, open_uploader
 from evidence_store.verify import verify_session
 from tests.s3_server import (
     METADATA,

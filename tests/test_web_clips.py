@@ -16,8 +16,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from evidence_store.clips import ClipProof, ClipSegment, verify_clip
-from evidence_store.data_dir import DataDir
 from evidence_store.errors import TamperedError
+from evidence_store.installation.data_dir import DataDir
 from evidence_store.model import SessionMetadata
 from evidence_store.session import SessionWriter
 from tests.console_fixtures import (
@@ -28,9 +28,9 @@ from tests.console_fixtures import (
     csrf_token,
     login,
 )
-from web.accounts import create_user
 from web.audit import custody_log
-from web.courtroom_verified import VerifiedClips, key_of
+from web.auth.accounts import create_user
+from web.clips.verified import VerifiedClips, key_of
 from web.extensions import db
 from web.models import Clip
 

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 
 from evidence_store.clips import clip_proof
 from evidence_store.custody import CustodyEntry
-from evidence_store.export import ExportSpec, build_package, export_bytes
+from evidence_store.export.package import ExportSpec, build_package, export_bytes
 from evidence_store.model import SessionMetadata
 from evidence_store.session import SessionWriter
 from evidence_store.store import CHUNK
@@ -37,14 +37,14 @@ from tests.console_fixtures import (
 )
 from tests.test_export_package import standalone_python
 from tests.test_web_browser import browser, log_in, shot, wait_js
-from web import export_jobs
-from web.accounts import create_user
 from web.audit import custody_log
-from web.export_build import job_key
-from web.export_download import PackageChanged, SendOutcome, checked_chunks, digest_of
+from web.auth.accounts import create_user
+from web.exports import jobs as export_jobs
+from web.exports.build import job_key
+from web.exports.download import PackageChanged, SendOutcome, checked_chunks, digest_of
 from web.extensions import db
 from web.models import Clip, ExportRequest, User
-from web.review import evidence_store
+from web.review.views import evidence_store
 
 __all__ = ["browser"]  # the Chromium fixture, shared with the console's browser test
 

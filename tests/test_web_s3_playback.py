@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 
 from evidence_store import layout
 from evidence_store.custody import CustodyEntry
-from evidence_store.data_dir import DataDir
+from evidence_store.installation.data_dir import DataDir
 from evidence_store.model import SessionMetadata
-from evidence_store.uploader import open_uploader
+from evidence_store.upload.uploader import open_uploader
 from tests.console_fixtures import login
 from tests.s3_server import (
     S3Target,
@@ -27,10 +27,10 @@ from tests.s3_server import (
     s3_target,
     write_session,
 )
-from web.accounts import create_unit, create_user
 from web.app import create_app
 from web.audit import custody_log
-from web.media import DEFAULT_VIDEO_CODEC, avc_codec_string
+from web.auth.accounts import create_unit, create_user
+from web.playback.codecs import DEFAULT_VIDEO_CODEC, avc_codec_string
 from web.settings import ConsoleSettings
 
 __all__ = ["bucket", "media_segments", "own_seaweed", "s3_target"]  # fixtures used here

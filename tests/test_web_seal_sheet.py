@@ -6,7 +6,7 @@ from __future__ import annotations
 import pypdfium2 as pdfium
 import pytest
 
-from evidence_store.catalog import read_manifest
+from evidence_store.index.summary import read_manifest
 from tests.console_fixtures import Console, build_console, login
 from web.audit import custody_log
 

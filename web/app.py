@@ -14,10 +14,10 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from evidence_store.data_dir import DataDir
+from evidence_store.bucket.layered import LayeredStore
+from evidence_store.bucket.store import S3Access, S3Store
 from evidence_store.errors import StoreError
-from evidence_store.layered import LayeredStore
-from evidence_store.s3_store import S3Access, S3Store
+from evidence_store.installation.data_dir import DataDir
 from evidence_store.store import FilesystemStore
 from web import audit
 from web.access import init_access, public
@@ -117,15 +117,15 @@ def evidence_reader(
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web.admin import blueprint as admin
-    from web.auth import blueprint as auth
-    from web.courtroom import blueprint as courtroom
-    from web.custody_views import blueprint as custody
-    from web.diagrams import blueprint as diagrams
-    from web.exhibits import blueprint as exhibits
-    from web.exports import blueprint as exports
-    from web.review import blueprint as review
-    from web.terminal import blueprint as terminal
+    from web.admin.views import blueprint as admin
+    from web.auth.views import blueprint as auth
+    from web.clips.views import blueprint as exhibits
+    from web.courtroom.views import blueprint as courtroom
+    from web.custody.views import blueprint as custody
+    from web.diagrams.views import blueprint as diagrams
+    from web.exports.views import blueprint as exports
+    from web.review.views import blueprint as review
+    from web.terminal.views import blueprint as terminal
 
     every = (auth, review, custody, admin, terminal, exhibits, diagrams, courtroom, exports)
     for blueprint in every:

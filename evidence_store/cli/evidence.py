@@ -1,0 +1,391 @@
+"""Commands on sealed evidence: verify, show, sessions, custody."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from evidence_store import layout
+from evidence_store.errors import UnknownSessionError, VerificationError
+from evidence_store.index.summary import list_sessions, read_manifest
+from evidence_store.installation.data_dir import DataDir
+from evidence_store.settings import EvidenceSettings
+from evidence_store.signing import TrustStore
+from evidence_store.store import EvidenceReader
+from evidence_store.timefmt import format_utc, utc_now
+from evidence_store.verify import verify_session
+
+F = TypeVar("F", bound=Callable[..., Any])
+SETTINGS_KEY = "sealroom.evidence"
+stderr = Console(stderr=True)
+
+
+def data_dir_option(func: F) -> F:
+    return click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Data directory (default: $SEALROOM_DATA_DIR, then ./sealroom-data).",
+    )(func)
+
+
+def json_option(func: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout."
+    )(func)
+
+
+def data_dir_from(ctx: click.Context, explicit: Path | None) -> DataDir:
+    settings = ctx.meta.get(SETTINGS_KEY) or EvidenceSettings()
+    return DataDir.resolve(explicit, settings)
+
+
+def emit_json(document: Any) -> None:
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+
+
+def operator() -> str:
+    """Who is acting at the command line, for the custody log."""
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
+@contextmanager
+def byte_progress(
+    description: str, total: int, *, enabled: bool
+) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr when a person is watching; silent otherwise."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _n: None
+        return
+    columns = (
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda n: progress.advance(task, n)
+
+
+def _existing_session(data: DataDir, session_id: str) -> None:
+    layout.check_session_id(session_id)
+    store = data.store()
+    if not store.exists(layout.session_prefix(session_id) + layout.link_name(0)):
+        raise UnknownSessionError(f"unknown session {session_id} in {data.root}")
+
+
+@click.command()
+@click.argument("session_id", metavar="SESSION")
+@click.option(
+    "--trust",
+    "extra_trust",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="An extra trust root: a PEM certificate, public key, or a directory of them.",
+)
+@click.option(
+    "--store",
+    "store_kind",
+    type=click.Choice(["local", "s3"]),
+    default="local",
+    show_default=True,
+    help="Verify from the local store, or from the object store alone "
+    "(SEALROOM_S3_* or [evidence.s3]).",
+)
+@data_dir_option
+@json_option
+@click.pass_context
+def verify(
+    ctx: click.Context,
+    session_id: str,
+    extra_trust: tuple[Path, ...],
+    store_kind: str,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Verify a session: exit 0 intact, 1 tampered or incomplete, 2 usage error."""
+    data = data_dir_from(ctx, data_dir)
+    if store_kind == "s3":
+        _verify_from_bucket(ctx, data, session_id, extra_trust, as_json=as_json)
+        return
+    _existing_session(data, session_id)
+    store = data.store()
+    prefix = layout.session_prefix(session_id)
+    total = sum(store.size(k) for k in store.list_keys(prefix + "segments/"))
+    outcome = _verify_outcome(
+        store, session_id, lambda: data.trust(list(extra_trust)), total, as_json
+    )
+    signer = data.signer()
+    data.custody(store, signer).record(
+        actor=operator(),
+        role="operator",
+        action="verify",
+        session_id=session_id,
+        detail=_verify_detail(outcome),
+    )
+    _print_verify(outcome, as_json=as_json)
+    ctx.exit(0 if outcome["intact"] else 1)
+
+
+def _verify_outcome(
+    store: EvidenceReader,
+    session_id: str,
+    trust: Callable[[], TrustStore],
+    total: int,
+    as_json: bool,
+) -> dict[str, Any]:
+    try:
+        with byte_progress("verifying", total, enabled=not as_json) as advance:
+            result = verify_session(store, session_id, trust(), progress=advance)
+        outcome: dict[str, Any] = result.as_dict()
+    except VerificationError as failure:
+        outcome = {
+            "session_id": session_id,
+            "intact": False,
+            "result": failure.kind,
+            "location": failure.location,
+            "reason": failure.reason,
+        }
+    outcome["verified_at"] = format_utc(utc_now())
+    return outcome
+
+
+def _verify_detail(outcome: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "result": "intact" if outcome["intact"] else outcome["result"],
+        **(
+            {}
+            if outcome["intact"]
+            else {"location": outcome["location"], "reason": outcome["reason"]}
+        ),
+    }
+
+
+def _print_verify(outcome: dict[str, Any], *, as_json: bool) -> None:
+    session_id = outcome["session_id"]
+    if as_json:
+        emit_json(outcome)
+    elif outcome["intact"]:
+        click.echo(
+            f"{session_id}: INTACT — {outcome['segments']} segments, "
+            f"{outcome['duration_seconds']} s, chain of {outcome['chain_length']} links, "
+            f"head {outcome['head']}, signed by {outcome['signer']}"
+        )
+    else:
+        where = f"{outcome['location']}: " if outcome["location"] else ""
+        click.echo(
+            f"{session_id}: {outcome['result'].upper()} — first failure: {where}{outcome['reason']}"
+        )
+
+
+def _verify_from_bucket(
+    ctx: click.Context,
+    data: DataDir,
+    session_id: str,
+    extra_trust: tuple[Path, ...],
+    *,
+    as_json: bool,
+) -> None:
+    """Verify from the object store alone: the first version of every object, streamed."""
+    from evidence_store.bucket.store import S3Access, S3Store  # the SDK loads only when needed
+
+    layout.check_session_id(session_id)
+    bucket = S3Store.connect(S3Access.from_settings(data.settings.s3))
+    prefix = layout.session_prefix(session_id)
+    keys = bucket.list_keys(prefix)
+    if prefix + layout.link_name(0) not in keys:
+        raise UnknownSessionError(f"unknown session {session_id} in {bucket.describe()}")
+    total = sum(bucket.size(k) for k in keys if k.startswith(prefix + "segments/"))
+    outcome = _verify_outcome(
+        bucket, session_id, lambda: data.trust(list(extra_trust)), total, as_json
+    )
+    outcome["store"] = bucket.describe()
+    covered = bucket.shadowed(prefix)
+    if covered:
+        outcome["covered_objects"] = covered
+        click.echo(
+            f"warning: {len(covered)} object(s) of {session_id} have a newer version or a "
+            f"delete marker on top of the locked original (first: {covered[0]}); "
+            "the originals were verified",
+            err=True,
+        )
+    if data.evidence.is_dir():  # on an appliance or console: log it; a third party has no log
+        store = data.store()
+        data.custody(store, data.signer()).record(
+            actor=operator(),
+            role="operator",
+            action="verify",
+            session_id=session_id,
+            detail={**_verify_detail(outcome), "store": bucket.describe()},
+        )
+    _print_verify(outcome, as_json=as_json)
+    ctx.exit(0 if outcome["intact"] else 1)
+
+
+@click.command()
+@click.argument("session_id", metavar="SESSION")
+@data_dir_option
+@json_option
+@click.pass_context
+def show(ctx: click.Context, session_id: str, data_dir: Path | None, as_json: bool) -> None:
+    """Print a session's sealed manifest (not verified: use `verify` for that)."""
+    data = data_dir_from(ctx, data_dir)
+    _existing_session(data, session_id)
+    store = data.store()
+    manifest = read_manifest(store, session_id)
+    data.custody(store, data.signer()).record(
+        actor=operator(), role="operator", action="show", session_id=session_id
+    )
+    if as_json:
+        emit_json(manifest.to_document())
+        return
+    meta = manifest.metadata
+    click.echo(f"session   {manifest.session}\ncase      {meta.case_number}\nroom      {meta.room}")
+    click.echo(f"accused   {', '.join(meta.accused) or '-'}")
+    click.echo(
+        f"started   {manifest.started_at}\nended     {manifest.ended_at} ({manifest.stop_reason})"
+    )
+    for pause in manifest.pauses:
+        click.echo(f"paused    {pause.paused_at} – {pause.resumed_at or '…'}: {pause.reason}")
+    click.echo(f"segments  {len(manifest.segments)} ({manifest.duration_us / 1e6:.1f} s)")
+    click.echo(f"head      {manifest.chain.head}")
+
+
+def session_index_url(data: DataDir, explicit: str | None = None) -> str:
+    """The session index's database: explicit, configured, else SQLite in the data dir."""
+    if explicit or data.settings.session_index_url:
+        return str(explicit or data.settings.session_index_url)
+    data.root.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{data.root / 'session-index.db'}"
+
+
+def _indexed_rows(data: DataDir) -> list[dict[str, Any]]:
+    from evidence_store.index.table import open_index, read_index
+
+    return [
+        {
+            "session_id": row.session_id,
+            "room": row.room,
+            "case_number": row.case_number,
+            "state": row.state,
+            "started_at": row.started_at,
+            "duration_seconds": round(row.duration_us / 1e6, 3),
+        }
+        for row in read_index(open_index(session_index_url(data)))
+    ]
+
+
+@click.command()
+@click.option(
+    "--index",
+    "from_index",
+    is_flag=True,
+    help="List from the session index (rebuilt from the bucket by `sealroom reindex`).",
+)
+@data_dir_option
+@json_option
+@click.pass_context
+def sessions(ctx: click.Context, from_index: bool, data_dir: Path | None, as_json: bool) -> None:
+    """List the sessions in the data directory."""
+    data = data_dir_from(ctx, data_dir)
+    if from_index:
+        rows = _indexed_rows(data)
+    else:
+        found = list_sessions(data.store()) if data.evidence.is_dir() else []
+        rows = [s.as_dict() for s in found]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("room", "case", "state", "started (UTC)", "seconds")
+    table.add_column("session", no_wrap=True)
+    for row in rows:
+        table.add_row(
+            row["room"],
+            row["case_number"],
+            row["state"],
+            row["started_at"] or "-",
+            f"{row['duration_seconds']:.1f}",
+            row["session_id"],
+        )
+    Console().print(table)
+
+
+@click.group()
+def custody() -> None:
+    """The chain-of-custody log."""
+
+
+@custody.command("verify")
+@data_dir_option
+@json_option
+@click.pass_context
+def custody_verify(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
+    """Check every custody row and every checkpoint: exit 0 intact, 1 not."""
+    data = data_dir_from(ctx, data_dir)
+    store = data.store()
+    log = data.custody(store, data.signer())
+    try:
+        report = log.verify()
+    except VerificationError as failure:
+        if as_json:
+            emit_json({"intact": False, "location": failure.location, "reason": failure.reason})
+        else:
+            click.echo(f"custody log: TAMPERED — {failure}")
+        ctx.exit(1)
+    if as_json:
+        emit_json({"intact": True, **report.__dict__})
+    else:
+        click.echo(
+            f"custody log: INTACT — {report.rows} rows, head {report.head}, "
+            f"{report.checkpoints} checkpoints (last at row {report.last_checkpoint_seq})"
+        )
+
+
+@custody.command("log")
+@click.option("--session", "session_id", default=None, help="Only this session.")
+@click.option("--actor", default=None)
+@click.option("--action", default=None)
+@click.option("--since", default=None, help="UTC timestamp, e.g. 2026-11-22T00:00:00.000000Z")
+@click.option("--until", default=None)
+@data_dir_option
+@json_option
+@click.pass_context
+def custody_log(
+    ctx: click.Context,
+    session_id: str | None,
+    actor: str | None,
+    action: str | None,
+    since: str | None,
+    until: str | None,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Print custody events, oldest first."""
+    data = data_dir_from(ctx, data_dir)
+    log = data.custody(data.store(), data.signer())
+    entries = log.entries(
+        session_id=session_id, actor=actor, action=action, since=since, until=until
+    )
+    if as_json:
+        emit_json([e.as_dict() for e in entries])
+        return
+    for e in entries:
+        click.echo(
+            f"{e.seq:>6} {e.at} {e.actor} ({e.role}) {e.action} {e.session_id or '-'} "
+            f"{json.dumps(e.detail, ensure_ascii=False)}"
+        )
+
+
+COMMANDS = [verify, show, sessions, custody]

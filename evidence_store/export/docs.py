@@ -1,0 +1,198 @@
+"""The documents of an export package that are not evidence: READMEs, player data, custody."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evidence_store.custody import CustodyEntry
+from evidence_store.model import Manifest
+
+ASSETS = Path(__file__).parent / "assets"
+STATIC_ASSETS = ("verify.py", "player.html", "player.js", "player.css")
+NOT_INCLUDED = "NOT-INCLUDED.txt"
+CUSTODY = "custody.json"
+PLAYER_DATA = "player-data.js"
+
+
+@dataclass(frozen=True)
+class PackageFacts:
+    """What the READMEs and the player say about the package."""
+
+    kind: str  # "session" or "clip"
+    manifest: Manifest
+    exported_at: str
+    exported_by: str
+    root_subject: str
+    root_fingerprint: str
+    segments: list[dict[str, Any]]  # included segments: name, start_us, duration_us, sha256
+    start_us: int
+    end_us: int
+    title: str = ""
+    exhibit_number: str = ""
+    exporter: str = ""  # the subject that signs PACKAGE-SHA256SUMS.sig
+
+    @property
+    def session_id(self) -> str:
+        return self.manifest.session
+
+
+def clock(us: int) -> str:
+    seconds, micro = divmod(us, 1_000_000)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{micro // 1000:03d}"
+
+
+def _procedure(kind: str, language: str) -> str:
+    """A procedure's shell text: ``session``, ``clip`` (run in the session's directory) or
+    ``package`` (run first, at the package's root)."""
+    return (ASSETS / f"procedure.{kind}.{language}.sh").read_text(encoding="utf-8")
+
+
+def render_readme(facts: PackageFacts, language: str) -> str:
+    """Fill README.<language>.md's ``{{name}}`` fields."""
+    template = (ASSETS / f"README.{language}.md").read_text(encoding="utf-8")
+    span = f"{clock(facts.start_us)} – {clock(facts.end_us)}"
+    values = {
+        "session_id": facts.session_id,
+        "case_number": facts.manifest.metadata.case_number,
+        "room": facts.manifest.metadata.room,
+        "started_at": facts.manifest.started_at,
+        "ended_at": facts.manifest.ended_at,
+        "exported_at": facts.exported_at,
+        "exported_by": facts.exported_by,
+        "exporter": facts.exporter,
+        "root_subject": facts.root_subject,
+        "root_fingerprint": facts.root_fingerprint,
+        "segment_count": str(len(facts.segments)),
+        "sealed_count": str(len(facts.manifest.segments)),
+        "span": span,
+        "title": facts.title or "-",
+        "exhibit_number": facts.exhibit_number or "-",
+        "procedure": _procedure(facts.kind, language).rstrip("\n"),
+        "package_procedure": _procedure("package", language).rstrip("\n"),
+        "kind_section": _kind_section(facts, language, span),
+    }
+    for name, value in values.items():
+        template = template.replace("{{" + name + "}}", value)
+    return template
+
+
+def _kind_section(facts: PackageFacts, language: str, span: str) -> str:
+    """The paragraph that differs between a whole session and a clip."""
+    if facts.kind == "session":
+        if language == "vi":
+            return (
+                f"Gói này chứa **toàn bộ** phiên ghi: cả {len(facts.segments)} đoạn video "
+                "gốc, đúng từng byte như khi được niêm phong."
+            )
+        return (
+            f"This package holds the **whole** session: all {len(facts.segments)} original "
+            "segments, byte for byte as they were sealed."
+        )
+    if language == "vi":
+        return (
+            f"Gói này chứa một **trích đoạn** ({span} của phiên ghi; tiêu đề: {facts.title or '-'}"
+            f"; số vật chứng: {facts.exhibit_number or '-'}). Chỉ có {len(facts.segments)} "
+            "đoạn video gốc mà trích đoạn bao phủ (nguyên vẹn, không mã hoá lại). Mọi mắt "
+            "xích của chuỗi băm đều có mặt, nên có thể chứng minh các đoạn đó thuộc đúng bản "
+            f"ghi đã niêm phong. Các đoạn khác được liệt kê trong `{NOT_INCLUDED}`; việc "
+            "chúng vắng mặt không phải là dấu hiệu bị sửa đổi."
+        )
+    return (
+        f"This package holds a **clip** ({span} of the recording; title: {facts.title or '-'}; "
+        f"exhibit number: {facts.exhibit_number or '-'}). It carries only the "
+        f"{len(facts.segments)} original segments the clip covers (whole, never re-encoded). "
+        "Every link of the hash chain is here, so those segments are provably part of the "
+        f"sealed recording. The other segments are listed in `{NOT_INCLUDED}`; their absence "
+        "is not a sign of tampering."
+    )
+
+
+def player_data(facts: PackageFacts) -> str:
+    """A script, not JSON: a page opened from file:// may load scripts but not fetch files."""
+    document = {
+        "kind": facts.kind,
+        "session": facts.session_id,
+        "case_number": facts.manifest.metadata.case_number,
+        "room": facts.manifest.metadata.room,
+        "started_at": facts.manifest.started_at,
+        "title": facts.title,
+        "exhibit_number": facts.exhibit_number,
+        "start_us": facts.start_us,
+        "end_us": facts.end_us,
+        "segments": [
+            {
+                "src": f"sessions/{facts.session_id}/segments/{s['name']}",
+                "name": s["name"],
+                "start_us": s["start_us"],
+                "duration_us": s["duration_us"],
+            }
+            for s in facts.segments
+        ],
+    }
+    text = json.dumps(document, ensure_ascii=False, indent=1)
+    return f"window.SEALROOM_PACKAGE = {text};\n"
+
+
+def custody_excerpt(session_id: str, entries: Sequence[CustodyEntry], taken_at: str) -> str:
+    """The session's custody events, each with the fields its hash covers (format section 10).
+
+    Only this session's rows are here: each row's hash can be recomputed, and rows with
+    consecutive numbers chain, but the rows of other sessions in between are not, so the
+    excerpt cannot show that none of this session's rows was left out. It is authenticated
+    as the exporting installation's statement by the package's signature; the full log is
+    checked at the installation against its signed checkpoints. The export itself is
+    recorded after this excerpt is taken, because that event names the package's digest,
+    which cannot be inside the package it describes.
+    """
+    document = {
+        "v": 1,
+        "type": "sealroom.custody-excerpt",
+        "session": session_id,
+        "taken_at": taken_at,
+        "hash_rule": (
+            'SHA-256 of canonical JSON {"v":1,"seq","at","actor","role","action","session",'
+            '"detail","ip","user_agent","prev"}'
+        ),
+        "scope": (
+            "this session's rows only; rows with consecutive seq chain (prev is the hash of "
+            "the row before); rows of other sessions in between are not included"
+        ),
+        "entries": [
+            {
+                "seq": e.seq,
+                "at": e.at,
+                "actor": e.actor,
+                "role": e.role,
+                "action": e.action,
+                "session": e.session_id,
+                "detail": e.detail,
+                "ip": e.ip,
+                "user_agent": e.user_agent,
+                "prev": e.prev_hash,
+                "hash": e.hash,
+            }
+            for e in entries
+            if e.session_id == session_id
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_documents(stage: Path, facts: PackageFacts, not_included: list[str]) -> None:
+    """READMEs, the player and the standalone verifier, at the package's root."""
+    for language in ("vi", "en"):
+        (stage / f"README.{language}.md").write_text(
+            render_readme(facts, language), encoding="utf-8"
+        )
+    for name in STATIC_ASSETS:
+        shutil.copyfile(ASSETS / name, stage / name)
+    (stage / PLAYER_DATA).write_text(player_data(facts), encoding="utf-8")
+    if facts.kind == "clip":
+        (stage / NOT_INCLUDED).write_text(
+            "".join(f"{name}\n" for name in not_included), encoding="utf-8"
+        )

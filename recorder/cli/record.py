@@ -1,0 +1,222 @@
+"""``sealroom record``: record a session from a room's devices (its profile in the config,
+or the synthetic room) and seal it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from evidence_store.cli.evidence import (
+    data_dir_from,
+    data_dir_option,
+    emit_json,
+    json_option,
+    operator,
+)
+from evidence_store.errors import UsageError
+from evidence_store.model import PresentPerson, SessionMetadata, first_error
+from evidence_store.session import SessionWriter
+from recorder.alarms import raise_if_stopped_itself
+from recorder.cli import devices as devices_cli
+from recorder.cli import recover as recover_cli
+from recorder.cli.recover import recover_before_recording
+from recorder.disk_guard import DiskGuard
+from recorder.errors import RecorderStateError
+from recorder.media.compositor import Picture
+from recorder.media.overlay import Caption
+from recorder.preflight import preflight
+from recorder.room.devices import room_devices, synthetic_room
+from recorder.room.profile import DEFAULT_TIMEZONE, PictureLayout, RoomProfile
+from recorder.service import api as service
+from recorder.session_recorder import SessionRecorder
+from recorder.settings import RecorderSettings, media_info
+
+SETTINGS_KEY = "sealroom.recorder"
+ROOMS_KEY = "sealroom.rooms"  # the [rooms.<name>] profiles, a dict[str, RoomProfile]
+MAX_DURATION_S = 12 * 3600  # longer than any questioning; a typo, not a session
+
+
+def _person(text: str) -> PresentPerson:
+    name, sep, role = text.rpartition(":")
+    if not sep or not name.strip() or not role.strip():
+        raise UsageError(f"--present takes NAME:ROLE (e.g. 'Trần Thị B:lawyer'), got {text!r}")
+    return PresentPerson(name=name, role=role)
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise UsageError(f"--size takes WIDTHxHEIGHT (e.g. 1280x720), got {text!r}")
+    return int(width), int(height)
+
+
+@click.command()
+@click.option(
+    "--synthetic",
+    is_flag=True,
+    help="Record the synthetic room (two cameras and a microphone) instead of the room's devices.",
+)
+@click.option(
+    "--room",
+    required=True,
+    help="Room name, e.g. P1-VKS-HaNoi; its [rooms.<name>] profile names the devices.",
+)
+@click.option("--case", "case_number", required=True, help="Case number.")
+@click.option("--duration", type=float, required=True, help="Seconds to record.")
+@click.option("--accused", multiple=True, help="Name of an accused person (repeatable).")
+@click.option("--investigator", multiple=True, help="Name of an investigator (repeatable).")
+@click.option("--present", multiple=True, help="Someone else present, NAME:ROLE (repeatable).")
+@click.option("--unit", default=None, help="The unit (procuracy) the session belongs to.")
+@click.option("--size", default=None, help="Picture size WIDTHxHEIGHT (default from config).")
+@click.option("--fps", type=int, default=None, help="Frames per second (default from config).")
+@click.option("--segment-seconds", type=int, default=None, help="Segment length in seconds.")
+@data_dir_option
+@json_option
+@click.pass_context
+def record(
+    ctx: click.Context,
+    synthetic: bool,
+    room: str,
+    case_number: str,
+    duration: float,
+    accused: tuple[str, ...],
+    investigator: tuple[str, ...],
+    present: tuple[str, ...],
+    unit: str | None,
+    size: str | None,
+    fps: int | None,
+    segment_seconds: int | None,
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """Record a session, sealing each segment as it is written, then seal the session."""
+    # Validate everything before anything is written.
+    rooms: dict[str, RoomProfile] = ctx.meta.get(ROOMS_KEY) or {}
+    profile = rooms.get(room)
+    if profile is None and not synthetic:
+        known = f" (profiles: {', '.join(sorted(rooms))})" if rooms else ""
+        raise UsageError(
+            f"room {room!r} has no profile in the configuration{known}; add "
+            f'[rooms."{room}"] or use --synthetic'
+        )
+    if not 0 < duration <= MAX_DURATION_S:
+        raise UsageError(
+            f"--duration must be between 0 and {MAX_DURATION_S} seconds, got {duration:g}"
+        )
+    base: RecorderSettings = ctx.meta.get(SETTINGS_KEY) or RecorderSettings()
+    overrides: dict[str, object] = {}
+    if size:
+        overrides["width"], overrides["height"] = _size(size)
+    if fps is not None:
+        overrides["fps"] = fps
+    if segment_seconds is not None:
+        overrides["segment_seconds"] = segment_seconds
+    try:
+        settings = RecorderSettings.model_validate({**base.model_dump(), **overrides})
+        metadata = SessionMetadata(
+            case_number=case_number,
+            room=room,
+            unit=unit,
+            accused=list(accused),
+            investigators=list(investigator),
+            others_present=[_person(p) for p in present],
+        )
+    except ValidationError as exc:
+        raise UsageError(first_error(exc)) from exc
+
+    data = data_dir_from(ctx, data_dir)
+    store = data.store(create=True)
+    signer = data.signer()
+    custody = data.custody(store, signer)
+    recover_before_recording(store, signer, custody, actor=operator(), role="operator")
+    devices = (
+        synthetic_room(settings)
+        if synthetic or profile is None
+        else room_devices(profile, settings)
+    )
+    picture = Picture(
+        layout=profile.layout if profile else PictureLayout(),
+        caption=Caption(
+            room=room,
+            case_number=case_number,
+            timezone=profile.timezone if profile else DEFAULT_TIMEZONE,
+        ),
+    )
+    guard = DiskGuard.for_data_dir(data.root, settings, evidence=data.evidence)
+    # Refuses before anything is written.
+    preflight(guard, duration, *devices.cameras, devices.microphone)
+    writer = SessionWriter.start(store, signer, metadata, media_info(settings))
+    custody.record(
+        actor=operator(),
+        role="operator",
+        action="record_started",
+        session_id=writer.session_id,
+        detail={"room": room, "case": case_number},
+    )
+    recorder = SessionRecorder(
+        devices.cameras, devices.microphone, settings, writer, guard=guard, picture=picture
+    )
+    reason = "requested duration reached"
+    recorder.start()
+    try:
+        try:
+            _wait(recorder, duration, show=not as_json)
+        except KeyboardInterrupt:
+            reason = "stopped by the operator (interrupt)"
+        manifest = recorder.stop(reason)
+    except RecorderStateError:  # e.g. the disk filled: it stopped and sealed itself
+        raise_if_stopped_itself(
+            recorder, custody, actor=operator(), role="operator", session_id=writer.session_id
+        )
+        raise
+    custody.record(
+        actor=operator(),
+        role="operator",
+        action="record_sealed",
+        session_id=writer.session_id,
+        detail={
+            "segments": len(manifest.segments),
+            "head": manifest.chain.head,
+            "duration_us": manifest.duration_us,
+        },
+    )
+    if as_json:
+        emit_json({"session_id": writer.session_id, "path": str(writer.path)})
+    else:
+        click.echo(
+            f"sealed session {writer.session_id}: {len(manifest.segments)} segments, "
+            f"{manifest.duration_us / 1e6:.1f} s, head {manifest.chain.head}"
+        )
+        click.echo(f"stored in {writer.path}")
+        click.echo(
+            f"check it with: sealroom verify {writer.session_id}"
+            + (f" --data-dir {data.root}" if data_dir else "")
+        )
+
+
+def _wait(recorder: SessionRecorder, duration: float, *, show: bool) -> None:
+    """Record until ``duration`` seconds of media are sealed-or-in-flight, with a progress bar."""
+    console = Console(stderr=True)
+    if not show or not console.is_terminal:
+        recorder.wait_until(duration)
+        return
+    columns = (
+        TextColumn("recording"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[segments]} segments sealed"),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("record", total=duration, segments=0)
+
+        def update(elapsed: float) -> None:
+            progress.update(task, completed=elapsed, segments=recorder.status().segments_sealed)
+
+        recorder.wait_until(duration, progress=update)
+
+
+COMMANDS = [record, *devices_cli.COMMANDS, *recover_cli.COMMANDS, *service.COMMANDS]

@@ -1,0 +1,80 @@
+"""``sealroom recover``: finish the sessions a dead recorder left unsealed.
+
+``sealroom record`` and ``sealroom recorder serve`` run the same recovery before they record,
+so an explicit ``recover`` is only needed to seal what a crash left without recording again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from evidence_store.cli.evidence import (
+    data_dir_from,
+    data_dir_option,
+    emit_json,
+    json_option,
+    operator,
+)
+from evidence_store.custody import CustodyLog
+from evidence_store.signing import DeviceSigner
+from evidence_store.store import FilesystemStore
+from recorder.recovery.finish import RecoveryReport, recover_unfinished
+
+
+def describe(report: RecoveryReport) -> list[str]:
+    """One line per session found, for a person."""
+    lines = []
+    for done in report.recovered:
+        if done.outcome == "sealed":
+            lines.append(
+                f"{done.session_id}: sealing finished ({done.segments} segments; "
+                f"it had ended: {done.reason})"
+            )
+        else:
+            lines.append(
+                f"{done.session_id}: INTERRUPTED and sealed, {done.segments} "
+                f"segments — {done.reason}"
+            )
+    lines += [f"{sid}: being recorded by a live process; left alone" for sid in report.busy]
+    lines += [f"{r.session_id}: NOT RECOVERED — {r.reason}" for r in report.refused]
+    lines += [
+        f"{sid}: cut off before its first chain link; nothing was recorded" for sid in report.empty
+    ]
+    return lines
+
+
+def recover_before_recording(
+    store: FilesystemStore, signer: DeviceSigner, custody: CustodyLog, *, actor: str, role: str
+) -> RecoveryReport:
+    """Recover what an earlier recorder left unfinished, saying so on stderr. Recording goes
+    on even if a session is refused: that one is reported and alarmed, never touched."""
+    report = recover_unfinished(store, signer, custody, actor=actor, role=role)
+    for line in describe(report):
+        click.echo(f"sealroom: recovery: {line}", err=True)
+    return report
+
+
+@click.command()
+@data_dir_option
+@json_option
+@click.pass_context
+def recover(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
+    """Seal the sessions a killed or crashed recorder left unfinished: exit 0 when every
+    one was recovered (or is still being recorded), 1 when one does not check out."""
+    data = data_dir_from(ctx, data_dir)
+    store = data.store()
+    signer = data.signer()
+    report = recover_unfinished(
+        store, signer, data.custody(store, signer), actor=operator(), role="operator"
+    )
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        for line in describe(report) or ["nothing to recover"]:
+            click.echo(line)
+    ctx.exit(0 if report.ok else 1)
+
+
+COMMANDS = [recover]

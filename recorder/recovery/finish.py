@@ -1,0 +1,291 @@
+"""Finishing the sessions whose recorder died: SIGKILL, a crash, a power cut.
+
+A session is unfinished while it has no manifest signature (the last file sealing writes). For
+each one whose writer is gone (its ``flock`` is free; a live one is skipped), recovery:
+
+1. reopens it: ``SessionWriter.reopen`` replays and checks the whole chain and signs a last
+   link that was published but never signed. Evidence that does not check out is refused,
+   never built on;
+2. chains a segment that reached the store but not the chain;
+3. salvages the decodable part of the segment that was in flight into a new segment and
+   seals it. The partial file is kept in the session's in-flight directory (renamed
+   ``NNNNNN.partial.mp4``); a 0-byte or undecodable one is left exactly where it is. Nothing
+   is ever deleted;
+4. ends the session with ``interrupted`` (a reason that says what was salvaged) and seals it;
+   if the chain had already ended (a crash while sealing), it only finishes the seal.
+
+Every step can be cut off by another crash and simply run again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from evidence_store import layout
+from evidence_store.chain import SessionState
+from evidence_store.custody import CustodyLog
+from evidence_store.errors import SealroomError
+from evidence_store.model import SegmentRef
+from evidence_store.session import SessionBusyError, SessionWriter
+from evidence_store.signing import DeviceSigner
+from evidence_store.store import FilesystemStore, fsync_directory
+from recorder.media.timeline import US_PER_SECOND, segment_times
+from recorder.recovery.salvage import count_video_frames, salvage_segment
+
+log = logging.getLogger("sealroom.recorder")
+
+CUT_OFF = "the recorder stopped without ending the session (killed, crashed or lost power)"
+
+
+@dataclass(frozen=True, slots=True)
+class SalvagedSegment:
+    """The part of the in-flight segment that was saved, sealed as segment ``index``."""
+
+    index: int
+    frames: int
+    duration_us: int
+    source_bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveredSession:
+    session_id: str
+    outcome: Literal["interrupted", "sealed"]  # sealed: the chain had ended; only sealed now
+    reason: str  # the session's end reason as sealed
+    segments: int
+    head: str
+    linked_segment: int | None  # stored but unchained at the crash, chained now
+    salvaged: SalvagedSegment | None
+    kept_partial: str | None  # an unfinished file kept in flight, for inspection
+    milliseconds: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedSession:
+    session_id: str
+    reason: str
+
+
+@dataclass
+class RecoveryReport:
+    """What one recovery run found and did."""
+
+    recovered: list[RecoveredSession] = field(default_factory=list)
+    busy: list[str] = field(default_factory=list)  # being recorded by a live process
+    refused: list[RefusedSession] = field(default_factory=list)  # failed to check out
+    empty: list[str] = field(default_factory=list)  # cut off before its first link
+    milliseconds: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "recovered": [r.as_dict() for r in self.recovered],
+            "busy": self.busy,
+            "refused": [asdict(r) for r in self.refused],
+            "empty": self.empty,
+            "milliseconds": self.milliseconds,
+        }
+
+
+def unfinished_sessions(store: FilesystemStore) -> list[str]:
+    """Ids of the sessions in ``store`` whose seal was never completed, oldest first."""
+    return [
+        session_id
+        for session_id in store.list_children(layout.SESSIONS)
+        if layout.SESSION_ID_RE.fullmatch(session_id)
+        and not store.exists(layout.session_prefix(session_id) + layout.MANIFEST_SIG)
+    ]
+
+
+def recover_unfinished(
+    store: FilesystemStore, signer: DeviceSigner, custody: CustodyLog, *, actor: str, role: str
+) -> RecoveryReport:
+    """Recover every unfinished session that no live process is recording, and record each
+    recovery (``record_recovered``) or refusal (``alarm``) in the custody log."""
+    started = time.monotonic()
+    report = RecoveryReport()
+    for session_id in unfinished_sessions(store):
+        if not store.exists(layout.session_prefix(session_id) + layout.link_name(0)):
+            report.empty.append(session_id)  # nothing recorded: there is no chain to end
+            continue
+        try:
+            recovered = recover_session(store, signer, session_id)
+        except SessionBusyError:
+            report.busy.append(session_id)
+            continue
+        except SealroomError as exc:
+            log.error("ALARM: session %s cannot be recovered: %s", session_id, exc)
+            report.refused.append(RefusedSession(session_id, str(exc)))
+            custody.record(
+                actor=actor,
+                role=role,
+                action="alarm",
+                session_id=session_id,
+                detail={"kind": "recovery_refused", "reason": str(exc)},
+            )
+            continue
+        report.recovered.append(recovered)
+        custody.record(
+            actor=actor,
+            role=role,
+            action="record_recovered",
+            session_id=session_id,
+            detail=custody_detail(recovered),
+        )
+    report.milliseconds = round((time.monotonic() - started) * 1000)
+    return report
+
+
+def recover_session(
+    store: FilesystemStore, signer: DeviceSigner, session_id: str
+) -> RecoveredSession:
+    """Recover one session (see the module's docstring). Raises SessionBusyError if a live
+    process records it, and a SealroomError if what is stored does not check out."""
+    started = time.monotonic()
+    writer = SessionWriter.reopen(store, signer, session_id)
+    try:
+        if writer.chain.terminal:  # it ended and was being sealed when the process died
+            manifest = writer.seal()
+            return RecoveredSession(
+                session_id=session_id,
+                outcome="sealed",
+                reason=manifest.stop_reason,
+                segments=len(manifest.segments),
+                head=manifest.chain.head,
+                linked_segment=None,
+                salvaged=None,
+                kept_partial=None,
+                milliseconds=_ms_since(started),
+            )
+        linked = chain_stored_segment(writer)
+        salvaged, kept = _salvage_in_flight(writer)
+        reason = _interrupted_reason(linked, salvaged, kept)
+        manifest = writer.interrupt(reason)
+    finally:
+        writer.close()
+    log.info("recovered session %s: %s", session_id, reason)
+    return RecoveredSession(
+        session_id=session_id,
+        outcome="interrupted",
+        reason=reason,
+        segments=len(manifest.segments),
+        head=manifest.chain.head,
+        linked_segment=None if linked is None else linked.index,
+        salvaged=salvaged,
+        kept_partial=None if kept is None else kept.name,
+        milliseconds=_ms_since(started),
+    )
+
+
+def chain_stored_segment(writer: SessionWriter) -> SegmentRef | None:
+    """Chain a segment that reached the store but not the chain (the writer was stopped
+    between the two), with its length read from the file. None if there is none."""
+    index = writer.published_unlinked_segment()
+    if index is None:
+        return None
+    stored = writer.store.path(writer.prefix + layout.segment_path(index))
+    frames = count_video_frames(stored)
+    segment = writer.link_published_segment(index, duration_us=_duration_us(writer, frames))
+    leftover = writer.inflight_path(index)
+    if leftover.exists() and leftover.samefile(stored):
+        leftover.unlink()  # a second name of the stored file, not a copy: nothing is lost
+    return segment
+
+
+def _salvage_in_flight(writer: SessionWriter) -> tuple[SalvagedSegment | None, Path | None]:
+    """Seal what decodes of the unfinished segment; returns it, or the file kept unsalvaged."""
+    index = len(writer.chain.segments)
+    current = writer.inflight_path(index)
+    partial = current.with_name(f"{index:06d}.partial.mp4")
+    temp = current.with_name(f".{index:06d}.salvage.mp4")
+    if not current.exists() and not partial.exists():
+        return None, None
+    if writer.chain.state is not SessionState.RECORDING:
+        return None, current if current.exists() else partial  # no segment may be chained
+    if partial.exists() and current.exists():
+        # An earlier recovery finished the salvage but was cut off before sealing it.
+        frames, source_bytes = count_video_frames(current), partial.stat().st_size
+    else:
+        source = partial if partial.exists() else current
+        result = salvage_segment(source, temp)
+        if result is None:
+            return None, source  # left in place, untouched, for inspection
+        if source == current:
+            current.rename(partial)  # the original is kept, under a name sealing ignores
+        temp.rename(current)
+        fsync_directory(current.parent)
+        frames, source_bytes = result.frames, result.source_bytes
+    duration_us = _duration_us(writer, frames)
+    writer.seal_segment(index, start_us=writer.chain.next_segment_start_us, duration_us=duration_us)
+    return SalvagedSegment(
+        index=index, frames=frames, duration_us=duration_us, source_bytes=source_bytes
+    ), None
+
+
+def _duration_us(writer: SessionWriter, frames: int) -> int:
+    """The duration of ``frames`` frames appended to the session's timeline, rounded exactly
+    as the recorder rounds it (``recorder.media.timeline.segment_times``)."""
+    media = writer.chain.media
+    assert media is not None  # link 0 is there
+    start_us = writer.chain.next_segment_start_us
+    first_frame = -(-start_us * media.fps // US_PER_SECOND)  # the frame that starts there
+    return segment_times(first_frame, frames, fps=media.fps).duration_us
+
+
+def _interrupted_reason(
+    linked: SegmentRef | None, salvaged: SalvagedSegment | None, kept: Path | None
+) -> str:
+    notes = [CUT_OFF]
+    if linked is not None:
+        notes.append(f"segment {linked.name} was stored but not yet chained; chained on recovery")
+    if salvaged is not None:
+        notes.append(
+            f"salvaged {salvaged.duration_us / US_PER_SECOND:.2f} s "
+            f"({salvaged.frames} frames) of the unfinished segment "
+            f"{salvaged.index:06d}"
+        )
+    if kept is not None:
+        notes.append(
+            f"the unfinished segment {kept.name} ({_size(kept)} bytes) held nothing "
+            "decodable and is kept in flight for inspection"
+        )
+    return "; ".join(notes)
+
+
+def custody_detail(recovered: RecoveredSession) -> dict[str, Any]:
+    """The custody row's detail for a recovery (canonical JSON: integers only)."""
+    detail: dict[str, Any] = {
+        "outcome": recovered.outcome,
+        "reason": recovered.reason,
+        "segments": recovered.segments,
+        "head": recovered.head,
+        "milliseconds": recovered.milliseconds,
+    }
+    if recovered.linked_segment is not None:
+        detail["linked_segment"] = recovered.linked_segment
+    if recovered.salvaged is not None:
+        detail["salvaged"] = asdict(recovered.salvaged)
+    if recovered.kept_partial is not None:
+        detail["kept_partial"] = recovered.kept_partial
+    return detail
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _ms_since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)

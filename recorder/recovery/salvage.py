@@ -1,0 +1,128 @@
+"""What can be saved of a segment file the recorder never finished.
+
+A segment is a fragmented MP4 flushed fragment by fragment, so a file cut off by a crash holds
+every fragment written before it, possibly followed by a torn one. Salvage keeps the packets
+that demux and decode cleanly, in order, up to the first one that does not, and remuxes them
+(no re-encoding: the bytes of every kept frame are the recorder's own) into a new fragmented
+MP4 that plays on its own. The original file is never modified.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+
+from recorder.errors import RecorderError
+from recorder.media.segment_encoder import CONTAINER_OPTIONS
+
+
+@dataclass(frozen=True, slots=True)
+class Salvage:
+    """A remuxed segment: ``frames`` video frames, ``audio_packets`` AAC packets."""
+
+    path: Path
+    frames: int
+    audio_packets: int
+    source_bytes: int
+
+
+def count_video_frames(path: Path) -> int:
+    """Frames in a finished segment, by demuxing (one H.264 packet per frame): its length."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return sum(1 for packet in container.demux(stream) if packet.size)
+    except (av.FFmpegError, IndexError) as exc:
+        raise RecorderError(f"cannot read segment {path.name}: {exc}") from exc
+
+
+def salvage_segment(source: Path, target: Path) -> Salvage | None:
+    """Remux the cleanly decodable start of ``source`` into ``target`` (fsynced).
+
+    Returns None, writing nothing, when no video frame of ``source`` decodes: an empty file,
+    one cut off before its first fragment, or one that is not a segment at all.
+    """
+    size = source.stat().st_size
+    if size == 0:
+        return None
+    packets = _decodable_packets(source)
+    if packets is None:
+        return None
+    _write(source, target, packets)
+    return Salvage(
+        path=target, frames=packets.frames, audio_packets=packets.audio, source_bytes=size
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    count: int  # how many packets, in demux order, are kept
+    frames: int
+    audio: int
+
+
+def _decodable_packets(source: Path) -> _Kept | None:
+    """How far into ``source`` the packets decode cleanly."""
+    try:
+        container = av.open(str(source))
+    except av.FFmpegError:
+        return None
+    with container:
+        if not container.streams.video:
+            return None
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        streams = [video] if audio is None else [video, audio]
+        count = frames = audio_packets = decoded = 0
+        try:
+            for packet in container.demux(streams):
+                if packet.size == 0:
+                    continue  # the demuxer's end-of-stream marker
+                if packet.is_corrupt or packet.dts is None:
+                    break
+                output = packet.decode()  # through the stream's own decoder
+                count += 1
+                if packet.stream.index == video.index:
+                    frames += 1
+                    decoded += len(output)
+                else:
+                    audio_packets += 1
+            # Frames the decoder still holds (B-frame reordering) come out at the flush.
+            decoded += len(video.codec_context.decode(None))
+        except av.FFmpegError:
+            pass  # a torn fragment: keep what came before it
+        if frames == 0 or decoded == 0:
+            return None
+        return _Kept(count=count, frames=frames, audio=audio_packets)
+
+
+def _write(source: Path, target: Path, kept: _Kept) -> None:
+    try:
+        with av.open(str(source)) as container:
+            video = container.streams.video[0]
+            audio = container.streams.audio[0] if container.streams.audio else None
+            streams = [video] if audio is None else [video, audio]
+            with av.open(str(target), mode="w", format="mp4", options=CONTAINER_OPTIONS) as output:
+                mapping = {s.index: output.add_stream_from_template(s) for s in streams}
+                written = 0
+                for packet in container.demux(streams):
+                    if packet.size == 0:
+                        continue
+                    if written == kept.count:
+                        break
+                    packet.stream = mapping[packet.stream.index]
+                    output.mux(packet)
+                    written += 1
+    except av.FFmpegError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()  # our own half-written copy, not the evidence
+        raise RecorderError(f"cannot remux {source.name}: {exc}") from exc
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

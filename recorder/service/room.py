@@ -1,0 +1,516 @@
+"""One room's recorder as a long-running service: at most one session at a time, and every
+state change written to disk, so a restart (even after ``kill -9``) knows what was going on.
+
+On opening, the service takes the room's lock (one service per room), then recovers every
+session a dead recorder left unfinished: the session that was recording when the previous
+service died is sealed as ``interrupted``, and the status says so. While recording, a watcher
+notices a recorder that stopped itself (full disk) or failed, and finishes the session: a
+failed one goes through the same recovery as a crash, so its partial segment is salvaged.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import socket
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import cv2
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evidence_store.errors import SealroomError, UsageError
+from evidence_store.index.summary import read_manifest
+from evidence_store.installation.data_dir import DataDir
+from evidence_store.model import Manifest, SessionMetadata, first_error
+from evidence_store.session import SessionWriter
+from evidence_store.store import fsync_directory
+from evidence_store.timefmt import format_utc, utc_now
+from recorder.alarms import record_alarm
+from recorder.disk_guard import DiskGuard
+from recorder.errors import RecorderError, RecorderStateError
+from recorder.media.compositor import Picture
+from recorder.media.overlay import Caption
+from recorder.preflight import preflight
+from recorder.recovery.finish import (
+    RecoveryReport,
+    custody_detail,
+    recover_session,
+    recover_unfinished,
+)
+from recorder.room.devices import RoomDevices, room_devices, synthetic_room
+from recorder.room.profile import DEFAULT_TIMEZONE, RoomProfile
+from recorder.service.models import (
+    AudioLevel,
+    DeviceHealth,
+    RecorderStatusView,
+    RecoveredSessionView,
+    ServiceState,
+    SessionOutcome,
+    StartRequest,
+)
+from recorder.session_recorder import SessionRecorder
+from recorder.settings import RecorderSettings, media_info
+from recorder.status import RecorderState
+
+log = logging.getLogger("sealroom.recorder")
+
+STATE_DIR = "recorder"  # <data_dir>/recorder/<room>.json and .lock
+WATCH_SECONDS = 0.25
+JPEG_QUALITY = 80
+ROLE = "recorder"
+
+DeviceFactory = Callable[[RecorderSettings], RoomDevices]
+T = TypeVar("T")
+
+
+class RoomBusyError(UsageError):
+    """Another live recorder service already serves this room."""
+
+
+class ServiceStateError(RecorderStateError):
+    """The request does not fit what the room is doing (e.g. start while recording)."""
+
+
+class NoPictureError(RecorderStateError):
+    """There is no picture to preview: the room is not recording yet."""
+
+
+def device_factory(profile: RoomProfile | None) -> DeviceFactory:
+    """The room's devices from its profile; the synthetic room when it has none."""
+    if profile is None:
+        return synthetic_room
+    return lambda settings: room_devices(profile, settings)
+
+
+class _StateFile(BaseModel):
+    """What the service writes to ``<data_dir>/recorder/<room>.json`` at every change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    room: str
+    state: ServiceState = "idle"
+    session_id: str | None = None
+    case_number: str | None = None
+    started_at: str | None = None
+    pid: int = 0
+    updated_at: str = ""
+    alarm: str | None = None
+    last_session: SessionOutcome | None = None
+    recovered: list[RecoveredSessionView] = Field(default_factory=list)
+
+
+@dataclass
+class _Live:
+    """The session being recorded."""
+
+    writer: SessionWriter
+    recorder: SessionRecorder
+    started_monotonic: float
+
+
+class RoomService:
+    """The recorder of room ``room``, recording into ``data``. Thread-safe."""
+
+    def __init__(
+        self,
+        *,
+        data: DataDir,
+        settings: RecorderSettings,
+        room: str,
+        profile: RoomProfile | None = None,
+        devices: DeviceFactory | None = None,
+        backlog: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        if not room.strip() or len(room) > 200:
+            raise UsageError("--room takes the room's id (1 to 200 characters)")
+        self.room = room
+        self.settings = settings
+        self.data = data
+        self.store = data.store(create=True)
+        self.signer = data.signer()
+        self.custody = data.custody(self.store, self.signer)
+        self.guard = DiskGuard.for_data_dir(data.root, settings, evidence=data.evidence)
+        self.actor = f"recorder:{room}@{socket.gethostname()}"
+        self._profile = profile
+        self._devices = devices or device_factory(profile)
+        self._backlog = backlog
+        self._state_path = state_file(data.root, room)
+        self._lock_path = self._state_path.with_suffix(".lock")
+        self._lock = threading.RLock()
+        self._room_lock: int | None = None
+        self._state = _StateFile(room=room)
+        self._live: _Live | None = None
+        self._closing = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="room-watcher", daemon=True)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def open(self) -> RecoveryReport:
+        """Take the room, recover what a dead recorder left unfinished, start watching."""
+        self._take_room()
+        previous = self._load_state()
+        report = recover_unfinished(
+            self.store, self.signer, self.custody, actor=self.actor, role=ROLE
+        )
+        recovered = {r.session_id: r for r in report.recovered}
+        with self._lock:
+            state = _StateFile(room=self.room)
+            if previous is not None:
+                state.last_session, state.alarm = previous.last_session, previous.alarm
+                cut = recovered.get(previous.session_id or "")
+                if cut is not None and cut.outcome == "interrupted":
+                    state.last_session = self._outcome(cut.session_id)
+            state.recovered = [
+                RecoveredSessionView(session_id=r.session_id, reason=r.reason)
+                for r in report.recovered
+                if r.outcome == "interrupted"
+            ]
+            if report.refused:
+                state.alarm = "sessions that do not check out were left unrecovered: " + "; ".join(
+                    f"{r.session_id}: {r.reason}" for r in report.refused
+                )
+            self._state = state
+            self._save()
+        self._watcher.start()
+        return report
+
+    def close(self, reason: str) -> None:
+        """Stop a session in progress with ``reason``, then release the room."""
+        self._closing.set()
+        with self._lock:
+            if self._live is not None:
+                try:
+                    self.stop(reason)
+                except SealroomError as exc:  # left unfinished: recovered at the next start
+                    log.error("could not stop the session on shutdown: %s", exc)
+            if self._room_lock is not None:
+                os.close(self._room_lock)
+                self._room_lock = None
+        if self._watcher.is_alive():
+            self._watcher.join(timeout=2)
+
+    # -- control ---------------------------------------------------------------------------
+
+    def start(self, request: StartRequest) -> RecorderStatusView:
+        """Start a session. Refused, with nothing written, when one is already recording, a
+        device is missing or the disk cannot hold ``max_session_seconds``."""
+        with self._lock:
+            if self._live is not None:
+                raise ServiceStateError(
+                    f"cannot start: session {self._live.writer.session_id} is being recorded"
+                )
+            try:
+                metadata = SessionMetadata(
+                    case_number=request.case_number,
+                    room=request.room or self.room,
+                    unit=request.unit,
+                    accused=request.accused,
+                    investigators=request.investigators,
+                    others_present=request.others_present,
+                )
+            except ValidationError as exc:
+                raise UsageError(first_error(exc)) from exc
+            devices = self._devices(self.settings)
+            preflight(
+                self.guard, self.settings.max_session_seconds, *devices.cameras, devices.microphone
+            )
+            writer = SessionWriter.start(
+                self.store, self.signer, metadata, media_info(self.settings)
+            )
+            self.custody.record(
+                actor=self.actor,
+                role=ROLE,
+                action="record_started",
+                session_id=writer.session_id,
+                detail={"room": metadata.room, "case": metadata.case_number},
+            )
+            timezone = self._profile.timezone if self._profile else DEFAULT_TIMEZONE
+            picture = Picture(
+                layout=self._profile.layout if self._profile else Picture().layout,
+                caption=Caption(
+                    room=metadata.room, case_number=metadata.case_number, timezone=timezone
+                ),
+            )
+            recorder = SessionRecorder(
+                devices.cameras,
+                devices.microphone,
+                self.settings,
+                writer,
+                guard=self.guard,
+                picture=picture,
+            )
+            try:
+                recorder.start()
+            except RecorderError as exc:
+                # Link 0 is written: end the session honestly rather than leave it open.
+                reason = f"recording could not start: {exc}"
+                writer.stop(reason)
+                record_alarm(
+                    self.custody,
+                    actor=self.actor,
+                    role=ROLE,
+                    session_id=writer.session_id,
+                    kind="start_failed",
+                    reason=reason,
+                )
+                raise
+            self._live = _Live(writer, recorder, time.monotonic())
+            self._state.state, self._state.session_id = "recording", writer.session_id
+            self._state.case_number = metadata.case_number
+            self._state.started_at = format_utc(utc_now())
+            self._state.alarm = None
+            self._save()
+            return self.status()
+
+    def pause(self, reason: str) -> RecorderStatusView:
+        with self._lock:
+            live = self._require_live("pause")
+            self._control(live, lambda: live.recorder.pause(reason))
+            self._state.state = "paused"
+            self._save()
+            return self.status()
+
+    def resume(self, reason: str) -> RecorderStatusView:
+        with self._lock:
+            live = self._require_live("resume")
+            self._control(live, lambda: live.recorder.resume(reason))
+            self._state.state = "recording"
+            self._save()
+            return self.status()
+
+    def stop(self, reason: str) -> SessionOutcome:
+        """Stop and seal the session; returns how it ended."""
+        with self._lock:
+            live = self._require_live("stop")
+            manifest = self._control(live, lambda: live.recorder.stop(reason))
+            self.custody.record(
+                actor=self.actor,
+                role=ROLE,
+                action="record_sealed",
+                session_id=live.writer.session_id,
+                detail=_sealed_detail(manifest),
+            )
+            outcome = _outcome_of(manifest)
+            self._went_idle(outcome)
+            return outcome
+
+    # -- what the room terminal shows ------------------------------------------------------
+
+    def status(self) -> RecorderStatusView:
+        with self._lock:
+            live, state = self._live, self._state
+            view: dict[str, Any] = {
+                "room": self.room,
+                "state": state.state,
+                "alarm": state.alarm,
+                "last_session": state.last_session,
+                "recovered": state.recovered,
+                "free_bytes": self._free_bytes(),
+                "backlog": None if self._backlog is None else self._backlog(),
+            }
+            if live is not None:
+                current = live.recorder.status()
+                view.update(
+                    session_id=live.writer.session_id,
+                    case_number=state.case_number,
+                    started_at=state.started_at,
+                    elapsed_seconds=round(time.monotonic() - live.started_monotonic, 3),
+                    media_seconds=current.media_seconds,
+                    segments_sealed=current.segments_sealed,
+                    frames_dropped=current.frames_dropped,
+                    frames_filled=current.frames_filled,
+                    silence_filled_seconds=current.silence_filled_seconds,
+                    devices=[
+                        DeviceHealth.model_validate(d, from_attributes=True)
+                        for d in current.devices
+                    ],
+                    alarm=current.alarm or state.alarm,
+                    error=current.error,
+                )
+            return RecorderStatusView.model_validate(view)
+
+    def preview_jpeg(self) -> bytes:
+        """The last recorded picture, as JPEG."""
+        live = self._live
+        if live is None:
+            raise NoPictureError("no picture: the room is not recording")
+        image = live.recorder.latest_frame()
+        if image is None:
+            raise NoPictureError("no picture yet: the first frame is still to come")
+        ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if not ok:
+            raise RecorderError("the preview picture could not be encoded")
+        return bytes(encoded.tobytes())
+
+    def audio_level(self) -> AudioLevel:
+        live = self._live
+        devices = () if live is None else live.recorder.status().devices
+        microphone = next((d for d in devices if d.kind == "microphone"), None)
+        if microphone is None:
+            return AudioLevel(device=None, dbfs=None, age_seconds=None)
+        age = microphone.last_frame_age_seconds
+        return AudioLevel(
+            device=microphone.name,
+            dbfs=microphone.audio_level_dbfs,
+            age_seconds=None if age is None else round(age, 3),
+        )
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _require_live(self, action: str) -> _Live:
+        if self._live is None:
+            raise ServiceStateError(f"cannot {action}: the room is not recording")
+        return self._live
+
+    def _control(self, live: _Live, action: Callable[[], T]) -> T:
+        """Carry out a request; if the recorder has ended on its own meanwhile, finish the
+        session first and say so."""
+        try:
+            return action()
+        except RecorderError:
+            if self._reap(live):
+                raise ServiceStateError(
+                    "the recording had already ended: " + (self._state.alarm or "see status")
+                ) from None
+            raise
+
+    def _watch(self) -> None:
+        while not self._closing.wait(WATCH_SECONDS):
+            with self._lock:
+                if self._live is not None:
+                    try:
+                        self._reap(self._live)
+                    except Exception:  # the watcher must outlive any one failure
+                        log.exception("finishing a stopped or failed session failed")
+
+    def _reap(self, live: _Live) -> bool:
+        """Finish a session whose recorder stopped itself or failed; True if it had."""
+        current = live.recorder.status()
+        session_id = live.writer.session_id
+        if current.state is RecorderState.STOPPED and current.alarm is not None:
+            live.recorder.close()
+            record_alarm(
+                self.custody,
+                actor=self.actor,
+                role=ROLE,
+                session_id=session_id,
+                kind="stopped_itself",
+                reason=current.alarm,
+            )
+            manifest = read_manifest(self.store, session_id)
+            self.custody.record(
+                actor=self.actor,
+                role=ROLE,
+                action="record_sealed",
+                session_id=session_id,
+                detail=_sealed_detail(manifest),
+            )
+            self._went_idle(_outcome_of(manifest), alarm=current.alarm)
+            return True
+        if current.state is RecorderState.FAILED:
+            live.recorder.close()
+            live.writer.close()  # let recovery take the session, as after a crash
+            reason = f"recording failed: {current.error}"
+            record_alarm(
+                self.custody,
+                actor=self.actor,
+                role=ROLE,
+                session_id=session_id,
+                kind="recording_failed",
+                reason=reason,
+            )
+            recovered = recover_session(self.store, self.signer, session_id)
+            self.custody.record(
+                actor=self.actor,
+                role=ROLE,
+                action="record_recovered",
+                session_id=session_id,
+                detail=custody_detail(recovered),
+            )
+            self._went_idle(self._outcome(session_id), alarm=reason)
+            return True
+        return False
+
+    def _went_idle(self, outcome: SessionOutcome, *, alarm: str | None = None) -> None:
+        self._live = None
+        self._state.state = "idle"
+        self._state.session_id = self._state.case_number = self._state.started_at = None
+        self._state.last_session = outcome
+        self._state.alarm = alarm
+        self._save()
+
+    def _outcome(self, session_id: str) -> SessionOutcome:
+        return _outcome_of(read_manifest(self.store, session_id))
+
+    def _free_bytes(self) -> int | None:
+        try:
+            return self.guard.free_bytes()
+        except OSError:
+            return None
+
+    def _take_room(self) -> None:
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            os.close(fd)
+            raise RoomBusyError(f"another recorder service is running room {self.room}") from exc
+        self._room_lock = fd
+
+    def _load_state(self) -> _StateFile | None:
+        try:
+            return _StateFile.model_validate_json(self._state_path.read_bytes())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValidationError) as exc:
+            log.error("ignoring the unreadable state file %s: %s", self._state_path, exc)
+            return None
+
+    def _save(self) -> None:
+        """Write the state file atomically. Best effort: the evidence, not this file, is the
+        truth, and recovery does not depend on it (a full disk must not stop a stop)."""
+        self._state.pid = os.getpid()
+        self._state.updated_at = format_utc(utc_now())
+        temp = self._state_path.with_name(self._state_path.name + ".tmp")
+        try:
+            with temp.open("w", encoding="utf-8") as handle:
+                handle.write(self._state.model_dump_json(indent=2))
+                handle.flush()
+                os.fsync(handle.fileno())
+            temp.replace(self._state_path)
+            fsync_directory(self._state_path.parent)
+        except OSError as exc:
+            log.error("cannot write the state file %s: %s", self._state_path, exc)
+
+
+def _outcome_of(manifest: Manifest) -> SessionOutcome:
+    return SessionOutcome(
+        session_id=manifest.session,
+        outcome="interrupted" if manifest.interrupted else "stopped",
+        reason=manifest.stop_reason,
+        segments=len(manifest.segments),
+        duration_seconds=manifest.duration_us / 1e6,
+        head=manifest.chain.head,
+    )
+
+
+def _sealed_detail(manifest: Manifest) -> dict[str, Any]:
+    return {
+        "segments": len(manifest.segments),
+        "head": manifest.chain.head,
+        "duration_us": manifest.duration_us,
+        "reason": manifest.stop_reason,
+    }
+
+
+def state_file(data_root: Path, room: str) -> Path:
+    """Where the service of ``room`` keeps its state."""
+    return data_root / STATE_DIR / (urllib.parse.quote(room, safe="") + ".json")

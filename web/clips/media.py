@@ -1,0 +1,138 @@
+"""What a browser needs to play a clip, what its verification says, and clip time codes.
+
+A clip plays the sealed original segments it covers, never a copy. The player's timeline
+starts at the first covered segment (so a clip deep into a long session does not make the
+browser wait for the media before it), and the clip's start and end are points on it. The
+segments come from the clip's own URLs (``exhibits.segment``), which check each one against
+the clip's proof before sending it (``web.clips.segments``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import current_app, url_for
+
+from evidence_store import layout
+from evidence_store.bucket.layered import LayeredStore
+from evidence_store.clips import ClipProof, verify_clip
+from evidence_store.errors import UsageError, VerificationError
+from evidence_store.model import Manifest
+from web.clips.verified import key_of, verified_clips
+from web.models import Clip
+from web.playback.codecs import mime_type
+
+# "75", "75.5", "1:15", "01:15.250", "1:02:03": hours optional, seconds may have a fraction.
+_TIMECODE = re.compile(r"^(?:(?:(\d{1,3}):)?(\d{1,3}):)?(\d{1,6})(?:[.,](\d{1,3}))?$")
+
+
+def parse_timecode(text: str) -> int:
+    """Milliseconds from ``[[h:]mm:]ss[.fff]``; a UsageError that names the input if bad."""
+    match = _TIMECODE.fullmatch(text.strip())
+    if not match:
+        raise UsageError(f"{text.strip()!r} is not a time such as 1:05 or 0:01:05.5")
+    hours, minutes, seconds, fraction = match.groups()
+    seconds_too_big = bool(hours or minutes) and int(seconds) >= 60
+    if seconds_too_big or (hours is not None and int(minutes or 0) >= 60):
+        raise UsageError(f"{text.strip()!r}: minutes and seconds go up to 59")
+    milliseconds = int((fraction or "0").ljust(3, "0"))
+    return ((int(hours or 0) * 60 + int(minutes or 0)) * 60 + int(seconds)) * 1000 + milliseconds
+
+
+def format_timecode(milliseconds: int) -> str:
+    """``m:ss.fff`` (``h:mm:ss.fff`` past an hour): what parse_timecode reads back."""
+    seconds, millis = divmod(max(0, milliseconds), 1000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+    return f"{minutes}:{seconds:02d}.{millis:03d}"
+
+
+def evidence_store() -> LayeredStore:
+    store: LayeredStore = current_app.extensions["sealroom.store"]
+    return store
+
+
+def proof_of(clip: Clip) -> ClipProof:
+    return ClipProof.from_json(clip.proof)
+
+
+def clip_player(clip: Clip) -> dict[str, Any]:
+    """The player's data: the covered segments' URLs on a timeline that starts at the first
+    of them, and the clip's in and out points on that timeline (seconds)."""
+    proof = proof_of(clip)
+    first = proof.segments[0]
+    store = evidence_store()
+    head = b""
+    key = layout.session_prefix(clip.session_id) + layout.segment_path(first.index)
+    if store.exists(key):
+        with store.open_read(key) as handle:
+            head = handle.read(64 * 1024)
+    return {
+        "mime": mime_type(head),
+        "in": (proof.start_us - first.start_us) / 1e6,
+        "out": (proof.end_us - first.start_us) / 1e6,
+        "segments": [
+            {
+                "url": url_for("exhibits.segment", clip_id=clip.id, index=s.index),
+                "start": (s.start_us - first.start_us) / 1e6,
+                "duration": s.duration_us / 1e6,
+            }
+            for s in proof.segments
+        ],
+    }
+
+
+def verify(clip: Clip) -> dict[str, Any]:
+    """Re-check the clip against the store as it is now: what was verified, or the first
+    failure. Hashes only the clip's own segments. The outcome stays small (no list of
+    segment names) whatever the clip's length: it is kept in the session cookie.
+
+    On success the sealed hashes are remembered for this very proof text
+    (``web.clips.verified``): the clip's segment URL serves against nothing else."""
+    data = current_app.extensions["sealroom.data"]
+    text = clip.proof  # read once: the text verified is the text remembered
+    try:
+        proof = ClipProof.from_json(text)
+        verified = verify_clip(evidence_store(), proof, data.trust())
+    except VerificationError as failure:
+        return {
+            "intact": False,
+            "result": failure.kind,
+            "location": failure.location or "",
+            "reason": failure.reason,
+        }
+    verified_clips().put(key_of(clip.id, text), verified.proof)
+    return {
+        "intact": True,
+        "signer": verified.signer,
+        "segments": verified.segments,
+        "first_segment": proof.segments[0].name,
+        "last_segment": proof.segments[-1].name,
+        "head": verified.head,
+    }
+
+
+def session_player(session_id: str, manifest: Manifest) -> dict[str, Any]:
+    """The whole sealed session, as the session page's player (static/review/player.js) takes it,
+    so a clip's start and end can be marked while watching."""
+    store = evidence_store()
+    head = b""
+    if manifest.segments:
+        key = layout.session_prefix(session_id) + layout.segment_path(manifest.segments[0].index)
+        with store.open_read(key) as handle:
+            head = handle.read(64 * 1024)
+    return {
+        "mime": mime_type(head),
+        "duration": sum(s.duration_us for s in manifest.segments) / 1e6,
+        "segments": [
+            {
+                "url": url_for("review.segment", session_id=session_id, index=s.index),
+                "start": s.start_us / 1e6,
+                "duration": s.duration_us / 1e6,
+            }
+            for s in manifest.segments
+        ],
+    }

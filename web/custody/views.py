@@ -1,0 +1,58 @@
+"""The auditor's view of the custody log: integrity, checkpoints, and filtered history."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from evidence_store.errors import VerificationError
+from evidence_store.timefmt import format_utc, parse_utc
+from web.access import allow
+from web.audit import custody_log, record
+from web.roles import Role
+
+blueprint = Blueprint("custody", __name__, url_prefix="/custody")
+MAX_ROWS = 500
+
+
+def _day_bound(value: str, *, end: bool) -> str | None:
+    """A YYYY-MM-DD filter as a UTC timestamp bound, or None if it is not a date."""
+    try:
+        return format_utc(parse_utc(f"{value}T{'23:59:59.999999' if end else '00:00:00.000000'}Z"))
+    except ValueError:
+        return None
+
+
+@blueprint.get("/")
+@allow(Role.AUDITOR, Role.SUPERVISOR)
+def overview() -> str:
+    log = custody_log()
+    try:
+        report = log.verify()
+        integrity = {
+            "intact": True,
+            "rows": report.rows,
+            "head": report.head,
+            "checkpoints": report.checkpoints,
+            "last": report.last_checkpoint_seq,
+        }
+    except VerificationError as failure:
+        integrity = {"intact": False, "location": failure.location, "reason": failure.reason}
+    filters = {
+        key: (request.args.get(key) or "").strip()[:200]
+        for key in ("actor", "session", "action", "since", "until")
+    }
+    entries = log.entries(
+        actor=filters["actor"] or None,
+        session_id=filters["session"] or None,
+        action=filters["action"] or None,
+        since=_day_bound(filters["since"], end=False) if filters["since"] else None,
+        until=_day_bound(filters["until"], end=True) if filters["until"] else None,
+    )
+    shown = entries[-MAX_ROWS:][::-1]
+    record(
+        "custody_viewed",
+        detail={"filters": {k: v for k, v in filters.items() if v}, "intact": integrity["intact"]},
+    )
+    return render_template(
+        "custody/log.html", integrity=integrity, entries=shown, total=len(entries), filters=filters
+    )

@@ -1,0 +1,259 @@
+"""Building an approved export on a worker thread, and the request's status along the way.
+
+pending ──approve──> building ──> built
+   │                    │
+   └──refuse──> refused  └──> failed ──build again──> building
+
+Every change of status is one conditional UPDATE (``WHERE id = ? AND status IN (...)``), so
+two supervisors approving at once, or a retry racing another, cannot both win. A build that
+fails for any reason (evidence that does not verify, a full disk, an unreachable bucket, a
+clip deleted meanwhile) leaves no file behind, marks the request failed, and is an ``export``
+custody event with the reason; it can then be built again.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import select, update
+
+from evidence_store.errors import StoreError, UsageError, VerificationError
+from evidence_store.export.package import ExportedPackage, ExportSpec, build_package, export_bytes
+from evidence_store.installation.data_dir import DataDir
+from web.audit import custody_log, record
+from web.clips.media import proof_of
+from web.exports import jobs as export_jobs
+from web.exports.jobs import COPYING, DONE, FAILED, JobKey, ProgressSink
+from web.extensions import db
+from web.models import Clip, ExportRequest, User
+from web.review.views import evidence_store
+
+PENDING, APPROVED, REFUSED, BUILDING, BUILT = "pending", "approved", "refused", "building", "built"
+# "approved" without a package is what a build that crashed left before builds were tracked.
+RETRYABLE = (FAILED, APPROVED)
+INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who set the build going: its custody events are theirs (it runs outside the request)."""
+
+    username: str
+    role: str
+
+
+def exports_dir() -> Path:
+    data: DataDir = current_app.extensions["sealroom.data"]
+    directory = data.root / "exports"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def job_key(request_id: int) -> JobKey:
+    return (str(db.engine.url), request_id)
+
+
+def transition(request_id: int, old: tuple[str, ...], new: str, **values: Any) -> bool:
+    """Move the request from one of ``old`` to ``new`` atomically; False if another did first."""
+    result = db.session.execute(
+        update(ExportRequest)
+        .where(ExportRequest.id == request_id, ExportRequest.status.in_(old))
+        .values(status=new, **values)
+        .execution_options(synchronize_session="fetch")
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        db.session.rollback()
+        return False
+    db.session.commit()
+    return True
+
+
+def begin_build(request_id: int, old: tuple[str, ...], **values: Any) -> JobKey | None:
+    """Claim the build in this process, then move the request to "building"; None if the
+    request was not in one of ``old`` (someone else decided, or it is being built)."""
+    key = job_key(request_id)
+    export_jobs.claim(key)  # first: a claimless "building" row counts as a dead process's
+    try:
+        won = transition(request_id, old, BUILDING, **values)
+    except BaseException:
+        export_jobs.release(key)
+        raise
+    if not won:
+        export_jobs.release(key)
+        return None
+    return key
+
+
+def start_build(key: JobKey, actor: Actor) -> None:
+    """Run the build of a request ``begin_build`` moved to "building", in the background."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    export_jobs.launch(app, key, lambda sink: build(key[1], actor, sink))
+
+
+def package_name(export: ExportRequest, spec: ExportSpec) -> str:
+    return f"{export.id:06d}-{spec.clip_ref or export.session_id}.zip"
+
+
+def spec_of(export: ExportRequest) -> ExportSpec:
+    if export.clip_id is None:
+        return ExportSpec(session_id=export.session_id)
+    clip = db.session.get(Clip, export.clip_id)
+    if clip is None:
+        raise UsageError(f"clip {export.clip_id} no longer exists")
+    return ExportSpec(
+        session_id=clip.session_id,
+        proof=proof_of(clip),
+        title=clip.title,
+        exhibit_number=clip.exhibit_number,
+        clip_ref=f"clip-{clip.id}",
+    )
+
+
+def build(request_id: int, actor: Actor, sink: ProgressSink) -> None:
+    """Build, verify and keep the package; the export is a custody event either way."""
+    export = db.session.get(ExportRequest, request_id)
+    if export is None or export.status != BUILDING:
+        return
+    detail: dict[str, Any] = {"request_id": export.id, "clip_id": export.clip_id}
+    out: Path | None = None
+    try:
+        spec = spec_of(export)
+        out = exports_dir() / package_name(export, spec)
+        remove_leftovers(out)  # of a build this process's predecessor did not finish
+        package = _build_package(export, spec, out, sink)
+        record(
+            "export",
+            session_id=export.session_id,
+            detail={**detail, "outcome": BUILT, **package.custody_detail()},
+            actor=actor.username,
+            role=actor.role,
+        )
+        digest = package.archive_sha256 or package.package_sha256
+        if not transition(request_id, (BUILDING,), BUILT, package=out.name, package_sha256=digest):
+            raise RuntimeError("the request changed while its package was built")
+    # Any failure at all must end as "failed" with its reason, never as a stuck "building".
+    except Exception as failure:
+        db.session.rollback()
+        if out is not None:
+            remove_leftovers(out)
+        sink.stage(FAILED)
+        _fail(export.id, export.session_id, detail, failure, actor)
+        return
+    sink.stage(DONE)
+
+
+def _build_package(
+    export: ExportRequest, spec: ExportSpec, out: Path, sink: ProgressSink
+) -> ExportedPackage:
+    data: DataDir = current_app.extensions["sealroom.data"]
+    reader = evidence_store()
+    requester = db.session.get(User, export.requested_by)
+    sink.stage(COPYING, total=export_bytes(reader, spec))
+    return build_package(
+        reader,
+        spec,
+        data.trust(),
+        out,
+        custody=custody_log().entries(session_id=export.session_id),
+        exported_by=requester.username if requester else str(export.requested_by),
+        as_zip=True,
+        progress=sink.copied,
+        signer=data.signer(),  # the package is signed by this installation
+    )
+
+
+def remove_leftovers(out: Path) -> None:
+    """The package and its staging files: no partial (or unrecorded) package stays behind."""
+    out.unlink(missing_ok=True)
+    for partial in out.parent.glob(f".{out.name}.*"):
+        if partial.is_dir() and not partial.is_symlink():
+            shutil.rmtree(partial, ignore_errors=True)
+        else:
+            partial.unlink(missing_ok=True)
+
+
+def failure_detail(failure: BaseException) -> dict[str, Any]:
+    """What went wrong, for the custody log and the list of requests."""
+    if isinstance(failure, VerificationError):
+        return {"result": failure.kind, "location": failure.location, "reason": str(failure)}
+    known = (OSError, StoreError, UsageError)
+    result = "error" if isinstance(failure, known) else "internal_error"
+    return {"result": result, "error": type(failure).__name__, "reason": str(failure)[:500]}
+
+
+def _fail(
+    request_id: int,
+    session_id: str,
+    detail: dict[str, Any],
+    failure: BaseException,
+    actor: Actor,
+) -> None:
+    if not isinstance(failure, VerificationError | OSError | StoreError | UsageError):
+        current_app.logger.exception("export %s failed unexpectedly", request_id)
+    if not transition(request_id, (BUILDING,), FAILED):
+        return
+    record(
+        "export",
+        session_id=session_id,
+        detail={**detail, "outcome": FAILED, **failure_detail(failure)},
+        actor=actor.username,
+        role=actor.role,
+    )
+
+
+def fail_interrupted() -> int:
+    """Fail the builds a previous console process left "building" (no thread here claims
+    them); they can be built again. Returns how many."""
+    failed: list[ExportRequest] = []
+    with export_jobs.claims_held() as alive:
+        building = db.session.scalars(
+            select(ExportRequest).where(ExportRequest.status == BUILDING)
+        ).all()
+        for export in building:
+            if job_key(export.id) not in alive and transition(export.id, (BUILDING,), FAILED):
+                failed.append(export)
+    for export in failed:
+        record(
+            "export",
+            session_id=export.session_id,
+            detail={
+                "request_id": export.id,
+                "clip_id": export.clip_id,
+                "outcome": FAILED,
+                "result": INTERRUPTED,
+                "reason": "the console stopped during the build",
+            },
+            actor="console",
+            role="system",
+        )
+    return len(failed)
+
+
+@dataclass(frozen=True)
+class Failure:
+    result: str  # tampered, incomplete, untrusted, failed, error, internal_error, interrupted
+    reason: str  # the technical reason, as the custody log has it
+
+
+def failures_of(rows: Sequence[ExportRequest]) -> dict[int, Failure]:
+    """Why each failed request failed last, from the custody log."""
+    failed = {row.id: row.session_id for row in rows if row.status in RETRYABLE}
+    found: dict[int, Failure] = {}
+    for session_id in set(failed.values()):
+        for entry in custody_log().entries(session_id=session_id, action="export"):
+            request_id = entry.detail.get("request_id")
+            if request_id in failed and entry.detail.get("outcome") == FAILED:
+                found[request_id] = Failure(
+                    str(entry.detail.get("result", "")), str(entry.detail.get("reason", ""))
+                )
+    return found
