@@ -1,4 +1,87 @@
-"""Sealed evidence: the hash chain, signatures, manifests, storage, verification and custody.
+"""Sealed evidence. The top level is the format core: the canonical form, the hash chain, the
+documents, signatures and trust, the write-once store and its layout, the session writer,
+clip proofs and verification. It needs only ``cryptography`` and ``pydantic`` and imports
+nothing else of the project, so a third party can read, audit and run it on its own
+(``python -m evidence_store.verify SESSION_DIR``).
 
-This package imports nothing else of the project: it is all a third party needs to verify.
+Below it: ``bucket`` (the object store under Object Lock), ``upload`` (spool and uploader),
+``export`` (packages anyone can verify), ``index`` (session summaries and the index),
+``custody`` (the custody log), ``installation`` (an installation's files) and ``cli``.
 """
+
+from evidence_store import layout
+from evidence_store.chain import SessionState
+from evidence_store.clips import ClipProof, ClipSegment, clip_proof, verify_clip
+from evidence_store.errors import (
+    SealroomError,
+    StoreError,
+    TamperedError,
+    UsageError,
+    VerificationError,
+)
+from evidence_store.layout import check_session_id
+from evidence_store.model import (
+    Link,
+    Manifest,
+    MediaInfo,
+    Name,
+    PresentPerson,
+    SegmentRef,
+    SessionMetadata,
+    Text,
+    first_error,
+)
+from evidence_store.session import SessionBusyError, SessionWriter
+from evidence_store.settings import EvidenceSettings
+from evidence_store.signing import DeviceSigner, PublicKey, TrustStore, verify_signature
+from evidence_store.store import (
+    CHUNK,
+    BrowsableStore,
+    EvidenceReader,
+    FilesystemStore,
+    fsync_directory,
+    sha256_file,
+)
+from evidence_store.timefmt import format_utc, parse_utc, utc_now
+from evidence_store.verify import verify_session
+
+__all__ = [
+    "CHUNK",
+    "BrowsableStore",
+    "ClipProof",
+    "ClipSegment",
+    "DeviceSigner",
+    "EvidenceReader",
+    "EvidenceSettings",
+    "FilesystemStore",
+    "Link",
+    "Manifest",
+    "MediaInfo",
+    "Name",
+    "PresentPerson",
+    "PublicKey",
+    "SealroomError",
+    "SegmentRef",
+    "SessionBusyError",
+    "SessionMetadata",
+    "SessionState",
+    "SessionWriter",
+    "StoreError",
+    "TamperedError",
+    "Text",
+    "TrustStore",
+    "UsageError",
+    "VerificationError",
+    "check_session_id",
+    "clip_proof",
+    "first_error",
+    "format_utc",
+    "fsync_directory",
+    "layout",
+    "parse_utc",
+    "sha256_file",
+    "utc_now",
+    "verify_clip",
+    "verify_session",
+    "verify_signature",
+]

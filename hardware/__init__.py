@@ -1,15 +1,15 @@
 """Cameras and microphones: the capture protocols, the real drivers, the synthetic sources,
 and discovery.
 
-This package imports nothing else of the project.
-"""
+This package imports nothing else of the project."""
 
 from hardware.clock import MONOTONIC, Clock, MonotonicClock, ScaledClock
+from hardware.discovery import FoundCamera, FoundMicrophone, Inventory, discover
 from hardware.errors import HardwareError
 from hardware.media_file import FileCamera, FileMicrophone
-from hardware.rtsp import RtspCamera
+from hardware.rtsp import RtspCamera, with_credentials
 from hardware.sound_card import AlsaMicrophone, PulseMicrophone
-from hardware.sources import AudioChunk, Camera, Microphone, VideoFrame
+from hardware.sources import AudioChunk, Camera, Image, Microphone, Samples, VideoFrame
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
 from hardware.v4l2 import V4L2Camera
 
@@ -21,14 +21,21 @@ __all__ = [
     "Clock",
     "FileCamera",
     "FileMicrophone",
+    "FoundCamera",
+    "FoundMicrophone",
     "HardwareError",
+    "Image",
+    "Inventory",
     "Microphone",
     "MonotonicClock",
     "PulseMicrophone",
     "RtspCamera",
+    "Samples",
     "ScaledClock",
     "SyntheticCamera",
     "SyntheticMicrophone",
     "V4L2Camera",
     "VideoFrame",
+    "discover",
+    "with_credentials",
 ]

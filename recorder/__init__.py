@@ -1,8 +1,8 @@
 """A room's recording pipeline: capture, segment encoding, and the session's lifecycle.
 
 Imports ``hardware`` and ``evidence_store`` of the project, nothing else. The names below are
-loaded on first use: ``import recorder.client`` (the web console's only way in) must not drag
-``av``, ``cv2`` and ``hardware`` into the console's process.
+loaded on first use: the console imports ``recorder.control`` (its only way in), which must
+not drag ``av``, ``cv2`` and ``hardware`` into the console's process.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    """Load a public name on first use, so importing the package stays light."""
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'recorder' has no attribute {name!r}")

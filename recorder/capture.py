@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
-from hardware.errors import HardwareError
+from hardware import HardwareError
 
 READ_TIMEOUT_SECONDS = 0.1  # how often a blocked read looks at the stop flag
 REOPEN_DELAY_SECONDS = 1.0  # before the first attempt to reopen a device that failed

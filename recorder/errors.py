@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from evidence_store.errors import SealroomError
+from evidence_store import SealroomError
 
 
 class RecorderError(SealroomError):

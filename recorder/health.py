@@ -9,7 +9,7 @@ from typing import Literal
 
 import numpy as np
 
-from hardware.sources import AudioChunk
+from hardware import AudioChunk
 
 SILENCE_DBFS = -100.0  # the meter's floor: digital silence has no finite level
 METER_SECONDS = 0.3  # about what a VU meter integrates over

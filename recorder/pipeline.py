@@ -20,23 +20,26 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from evidence_store.model import Manifest
-from hardware.clock import Clock
-from hardware.sources import AudioChunk, Image, VideoFrame
+from evidence_store import Manifest
+from hardware import AudioChunk, Clock, Image, VideoFrame
 from recorder.capture import Capture
 from recorder.errors import RecorderError
-from recorder.media.audio_buffer import AudioBuffer
-from recorder.media.compositor import Compositor
-from recorder.media.frame_sync import CameraFeed, Choice, Pick, SlotTiming
-from recorder.media.planar import Planar, to_bgr
-from recorder.media.segment_encoder import SegmentEncoder
-from recorder.media.timeline import (
+from recorder.media import (
     NS_PER_SECOND,
+    AudioBuffer,
+    CameraFeed,
+    Choice,
+    Compositor,
+    Pick,
+    Planar,
+    SegmentEncoder,
+    SlotTiming,
     samples_before,
     segment_is_full,
     segment_times,
     slot_at,
     slots_before,
+    to_bgr,
 )
 from recorder.settings import RecorderSettings
 from recorder.status import SealTiming, StatusBoard

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import contextlib
 
-from hardware.errors import HardwareError
-from hardware.sources import Camera, Microphone
+from hardware import Camera, HardwareError, Microphone
 from recorder.disk_guard import DiskGuard
 from recorder.errors import RecorderError
 

@@ -17,18 +17,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from evidence_store.model import Manifest
-from evidence_store.session import SessionWriter
-from hardware.clock import MONOTONIC, Clock
-from hardware.errors import HardwareError
-from hardware.sources import AudioChunk, Camera, Image, Microphone, VideoFrame
+from evidence_store import Manifest, SessionWriter
+from hardware import (
+    MONOTONIC,
+    AudioChunk,
+    Camera,
+    Clock,
+    HardwareError,
+    Image,
+    Microphone,
+    VideoFrame,
+)
 from recorder.capture import Capture
 from recorder.disk_guard import disk_full_reason, is_disk_full
 from recorder.errors import RecorderError, RecorderStateError
 from recorder.health import AudioMeter, DeviceHealth
-from recorder.media.compositor import Compositor, Picture
+from recorder.media import Compositor, Picture
 from recorder.pipeline import EvidenceWriter, Pipeline
-from recorder.recovery.finish import chain_stored_segment
+from recorder.recovery import chain_stored_segment
 from recorder.settings import RecorderSettings
 from recorder.status import (
     RecorderState,

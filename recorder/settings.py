@@ -7,13 +7,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evidence_store.model import MediaInfo
+from evidence_store import MediaInfo
 
 X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow"]
 
 
 class RecorderServiceSettings(BaseModel):
-    """The room's recorder service (``sealroom recorder serve``): the ``[recorder.service.api]``
+    """The room's recorder service (``sealroom recorder serve``): the ``[recorder.service]``
     section. The control token is a secret: it is named by a file, never written here."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import click
 
-from evidence_store import layout
-from evidence_store.cli.bucket import COMMANDS as OBJECT_STORE_COMMANDS
-from evidence_store.cli.evidence import COMMANDS as EVIDENCE_COMMANDS
-from evidence_store.cli.evidence import SETTINGS_KEY as EVIDENCE_SETTINGS
-from evidence_store.cli.evidence import (
+from evidence_store import ClipProof, SealroomError, UsageError, VerificationError, layout
+from evidence_store.cli import COMMANDS as EVIDENCE_COMMANDS
+from evidence_store.cli import SETTINGS_KEY as EVIDENCE_SETTINGS
+from evidence_store.cli import (
     byte_progress,
     data_dir_from,
     data_dir_option,
@@ -22,20 +21,15 @@ from evidence_store.cli.evidence import (
     json_option,
     operator,
 )
-from evidence_store.clips import ClipProof
-from evidence_store.errors import SealroomError, UsageError, VerificationError
-from evidence_store.export.package import ExportSpec, build_package, export_bytes
-from evidence_store.installation.data_dir import DataDir
-from recorder.cli.record import COMMANDS as RECORDER_COMMANDS
-from recorder.cli.record import ROOMS_KEY
-from recorder.cli.record import SETTINGS_KEY as RECORDER_SETTINGS
+from evidence_store.export import ExportSpec, build_package, export_bytes
+from evidence_store.installation import DataDir
+from recorder.cli import COMMANDS as RECORDER_COMMANDS
+from recorder.cli import ROOMS_KEY
+from recorder.cli import SETTINGS_KEY as RECORDER_SETTINGS
 from sealroom.config import load_config
-from web.app import create_app, evidence_reader
-from web.cli import COMMANDS as CONSOLE_COMMANDS
-from web.cli import SETTINGS_KEY as CONSOLE_SETTINGS
-from web.extensions import db
-from web.models import Clip
-from web.settings import ConsoleSettings
+from web import COMMANDS as CONSOLE_COMMANDS
+from web import SETTINGS_KEY as CONSOLE_SETTINGS
+from web import Clip, ConsoleSettings, create_app, db, evidence_reader
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -168,7 +162,6 @@ def _export_spec(ctx: click.Context, data: DataDir, what: str) -> ExportSpec:
 for command in [
     *RECORDER_COMMANDS,
     *EVIDENCE_COMMANDS,
-    *OBJECT_STORE_COMMANDS,
     *CONSOLE_COMMANDS,
     export_command,
 ]:

@@ -7,12 +7,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evidence_store.errors import UsageError
-from evidence_store.model import first_error
-from evidence_store.settings import EvidenceSettings
-from recorder.room.profile import RoomProfile
-from recorder.settings import RecorderSettings
-from web.settings import ConsoleSettings
+from evidence_store import EvidenceSettings, UsageError, first_error
+from recorder import RecorderSettings
+from recorder.room import RoomProfile
+from web import ConsoleSettings
 
 
 class SealroomConfig(BaseModel):

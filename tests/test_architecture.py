@@ -1,7 +1,7 @@
 """The import direction of docs/architecture.md, checked on the source, not from memory.
 
 sealroom (the CLI shell) ──> web, recorder, evidence_store, hardware
-web ──> evidence_store, recorder.client (and nothing else of recorder; never av/cv2)
+web ──> evidence_store, recorder.control.client (and nothing else of recorder; never av/cv2)
 recorder ──> evidence_store, hardware
 evidence_store ──> (nothing of the project)
 hardware ──> (nothing of the project)
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["sealroom", "web", "recorder", "evidence_store", "hardware"]
 ALLOWED = {
     "sealroom": {"sealroom", "web", "recorder", "evidence_store", "hardware"},
-    "web": {"web", "evidence_store", "recorder.client"},
+    "web": {"web", "evidence_store", "recorder.control.client"},
     "recorder": {"recorder", "evidence_store", "hardware"},
     "evidence_store": {"evidence_store"},
     "hardware": {"hardware"},
@@ -61,7 +61,7 @@ def test_the_rule_catches_a_violation(tmp_path: Path) -> None:
     modules = [m for _, m in imported_modules(bad)]
     assert not allowed("web", modules[0])
     assert not allowed("web", modules[1])
-    assert allowed("web", "recorder.client")
+    assert allowed("web", "recorder.control.client")
     assert not allowed("evidence_store", "hardware.synthetic")
 
 

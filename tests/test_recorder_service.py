@@ -1,5 +1,5 @@
 """The recorder service over real HTTP: ``sealroom recorder serve`` in its own process on
-127.0.0.1, driven through ``recorder.client`` exactly as the console drives it."""
+127.0.0.1, driven through ``recorder.control.client`` exactly as the console drives it."""
 
 from __future__ import annotations
 
@@ -24,14 +24,14 @@ import pytest
 
 from evidence_store.index.summary import read_manifest
 from evidence_store.store import FilesystemStore
-from recorder.client import (
+from recorder.control.client import (
     RecorderAuthError,
     RecorderClient,
     RecorderRefusedError,
     RecorderUnreachableError,
 )
+from recorder.control.models import RecorderStatusView
 from recorder.service.api import SHUTDOWN_REASON
-from recorder.service.models import RecorderStatusView
 from tests.conftest import run_sealroom
 
 pytestmark = pytest.mark.slow
@@ -296,7 +296,7 @@ def test_a_service_that_is_down_is_reported_unreachable() -> None:
 
 def test_the_client_does_not_load_the_pipeline() -> None:
     code = (
-        "import sys, recorder.client; "
+        "import sys, recorder.control.client; "
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'av', 'cv2', 'hardware'}))"
     )
     result = subprocess.run(

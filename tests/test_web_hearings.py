@@ -23,7 +23,7 @@ from tests.test_diagrams import forge, png_bytes, upload, uploaded_id
 from tests.test_web_clips import client_for, clip_id_of, custody, make_clip, record_long_session
 from web.auth.accounts import create_user
 from web.clips.verified import EXTENSION_KEY, VerifiedClips
-from web.courtroom import presentation as presentation
+from web.courtroom import presentation
 from web.extensions import db
 from web.models import Clip, Diagram, Hearing, HearingExhibit
 

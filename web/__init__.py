@@ -1,5 +1,44 @@
 """The Flask console: room terminal, review, custody and courtroom presentation.
 
 It talks to evidence through ``evidence_store`` and to a room's recorder only through
-``recorder.client``; it never imports the capture or encoding pipeline.
-"""
+``recorder.control.client``; it never imports the capture or encoding pipeline."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from web.app import create_app, evidence_reader
+    from web.cli import COMMANDS, SETTINGS_KEY
+    from web.extensions import db
+    from web.models import Clip
+    from web.settings import ConsoleSettings
+
+_EXPORTS = {
+    "Clip": "web.models",
+    "COMMANDS": "web.cli",
+    "ConsoleSettings": "web.settings",
+    "create_app": "web.app",
+    "db": "web.extensions",
+    "evidence_reader": "web.app",
+    "SETTINGS_KEY": "web.cli",
+}
+
+__all__ = [
+    "COMMANDS",
+    "SETTINGS_KEY",
+    "Clip",
+    "ConsoleSettings",
+    "create_app",
+    "db",
+    "evidence_reader",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name on first use, so importing the package stays light."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -14,11 +14,9 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from evidence_store.bucket.layered import LayeredStore
-from evidence_store.bucket.store import S3Access, S3Store
-from evidence_store.errors import StoreError
-from evidence_store.installation.data_dir import DataDir
-from evidence_store.store import FilesystemStore
+from evidence_store import FilesystemStore, StoreError
+from evidence_store.bucket import LayeredStore, S3Access, S3Store
+from evidence_store.installation import DataDir
 from web import audit
 from web.access import init_access, public
 from web.display import init_display
@@ -117,15 +115,15 @@ def evidence_reader(
 
 
 def _register_blueprints(app: Flask) -> None:
-    from web.admin.views import blueprint as admin
-    from web.auth.views import blueprint as auth
-    from web.clips.views import blueprint as exhibits
-    from web.courtroom.views import blueprint as courtroom
-    from web.custody.views import blueprint as custody
-    from web.diagrams.views import blueprint as diagrams
-    from web.exports.views import blueprint as exports
-    from web.review.views import blueprint as review
-    from web.terminal.views import blueprint as terminal
+    from web.admin import blueprint as admin
+    from web.auth import blueprint as auth
+    from web.clips import blueprint as exhibits
+    from web.courtroom import blueprint as courtroom
+    from web.custody import blueprint as custody
+    from web.diagrams import blueprint as diagrams
+    from web.exports import blueprint as exports
+    from web.review import blueprint as review
+    from web.terminal import blueprint as terminal
 
     every = (auth, review, custody, admin, terminal, exhibits, diagrams, courtroom, exports)
     for blueprint in every:

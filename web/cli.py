@@ -12,11 +12,11 @@ import click
 from flask import Flask
 from sqlalchemy import func, select
 
-from evidence_store.cli.evidence import data_dir_from, data_dir_option, emit_json, json_option
-from evidence_store.errors import UsageError
+from evidence_store import UsageError
+from evidence_store.cli import data_dir_from, data_dir_option, emit_json, json_option
 from web.app import create_app
 from web.audit import record
-from web.auth.accounts import create_unit, create_user
+from web.auth import create_unit, create_user
 from web.extensions import db
 from web.models import Room, User
 from web.settings import ConsoleSettings
@@ -165,7 +165,7 @@ def ensure_room(app: Flask, *, code: str, name: str, url: str) -> None:
     with app.app_context():
         room = db.session.scalar(select(Room).where(Room.code == code))
         if room is None:
-            from web.auth.accounts import unit_by_code
+            from web.auth import unit_by_code
 
             db.session.add(
                 Room(code=code, name=name, unit=unit_by_code("supreme"), recorder_url=url)

@@ -6,7 +6,7 @@ from flask import Flask
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
-from evidence_store.timefmt import parse_utc
+from evidence_store import parse_utc
 
 ROLE_LABELS = {
     "investigator": _l("Investigator"),

@@ -1,4 +1,5 @@
-"""The console's index of sessions, refreshed from the evidence store.
+"""Typed access to what every page reads: the evidence (the local store, then the bucket),
+the installation's data directory, the console's settings, and the index of sessions.
 
 The store holds the truth; the index only makes search and unit scoping fast, and can be
 dropped and rebuilt at any time.
@@ -6,16 +7,54 @@ dropped and rebuilt at any time.
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from evidence_store import layout
-from evidence_store.errors import TamperedError
-from evidence_store.index.summary import read_manifest, summarise
-from evidence_store.model import Link
-from evidence_store.store import BrowsableStore, EvidenceReader
+from evidence_store import (
+    BrowsableStore,
+    EvidenceReader,
+    FilesystemStore,
+    Link,
+    TamperedError,
+    layout,
+)
+from evidence_store.bucket import LayeredStore
+from evidence_store.index import read_manifest, summarise
+from evidence_store.installation import DataDir
 from web.extensions import db
 from web.models import ROOT_UNIT, IndexedSession
+from web.settings import ConsoleSettings
+
+STORE_KEY = "sealroom.store"
+LOCAL_STORE_KEY = "sealroom.local_store"
+DATA_KEY = "sealroom.data"
+SETTINGS_KEY = "SEALROOM_SETTINGS"
+
+
+def evidence_store() -> LayeredStore:
+    """The local store, then the bucket for sessions that have left it."""
+    store: LayeredStore = current_app.extensions[STORE_KEY]
+    return store
+
+
+def local_store() -> FilesystemStore:
+    """The installation's own write-once store (exports and diagrams are kept beside it)."""
+    store: FilesystemStore = current_app.extensions[LOCAL_STORE_KEY]
+    return store
+
+
+def data_dir() -> DataDir:
+    """The installation's data directory: keys, trust roots, databases."""
+    data: DataDir = current_app.extensions[DATA_KEY]
+    return data
+
+
+def console_settings() -> ConsoleSettings:
+    """The ``[console]`` section of the configuration."""
+    settings: ConsoleSettings = current_app.config[SETTINGS_KEY]
+    return settings
+
 
 FINAL_STATES = {"sealed", "interrupted"}
 

@@ -20,3 +20,11 @@ ALL_ROLES = frozenset(Role)
 EVIDENCE_READERS = frozenset(
     {Role.INVESTIGATOR, Role.PROSECUTOR, Role.COURT_CLERK, Role.SUPERVISOR, Role.AUDITOR}
 )
+
+# A prosecutor defines clips; a supervisor may too (reviewing the case file).
+CLIP_AUTHORS = frozenset({Role.PROSECUTOR, Role.SUPERVISOR})
+CLIP_READERS = EVIDENCE_READERS
+# The court clerk and the prosecutor prepare hearings and drive the court screen.
+HEARING_MANAGERS = frozenset({Role.COURT_CLERK, Role.PROSECUTOR})
+HEARING_VIEWERS = HEARING_MANAGERS | {Role.SUPERVISOR, Role.AUDITOR}
+PRESENTERS = HEARING_MANAGERS

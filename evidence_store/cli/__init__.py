@@ -1,0 +1,26 @@
+"""The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold) and
+the command-line plumbing every package's commands share (``--data-dir``, ``--json``)."""
+
+from evidence_store.cli import bucket, evidence
+from evidence_store.cli.options import (
+    SETTINGS_KEY,
+    byte_progress,
+    data_dir_from,
+    data_dir_option,
+    emit_json,
+    json_option,
+    operator,
+)
+
+COMMANDS = [*evidence.COMMANDS, *bucket.COMMANDS]
+
+__all__ = [
+    "COMMANDS",
+    "SETTINGS_KEY",
+    "byte_progress",
+    "data_dir_from",
+    "data_dir_option",
+    "emit_json",
+    "json_option",
+    "operator",
+]

@@ -12,23 +12,26 @@ from typing import Any
 import click
 
 from evidence_store import layout
-from evidence_store.bucket.legal_hold import legal_hold_status, set_legal_hold
-from evidence_store.bucket.retention import RetentionPolicy
-from evidence_store.bucket.store import S3Access, S3Store
-from evidence_store.cli.evidence import (
+from evidence_store.bucket import (
+    RetentionPolicy,
+    S3Access,
+    S3Store,
+    legal_hold_status,
+    set_legal_hold,
+)
+from evidence_store.cli.options import (
     data_dir_from,
     data_dir_option,
     emit_json,
     json_option,
     operator,
-    session_index_url,
 )
 from evidence_store.errors import UsageError
-from evidence_store.index.table import open_index, reindex
+from evidence_store.index import open_index, reindex
 from evidence_store.settings import EvidenceSettings
-from evidence_store.upload.spool import SpoolObject
-from evidence_store.upload.uploader import (
+from evidence_store.upload import (
     Backlog,
+    SpoolObject,
     backlog_of,
     hold_uploader_lock,
     last_status,
@@ -152,7 +155,7 @@ def reindex_command(
     bucket = _bucket(data.settings)
     rows = reindex(
         bucket,
-        open_index(session_index_url(data, database_url)),
+        open_index(data.index_url(database_url)),
         policy=RetentionPolicy(data.settings.s3.retention),
     )
     if as_json:

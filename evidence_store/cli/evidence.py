@@ -2,81 +2,31 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import socket
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from evidence_store import layout
+from evidence_store.cli.options import (
+    byte_progress,
+    data_dir_from,
+    data_dir_option,
+    emit_json,
+    json_option,
+    operator,
+)
 from evidence_store.errors import UnknownSessionError, VerificationError
-from evidence_store.index.summary import list_sessions, read_manifest
-from evidence_store.installation.data_dir import DataDir
-from evidence_store.settings import EvidenceSettings
+from evidence_store.index import list_sessions, read_manifest
+from evidence_store.installation import DataDir
 from evidence_store.signing import TrustStore
 from evidence_store.store import EvidenceReader
 from evidence_store.timefmt import format_utc, utc_now
 from evidence_store.verify import verify_session
-
-F = TypeVar("F", bound=Callable[..., Any])
-SETTINGS_KEY = "sealroom.evidence"
-stderr = Console(stderr=True)
-
-
-def data_dir_option(func: F) -> F:
-    return click.option(
-        "--data-dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=None,
-        help="Data directory (default: $SEALROOM_DATA_DIR, then ./sealroom-data).",
-    )(func)
-
-
-def json_option(func: F) -> F:
-    return click.option(
-        "--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout."
-    )(func)
-
-
-def data_dir_from(ctx: click.Context, explicit: Path | None) -> DataDir:
-    settings = ctx.meta.get(SETTINGS_KEY) or EvidenceSettings()
-    return DataDir.resolve(explicit, settings)
-
-
-def emit_json(document: Any) -> None:
-    click.echo(json.dumps(document, ensure_ascii=False, indent=2))
-
-
-def operator() -> str:
-    """Who is acting at the command line, for the custody log."""
-    return f"{getpass.getuser()}@{socket.gethostname()}"
-
-
-@contextmanager
-def byte_progress(
-    description: str, total: int, *, enabled: bool
-) -> Iterator[Callable[[int], None]]:
-    """A progress bar on stderr when a person is watching; silent otherwise."""
-    if not enabled or not sys.stderr.isatty():
-        yield lambda _n: None
-        return
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=stderr, transient=True) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n: progress.advance(task, n)
 
 
 def _existing_session(data: DataDir, session_id: str) -> None:
@@ -199,7 +149,7 @@ def _verify_from_bucket(
     as_json: bool,
 ) -> None:
     """Verify from the object store alone: the first version of every object, streamed."""
-    from evidence_store.bucket.store import S3Access, S3Store  # the SDK loads only when needed
+    from evidence_store.bucket import S3Access, S3Store  # the SDK loads only when needed
 
     layout.check_session_id(session_id)
     bucket = S3Store.connect(S3Access.from_settings(data.settings.s3))
@@ -263,16 +213,8 @@ def show(ctx: click.Context, session_id: str, data_dir: Path | None, as_json: bo
     click.echo(f"head      {manifest.chain.head}")
 
 
-def session_index_url(data: DataDir, explicit: str | None = None) -> str:
-    """The session index's database: explicit, configured, else SQLite in the data dir."""
-    if explicit or data.settings.session_index_url:
-        return str(explicit or data.settings.session_index_url)
-    data.root.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{data.root / 'session-index.db'}"
-
-
 def _indexed_rows(data: DataDir) -> list[dict[str, Any]]:
-    from evidence_store.index.table import open_index, read_index
+    from evidence_store.index import open_index, read_index
 
     return [
         {
@@ -283,7 +225,7 @@ def _indexed_rows(data: DataDir) -> list[dict[str, Any]]:
             "started_at": row.started_at,
             "duration_seconds": round(row.duration_us / 1e6, 3),
         }
-        for row in read_index(open_index(session_index_url(data)))
+        for row in read_index(open_index(data.index_url()))
     ]
 
 

@@ -1,0 +1,5 @@
+"""Export packages: a session or a clip with everything needed to verify it offline."""
+
+from evidence_store.export.package import ExportedPackage, ExportSpec, build_package, export_bytes
+
+__all__ = ["ExportSpec", "ExportedPackage", "build_package", "export_bytes"]

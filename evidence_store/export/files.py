@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from evidence_store.bucket.layered import LayeredStore
+from evidence_store.bucket import LayeredStore
 from evidence_store.errors import UsageError
 from evidence_store.store import CHUNK, EvidenceReader, FilesystemStore, sha256_file
 

@@ -57,7 +57,7 @@ from evidence_store.export.files import (
     write_package_sums,
     zip_directory,
 )
-from evidence_store.index.summary import read_manifest
+from evidence_store.index import read_manifest
 from evidence_store.model import Manifest, SegmentRef
 from evidence_store.signing import (
     DeviceSigner,

@@ -20,7 +20,7 @@ from sqlalchemy import BigInteger, Engine, Integer, String, create_engine, selec
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from evidence_store import layout
-from evidence_store.bucket.retention import RetentionPolicy
+from evidence_store.bucket import RetentionPolicy
 from evidence_store.model import Link, Manifest
 from evidence_store.store import EvidenceReader
 from evidence_store.timefmt import format_utc, parse_utc, utc_now

@@ -59,6 +59,13 @@ class DataDir:
         ]
         return TrustStore.from_paths(paths)
 
+    def index_url(self, explicit: str | None = None) -> str:
+        """The session index's database: explicit, configured, else SQLite in the data dir."""
+        if explicit or self.settings.session_index_url:
+            return str(explicit or self.settings.session_index_url)
+        self.root.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.root / 'session-index.db'}"
+
     def custody(
         self, store: FilesystemStore, signer: DeviceSigner, *, checkpoint_interval: float = 0.0
     ) -> CustodyLog:

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives import hashes
 from pydantic import ValidationError
 
 from evidence_store import layout
-from evidence_store.bucket.retention import RetentionPolicy
+from evidence_store.bucket import RetentionPolicy
 from evidence_store.canonical import parse_canonical
 from evidence_store.errors import StoreError, TamperedError, VerificationError
 from evidence_store.model import EventType, Link, Manifest

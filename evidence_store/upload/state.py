@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence_store.bucket.multipart import MultipartProgress
+from evidence_store.bucket import MultipartProgress
 
 VERSION = 1
 SAVE_EVERY_SECONDS = 0.5

@@ -37,18 +37,20 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
-from evidence_store.bucket.backoff import Backoff
-from evidence_store.bucket.retention import RetentionPolicy
-from evidence_store.bucket.store import S3Access, S3Store, stored_problems
-from evidence_store.bucket.wire import (
+from evidence_store.bucket import (
+    Backoff,
     ContentMismatchError,
     ObjectConflictError,
     ObjectStoreUnavailableError,
+    RetentionPolicy,
+    S3Access,
+    S3Store,
     hex_to_base64,
+    stored_problems,
 )
 from evidence_store.custody import CustodyLog
 from evidence_store.errors import SealroomError, StoreError, UsageError
-from evidence_store.installation.data_dir import DataDir
+from evidence_store.installation import DataDir
 from evidence_store.settings import UploaderSettings
 from evidence_store.signing import PublicKey
 from evidence_store.timefmt import format_utc, utc_now

@@ -6,8 +6,8 @@ import dataclasses
 
 import click
 
-from evidence_store.cli.evidence import emit_json, json_option
-from hardware.discovery import FoundCamera, FoundMicrophone, Inventory, discover
+from evidence_store.cli import emit_json, json_option
+from hardware import FoundCamera, FoundMicrophone, Inventory, discover
 
 
 @click.command()

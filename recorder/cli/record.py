@@ -10,33 +10,25 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evidence_store.cli.evidence import (
+from evidence_store import PresentPerson, SessionMetadata, SessionWriter, UsageError, first_error
+from evidence_store.cli import (
     data_dir_from,
     data_dir_option,
     emit_json,
     json_option,
     operator,
 )
-from evidence_store.errors import UsageError
-from evidence_store.model import PresentPerson, SessionMetadata, first_error
-from evidence_store.session import SessionWriter
 from recorder.alarms import raise_if_stopped_itself
-from recorder.cli import devices as devices_cli
-from recorder.cli import recover as recover_cli
+from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import recover_before_recording
 from recorder.disk_guard import DiskGuard
 from recorder.errors import RecorderStateError
-from recorder.media.compositor import Picture
-from recorder.media.overlay import Caption
+from recorder.media import Caption, Picture
 from recorder.preflight import preflight
-from recorder.room.devices import room_devices, synthetic_room
-from recorder.room.profile import DEFAULT_TIMEZONE, PictureLayout, RoomProfile
-from recorder.service import api as service
+from recorder.room import DEFAULT_TIMEZONE, PictureLayout, RoomProfile, room_devices, synthetic_room
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 
-SETTINGS_KEY = "sealroom.recorder"
-ROOMS_KEY = "sealroom.rooms"  # the [rooms.<name>] profiles, a dict[str, RoomProfile]
 MAX_DURATION_S = 12 * 3600  # longer than any questioning; a typo, not a session
 
 
@@ -219,4 +211,4 @@ def _wait(recorder: SessionRecorder, duration: float, *, show: bool) -> None:
         recorder.wait_until(duration, progress=update)
 
 
-COMMANDS = [record, *devices_cli.COMMANDS, *recover_cli.COMMANDS, *service.COMMANDS]
+COMMANDS = [record]

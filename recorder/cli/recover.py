@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from evidence_store.cli.evidence import (
+from evidence_store import DeviceSigner, FilesystemStore
+from evidence_store.cli import (
     data_dir_from,
     data_dir_option,
     emit_json,
@@ -18,9 +19,7 @@ from evidence_store.cli.evidence import (
     operator,
 )
 from evidence_store.custody import CustodyLog
-from evidence_store.signing import DeviceSigner
-from evidence_store.store import FilesystemStore
-from recorder.recovery.finish import RecoveryReport, recover_unfinished
+from recorder.recovery import RecoveryReport, recover_unfinished
 
 
 def describe(report: RecoveryReport) -> list[str]:

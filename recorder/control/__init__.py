@@ -1,0 +1,32 @@
+"""A room recorder's control API on the wire, and the client the console drives it with.
+
+Light on purpose: the console imports it, and must never load ``av``, ``cv2`` or ``hardware``."""
+
+from recorder.control.client import RecorderClient, RecorderUnreachableError
+from recorder.control.models import (
+    AudioLevel,
+    DeviceHealth,
+    ErrorBody,
+    ErrorResponse,
+    ReasonRequest,
+    RecorderStatusView,
+    RecoveredSessionView,
+    ServiceState,
+    SessionOutcome,
+    StartRequest,
+)
+
+__all__ = [
+    "AudioLevel",
+    "DeviceHealth",
+    "ErrorBody",
+    "ErrorResponse",
+    "ReasonRequest",
+    "RecorderClient",
+    "RecorderStatusView",
+    "RecorderUnreachableError",
+    "RecoveredSessionView",
+    "ServiceState",
+    "SessionOutcome",
+    "StartRequest",
+]

@@ -16,14 +16,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from recorder.errors import RecorderError
-from recorder.service.models import (
+from recorder.control.models import (
     AudioLevel,
     ErrorResponse,
     RecorderStatusView,
     SessionOutcome,
     StartRequest,
 )
+from recorder.errors import RecorderError
 
 Model = TypeVar("Model", bound=BaseModel)
 

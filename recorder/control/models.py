@@ -1,6 +1,6 @@
 """The recorder service's control API on the wire: requests, results and errors.
 
-Shared by the service and ``recorder.client``, so both sides agree by construction. Light on
+Shared by the service and ``recorder.control.client``, so both sides agree by construction. Light on
 purpose (pydantic only): the web console imports it through the client.
 """
 
@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evidence_store.model import Name, PresentPerson, Text
+from evidence_store import Name, PresentPerson, Text
 
 ServiceState = Literal["idle", "recording", "paused"]
 

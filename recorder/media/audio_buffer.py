@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hardware.sources import Samples
+from hardware import Samples
 from recorder.media.timeline import Placement, place
 
 

@@ -17,11 +17,11 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from hardware.sources import Image
+from hardware import Image
 from recorder.errors import RecorderError
 from recorder.media.overlay import Caption, Overlay, no_signal_card
 from recorder.media.planar import Planar, fill, paste, to_planar
-from recorder.room.profile import PictureLayout
+from recorder.room import PictureLayout
 
 BORDER_PX = 2  # a thin frame sets the inset apart from the main picture (even: see planar)
 

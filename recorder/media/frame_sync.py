@@ -22,7 +22,7 @@ from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
-from hardware.sources import Image, VideoFrame
+from hardware import Image, VideoFrame
 
 
 class Choice(Enum):

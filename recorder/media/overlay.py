@@ -20,10 +20,10 @@ import numpy as np
 from PIL import Image as PilImage
 from PIL import ImageDraw, ImageFont
 
-from hardware.sources import Image
+from hardware import Image
 from recorder.errors import RecorderError
 from recorder.media.planar import Planar, planes, to_planar
-from recorder.room.profile import DEFAULT_TIMEZONE
+from recorder.room import DEFAULT_TIMEZONE
 
 FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 BOLD_FONT_PATH = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from hardware.sources import Image
+from hardware import Image
 
 Planar = Image  # (H * 3 / 2, W) uint8, I420
 

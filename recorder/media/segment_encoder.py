@@ -19,7 +19,7 @@ import av
 import cv2
 import numpy as np
 
-from hardware.sources import Image, Samples
+from hardware import Image, Samples
 from recorder.errors import RecorderError
 from recorder.media.timeline import media_us
 from recorder.settings import RecorderSettings

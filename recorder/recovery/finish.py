@@ -25,15 +25,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from evidence_store import layout
-from evidence_store.chain import SessionState
+from evidence_store import (
+    DeviceSigner,
+    FilesystemStore,
+    SealroomError,
+    SegmentRef,
+    SessionBusyError,
+    SessionState,
+    SessionWriter,
+    fsync_directory,
+    layout,
+)
 from evidence_store.custody import CustodyLog
-from evidence_store.errors import SealroomError
-from evidence_store.model import SegmentRef
-from evidence_store.session import SessionBusyError, SessionWriter
-from evidence_store.signing import DeviceSigner
-from evidence_store.store import FilesystemStore, fsync_directory
-from recorder.media.timeline import US_PER_SECOND, segment_times
+from recorder.media import US_PER_SECOND, segment_times
 from recorder.recovery.salvage import count_video_frames, salvage_segment
 
 log = logging.getLogger("sealroom.recorder")

@@ -17,7 +17,7 @@ from pathlib import Path
 import av
 
 from recorder.errors import RecorderError
-from recorder.media.segment_encoder import CONTAINER_OPTIONS
+from recorder.media import CONTAINER_OPTIONS
 
 
 @dataclass(frozen=True, slots=True)

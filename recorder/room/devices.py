@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evidence_store.errors import UsageError
-from hardware.clock import MONOTONIC, Clock
-from hardware.media_file import FileCamera, FileMicrophone
-from hardware.rtsp import RtspCamera, with_credentials
-from hardware.sound_card import AlsaMicrophone, PulseMicrophone
-from hardware.sources import Camera, Microphone
-from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
-from hardware.v4l2 import V4L2Camera
+from evidence_store import UsageError
+from hardware import (
+    MONOTONIC,
+    AlsaMicrophone,
+    Camera,
+    Clock,
+    FileCamera,
+    FileMicrophone,
+    Microphone,
+    PulseMicrophone,
+    RtspCamera,
+    SyntheticCamera,
+    SyntheticMicrophone,
+    V4L2Camera,
+    with_credentials,
+)
 from recorder.room.profile import (
     AlsaMicrophoneSpec,
     CameraSpec,

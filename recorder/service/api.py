@@ -8,11 +8,12 @@
     GET  /preview.jpg       the last recorded picture                    200 image/jpeg
     GET  /audio-level       the last 20 ms of sound, in dBFS             200
 
-Every request needs ``Authorization: Bearer <token>``; the token comes from the file named by
-``[recorder.service.api] token_file`` or from ``$SEALROOM_RECORDER_TOKEN``, never from a default.
+``recorder.cli.serve`` runs it. Every request needs ``Authorization: Bearer <token>``; the
+token comes from the file named by ``[recorder.service] token_file`` or from
+``$SEALROOM_RECORDER_TOKEN``, never from a default.
 Errors are JSON ``{"error": {"code", "message"}}`` with the matching status: 400 bad request
 (a missing reason among them), 401 no or wrong token, 409 not possible in the current state,
-503 a required device is missing, 507 not enough disk space. ``recorder.client`` speaks it.
+503 a required device is missing, 507 not enough disk space. ``recorder.control.client`` speaks it.
 """
 
 from __future__ import annotations
@@ -20,37 +21,25 @@ from __future__ import annotations
 import hmac
 import logging
 import os
-import signal
-import types
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TypeVar
 
-import click
-import waitress
 from flask import Flask, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from evidence_store.cli.evidence import data_dir_from, data_dir_option
-from evidence_store.errors import SealroomError, UsageError
-from recorder.cli.recover import describe
+from evidence_store import SealroomError, UsageError
+from recorder.control import ErrorBody, ErrorResponse, ReasonRequest, StartRequest
 from recorder.disk_guard import InsufficientSpaceError
 from recorder.errors import RecorderStateError
 from recorder.preflight import DeviceMissingError
-from recorder.room.profile import RoomProfile
-from recorder.service.models import ErrorBody, ErrorResponse, ReasonRequest, StartRequest
 from recorder.service.room import RoomService
-from recorder.settings import RecorderServiceSettings, RecorderSettings
+from recorder.settings import RecorderServiceSettings
 
 log = logging.getLogger("sealroom.recorder")
 
-SETTINGS_KEY = "sealroom.recorder"  # where the root command puts [recorder] (recorder.cli.record)
-ROOMS_KEY = "sealroom.rooms"  # and the [rooms.<name>] profiles
 TOKEN_ENV = "SEALROOM_RECORDER_TOKEN"  # noqa: S105 -- the variable's name, not a secret
 MIN_TOKEN_LENGTH = 16
 MAX_REQUEST_BYTES = 64 * 1024
-SERVER_THREADS = 4  # the terminal polls status, preview and level while a request runs
-SHUTDOWN_REASON = "the recorder service was shut down while recording"
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -69,7 +58,7 @@ def read_token(settings: RecorderServiceSettings) -> str:
     if len(token) < MIN_TOKEN_LENGTH:
         raise UsageError(
             f"the recorder service needs a control token of at least {MIN_TOKEN_LENGTH} "
-            f"characters: set ${TOKEN_ENV} or [recorder.service.api] token_file"
+            f"characters: set ${TOKEN_ENV} or [recorder.service] token_file"
         )
     return token
 
@@ -184,87 +173,3 @@ def _error(status: int, code: str, message: str) -> Response:
     response = jsonify(body.as_dict())
     response.status_code = status
     return response
-
-
-class _Shutdown(Exception):
-    """SIGTERM or SIGINT: stop the session in progress and leave."""
-
-
-def _shut_down(signum: int, _frame: types.FrameType | None) -> NoReturn:
-    raise _Shutdown(signal.Signals(signum).name)
-
-
-@click.group("recorder")
-def recorder_group() -> None:
-    """The room's recorder service."""
-
-
-@recorder_group.command()
-@click.option("--room", required=True, help="The room this service records, e.g. P1-VKS-HaNoi.")
-@click.option("--host", default=None, help="Address to listen on (default from config: 127.0.0.1).")
-@click.option(
-    "--port",
-    type=int,
-    default=None,
-    help="Port (default from config: 8750; 0: any free port, printed at start).",
-)
-@click.option(
-    "--synthetic",
-    is_flag=True,
-    help="Record the synthetic room instead of the room profile's devices.",
-)
-@data_dir_option
-@click.pass_context
-def serve(
-    ctx: click.Context,
-    room: str,
-    host: str | None,
-    port: int | None,
-    synthetic: bool,
-    data_dir: Path | None,
-) -> None:
-    """Serve one room: recover what a dead recorder left, then take control requests."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    settings: RecorderSettings = ctx.meta.get(SETTINGS_KEY) or RecorderSettings()
-    token = read_token(settings.service)
-    rooms: dict[str, RoomProfile] = ctx.meta.get(ROOMS_KEY) or {}
-    profile = None if synthetic else rooms.get(room)
-    if profile is None and not synthetic:
-        click.echo(
-            f"sealroom: room {room} has no profile in the configuration: recording "
-            "the synthetic room",
-            err=True,
-        )
-    service = RoomService(
-        data=data_dir_from(ctx, data_dir), settings=settings, room=room, profile=profile
-    )
-    for line in describe(service.open()):
-        click.echo(f"sealroom: recovery: {line}", err=True)
-    previous = {sig: signal.signal(sig, _shut_down) for sig in (signal.SIGTERM, signal.SIGINT)}
-    server: Any = None
-    try:
-        server = waitress.create_server(
-            create_app(service, token),
-            host=host or settings.service.host,
-            port=settings.service.port if port is None else port,
-            threads=SERVER_THREADS,
-            ident="sealroom-recorder",
-        )
-        click.echo(
-            f"recorder service for room {room} listening on "
-            f"http://{server.effective_host}:{server.effective_port}"
-        )
-        server.run()
-    except _Shutdown as signalled:
-        log.info("%s: shutting down", signalled)
-    except OSError as exc:
-        raise UsageError(f"cannot listen: {exc.strerror or exc}") from exc
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if server is not None:
-            server.close()
-        service.close(SHUTDOWN_REASON)
-
-
-COMMANDS = [recorder_group]

@@ -25,28 +25,21 @@ from typing import Any, TypeVar
 import cv2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evidence_store.errors import SealroomError, UsageError
-from evidence_store.index.summary import read_manifest
-from evidence_store.installation.data_dir import DataDir
-from evidence_store.model import Manifest, SessionMetadata, first_error
-from evidence_store.session import SessionWriter
-from evidence_store.store import fsync_directory
-from evidence_store.timefmt import format_utc, utc_now
-from recorder.alarms import record_alarm
-from recorder.disk_guard import DiskGuard
-from recorder.errors import RecorderError, RecorderStateError
-from recorder.media.compositor import Picture
-from recorder.media.overlay import Caption
-from recorder.preflight import preflight
-from recorder.recovery.finish import (
-    RecoveryReport,
-    custody_detail,
-    recover_session,
-    recover_unfinished,
+from evidence_store import (
+    Manifest,
+    SealroomError,
+    SessionMetadata,
+    SessionWriter,
+    UsageError,
+    first_error,
+    format_utc,
+    fsync_directory,
+    utc_now,
 )
-from recorder.room.devices import RoomDevices, room_devices, synthetic_room
-from recorder.room.profile import DEFAULT_TIMEZONE, RoomProfile
-from recorder.service.models import (
+from evidence_store.index import read_manifest
+from evidence_store.installation import DataDir
+from recorder.alarms import record_alarm
+from recorder.control import (
     AudioLevel,
     DeviceHealth,
     RecorderStatusView,
@@ -55,6 +48,17 @@ from recorder.service.models import (
     SessionOutcome,
     StartRequest,
 )
+from recorder.disk_guard import DiskGuard
+from recorder.errors import RecorderError, RecorderStateError
+from recorder.media import Caption, Picture
+from recorder.preflight import preflight
+from recorder.recovery import (
+    RecoveryReport,
+    custody_detail,
+    recover_session,
+    recover_unfinished,
+)
+from recorder.room import DEFAULT_TIMEZONE, RoomDevices, RoomProfile, room_devices, synthetic_room
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 from recorder.status import RecorderState

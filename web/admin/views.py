@@ -11,10 +11,10 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import URL, DataRequired, Length, Optional
 
-from evidence_store.errors import UsageError
+from evidence_store import UsageError
 from web.access import allow
 from web.audit import record
-from web.auth.accounts import create_unit, create_user
+from web.auth import create_unit, create_user
 from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Room, Unit, User

@@ -9,7 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
-from evidence_store.errors import UsageError
+from evidence_store import UsageError
 from web.extensions import db
 from web.models import ROOT_UNIT, Unit, User
 from web.roles import Role
@@ -103,11 +103,6 @@ def _check(stored: str, password: str) -> bool:
         return hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
-
-
-def visible_units(user: User) -> set[str]:
-    """The unit codes whose sessions ``user`` may see: their unit and the units below."""
-    return user.unit.subtree_codes()
 
 
 def root_unit_code() -> str:

@@ -7,7 +7,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -26,10 +25,10 @@ from werkzeug.wrappers import Response
 from web.access import allow, public
 from web.audit import record
 from web.auth.accounts import LoginRefused, authenticate
+from web.evidence import console_settings
 from web.extensions import limiter
 from web.forms import LoginForm
 from web.roles import ALL_ROLES, Role
-from web.settings import ConsoleSettings
 
 blueprint = Blueprint("auth", __name__)
 
@@ -56,7 +55,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _login_rate() -> str:
-    settings: ConsoleSettings = current_app.config["SEALROOM_SETTINGS"]
+    settings = console_settings()
     return f"{settings.login_attempts_per_minute} per minute"
 
 
@@ -74,7 +73,7 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
-        settings: ConsoleSettings = current_app.config["SEALROOM_SETTINGS"]
+        settings = console_settings()
         username = (form.username.data or "").strip().lower()
         try:
             user = authenticate(

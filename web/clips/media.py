@@ -12,16 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app, url_for
+from flask import url_for
 
-from evidence_store import layout
-from evidence_store.bucket.layered import LayeredStore
-from evidence_store.clips import ClipProof, verify_clip
-from evidence_store.errors import UsageError, VerificationError
-from evidence_store.model import Manifest
+from evidence_store import ClipProof, Manifest, UsageError, VerificationError, layout, verify_clip
 from web.clips.verified import key_of, verified_clips
+from web.evidence import data_dir, evidence_store
 from web.models import Clip
-from web.playback.codecs import mime_type
+from web.playback import mime_type
 
 # "75", "75.5", "1:15", "01:15.250", "1:02:03": hours optional, seconds may have a fraction.
 _TIMECODE = re.compile(r"^(?:(?:(\d{1,3}):)?(\d{1,3}):)?(\d{1,6})(?:[.,](\d{1,3}))?$")
@@ -48,11 +45,6 @@ def format_timecode(milliseconds: int) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{seconds:02d}.{millis:03d}"
     return f"{minutes}:{seconds:02d}.{millis:03d}"
-
-
-def evidence_store() -> LayeredStore:
-    store: LayeredStore = current_app.extensions["sealroom.store"]
-    return store
 
 
 def proof_of(clip: Clip) -> ClipProof:
@@ -92,7 +84,7 @@ def verify(clip: Clip) -> dict[str, Any]:
 
     On success the sealed hashes are remembered for this very proof text
     (``web.clips.verified``): the clip's segment URL serves against nothing else."""
-    data = current_app.extensions["sealroom.data"]
+    data = data_dir()
     text = clip.proof  # read once: the text verified is the text remembered
     try:
         proof = ClipProof.from_json(text)

@@ -27,14 +27,12 @@ from typing import Any
 from flask import session
 from sqlalchemy import select
 
-from evidence_store import layout
-from evidence_store.bucket.layered import LayeredStore
-from evidence_store.clips import ClipSegment
+from evidence_store import ClipSegment, layout
+from evidence_store.bucket import LayeredStore
 from web.audit import record
 from web.clips.media import verify
 from web.clips.verified import Sealed, key_of, verified_clips
-from web.courtroom import commands as commands
-from web.courtroom import presentation as presentation
+from web.courtroom import commands, presentation
 from web.extensions import db
 from web.models import Clip, HearingExhibit
 

@@ -21,7 +21,7 @@ from types import MappingProxyType
 
 from flask import current_app
 
-from evidence_store.clips import ClipProof, ClipSegment
+from evidence_store import ClipProof, ClipSegment
 
 CAPACITY = 256  # clips; an entry is a few hundred bytes per segment
 EXTENSION_KEY = "sealroom.verified_clips"

@@ -14,7 +14,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -27,31 +26,26 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from evidence_store.clips import clip_proof
-from evidence_store.errors import UsageError, VerificationError
-from evidence_store.index.summary import read_manifest
-from evidence_store.installation.data_dir import DataDir
-from evidence_store.model import Manifest
-from evidence_store.signing import TrustStore
+from evidence_store import Manifest, TrustStore, UsageError, VerificationError, clip_proof
+from evidence_store.index import read_manifest
 from web.access import allow
 from web.audit import record
-from web.auth.accounts import visible_units
 from web.clips import segments as courtroom_segments
+from web.clips.forms import ClipForm
 from web.clips.media import (
     clip_player,
-    evidence_store,
     format_timecode,
     parse_timecode,
     proof_of,
     session_player,
     verify,
 )
-from web.courtroom.forms import ClipForm
-from web.courtroom.scope import CLIP_AUTHORS, CLIP_READERS, visible_clip
+from web.evidence import data_dir, evidence_store
 from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Clip, IndexedSession
-from web.review.views import visible_session
+from web.roles import CLIP_AUTHORS, CLIP_READERS
+from web.visibility import visible_clip, visible_session, visible_units
 
 blueprint = Blueprint("exhibits", __name__, url_prefix="/clips")
 SEALED_STATES = ("sealed", "interrupted")
@@ -168,7 +162,7 @@ def create() -> Response | tuple[str, int]:
 
 
 def _trust() -> TrustStore:
-    data: DataDir = current_app.extensions["sealroom.data"]
+    data = data_dir()
     return data.trust()
 
 

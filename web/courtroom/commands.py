@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 
-from evidence_store.errors import UsageError
+from evidence_store import UsageError
 from web.courtroom.presentation import State
 
 Edit = Callable[[State], State]

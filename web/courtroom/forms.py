@@ -1,4 +1,4 @@
-"""Forms of the clips and hearings pages. Flask-WTF adds the CSRF token to each."""
+"""Forms of the hearings pages. Flask-WTF adds the CSRF token to each."""
 
 from __future__ import annotations
 
@@ -7,18 +7,10 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
-class ClipForm(FlaskForm):
-    session_id = HiddenField(validators=[DataRequired(), Length(max=40)])
-    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
-    exhibit_number = StringField(_l("Exhibit number"), validators=[DataRequired(), Length(max=50)])
-    start = StringField(_l("Start"), validators=[DataRequired(), Length(max=20)])
-    end = StringField(_l("End"), validators=[DataRequired(), Length(max=20)])
 
 
 class HearingForm(FlaskForm):

@@ -31,18 +31,16 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
-from evidence_store.errors import UsageError
+from evidence_store import UsageError
 from web.access import allow
 from web.audit import record
-from web.clips.media import clip_player, verify
-from web.courtroom import commands as commands
-from web.courtroom import presentation as presentation
-from web.courtroom.scope import PRESENTERS, visible_hearing
-from web.diagrams.config import exhibit_store
-from web.diagrams.store import StoreCorrupted
-from web.diagrams.views import diagram_payload
+from web.clips import clip_player, verify
+from web.courtroom import commands, presentation
+from web.diagrams import StoreCorrupted, diagram_payload, exhibit_store
 from web.extensions import db
 from web.models import Clip, Diagram, Hearing, HearingExhibit
+from web.roles import PRESENTERS
+from web.visibility import visible_hearing
 
 blueprint = Blueprint("presentation", __name__)
 ACTIONS = (

@@ -19,23 +19,21 @@ from wtforms.fields import SelectChoice
 
 from web.access import allow
 from web.audit import record
-from web.auth.accounts import visible_units
-from web.courtroom import commands as commands
-from web.courtroom import presentation as presentation
+from web.courtroom import commands, presentation
 from web.courtroom.forms import ExhibitForm, HearingForm, MoveForm
 from web.courtroom.present import blueprint as presentation_screens
-from web.courtroom.scope import (
-    HEARING_MANAGERS,
-    HEARING_VIEWERS,
-    can_manage_hearings,
-    hearing_units,
-    visible_clip,
-    visible_hearing,
-)
-from web.diagrams.payload import visible_diagram
 from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Clip, Diagram, Hearing, HearingExhibit
+from web.roles import HEARING_MANAGERS, HEARING_VIEWERS
+from web.visibility import (
+    can_manage_hearings,
+    hearing_units,
+    visible_clip,
+    visible_diagram,
+    visible_hearing,
+    visible_units,
+)
 
 blueprint = Blueprint("courtroom", __name__, url_prefix="/hearings")
 blueprint.register_blueprint(presentation_screens)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
-from evidence_store.errors import VerificationError
-from evidence_store.timefmt import format_utc, parse_utc
+from evidence_store import VerificationError, format_utc, parse_utc
 from web.access import allow
 from web.audit import custody_log, record
 from web.roles import Role

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from flask import current_app
 
-from evidence_store.signing import DeviceSigner
+from evidence_store import DeviceSigner
 from web.diagrams.limits import DiagramLimits
 from web.diagrams.store import ExhibitStore
+from web.evidence import data_dir
 
 LIMITS_KEY = "SEALROOM_DIAGRAM_LIMITS"
 RETRY_KEY = "SEALROOM_DIAGRAM_RETRY_SECONDS"  # how long a failed repair is not tried again
@@ -30,11 +31,11 @@ def _installation_signer() -> DeviceSigner:
     """The installation's key (``<data_dir>/keys`` or as configured), loaded once per app."""
     signer: DeviceSigner | None = current_app.extensions.get(_SIGNER_KEY)
     if signer is None:
-        signer = current_app.extensions["sealroom.data"].signer()
+        signer = data_dir().signer()
         current_app.extensions[_SIGNER_KEY] = signer
     return signer
 
 
 def exhibit_store() -> ExhibitStore:
-    root: Path = current_app.extensions["sealroom.data"].root
+    root: Path = data_dir().root
     return ExhibitStore(root / "exhibits", signer=_installation_signer())

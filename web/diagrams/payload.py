@@ -6,34 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import abort, request, url_for
+from flask import url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 
-from web.audit import record
-from web.auth.accounts import visible_units
 from web.diagrams.pages import display_pages
 from web.diagrams.records import DRAWN_HEIGHT, DRAWN_WIDTH, drawn_shapes
-from web.extensions import db
 from web.models import Diagram
-
-
-def visible_diagram(diagram_id: int) -> Diagram:
-    """The diagram if this user may see it; otherwise 404, logged as a denial."""
-    diagram = db.session.get(Diagram, diagram_id)
-    if diagram is None:
-        abort(404)
-    if diagram.unit_code not in visible_units(current_user):
-        record(
-            "access_denied",
-            detail={
-                "endpoint": request.endpoint,
-                "diagram": diagram_id,
-                "reason": "outside the user's units",
-            },
-        )
-        abort(404)
-    return diagram
 
 
 def diagram_payload(diagram: Diagram) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from web.diagrams.config import LIMITS_KEY as LIMITS_KEY
 from web.diagrams.config import diagram_limits, exhibit_store
 from web.diagrams.convert import Converted
 from web.diagrams.pages import store_pages

@@ -30,9 +30,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence_store.errors import TamperedError
-from evidence_store.signing import DeviceSigner, PublicKey, verify_signature
-from evidence_store.store import fsync_directory, sha256_file
+from evidence_store import (
+    DeviceSigner,
+    PublicKey,
+    TamperedError,
+    fsync_directory,
+    sha256_file,
+    verify_signature,
+)
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -38,12 +38,11 @@ from wtforms.validators import DataRequired, Length
 
 from web.access import allow
 from web.audit import record
-from web.auth.accounts import visible_units
 from web.diagrams.config import diagram_limits, exhibit_store
 from web.diagrams.limits import Rejected
 from web.diagrams.messages import refusal_message
 from web.diagrams.pages import PageRefused, page_png, pages_detail
-from web.diagrams.payload import diagram_payload, visible_diagram
+from web.diagrams.payload import diagram_payload
 from web.diagrams.records import (
     DRAWN_HEIGHT,
     DRAWN_WIDTH,
@@ -66,6 +65,7 @@ from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Diagram, DiagramLayer, User
 from web.roles import EVIDENCE_READERS, Role
+from web.visibility import visible_diagram, visible_units
 
 blueprint = Blueprint("diagrams", __name__, url_prefix="/diagrams")
 __all__ = ["blueprint", "diagram_payload", "visible_diagram"]

@@ -23,16 +23,15 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
-from evidence_store.errors import StoreError, UsageError, VerificationError
-from evidence_store.export.package import ExportedPackage, ExportSpec, build_package, export_bytes
-from evidence_store.installation.data_dir import DataDir
+from evidence_store import StoreError, UsageError, VerificationError
+from evidence_store.export import ExportedPackage, ExportSpec, build_package, export_bytes
 from web.audit import custody_log, record
-from web.clips.media import proof_of
+from web.clips import proof_of
+from web.evidence import data_dir, evidence_store
 from web.exports import jobs as export_jobs
 from web.exports.jobs import COPYING, DONE, FAILED, JobKey, ProgressSink
 from web.extensions import db
 from web.models import Clip, ExportRequest, User
-from web.review.views import evidence_store
 
 PENDING, APPROVED, REFUSED, BUILDING, BUILT = "pending", "approved", "refused", "building", "built"
 # "approved" without a package is what a build that crashed left before builds were tracked.
@@ -49,7 +48,7 @@ class Actor:
 
 
 def exports_dir() -> Path:
-    data: DataDir = current_app.extensions["sealroom.data"]
+    data = data_dir()
     directory = data.root / "exports"
     directory.mkdir(parents=True, exist_ok=True)
     return directory
@@ -155,7 +154,7 @@ def build(request_id: int, actor: Actor, sink: ProgressSink) -> None:
 def _build_package(
     export: ExportRequest, spec: ExportSpec, out: Path, sink: ProgressSink
 ) -> ExportedPackage:
-    data: DataDir = current_app.extensions["sealroom.data"]
+    data = data_dir()
     reader = evidence_store()
     requester = db.session.get(User, export.requested_by)
     sink.stage(COPYING, total=export_bytes(reader, spec))

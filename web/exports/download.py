@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from evidence_store.store import CHUNK
+from evidence_store import CHUNK
 
 
 class PackageChanged(Exception):

@@ -11,12 +11,9 @@ step is a custody event.
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -36,8 +33,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from web.access import allow
 from web.audit import record
-from web.auth.accounts import visible_units
-from web.courtroom.scope import visible_clip
+from web.evidence import console_settings
 from web.exports import jobs as export_jobs
 from web.exports.build import (
     BUILDING,
@@ -60,8 +56,8 @@ from web.exports.jobs import JobKey
 from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Clip, ExportRequest, User
-from web.review.views import visible_session
 from web.roles import Role
+from web.visibility import hidden, visible_clip, visible_export, visible_session, visible_units
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -77,27 +73,8 @@ class ExportRequestForm(FlaskForm):
 
 
 def need_approval() -> bool:
-    settings = current_app.config["SEALROOM_SETTINGS"]
+    settings = console_settings()
     return bool(getattr(settings, "exports_need_approval", True))
-
-
-def visible_request(request_id: int) -> ExportRequest:
-    """The request if this user may see its unit; otherwise 404, logged as a denial."""
-    row = db.session.get(ExportRequest, request_id)
-    if row is None:
-        abort(404)
-    if row.unit_code not in visible_units(current_user):
-        _deny(row, "other unit")
-    return row
-
-
-def _deny(export: ExportRequest, reason: str) -> NoReturn:
-    record(
-        "access_denied",
-        session_id=export.session_id,
-        detail={"endpoint": request.endpoint, "request_id": export.id, "reason": reason},
-    )
-    abort(404)
 
 
 def _actor() -> Actor:
@@ -224,7 +201,7 @@ def retry(request_id: int) -> Response:
     """Build a failed export again: its approval stands; the requester or a supervisor."""
     export = _confirmed(request_id)
     if current_user.role_enum not in APPROVERS and export.requested_by != current_user.id:
-        _deny(export, "not yours")
+        hidden(session_id=export.session_id, request_id=export.id, reason="not yours")
     key = begin_build(export.id, RETRYABLE)
     if key is None:
         abort(409)
@@ -234,7 +211,7 @@ def retry(request_id: int) -> Response:
 
 
 def _confirmed(request_id: int) -> ExportRequest:
-    export = visible_request(request_id)
+    export = visible_export(request_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     return export
@@ -261,7 +238,7 @@ def _back_to(export: ExportRequest) -> Response:
 def progress(request_id: int) -> Response:
     """A build's progress, polled by the list: bytes of evidence copied of the total."""
     fail_interrupted()
-    export = visible_request(request_id)
+    export = visible_export(request_id)
     known = export_jobs.progress_of(job_key(export.id))
     body: dict[str, object] = {"id": export.id, "status": export.status}
     body.update(known.as_json() if known else {"stage": None, "done": None, "total": None})
@@ -273,9 +250,9 @@ def progress(request_id: int) -> Response:
 @blueprint.get("/<int:request_id>/download")
 @allow(*REQUESTERS)
 def download(request_id: int) -> Response | tuple[str, int]:
-    export = visible_request(request_id)
+    export = visible_export(request_id)
     if export.requested_by != current_user.id:
-        _deny(export, "not yours")
+        hidden(session_id=export.session_id, request_id=export.id, reason="not yours")
     if export.status != BUILT:
         abort(409)
     opened = open_package(exports_dir() / export.package)

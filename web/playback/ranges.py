@@ -16,7 +16,7 @@ from werkzeug.datastructures import ContentRange
 from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wrappers import Response
 
-from evidence_store.bucket.layered import LayeredStore
+from evidence_store.bucket import LayeredStore
 
 CHUNK = 256 * 1024
 

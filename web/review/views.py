@@ -11,7 +11,6 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -24,53 +23,25 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from evidence_store import layout
-from evidence_store.bucket.layered import LayeredStore
-from evidence_store.errors import TamperedError, UsageError, VerificationError
-from evidence_store.index.summary import read_links, read_manifest
-from evidence_store.model import Manifest
-from evidence_store.verify import verify_session
+from evidence_store import (
+    Manifest,
+    TamperedError,
+    VerificationError,
+    layout,
+    verify_session,
+)
+from evidence_store.index import read_links, read_manifest
 from web.access import allow
 from web.audit import custody_log, record
-from web.auth.accounts import visible_units
+from web.evidence import console_settings, data_dir, evidence_store, refresh_index
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm
 from web.models import Bookmark, IndexedSession
-from web.playback.codecs import mime_type
-from web.playback.ranges import serve_object
-from web.review.session_index import refresh_index
+from web.playback import mime_type, serve_object
 from web.roles import EVIDENCE_READERS
-from web.settings import ConsoleSettings
+from web.visibility import visible_session, visible_units
 
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
-
-
-def evidence_store() -> LayeredStore:
-    """The local store, then the bucket for sessions that have left it."""
-    store: LayeredStore = current_app.extensions["sealroom.store"]
-    return store
-
-
-def visible_session(session_id: str) -> IndexedSession:
-    """The session if this user may see it; otherwise 404, logged as a denial."""
-    try:
-        layout.check_session_id(session_id)
-    except UsageError:
-        abort(404)
-    row = db.session.get(IndexedSession, session_id)
-    if row is None:
-        refresh_index(evidence_store())
-        row = db.session.get(IndexedSession, session_id)
-    if row is None:
-        abort(404)
-    if row.unit_code not in visible_units(current_user):
-        record(
-            "access_denied",
-            session_id=session_id,
-            detail={"endpoint": request.endpoint, "reason": "outside the user's units"},
-        )
-        abort(404)
-    return row
 
 
 @blueprint.get("/")
@@ -78,7 +49,7 @@ def visible_session(session_id: str) -> IndexedSession:
 def sessions() -> str:
     refresh_index(evidence_store())
     form = SearchForm(request.args)
-    settings: ConsoleSettings = current_app.config["SEALROOM_SETTINGS"]
+    settings = console_settings()
     query = select(IndexedSession).where(IndexedSession.unit_code.in_(visible_units(current_user)))
     filters: dict[str, str] = {}
     if form.validate():
@@ -188,7 +159,7 @@ def verify(session_id: str) -> Response:
     visible_session(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    data = current_app.extensions["sealroom.data"]
+    data = data_dir()
     try:
         result = verify_session(evidence_store(), session_id, data.trust())
         outcome: dict[str, Any] = {

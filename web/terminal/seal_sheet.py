@@ -13,7 +13,7 @@ from pathlib import Path
 import segno
 from fpdf import FPDF
 
-from evidence_store.model import Manifest
+from evidence_store import Manifest
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 BOLD_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")

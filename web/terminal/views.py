@@ -1,6 +1,6 @@
 """The room terminal: a touch-friendly kiosk for the investigator.
 
-It drives the room's recorder service through ``recorder.client``. When the recorder cannot
+It drives the room's recorder service through ``recorder.control.client``. When the recorder cannot
 be reached it says so plainly: it never shows a recording that is not happening.
 """
 
@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -30,20 +29,19 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from evidence_store.errors import SealroomError, TamperedError, UsageError
-from evidence_store.index.summary import read_manifest
-from evidence_store.layout import check_session_id
-from evidence_store.model import Manifest
-from evidence_store.upload.uploader import last_status
-from recorder.client import RecorderClient, RecorderUnreachableError
+from evidence_store import Manifest, SealroomError, TamperedError, UsageError, check_session_id
+from evidence_store.index import read_manifest
+from evidence_store.upload import last_status
+from recorder.control import RecorderClient, RecorderUnreachableError
 from web.access import allow
 from web.audit import record
-from web.auth.accounts import visible_units
 from web.display import duration, localtime
+from web.evidence import console_settings, data_dir, evidence_store
 from web.extensions import db
 from web.models import Room
 from web.roles import Role
 from web.terminal.seal_sheet import qr_svg, seal_sheet_pdf, seal_text
+from web.visibility import visible_units
 
 blueprint = Blueprint("terminal", __name__, url_prefix="/terminal")
 
@@ -89,7 +87,7 @@ def _room(code: str) -> Room:
 
 
 def _client(room: Room) -> RecorderClient:
-    settings = current_app.config["SEALROOM_SETTINGS"]
+    settings = console_settings()
     if settings.recorder_token_file is not None:
         token = settings.recorder_token_file.read_text().strip()
     else:
@@ -168,7 +166,7 @@ def status(code: str) -> WerkzeugResponse:
         response.status_code = 503
         return response
     # The upload backlog comes from the uploader's own status file (no network needed).
-    uploader = last_status(current_app.extensions["sealroom.data"]) or {}
+    uploader = last_status(data_dir()) or {}
     backlog = current.backlog or uploader.get("backlog") or {}
     payload: dict[str, Any] = {
         "reachable": True,
@@ -225,7 +223,7 @@ def _sealed_manifest(session_id: str) -> Manifest:
     """The session's manifest if it is sealed and this user may see it; otherwise 404."""
     try:
         check_session_id(session_id)
-        manifest = read_manifest(current_app.extensions["sealroom.store"], session_id)
+        manifest = read_manifest(evidence_store(), session_id)
     except (UsageError, TamperedError):
         abort(404)
     if (manifest.metadata.unit or "supreme") not in visible_units(current_user):

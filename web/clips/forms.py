@@ -1,0 +1,16 @@
+"""The form that defines a clip. Flask-WTF adds the CSRF token."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, StringField
+from wtforms.validators import DataRequired, Length
+
+
+class ClipForm(FlaskForm):
+    session_id = HiddenField(validators=[DataRequired(), Length(max=40)])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=300)])
+    exhibit_number = StringField(_l("Exhibit number"), validators=[DataRequired(), Length(max=50)])
+    start = StringField(_l("Start"), validators=[DataRequired(), Length(max=20)])
+    end = StringField(_l("End"), validators=[DataRequired(), Length(max=20)])
