@@ -32,7 +32,7 @@ from tests.test_diagrams import (
     uploaded_id,
 )
 from web.diagrams.limits import DiagramLimits
-from web.diagrams.records import LIMITS_KEY
+from web.diagrams.config import LIMITS_KEY
 from web.extensions import db
 from web.models import Diagram
 

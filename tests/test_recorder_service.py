@@ -31,7 +31,7 @@ from recorder.control.client import (
     RecorderUnreachableError,
 )
 from recorder.control.models import RecorderStatusView
-from recorder.service.api import SHUTDOWN_REASON
+from recorder.cli.serve import SHUTDOWN_REASON
 from tests.conftest import run_sealroom
 
 pytestmark = pytest.mark.slow

@@ -44,7 +44,7 @@ from web.exports.build import job_key
 from web.exports.download import PackageChanged, SendOutcome, checked_chunks, digest_of
 from web.extensions import db
 from web.models import Clip, ExportRequest, User
-from web.review.views import evidence_store
+from web.evidence import evidence_store
 
 __all__ = ["browser"]  # the Chromium fixture, shared with the console's browser test
 
