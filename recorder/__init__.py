@@ -12,19 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from recorder.errors import RecorderError, RecorderStateError
-    from recorder.media.segment_encoder import EncodedSegment, SegmentEncoder
+    from recorder.media import EncodedSegment, SegmentEncoder
     from recorder.session_recorder import SessionRecorder
     from recorder.settings import RecorderSettings, media_info
     from recorder.status import RecorderState, RecorderStatus
 
 _EXPORTS = {
-    "EncodedSegment": "recorder.media.segment_encoder",
+    "EncodedSegment": "recorder.media",
     "RecorderError": "recorder.errors",
     "RecorderSettings": "recorder.settings",
     "RecorderState": "recorder.status",
     "RecorderStateError": "recorder.errors",
     "RecorderStatus": "recorder.status",
-    "SegmentEncoder": "recorder.media.segment_encoder",
+    "SegmentEncoder": "recorder.media",
     "SessionRecorder": "recorder.session_recorder",
     "media_info": "recorder.settings",
 }
