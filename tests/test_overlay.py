@@ -3,7 +3,6 @@ local time, rendered once per change and blended cheaply into every frame."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 import numpy as np
@@ -96,17 +95,6 @@ def test_the_caption_is_rendered_only_when_its_text_changes() -> None:
     assert overlay._patch is first
     overlay.apply(frame, wall=WHEN.replace(second=59), elapsed_seconds=6)
     assert overlay._patch is not first
-
-
-def test_blending_costs_a_fraction_of_a_millisecond_at_1080p() -> None:
-    overlay = Overlay(1920, 1080, Caption("Phòng hỏi cung số 1", "VKS-12/2026"))
-    frame = to_planar(np.zeros((1080, 1920, 3), dtype=np.uint8))
-    overlay.apply(frame, wall=WHEN, elapsed_seconds=0)
-    began = time.perf_counter()
-    for _ in range(100):
-        overlay.apply(frame, wall=WHEN, elapsed_seconds=0)
-    per_frame_ms = (time.perf_counter() - began) * 10
-    assert per_frame_ms < 2  # ~0.05 ms measured; the bound only catches a per-frame render
 
 
 def test_a_text_patch_is_alpha_blended_in_every_plane() -> None:

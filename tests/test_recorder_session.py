@@ -184,10 +184,11 @@ def test_a_lost_microphone_is_recorded_and_its_gap_filled_with_silence(room: Roo
     manifest = recorder.stop("done")
     assert 0.8 <= status.silence_filled_seconds <= 1.2
     assert status.lost_devices == ()
-    [outage] = manifest.device_outages
+    [outage] = manifest.device_outages  # the microphone's only: the camera was never lost
     assert outage.device == "synthetic-mic" and outage.restored_at is not None
-    # The picture went on: no frame was filled, and the timeline is whole.
-    assert status.frames_filled == 0
+    # The picture went on, and the timeline is whole. A frame may be repeated when a busy
+    # machine delivers one late (that is jitter, not an outage), but never a lost camera's.
+    assert status.frames_filled <= 3
     verify_session(room.store, room.writer.session_id, room.trust)
     with av.open(str(room.segment(manifest.segments[1].name))) as container:
         audio = np.concatenate([f.to_ndarray().ravel() for f in container.decode(audio=0)])
@@ -205,6 +206,8 @@ def test_a_lost_camera_is_recorded_and_its_gap_shown_as_no_signal(room: Room) ->
     assert 25 <= status.frames_filled <= 35
     [outage] = manifest.device_outages
     assert outage.device == "synthetic-cam" and outage.restored_at is not None
+    # The microphone worked throughout: no silence was filled for it (a late chunk within the
+    # jitter tolerance, or a microphone starting a moment after the camera, is not missing).
     assert status.silence_filled_seconds == 0
     frames = decoded_frames(room.segment(manifest.segments[1].name))
     card = no_signal_card(320, 240, "synthetic-cam")
@@ -259,7 +262,8 @@ def test_a_camera_that_changes_size_is_scaled_into_the_picture(room: Room) -> No
     recorder.start()
     recorder.wait_until(1.5, timeout=30)
     manifest = recorder.stop("done")
-    assert recorder.status().frames_filled == 0
+    assert manifest.device_outages == []  # a new size is not a lost camera
+    assert recorder.status().frames_filled <= 3  # at most jitter on a busy machine
     frame = decoded_frames(room.segment(manifest.segments[1].name))[0]
     # 320x120 fitted into 320x240: the same width, black bars above and below.
     assert frame[:50].max() < 30 and frame[-50:].max() < 30 and frame[60:180].max() > 150
