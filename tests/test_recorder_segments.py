@@ -100,7 +100,8 @@ def test_every_segment_starts_with_its_only_keyframe(recording: Recording) -> No
     for path in recording.segments:
         flags = [p["flags"] for p in video_packets("-i", path)]
         assert flags[0].startswith("K"), path.name
-        # One keyframe per segment: no keyframe storm (recipes.md: the pict_type trap).
+        # One keyframe per segment: frames decoded from a test source arrive flagged as
+        # keyframes, and the encoder must not obey the flag (docs/recording.md).
         assert sum("K" in f for f in flags) == 1, path.name
 
 

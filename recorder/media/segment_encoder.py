@@ -27,7 +27,7 @@ from recorder.settings import RecorderSettings
 AAC_FRAME_SAMPLES = 1024
 
 # Fragment at every keyframe and at least every second, and write each fragment through at
-# once: without flush_packets the tail of a killed file is corrupt (docs/recipes.md).
+# once: without flush_packets the tail of a killed file is corrupt (docs/recording.md).
 # delay_moov holds the moov until the first fragment is ready so it can carry edit lists: they
 # hide the AAC priming samples and the B-frame delay, so each segment's video starts at 0 and
 # its duration is exactly its frames (without them every segment grows by 21-67 ms).
