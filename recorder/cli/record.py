@@ -137,17 +137,20 @@ def record(
         for line in describe(report):
             click.echo(f"sealroom: recovery: {line}", err=True)
         recording = starter.start(metadata, seconds=duration)
-        _record(recording, starter.custody, duration, as_json=as_json)
+        where = f" --data-dir {data.root}" if data_dir else ""
+        _record(recording, starter.custody, duration, as_json=as_json, data_dir_option=where)
     finally:
         starter.release_room()
-    if not as_json:
-        click.echo(
-            f"check it with: sealroom verify {recording.writer.session_id}"
-            + (f" --data-dir {data.root}" if data_dir else "")
-        )
 
 
-def _record(recording: Recording, custody: CustodyLog, duration: float, *, as_json: bool) -> None:
+def _record(
+    recording: Recording,
+    custody: CustodyLog,
+    duration: float,
+    *,
+    as_json: bool,
+    data_dir_option: str,
+) -> None:
     """Record for ``duration`` seconds (or until interrupted), seal, and say where it is."""
     writer, recorder = recording.writer, recording.recorder
     reason = "requested duration reached"
@@ -181,6 +184,7 @@ def _record(recording: Recording, custody: CustodyLog, duration: float, *, as_js
             f"{manifest.duration_us / 1e6:.1f} s, head {manifest.chain.head}"
         )
         click.echo(f"stored in {writer.path}")
+        click.echo(f"check it with: sealroom verify {writer.session_id}{data_dir_option}")
 
 
 def _wait(recorder: SessionRecorder, duration: float, *, show: bool) -> None:

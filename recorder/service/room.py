@@ -3,8 +3,8 @@ state change written to disk, so a restart (even after ``kill -9``) knows what w
 
 On opening, the service takes the room (``recorder.start``: its lock, held for the service's
 life, so that nothing else records the room meanwhile), then recovers every session a dead
-recorder left unfinished: the session that was recording when the previous
-service died is sealed as ``interrupted``, and the status says so. While recording, a watcher
+recorder left unfinished: the session that was recording when the previous service died is
+sealed as ``interrupted``, and the status says so. While recording, a watcher
 notices a recorder that stopped itself (full disk) or failed, and finishes the session: a
 failed one goes through the same recovery as a crash, so its partial segment is salvaged.
 """
