@@ -32,7 +32,7 @@ from recorder.control.client import (
     RecorderUnreachableError,
 )
 from recorder.control.models import RecorderStatusView
-from tests.conftest import run_sealroom
+from tests.conftest import SMALL, run_sealroom
 
 pytestmark = pytest.mark.slow
 
@@ -270,8 +270,97 @@ def test_after_kill_9_the_restarted_service_recovers_the_session(tmp_path: Path)
 
 
 def test_a_second_service_for_the_same_room_is_refused(service: Service, tmp_path: Path) -> None:
-    with pytest.raises(AssertionError, match="another recorder service is running room"):
+    holder = rf"room {ROOM} is held by the recorder service \(pid {service.process.pid}\)"
+    with pytest.raises(AssertionError, match=holder):
         serve(tmp_path, service.data_dir)
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file under ``root`` with its size and modification time."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+def record(data_dir: Path, room: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return run_sealroom(
+        "record",
+        "--synthetic",
+        "--room",
+        room,
+        "--case",
+        "VKS-46/2026",
+        "--duration",
+        "1",
+        *SMALL,
+        *extra,
+        data_dir=data_dir,
+    )
+
+
+def test_record_refuses_a_room_that_its_recorder_service_holds(service: Service) -> None:
+    before = snapshot(service.data_dir)
+    refused = record(service.data_dir, ROOM)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr == (
+        f"sealroom: error: room {ROOM} is held by the recorder service "
+        f"(pid {service.process.pid}): a room is recorded by one process at a time\n"
+    )
+    assert snapshot(service.data_dir) == before  # nothing was written
+    # The lock is the room's, not the installation's: another room records meanwhile.
+    other = record(service.data_dir, "P3-VKS-HaNoi", "--json")
+    assert other.returncode == 0, other.stderr
+    verified = run_sealroom(
+        "verify", json.loads(other.stdout)["session_id"], data_dir=service.data_dir
+    )
+    assert verified.returncode == 0, verified.stdout
+    assert service.client().start(case_number="VKS-47/2026").state == "recording"
+
+
+def test_a_killed_service_leaves_no_stale_lock(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    killed = serve(tmp_path, data_dir)
+    killed.process.kill()  # SIGKILL: the lock file stays, naming a process that is gone
+    killed.process.wait(timeout=10)
+    lock = data_dir / "recorder" / f"{ROOM}.lock"
+    assert f"pid {killed.process.pid}" in lock.read_text()
+    recorded = record(data_dir, ROOM, "--json")  # the kernel released the flock
+    assert recorded.returncode == 0, recorded.stderr
+    session_id = json.loads(recorded.stdout)["session_id"]
+    assert run_sealroom("verify", session_id, data_dir=data_dir).returncode == 0
+
+
+def test_the_service_refuses_a_room_that_sealroom_record_holds(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALROOM_")}
+    command = ["record", "--synthetic", "--room", ROOM, "--case", "VKS-48/2026"]
+    command += ["--duration", "60", *SMALL, "--json", "--data-dir", str(data_dir)]
+    recording = subprocess.Popen(
+        [sys.executable, "-m", "sealroom", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        lock = data_dir / "recorder" / f"{ROOM}.lock"
+        holder = f"sealroom record (pid {recording.pid})"
+        deadline = time.monotonic() + 30
+        while not (lock.exists() and holder in lock.read_text()):
+            assert time.monotonic() < deadline and recording.poll() is None, "record never began"
+            time.sleep(0.1)
+        with pytest.raises(AssertionError, match=re.escape(f"is held by {holder}")):
+            serve(tmp_path, data_dir)
+    finally:
+        recording.send_signal(signal.SIGINT)  # the operator's Ctrl-C: stop and seal
+        out, err = recording.communicate(timeout=30)
+    assert recording.returncode == 0, err
+    manifest = read_manifest(
+        FilesystemStore.open(data_dir / "evidence", create=False), json.loads(out)["session_id"]
+    )
+    assert manifest.stop_reason == "stopped by the operator (interrupt)"
 
 
 def test_the_service_refuses_to_start_without_a_token(tmp_path: Path) -> None:

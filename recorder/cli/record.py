@@ -1,5 +1,6 @@
 """``sealroom record``: record a session from a room's devices (its profile in the config,
-or the synthetic room) and seal it."""
+or the synthetic room) and seal it. It starts the session as the room's recorder service does
+(``recorder.start``), and holds the room for as long as it records."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evidence_store import PresentPerson, SessionMetadata, SessionWriter, UsageError, first_error
+from evidence_store import PresentPerson, SessionMetadata, UsageError, first_error
 from evidence_store.cli import (
     data_dir_from,
     data_dir_option,
@@ -18,18 +19,18 @@ from evidence_store.cli import (
     json_option,
     operator,
 )
+from evidence_store.custody import CustodyLog
 from recorder.alarms import raise_if_stopped_itself
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
-from recorder.cli.recover import recover_before_recording
-from recorder.disk_guard import DiskGuard
+from recorder.cli.recover import describe
 from recorder.errors import RecorderStateError
-from recorder.media import Caption, Picture
-from recorder.preflight import preflight
-from recorder.room import DEFAULT_TIMEZONE, PictureLayout, RoomProfile, room_devices, synthetic_room
+from recorder.room import RoomProfile
 from recorder.session_recorder import SessionRecorder
-from recorder.settings import RecorderSettings, media_info
+from recorder.settings import RecorderSettings
+from recorder.start import Recording, RecordingStarter
 
 MAX_DURATION_S = 12 * 3600  # longer than any questioning; a typo, not a session
+HOLDER = "sealroom record"  # who holds the room, as a refusal names it
 
 
 def _person(text: str) -> PresentPerson:
@@ -121,39 +122,38 @@ def record(
         raise UsageError(first_error(exc)) from exc
 
     data = data_dir_from(ctx, data_dir)
-    store = data.store(create=True)
-    signer = data.signer()
-    custody = data.custody(store, signer)
-    recover_before_recording(store, signer, custody, actor=operator(), role="operator")
-    devices = (
-        synthetic_room(settings)
-        if synthetic or profile is None
-        else room_devices(profile, settings)
-    )
-    picture = Picture(
-        layout=profile.layout if profile else PictureLayout(),
-        caption=Caption(
-            room=room,
-            case_number=case_number,
-            timezone=profile.timezone if profile else DEFAULT_TIMEZONE,
-        ),
-    )
-    guard = DiskGuard.for_data_dir(data.root, settings, evidence=data.evidence)
-    # Refuses before anything is written.
-    preflight(guard, duration, *devices.cameras, devices.microphone)
-    writer = SessionWriter.start(store, signer, metadata, media_info(settings))
-    custody.record(
+    starter = RecordingStarter(
+        data=data,
+        settings=settings,
+        room=room,
         actor=operator(),
         role="operator",
-        action="record_started",
-        session_id=writer.session_id,
-        detail={"room": room, "case": case_number},
+        profile=profile,
+        synthetic=synthetic,
     )
-    recorder = SessionRecorder(
-        devices.cameras, devices.microphone, settings, writer, guard=guard, picture=picture
-    )
+    # Refused, with nothing changed, while another process records the room.
+    report = starter.take_room(HOLDER)
+    try:
+        for line in describe(report):
+            click.echo(f"sealroom: recovery: {line}", err=True)
+        recording = starter.start(metadata, seconds=duration)
+        where = f" --data-dir {data.root}" if data_dir else ""
+        _record(recording, starter.custody, duration, as_json=as_json, data_dir_option=where)
+    finally:
+        starter.release_room()
+
+
+def _record(
+    recording: Recording,
+    custody: CustodyLog,
+    duration: float,
+    *,
+    as_json: bool,
+    data_dir_option: str,
+) -> None:
+    """Record for ``duration`` seconds (or until interrupted), seal, and say where it is."""
+    writer, recorder = recording.writer, recording.recorder
     reason = "requested duration reached"
-    recorder.start()
     try:
         try:
             _wait(recorder, duration, show=not as_json)
@@ -184,10 +184,7 @@ def record(
             f"{manifest.duration_us / 1e6:.1f} s, head {manifest.chain.head}"
         )
         click.echo(f"stored in {writer.path}")
-        click.echo(
-            f"check it with: sealroom verify {writer.session_id}"
-            + (f" --data-dir {data.root}" if data_dir else "")
-        )
+        click.echo(f"check it with: sealroom verify {writer.session_id}{data_dir_option}")
 
 
 def _wait(recorder: SessionRecorder, duration: float, *, show: bool) -> None:

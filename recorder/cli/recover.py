@@ -1,7 +1,8 @@
 """``sealroom recover``: finish the sessions a dead recorder left unsealed.
 
-``sealroom record`` and ``sealroom recorder serve`` run the same recovery before they record,
-so an explicit ``recover`` is only needed to seal what a crash left without recording again.
+``sealroom record`` and ``sealroom recorder serve`` run the same recovery when they take the
+room (``recorder.start``), so an explicit ``recover`` is only needed to seal what a crash left
+without recording again.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from evidence_store import DeviceSigner, FilesystemStore
 from evidence_store.cli import (
     data_dir_from,
     data_dir_option,
@@ -18,7 +18,6 @@ from evidence_store.cli import (
     json_option,
     operator,
 )
-from evidence_store.custody import CustodyLog
 from recorder.recovery import RecoveryReport, recover_unfinished
 
 
@@ -42,17 +41,6 @@ def describe(report: RecoveryReport) -> list[str]:
         f"{sid}: cut off before its first chain link; nothing was recorded" for sid in report.empty
     ]
     return lines
-
-
-def recover_before_recording(
-    store: FilesystemStore, signer: DeviceSigner, custody: CustodyLog, *, actor: str, role: str
-) -> RecoveryReport:
-    """Recover what an earlier recorder left unfinished, saying so on stderr. Recording goes
-    on even if a session is refused: that one is reported and alarmed, never touched."""
-    report = recover_unfinished(store, signer, custody, actor=actor, role=role)
-    for line in describe(report):
-        click.echo(f"sealroom: recovery: {line}", err=True)
-    return report
 
 
 @click.command()

@@ -1,13 +1,17 @@
-"""Room profiles (``[rooms.<name>]``) and the devices they name."""
+"""Room profiles (``[rooms.<name>]``), the devices they name, and the room's lock."""
 
 from recorder.room.devices import RoomDevices, room_devices, synthetic_room
+from recorder.room.lock import RoomBusyError, RoomLock, room_file
 from recorder.room.profile import DEFAULT_TIMEZONE, PictureLayout, RoomProfile
 
 __all__ = [
     "DEFAULT_TIMEZONE",
     "PictureLayout",
+    "RoomBusyError",
     "RoomDevices",
+    "RoomLock",
     "RoomProfile",
     "room_devices",
+    "room_file",
     "synthetic_room",
 ]

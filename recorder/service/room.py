@@ -1,22 +1,21 @@
 """One room's recorder as a long-running service: at most one session at a time, and every
 state change written to disk, so a restart (even after ``kill -9``) knows what was going on.
 
-On opening, the service takes the room's lock (one service per room), then recovers every
-session a dead recorder left unfinished: the session that was recording when the previous
-service died is sealed as ``interrupted``, and the status says so. While recording, a watcher
+On opening, the service takes the room (``recorder.start``: its lock, held for the service's
+life, so that nothing else records the room meanwhile), then recovers every session a dead
+recorder left unfinished: the session that was recording when the previous service died is
+sealed as ``interrupted``, and the status says so. While recording, a watcher
 notices a recorder that stopped itself (full disk) or failed, and finishes the session: a
 failed one goes through the same recovery as a crash, so its partial segment is salvaged.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import socket
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,34 +47,22 @@ from recorder.control import (
     SessionOutcome,
     StartRequest,
 )
-from recorder.disk_guard import DiskGuard
 from recorder.errors import RecorderError, RecorderStateError
-from recorder.media import Caption, Picture
-from recorder.preflight import preflight
-from recorder.recovery import (
-    RecoveryReport,
-    custody_detail,
-    recover_session,
-    recover_unfinished,
-)
-from recorder.room import DEFAULT_TIMEZONE, RoomDevices, RoomProfile, room_devices, synthetic_room
+from recorder.recovery import RecoveryReport, custody_detail, recover_session
+from recorder.room import RoomProfile, room_file
 from recorder.session_recorder import SessionRecorder
-from recorder.settings import RecorderSettings, media_info
+from recorder.settings import RecorderSettings
+from recorder.start import DeviceFactory, RecordingStarter
 from recorder.status import RecorderState
 
 log = logging.getLogger("sealroom.recorder")
 
-STATE_DIR = "recorder"  # <data_dir>/recorder/<room>.json and .lock
+HOLDER = "the recorder service"  # who holds the room, as a refusal names it
 WATCH_SECONDS = 0.25
 JPEG_QUALITY = 80
 ROLE = "recorder"
 
-DeviceFactory = Callable[[RecorderSettings], RoomDevices]
 T = TypeVar("T")
-
-
-class RoomBusyError(UsageError):
-    """Another live recorder service already serves this room."""
 
 
 class ServiceStateError(RecorderStateError):
@@ -84,13 +71,6 @@ class ServiceStateError(RecorderStateError):
 
 class NoPictureError(RecorderStateError):
     """There is no picture to preview: the room is not recording yet."""
-
-
-def device_factory(profile: RoomProfile | None) -> DeviceFactory:
-    """The room's devices from its profile; the synthetic room when it has none."""
-    if profile is None:
-        return synthetic_room
-    return lambda settings: room_devices(profile, settings)
 
 
 class _StateFile(BaseModel):
@@ -137,18 +117,21 @@ class RoomService:
         self.room = room
         self.settings = settings
         self.data = data
-        self.store = data.store(create=True)
-        self.signer = data.signer()
-        self.custody = data.custody(self.store, self.signer)
-        self.guard = DiskGuard.for_data_dir(data.root, settings, evidence=data.evidence)
         self.actor = f"recorder:{room}@{socket.gethostname()}"
-        self._profile = profile
-        self._devices = devices or device_factory(profile)
+        self._starter = RecordingStarter(
+            data=data,
+            settings=settings,
+            room=room,
+            actor=self.actor,
+            role=ROLE,
+            profile=profile,
+            devices=devices,
+        )
+        self.store, self.signer = self._starter.store, self._starter.signer
+        self.custody, self.guard = self._starter.custody, self._starter.guard
         self._backlog = backlog
         self._state_path = state_file(data.root, room)
-        self._lock_path = self._state_path.with_suffix(".lock")
         self._lock = threading.RLock()
-        self._room_lock: int | None = None
         self._state = _StateFile(room=room)
         self._live: _Live | None = None
         self._closing = threading.Event()
@@ -157,12 +140,10 @@ class RoomService:
     # -- lifecycle -------------------------------------------------------------------------
 
     def open(self) -> RecoveryReport:
-        """Take the room, recover what a dead recorder left unfinished, start watching."""
-        self._take_room()
+        """Take the room, recover what a dead recorder left unfinished, start watching.
+        RoomBusyError when another process records the room."""
+        report = self._starter.take_room(HOLDER)
         previous = self._load_state()
-        report = recover_unfinished(
-            self.store, self.signer, self.custody, actor=self.actor, role=ROLE
-        )
         recovered = {r.session_id: r for r in report.recovered}
         with self._lock:
             state = _StateFile(room=self.room)
@@ -194,9 +175,7 @@ class RoomService:
                     self.stop(reason)
                 except SealroomError as exc:  # left unfinished: recovered at the next start
                     log.error("could not stop the session on shutdown: %s", exc)
-            if self._room_lock is not None:
-                os.close(self._room_lock)
-                self._room_lock = None
+            self._starter.release_room()
         if self._watcher.is_alive():
             self._watcher.join(timeout=2)
 
@@ -221,51 +200,9 @@ class RoomService:
                 )
             except ValidationError as exc:
                 raise UsageError(first_error(exc)) from exc
-            devices = self._devices(self.settings)
-            preflight(
-                self.guard, self.settings.max_session_seconds, *devices.cameras, devices.microphone
-            )
-            writer = SessionWriter.start(
-                self.store, self.signer, metadata, media_info(self.settings)
-            )
-            self.custody.record(
-                actor=self.actor,
-                role=ROLE,
-                action="record_started",
-                session_id=writer.session_id,
-                detail={"room": metadata.room, "case": metadata.case_number},
-            )
-            timezone = self._profile.timezone if self._profile else DEFAULT_TIMEZONE
-            picture = Picture(
-                layout=self._profile.layout if self._profile else Picture().layout,
-                caption=Caption(
-                    room=metadata.room, case_number=metadata.case_number, timezone=timezone
-                ),
-            )
-            recorder = SessionRecorder(
-                devices.cameras,
-                devices.microphone,
-                self.settings,
-                writer,
-                guard=self.guard,
-                picture=picture,
-            )
-            try:
-                recorder.start()
-            except RecorderError as exc:
-                # Link 0 is written: end the session honestly rather than leave it open.
-                reason = f"recording could not start: {exc}"
-                writer.stop(reason)
-                record_alarm(
-                    self.custody,
-                    actor=self.actor,
-                    role=ROLE,
-                    session_id=writer.session_id,
-                    kind="start_failed",
-                    reason=reason,
-                )
-                raise
-            self._live = _Live(writer, recorder, time.monotonic())
+            recording = self._starter.start(metadata, seconds=self.settings.max_session_seconds)
+            writer = recording.writer
+            self._live = _Live(writer, recording.recorder, time.monotonic())
             self._state.state, self._state.session_id = "recording", writer.session_id
             self._state.case_number = metadata.case_number
             self._state.started_at = format_utc(utc_now())
@@ -459,16 +396,6 @@ class RoomService:
         except OSError:
             return None
 
-    def _take_room(self) -> None:
-        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            os.close(fd)
-            raise RoomBusyError(f"another recorder service is running room {self.room}") from exc
-        self._room_lock = fd
-
     def _load_state(self) -> _StateFile | None:
         try:
             return _StateFile.model_validate_json(self._state_path.read_bytes())
@@ -517,4 +444,4 @@ def _sealed_detail(manifest: Manifest) -> dict[str, Any]:
 
 def state_file(data_root: Path, room: str) -> Path:
     """Where the service of ``room`` keeps its state."""
-    return data_root / STATE_DIR / (urllib.parse.quote(room, safe="") + ".json")
+    return room_file(data_root, room, ".json")

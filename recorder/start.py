@@ -1,0 +1,167 @@
+"""Starting a recording: the one path from "record this room" to a running ``SessionRecorder``,
+taken by ``sealroom record`` and by the room's recorder service alike, so they cannot drift.
+
+1. ``take_room``: hold the room's lock (``recorder.room.lock``: one recording process per
+   room), then recover what a dead recorder left unfinished;
+2. ``start``: build the room's devices, refuse before writing anything when a device does not
+   open or the disk cannot hold the session (``recorder.preflight``), open the session with
+   its metadata, record ``record_started`` in the custody log and start the recorder. A
+   recorder that fails to start ends its session there and then, with the reason on the
+   record, and raises an alarm: a session is never left open behind a refusal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from evidence_store import SessionMetadata, SessionWriter
+from evidence_store.installation import DataDir
+from recorder.alarms import record_alarm
+from recorder.disk_guard import DiskGuard
+from recorder.errors import RecorderError, RecorderStateError
+from recorder.media import Caption, Picture
+from recorder.preflight import preflight
+from recorder.recovery import RecoveryReport, recover_unfinished
+from recorder.room import (
+    DEFAULT_TIMEZONE,
+    PictureLayout,
+    RoomDevices,
+    RoomLock,
+    RoomProfile,
+    room_devices,
+    synthetic_room,
+)
+from recorder.session_recorder import SessionRecorder
+from recorder.settings import RecorderSettings, media_info
+
+DeviceFactory = Callable[[RecorderSettings], RoomDevices]
+
+
+class RecordingNotStartedError(RecorderError):
+    """The recorder failed to start; its session was ended with that reason and sealed."""
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A session being recorded: the writer that holds its evidence and the recorder."""
+
+    writer: SessionWriter
+    recorder: SessionRecorder
+
+
+def device_factory(profile: RoomProfile | None, *, synthetic: bool = False) -> DeviceFactory:
+    """The devices the room's profile names; the synthetic room when asked for or when the
+    room has no profile."""
+    if synthetic or profile is None:
+        return synthetic_room
+    return lambda settings: room_devices(profile, settings)
+
+
+def room_picture(profile: RoomProfile | None, metadata: SessionMetadata) -> Picture:
+    """The profile's layout and time zone (defaults without one), captioned with the session's
+    room and case."""
+    return Picture(
+        layout=profile.layout if profile else PictureLayout(),
+        caption=Caption(
+            room=metadata.room,
+            case_number=metadata.case_number,
+            timezone=profile.timezone if profile else DEFAULT_TIMEZONE,
+        ),
+    )
+
+
+class RecordingStarter:
+    """Starts the sessions of room ``room``, recording into ``data``; ``actor`` and ``role``
+    sign its custody entries. Not thread-safe: its caller starts one session at a time."""
+
+    def __init__(
+        self,
+        *,
+        data: DataDir,
+        settings: RecorderSettings,
+        room: str,
+        actor: str,
+        role: str,
+        profile: RoomProfile | None = None,
+        synthetic: bool = False,
+        devices: DeviceFactory | None = None,
+    ) -> None:
+        self.room = room
+        self.settings = settings
+        self.actor = actor
+        self.role = role
+        self.store = data.store(create=True)
+        self.signer = data.signer()
+        self.custody = data.custody(self.store, self.signer)
+        self.guard = DiskGuard.for_data_dir(data.root, settings, evidence=data.evidence)
+        self._data_root = data.root
+        self._profile = profile
+        self._devices = devices or device_factory(profile, synthetic=synthetic)
+        self._lock: RoomLock | None = None
+
+    def take_room(self, holder: str) -> RecoveryReport:
+        """Hold the room for ``holder`` (RoomBusyError, nothing changed, when another process
+        records it), then recover every session a dead recorder left unfinished."""
+        self._lock = RoomLock.take(self._data_root, self.room, holder=holder)
+        try:
+            return recover_unfinished(
+                self.store, self.signer, self.custody, actor=self.actor, role=self.role
+            )
+        except BaseException:
+            self.release_room()
+            raise
+
+    def release_room(self) -> None:
+        """Give the room up (the kernel does it too if the process dies). Idempotent."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def start(self, metadata: SessionMetadata, *, seconds: float) -> Recording:
+        """Start a session of at most ``seconds``. Refused with nothing written when a device
+        is missing (DeviceMissingError) or the disk cannot hold it (InsufficientSpaceError);
+        RecordingNotStartedError, with the session ended, when the recorder fails to start."""
+        if self._lock is None:
+            raise RecorderStateError(f"cannot start: room {self.room} is not held")
+        devices = self._devices(self.settings)
+        preflight(self.guard, seconds, *devices.cameras, devices.microphone)
+        writer = SessionWriter.start(self.store, self.signer, metadata, media_info(self.settings))
+        self.custody.record(
+            actor=self.actor,
+            role=self.role,
+            action="record_started",
+            session_id=writer.session_id,
+            detail={"room": metadata.room, "case": metadata.case_number},
+        )
+        try:
+            recorder = SessionRecorder(
+                devices.cameras,
+                devices.microphone,
+                self.settings,
+                writer,
+                guard=self.guard,
+                picture=room_picture(self._profile, metadata),
+            )
+            recorder.start()
+        except Exception as exc:
+            reason = f"recording could not start: {exc}"
+            self._end_unstarted(writer, reason)
+            if not isinstance(exc, RecorderError):
+                raise  # a bug stays a bug; the session is ended all the same
+            raise RecordingNotStartedError(
+                f"{reason} (session {writer.session_id} was ended and sealed with that reason)"
+            ) from exc
+        return Recording(writer, recorder)
+
+    def _end_unstarted(self, writer: SessionWriter, reason: str) -> None:
+        # Link 0 is written: end the session honestly rather than leave it open.
+        writer.stop(reason)
+        record_alarm(
+            self.custody,
+            actor=self.actor,
+            role=self.role,
+            session_id=writer.session_id,
+            kind="start_failed",
+            reason=reason,
+        )
