@@ -187,6 +187,12 @@ def check_after_recovery(
     started = time.monotonic()
     result = run_sealroom("recover", "--json", data_dir=data_dir)
     outcome.recover_wall_seconds = round(time.monotonic() - started, 3)
+    if not (data_dir / "evidence").is_dir():
+        # Killed while starting up, before it wrote anything (a loaded machine can take
+        # seconds to start Python): there is nothing to recover, and recover says so.
+        assert result.returncode == 2 and "no sealroom data" in result.stderr, result.stderr
+        outcome.notes.append("killed before anything was written")
+        return
     assert result.returncode == 0, result.stdout + result.stderr
     report: dict[str, Any] = json.loads(result.stdout)
     assert report["refused"] == [] and report["busy"] == []
