@@ -104,7 +104,7 @@ def start_recorder(
     try:
         _hand_over(child, recorder_sections(ctx.meta))
         click.echo(f"recorder service for room {ROOM_CODE}: pid {child.pid}", err=True)
-    except BaseException:  # a signal, even: the caller never gets the child to stop it
+    except BaseException:  # even a signal: the caller would not have the child to stop
         stop_recorder(child)
         raise
     return child
