@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from sealroom.cli import cli
 from tests.conftest import SMALL, RecordedSession, run_sealroom
 
 
@@ -210,3 +214,43 @@ def test_record_without_a_device_source_is_refused(tmp_path: Path) -> None:
     )
     assert_clean_failure(result, 2, "--synthetic")
     assert not (tmp_path / "data").exists()
+
+
+def test_the_shell_only_composes_the_packages_commands() -> None:
+    """Every `sealroom` command lives in the package that owns it, none in the shell."""
+    homes = {name: command.callback.__module__ for name, command in cli.commands.items()}  # type: ignore[union-attr]
+    assert homes["export"] == "web.exports.cli"
+    assert {"export", "run", "console", "users", "units", "recorder", "verify"} <= homes.keys()
+    assert [name for name, home in homes.items() if home.startswith("sealroom")] == []
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ("not json", "not JSON"),
+        ("[1, 2]", "must be a JSON object"),
+        ('{"sealroom.recorder": {"fps": 999}}', "fps"),
+    ],
+)
+def test_the_recorder_entry_refuses_bad_settings_and_starts_nothing(
+    tmp_path: Path, document: str, message: str
+) -> None:
+    """`python -m recorder.cli --settings-stdin`, as `sealroom run` starts the service."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALROOM_")}
+    data_dir = tmp_path / "data"
+    serve = ["recorder", "serve", "--room", "demo", "--synthetic", "--data-dir", str(data_dir)]
+    result = subprocess.run(
+        [sys.executable, "-m", "recorder.cli", "--settings-stdin", *serve],
+        input=document,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "SEALROOM_RECORDER_TOKEN": "t" * 40},
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("python -m recorder.cli: error: the settings on standard input")
+    assert message in lines[0]
+    assert not data_dir.exists()

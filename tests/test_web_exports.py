@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import re
 import subprocess
@@ -26,6 +27,7 @@ from evidence_store.export.package import ExportSpec, build_package, export_byte
 from evidence_store.model import SessionMetadata
 from evidence_store.session import SessionWriter
 from evidence_store.store import CHUNK
+from tests.conftest import run_sealroom
 from tests.console_fixtures import (
     MEDIA,
     PASSWORD,
@@ -579,6 +581,42 @@ def test_a_clip_export_holds_only_the_clips_segments(console: Console, tmp_path:
     assert checked.returncode == 0, checked.stdout
     assert "Clip:" in checked.stdout
     assert last_event(console, console.own_session, "export")["kind"] == "clip"
+
+
+def test_the_console_and_sealroom_export_build_a_clip_package_alike(
+    console: Console, tmp_path: Path
+) -> None:
+    """One builder for both: the same proof and exporting key, and each package's custody
+    excerpt is the session's log up to that package's own export."""
+    clip_id = add_clip(console, console.own_session)
+    prosecutor = client_for(console, "prosecutor")
+    ask(prosecutor, clip_id=clip_id, reason=REASON)
+    request_id = latest_request(console).id
+    decide(client_for(console, "supervisor"), request_id, "approve")
+    built = settle(console, request_id)
+    assert built.status == "built"
+    download = prosecutor.get(f"/exports/{request_id}/download")
+    with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
+        archive.extractall(tmp_path / "console")
+    by_console = tmp_path / "console" / Path(built.package).stem
+    by_command = tmp_path / "command"
+    result = run_sealroom(
+        "export", f"clip-{clip_id}", "--out", str(by_command), data_dir=console.data.root
+    )
+    assert result.returncode == 0, result.stderr
+
+    def exporter_files(package: Path) -> dict[str, bytes]:
+        return {p.name: p.read_bytes() for p in sorted((package / "exporter").iterdir())}
+
+    assert exporter_files(by_console) == exporter_files(by_command)
+    assert "certificate.pem" in exporter_files(by_command)
+    assert (by_console / "clip.json").read_bytes() == (by_command / "clip.json").read_bytes()
+    with console.app.app_context():
+        log = custody_log().entries(session_id=console.own_session)
+    for package, name in ((by_console, built.package), (by_command, by_command.name)):
+        own = next(i for i, e in enumerate(log) if e.detail.get("package") == name)
+        excerpt = json.loads((package / "custody.json").read_text(encoding="utf-8"))
+        assert [e["hash"] for e in excerpt["entries"]] == [e.hash for e in log[:own]]
 
 
 def test_tampered_evidence_is_not_exported(console: Console) -> None:

@@ -9,31 +9,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from web.app import create_app, evidence_reader
-    from web.cli import COMMANDS, SETTINGS_KEY
-    from web.extensions import db
-    from web.models import Clip
-    from web.settings import ConsoleSettings
+    from web.app import create_app
+    from web.cli import COMMANDS
+    from web.settings import SETTINGS_KEY, ConsoleSettings
 
 _EXPORTS = {
-    "Clip": "web.models",
     "COMMANDS": "web.cli",
     "ConsoleSettings": "web.settings",
     "create_app": "web.app",
-    "db": "web.extensions",
-    "evidence_reader": "web.app",
-    "SETTINGS_KEY": "web.cli",
+    "SETTINGS_KEY": "web.settings",
 }
 
-__all__ = [
-    "COMMANDS",
-    "SETTINGS_KEY",
-    "Clip",
-    "ConsoleSettings",
-    "create_app",
-    "db",
-    "evidence_reader",
-]
+__all__ = ["COMMANDS", "SETTINGS_KEY", "ConsoleSettings", "create_app"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,10 +1,15 @@
-"""The ``[console]`` section of ``sealroom.toml``."""
+"""The ``[console]`` section of ``sealroom.toml``, and where the root command leaves it for
+the console's commands."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+SETTINGS_KEY = "sealroom.console"  # the key of the section in the command line's ctx.meta
 
 
 class ConsoleSettings(BaseModel):
@@ -52,3 +57,10 @@ class ConsoleSettings(BaseModel):
         default=True,
         description="an export asked for in the console waits for a supervisor's approval",
     )
+
+
+def settings_in(meta: Mapping[str, Any]) -> ConsoleSettings:
+    """The section the root command loaded into ``meta`` (click's ``ctx.meta``), or every
+    default when it loaded none."""
+    settings: ConsoleSettings | None = meta.get(SETTINGS_KEY)
+    return settings or ConsoleSettings()

@@ -1,5 +1,6 @@
 """The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold) and
-the command-line plumbing every package's commands share (``--data-dir``, ``--json``)."""
+the command-line plumbing every package's commands share (``--data-dir``, ``--json``, the
+one-line errors and exit statuses)."""
 
 from evidence_store.cli import bucket, evidence
 from evidence_store.cli.options import (
@@ -10,6 +11,7 @@ from evidence_store.cli.options import (
     emit_json,
     json_option,
     operator,
+    run_commands,
 )
 
 COMMANDS = [*evidence.COMMANDS, *bucket.COMMANDS]
@@ -23,4 +25,5 @@ __all__ = [
     "emit_json",
     "json_option",
     "operator",
+    "run_commands",
 ]

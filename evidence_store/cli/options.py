@@ -1,12 +1,16 @@
 """What every package's commands share: ``--data-dir``, ``--json``, the operator's name for
-the custody log, and a progress bar for long work."""
+the custody log, a progress bar for long work, and how a command line ends (one line and an
+exit status: 0 success, 1 evidence failed verification or the operation failed, 2 usage
+error)."""
 
 from __future__ import annotations
 
 import getpass
 import json
+import os
 import socket
 import sys
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +20,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
+from evidence_store.errors import SealroomError
 from evidence_store.installation import DataDir
 from evidence_store.settings import EvidenceSettings
 
@@ -70,3 +75,31 @@ def byte_progress(
     with Progress(*columns, console=stderr, transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield lambda n: progress.advance(task, n)
+
+
+def run_commands(group: click.Group, argv: list[str] | None, *, prog_name: str) -> int:
+    """Run a command line; turn every expected failure into one line on stderr and an exit
+    status."""
+    try:
+        result = group.main(args=argv, prog_name=prog_name, standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return int(done.exit_code)
+    except click.ClickException as exc:
+        click.echo(f"{prog_name}: error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo(f"{prog_name}: interrupted", err=True)
+        return 130
+    except SealroomError as exc:
+        click.echo(f"{prog_name}: error: {exc}", err=True)
+        return exc.exit_code
+    except Exception as exc:  # a bug: say so in one line, with the detail on request
+        if os.environ.get("SEALROOM_DEBUG"):
+            traceback.print_exc()
+        click.echo(
+            f"{prog_name}: internal error: {type(exc).__name__}: {exc} "
+            "(set SEALROOM_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        return 70
+    return result if isinstance(result, int) else 0

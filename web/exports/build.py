@@ -24,14 +24,14 @@ from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from evidence_store import StoreError, UsageError, VerificationError
-from evidence_store.export import ExportedPackage, ExportSpec, build_package, export_bytes
+from evidence_store.export import ExportedPackage, ExportSpec, export_bytes
 from web.audit import custody_log, record
-from web.clips import proof_of
 from web.evidence import data_dir, evidence_store
 from web.exports import jobs as export_jobs
 from web.exports.jobs import COPYING, DONE, FAILED, JobKey, ProgressSink
+from web.exports.package import Exporter, build_export, clip_spec, session_spec
 from web.extensions import db
-from web.models import Clip, ExportRequest, User
+from web.models import ExportRequest, User
 
 PENDING, APPROVED, REFUSED, BUILDING, BUILT = "pending", "approved", "refused", "building", "built"
 # "approved" without a package is what a build that crashed left before builds were tracked.
@@ -104,18 +104,10 @@ def package_name(export: ExportRequest, spec: ExportSpec) -> str:
 
 
 def spec_of(export: ExportRequest) -> ExportSpec:
+    """What the request exports, as ``sealroom export`` would export it."""
     if export.clip_id is None:
-        return ExportSpec(session_id=export.session_id)
-    clip = db.session.get(Clip, export.clip_id)
-    if clip is None:
-        raise UsageError(f"clip {export.clip_id} no longer exists")
-    return ExportSpec(
-        session_id=clip.session_id,
-        proof=proof_of(clip),
-        title=clip.title,
-        exhibit_number=clip.exhibit_number,
-        clip_ref=f"clip-{clip.id}",
-    )
+        return session_spec(export.session_id)
+    return clip_spec(export.clip_id)
 
 
 def build(request_id: int, actor: Actor, sink: ProgressSink) -> None:
@@ -154,20 +146,16 @@ def build(request_id: int, actor: Actor, sink: ProgressSink) -> None:
 def _build_package(
     export: ExportRequest, spec: ExportSpec, out: Path, sink: ProgressSink
 ) -> ExportedPackage:
-    data = data_dir()
-    reader = evidence_store()
+    source = Exporter(data_dir(), evidence_store(), custody_log())
     requester = db.session.get(User, export.requested_by)
-    sink.stage(COPYING, total=export_bytes(reader, spec))
-    return build_package(
-        reader,
+    sink.stage(COPYING, total=export_bytes(source.reader, spec))
+    return build_export(
+        source,
         spec,
-        data.trust(),
         out,
-        custody=custody_log().entries(session_id=export.session_id),
         exported_by=requester.username if requester else str(export.requested_by),
         as_zip=True,
         progress=sink.copied,
-        signer=data.signer(),  # the package is signed by this installation
     )
 
 
