@@ -2,7 +2,7 @@
 ``export``, whose home is ``web.exports.cli`` (the console owns clips and their database)."""
 
 from web.cli import accounts, serve
-from web.exports.cli import COMMANDS as EXPORT_COMMANDS
+from web.exports import COMMANDS as EXPORT_COMMANDS
 from web.settings import SETTINGS_KEY
 
 COMMANDS = [*accounts.COMMANDS, *serve.COMMANDS, *EXPORT_COMMANDS]
