@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from evidence_store import layout
-from evidence_store.bucket.backoff import Backoff
 from evidence_store.bucket.retention import RetentionPolicy
 from evidence_store.bucket.store import S3Access, S3Store
 from evidence_store.errors import UsageError
+from evidence_store.outbox import Backoff
 from evidence_store.settings import RetentionSettings, S3Settings, UploaderSettings
 from evidence_store.upload.spool import Spool, SpoolObject
 from evidence_store.upload.state import UploaderState

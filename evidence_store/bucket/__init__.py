@@ -1,7 +1,6 @@
 """The object store: MinIO or any S3 server with Object Lock, retention, legal hold, and the
 reader that looks in the local store first and the bucket second."""
 
-from evidence_store.bucket.backoff import Backoff
 from evidence_store.bucket.layered import LayeredStore
 from evidence_store.bucket.legal_hold import legal_hold_status, set_legal_hold
 from evidence_store.bucket.multipart import MultipartProgress
@@ -15,7 +14,6 @@ from evidence_store.bucket.wire import (
 )
 
 __all__ = [
-    "Backoff",
     "ContentMismatchError",
     "LayeredStore",
     "MultipartProgress",

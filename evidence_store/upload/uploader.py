@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from evidence_store.bucket import (
-    Backoff,
     ContentMismatchError,
     ObjectConflictError,
     ObjectStoreUnavailableError,
@@ -51,6 +50,7 @@ from evidence_store.bucket import (
 from evidence_store.custody import CustodyLog
 from evidence_store.errors import SealroomError, StoreError, UsageError
 from evidence_store.installation import DataDir
+from evidence_store.outbox import Backoff
 from evidence_store.settings import UploaderSettings
 from evidence_store.signing import PublicKey
 from evidence_store.timefmt import format_utc, utc_now

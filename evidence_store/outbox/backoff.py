@@ -1,4 +1,5 @@
-"""Exponential backoff with jitter, for waiting out an object store that is down.
+"""Exponential backoff with jitter, for waiting out a server that is down (the object store,
+the witness, the time-stamp authority, the catalog).
 
 "Equal jitter": the n-th wait is half of ``min(maximum, initial * 2**n)`` plus a random share
 of the other half. Waits grow quickly to the cap, never drop to zero (so a site full of
