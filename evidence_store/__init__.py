@@ -31,6 +31,7 @@ from evidence_store.model import (
     Text,
     first_error,
 )
+from evidence_store.sealed_segments import SealedSegments
 from evidence_store.session import SessionBusyError, SessionWriter
 from evidence_store.settings import EvidenceSettings
 from evidence_store.signing import DeviceSigner, PublicKey, TrustStore, verify_signature
@@ -60,6 +61,7 @@ __all__ = [
     "Name",
     "PresentPerson",
     "PublicKey",
+    "SealedSegments",
     "SealroomError",
     "SegmentRef",
     "SessionBusyError",
