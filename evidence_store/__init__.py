@@ -1,8 +1,8 @@
 """Sealed evidence. The top level is the format core: the canonical form, the hash chain, the
 documents, signatures and trust, the write-once store and its layout, the session writer,
-clip proofs and verification. It needs only ``cryptography`` and ``pydantic`` and imports
-nothing else of the project, so a third party can read, audit and run it on its own
-(``python -m evidence_store.verify SESSION_DIR``).
+clip proofs, verification, and a segment's sealed values read from its signed link. It needs
+only ``cryptography`` and ``pydantic`` and imports nothing else of the project, so a third
+party can read, audit and run it on its own (``python -m evidence_store.verify SESSION_DIR``).
 
 Below it: ``bucket`` (the object store under Object Lock), ``upload`` (spool and uploader),
 ``export`` (packages anyone can verify), ``index`` (session summaries and the index),
@@ -31,6 +31,7 @@ from evidence_store.model import (
     Text,
     first_error,
 )
+from evidence_store.sealed_segments import SealedSegments
 from evidence_store.session import SessionBusyError, SessionWriter
 from evidence_store.settings import EvidenceSettings
 from evidence_store.signing import DeviceSigner, PublicKey, TrustStore, verify_signature
@@ -60,6 +61,7 @@ __all__ = [
     "Name",
     "PresentPerson",
     "PublicKey",
+    "SealedSegments",
     "SealroomError",
     "SegmentRef",
     "SessionBusyError",

@@ -1,9 +1,12 @@
 """Once the uploader releases a session's spool copy, the console finds, plays (with HTTP
-ranges, byte for byte) and verifies it from the bucket; with the bucket unreachable it says
-so and recovers by itself when the bucket is back."""
+ranges, byte for byte, each segment checked against its seal) and verifies it from the
+bucket; with the bucket unreachable it says so and recovers by itself when the bucket is
+back."""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +130,56 @@ def test_playback_from_the_bucket_is_byte_for_byte_with_ranges(released: Release
     assert client.get(segment_url(session_id, 7)).status_code == 404
     played = entries(client, session_id, "playback")
     assert len(played) == 1  # one event per session per login, not one per range
+
+
+def console_for_bucket_only(
+    root: Path, target: S3Target, name: str, segments: list[bytes]
+) -> Released:
+    """A session recorded here and copied into the bucket object by object, with segment 1
+    flipped by one byte on the way (its first, locked version is the altered one), and no
+    local copy left: the console can read it only from the bucket."""
+    data = data_dir(root)
+    session_id = write_session(data, segments, metadata=METADATA)
+    local = data.evidence / layout.session_prefix(session_id)
+    s3 = target.boto3()
+    for path in sorted(p for p in local.rglob("*") if p.is_file()):
+        body = path.read_bytes()
+        if path.name == layout.segment_name(1):
+            body = body[:100] + bytes([body[100] ^ 0x01]) + body[101:]
+        key = layout.session_prefix(session_id) + path.relative_to(local).as_posix()
+        s3.put_object(Bucket=name, Key=key, Body=body)
+    for path in local.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    shutil.rmtree(local)
+    app = create_app(data, ConsoleSettings(secure_cookies=False), environ=target.env(name))
+    with app.app_context():
+        create_unit("hanoi", parent="supreme")
+        create_unit("hanoi-bd", parent="hanoi")
+        create_user("prosecutor", role="prosecutor", unit="hanoi", password=PASSWORD)
+    client = app.test_client()
+    login(client, "prosecutor", PASSWORD)
+    return Released(data, session_id, segments, client)
+
+
+def test_a_flipped_byte_in_the_bucket_is_refused(
+    s3_target: S3Target, bucket: str, media_segments: list[bytes], tmp_path: Path
+) -> None:
+    released = console_for_bucket_only(tmp_path / "data", s3_target, bucket, media_segments)
+    client, session_id = released.client, released.session_id
+    assert released.session_id in client.get("/sessions/").get_data(as_text=True)
+    assert client.get(segment_url(session_id, 0)).data == media_segments[0]
+    for headers in ({}, {"Range": "bytes=0-199"}):
+        refused = client.get(segment_url(session_id, 1), headers=headers)
+        assert refused.status_code == 409
+        assert media_segments[1][:200] not in refused.data
+        assert "000001.mp4" in refused.get_data(as_text=True)
+    logged = entries(client, session_id, "playback_refused")
+    assert len(logged) == 1  # once per login for this segment and what was found
+    assert logged[0].detail["sealed_sha256"] == hashlib.sha256(media_segments[1]).hexdigest()
+    assert logged[0].detail["found_sha256"] != logged[0].detail["sealed_sha256"]
+    assert logged[0].detail["found_size"] == len(media_segments[1])
+    tail = client.get(segment_url(session_id, 2), headers={"Range": "bytes=-300"})
+    assert tail.status_code == 206 and tail.data == media_segments[2][-300:]
 
 
 def test_verify_now_checks_the_copy_in_the_bucket(released: Released) -> None:

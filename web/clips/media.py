@@ -4,7 +4,7 @@ A clip plays the sealed original segments it covers, never a copy. The player's 
 starts at the first covered segment (so a clip deep into a long session does not make the
 browser wait for the media before it), and the clip's start and end are points on it. The
 segments come from the clip's own URLs (``exhibits.segment``), which check each one against
-the clip's proof before sending it (``web.clips.segments``).
+the clip's proof before sending it (``web.clips.segments``, ``web.playback``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 
 from flask import url_for
 
-from evidence_store import ClipProof, Manifest, UsageError, VerificationError, layout, verify_clip
+from evidence_store import ClipProof, UsageError, VerificationError, verify_clip
 from web.clips.verified import key_of, verified_clips
 from web.evidence import data_dir, evidence_store
 from web.models import Clip
-from web.playback import mime_type
+from web.playback import segment_mime
 
 # "75", "75.5", "1:15", "01:15.250", "1:02:03": hours optional, seconds may have a fraction.
 _TIMECODE = re.compile(r"^(?:(?:(\d{1,3}):)?(\d{1,3}):)?(\d{1,6})(?:[.,](\d{1,3}))?$")
@@ -56,14 +56,8 @@ def clip_player(clip: Clip) -> dict[str, Any]:
     of them, and the clip's in and out points on that timeline (seconds)."""
     proof = proof_of(clip)
     first = proof.segments[0]
-    store = evidence_store()
-    head = b""
-    key = layout.session_prefix(clip.session_id) + layout.segment_path(first.index)
-    if store.exists(key):
-        with store.open_read(key) as handle:
-            head = handle.read(64 * 1024)
     return {
-        "mime": mime_type(head),
+        "mime": segment_mime(evidence_store(), clip.session_id, first.index),
         "in": (proof.start_us - first.start_us) / 1e6,
         "out": (proof.end_us - first.start_us) / 1e6,
         "segments": [
@@ -104,27 +98,4 @@ def verify(clip: Clip) -> dict[str, Any]:
         "first_segment": proof.segments[0].name,
         "last_segment": proof.segments[-1].name,
         "head": verified.head,
-    }
-
-
-def session_player(session_id: str, manifest: Manifest) -> dict[str, Any]:
-    """The whole sealed session, as the session page's player (static/review/player.js) takes it,
-    so a clip's start and end can be marked while watching."""
-    store = evidence_store()
-    head = b""
-    if manifest.segments:
-        key = layout.session_prefix(session_id) + layout.segment_path(manifest.segments[0].index)
-        with store.open_read(key) as handle:
-            head = handle.read(64 * 1024)
-    return {
-        "mime": mime_type(head),
-        "duration": sum(s.duration_us for s in manifest.segments) / 1e6,
-        "segments": [
-            {
-                "url": url_for("review.segment", session_id=session_id, index=s.index),
-                "start": s.start_us / 1e6,
-                "duration": s.duration_us / 1e6,
-            }
-            for s in manifest.segments
-        ],
     }

@@ -37,13 +37,13 @@ from web.clips.media import (
     format_timecode,
     parse_timecode,
     proof_of,
-    session_player,
     verify,
 )
 from web.evidence import data_dir, evidence_store
 from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Clip, IndexedSession
+from web.playback import refuse_unverified, serve_segment, session_player
 from web.roles import CLIP_AUTHORS, CLIP_READERS
 from web.visibility import visible_clip, visible_session, visible_units
 
@@ -86,7 +86,7 @@ def _new_page(
 ) -> tuple[str, int]:
     player: dict[str, Any] | None = None
     try:
-        player = session_player(row.session_id, _sealed_manifest(row))
+        player = session_player(evidence_store(), row.session_id, _sealed_manifest(row).segments)
     except UsageError as problem:
         error = error or str(problem)
     return render_template("clips/new.html", row=row, form=form, player=player, error=error), status
@@ -244,26 +244,15 @@ def segment(clip_id: int, index: int) -> Response:
         covered = True  # a proof that cannot even be read is refused below, and logged
     if not covered:
         abort(404)  # not part of this clip: a clip never serves the rest of the session
+    playback = courtroom_segments.playback_of(clip)
     try:
-        sealed = courtroom_segments.established(clip).get(index)
+        seal = courtroom_segments.established(clip).get(index)
     except courtroom_segments.NotVerified as failed:
-        courtroom_segments.refuse_unverified(clip, index, failed.outcome)
         message = _("The clip does not match its seal and is not played.")
-        return Response(message, status=409, mimetype="text/plain")
-    if sealed is None:
+        return refuse_unverified(playback, index, failed.outcome, message)
+    if seal is None:
         abort(404)
-    check = courtroom_segments.check_segment(evidence_store(), clip.session_id, sealed)
-    if check.body is None:
-        courtroom_segments.refuse(clip, check)
-        message = _(
-            "Segment %(name)s does not match the clip's seal and is not played.", name=sealed.name
-        )
-        return Response(message, status=409, mimetype="text/plain")
-    played = session.get("played_clips", [])
-    if clip.id not in played:  # one custody event per clip per login, not per fetch or range
-        record("playback", session_id=clip.session_id, detail={"clip_id": clip.id})
-        session["played_clips"] = [*played, clip.id][-50:]
-    response = Response(check.body, mimetype="video/mp4")
-    response.set_etag(sealed.sha256)
-    response.cache_control.no_cache = True  # asked again next time, and checked again
-    return response.make_conditional(request, accept_ranges=True, complete_length=len(check.body))
+    message = _(
+        "Segment %(name)s does not match the clip's seal and is not played.", name=seal.name
+    )
+    return serve_segment(evidence_store(), playback, seal, message)

@@ -1,6 +1,25 @@
-"""Serving sealed media to a browser: codecs and byte ranges."""
+"""Serving sealed media to a browser: every segment checked against its seal before it is
+sent, with byte ranges; the player's data; codecs."""
 
+from web.playback.checked import CheckedSegments, Refusal, Seal, checked_segments
 from web.playback.codecs import mime_type
-from web.playback.ranges import serve_object
+from web.playback.player import segment_mime, session_player
+from web.playback.seals import SessionSeals, session_seals
+from web.playback.serve import Failure, Playback, first_refusal, refuse_unverified, serve_segment
 
-__all__ = ["mime_type", "serve_object"]
+__all__ = [
+    "CheckedSegments",
+    "Failure",
+    "Playback",
+    "Refusal",
+    "Seal",
+    "SessionSeals",
+    "checked_segments",
+    "first_refusal",
+    "mime_type",
+    "refuse_unverified",
+    "segment_mime",
+    "serve_segment",
+    "session_player",
+    "session_seals",
+]

@@ -37,7 +37,7 @@ from web.evidence import console_settings, data_dir, evidence_store, refresh_ind
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm
 from web.models import Bookmark, IndexedSession
-from web.playback import mime_type, serve_object
+from web.playback import Playback, refuse_unverified, serve_segment, session_player, session_seals
 from web.roles import EVIDENCE_READERS
 from web.visibility import visible_session, visible_units
 
@@ -96,24 +96,7 @@ def detail(session_id: str) -> str:
         if manifest
         else [link.segment for link in links if link.segment is not None]
     )
-    prefix = layout.session_prefix(session_id)
-    head = b""
-    if segments:
-        key = prefix + layout.segment_path(0)
-        with store.open_range(key, 0, min(64 * 1024, store.size(key))) as handle:
-            head = handle.read()
-    player: dict[str, Any] = {
-        "mime": mime_type(head),
-        "duration": sum(s.duration_us for s in segments) / 1e6,
-        "segments": [
-            {
-                "url": url_for("review.segment", session_id=session_id, index=s.index),
-                "start": s.start_us / 1e6,
-                "duration": s.duration_us / 1e6,
-            }
-            for s in segments
-        ],
-    }
+    player = session_player(store, session_id, segments)
     bookmarks = db.session.scalars(
         select(Bookmark)
         .where(Bookmark.session_id == session_id, Bookmark.user_id == current_user.id)
@@ -138,19 +121,35 @@ def detail(session_id: str) -> str:
 @blueprint.get("/<session_id>/segments/<int:index>.mp4")
 @allow(*EVIDENCE_READERS)
 def segment(session_id: str, index: int) -> Response:
-    """The sealed original segment, byte for byte, with HTTP Range support."""
+    """The sealed original segment, byte for byte, with HTTP Range support, sent only if it
+    is what the session's signed link for it seals (``web.playback``); otherwise 409."""
     visible_session(session_id)
     if not 0 <= index < 10**6:
         abort(404)
     store = evidence_store()
-    key = layout.session_prefix(session_id) + layout.segment_path(index)
-    if not store.exists(key):
-        abort(404)
-    played = session.setdefault("played", [])
-    if session_id not in played:  # one custody event per session per login, not per range
-        record("playback", session_id=session_id)
-        session["played"] = [*played, session_id][-50:]
-    return serve_object(store, key, "video/mp4")
+    playback = Playback(session_id=session_id, place=session_id)
+    name = layout.segment_name(index)
+    try:
+        seal = session_seals().segment(store, session_id, index)
+    except VerificationError as failure:
+        message = _(
+            "Segment %(name)s is not played: the chain that seals it does not verify "
+            "(%(where)s: %(why)s).",
+            name=name,
+            where=failure.location or "",
+            why=failure.reason,
+        )
+        outcome = {
+            "intact": False,
+            "result": failure.kind,
+            "location": failure.location or "",
+            "reason": failure.reason,
+        }
+        return refuse_unverified(playback, index, outcome, message)
+    if seal is None:
+        abort(404)  # no signed link seals a segment of that number (yet)
+    message = _("Segment %(name)s does not match its seal and is not played.", name=name)
+    return serve_segment(store, playback, seal, message)
 
 
 @blueprint.post("/<session_id>/verify")

@@ -1,6 +1,10 @@
 // Plays a session's sealed segments back to back with Media Source Extensions.
 // Each segment is a complete fragmented MP4 whose timestamps start at 0; it is appended
 // unchanged, shifted to its place on the session timeline with timestampOffset.
+//
+// The console sends a segment only if it matches its seal; otherwise it answers 409. The
+// player then stops at that point of the timeline with a warning (#player-refused, in the
+// page's language) instead of playing on, and never asks for that segment again.
 (function () {
   "use strict";
   const video = document.getElementById("player");
@@ -8,6 +12,11 @@
   if (!video || !data.segments.length) return;
   const AHEAD_SECONDS = 12;   // buffer this much beyond the playhead
   const BEHIND_SECONDS = 30;  // and drop what is further behind, to bound memory
+  const STOP_EARLY_SECONDS = 0.1;  // pause this close to a refused segment
+  const RETRY_FIRST_MS = 500;  // after a failed fetch (not a refusal), wait this long,
+  const RETRY_MAX_MS = 8000;   // doubling up to this, so an outage is not hammered
+  const refused = new Set();   // indexes of segments the console refused
+  const notice = document.getElementById("player-refused");
 
   function indexAt(t) {
     for (let i = data.segments.length - 1; i >= 0; i--) {
@@ -16,10 +25,42 @@
     return 0;
   }
 
+  function clock(seconds) {
+    const whole = Math.floor(seconds);
+    const h = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60), s = whole % 60;
+    const mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+  }
+
+  function showRefusal(index) {
+    if (!notice) return;
+    notice.textContent = data.messages.refused.replace("{time}", clock(data.segments[index].start));
+    notice.dataset.segment = String(index);
+    notice.hidden = false;
+  }
+
+  // Pause at (just before) a refused segment: the player never plays on past it by itself.
+  function stopAtRefused() {
+    const index = indexAt(video.currentTime + STOP_EARLY_SECONDS);
+    if (!refused.has(index)) return;
+    if (!video.paused) video.pause();
+    showRefusal(index);
+  }
+  video.addEventListener("timeupdate", stopAtRefused);
+  video.addEventListener("waiting", stopAtRefused);
+  video.addEventListener("play", stopAtRefused);
+
   if (!window.MediaSource || !MediaSource.isTypeSupported(data.mime)) {
     // Fallback: one segment at a time.
     let current = 0;
     video.src = data.segments[0].url;
+    video.addEventListener("error", function () {  // a refusal (409), or another failure?
+      const index = current;
+      fetch(data.segments[index].url, { method: "HEAD", credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status === 409) { refused.add(index); showRefusal(index); }
+        });
+    });
     video.addEventListener("ended", function () {
       if (++current < data.segments.length) { video.src = data.segments[current].url; video.play(); }
     });
@@ -34,6 +75,7 @@
     let next = 0;        // next segment to append
     let loading = false;
     let generation = 0;  // bumped on seek: stale downloads are dropped
+    let retryDelay = 0;  // ms to wait after the last failed fetch (0: none failed)
 
     function whenIdle() {
       return buffer.updating
@@ -42,14 +84,23 @@
     }
 
     async function feed() {
-      if (loading || next >= data.segments.length) return;
+      if (loading || next >= data.segments.length || refused.has(next)) return;
       const segment = data.segments[next];
       if (segment.start > video.currentTime + AHEAD_SECONDS) return;
       loading = true;
       const mine = generation;
+      let failed = false;
       try {
         const response = await fetch(segment.url, { credentials: "same-origin" });
-        if (!response.ok) throw new Error("segment " + next + ": HTTP " + response.status);
+        if (response.status === 409) {  // not the sealed bytes: never played, never asked again
+          refused.add(next);
+          showRefusal(next);
+          stopAtRefused();
+          return;
+        }
+        if (!response.ok || response.redirected) {  // e.g. a login page: not the segment
+          throw new Error("segment " + next + ": HTTP " + response.status);
+        }
         const bytes = await response.arrayBuffer();
         if (mine !== generation) return;
         await whenIdle();
@@ -61,15 +112,19 @@
           await whenIdle();
         }
         next += 1;
+        retryDelay = 0;
         if (next >= data.segments.length && source.readyState === "open") {
           source.endOfStream();
         }
       } catch (error) {
         console.error(error);
+        failed = true;
       } finally {
         loading = false;
       }
-      feed();
+      if (!failed) { feed(); return; }
+      retryDelay = Math.min(retryDelay ? retryDelay * 2 : RETRY_FIRST_MS, RETRY_MAX_MS);
+      setTimeout(feed, retryDelay);
     }
 
     video.addEventListener("timeupdate", feed);

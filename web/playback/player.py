@@ -1,0 +1,53 @@
+"""What the session player (static/review/player.js) is given: the codecs, the sealed
+segments on the session's timeline with their URLs, and its messages in the page's language."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask import url_for
+from flask_babel import gettext as _
+
+from evidence_store import SegmentRef, layout
+from evidence_store.bucket import LayeredStore
+from web.playback.codecs import mime_type
+
+HEAD_BYTES = 64 * 1024  # enough for the first avcC box
+
+
+def segment_mime(store: LayeredStore, session_id: str, index: int) -> str:
+    """The MIME type with codecs, read from the start of one segment (the default codecs
+    when it is missing)."""
+    key = layout.session_prefix(session_id) + layout.segment_path(index)
+    head = b""
+    if store.exists(key):
+        with store.open_range(key, 0, min(HEAD_BYTES, store.size(key))) as handle:
+            head = handle.read()
+    return mime_type(head)
+
+
+def session_player(
+    store: LayeredStore, session_id: str, segments: Sequence[SegmentRef]
+) -> dict[str, Any]:
+    """The whole session, each segment served through ``review.segment`` (checked there)."""
+    return {
+        "mime": segment_mime(store, session_id, segments[0].index if segments else 0),
+        "duration": sum(s.duration_us for s in segments) / 1e6,
+        "segments": [
+            {
+                "url": url_for("review.segment", session_id=session_id, index=s.index),
+                "start": s.start_us / 1e6,
+                "duration": s.duration_us / 1e6,
+            }
+            for s in segments
+        ],
+        "messages": {
+            # {time} is filled in by the player: where on the timeline it stopped.
+            "refused": _(
+                "Playback stopped at %(time)s: this part of the recording does not match its "
+                "seal (altered or replaced), so it is not played.",
+                time="{time}",
+            ),
+        },
+    }
