@@ -6,13 +6,14 @@ import os
 import secrets
 import subprocess
 import sys
+from contextlib import suppress
 from pathlib import Path
 
 import click
 from flask import Flask
 from sqlalchemy import func, select
 
-from evidence_store import UsageError
+from evidence_store import PRIVATE, NameTaken, UsageError, write_once
 from evidence_store.cli import data_dir_from, data_dir_option, emit_json, json_option
 from web.app import create_app
 from web.audit import record
@@ -181,9 +182,9 @@ def recorder_token(root: Path) -> str:
         return token
     path = root / "recorder-token"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
+        # Whole or absent, never half-written; a recorder service starting alongside may win.
+        with suppress(NameTaken):
+            write_once(path, secrets.token_urlsafe(32).encode(), mode=PRIVATE)
     return path.read_text().strip()
 
 
