@@ -4,8 +4,8 @@ Write-once (sealed objects, exhibits, generated keys and secrets): the bytes go 
 temporary file in the final directory, which is flushed to disk and given its final mode, then
 linked to its final name with ``os.link``. ``link`` fails if the name exists, so checking and
 creating are one atomic step: nothing is ever overwritten, even by two writers racing. The
-directory is flushed before the write is acknowledged, and the temporary never outlives the
-call.
+directory is flushed before the write is acknowledged, and the temporary is removed whether
+the write succeeds or fails.
 
 Atomic replacement (state files): the same temporary, renamed over the old file, so a reader
 sees the old file or the new one, never a missing or half-written one.
