@@ -1,8 +1,9 @@
 """Sealed evidence. The top level is the format core: the canonical form, the hash chain, the
-documents, signatures and trust, the write-once store and its layout, the session writer,
-clip proofs, verification, and a segment's sealed values read from its signed link. It needs
-only ``cryptography`` and ``pydantic`` and imports nothing else of the project, so a third
-party can read, audit and run it on its own (``python -m evidence_store.verify SESSION_DIR``).
+documents, signatures and trust, durable (write-once) files, the write-once store and its
+layout, the session writer, clip proofs, verification, and a segment's sealed values read
+from its signed link. It needs only ``cryptography`` and ``pydantic`` and imports nothing
+else of the project, so a third party can read, audit and run it on its own
+(``python -m evidence_store.verify SESSION_DIR``).
 
 Below it: ``bucket`` (the object store under Object Lock), ``upload`` (spool and uploader),
 ``export`` (packages anyone can verify), ``index`` (session summaries and the index),
@@ -12,6 +13,15 @@ Below it: ``bucket`` (the object store under Object Lock), ``upload`` (spool and
 from evidence_store import layout
 from evidence_store.chain import SessionState
 from evidence_store.clips import ClipProof, ClipSegment, clip_proof, verify_clip
+from evidence_store.durable import (
+    PRIVATE,
+    READ_ONLY,
+    NameTaken,
+    fsync_directory,
+    publish_once,
+    replace_atomically,
+    write_once,
+)
 from evidence_store.errors import (
     SealroomError,
     StoreError,
@@ -40,7 +50,6 @@ from evidence_store.store import (
     BrowsableStore,
     EvidenceReader,
     FilesystemStore,
-    fsync_directory,
     sha256_file,
 )
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
@@ -48,6 +57,8 @@ from evidence_store.verify import verify_session
 
 __all__ = [
     "CHUNK",
+    "PRIVATE",
+    "READ_ONLY",
     "BrowsableStore",
     "ClipProof",
     "ClipSegment",
@@ -59,6 +70,7 @@ __all__ = [
     "Manifest",
     "MediaInfo",
     "Name",
+    "NameTaken",
     "PresentPerson",
     "PublicKey",
     "SealedSegments",
@@ -81,9 +93,12 @@ __all__ = [
     "fsync_directory",
     "layout",
     "parse_utc",
+    "publish_once",
+    "replace_atomically",
     "sha256_file",
     "utc_now",
     "verify_clip",
     "verify_session",
     "verify_signature",
+    "write_once",
 ]

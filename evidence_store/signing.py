@@ -9,7 +9,6 @@ check it with nothing but the object and the public key.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import NameOID
 
+from evidence_store.durable import PRIVATE, write_once
 from evidence_store.errors import SigningError, TamperedError, UntrustedSignerError
 from evidence_store.model import SignerInfo
 
@@ -237,14 +237,11 @@ def ensure_device_identity(keys_dir: Path, trust_dir: Path, *, device_name: str)
     pem = serialization.Encoding.PEM
     (trust_dir / f"local-root-{device_name}.pem").write_bytes(root.public_bytes(pem))
     (keys_dir / DEVICE_CERT).write_bytes(device_cert.public_bytes(pem))
-    # Create the key file 0600 from the start; write it last so a half-made identity is redone.
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(
-            device_key.private_bytes(
-                pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
+    # The key file last, whole or absent, 0600: a half-made identity is redone.
+    key_pem = device_key.private_bytes(
+        pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    write_once(key_file, key_pem, mode=PRIVATE)
     return DeviceSigner(device_key, device_cert)
 
 

@@ -3,7 +3,9 @@
 An object is written to a temporary file, fsynced, then linked to its final name with
 ``os.link``, which fails if the name exists: the check and the creation are one atomic step, so
 nothing is ever overwritten, even by two writers racing. The object is made read-only and its
-directory fsynced before the write is acknowledged.
+directory fsynced before the write is acknowledged (``evidence_store.durable``). The store is
+stricter than write-once alone: an existing object is refused even when a write brings the
+same bytes, so a writer always learns that another got there first.
 """
 
 from __future__ import annotations
@@ -12,18 +14,19 @@ import contextlib
 import hashlib
 import io
 import os
-import re
-import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from evidence_store.durable import (
+    READ_ONLY,
+    TEMPORARY_NAME,
+    NameTaken,
+    publish_once,
+    write_once,
+)
 from evidence_store.errors import ObjectExistsError, StoreError, UsageError
 
-# Only the store's own unfinished writes are hidden from listings; any other file, hidden
-# or not, is listed, so verification sees it.
-TEMP_NAME = re.compile(r"^\..+\.\d+\.tmp$")
-READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH
 CHUNK = 1 << 20
 
 
@@ -57,14 +60,6 @@ def check_key(key: str) -> str:
     if not key or key.startswith("/") or any(p in {"", ".", ".."} for p in parts) or "\\" in key:
         raise StoreError(f"invalid object key {key!r}")
     return key
-
-
-def fsync_directory(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def digest_object(
@@ -144,44 +139,27 @@ class FilesystemStore:
         return directory
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        """Write a new object durably; refuse if it exists."""
+        """Write a new object durably; refuse if it exists, even with the same bytes."""
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temp = target.parent / f".{target.name}.{os.getpid()}.tmp"
         try:
-            with temp.open("xb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            self._publish(temp, target, key)
+            written = write_once(target, data, mode=READ_ONLY)
+        except NameTaken:
+            written = False
         except OSError as exc:
             raise StoreError(f"cannot write {key}: {exc.strerror or exc}") from exc
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
+        if not written:
+            raise _exists(key)
 
     def put_file(self, key: str, source: Path) -> None:
-        """Adopt a finished file (same filesystem) as a new object; the source is removed."""
+        """Adopt a finished file (same filesystem) as a new object; the source is removed.
+        If the object exists, the source is kept."""
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
         try:
-            with source.open("rb") as handle:
-                os.fsync(handle.fileno())
-            self._publish(source, target, key)
-            source.unlink()
-            fsync_directory(source.parent)
+            publish_once(source, target, mode=READ_ONLY)
+        except NameTaken:
+            raise _exists(key) from None
         except OSError as exc:
             raise StoreError(f"cannot store {key}: {exc.strerror or exc}") from exc
-
-    def _publish(self, temp: Path, target: Path, key: str) -> None:
-        temp.chmod(READ_ONLY)
-        try:
-            os.link(temp, target)
-        except FileExistsError as exc:
-            raise ObjectExistsError(
-                f"{key} already exists; sealed objects are never replaced"
-            ) from exc
-        fsync_directory(target.parent)
 
     def read_bytes(self, key: str) -> bytes:
         try:
@@ -216,7 +194,9 @@ class FilesystemStore:
             return []
         keys = []
         for path in base.rglob("*"):
-            if path.is_file() and not TEMP_NAME.fullmatch(path.name):
+            # Only the store's own unfinished writes are left out; any other file, hidden
+            # or not, is listed, so verification sees it.
+            if path.is_file() and not TEMPORARY_NAME.fullmatch(path.name):
                 keys.append(path.relative_to(self.root).as_posix())
         return sorted(keys)
 
@@ -226,3 +206,7 @@ class FilesystemStore:
         if not base.is_dir():
             return []
         return sorted(p.name for p in base.iterdir() if p.is_dir())
+
+
+def _exists(key: str) -> ObjectExistsError:
+    return ObjectExistsError(f"{key} already exists; sealed objects are never replaced")

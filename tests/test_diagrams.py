@@ -749,6 +749,23 @@ def test_the_store_never_keeps_a_differing_page_silently(tmp_path: Path) -> None
         stranger.read_pages(sha256)
 
 
+def test_a_record_name_taken_by_something_else_is_refused_not_reported_recorded(
+    tmp_path: Path,
+) -> None:
+    # Stricter than before, as the evidence store is: a write-once name that holds something
+    # else is an error, never a silent success (this was once reported recorded, and signed).
+    store = ExhibitStore(tmp_path, signer=DeviceSigner(Ed25519PrivateKey.generate()))
+    data = png_bytes((9, 9), "red")
+    sha256 = store.put_original(data)
+    record = store.display_dir(sha256) / "pages.json"
+    record.parent.mkdir(parents=True)
+    record.symlink_to(tmp_path / "elsewhere.json")  # reads as missing, yet the name is taken
+    with pytest.raises(RecordRefused, match="taken by something other than this record"):
+        store.put_pages(sha256, [data])
+    assert record.is_symlink() and not (tmp_path / "elsewhere.json").exists()
+    assert not (record.parent / "pages.json.sig").exists()
+
+
 def test_a_reader_never_finds_a_page_missing_while_it_is_put_back(tmp_path: Path) -> None:
     store = ExhibitStore(tmp_path, signer=DeviceSigner(Ed25519PrivateKey.generate()))
     genuine = png_bytes((300, 300), "red")

@@ -13,6 +13,7 @@ import json
 import re
 import shutil
 import ssl
+import stat
 import subprocess
 import sys
 import zipfile
@@ -22,6 +23,8 @@ from pathlib import Path
 import pytest
 
 from evidence_store.clips import ClipProof, clip_proof
+from evidence_store.errors import UsageError
+from evidence_store.export.files import zip_directory
 from evidence_store.installation.data_dir import DataDir
 from evidence_store.signing import load_public_key, public_key_der, verify_signature
 from tests.conftest import run_sealroom
@@ -334,6 +337,25 @@ def test_a_zip_package_unpacks_to_a_package_that_verifies(
         archive.extractall(tmp_path)
     result = run_verify(tmp_path / "phien")
     assert result.returncode == 0, result.stdout
+
+
+def test_a_zip_package_is_read_only_like_a_directory_package(exported: Exported) -> None:
+    # The stricter of the two forms wins: nothing in an export is meant to be edited.
+    assert stat.S_IMODE(exported.zip_package.stat().st_mode) == 0o444
+    files = [p for p in exported.session_package.rglob("*") if p.is_file()]
+    assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o444}
+
+
+def test_a_zip_never_replaces_a_file_that_appeared_at_its_name(tmp_path: Path) -> None:
+    package = tmp_path / "package"
+    package.mkdir()
+    (package / "README.vi.md").write_text("Gói xuất", encoding="utf-8")
+    target = tmp_path / "phien.zip"
+    target.write_bytes(b"made by someone else after the export began")
+    with pytest.raises(UsageError, match="already exists"):
+        zip_directory(package, target, top="phien")
+    assert target.read_bytes() == b"made by someone else after the export began"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["package", "phien.zip"]
 
 
 # -- clips -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ trust roots chosen by the verifier, never taken from the session.
 from __future__ import annotations
 
 import hashlib
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from evidence_store.signing import (
     DeviceSigner,
     PrivateKey,
     TrustStore,
+    ensure_device_identity,
     issue_certificate,
     public_key_pem,
 )
@@ -245,3 +247,12 @@ def _spki_sha256(key: ed25519.Ed25519PublicKey) -> str:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return hashlib.sha256(der).hexdigest()
+
+
+def test_a_new_device_key_is_private_whole_and_kept(tmp_path: Path) -> None:
+    keys, trust = tmp_path / "keys", tmp_path / "trust"
+    made = ensure_device_identity(keys, trust, device_name="phòng 9")
+    kept = ensure_device_identity(keys, trust, device_name="phòng 9")
+    assert public_key_pem(kept.public_key) == public_key_pem(made.public_key)
+    assert stat.S_IMODE((keys / "device.key").stat().st_mode) == 0o600
+    assert sorted(p.name for p in keys.iterdir()) == ["device.crt", "device.key"]

@@ -3,6 +3,7 @@ checked, and an unusable directory is a usage error."""
 
 from __future__ import annotations
 
+import os
 import stat
 from pathlib import Path
 
@@ -27,6 +28,28 @@ def test_put_refuses_to_overwrite_and_the_original_is_unchanged(store: Filesyste
     assert store.list_keys("sessions/") == [KEY]  # no temp file left behind
 
 
+def test_put_refuses_even_the_same_bytes_again(store: FilesystemStore) -> None:
+    # Stricter than write-once alone (which accepts a retry of the same bytes): a writer of
+    # sealed evidence always learns that another got there first.
+    store.put_bytes(KEY, b"original")
+    with pytest.raises(ObjectExistsError, match="already exists"):
+        store.put_bytes(KEY, b"original")
+    assert store.read_bytes(KEY) == b"original"
+
+
+def test_a_write_never_touches_another_writers_temporary(store: FilesystemStore) -> None:
+    # Temporaries are unique per write, not per process: a second thread writing the same key
+    # neither fails on the first one's temporary nor deletes it from under it.
+    target = store.path(KEY)
+    target.parent.mkdir(parents=True)
+    other = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    other.write_bytes(b"another writer, half way")
+    store.put_bytes(KEY, b"data")
+    assert store.read_bytes(KEY) == b"data"
+    assert other.read_bytes() == b"another writer, half way"
+    assert store.list_keys("sessions/") == [KEY]  # a write in progress is not listed
+
+
 def test_put_file_refuses_to_overwrite(store: FilesystemStore) -> None:
     store.put_bytes(KEY, b"original")
     source = store.inflight_dir("sessions/x/") / "000000.mp4"
@@ -34,6 +57,7 @@ def test_put_file_refuses_to_overwrite(store: FilesystemStore) -> None:
     with pytest.raises(ObjectExistsError):
         store.put_file(KEY, source)
     assert store.read_bytes(KEY) == b"original"
+    assert source.read_bytes() == b"replacement"  # the refused file is kept, not lost
 
 
 def test_objects_are_read_only(store: FilesystemStore) -> None:

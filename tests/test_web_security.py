@@ -3,10 +3,17 @@ and malformed input, lockout, cookies and security headers."""
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 import pytest
 
+from evidence_store.installation import DataDir
 from tests.console_fixtures import PASSWORD, Console, build_console, csrf_token, login
+from web.app import create_app
 from web.audit import custody_log
+from web.cli import recorder_token
+from web.settings import ConsoleSettings
 
 
 @pytest.fixture(scope="module")
@@ -179,3 +186,18 @@ def test_login_attempts_from_one_address_are_throttled(tmp_path: object) -> None
     assert codes == [401] * 5 + [429] * 2
     with console.app.app_context():
         assert len(custody_log().entries(action="login_throttled")) == 2
+
+
+def test_generated_secrets_are_private_whole_and_made_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SEALROOM_SECRET_KEY", raising=False)
+    monkeypatch.delenv("SEALROOM_RECORDER_TOKEN", raising=False)
+    data = DataDir.resolve(tmp_path)
+    first = create_app(data, ConsoleSettings()).secret_key
+    again = create_app(data, ConsoleSettings()).secret_key
+    token = recorder_token(tmp_path)
+    assert recorder_token(tmp_path) == token and first == again and first
+    for name in ("console-secret", "recorder-token"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

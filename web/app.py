@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from evidence_store import FilesystemStore, StoreError
+from evidence_store import PRIVATE, FilesystemStore, NameTaken, StoreError, write_once
 from evidence_store.bucket import LayeredStore, S3Access, S3Store
 from evidence_store.installation import DataDir
 from web import audit
@@ -144,10 +145,9 @@ def _secret_key(root: Path, settings: ConsoleSettings) -> str:
         return from_env
     path = settings.secret_key_file or root / "console-secret"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+        # Whole or absent, never half-written; a console starting alongside may win the race.
+        with suppress(NameTaken):
+            write_once(path, secrets.token_urlsafe(48).encode(), mode=PRIVATE)
     return path.read_text().strip()
 
 

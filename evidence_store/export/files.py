@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from evidence_store.bucket import LayeredStore
+from evidence_store.durable import READ_ONLY, NameTaken, publish_once
 from evidence_store.errors import UsageError
 from evidence_store.store import CHUNK, EvidenceReader, FilesystemStore, sha256_file
 
@@ -91,17 +92,20 @@ def make_read_only(root: Path) -> None:
     """An export is a copy of sealed evidence: nothing in it is meant to be edited."""
     for path in root.rglob("*"):
         if path.is_file():
-            path.chmod(0o444)
+            path.chmod(READ_ONLY)
 
 
 def zip_directory(root: Path, target: Path, top: str) -> None:
     """Store (not deflate) every file under ``top/``: MP4 does not compress, and stored
-    entries keep the bytes visibly unchanged."""
+    entries keep the bytes visibly unchanged. The archive is read-only, like the files of a
+    package, and never replaces a file that appeared at ``target`` while it was built."""
     partial = target.with_name(f".{target.name}.partial")
     try:
         with zipfile.ZipFile(partial, "x", compression=zipfile.ZIP_STORED) as archive:
             for name in package_files(root):
                 archive.write(root / name, f"{top}/{name}")
-        partial.replace(target)
+        publish_once(partial, target, mode=READ_ONLY)
+    except NameTaken:
+        raise UsageError(f"{target} already exists; choose a new path for the package") from None
     finally:
         partial.unlink(missing_ok=True)

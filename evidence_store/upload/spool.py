@@ -38,6 +38,7 @@ from pydantic import ValidationError
 from evidence_store import layout
 from evidence_store.bucket import RetentionPolicy
 from evidence_store.canonical import parse_canonical
+from evidence_store.durable import fsync_directory
 from evidence_store.errors import StoreError, TamperedError, VerificationError
 from evidence_store.model import EventType, Link, Manifest
 from evidence_store.signing import (
@@ -47,7 +48,7 @@ from evidence_store.signing import (
     public_key_pem,
     verify_signature,
 )
-from evidence_store.store import FilesystemStore, fsync_directory
+from evidence_store.store import FilesystemStore
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
 
 CHECKPOINTS = "custody/checkpoints/"

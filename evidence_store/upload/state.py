@@ -3,21 +3,21 @@
 It only saves work. Everything it records can be re-derived from the spool and the bucket
 (the uploader looks objects up before sending them), so losing the file — or a kill between
 an upload and the write that records it — costs lookups, never evidence. It is replaced
-atomically (write, then rename) and names the bucket it is about: pointed at another
-bucket, the uploader starts from nothing.
+atomically and names the bucket it is about: pointed at another bucket, the uploader starts
+from nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from evidence_store.bucket import MultipartProgress
+from evidence_store.durable import PRIVATE, replace_atomically
 
 VERSION = 1
 SAVE_EVERY_SECONDS = 0.5
@@ -86,10 +86,8 @@ class UploaderState:
             "checkpoints_through": self.checkpoints_through,
             "multipart": self.multipart,
         }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        temp.write_text(json.dumps(document, indent=1, sort_keys=True), encoding="utf-8")
-        temp.replace(self.path)
+        text = json.dumps(document, indent=1, sort_keys=True)
+        replace_atomically(self.path, text.encode("utf-8"), mode=PRIVATE)
 
     # -- the multipart journal (evidence_store.bucket.multipart.MultipartJournal) -----------
 

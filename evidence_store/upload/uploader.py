@@ -48,6 +48,7 @@ from evidence_store.bucket import (
     stored_problems,
 )
 from evidence_store.custody import CustodyLog
+from evidence_store.durable import PRIVATE, replace_atomically
 from evidence_store.errors import SealroomError, StoreError, UsageError
 from evidence_store.installation import DataDir
 from evidence_store.outbox import Backoff
@@ -625,10 +626,8 @@ class Uploader:
                 "last_error": self._last_error,
                 "backlog": backlog.as_dict(),
             }
-            self.status_path.parent.mkdir(parents=True, exist_ok=True)
-            temp = self.status_path.with_name(f".{self.status_path.name}.tmp")
-            temp.write_text(json.dumps(document, indent=2, ensure_ascii=False), encoding="utf-8")
-            temp.replace(self.status_path)
+            text = json.dumps(document, indent=2, ensure_ascii=False)
+            replace_atomically(self.status_path, text.encode("utf-8"), mode=PRIVATE)
         return backlog
 
 

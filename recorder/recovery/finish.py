@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evidence_store import (
+    READ_ONLY,
     DeviceSigner,
     FilesystemStore,
     SealroomError,
@@ -33,8 +34,8 @@ from evidence_store import (
     SessionBusyError,
     SessionState,
     SessionWriter,
-    fsync_directory,
     layout,
+    publish_once,
 )
 from evidence_store.custody import CustodyLog
 from recorder.media import US_PER_SECOND, segment_times
@@ -226,8 +227,7 @@ def _salvage_in_flight(writer: SessionWriter) -> tuple[SalvagedSegment | None, P
             return None, source  # left in place, untouched, for inspection
         if source == current:
             current.rename(partial)  # the original is kept, under a name sealing ignores
-        temp.rename(current)
-        fsync_directory(current.parent)
+        publish_once(temp, current, mode=READ_ONLY)  # never over a file found there
         frames, source_bytes = result.frames, result.source_bytes
     duration_us = _duration_us(writer, frames)
     writer.seal_segment(index, start_us=writer.chain.next_segment_start_us, duration_us=duration_us)

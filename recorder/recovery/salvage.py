@@ -10,7 +10,6 @@ MP4 that plays on its own. The original file is never modified.
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +40,8 @@ def count_video_frames(path: Path) -> int:
 
 
 def salvage_segment(source: Path, target: Path) -> Salvage | None:
-    """Remux the cleanly decodable start of ``source`` into ``target`` (fsynced).
+    """Remux the cleanly decodable start of ``source`` into ``target``; whoever publishes
+    it flushes it to disk (``evidence_store.publish_once``).
 
     Returns None, writing nothing, when no video frame of ``source`` decodes: an empty file,
     one cut off before its first fragment, or one that is not a segment at all.
@@ -121,8 +121,3 @@ def _write(source: Path, target: Path, kept: _Kept) -> None:
         with contextlib.suppress(FileNotFoundError):
             target.unlink()  # our own half-written copy, not the evidence
         raise RecorderError(f"cannot remux {source.name}: {exc}") from exc
-    fd = os.open(target, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -25,6 +25,7 @@ import cv2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evidence_store import (
+    PRIVATE,
     Manifest,
     SealroomError,
     SessionMetadata,
@@ -32,7 +33,7 @@ from evidence_store import (
     UsageError,
     first_error,
     format_utc,
-    fsync_directory,
+    replace_atomically,
     utc_now,
 )
 from evidence_store.index import read_manifest
@@ -410,14 +411,9 @@ class RoomService:
         truth, and recovery does not depend on it (a full disk must not stop a stop)."""
         self._state.pid = os.getpid()
         self._state.updated_at = format_utc(utc_now())
-        temp = self._state_path.with_name(self._state_path.name + ".tmp")
+        text = self._state.model_dump_json(indent=2)
         try:
-            with temp.open("w", encoding="utf-8") as handle:
-                handle.write(self._state.model_dump_json(indent=2))
-                handle.flush()
-                os.fsync(handle.fileno())
-            temp.replace(self._state_path)
-            fsync_directory(self._state_path.parent)
+            replace_atomically(self._state_path, text.encode("utf-8"), mode=PRIVATE)
         except OSError as exc:
             log.error("cannot write the state file %s: %s", self._state_path, exc)
 

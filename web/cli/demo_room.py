@@ -15,6 +15,7 @@ import os
 import secrets
 import subprocess
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from flask import Flask
 from pydantic_core import to_jsonable_python
 from sqlalchemy import select
 
+from evidence_store import PRIVATE, NameTaken, write_once
 from evidence_store.installation import DataDir
 from web.auth import unit_by_code
 from web.extensions import db
@@ -42,9 +44,9 @@ def recorder_token(root: Path) -> str:
         return token
     path = root / "recorder-token"
     if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(32))
+        # Whole or absent, never half-written; a recorder service starting alongside may win.
+        with suppress(NameTaken):
+            write_once(path, secrets.token_urlsafe(32).encode(), mode=PRIVATE)
     return path.read_text().strip()
 
 

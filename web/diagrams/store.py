@@ -1,9 +1,9 @@
 """Write-once storage of diagram originals and their display pictures.
 
 ``<data_dir>/exhibits/<sha256>`` holds an original exactly as received; its name is its
-SHA-256, so anyone can check it with ``sha256sum``. Files are written to a temporary name,
-flushed to disk, made read-only and then hard-linked into place: ``link`` fails rather than
-replace an existing file, so nothing already stored is ever overwritten.
+SHA-256, so anyone can check it with ``sha256sum``. Files are written once, read-only, as
+sealed evidence is (``evidence_store.write_once``): nothing already stored is ever
+overwritten, and a name already taken by other bytes is an error, never a silent success.
 
 ``<data_dir>/exhibits/display/<sha256>/<n>.png`` holds the PNG of page ``n`` derived from the
 original (the only thing a browser is shown), and ``display/<sha256>/pages.json`` records,
@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -31,12 +30,15 @@ from pathlib import Path
 from typing import Any
 
 from evidence_store import (
+    READ_ONLY,
     DeviceSigner,
+    NameTaken,
     PublicKey,
     TamperedError,
-    fsync_directory,
+    replace_atomically,
     sha256_file,
     verify_signature,
+    write_once,
 )
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -78,32 +80,9 @@ def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@contextmanager
-def _durable_temporary(directory: Path, data: bytes, prefix: str) -> Iterator[Path]:
-    """``data`` in a flushed, read-only temporary file in ``directory`` (removed after)."""
-    fd, name = tempfile.mkstemp(dir=directory, prefix=prefix)
-    temporary = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.chmod(0o444)
-        yield temporary
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _write_once(path: Path, data: bytes) -> bool:
-    """Put ``data`` at ``path`` unless something is there; True if this call wrote it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _durable_temporary(path.parent, data, ".incoming-") as temporary:
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            return False
-    fsync_directory(path.parent)
-    return True
+def _found_sha256(path: Path) -> str | None:
+    """The SHA-256 of the regular file at ``path``; None if there is none."""
+    return sha256_file(path)[0] if path.is_file() and not path.is_symlink() else None
 
 
 @dataclass(frozen=True)
@@ -198,8 +177,10 @@ class ExhibitStore:
         one file; a file already there under that name must still match its hash."""
         sha256 = sha256_of(data)
         path = self.original_path(sha256)
-        if not _write_once(path, data) and sha256_file(path)[0] != sha256:
-            raise StoreCorrupted(f"{path} does not match its SHA-256")
+        try:
+            write_once(path, data, mode=READ_ONLY)
+        except NameTaken:
+            raise StoreCorrupted(f"{path} does not match its SHA-256") from None
         return sha256
 
     def read_original(self, sha256: str) -> bytes:
@@ -246,11 +227,14 @@ class ExhibitStore:
     def _sign_record(self, sha256: str, data: bytes) -> None:
         signature = self._signing().sign(data)
         path = self.display_dir(sha256) / PAGES_SIGNATURE
-        if not _write_once(path, signature):
-            # Left by an earlier attempt: keep it only if it signs this very record.
+        try:
+            write_once(path, signature, mode=READ_ONLY)
+        except NameTaken:
+            # Left by an earlier attempt (ECDSA signs differently each time): keep it only if
+            # it signs this very record.
             try:
                 verify_signature(self._public_key, path.read_bytes(), data, location=str(path))
-            except TamperedError:
+            except (TamperedError, OSError):
                 raise RecordRefused(f"{path} is there but does not sign the record") from None
 
     def put_pages(self, sha256: str, pages: list[bytes]) -> tuple[PageSet, bool]:
@@ -285,14 +269,20 @@ class ExhibitStore:
                 return recorded, signed_now
             for index, png in enumerate(pages):
                 path = self.page_path(sha256, index)
-                if not _write_once(path, png):
-                    found = sha256_file(path)[0]
-                    if found != fresh.pages[index].sha256:
-                        raise PageMismatch(sha256, index, fresh.pages[index].sha256, found)
+                try:
+                    write_once(path, png, mode=READ_ONLY)
+                except NameTaken:
+                    expected = fresh.pages[index].sha256
+                    raise PageMismatch(sha256, index, expected, _found_sha256(path)) from None
             record = fresh.as_json()
             # The record first, then its signature: a record left unsigned by a crash is
             # signed later only if a new render of the original reproduces it.
-            _write_once(self.display_dir(sha256) / PAGES_FILE, record)
+            try:
+                write_once(self.display_dir(sha256) / PAGES_FILE, record, mode=READ_ONLY)
+            except NameTaken:
+                raise RecordRefused(
+                    f"the page record of {sha256} is taken by something other than this record"
+                ) from None
             self._sign_record(sha256, record)
             return fresh, True
 
@@ -341,11 +331,4 @@ class ExhibitStore:
                 refused.parent.mkdir(exist_ok=True)
                 with suppress(FileExistsError):  # the same bytes were refused before
                     os.link(path, refused)  # kept for whoever investigates
-            _replace_with(path, png)
-
-
-def _replace_with(path: Path, data: bytes) -> None:
-    """Atomically put ``data`` at ``path`` (read-only, flushed), replacing what is there."""
-    with _durable_temporary(path.parent, data, ".restoring-") as temporary:
-        temporary.replace(path)
-    fsync_directory(path.parent)
+            replace_atomically(path, png, mode=READ_ONLY)
