@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
 import re
 import secrets
 import time
@@ -25,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evidence_store.durable import PRIVATE, fsync_directory, write_once
 from evidence_store.errors import UsageError
-from evidence_store.store import fsync_directory
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
 
 DESTINATION_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -81,16 +80,7 @@ class Outbox:
         name = f"{time.time_ns():020d}-{secrets.token_hex(4)}.json"
         document = {"kind": kind, "queued_at": queued_at, "payload": dict(payload)}
         data = json.dumps(document, ensure_ascii=False, sort_keys=True).encode("utf-8")
-        temp = self.folder / f".{name}.tmp"
-        try:
-            with temp.open("xb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            temp.rename(self.folder / name)
-        finally:
-            temp.unlink(missing_ok=True)
-        fsync_directory(self.folder)
+        write_once(self.folder / name, data, mode=PRIVATE)  # whole, fsynced, or not at all
         return OutboxItem(self.folder / name, kind, queued_at, dict(payload))
 
     def pending(self, limit: int | None = None) -> list[OutboxItem]:
