@@ -31,8 +31,8 @@ from tests.test_diagrams import (
     upload,
     uploaded_id,
 )
-from web.diagrams.limits import DiagramLimits
 from web.diagrams.config import LIMITS_KEY
+from web.diagrams.limits import DiagramLimits
 from web.extensions import db
 from web.models import Diagram
 

@@ -24,6 +24,7 @@ import pytest
 
 from evidence_store.index.summary import read_manifest
 from evidence_store.store import FilesystemStore
+from recorder.cli.serve import SHUTDOWN_REASON
 from recorder.control.client import (
     RecorderAuthError,
     RecorderClient,
@@ -31,7 +32,6 @@ from recorder.control.client import (
     RecorderUnreachableError,
 )
 from recorder.control.models import RecorderStatusView
-from recorder.cli.serve import SHUTDOWN_REASON
 from tests.conftest import run_sealroom
 
 pytestmark = pytest.mark.slow

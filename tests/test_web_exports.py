@@ -39,12 +39,12 @@ from tests.test_export_package import standalone_python
 from tests.test_web_browser import browser, log_in, shot, wait_js
 from web.audit import custody_log
 from web.auth.accounts import create_user
+from web.evidence import evidence_store
 from web.exports import jobs as export_jobs
 from web.exports.build import job_key
 from web.exports.download import PackageChanged, SendOutcome, checked_chunks, digest_of
 from web.extensions import db
 from web.models import Clip, ExportRequest, User
-from web.evidence import evidence_store
 
 __all__ = ["browser"]  # the Chromium fixture, shared with the console's browser test
 
