@@ -1,4 +1,7 @@
-"""A manifest is accepted only as the exact bytes the chain implies, by both verifiers.
+"""A link or a manifest is read only from the exact bytes the format writes.
+
+``Link.parse`` and ``Manifest.parse`` refuse what they would have to alter to read, and a
+manifest is accepted only as the exact bytes the chain implies, by both verifiers.
 
 Each case is an insider with the device key (or a faulty writer): the manifest of a sealed
 session is edited in a way a lenient reader would quietly undo (whitespace trimmed, a default
@@ -19,7 +22,18 @@ from typing import Any
 
 import pytest
 
+from evidence_store.canonical import canonical_json
+from evidence_store.errors import TamperedError
+from evidence_store.model import (
+    GENESIS_PREV,
+    Event,
+    EventType,
+    Link,
+    SessionMetadata,
+    SignerInfo,
+)
 from tests.conftest import run_sealroom
+from tests.console_fixtures import MEDIA
 from tests.evidence_builders import (
     Sessions,
     attacker_copy,
@@ -124,3 +138,55 @@ def test_a_manifest_resealed_with_a_number_written_as_text(sealed: Sealed, tmp_p
         manifest["media"]["fps"] = str(manifest["media"]["fps"])
 
     assert_both_say_tampered(sealed, tmp_path, fps_as_text, "media.fps")
+
+
+# -- the one reader -----------------------------------------------------------------------------
+
+FIRST_LINK = Link(
+    session="s-20261122T235911Z-1a2b3c4d",
+    seq=0,
+    prev=GENESIS_PREV,
+    time="2026-11-22T23:59:11.123456Z",
+    kind="event",
+    event=Event(
+        type=EventType.SESSION_STARTED,
+        metadata=SessionMetadata(case_number="VKS-1/2026", room="Phòng 1"),
+        media=MEDIA,
+        signer=SignerInfo(algorithm="ed25519", public_key_sha256="0" * 64),
+    ),
+)
+READ_ALTERATIONS: dict[str, tuple[Edit, str]] = {
+    "whitespace around a name": (
+        lambda link: link["event"]["metadata"].update(room="Phòng 1 "),
+        "field 'event.metadata.room' is not in its exact form: 'Phòng 1 ' where the format "
+        "writes 'Phòng 1'",
+    ),
+    "a field with a default left out": (
+        lambda link: link.pop("v"),
+        "field 'v' is left out (every field with a value is written, defaults too)",
+    ),
+    "an absent field written as null": (
+        lambda link: link["event"].update(reason=None),
+        "field 'event.reason' is null (a field without a value is left out, never null)",
+    ),
+    "a number written as text": (
+        lambda link: link["event"]["media"].update(fps="15"),
+        "event.media.fps: Input should be a valid integer",
+    ),
+}
+
+
+def test_a_link_reads_back_exactly_as_it_was_written() -> None:
+    body = canonical_json(FIRST_LINK.to_document())
+    assert Link.parse(body, location="chain/000000.json") == FIRST_LINK
+
+
+@pytest.mark.parametrize("alteration", list(READ_ALTERATIONS))
+def test_a_link_that_reads_only_by_being_altered_is_refused(alteration: str) -> None:
+    edit, reason = READ_ALTERATIONS[alteration]
+    document = FIRST_LINK.to_document()
+    edit(document)
+    with pytest.raises(TamperedError) as refused:
+        Link.parse(canonical_json(document), location="chain/000000.json")
+    assert refused.value.location == "chain/000000.json"
+    assert refused.value.reason == f"malformed link: {reason}"

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evidence_store import layout
+from evidence_store.bucket import RetentionPolicy
 from evidence_store.cli.options import (
     byte_progress,
     data_dir_from,
@@ -234,7 +235,8 @@ def sessions(ctx: click.Context, from_index: bool, data_dir: Path | None, as_jso
         finally:
             index.close()
     else:
-        found = list_sessions(data.store()) if data.evidence.is_dir() else []
+        policy = RetentionPolicy(data.settings.s3.retention)
+        found = list_sessions(data.store(), policy) if data.evidence.is_dir() else []
     rows = [summary.as_dict() for summary in found]
     if as_json:
         emit_json(rows)

@@ -136,9 +136,12 @@ def session_ids(store: BrowsableStore) -> list[str]:
     ]
 
 
-def list_sessions(store: BrowsableStore) -> list[SessionSummary]:
-    """Every session in the store, summarised, oldest first."""
-    return [summarise(store, session_id) for session_id in session_ids(store)]
+def list_sessions(
+    store: BrowsableStore, policy: RetentionPolicy | None = None
+) -> list[SessionSummary]:
+    """Every session in the store, summarised (with ``policy``, its retention too), oldest
+    first."""
+    return [summarise(store, session_id, policy) for session_id in session_ids(store)]
 
 
 def summarise(
