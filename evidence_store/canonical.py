@@ -8,6 +8,7 @@ therefore always has the same bytes, in any implementation that follows these ru
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from evidence_store.errors import TamperedError
@@ -47,3 +48,47 @@ def parse_canonical(data: bytes, *, location: str) -> dict[str, Any]:
     if again != data:
         raise TamperedError("not in canonical form (bytes were edited)", location=location)
     return document
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+ABSENT: Any = _Absent()  # a field the document does not have, as opposed to a null one
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Where two JSON documents first differ, and the value each holds there."""
+
+    path: str  # e.g. "metadata.room", "pauses[0].reason", or "" for the whole document
+    stored: Any  # ABSENT when the stored document lacks the field
+    expected: Any  # ABSENT when the field should not be there
+
+    @property
+    def field(self) -> str:
+        return self.path or "(whole document)"
+
+
+def first_difference(stored: Any, expected: Any, path: str = "") -> Difference | None:
+    """The first place, in key order, where ``stored`` is not ``expected``; None if equal.
+
+    A field that is absent differs from one that is null: canonical JSON never writes null.
+    """
+    if isinstance(stored, dict) and isinstance(expected, dict):
+        for key in sorted(set(stored) | set(expected)):
+            here = f"{path}.{key}" if path else str(key)
+            found = first_difference(stored.get(key, ABSENT), expected.get(key, ABSENT), here)
+            if found is not None:
+                return found
+        return None
+    if isinstance(stored, list) and isinstance(expected, list) and len(stored) == len(expected):
+        for i, (a, b) in enumerate(zip(stored, expected, strict=True)):
+            found = first_difference(a, b, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+    if type(stored) is type(expected) and stored == expected:
+        return None
+    return Difference(path, stored, expected)

@@ -16,13 +16,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from evidence_store import layout
-from evidence_store.canonical import canonical_json, parse_canonical
+from evidence_store.canonical import canonical_json
 from evidence_store.chain import link_digest
 from evidence_store.errors import TamperedError, UsageError
-from evidence_store.model import GENESIS_PREV, Link, Manifest, SegmentRef, first_error
+from evidence_store.model import GENESIS_PREV, Link, Manifest, SegmentRef
 from evidence_store.signer_check import check_signer, signer_certificates
 from evidence_store.signing import (
     PublicKey,
@@ -174,7 +172,7 @@ def clip_proof(
         raise UsageError(f"session {session_id} is not sealed; only a sealed session has clips")
     verified = verify_session(reader, session_id, trust)
     manifest_body = reader.read_bytes(prefix + layout.MANIFEST)
-    manifest = _parse_manifest(manifest_body)
+    manifest = Manifest.parse(manifest_body, location=layout.MANIFEST)
     if end_us > manifest.duration_us:
         raise UsageError(
             f"the clip ends at {end_us} µs, after the recording's end ({manifest.duration_us} µs)"
@@ -184,7 +182,7 @@ def clip_proof(
     for seq in range(manifest.chain.length):
         body = reader.read_bytes(prefix + layout.link_name(seq))
         hashes.append(link_digest(body))
-        link = Link.model_validate(json.loads(body))
+        link = Link.parse(body, location=layout.link_name(seq))
         if link.segment is not None:
             link_of_segment[link.segment.index] = seq
     segments = tuple(
@@ -212,15 +210,6 @@ def clip_proof(
         manifest_sha256=hashlib.sha256(manifest_body).hexdigest(),
         signer_subject=verified.signer,
     )
-
-
-def _parse_manifest(body: bytes) -> Manifest:
-    try:
-        return Manifest.model_validate(parse_canonical(body, location=layout.MANIFEST))
-    except ValidationError as exc:
-        raise TamperedError(
-            f"malformed manifest: {first_error(exc)}", location=layout.MANIFEST
-        ) from exc
 
 
 class _ClipCheck:
@@ -255,7 +244,7 @@ class _ClipCheck:
     def _signed_manifest(self, public_key: PublicKey) -> Manifest:
         body = self.read(layout.MANIFEST)
         verify_signature(public_key, self.read(layout.MANIFEST_SIG), body, location=layout.MANIFEST)
-        manifest = _parse_manifest(body)
+        manifest = Manifest.parse(body, location=layout.MANIFEST)
         if hashlib.sha256(body).hexdigest() != self.proof.manifest_sha256:
             raise TamperedError(
                 "the manifest is not the one the clip was made from", location=layout.MANIFEST
@@ -316,13 +305,11 @@ class _ClipCheck:
                     "link's hash is not the chain value the clip was made with (altered)",
                     location=where,
                 )
-            document = parse_canonical(body, location=where)
-            if document.get("prev") != prev or document.get("seq") != seq:
+            link = Link.parse(body, location=where)
+            if link.prev != prev or link.seq != seq:
                 raise TamperedError("the link does not follow the one before it", location=where)
-            if document.get("session") != self.proof.session_id:
-                raise TamperedError(
-                    f"link belongs to session {document.get('session')}", location=where
-                )
+            if link.session != self.proof.session_id:
+                raise TamperedError(f"link belongs to session {link.session}", location=where)
             links.append(body)
             prev = expected
         head_where = layout.link_name(self.proof.head_seq)
@@ -337,10 +324,7 @@ class _ClipCheck:
 
     def _segment(self, segment: ClipSegment, link_body: bytes) -> None:
         where = layout.link_name(segment.link_seq)
-        try:
-            link = Link.model_validate(json.loads(link_body))
-        except ValidationError as exc:
-            raise TamperedError(f"malformed link: {first_error(exc)}", location=where) from exc
+        link = Link.parse(link_body, location=where)
         sealed = link.segment
         if sealed is None or sealed.index != segment.index or sealed.sha256 != segment.sha256:
             raise TamperedError(

@@ -2,12 +2,18 @@
 
 Every model is frozen and forbids unknown fields, so a document that parses is exactly one of
 these shapes. ``to_document`` gives the plain dict whose canonical JSON is hashed and signed.
+
+``parse`` is the one way to read a stored document (``Link.parse``, ``Manifest.parse``): the
+bytes must be canonical JSON, valid without any conversion (strict), and exactly the bytes
+the parsed model writes back. So nothing is quietly repaired on reading: no whitespace
+trimmed, no default filled in for a field left out, no null dropped, no text made a number.
+Anything else is a TamperedError naming the document and the first field at fault.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -18,6 +24,14 @@ from pydantic import (
     model_validator,
 )
 
+from evidence_store.canonical import (
+    ABSENT,
+    Difference,
+    canonical_json,
+    first_difference,
+    parse_canonical,
+)
+from evidence_store.errors import TamperedError
 from evidence_store.timefmt import TIMESTAMP_PATTERN
 
 FORMAT_VERSION: Literal[1] = 1
@@ -33,10 +47,52 @@ GENESIS_PREV = "0" * 64
 
 class _Document(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+    noun: ClassVar[str] = "document"  # what a failure calls it: "malformed link: ..."
 
     def to_document(self) -> dict[str, Any]:
         """The plain JSON form, with absent optional fields left out."""
         return self.model_dump(mode="json", exclude_none=True)
+
+    @classmethod
+    def parse(cls, data: bytes, *, location: str) -> Self:
+        """Read a stored document from its bytes, which must be exactly its canonical form.
+
+        Raises TamperedError (with ``location``) for bytes that are not canonical JSON, for a
+        document that is not valid without conversion, and for one that parses only by being
+        altered (see the module's docstring).
+        """
+        document = parse_canonical(data, location=location)
+        try:
+            parsed = cls.model_validate_json(data, strict=True)
+        except ValidationError as exc:
+            raise TamperedError(
+                f"malformed {cls.noun}: {first_error(exc)}", location=location
+            ) from exc
+        if canonical_json(parsed.to_document()) != data:
+            difference = first_difference(document, parsed.to_document())
+            assert difference is not None  # the bytes differ, so the documents do
+            raise TamperedError(f"malformed {cls.noun}: {inexact(difference)}", location=location)
+        return parsed
+
+
+def inexact(difference: Difference) -> str:
+    """Why a stored field is not the one the format writes, as one line."""
+    field = difference.field
+    if difference.stored is ABSENT:
+        return f"field {field!r} is left out (every field with a value is written, defaults too)"
+    if difference.stored is None:
+        return f"field {field!r} is null (a field without a value is left out, never null)"
+    if difference.expected is ABSENT:
+        return f"field {field!r} is not part of the document"
+    return (
+        f"field {field!r} is not in its exact form: {_short(difference.stored)} where the "
+        f"format writes {_short(difference.expected)}"
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 class EventType(StrEnum):
@@ -137,6 +193,8 @@ class SegmentRef(_Document):
 class Link(_Document):
     """One link of a session's hash chain: a sealed segment or an event."""
 
+    noun: ClassVar[str] = "link"
+
     v: Literal[1] = FORMAT_VERSION
     session: SessionId
     seq: int = Field(ge=0)
@@ -178,6 +236,8 @@ class ChainSummary(_Document):
 
 class Manifest(_Document):
     """The final seal of a session, signed as a whole by the room device."""
+
+    noun: ClassVar[str] = "manifest"
 
     v: Literal[1] = FORMAT_VERSION
     type: Literal["sealroom.manifest"] = "sealroom.manifest"

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from evidence_store import layout
-from evidence_store.canonical import canonical_json, parse_canonical
+from evidence_store.canonical import canonical_json
 from evidence_store.chain import ChainState, checksums_text, link_digest, manifest_bytes
 from evidence_store.errors import (
     SealroomError,
@@ -146,7 +146,7 @@ class SessionWriter:
         while self.store.exists(self.prefix + layout.link_name(self.chain.length)):
             seq = self.chain.length
             body = self.store.read_bytes(self.prefix + layout.link_name(seq))
-            link = Link.model_validate(parse_canonical(body, location=layout.link_name(seq)))
+            link = Link.parse(body, location=layout.link_name(seq))
             sig_key = self.prefix + layout.link_sig_name(seq)
             if self.store.exists(sig_key):
                 signature = self.store.read_bytes(sig_key)

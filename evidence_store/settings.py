@@ -228,8 +228,8 @@ class EvidenceSettings(BaseModel):
     uploader: UploaderSettings = Field(default_factory=UploaderSettings)
     session_index_url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL of the session index rebuilt by `sealroom reindex`; "
-        "default sqlite:///<data_dir>/session-index.db",
+        description="SQLAlchemy URL of the session index (the console's, rebuilt by "
+        "`sealroom reindex`); default sqlite:///<data_dir>/session-index.db",
     )
 
 

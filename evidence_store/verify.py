@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from pydantic import ValidationError
 
 from evidence_store import layout
-from evidence_store.canonical import parse_canonical
+from evidence_store.canonical import first_difference, parse_canonical
 from evidence_store.chain import ChainState, SessionState, checksums_text, manifest_bytes
 from evidence_store.errors import (
     IncompleteError,
@@ -25,7 +24,7 @@ from evidence_store.errors import (
     UnknownSessionError,
     VerificationError,
 )
-from evidence_store.model import Link, Manifest, SegmentRef, first_error
+from evidence_store.model import Link, Manifest, SegmentRef
 from evidence_store.signer_check import check_signer, signer_certificates
 from evidence_store.signing import (
     PublicKey,
@@ -167,7 +166,7 @@ class _Verification:
                 raise TamperedError("signature missing", location=layout.link_sig_name(seq))
             signature = self.read(layout.link_sig_name(seq))
             verify_signature(public_key, signature, body, location=where)
-            link = self._parse_link(body, where)
+            link = Link.parse(body, location=where)
             chain.apply(link, body)
             if seq == 0:
                 self._check_signer(chain, public_key, certificate, intermediates, link.time)
@@ -186,13 +185,6 @@ class _Verification:
 
     def _is_last_link(self, seq: int) -> bool:
         return self.prefix + layout.link_name(seq + 1) not in self.keys
-
-    @staticmethod
-    def _parse_link(body: bytes, where: str) -> Link:
-        try:
-            return Link.model_validate(parse_canonical(body, location=where))
-        except ValidationError as exc:
-            raise TamperedError(f"malformed link: {first_error(exc)}", location=where) from exc
 
     def _check_signer(
         self,
@@ -267,12 +259,7 @@ class _Verification:
             )
         body = self.read(layout.MANIFEST)
         verify_signature(public_key, self.read(layout.MANIFEST_SIG), body, location=layout.MANIFEST)
-        try:
-            stored = Manifest.model_validate(parse_canonical(body, location=layout.MANIFEST))
-        except ValidationError as exc:
-            raise TamperedError(
-                f"malformed manifest: {first_error(exc)}", location=layout.MANIFEST
-            ) from exc
+        stored = Manifest.parse(body, location=layout.MANIFEST)
         if not chain.terminal:
             raise TamperedError(
                 f"the manifest seals {stored.chain.length} links but the chain has only "
@@ -290,8 +277,12 @@ class _Verification:
                 f"{chain.head[:16]}…: links were removed or replaced (head rolled back)",
                 location=layout.MANIFEST,
             )
-        if manifest_bytes(stored) != manifest_bytes(expected):
-            field = _first_difference(stored.to_document(), expected.to_document())
+        # Byte for byte, as the format says: the stored bytes, not a re-serialisation of them.
+        if body != manifest_bytes(expected):
+            difference = first_difference(
+                parse_canonical(body, location=layout.MANIFEST), expected.to_document()
+            )
+            field = difference.field if difference else "(whole document)"
             raise TamperedError(
                 f"manifest field {field!r} does not match the chain", location=layout.MANIFEST
             )
@@ -309,18 +300,6 @@ class _Verification:
                 location=layout.CHECKSUMS,
             )
         return body
-
-
-def _first_difference(stored: Any, expected: Any, path: str = "") -> str:
-    if isinstance(stored, dict) and isinstance(expected, dict):
-        for key in sorted(set(stored) | set(expected)):
-            if stored.get(key) != expected.get(key):
-                return _first_difference(stored.get(key), expected.get(key), f"{path}.{key}")
-    if isinstance(stored, list) and isinstance(expected, list) and len(stored) == len(expected):
-        for i, (a, b) in enumerate(zip(stored, expected, strict=True)):
-            if a != b:
-                return _first_difference(a, b, f"{path}[{i}]")
-    return path.lstrip(".") or "(whole document)"
 
 
 def verify_session(

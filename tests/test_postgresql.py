@@ -1,5 +1,5 @@
-"""The data layer on PostgreSQL: the console's migrations and models, and the custody log
-with concurrent appenders, against a real server."""
+"""The data layer on PostgreSQL: the console's migrations and models, the session index and
+the custody log with concurrent appenders, all in one database of a real server."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ def fresh_database(postgres_url: str) -> Iterator[str]:  # noqa: F811
 
 
 def test_console_and_custody_on_postgresql(tmp_path: Path, fresh_database: str) -> None:
-    data = DataDir.resolve(tmp_path, EvidenceSettings(custody_database_url=fresh_database))
+    settings = EvidenceSettings(
+        custody_database_url=fresh_database, session_index_url=fresh_database
+    )
+    data = DataDir.resolve(tmp_path, settings)
     app = create_app(data, ConsoleSettings(database_url=fresh_database, secure_cookies=False))
     create_app(data, ConsoleSettings(database_url=fresh_database))  # migrations are idempotent
     with app.app_context():
@@ -44,6 +47,11 @@ def test_console_and_custody_on_postgresql(tmp_path: Path, fresh_database: str) 
         data={"username": "kiemsat", "password": PASSWORD, "csrf_token": csrf_token(client)},
     )
     assert "VKS-PG/2026" in client.get("/sessions/?case=PG").get_data(as_text=True)
+    engine = sqlalchemy.create_engine(fresh_database)
+    with engine.connect() as connection:
+        indexed = connection.exec_driver_sql("SELECT case_number FROM session_index").scalars()
+        assert list(indexed) == ["VKS-PG/2026"]
+    engine.dispose()
     url = f"/sessions/{session_id}"
     assert (
         client.post(

@@ -12,7 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy
+from alembic import command
+from alembic.config import Config
 
+from tests.conftest import run_sealroom
 from tests.console_fixtures import (
     PASSWORD,
     Console,
@@ -22,6 +26,8 @@ from tests.console_fixtures import (
     record_session,
 )
 from web.audit import custody_log
+from web.auth.accounts import create_user
+from web.schema import MIGRATIONS
 
 
 @pytest.fixture(scope="module")
@@ -194,3 +200,63 @@ def test_units_and_users_from_the_command_line(tmp_path: Path) -> None:
     assert short.returncode == 2 and "12 characters" in short.stderr
     sideways = sealroom("units", "create", "--code", "q1", "--parent", "nowhere", *data)
     assert sideways.returncode == 2 and "unknown unit" in sideways.stderr
+
+
+def test_a_session_whose_first_link_is_unreadable_is_damaged_and_belongs_to_the_root(
+    tmp_path: Path,
+) -> None:
+    """The console used to leave such a session out of every list; it is shown as damaged,
+    with its reason, to the root unit only (its own unit cannot be read any more)."""
+    console = build_console(tmp_path)
+    with console.app.app_context():
+        create_user("vks-toi-cao", role="prosecutor", unit="supreme", password=PASSWORD)
+    first = console.data.store().path(f"sessions/{console.own_session}/chain/000000.json")
+    first.chmod(0o644)
+    first.write_bytes(b"{")
+    url = f"/sessions/{console.own_session}"
+    top = console.app.test_client()
+    login(top, "vks-toi-cao")
+    listed = top.get("/sessions/").get_data(as_text=True)
+    assert url in listed and console.other_session in listed
+    page = top.get(url).get_data(as_text=True)
+    assert "chain/000000.json: not valid JSON" in page
+    below = console.app.test_client()
+    login(below, "prosecutor")  # in hanoi, above the session's own unit hanoi-bd
+    assert url not in below.get("/sessions/").get_data(as_text=True)
+    assert below.get(url).status_code == 404
+
+
+def test_the_console_and_the_command_line_share_one_session_index(tmp_path: Path) -> None:
+    console = build_console(tmp_path / "data")
+    client = console.app.test_client()
+    login(client, "prosecutor")
+    assert client.get("/sessions/").status_code == 200  # the list refreshes the index
+    indexed = run_sealroom("sessions", "--index", "--json", data_dir=console.data.root)
+    assert indexed.returncode == 0, indexed.stderr
+    from_store = run_sealroom("sessions", "--json", data_dir=console.data.root)
+    rows = json.loads(indexed.stdout)
+    assert {row["session_id"] for row in rows} == {console.own_session, console.other_session}
+    assert rows == json.loads(from_store.stdout)
+
+
+def test_a_console_database_of_the_previous_schema_gives_its_index_up(tmp_path: Path) -> None:
+    """Revision 0003 drops the console's own index table; the one index fills from the store."""
+    root = tmp_path / "data"
+    root.mkdir()
+    engine = sqlalchemy.create_engine(f"sqlite:///{root / 'console.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.exec_driver_sql(
+            "INSERT INTO indexed_sessions (session_id, unit_code, room, case_number, started_at,"
+            " state) VALUES ('s-20260101T000000Z-00000000', 'supreme', 'P', 'OLD-1', '', 'open')"
+        )
+    console = build_console(root)
+    assert "indexed_sessions" not in sqlalchemy.inspect(engine).get_table_names()
+    engine.dispose()
+    client = console.app.test_client()
+    login(client, "prosecutor")
+    page = client.get("/sessions/").get_data(as_text=True)
+    assert "VKS-1/2026" in page and "OLD-1" not in page

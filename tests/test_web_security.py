@@ -12,7 +12,7 @@ from evidence_store.installation import DataDir
 from tests.console_fixtures import PASSWORD, Console, build_console, csrf_token, login
 from web.app import create_app
 from web.audit import custody_log
-from web.cli import recorder_token
+from web.cli.demo_room import recorder_token
 from web.settings import ConsoleSettings
 
 

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 
 from evidence_store import PRIVATE, FilesystemStore, NameTaken, StoreError, write_once
 from evidence_store.bucket import LayeredStore, S3Access, S3Store
+from evidence_store.index import SessionIndex
 from evidence_store.installation import DataDir
 from web import audit
 from web.access import init_access, public
@@ -72,6 +73,7 @@ def create_app(
     app.extensions["sealroom.data"] = data
     app.extensions["sealroom.local_store"] = store
     app.extensions["sealroom.store"] = evidence_reader(data, store, environ)
+    app.extensions["sealroom.session_index"] = SessionIndex.open(data.index_url())
 
     with app.app_context():
         upgrade_database(db.engine)

@@ -1,6 +1,7 @@
-"""The console's tables: units, users, rooms, the session index and bookmarks.
+"""The console's tables: units, users, rooms, bookmarks and the courtroom's references.
 
-Evidence itself is never stored here: the index can be rebuilt from the evidence store.
+Evidence itself is never stored here; neither is the session index, which belongs to
+``evidence_store.index`` (the one `sealroom reindex` rebuilds).
 """
 
 from __future__ import annotations
@@ -70,21 +71,6 @@ class Room(db.Model):  # type: ignore[name-defined]
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     unit: Mapped[Unit] = relationship()
     recorder_url: Mapped[str] = mapped_column(String(300))
-
-
-class IndexedSession(db.Model):  # type: ignore[name-defined]
-    """One row per session in the evidence store, for search and unit scoping."""
-
-    __tablename__ = "indexed_sessions"
-    session_id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    unit_code: Mapped[str] = mapped_column(String(64), index=True)
-    room: Mapped[str] = mapped_column(String(200), index=True)
-    case_number: Mapped[str] = mapped_column(String(200), index=True)
-    accused: Mapped[str] = mapped_column(Text, default="")
-    investigators: Mapped[str] = mapped_column(Text, default="")
-    started_at: Mapped[str] = mapped_column(String(27), index=True)
-    duration_us: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(20))
 
 
 class Bookmark(db.Model):  # type: ignore[name-defined]

@@ -14,10 +14,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from evidence_store import UsageError, layout
+from evidence_store.index import SessionSummary
 from web.audit import record
-from web.evidence import evidence_store, refresh_index
+from web.evidence import refresh_index, session_index
 from web.extensions import db
-from web.models import Clip, Diagram, ExportRequest, Hearing, IndexedSession, Unit, User
+from web.models import ROOT_UNIT, Clip, Diagram, ExportRequest, Hearing, Unit, User
 from web.roles import CLIP_AUTHORS, HEARING_MANAGERS
 
 OUTSIDE = "outside the user's units"
@@ -38,21 +39,26 @@ def hidden(*, session_id: str | None = None, reason: str = OUTSIDE, **what: Any)
     abort(404)
 
 
-def visible_session(session_id: str) -> IndexedSession:
+def session_unit(summary: SessionSummary) -> str:
+    """The unit a session belongs to. One recorded without a unit, or whose unit cannot be
+    read (a damaged first link), belongs to the root: never to a lower unit by accident."""
+    return summary.unit or ROOT_UNIT
+
+
+def visible_session(session_id: str) -> SessionSummary:
     """The session if this user may see it; otherwise 404, logged as a denial."""
     try:
         layout.check_session_id(session_id)
     except UsageError:
         abort(404)
-    row = db.session.get(IndexedSession, session_id)
-    if row is None:
-        refresh_index(evidence_store())
-        row = db.session.get(IndexedSession, session_id)
-    if row is None:
+    summary = session_index().get(session_id)
+    if summary is None:
+        summary = refresh_index().get(session_id)
+    if summary is None:
         abort(404)
-    if row.unit_code not in visible_units(current_user):
+    if session_unit(summary) not in visible_units(current_user):
         hidden(session_id=session_id)
-    return row
+    return summary
 
 
 def visible_clip(clip_id: int) -> Clip:

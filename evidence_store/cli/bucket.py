@@ -27,7 +27,7 @@ from evidence_store.cli.options import (
     operator,
 )
 from evidence_store.errors import UsageError
-from evidence_store.index import open_index, reindex
+from evidence_store.index import SessionIndex
 from evidence_store.settings import EvidenceSettings
 from evidence_store.upload import (
     Backlog,
@@ -153,11 +153,11 @@ def reindex_command(
     """Rebuild the session index from the object store alone."""
     data = data_dir_from(ctx, data_dir)
     bucket = _bucket(data.settings)
-    rows = reindex(
-        bucket,
-        open_index(data.index_url(database_url)),
-        policy=RetentionPolicy(data.settings.s3.retention),
-    )
+    index = SessionIndex.open(data.index_url(database_url))
+    try:
+        rows = index.rebuild(bucket, RetentionPolicy(data.settings.s3.retention))
+    finally:
+        index.close()
     if as_json:
         emit_json([row.as_dict() for row in rows])
     else:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evidence_store import layout
+from evidence_store.bucket import RetentionPolicy
 from evidence_store.cli.options import (
     byte_progress,
     data_dir_from,
@@ -21,7 +22,7 @@ from evidence_store.cli.options import (
     operator,
 )
 from evidence_store.errors import UnknownSessionError, VerificationError
-from evidence_store.index import list_sessions, read_manifest
+from evidence_store.index import SessionIndex, list_sessions, read_manifest
 from evidence_store.installation import DataDir
 from evidence_store.signing import TrustStore
 from evidence_store.store import EvidenceReader
@@ -213,28 +214,13 @@ def show(ctx: click.Context, session_id: str, data_dir: Path | None, as_json: bo
     click.echo(f"head      {manifest.chain.head}")
 
 
-def _indexed_rows(data: DataDir) -> list[dict[str, Any]]:
-    from evidence_store.index import open_index, read_index
-
-    return [
-        {
-            "session_id": row.session_id,
-            "room": row.room,
-            "case_number": row.case_number,
-            "state": row.state,
-            "started_at": row.started_at,
-            "duration_seconds": round(row.duration_us / 1e6, 3),
-        }
-        for row in read_index(open_index(data.index_url()))
-    ]
-
-
 @click.command()
 @click.option(
     "--index",
     "from_index",
     is_flag=True,
-    help="List from the session index (rebuilt from the bucket by `sealroom reindex`).",
+    help="List from the session index (kept by the console; rebuilt from the bucket by "
+    "`sealroom reindex`).",
 )
 @data_dir_option
 @json_option
@@ -243,10 +229,15 @@ def sessions(ctx: click.Context, from_index: bool, data_dir: Path | None, as_jso
     """List the sessions in the data directory."""
     data = data_dir_from(ctx, data_dir)
     if from_index:
-        rows = _indexed_rows(data)
+        index = SessionIndex.open(data.index_url())
+        try:
+            found = index.all()
+        finally:
+            index.close()
     else:
-        found = list_sessions(data.store()) if data.evidence.is_dir() else []
-        rows = [s.as_dict() for s in found]
+        policy = RetentionPolicy(data.settings.s3.retention)
+        found = list_sessions(data.store(), policy) if data.evidence.is_dir() else []
+    rows = [summary.as_dict() for summary in found]
     if as_json:
         emit_json(rows)
         return

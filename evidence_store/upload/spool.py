@@ -33,7 +33,6 @@ from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from pydantic import ValidationError
 
 from evidence_store import layout
 from evidence_store.bucket import RetentionPolicy
@@ -170,10 +169,10 @@ class Spool:
             return plan  # being created: nothing to send yet
         link0_body = self._read(prefix + layout.link_name(0))
         try:
-            link0 = Link.model_validate(parse_canonical(link0_body, location=layout.link_name(0)))
+            link0 = Link.parse(link0_body, location=layout.link_name(0))
             public_body = self._read(prefix + layout.PUBLIC_KEY)
             public_key = load_public_key(public_body, location=layout.PUBLIC_KEY)
-        except (ValidationError, VerificationError) as exc:
+        except VerificationError as exc:
             plan.held = f"link 0 or the public key cannot be read ({exc}); check it by hand"
             return plan
         event = link0.event
@@ -233,7 +232,7 @@ class Spool:
             if undecided:
                 plan.held = undecided
                 return plan
-            link = _parse_link(body) if link_ok else None
+            link = _parse_link(body, name) if link_ok else None
             if link is not None and link.segment is not None:
                 relative = layout.segment_path(link.segment.index)
                 if relative in files:
@@ -304,7 +303,7 @@ class Spool:
         if following in files and layout.link_sig_name(seq + 1) in files:
             next_body = self._read(prefix + following)
             next_sig = self._read(prefix + layout.link_sig_name(seq + 1))
-            next_link = _parse_link(next_body)
+            next_link = _parse_link(next_body, following)
             if next_link is not None and next_link.prev == sha256_hex(body):
                 return True, False, None
             if next_link is not None and _verifies(key, next_sig, next_body, following):
@@ -328,10 +327,8 @@ class Spool:
         if not _verifies(key, bodies[layout.CHECKSUMS_SIG], bodies[layout.CHECKSUMS], "sums"):
             return None, problem.format("SHA256SUMS.sig")
         try:
-            manifest = Manifest.model_validate(
-                parse_canonical(bodies[layout.MANIFEST], location=layout.MANIFEST)
-            )
-        except (ValidationError, TamperedError):
+            manifest = Manifest.parse(bodies[layout.MANIFEST], location=layout.MANIFEST)
+        except TamperedError:
             return None, problem.format("manifest.json")
         if manifest.checksums_sha256 != sha256_hex(bodies[layout.CHECKSUMS]):
             return None, problem.format("SHA256SUMS is not the one the manifest seals")
@@ -484,10 +481,10 @@ def _verifies(key: PublicKey, signature: bytes, body: bytes, location: str) -> b
     return True
 
 
-def _parse_link(body: bytes) -> Link | None:
+def _parse_link(body: bytes, name: str) -> Link | None:
     try:
-        return Link.model_validate(parse_canonical(body, location="link"))
-    except (ValidationError, TamperedError):
+        return Link.parse(body, location=name)
+    except TamperedError:
         return None
 
 

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from evidence_store import Manifest, TrustStore, UsageError, VerificationError, clip_proof
-from evidence_store.index import read_manifest
+from evidence_store.index import SessionSummary, read_manifest
 from web.access import allow
 from web.audit import record
 from web.clips import segments as courtroom_segments
@@ -42,10 +42,10 @@ from web.clips.media import (
 from web.evidence import data_dir, evidence_store
 from web.extensions import db
 from web.forms import ConfirmForm
-from web.models import Clip, IndexedSession
+from web.models import Clip
 from web.playback import refuse_unverified, serve_segment, session_player
 from web.roles import CLIP_AUTHORS, CLIP_READERS
-from web.visibility import visible_clip, visible_session, visible_units
+from web.visibility import session_unit, visible_clip, visible_session, visible_units
 
 blueprint = Blueprint("exhibits", __name__, url_prefix="/clips")
 SEALED_STATES = ("sealed", "interrupted")
@@ -70,7 +70,7 @@ def clips() -> str:
     return render_template("clips/list.html", by_unit=by_unit, row=row, unit=unit)
 
 
-def _sealed_manifest(row: IndexedSession) -> Manifest:
+def _sealed_manifest(row: SessionSummary) -> Manifest:
     if row.state not in SEALED_STATES:
         raise UsageError(_("Only a sealed session has clips."))
     try:
@@ -82,7 +82,7 @@ def _sealed_manifest(row: IndexedSession) -> Manifest:
 
 
 def _new_page(
-    row: IndexedSession, form: ClipForm, error: str | None, status: int
+    row: SessionSummary, form: ClipForm, error: str | None, status: int
 ) -> tuple[str, int]:
     player: dict[str, Any] | None = None
     try:
@@ -134,7 +134,7 @@ def create() -> Response | tuple[str, int]:
         return _new_page(row, form, message, 400)
     clip = Clip(
         session_id=row.session_id,
-        unit_code=row.unit_code,
+        unit_code=session_unit(row),
         title=(form.title.data or "").strip(),
         exhibit_number=(form.exhibit_number.data or "").strip(),
         start_ms=start_ms,

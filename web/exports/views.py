@@ -57,7 +57,14 @@ from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Clip, ExportRequest, User
 from web.roles import Role
-from web.visibility import hidden, visible_clip, visible_export, visible_session, visible_units
+from web.visibility import (
+    hidden,
+    session_unit,
+    visible_clip,
+    visible_export,
+    visible_session,
+    visible_units,
+)
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
 
@@ -142,7 +149,7 @@ def create() -> Response | tuple[str, int]:
         if row.state not in ("sealed", "interrupted"):
             flash(_("Only a sealed session can be exported."), "error")
             return _list_page(form), 400
-        session_id, unit_code = row.session_id, row.unit_code
+        session_id, unit_code = row.session_id, session_unit(row)
     else:
         flash(_("Give the reason for the export, and a session or a clip."), "error")
         return _list_page(form), 400

@@ -30,13 +30,13 @@ from evidence_store import (
     layout,
     verify_session,
 )
-from evidence_store.index import read_links, read_manifest
+from evidence_store.index import SessionSearch, read_links, read_manifest
 from web.access import allow
 from web.audit import custody_log, record
 from web.evidence import console_settings, data_dir, evidence_store, refresh_index
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm
-from web.models import Bookmark, IndexedSession
+from web.models import ROOT_UNIT, Bookmark
 from web.playback import Playback, refuse_unverified, serve_segment, session_player, session_seals
 from web.roles import EVIDENCE_READERS
 from web.visibility import visible_session, visible_units
@@ -47,34 +47,25 @@ blueprint = Blueprint("review", __name__, url_prefix="/sessions")
 @blueprint.get("/")
 @allow(*EVIDENCE_READERS)
 def sessions() -> str:
-    refresh_index(evidence_store())
+    index = refresh_index()
     form = SearchForm(request.args)
-    settings = console_settings()
-    query = select(IndexedSession).where(IndexedSession.unit_code.in_(visible_units(current_user)))
     filters: dict[str, str] = {}
     if form.validate():
-        for field, column in (
-            ("case", IndexedSession.case_number),
-            ("accused", IndexedSession.accused),
-            ("room", IndexedSession.room),
-            ("investigator", IndexedSession.investigators),
-        ):
-            if value := (getattr(form, field).data or "").strip():
-                query = query.where(column.contains(value))
-                filters[field] = value
-        if form.date_from.data:
-            query = query.where(IndexedSession.started_at >= form.date_from.data)
-            filters["date_from"] = form.date_from.data
-        if form.date_to.data:
-            query = query.where(IndexedSession.started_at < form.date_to.data + "T99")
-            filters["date_to"] = form.date_to.data
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    rows = db.paginate(
-        query.order_by(IndexedSession.started_at.desc()),
-        page=page,
-        per_page=settings.page_size,
-        error_out=False,
+        for name in ("case", "accused", "room", "investigator", "date_from", "date_to"):
+            if value := (getattr(form, name).data or "").strip():
+                filters[name] = value
+    search = SessionSearch(
+        units=visible_units(current_user),
+        unit_of_unassigned=ROOT_UNIT,
+        case_number=filters.get("case", ""),
+        accused=filters.get("accused", ""),
+        room=filters.get("room", ""),
+        investigator=filters.get("investigator", ""),
+        date_from=filters.get("date_from", ""),
+        date_to=filters.get("date_to", ""),
     )
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    rows = index.search(search, page=page, per_page=console_settings().page_size)
     record("list_sessions", detail={"filters": filters, "page": page})
     return render_template("review/list.html", rows=rows, form=form, filters=filters)
 
