@@ -26,7 +26,7 @@ from benchmarks.upload_throughput import raw_put_loop, s3_server, spool_objects
 from evidence_store.model import MediaInfo
 from evidence_store.session import SessionWriter
 from evidence_store.upload.uploader import open_uploader
-from tests.s3_server import METADATA, data_dir, new_bucket
+from tests.support.s3 import METADATA, data_dir, new_bucket
 
 MIB = 1 << 20
 

@@ -30,8 +30,8 @@ from werkzeug.wrappers import Response
 
 from benchmarks.console_load import User
 from evidence_store import layout
-from tests.console_fixtures import build_console
-from tests.test_web_clips import record_long_session
+from tests.support.console import build_console
+from tests.web.clips.test_clips import record_long_session
 from web.access import allow
 from web.audit import record
 from web.evidence import evidence_store

@@ -25,8 +25,8 @@ from benchmarks.console_load import User
 from evidence_store import layout
 from evidence_store.model import SessionMetadata
 from evidence_store.upload.uploader import open_uploader
-from tests.console_fixtures import PASSWORD
-from tests.s3_server import (
+from tests.support.console import PASSWORD
+from tests.support.s3 import (
     ACCESS_KEY,
     SECRET_KEY,
     S3Target,

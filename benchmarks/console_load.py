@@ -24,7 +24,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.console_fixtures import PASSWORD, build_console
+from tests.support.console import PASSWORD, build_console
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -32,9 +32,9 @@ from typing import Any
 from evidence_store.installation.data_dir import DataDir
 from evidence_store.model import MediaInfo, SessionMetadata
 from evidence_store.session import SessionWriter
-from tests.console_fixtures import PASSWORD, build_console
-from tests.test_web_clips import client_for, clip_id_of, make_clip
-from tests.test_web_hearings import add_exhibit, exhibit_ids, new_hearing
+from tests.support.console import PASSWORD, build_console
+from tests.web.clips.test_clips import client_for, clip_id_of, make_clip
+from tests.web.courtroom.test_hearings import add_exhibit, exhibit_ids, new_hearing
 
 CHROMIUM = "/usr/bin/chromium"
 # Records, in window.firstFrame, when the audience video presents its next frame.

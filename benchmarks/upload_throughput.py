@@ -31,7 +31,7 @@ from evidence_store.bucket.wire import S3Wire, b64, lock_headers
 from evidence_store.installation.data_dir import DataDir
 from evidence_store.upload.spool import Spool, SpoolObject
 from evidence_store.upload.uploader import open_uploader
-from tests.s3_server import (
+from tests.support.s3 import (
     ACCESS_KEY,
     SECRET_KEY,
     S3Target,

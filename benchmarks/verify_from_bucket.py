@@ -23,7 +23,7 @@ from evidence_store.bucket.store import S3Access, S3Store
 from evidence_store.settings import S3Settings
 from evidence_store.upload.uploader import open_uploader
 from evidence_store.verify import verify_session
-from tests.s3_server import S3Target, data_dir, new_bucket, random_segments, write_session
+from tests.support.s3 import S3Target, data_dir, new_bucket, random_segments, write_session
 
 MIB = 1 << 20
 

@@ -1,37 +1,21 @@
-"""Shared fixtures: the sealroom command line run as a real subprocess, and a recorded session."""
+"""Shared fixtures. Tests import helpers from ``tests.support``, never from another test module;
+the support modules that define fixtures are loaded here as plugins, so a test names the
+fixture it needs and pytest finds it."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-SMALL = ["--size", "320x240", "--fps", "15", "--segment-seconds", "1"]
+from tests.support.cli import SMALL, RecordedSession, run_sealroom
 
-
-def run_sealroom(
-    *args: str, data_dir: Path | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run ``sealroom ARGS`` as a user would, in a fresh process."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALROOM_")}
-    command = [sys.executable, "-m", "sealroom", *args]
-    if data_dir is not None:
-        command += ["--data-dir", str(data_dir)]
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=timeout, env=env, check=False
-    )
-
-
-@dataclass(frozen=True)
-class RecordedSession:
-    data_dir: Path
-    session_id: str
-    path: Path
+pytest_plugins = [
+    "tests.support.s3",
+    "tests.support.postgres",
+    "tests.support.browser",
+]
 
 
 @pytest.fixture(scope="session")

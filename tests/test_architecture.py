@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.paths import ROOT
+
 PACKAGES = ["sealroom", "web", "recorder", "evidence_store", "hardware"]
 ALLOWED = {
     "sealroom": {"sealroom", "web", "recorder", "evidence_store", "hardware"},
@@ -194,3 +195,14 @@ def test_every_folder_is_small_and_has_no_hidden_subfolder(folder: Path) -> None
     prefixes = Counter(m.split("_")[0] for m in modules if "_" in m)
     crowded = sorted(prefix for prefix, count in prefixes.items() if count >= 3)
     assert crowded == [], f"{folder}: modules sharing a prefix want a folder: {crowded}"
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared fixtures and helpers live in tests/support; a test module stands alone."""
+    violations = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for line, module in imported_modules(path)
+        if module.startswith("tests.") and not module.startswith("tests.support")
+    ]
+    assert violations == []

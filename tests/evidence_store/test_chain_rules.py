@@ -27,7 +27,7 @@ from evidence_store.model import (
 from evidence_store.session import SessionStateError, SessionWriter
 from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
-from tests.evidence_builders import (
+from tests.support.evidence import (
     MEDIA,
     METADATA,
     PAUSE_REASON,

@@ -13,7 +13,7 @@ from evidence_store.clips import ClipProof, clip_proof, verify_clip
 from evidence_store.errors import TamperedError, UntrustedSignerError, UsageError
 from evidence_store.session import SessionWriter
 from evidence_store.signing import TrustStore
-from tests.evidence_builders import (
+from tests.support.evidence import (
     CHAIN_LENGTH,
     LINK_PAUSE,
     LINK_SEG1,

@@ -32,16 +32,16 @@ from evidence_store.model import (
     SessionMetadata,
     SignerInfo,
 )
-from tests.conftest import run_sealroom
-from tests.console_fixtures import MEDIA
-from tests.evidence_builders import (
+from tests.support.cli import run_sealroom
+from tests.support.console import MEDIA
+from tests.support.evidence import (
     Sessions,
     attacker_copy,
     canonical,
     record_pristine,
     segment_media,
 )
-from tests.test_export_package import run_verify
+from tests.support.exports import run_verify
 
 Edit = Callable[[dict[str, Any]], object]
 

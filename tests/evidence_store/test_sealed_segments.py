@@ -12,7 +12,7 @@ import pytest
 
 from evidence_store import SealedSegments, TamperedError, TrustStore
 from evidence_store.errors import UntrustedSignerError
-from tests.evidence_builders import (
+from tests.support.evidence import (
     edit_json,
     link_path,
     new_data_dir,

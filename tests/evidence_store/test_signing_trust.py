@@ -29,7 +29,7 @@ from evidence_store.signing import (
 )
 from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
-from tests.evidence_builders import (
+from tests.support.evidence import (
     CHAIN_LENGTH,
     SEGMENTS,
     link_path,

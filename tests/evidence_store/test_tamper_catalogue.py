@@ -17,7 +17,7 @@ import pytest
 from cryptography import x509
 
 from evidence_store.errors import IncompleteError, TamperedError, UntrustedSignerError
-from tests.evidence_builders import (
+from tests.support.evidence import (
     CHAIN_LENGTH,
     LINK_PAUSE,
     LINK_RESUME,
@@ -37,16 +37,17 @@ from tests.evidence_builders import (
     link_path,
     record_pristine,
     remove_link,
-    resign_session,
     segment_file,
     segment_media,
     self_signed_attacker,
     sig_path,
 )
-
-EDITED_CASE = "VKS-999/2026/HS-ĐT"
-EDITED_TIME = "2026-01-01T08:00:00.000000Z"
-EDITED_REASON = "bị can xin nghỉ"
+from tests.support.tampering import (
+    EDITED_REASON,
+    EDITED_TIME,
+    resign_with_new_case_number,
+    set_case_number,
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +69,6 @@ def session(copy: Sessions) -> Path:
 
 def genuine_certificate(session: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate((session / "signer" / "certificate.pem").read_bytes())
-
-
-def set_case_number(document: dict[str, Any]) -> None:
-    document["metadata"]["case_number"] = EDITED_CASE
 
 
 # -- the pristine session ----------------------------------------------------------------------
@@ -267,15 +264,6 @@ def test_an_edited_pause_reason_in_its_link(copy: Sessions, session: Path) -> No
 
 
 # -- everything re-signed with a key the trust roots do not know -------------------------------
-
-
-def resign_with_new_case_number(session: Path, attacker: Any) -> None:
-    resign_session(
-        session,
-        attacker,
-        edit_link=lambda seq, link: set_case_number(link["event"]) if seq == 0 else None,
-        edit_manifest=set_case_number,
-    )
 
 
 def test_a_session_re_signed_with_a_self_signed_key(copy: Sessions, session: Path) -> None:

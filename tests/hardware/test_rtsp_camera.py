@@ -23,7 +23,7 @@ from recorder.media.overlay import no_signal_card
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 from recorder.status import RecorderStatus
-from tests.rtsp_fixtures import RtspServer, free_port, require_gst_rtsp
+from tests.support.rtsp import RtspServer, free_port, require_gst_rtsp
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from evidence_store.store import FilesystemStore
 from recorder.disk_guard import SpaceBudget, disk_full_reason, is_disk_full
 from recorder.errors import RecorderError
 from recorder.settings import RecorderSettings
-from tests.conftest import run_sealroom
+from tests.support.cli import run_sealroom
 
 pytestmark = pytest.mark.slow
 

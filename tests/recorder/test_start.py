@@ -26,7 +26,7 @@ from recorder.room import RoomBusyError, RoomDevices, RoomLock, synthetic_room
 from recorder.service import RoomService
 from recorder.settings import RecorderSettings
 from sealroom.cli import main
-from tests.conftest import SMALL, run_sealroom
+from tests.support.cli import SMALL, run_sealroom
 
 ROOM = "Phòng hỏi cung 3"
 SESSION_ID = re.compile(r"s-\d{8}T\d{6}Z-[0-9a-f]{8}")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sealroom.cli import cli
-from tests.conftest import SMALL, RecordedSession, run_sealroom
+from tests.support.cli import SMALL, RecordedSession, run_sealroom
 
 
 def snapshot(root: Path) -> dict[str, int]:

@@ -1,5 +1,5 @@
-"""A real RTSP server (Debian gst-rtsp-server, tests/rtsp_server.py) that a test can kill and
-bring back on the same port."""
+"""A real RTSP server (Debian gst-rtsp-server, tests/support/rtsp_server.py) that a test can
+kill and bring back on the same port."""
 
 from __future__ import annotations
 

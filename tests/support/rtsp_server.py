@@ -1,6 +1,6 @@
 """A real RTSP camera for the tests: Debian's gst-rtsp-server, run by Debian's own Python.
 
-    /usr/bin/python3 tests/rtsp_server.py PORT [--size 320x240] [--fps 15]
+    /usr/bin/python3 tests/support/rtsp_server.py PORT [--size 320x240] [--fps 15]
 
 Serves ``rtsp://127.0.0.1:PORT/cam1``: a moving test pattern in H.264 (one keyframe a second,
 so a client that reconnects gets a picture within a second) plus Opus test sound. Prints

@@ -7,7 +7,7 @@ test session on free 127.0.0.1 ports, telemetry off. Set ``SEALROOM_TEST_S3_ENDP
 disposable one: every test bucket keeps COMPLIANCE-locked objects for a day. Tests that kill
 and restart the server run only on SeaweedFS (they need a server of their own).
 
-Import the fixtures into a test module: ``from tests.s3_server import s3_target, bucket``.
+Import the fixtures into a test module: ``from tests.support.s3 import s3_target, bucket``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from tests.console_fixtures import Console, build_console, login, username_for
+from tests.support.console import Console, build_console, login, username_for
 from web.access import PUBLIC, rule_of
 from web.audit import custody_log
 from web.roles import Role

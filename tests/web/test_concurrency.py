@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from benchmarks.console_load import User
-from tests.console_fixtures import build_console
+from tests.support.console import build_console
 
 USERS = 12
 

@@ -12,8 +12,7 @@ import sqlalchemy
 
 from evidence_store.installation.data_dir import DataDir
 from evidence_store.settings import EvidenceSettings
-from tests.console_fixtures import PASSWORD, csrf_token, record_session
-from tests.postgres_server import postgres_url  # noqa: F401 (fixture)
+from tests.support.console import PASSWORD, csrf_token, record_session
 from web.app import create_app
 from web.auth.accounts import create_unit, create_user
 from web.settings import ConsoleSettings
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def fresh_database(postgres_url: str) -> Iterator[str]:  # noqa: F811
+def fresh_database(postgres_url: str) -> Iterator[str]:
     engine = sqlalchemy.create_engine(postgres_url)
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")

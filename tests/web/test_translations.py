@@ -10,7 +10,9 @@ from pathlib import Path
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-WEB = Path(__file__).parent.parent / "web"
+from tests.support.paths import ROOT
+
+WEB = ROOT / "web"
 CATALOG = WEB / "translations" / "vi" / "LC_MESSAGES"
 
 

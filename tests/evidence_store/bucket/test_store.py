@@ -22,9 +22,7 @@ from evidence_store.bucket.wire import (
 )
 from evidence_store.errors import ObjectExistsError, StoreError
 from evidence_store.settings import S3Settings
-from tests.s3_server import S3Target, bucket, new_bucket, s3_target
-
-__all__ = ["bucket", "s3_target"]  # fixtures used by this module
+from tests.support.s3 import S3Target, new_bucket
 
 DAY = timedelta(days=1)
 

@@ -17,7 +17,7 @@ import pytest
 from evidence_store.custody import CustodyLog
 from evidence_store.errors import CustodyError
 from evidence_store.model import GENESIS_PREV
-from tests.evidence_builders import (
+from tests.support.evidence import (
     DataDir,
     append_custody_events,
     custody_row_hash,

@@ -7,14 +7,12 @@ that has `cryptography` (and certainly not sealroom), so the package proves it s
 from __future__ import annotations
 
 import ast
-import functools
 import hashlib
 import json
 import re
 import shutil
 import ssl
 import stat
-import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -27,8 +25,9 @@ from evidence_store.errors import UsageError
 from evidence_store.export.files import zip_directory
 from evidence_store.installation.data_dir import DataDir
 from evidence_store.signing import load_public_key, public_key_der, verify_signature
-from tests.conftest import run_sealroom
-from tests.evidence_builders import (
+from tests.support.browser import wait_js
+from tests.support.cli import run_sealroom
+from tests.support.evidence import (
     SEGMENT_US,
     SEGMENTS,
     Sessions,
@@ -39,37 +38,12 @@ from tests.evidence_builders import (
     segment_media,
     session_files,
 )
-from tests.test_openssl_procedure import SPEC, procedure_steps
-from tests.test_web_browser import ARTIFACTS, browser, wait_js
+from tests.support.exports import package_procedure, readme_procedure, run_verify
+from tests.support.hand_procedure import SPEC, procedure_steps
+from tests.support.paths import ARTIFACTS
 
-__all__ = ["browser"]  # the Chromium fixture, shared with the console's browser test
-SYSTEM_PYTHON = "/usr/bin/python3"
 SIGNER = "CN=phong-hoi-cung-1,O=sealroom"
 CLIP_SPAN = (SEGMENT_US + SEGMENT_US // 2, 2 * SEGMENT_US + SEGMENT_US // 2)  # segments 1, 2
-
-
-@functools.cache
-def standalone_python() -> str:
-    """A Python without the project: Debian's, with its `cryptography` (scripts/setup
-    installs python3-cryptography). Missing, the run fails rather than test less."""
-    probe = subprocess.run(
-        [SYSTEM_PYTHON, "-I", "-c", "import cryptography"], capture_output=True, check=False
-    )
-    if probe.returncode != 0:
-        pytest.fail(f"{SYSTEM_PYTHON} has no cryptography: run scripts/setup")
-    return SYSTEM_PYTHON
-
-
-def run_verify(package: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python verify.py` in the package, isolated from this checkout and its environment."""
-    return subprocess.run(
-        [standalone_python(), "-I", "verify.py", *args],
-        cwd=package,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @dataclass(frozen=True)
@@ -213,12 +187,6 @@ def test_the_readmes_explain_both_ways_to_verify_in_both_languages(exported: Exp
     assert fingerprint and fingerprint.group(1) in vietnamese
 
 
-def readme_procedure(readme: Path) -> str:
-    text = readme.read_text(encoding="utf-8")
-    blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
-    return next(b for b in blocks if "# 1. " in b)
-
-
 def commands(script: str) -> list[str]:
     return [line.split("   #")[0].rstrip() for line in script.splitlines() if line[:1] != "#"]
 
@@ -237,13 +205,6 @@ def test_a_clip_packages_procedure_differs_only_in_step_3(exported: Exported) ->
     clip = readme_procedure(exported.clip_package / "README.en.md")
     assert "sha256sum -c --ignore-missing SHA256SUMS" in clip
     assert commands(readme_procedure(exported.clip_package / "README.vi.md")) == commands(clip)
-
-
-def package_procedure(readme: Path) -> str:
-    """The README's first block: the exporter's signature, checked at the package's root."""
-    text = readme.read_text(encoding="utf-8")
-    blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
-    return next(b for b in blocks if "# P1. " in b)
 
 
 def test_the_readmes_check_the_exporters_signature_before_the_recording(

@@ -1,4 +1,5 @@
-"""Tampered export packages: every way of tests/test_tamper_catalogue.py, applied to a package.
+"""Tampered export packages: every way of the tamper catalogue
+(tests/evidence_store/test_tamper_catalogue.py), applied to a package.
 
 Each case copies one pristine package, tampers with it, and runs the package's own verify.py
 as a separate process: it must exit 1 and name the failing file and the reason. The hand
@@ -33,7 +34,7 @@ from evidence_store.custody import CustodyLog
 from evidence_store.errors import UsageError, VerificationError
 from evidence_store.export.package import ExportSpec, build_package
 from evidence_store.signing import DeviceSigner, public_key_pem
-from tests.evidence_builders import (
+from tests.support.evidence import (
     CHAIN_LENGTH,
     LINK_PAUSE,
     LINK_RESUME,
@@ -56,9 +57,10 @@ from tests.evidence_builders import (
     self_signed_attacker,
     sig_path,
 )
-from tests.test_export_package import package_procedure, readme_procedure, run_verify
-from tests.test_openssl_procedure import HandCheck, Step
-from tests.test_tamper_catalogue import (
+from tests.support.exports import package_procedure, readme_procedure, run_verify
+from tests.support.hand_procedure import HandCheck, Step
+from tests.support.paths import TESTS
+from tests.support.tampering import (
     EDITED_REASON,
     EDITED_TIME,
     resign_with_new_case_number,
@@ -445,7 +447,7 @@ CASES: dict[str, tuple[Tamper, str, str]] = {
 
 def test_the_catalogue_is_covered() -> None:
     """Every tampering test of the catalogue has its case here (by count: names differ)."""
-    catalogue = Path(__file__).with_name("test_tamper_catalogue.py").read_text(encoding="utf-8")
+    catalogue = (TESTS / "evidence_store" / "test_tamper_catalogue.py").read_text(encoding="utf-8")
     tampering = [
         name
         for name in re.findall(r"^def (test_\w+)", catalogue, re.MULTILINE)

@@ -36,8 +36,8 @@ from evidence_store.model import GENESIS_PREV, Link, SegmentRef, SessionMetadata
 from evidence_store.session import SessionWriter
 from evidence_store.upload.spool import Spool
 from evidence_store.verify import verify_session
-from tests.conftest import run_sealroom
-from tests.console_fixtures import MEDIA, record_session
+from tests.support.cli import run_sealroom
+from tests.support.console import MEDIA, record_session
 
 SEGMENT = b"\x00\x00\x00\x18ftypisom" + bytes(2000)
 

@@ -23,20 +23,17 @@ from evidence_store.settings import S3Settings
 from evidence_store.upload.spool import SpoolObject
 from evidence_store.upload.uploader import Backlog, backlog_of, open_uploader
 from evidence_store.verify import verify_session
-from tests.s3_server import (
+from tests.support.s3 import (
     MEDIA,
     METADATA,
     S3Target,
     config_file,
     data_dir,
     new_bucket,
-    own_seaweed,
     random_segments,
     run_sealroom_env,
     write_session,
 )
-
-__all__ = ["own_seaweed"]  # fixtures used by this module
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from evidence_store.settings import RetentionSettings, S3Settings, UploaderSetti
 from evidence_store.upload.spool import Spool, SpoolObject
 from evidence_store.upload.state import UploaderState
 from evidence_store.upload.uploader import RateLimit, Uploader, spool_alarms
-from tests.s3_server import METADATA, data_dir, random_segments, write_session
+from tests.support.s3 import METADATA, data_dir, random_segments, write_session
 
 
 def spool_of(root: Path) -> Spool:

@@ -19,20 +19,15 @@ from evidence_store.timefmt import parse_utc
 from evidence_store.upload.spool import SpoolObject
 from evidence_store.upload.uploader import Backlog, open_uploader
 from evidence_store.verify import verify_session
-from tests.s3_server import (
+from tests.support.s3 import (
     METADATA,
     S3Target,
-    bucket,
     config_file,
     data_dir,
-    media_segments,
     random_segments,
     run_sealroom_env,
-    s3_target,
     write_session,
 )
-
-__all__ = ["bucket", "media_segments", "s3_target"]  # fixtures used by this module
 
 
 def drain(

@@ -26,6 +26,7 @@ from recorder.errors import RecorderError
 from recorder.media.segment_encoder import SegmentEncoder
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
+from tests.support.paths import ROOT
 
 SECONDS = 3.0
 SETTINGS = RecorderSettings(width=320, height=240, fps=30, segment_seconds=1)
@@ -223,7 +224,7 @@ def test_a_killed_encoder_leaves_the_fragments_it_had_written(tmp_path: Path) ->
     path = tmp_path / "000000.mp4"
     killed = subprocess.run(
         [sys.executable, "-c", CRASHING_WRITER, str(path)],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
         check=False,
         capture_output=True,
         text=True,

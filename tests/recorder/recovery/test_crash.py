@@ -31,7 +31,7 @@ import pytest
 from evidence_store.signing import TrustStore
 from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
-from tests.conftest import run_sealroom
+from tests.support.cli import run_sealroom
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,7 @@ from hardware.v4l2 import V4L2Camera
 from recorder.room.devices import room_devices
 from recorder.settings import RecorderSettings
 from sealroom.config import load_config
-from tests.conftest import SMALL, run_sealroom
+from tests.support.cli import SMALL, run_sealroom
 
 ROOM = """
 [recorder]

@@ -32,7 +32,7 @@ from recorder.control.client import (
     RecorderUnreachableError,
 )
 from recorder.control.models import RecorderStatusView
-from tests.conftest import SMALL, run_sealroom
+from tests.support.cli import SMALL, run_sealroom
 
 pytestmark = pytest.mark.slow
 

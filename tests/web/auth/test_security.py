@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from evidence_store.installation import DataDir
-from tests.console_fixtures import PASSWORD, Console, build_console, csrf_token, login
+from tests.support.console import PASSWORD, Console, build_console, csrf_token, login
 from web.app import create_app
 from web.audit import custody_log
 from web.cli.demo_room import recorder_token

@@ -23,7 +23,7 @@ from recorder.cli import ROOMS_KEY
 from recorder.cli import SETTINGS_KEY as RECORDER_SETTINGS
 from recorder.cli.__main__ import read_sections
 from sealroom.config import load_config
-from tests.test_web_browser import free_port, wait_for
+from tests.support.browser import free_port, wait_for
 from web.cli.demo_room import recorder_sections
 from web.settings import SETTINGS_KEY as CONSOLE_SETTINGS
 

@@ -18,13 +18,19 @@ import pytest
 from flask import Flask
 from PIL import Image
 
-from tests.console_fixtures import build_console
-from tests.evidence_builders import segment_media
-from tests.test_web_browser import ARTIFACTS, browser, log_in, shot, wait_js
-from tests.test_web_clips import client_for, clip_id_of, custody, make_clip, record_long_session
-from tests.test_web_hearings import add_exhibit, exhibit_ids, new_hearing, post_json
+from tests.support.browser import log_in, shot, wait_js
+from tests.support.clips import (
+    client_for,
+    clip_id_of,
+    custody,
+    make_clip,
+    record_long_session,
+)
+from tests.support.console import build_console
+from tests.support.evidence import segment_media
+from tests.support.hearings import add_exhibit, exhibit_ids, new_hearing, post_json
+from tests.support.paths import ARTIFACTS
 
-__all__ = ["browser"]  # the Chromium fixture, shared with the console's browser test
 pytestmark = pytest.mark.slow
 PLAY_BOUND_MS = 3000  # the issue asks for "within a second"; a loaded CI machine gets slack
 

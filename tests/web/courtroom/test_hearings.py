@@ -18,9 +18,16 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.console_fixtures import PASSWORD, build_console, csrf_token, record_session
-from tests.test_diagrams import forge, png_bytes, upload, uploaded_id
-from tests.test_web_clips import client_for, clip_id_of, custody, make_clip, record_long_session
+from tests.support.clips import (
+    client_for,
+    clip_id_of,
+    custody,
+    make_clip,
+    record_long_session,
+)
+from tests.support.console import PASSWORD, build_console, csrf_token, record_session
+from tests.support.diagrams import forge, png_bytes, upload, uploaded_id
+from tests.support.hearings import add_exhibit, exhibit_ids, new_hearing, post_json
 from web.auth.accounts import create_user
 from web.clips.verified import EXTENSION_KEY, VerifiedClips
 from web.courtroom import presentation
@@ -37,47 +44,11 @@ class Court:
     upper_clip_id: int  # a clip of a session of unit hanoi
 
 
-def post_json(client: FlaskClient, url: str, body: object) -> TestResponse:
-    token = csrf_token(client, "/hearings/")
-    return client.post(
-        url, data=json.dumps(body), content_type="application/json", headers={"X-CSRFToken": token}
-    )
-
-
-def new_hearing(client: FlaskClient, case: str = "VKS-7/2026", date: str = "2026-04-01") -> int:
-    token = csrf_token(client, "/hearings/")
-    response = client.post(
-        "/hearings/",
-        data={
-            "csrf_token": token,
-            "case_number": case,
-            "court": "TAND TP Hà Nội",
-            "hearing_date": date,
-        },
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    return int(response.location.rstrip("/").split("/")[-1])
-
-
-def add_exhibit(client: FlaskClient, hearing_id: int, item: str, number: str = "") -> TestResponse:
-    url = f"/hearings/{hearing_id}"
-    token = csrf_token(client, url)
-    return client.post(
-        f"{url}/exhibits", data={"csrf_token": token, "item": item, "exhibit_number": number}
-    )
-
-
 def exhibit_list(app: Flask, hearing_id: int) -> list[tuple[str, int | None, int | None]]:
     with app.app_context():
         hearing = db.session.get(Hearing, hearing_id)
         assert hearing is not None
         return [(e.exhibit_number, e.clip_id, e.diagram_id) for e in hearing.exhibits]
-
-
-def exhibit_ids(app: Flask, hearing_id: int) -> list[int]:
-    with app.app_context():
-        rows = db.session.query(HearingExhibit).filter_by(hearing_id=hearing_id)
-        return [e.id for e in rows.order_by(HearingExhibit.position)]
 
 
 def command(client: FlaskClient, hearing_id: int, action: str, **body: Any) -> TestResponse:

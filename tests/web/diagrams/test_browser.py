@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.console_fixtures import build_console
-from tests.test_web_browser import browser, free_port, log_in, shot, wait_for, wait_js
+from tests.support.browser import free_port, log_in, shot, wait_for, wait_js
+from tests.support.console import build_console
 
-__all__ = ["browser"]  # the Chromium fixture, shared with the console's browser test
 pytestmark = pytest.mark.slow
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import stat
 import threading
 from collections.abc import Callable
@@ -21,15 +20,26 @@ from PIL import Image
 from werkzeug.test import TestResponse
 
 from evidence_store.signing import DeviceSigner
-from tests.console_fixtures import Console, build_console, login
-from web.audit import custody_log
+from tests.support.console import Console, build_console
+from tests.support.diagrams import (
+    PNG_MAGIC,
+    client_for,
+    diagram_payload_of,
+    diagram_row,
+    events,
+    exhibits,
+    forge,
+    png_bytes,
+    stored_originals,
+    token,
+    upload,
+    uploaded_id,
+)
 from web.auth.accounts import create_user
 from web.diagrams.config import RETRY_KEY
 from web.diagrams.store import ExhibitStore, PageMismatch, RecordRefused
 from web.extensions import db
 from web.models import Diagram, DiagramLayer
-
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
@@ -42,48 +52,6 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Console:
     return built
 
 
-def client_for(console: Console, username: str, password: str | None = None) -> FlaskClient:
-    client = console.app.test_client()
-    if password is None:
-        login(client, username)
-    else:
-        login(client, username, password)
-    return client
-
-
-def token(client: FlaskClient) -> str:
-    page = client.get("/diagrams/new").get_data(as_text=True)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    assert match, page[:500]
-    return match.group(1)
-
-
-def upload(
-    client: FlaskClient,
-    data: bytes,
-    *,
-    filename: str = "sketch.png",
-    title: str = "Sơ đồ hiện trường",
-    content_type: str = "application/octet-stream",
-) -> TestResponse:
-    return client.post(
-        "/diagrams/upload",
-        data={
-            "csrf_token": token(client),
-            "title": title,
-            "file": (io.BytesIO(data), filename, content_type),
-        },
-        content_type="multipart/form-data",
-    )
-
-
-def uploaded_id(response: TestResponse) -> int:
-    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    match = re.search(r"/diagrams/(\d+)$", response.location)
-    assert match, response.location
-    return int(match.group(1))
-
-
 def post_json(client: FlaskClient, url: str, body: object) -> TestResponse:
     return client.post(
         url,
@@ -91,16 +59,6 @@ def post_json(client: FlaskClient, url: str, body: object) -> TestResponse:
         content_type="application/json",
         headers={"X-CSRFToken": token(client)},
     )
-
-
-def png_bytes(
-    size: tuple[int, int] = (64, 48),
-    colour: str | int | tuple[int, int, int] = "red",
-    mode: str = "RGB",
-) -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, size, colour).save(out, "PNG")
-    return out.getvalue()
 
 
 def jpeg_bytes() -> bytes:
@@ -123,30 +81,6 @@ SVG = (
     b'<text x="10" y="80">S\xc6\xa1 \xc4\x91\xe1\xbb\x93</text>'
     b"</svg>"
 )
-
-
-def diagram_row(console: Console, diagram_id: int) -> Diagram:
-    with console.app.app_context():
-        row = db.session.get(Diagram, diagram_id)
-        assert row is not None
-        db.session.expunge(row)
-        return row
-
-
-def exhibits(console: Console) -> Path:
-    return console.data.root / "exhibits"
-
-
-def stored_originals(console: Console) -> set[str]:
-    folder = exhibits(console)
-    if not folder.exists():
-        return set()
-    return {p.name for p in folder.iterdir() if re.fullmatch(r"[0-9a-f]{64}", p.name)}
-
-
-def events(console: Console, action: str) -> list[Any]:
-    with console.app.app_context():
-        return list(custody_log().entries(action=action))
 
 
 def layer_count(console: Console) -> int:
@@ -193,14 +127,6 @@ def test_upload_stores_the_original_write_once_and_shows_pngs(
     assert download.status_code == 200 and download.data == data
     assert download.mimetype == "application/octet-stream"
     assert download.headers["Content-Disposition"].startswith("attachment")
-
-
-def diagram_payload_of(page: TestResponse) -> dict[str, Any]:
-    html = page.get_data(as_text=True)
-    match = re.search(r'<script type="application/json" id="diagram-data">(.*?)</script>', html)
-    assert match, html[:1000]
-    payload: dict[str, Any] = json.loads(match.group(1))
-    return payload
 
 
 def display(console: Console, sha256: str) -> Path:
@@ -517,12 +443,6 @@ def test_upload_size_limits(console: Console) -> None:
 
 def page_events(console: Console, action: str, diagram_id: int) -> list[Any]:
     return [e for e in events(console, action) if e.detail.get("diagram") == diagram_id]
-
-
-def forge(path: Path, data: bytes) -> None:
-    """What someone with access to the disk could do: replace a stored page."""
-    path.chmod(0o644)
-    path.write_bytes(data)
 
 
 def test_a_replaced_display_page_is_refused_logged_and_made_again(console: Console) -> None:

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.console_fixtures import Console, build_console
-from tests.test_diagrams import (
+from tests.support.console import Console, build_console
+from tests.support.diagrams import (
     PNG_MAGIC,
     client_for,
     diagram_payload_of,

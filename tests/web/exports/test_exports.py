@@ -27,8 +27,9 @@ from evidence_store.export.package import ExportSpec, build_package, export_byte
 from evidence_store.model import SessionMetadata
 from evidence_store.session import SessionWriter
 from evidence_store.store import CHUNK
-from tests.conftest import run_sealroom
-from tests.console_fixtures import (
+from tests.support.browser import log_in, shot, wait_js
+from tests.support.cli import run_sealroom
+from tests.support.console import (
     MEDIA,
     PASSWORD,
     Console,
@@ -37,8 +38,7 @@ from tests.console_fixtures import (
     login,
     record_session,
 )
-from tests.test_export_package import standalone_python
-from tests.test_web_browser import browser, log_in, shot, wait_js
+from tests.support.exports import standalone_python
 from web.audit import custody_log
 from web.auth.accounts import create_user
 from web.evidence import evidence_store
@@ -47,8 +47,6 @@ from web.exports.build import job_key
 from web.exports.download import PackageChanged, SendOutcome, checked_chunks, digest_of
 from web.extensions import db
 from web.models import Clip, ExportRequest, User
-
-__all__ = ["browser"]  # the Chromium fixture, shared with the console's browser test
 
 REASON = "Luật sư bào chữa đề nghị cung cấp bản ghi"
 

@@ -15,12 +15,11 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from tests.console_fixtures import build_console
-from tests.evidence_builders import segment_media
-from tests.test_web_browser import browser, log_in, shot, wait_js
-from tests.test_web_clips import custody, record_long_session
+from tests.support.browser import log_in, shot, wait_js
+from tests.support.clips import custody, record_long_session
+from tests.support.console import build_console
+from tests.support.evidence import segment_media
 
-__all__ = ["browser"]  # the Chromium fixture, shared with the console's browser test
 pytestmark = pytest.mark.slow
 REFUSED = 2  # the segment altered on disk: it starts at 0:02 of the session
 TAIL = 0.1  # the segment before it ends a few ms late (its last AAC frame)

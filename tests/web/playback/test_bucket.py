@@ -19,24 +19,13 @@ from evidence_store.custody import CustodyEntry
 from evidence_store.installation.data_dir import DataDir
 from evidence_store.model import SessionMetadata
 from evidence_store.upload.uploader import open_uploader
-from tests.console_fixtures import login
-from tests.s3_server import (
-    S3Target,
-    bucket,
-    data_dir,
-    media_segments,
-    new_bucket,
-    own_seaweed,
-    s3_target,
-    write_session,
-)
+from tests.support.console import login
+from tests.support.s3 import S3Target, data_dir, new_bucket, write_session
 from web.app import create_app
 from web.audit import custody_log
 from web.auth.accounts import create_unit, create_user
 from web.playback.codecs import DEFAULT_VIDEO_CODEC, avc_codec_string
 from web.settings import ConsoleSettings
-
-__all__ = ["bucket", "media_segments", "own_seaweed", "s3_target"]  # fixtures used here
 
 PASSWORD = "mật khẩu đủ dài để thử"
 METADATA = SessionMetadata(

@@ -16,9 +16,9 @@ from evidence_store import ClipSegment, FilesystemStore
 from evidence_store.bucket import LayeredStore
 from evidence_store.model import SessionMetadata
 from evidence_store.session import SessionWriter
-from tests.console_fixtures import MEDIA, Console, build_console
-from tests.evidence_builders import edit_json, resign_session, self_signed_attacker
-from tests.test_web_clips import SECOND_US, client_for, custody, record_long_session
+from tests.support.clips import SECOND_US, client_for, custody, record_long_session
+from tests.support.console import MEDIA, Console, build_console
+from tests.support.evidence import edit_json, resign_session, self_signed_attacker
 from web.playback import CheckedSegments, Refusal, checked_segments
 
 

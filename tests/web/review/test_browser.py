@@ -5,41 +5,19 @@ and verifies it. Screenshots of the key pages are kept in test-artifacts/."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright import sync_api as playwright_api
 
-from tests.console_fixtures import PASSWORD, build_console
+from tests.support.browser import free_port, log_in, shot, wait_for, wait_js
+from tests.support.console import build_console
 
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 TOKEN = "browser-test-token-" + os.urandom(8).hex()
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for(url: str, *, headers: dict[str, str] | None = None, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            request = urllib.request.Request(url, headers=headers or {})
-            with urllib.request.urlopen(request, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError(url)
 
 
 def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -95,49 +73,6 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as p:
-        launched = p.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        yield launched
-        launched.close()
-
-
-def log_in(page: object, base: str, username: str) -> None:
-    page.goto(f"{base}/login")  # type: ignore[attr-defined]
-    page.fill("#username", username)  # type: ignore[attr-defined]
-    page.fill("#password", PASSWORD)  # type: ignore[attr-defined]
-    page.click("#login")  # type: ignore[attr-defined]
-    page.wait_for_load_state()  # type: ignore[attr-defined]
-
-
-def wait_js(page: object, expression: str, *, timeout: float = 30) -> None:
-    """Poll ``expression`` until true. (Playwright's wait_for_function evaluates strings with
-    eval, which the console's Content-Security-Policy rightly forbids.)"""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(expression):  # type: ignore[attr-defined]
-        if time.monotonic() > deadline:
-            raise TimeoutError(expression)
-        time.sleep(0.2)
-
-
-def shot(page: object, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
 def test_record_review_play_verify_in_chromium(servers: dict[str, object], browser: object) -> None:

@@ -16,8 +16,8 @@ import sqlalchemy
 from alembic import command
 from alembic.config import Config
 
-from tests.conftest import run_sealroom
-from tests.console_fixtures import (
+from tests.support.cli import run_sealroom
+from tests.support.console import (
     PASSWORD,
     Console,
     build_console,

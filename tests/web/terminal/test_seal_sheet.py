@@ -7,7 +7,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from evidence_store.index.summary import read_manifest
-from tests.console_fixtures import Console, build_console, login
+from tests.support.console import Console, build_console, login
 from web.audit import custody_log
 
 

@@ -1,0 +1,49 @@
+"""Running an export package's own verifier and its documented procedures."""
+
+from __future__ import annotations
+
+import functools
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+@functools.cache
+def standalone_python() -> str:
+    """A Python without the project: Debian's, with its `cryptography` (scripts/setup
+    installs python3-cryptography). Missing, the run fails rather than test less."""
+    probe = subprocess.run(
+        [SYSTEM_PYTHON, "-I", "-c", "import cryptography"], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        pytest.fail(f"{SYSTEM_PYTHON} has no cryptography: run scripts/setup")
+    return SYSTEM_PYTHON
+
+
+def run_verify(package: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`python verify.py` in the package, isolated from this checkout and its environment."""
+    return subprocess.run(
+        [standalone_python(), "-I", "verify.py", *args],
+        cwd=package,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def readme_procedure(readme: Path) -> str:
+    text = readme.read_text(encoding="utf-8")
+    blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    return next(b for b in blocks if "# 1. " in b)
+
+
+def package_procedure(readme: Path) -> str:
+    """The README's first block: the exporter's signature, checked at the package's root."""
+    text = readme.read_text(encoding="utf-8")
+    blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    return next(b for b in blocks if "# P1. " in b)
