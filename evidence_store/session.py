@@ -2,15 +2,23 @@
 
 A link is published (write-once, fsynced) and then signed; the head signature of the last
 link is what a crash leaves behind, so everything sealed before a crash still verifies.
+
+The writer never touches the network. What must leave the box (the heads a witness
+receives, what a time-stamp authority stamps) leaves through ``on_head``: it is called with
+each link and with the manifest once they are written and signed, and is expected to queue
+them (``evidence_store.outbox``), never to wait for a server.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from evidence_store import layout
@@ -36,6 +44,31 @@ from evidence_store.store import FilesystemStore, sha256_file
 from evidence_store.timefmt import format_utc, utc_now
 
 WRITER_LOCK = ".writer.lock"
+log = logging.getLogger("sealroom.evidence")
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    """A document the writer has just written and signed: a link (the chain's new head) or
+    the manifest (the seal). ``name`` is session-relative (``chain/000003.json``,
+    ``manifest.json``); ``time`` is the device's time in it (the link's, or the manifest's
+    ``ended_at``); ``seq`` is the link's (None for the manifest)."""
+
+    session_id: str
+    name: str
+    body: bytes
+    signature: bytes
+    head: str  # the chain's head after this document: SHA-256 of the last link
+    seq: int | None
+    time: str
+
+    @property
+    def sealed(self) -> bool:
+        return self.seq is None
+
+
+HeadHook = Callable[[SignedHead], None]
+WallClock = Callable[[], datetime]  # the device's clock: UTC, timezone-aware
 
 
 class SessionStateError(SealroomError):
@@ -58,7 +91,15 @@ class SessionWriter:
     can tell a crashed session from one that is still recording.
     """
 
-    def __init__(self, store: FilesystemStore, signer: DeviceSigner, session_id: str) -> None:
+    def __init__(
+        self,
+        store: FilesystemStore,
+        signer: DeviceSigner,
+        session_id: str,
+        *,
+        on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
+    ) -> None:
         self.store = store
         self.signer = signer
         self.session_id = layout.check_session_id(session_id)
@@ -68,6 +109,8 @@ class SessionWriter:
         self._last_signature = b""
         self._lock = threading.Lock()
         self._session_lock: int | None = None
+        self._on_head = on_head
+        self._clock = clock  # every time this writer puts into a link
 
     def _hold_session_lock(self) -> None:
         path = self.store.inflight_dir(self.prefix) / WRITER_LOCK
@@ -96,9 +139,20 @@ class SessionWriter:
         media: MediaInfo,
         *,
         session_id: str | None = None,
+        on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
     ) -> SessionWriter:
-        """Create a session: publish the signer's identity, then link 0 (session_started)."""
-        writer = cls(store, signer, session_id or layout.new_session_id())
+        """Create a session: publish the signer's identity, then link 0 (session_started).
+
+        ``on_head`` is called with every link and the manifest once written and signed (see
+        the module's docstring); ``clock`` is the device's clock, the time of every link."""
+        writer = cls(
+            store,
+            signer,
+            session_id or layout.new_session_id(clock()),
+            on_head=on_head,
+            clock=clock,
+        )
         writer._hold_session_lock()
         writer._put(layout.PUBLIC_KEY, public_key_pem(signer.public_key))
         if (cert := signer.certificate_pem()) is not None:
@@ -113,14 +167,22 @@ class SessionWriter:
         return writer
 
     @classmethod
-    def reopen(cls, store: FilesystemStore, signer: DeviceSigner, session_id: str) -> SessionWriter:
+    def reopen(
+        cls,
+        store: FilesystemStore,
+        signer: DeviceSigner,
+        session_id: str,
+        *,
+        on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
+    ) -> SessionWriter:
         """Pick up a session whose writer died: replay and check its chain, sign a last link
         that was published but not yet signed, and continue from its head.
 
         Raises SessionBusyError if a live process still writes it, and a VerificationError if
         what is stored does not check out (recovery never builds on tampered evidence).
         """
-        writer = cls(store, signer, session_id)
+        writer = cls(store, signer, session_id, on_head=on_head, clock=clock)
         prefix = writer.prefix
         if not store.exists(prefix + layout.link_name(0)):
             raise UnknownSessionError(f"unknown session {session_id}")
@@ -235,7 +297,7 @@ class SessionWriter:
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(utc_now()),
+                time=format_utc(self._clock()),
                 kind="segment",
                 segment=segment,
             )
@@ -253,6 +315,11 @@ class SessionWriter:
 
     def device_restored(self, device: str) -> None:
         self._event(Event(type=EventType.DEVICE_RESTORED, device=device))
+
+    def clock_skew(self, reason: str) -> None:
+        """Mark on the record that the device's clock disagreed with a time-stamp authority.
+        Refused (SessionStateError) once the session has ended."""
+        self._event(Event(type=EventType.CLOCK_SKEW, reason=reason))
 
     def stop(self, reason: str) -> Manifest:
         """End the session with ``stopped`` and seal it."""
@@ -277,11 +344,23 @@ class SessionWriter:
                 head_signature=self._last_signature,
                 checksums_sha256=hashlib.sha256(checksums).hexdigest(),
             )
-            self._put_signed(layout.MANIFEST, layout.MANIFEST_SIG, manifest_bytes(manifest))
+            body = manifest_bytes(manifest)
+            signature = self._put_signed(layout.MANIFEST, layout.MANIFEST_SIG, body)
         self.close()
+        self._tell(
+            SignedHead(
+                session_id=self.session_id,
+                name=layout.MANIFEST,
+                body=body,
+                signature=signature,
+                head=manifest.chain.head,
+                seq=None,
+                time=manifest.ended_at,
+            )
+        )
         return manifest
 
-    def _put_signed(self, name: str, sig_name: str, body: bytes) -> None:
+    def _put_signed(self, name: str, sig_name: str, body: bytes) -> bytes:
         key = self.prefix + name
         if not self.store.exists(key):
             self.store.put_bytes(key, body)
@@ -291,7 +370,19 @@ class SessionWriter:
             signature = self.store.read_bytes(self.prefix + sig_name)
             verify_signature(self.signer.public_key, signature, body, location=name)
         else:
-            self.store.put_bytes(self.prefix + sig_name, self.signer.sign(body))
+            signature = self.signer.sign(body)
+            self.store.put_bytes(self.prefix + sig_name, signature)
+        return signature
+
+    def _tell(self, head: SignedHead) -> None:
+        """Hand a signed head to ``on_head``. What it does may fail (a full disk under its
+        queue); the evidence is written and signed already, so recording goes on."""
+        if self._on_head is None:
+            return
+        try:
+            self._on_head(head)
+        except Exception:
+            log.exception("%s: %s was sealed but could not be queued", self.session_id, head.name)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -300,13 +391,14 @@ class SessionWriter:
             self._append_event(event)
 
     def _append_event(self, event: Event) -> None:
-        self._check(lambda probe: probe.apply_event(event, format_utc(utc_now()), "new event"))
+        now = format_utc(self._clock())
+        self._check(lambda probe: probe.apply_event(event, now, "new event"))
         self._append(
             Link(
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(utc_now()),
+                time=now,
                 kind="event",
                 event=event,
             )
@@ -329,6 +421,17 @@ class SessionWriter:
         self.chain.apply(link, body)
         assert self.chain.head == link_digest(body)
         self._last_signature = signature
+        self._tell(
+            SignedHead(
+                session_id=self.session_id,
+                name=name,
+                body=body,
+                signature=signature,
+                head=self.chain.head,
+                seq=link.seq,
+                time=link.time,
+            )
+        )
 
     def _put(self, relative: str, data: bytes) -> None:
         self.store.put_bytes(self.prefix + relative, data)
