@@ -17,7 +17,8 @@ import http.server
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from evidence_store import WallClock, utc_now
+from evidence_store.outbox import Outbox, OutboxSender, Route
+from evidence_store.store import FilesystemStore
+from evidence_store.timestamping import (
+    TSA_OUTBOX,
+    StampDelivery,
+    Stamper,
+    TokenVerifier,
+    TsaClient,
+)
+from evidence_store.timestamping.delivery import StampedHook
 
 CONFIG = """\
 [tsa]
@@ -191,7 +204,7 @@ class TsaServer:
         http.server.ThreadingHTTPServer.allow_reuse_address = True
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -218,3 +231,47 @@ def tsa(tsa_authority: TsaAuthority) -> Iterator[TsaServer]:
         yield server
     finally:
         server.stop()
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def openssl_ts_verify(
+    data_file: Path, token_file: Path, ca_file: Path
+) -> subprocess.CompletedProcess[str]:
+    """The check anyone can run by hand: ``openssl ts -verify -data FILE -in X.tsr -CAfile CA``."""
+    return subprocess.run(
+        ["openssl", "ts", "-verify", "-data", str(data_file), "-in", str(token_file),
+         "-CAfile", str(ca_file)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+
+def send_stamps(
+    store: FilesystemStore,
+    outbox_root: Path,
+    server: TsaServer,
+    *,
+    clock: WallClock = utc_now,
+    on_stamped: StampedHook | None = None,
+) -> int:
+    """One pass of the ``tsa`` outbox's sender, as a recorder's sender thread makes it;
+    returns how many stamps were delivered."""
+    delivery = StampDelivery(store, tsa_client(server), clock=clock, on_stamped=on_stamped)
+    return OutboxSender([Route(Outbox(outbox_root, TSA_OUTBOX), delivery)]).drain_once()
+
+
+def stamper(
+    outbox_root: Path,
+    *,
+    interval_seconds: float = 300.0,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Stamper:
+    """The ``tsa`` outbox's stamper, as a recorder builds it."""
+    return Stamper(
+        Outbox(outbox_root, TSA_OUTBOX), interval_seconds=interval_seconds, monotonic=monotonic
+    )
+
+
+def tsa_client(server: TsaServer) -> TsaClient:
+    return TsaClient(server.url, TokenVerifier.from_file(server.ca_file), timeout=5)
