@@ -73,7 +73,8 @@ class StampRecord:
         return None
 
     def as_detail(self) -> dict[str, Any]:
-        """The custody record of the stamp: both times, and what they say."""
+        """The custody record of the stamp: both times, and what they say (in milliseconds:
+        custody details are canonical JSON, which has no floating-point numbers)."""
         return {
             "file": self.key.removeprefix(f"sessions/{self.session_id}/"),
             "token": self.token_key.removeprefix(f"sessions/{self.session_id}/"),
@@ -81,9 +82,9 @@ class StampRecord:
             "queued_at": self.queued_at,
             "sent_at": format_utc(self.sent_at),
             "tsa_time": format_utc(self.tsa_time),
-            "late_seconds": round(self.late_seconds, 3),
-            "waited_seconds": round(self.waited_seconds, 3),
-            "round_trip_seconds": round(self.round_trip_seconds, 3),
+            "late_ms": round(self.late_seconds * 1000),
+            "waited_ms": round(self.waited_seconds * 1000),
+            "round_trip_ms": round(self.round_trip_seconds * 1000),
         }
 
 
