@@ -31,7 +31,7 @@ from evidence_store.errors import (
     UntrustedSignerError,
     VerificationError,
 )
-from evidence_store.model import Link, Manifest, SegmentRef
+from evidence_store.model import EventType, Link, Manifest, SegmentRef
 from evidence_store.signer_check import check_signer, signer_certificates
 from evidence_store.signing import (
     PublicKey,
@@ -70,6 +70,7 @@ class VerifiedSession:
     # could not be checked (no time-stamp authority's root was given).
     time_stamps: tuple[StampedTime, ...] = field(default=())
     unchecked_time_stamps: int = 0
+    clock_marks: tuple[str, ...] = ()  # clock_skew events in the chain: "chain/N.json: why"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +88,7 @@ class VerifiedSession:
             "interrupted": self.interrupted,
             "time_stamps": [stamp.as_dict() for stamp in self.time_stamps],
             "unchecked_time_stamps": self.unchecked_time_stamps,
+            "clock_marks": list(self.clock_marks),
         }
 
 
@@ -112,6 +114,7 @@ class _Verification:
         self.tokens = tokens
         self.checked_tokens: dict[str, datetime] = {}  # token name -> the authority's time
         self.link_times: list[str] = []
+        self.clock_marks: list[str] = []
 
     def read(self, relative: str) -> bytes:
         key = self.prefix + relative
@@ -144,6 +147,7 @@ class _Verification:
             interrupted=manifest.interrupted,
             time_stamps=tuple(stamps),
             unchecked_time_stamps=unchecked,
+            clock_marks=tuple(self.clock_marks),
         )
 
     def _walk_chain(
@@ -194,6 +198,8 @@ class _Verification:
             link = Link.parse(body, location=where)
             chain.apply(link, body)
             self.link_times.append(link.time)
+            if link.event is not None and link.event.type is EventType.CLOCK_SKEW:
+                self.clock_marks.append(f"{where}: {link.event.reason}")
             if seq == 0:
                 self._check_signer(chain, public_key, certificate, intermediates, link.time, body)
             if link.segment is not None:

@@ -27,7 +27,6 @@ from evidence_store import (
     SessionWriter,
     SignedHead,
     WallClock,
-    format_utc,
     utc_now,
 )
 from evidence_store.custody import CustodyLog
@@ -39,8 +38,8 @@ from evidence_store.timestamping import (
     Stamper,
     StampRecord,
     TsaConfig,
+    record_stamp,
 )
-from recorder.alarms import record_alarm
 
 log = logging.getLogger("sealroom.recorder")
 
@@ -109,12 +108,13 @@ class TrustedTime:
             self._running = True
 
     def stop(self) -> None:
-        """Stop sending; one last pass sends what the authority takes at once (the seal of
-        the session just ended), and whatever it does not take stays queued on disk."""
+        """Stop sending. One last pass first sends what the authority takes at once (the
+        seal of the session just ended; a pass waits at most one request's timeout, and not
+        at all while the route backs off); what it does not take stays queued on disk."""
+        self.sender.drain_once()
         if self._running:
             self.sender.stop()
             self._running = False
-        self.sender.drain_once()
 
     def status(self) -> RouteStatus:
         return self.sender.statuses()[0]
@@ -132,45 +132,20 @@ class TrustedTime:
             self._open[writer.session_id] = writer
 
     def _stamped(self, record: StampRecord) -> None:
-        """A token arrived (on the sender's thread): record it, and judge the clock."""
-        skew = record.skew_seconds(self.tolerance_seconds)
-        if record.session_id is None:
-            # A custody checkpoint's token: recording it in the custody log would make a
-            # checkpoint to stamp, whose token would be recorded... so only the log says.
-            if skew is not None:
-                log.error("ALARM (clock_skew): %s", _skew_reason(record, skew))
-            return
-        self.custody.record(
-            actor=self.actor,
-            role=self.role,
-            action="time_stamped",
-            session_id=record.session_id,
-            detail=record.as_detail(),
-        )
-        if skew is None:
-            return
-        reason = _skew_reason(record, skew)
-        record_alarm(
+        """A token arrived (on the sender's thread): record it, and mark a wrong clock in
+        the session's chain while it is still being written."""
+        reason = record_stamp(
             self.custody,
+            record,
             actor=self.actor,
             role=self.role,
-            session_id=record.session_id,
-            kind="clock_skew",
-            reason=reason,
+            tolerance=self.tolerance_seconds,
         )
+        if reason is None or record.session_id is None:
+            return
         with self._lock:
             writer = self._open.get(record.session_id)
         if writer is not None:
             # It may have ended meanwhile: then the custody log alone holds the mark.
             with contextlib.suppress(SessionStateError):
                 writer.clock_skew(reason)
-
-
-def _skew_reason(record: StampRecord, skew: float) -> str:
-    direction = "behind" if skew > 0 else "ahead of"
-    return (
-        f"the device's clock is {abs(skew):.1f} s {direction} the time-stamp authority's: "
-        f"{record.as_detail()['file']} was sent at "
-        f"{format_utc(record.sent_at)} (device) and stamped at "
-        f"{format_utc(record.tsa_time)} (authority)"
-    )
