@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from rfc3161_client import (
     TimeStampResponse,
     VerificationError,
@@ -61,6 +61,12 @@ class TokenVerifier:
             return cls.from_pem(pem, location=str(path))
         except TamperedError as exc:
             raise UsageError(f"{path}: not a PEM certificate file ({exc.reason})") from exc
+
+    def pem(self) -> bytes:
+        """The roots, then the intermediates, as one PEM file (an export's ``tsa-ca.pem``)."""
+        return b"".join(
+            c.public_bytes(serialization.Encoding.PEM) for c in [*self.roots, *self.intermediates]
+        )
 
     def fingerprint(self) -> str:
         """The first root's SHA-256 fingerprint, as openssl prints it."""
