@@ -54,6 +54,7 @@ from evidence_store.session import (
     SessionWriter,
     SignedHead,
     WallClock,
+    fan_out,
 )
 from evidence_store.settings import EvidenceSettings
 from evidence_store.signing import DeviceSigner, PublicKey, TrustStore, verify_signature
@@ -107,6 +108,7 @@ __all__ = [
     "WallClock",
     "check_session_id",
     "clip_proof",
+    "fan_out",
     "first_error",
     "format_utc",
     "fsync_directory",

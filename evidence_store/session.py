@@ -3,10 +3,13 @@
 A link is published (write-once, fsynced) and then signed; the head signature of the last
 link is what a crash leaves behind, so everything sealed before a crash still verifies.
 
-The writer never touches the network. What must leave the box (the heads a witness
-receives, what a time-stamp authority stamps) leaves through ``on_head``: it is called with
-each link and with the manifest once they are written and signed, and is expected to queue
-them (``evidence_store.outbox``), never to wait for a server.
+Each signed head (every link, and the seal) is handed to ``on_head`` in the same call that
+wrote it, so that it can leave the box for the off-box witness. The writer does no network
+I/O: the hook queues the head (``evidence_store.witnessing``), and a hook that fails is logged
+and never stops the session. The time-stamp authority's stamps leave the same way
+(``evidence_store.timestamping``).
+
+Every time the writer puts into a link comes from ``clock``, the device's clock.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from evidence_store import layout
 from evidence_store.canonical import canonical_json
@@ -49,26 +53,35 @@ log = logging.getLogger("sealroom.evidence")
 
 @dataclass(frozen=True)
 class SignedHead:
-    """A document the writer has just written and signed: a link (the chain's new head) or
-    the manifest (the seal). ``name`` is session-relative (``chain/000003.json``,
-    ``manifest.json``); ``time`` is the device's time in it (the link's, or the manifest's
-    ``ended_at``); ``seq`` is the link's (None for the manifest)."""
+    """A chain head the writer has just signed: a link's exact bytes (``seq``) or the
+    manifest's (the seal, ``seq`` None), with the device's signature over them."""
 
     session_id: str
-    name: str
-    body: bytes
-    signature: bytes
-    head: str  # the chain's head after this document: SHA-256 of the last link
+    kind: Literal["link", "seal"]
     seq: int | None
-    time: str
-
-    @property
-    def sealed(self) -> bool:
-        return self.seq is None
+    data: bytes
+    signature: bytes
 
 
 HeadHook = Callable[[SignedHead], None]
 WallClock = Callable[[], datetime]  # the device's clock: UTC, timezone-aware
+
+
+def fan_out(*hooks: HeadHook | None) -> HeadHook | None:
+    """One hook that hands each head to every one of ``hooks`` (the witness's queue, the
+    time-stamp authority's), so that one failing never keeps a head from the others."""
+    chosen = [hook for hook in hooks if hook is not None]
+    if len(chosen) <= 1:
+        return chosen[0] if chosen else None
+
+    def each(head: SignedHead) -> None:
+        for hook in chosen:
+            try:
+                hook(head)
+            except Exception:
+                log.exception("session %s: a head could not be queued", head.session_id)
+
+    return each
 
 
 class SessionStateError(SealroomError):
@@ -101,6 +114,8 @@ class SessionWriter:
         clock: WallClock = utc_now,
     ) -> None:
         self.store = store
+        self.on_head = on_head
+        self.clock = clock
         self.signer = signer
         self.session_id = layout.check_session_id(session_id)
         self.prefix = layout.session_prefix(session_id)
@@ -109,8 +124,6 @@ class SessionWriter:
         self._last_signature = b""
         self._lock = threading.Lock()
         self._session_lock: int | None = None
-        self._on_head = on_head
-        self._clock = clock  # every time this writer puts into a link
 
     def _hold_session_lock(self) -> None:
         path = self.store.inflight_dir(self.prefix) / WRITER_LOCK
@@ -142,10 +155,7 @@ class SessionWriter:
         on_head: HeadHook | None = None,
         clock: WallClock = utc_now,
     ) -> SessionWriter:
-        """Create a session: publish the signer's identity, then link 0 (session_started).
-
-        ``on_head`` is called with every link and the manifest once written and signed (see
-        the module's docstring); ``clock`` is the device's clock, the time of every link."""
+        """Create a session: publish the signer's identity, then link 0 (session_started)."""
         writer = cls(
             store,
             signer,
@@ -220,6 +230,7 @@ class SessionWriter:
             else:  # the writer died between publishing the link and signing it
                 signature = self.signer.sign(body)
                 self.store.put_bytes(sig_key, signature)
+                self._emit(SignedHead(self.session_id, "link", seq, body, signature))
             if link.segment is not None:
                 relative = layout.segment_path(link.segment.index)
                 digest, _ = sha256_file(self.store.path(self.prefix + relative))
@@ -297,7 +308,7 @@ class SessionWriter:
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(self._clock()),
+                time=format_utc(self.clock()),
                 kind="segment",
                 segment=segment,
             )
@@ -346,18 +357,8 @@ class SessionWriter:
             )
             body = manifest_bytes(manifest)
             signature = self._put_signed(layout.MANIFEST, layout.MANIFEST_SIG, body)
+        self._emit(SignedHead(self.session_id, "seal", None, body, signature))
         self.close()
-        self._tell(
-            SignedHead(
-                session_id=self.session_id,
-                name=layout.MANIFEST,
-                body=body,
-                signature=signature,
-                head=manifest.chain.head,
-                seq=None,
-                time=manifest.ended_at,
-            )
-        )
         return manifest
 
     def _put_signed(self, name: str, sig_name: str, body: bytes) -> bytes:
@@ -374,15 +375,18 @@ class SessionWriter:
             self.store.put_bytes(self.prefix + sig_name, signature)
         return signature
 
-    def _tell(self, head: SignedHead) -> None:
-        """Hand a signed head to ``on_head``. What it does may fail (a full disk under its
-        queue); the evidence is written and signed already, so recording goes on."""
-        if self._on_head is None:
+    def _emit(self, head: SignedHead) -> None:
+        """Hand a signed head to ``on_head``; its failure is logged, never raised: the
+        session goes on, and the witness gets the head with the next one (it asks for what
+        it lacks)."""
+        if self.on_head is None:
             return
         try:
-            self._on_head(head)
+            self.on_head(head)
         except Exception:
-            log.exception("%s: %s was sealed but could not be queued", self.session_id, head.name)
+            log.exception(
+                "session %s: the head could not be queued for the witness", head.session_id
+            )
 
     # -- internals -------------------------------------------------------------------------
 
@@ -391,7 +395,7 @@ class SessionWriter:
             self._append_event(event)
 
     def _append_event(self, event: Event) -> None:
-        now = format_utc(self._clock())
+        now = format_utc(self.clock())
         self._check(lambda probe: probe.apply_event(event, now, "new event"))
         self._append(
             Link(
@@ -421,17 +425,7 @@ class SessionWriter:
         self.chain.apply(link, body)
         assert self.chain.head == link_digest(body)
         self._last_signature = signature
-        self._tell(
-            SignedHead(
-                session_id=self.session_id,
-                name=name,
-                body=body,
-                signature=signature,
-                head=self.chain.head,
-                seq=link.seq,
-                time=link.time,
-            )
-        )
+        self._emit(SignedHead(self.session_id, "link", link.seq, body, signature))
 
     def _put(self, relative: str, data: bytes) -> None:
         self.store.put_bytes(self.prefix + relative, data)

@@ -18,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from evidence_store import HeadHook, SessionMetadata, SessionWriter, WallClock, utc_now
+from evidence_store import (
+    HeadHook,
+    SessionMetadata,
+    SessionWriter,
+    WallClock,
+    fan_out,
+    utc_now,
+)
 from evidence_store.installation import DataDir
 from recorder.alarms import record_alarm
 from recorder.disk_guard import DiskGuard
@@ -123,7 +130,7 @@ class RecordingStarter:
                 self.custody,
                 actor=self.actor,
                 role=self.role,
-                on_head=self._on_head,
+                on_head=self.on_head,
             )
         except BaseException:
             self.release_room()
@@ -138,8 +145,10 @@ class RecordingStarter:
             self._lock = None
 
     @property
-    def _on_head(self) -> HeadHook | None:
-        return None if self.trusted_time is None else self.trusted_time.on_head
+    def on_head(self) -> HeadHook | None:
+        """The session writers' hook: each signed head goes to what queues it to leave the
+        box (the time-stamp authority's stamper), or None when nothing does."""
+        return fan_out(None if self.trusted_time is None else self.trusted_time.on_head)
 
     def start(self, metadata: SessionMetadata, *, seconds: float) -> Recording:
         """Start a session of at most ``seconds``. Refused with nothing written when a device
@@ -154,7 +163,7 @@ class RecordingStarter:
             self.signer,
             metadata,
             media_info(self.settings),
-            on_head=self._on_head,
+            on_head=self.on_head,
             clock=self.clock,
         )
         if self.trusted_time is not None:

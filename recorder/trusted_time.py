@@ -122,7 +122,7 @@ class TrustedTime:
     def on_head(self, head: SignedHead) -> None:
         """The session writer's hook (``SessionWriter.start(on_head=...)``)."""
         self.stamper.on_head(head)
-        if head.sealed:
+        if head.kind == "seal":
             with self._lock:
                 self._open.pop(head.session_id, None)
 

@@ -3,8 +3,8 @@
 <data_dir>/evidence/   the write-once store (sessions/..., custody/checkpoints/...)
 <data_dir>/keys/       the device key (0600) and its certificate
 <data_dir>/trust/      trust roots: CA certificates or pinned public keys (PEM)
+<data_dir>/outbox/     what waits to leave the box (evidence_store.outbox), by destination
 <data_dir>/custody.db  the custody log (SQLite, unless a database URL is configured)
-<data_dir>/outbox/     what waits to leave the box, one queue per destination (``tsa``, ...)
 """
 
 from __future__ import annotations
@@ -34,10 +34,6 @@ class DataDir:
     @property
     def evidence(self) -> Path:
         return self.root / "evidence"
-
-    @property
-    def outbox_root(self) -> Path:
-        return self.root / "outbox"
 
     def tsa(self) -> TsaConfig | None:
         """The time-stamp authority configured (environment first), if any."""
@@ -78,6 +74,10 @@ class DataDir:
             if p.exists()
         ]
         return TrustStore.from_paths(paths)
+
+    @property
+    def outbox_root(self) -> Path:
+        return self.root / "outbox"
 
     def index_url(self, explicit: str | None = None) -> str:
         """The session index's database: explicit, configured, else SQLite in the data dir."""

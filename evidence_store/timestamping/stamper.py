@@ -10,6 +10,7 @@ queued and the device's time in it; the token comes back beside the file
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -45,18 +46,23 @@ class Stamper:
 
     def on_head(self, head: SignedHead) -> None:
         """A ``SessionWriter`` hook: queue link 0, the seal, and a head per interval."""
+        sealed = head.kind == "seal"
         now = self._monotonic()
         with self._lock:
             last = self._last.get(head.session_id)
-            due = head.seq == 0 or head.sealed or last is None
-            if not due and last is not None and now - last < self.interval_seconds:
+            due = sealed or head.seq == 0 or last is None or now - last >= self.interval_seconds
+            if not due:
                 return
-            if head.sealed:
+            if sealed:
                 self._last.pop(head.session_id, None)
             else:
                 self._last[head.session_id] = now
-        key = layout.session_prefix(head.session_id) + head.name
-        self.queue(key, head.body, device_time=head.time, session_id=head.session_id)
+        name = layout.MANIFEST if sealed or head.seq is None else layout.link_name(head.seq)
+        # The device's time in the document: the writer wrote it canonical a moment ago.
+        document = json.loads(head.data)
+        device_time = str(document["ended_at"] if sealed else document["time"])
+        key = layout.session_prefix(head.session_id) + name
+        self.queue(key, head.data, device_time=device_time, session_id=head.session_id)
 
     def on_checkpoint(self, key: str, body: bytes, at: str) -> None:
         """A ``CustodyLog`` hook: queue the checkpoint just written at ``key``."""

@@ -1119,6 +1119,7 @@ class TimeStamps:
             f"Time-stamps:    {len(present)} token(s), each checked against the authority's root"
         )
         report(f"  authority root: {self.root_label} ({root.subject.rfc4514_string()})")
+        report("  (the authority's times are read to the second)")
         der = root.public_bytes(serialization.Encoding.DER)
         report(f"  SHA-256 fingerprint: {fingerprint(der)}")
         previous: tuple[str, datetime] | None = None
