@@ -341,8 +341,9 @@ EVENT_TYPES = {
     "device_restored",
     "interrupted",
     "stopped",
+    "clock_skew",
 }
-NEEDS_REASON = {"paused", "resumed", "stopped", "interrupted", "device_lost"}
+NEEDS_REASON = {"paused", "resumed", "stopped", "interrupted", "device_lost", "clock_skew"}
 
 
 def is_count(value: Any, minimum: int = 0) -> bool:
@@ -490,6 +491,8 @@ class Chain:
             self.outages.append(
                 {"device": event["device"], "lost_at": time, "reason": event["reason"]}
             )
+        elif kind == "clock_skew":
+            pass  # a mark on the record (format section 13): it changes nothing else
         elif kind == "device_restored":
             if event["device"] not in self.lost:
                 raise Failure(where, f"device {event['device']} restored but never lost")

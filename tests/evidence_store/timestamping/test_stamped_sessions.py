@@ -25,8 +25,9 @@ from evidence_store import (
     utc_now,
 )
 from evidence_store.errors import UntrustedSignerError
+from evidence_store.export import ExportSpec, build_package
 from evidence_store.outbox import Outbox
-from evidence_store.session import SessionWriter
+from evidence_store.session import SessionStateError, SessionWriter
 from evidence_store.timestamping import TSA_OUTBOX, TokenVerifier
 from evidence_store.verify import verify_session
 from tests.support.evidence import (
@@ -40,6 +41,7 @@ from tests.support.evidence import (
     seal_next,
     segment_media,
 )
+from tests.support.exports import run_verify
 from tests.support.tsa import TsaServer, openssl_ts_verify, send_stamps, stamper, tsa_client
 
 
@@ -266,3 +268,32 @@ def test_a_certificate_expired_at_the_authoritys_time_fails_whatever_start_the_d
     assert "was not valid at" in failure.value.reason
     assert "time-stamp authority's time" in failure.value.reason
     assert failure.value.exit_code == 1
+
+
+def test_a_clock_mark_comes_while_recording_or_paused_and_every_verifier_accepts_it(
+    data: DataDir, media: list[Path], tmp_path: Path
+) -> None:
+    writer = SessionWriter.start(data.store(), data.signer(), METADATA, MEDIA)
+    writer.clock_skew("the device's clock is 3600.0 s behind the time-stamp authority's")
+    writer.pause(PAUSE_REASON)
+    writer.clock_skew("still behind")
+    writer.resume(RESUME_REASON)
+    seal_next(writer, media[0])
+    writer.stop(STOP_REASON)
+    with pytest.raises(SessionStateError):
+        writer.clock_skew("after the end")
+    verified = verify_session(data.store(), writer.session_id, data.trust())
+    assert verified.clock_marks == (
+        "chain/000001.json: the device's clock is 3600.0 s behind the time-stamp authority's",
+        "chain/000003.json: still behind",
+    )
+    package = build_package(
+        data.store(),
+        ExportSpec(writer.session_id),
+        data.trust(),
+        tmp_path / "package",
+        custody=[],
+        exported_by="test",
+        signer=data.signer(),
+    ).path  # built only if the package's own verify.py accepts it
+    assert run_verify(package).returncode == 0
