@@ -34,6 +34,7 @@ from evidence_store.errors import (
     UsageError,
     VerificationError,
 )
+from evidence_store.failpoints import failpoint
 from evidence_store.layout import check_session_id
 from evidence_store.model import (
     Link,
@@ -108,6 +109,7 @@ __all__ = [
     "WallClock",
     "check_session_id",
     "clip_proof",
+    "failpoint",
     "fan_out",
     "first_error",
     "format_utc",

@@ -176,8 +176,11 @@ class SessionRecorder:
 
     def stop(self, reason: str) -> Manifest:
         """Seal the segment in progress, stop the session with ``reason`` and return its
-        sealed manifest. The devices are released, even when this raises."""
+        sealed manifest. The devices are released, even when this raises. The reason is on
+        disk before anything else is done, so a kill while stopping keeps it."""
         try:
+            if self._board.state not in ENDED:
+                self.writer.request_stop(reason)
             manifest = self._command("stop", reason)
         finally:
             self.close()

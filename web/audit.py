@@ -28,8 +28,9 @@ def record(
     detail: dict[str, Any] | None = None,
     actor: str | None = None,
     role: str | None = None,
-) -> CustodyEntry:
-    """Append a custody event attributed to the current user and request."""
+) -> CustodyEntry | None:
+    """Append a custody event attributed to the current user and request (None: the custody
+    database is damaged and the event was journaled, see ``evidence_store.custody``)."""
     user_known = has_request_context() and current_user.is_authenticated
     ip = user_agent = None
     if has_request_context():

@@ -5,6 +5,7 @@
 <data_dir>/trust/      trust roots: CA certificates or pinned public keys (PEM)
 <data_dir>/outbox/     what waits to leave the box (evidence_store.outbox), by destination
 <data_dir>/custody.db  the custody log (SQLite, unless a database URL is configured)
+<data_dir>/custody-journal.jsonl  custody events waiting while that database is damaged
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from evidence_store.custody import CustodyLog
+from evidence_store.custody import JOURNAL_NAME, CustodyJournal, CustodyLog
 from evidence_store.errors import UsageError
 from evidence_store.outbox import Outbox
 from evidence_store.settings import EvidenceSettings, default_data_dir
@@ -86,17 +87,28 @@ class DataDir:
         self.root.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.root / 'session-index.db'}"
 
+    @property
+    def custody_url(self) -> str:
+        """The custody log's database: configured, else SQLite in the data directory."""
+        return self.settings.custody_database_url or f"sqlite:///{self.root / 'custody.db'}"
+
+    @property
+    def custody_journal(self) -> CustodyJournal:
+        """Where custody events wait while the custody database is damaged."""
+        return CustodyJournal(self.root / JOURNAL_NAME)
+
     def custody(
         self, store: FilesystemStore, signer: DeviceSigner, *, checkpoint_interval: float = 0.0
     ) -> CustodyLog:
         """The custody log; with a time-stamp authority, each checkpoint is queued to be
-        stamped (sent by whichever process drains ``outbox/tsa``)."""
-        url = self.settings.custody_database_url or f"sqlite:///{self.root / 'custody.db'}"
+        stamped (sent by whichever process drains ``outbox/tsa``). A damaged database never
+        stops the caller: the log says so (``damage``) and journals events instead."""
         stamper = self.stamper()
         return CustodyLog.open(
-            url,
+            self.custody_url,
             store,
             signer,
             checkpoint_interval=checkpoint_interval,
             on_checkpoint=stamper.on_checkpoint if stamper else None,
+            journal=self.custody_journal,
         )

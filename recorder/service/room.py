@@ -31,6 +31,7 @@ from evidence_store import (
     SessionMetadata,
     SessionWriter,
     UsageError,
+    failpoint,
     first_error,
     format_utc,
     replace_atomically,
@@ -145,19 +146,30 @@ class RoomService:
         RoomBusyError when another process records the room."""
         report = self._starter.take_room(HOLDER)
         previous = self._load_state()
-        recovered = {r.session_id: r for r in report.recovered}
         with self._lock:
             state = _StateFile(room=self.room)
             if previous is not None:
                 state.last_session, state.alarm = previous.last_session, previous.alarm
-                cut = recovered.get(previous.session_id or "")
-                if cut is not None and cut.outcome == "interrupted":
-                    state.last_session = self._outcome(cut.session_id)
+                # The session the previous service was recording (or stopping, or whose
+                # recovery was cut off) is the last one, however it was finished: by that
+                # service, by the recovery just run, or by one before it.
+                if previous.session_id is not None:
+                    state.last_session = self._finished(previous.session_id) or state.last_session
             state.recovered = [
                 RecoveredSessionView(session_id=r.session_id, reason=r.reason)
                 for r in report.recovered
                 if r.outcome == "interrupted"
             ]
+            if self.custody.damage is not None:
+                state.alarm = self._custody_alarm()
+                record_alarm(
+                    self.custody,
+                    actor=self.actor,
+                    role=ROLE,
+                    session_id=None,
+                    kind="custody_damaged",
+                    reason=self._custody_alarm() or "",
+                )
             if report.refused:
                 state.alarm = "sessions that do not check out were left unrecovered: " + "; ".join(
                     f"{r.session_id}: {r.reason}" for r in report.refused
@@ -232,6 +244,7 @@ class RoomService:
         with self._lock:
             live = self._require_live("stop")
             manifest = self._control(live, lambda: live.recorder.stop(reason))
+            failpoint("service:sealed")
             self.custody.record(
                 actor=self.actor,
                 role=ROLE,
@@ -251,7 +264,7 @@ class RoomService:
             view: dict[str, Any] = {
                 "room": self.room,
                 "state": state.state,
-                "alarm": state.alarm,
+                "alarm": state.alarm or self._custody_alarm(),
                 "last_session": state.last_session,
                 "recovered": state.recovered,
                 "free_bytes": self._free_bytes(),
@@ -273,7 +286,7 @@ class RoomService:
                         DeviceHealth.model_validate(d, from_attributes=True)
                         for d in current.devices
                     ],
-                    alarm=current.alarm or state.alarm,
+                    alarm=current.alarm or state.alarm or self._custody_alarm(),
                     error=current.error,
                 )
             return RecorderStatusView.model_validate(view)
@@ -390,6 +403,23 @@ class RoomService:
 
     def _outcome(self, session_id: str) -> SessionOutcome:
         return _outcome_of(read_manifest(self.store, session_id))
+
+    def _custody_alarm(self) -> str | None:
+        """While the custody database is damaged: recording goes on, events are journaled."""
+        damage = self.custody.damage
+        if damage is None:
+            return None
+        return (
+            f"custody log damaged ({damage}); recording goes on and custody events are "
+            "journaled: run `sealroom custody repair`"
+        )
+
+    def _finished(self, session_id: str) -> SessionOutcome | None:
+        """How the session ended, if it is sealed; None if it is not (yet)."""
+        try:
+            return self._outcome(session_id)
+        except SealroomError:
+            return None
 
     def _free_bytes(self) -> int | None:
         try:
