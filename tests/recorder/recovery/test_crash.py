@@ -204,12 +204,23 @@ def check_after_recovery(
     assert changed == [], f"recovery changed or removed sealed files: {changed}"
 
     # An unfinished segment is kept: in place, or renamed NNNNNN.partial.mp4, never altered.
+    # The one exception is not a copy: a kill between publish_once's link and its unlink
+    # leaves the stored segment with a second name in flight; chaining it removes that name.
     inflight = data_dir / "evidence" / ".inflight"
     inflight_after = digests(inflight)
+    chained_on_recovery = {
+        f"sessions/{r['session_id']}/{r['linked_segment']:06d}.mp4"
+        for r in report["recovered"]
+        if r["linked_segment"] is not None
+    }
     for path, digest in inflight_before.items():
         if not path.endswith(".mp4"):
             continue
         renamed = path.removesuffix(".mp4") + ".partial.mp4"
+        if path in chained_on_recovery and path not in inflight_after:
+            session_id, name = path.split("/")[1:]
+            assert after[f"{session_id}/segments/{name}"] == digest, path
+            continue
         assert digest in {inflight_after.get(path), inflight_after.get(renamed)}, path
 
     for empty in report["empty"]:  # killed between the lock and link 0: nothing recorded
@@ -327,3 +338,37 @@ def _report(outcomes: list[KillOutcome], elapsed: float) -> None:
         f"recover command: median {walls[len(walls) // 2]:.2f} s, max {walls[-1]:.2f} s; "
         f"salvaged {sum(1 for o in outcomes if o.salvaged_seconds)} partial segments"
     )
+
+
+def test_a_kill_between_storing_a_segment_and_chaining_it_leaves_one_file_sealed(
+    tmp_path: Path,
+) -> None:
+    """The window the random kills hit only now and then, hit every time: killed between
+    ``publish_once``'s link (the segment has its stored name) and its unlink (the in-flight
+    name is still there), before the segment's link. Both names are one file; recovery
+    chains it and removes the in-flight name, and no byte of it changes."""
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALROOM_")}
+    env["SEALROOM_FAILPOINT"] = "publish_once:linked@3"  # the third segment stored
+    command = [sys.executable, "-m", "sealroom", "record", "--synthetic", "--room", "P-kill"]
+    command += ["--case", "VKS-KILL/2026", "--duration", "30", *PICTURE, "--segment-seconds", "1"]
+    killed = subprocess.run(
+        [*command, "--data-dir", str(data_dir)], env=env, capture_output=True, timeout=120
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (session,) = sessions_dir(data_dir).iterdir()
+    stored = session / "segments" / "000002.mp4"
+    in_flight = data_dir / "evidence" / ".inflight" / "sessions" / session.name / "000002.mp4"
+    assert stored.samefile(in_flight)  # one file, two names
+    assert not (session / "chain" / "000003.json").exists()  # 0 started, 1-2 segments 0-1
+    digest = hashlib.sha256(stored.read_bytes()).hexdigest()
+
+    result = run_sealroom("recover", "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    (recovered,) = json.loads(result.stdout)["recovered"]
+    assert recovered["linked_segment"] == 2
+    assert "segment 000002.mp4 was stored but not yet chained" in recovered["reason"]
+    assert not in_flight.exists()
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == digest
+    verified = run_sealroom("verify", session.name, "--json", data_dir=data_dir)
+    assert verified.returncode == 0 and json.loads(verified.stdout)["segments"] >= 3
