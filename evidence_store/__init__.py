@@ -49,6 +49,8 @@ from evidence_store.model import (
 )
 from evidence_store.sealed_segments import SealedSegments
 from evidence_store.session import (
+    INFLIGHT_BOOKKEEPING,
+    RECOVERY_NOTES,
     HeadHook,
     SessionBusyError,
     SessionStateError,
@@ -72,8 +74,10 @@ from evidence_store.verify import verify_session
 
 __all__ = [
     "CHUNK",
+    "INFLIGHT_BOOKKEEPING",
     "PRIVATE",
     "READ_ONLY",
+    "RECOVERY_NOTES",
     "BrowsableStore",
     "ClipProof",
     "ClipSegment",

@@ -56,6 +56,9 @@ from evidence_store.timefmt import format_utc, utc_now
 
 WRITER_LOCK = ".writer.lock"
 STOP_REQUEST = "stop-request.json"  # in the session's in-flight directory
+RECOVERY_NOTES = "recovery.json"  # what a recovery did, in the session's in-flight directory
+# What a session's in-flight directory holds that is bookkeeping, never media.
+INFLIGHT_BOOKKEEPING = frozenset({WRITER_LOCK, STOP_REQUEST, RECOVERY_NOTES})
 log = logging.getLogger("sealroom.evidence")
 
 

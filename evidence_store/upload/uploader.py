@@ -55,7 +55,7 @@ from evidence_store.outbox import Backoff
 from evidence_store.settings import UploaderSettings
 from evidence_store.signing import PublicKey
 from evidence_store.timefmt import format_utc, utc_now
-from evidence_store.upload.spool import Damage, SessionPlan, Spool, SpoolObject
+from evidence_store.upload.spool import Damage, Release, SessionPlan, Spool, SpoolObject
 from evidence_store.upload.state import StateJournal, UploaderState
 
 log = logging.getLogger("sealroom.uploader")
@@ -526,6 +526,7 @@ class Uploader:
                 self._alarm(f"not releasing {session_id}: {item.key}: {'; '.join(problems)}")
                 return
         _, files, size = self.spool.begin_release(session_id)
+        release = self.spool.release_plan(session_id)
         self._record(
             "release",
             session_id,
@@ -535,12 +536,14 @@ class Uploader:
                 "files": files,
                 "bytes": size,
                 "keep_days": str(keep),
+                **release.custody_detail(),
             },
         )
         self.spool.finish_release(session_id)
         self.state.forget(session_id)
         self.state.save()
         log.info("released the spool copy of %s (%d files, %d bytes)", session_id, files, size)
+        self._kept_in_flight(release)
 
     def _confirm(self, store: S3Store, item: SpoolObject, stop: threading.Event) -> list[str]:
         """Look the first version of ``item`` up; extend its retention if it is short."""
@@ -574,13 +577,25 @@ class Uploader:
     def _finish_releases(self) -> None:
         """A release killed after its rename: record it if it was not, then delete."""
         for session_id in self.spool.releasing():
+            release = self.spool.release_plan(session_id)
             if self.custody is not None and not self.custody.entries(
                 session_id=session_id, action="release"
             ):
-                self._record("release", session_id, {"resumed": True})
+                self._record("release", session_id, {"resumed": True, **release.custody_detail()})
             self.spool.finish_release(session_id)
             self.state.forget(session_id)
             self.state.save()
+            self._kept_in_flight(release)
+
+    def _kept_in_flight(self, release: Release) -> None:
+        if release.kept_in_flight:
+            log.warning(
+                "released %s but kept %d file(s) in flight that were never uploaded (%s): "
+                "look at them, then remove them by hand",
+                release.session_id,
+                len(release.kept_in_flight),
+                ", ".join(release.kept_in_flight),
+            )
 
     # -- custody checkpoints ---------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from typing import Any, Literal
 from evidence_store import (
     PRIVATE,
     READ_ONLY,
+    RECOVERY_NOTES,
     DeviceSigner,
     FilesystemStore,
     HeadHook,
@@ -58,7 +59,6 @@ from recorder.recovery.salvage import count_video_frames, salvage_segment
 log = logging.getLogger("sealroom.recorder")
 
 CUT_OFF = "the recorder stopped without ending the session (killed, crashed or lost power)"
-NOTES = "recovery.json"  # what recovery did to the chain, noted before it did it
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +233,7 @@ class _Notes:
     @classmethod
     def read(cls, writer: SessionWriter) -> _Notes:
         """The notes of earlier runs, keeping only what the chain shows was done."""
-        notes = cls(writer.store.inflight_dir(writer.prefix) / NOTES)
+        notes = cls(writer.store.inflight_dir(writer.prefix) / RECOVERY_NOTES)
         try:
             document = json.loads(notes.path.read_bytes())
         except (OSError, ValueError):
