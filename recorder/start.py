@@ -44,6 +44,7 @@ from recorder.room import (
 )
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
+from recorder.status import SealTiming
 from recorder.trusted_time import TrustedTime
 
 DeviceFactory = Callable[[RecorderSettings], RoomDevices]
@@ -116,6 +117,7 @@ class RecordingStarter:
         self._profile = profile
         self._devices = devices or device_factory(profile, synthetic=synthetic)
         self._lock: RoomLock | None = None
+        self.on_seal: Callable[[SealTiming], None] | None = None  # given to each recorder
 
     def take_room(self, holder: str) -> RecoveryReport:
         """Hold the room for ``holder`` (RoomBusyError, nothing changed, when another process
@@ -183,6 +185,7 @@ class RecordingStarter:
                 writer,
                 guard=self.guard,
                 picture=room_picture(self._profile, metadata),
+                on_seal=self.on_seal,
             )
             recorder.start()
         except Exception as exc:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from recorder.health import DeviceHealth
 
+log = logging.getLogger("sealroom.recorder")
 SEAL_HISTORY = 100_000  # segments whose seal timing is kept (more than 2 days of 2 s segments)
 
 
@@ -63,8 +66,15 @@ class SealTiming:
 class StatusBoard:
     """The recorder's live counters. Every change wakes ``wait``-ers (progress, wait_until)."""
 
-    def __init__(self, *, fps: int, sample_rate: int) -> None:
+    def __init__(
+        self,
+        *,
+        fps: int,
+        sample_rate: int,
+        on_seal: Callable[[SealTiming], None] | None = None,
+    ) -> None:
         self._fps = fps
+        self._on_seal = on_seal  # hears of every seal (metrics); must not block
         self._sample_rate = sample_rate
         self._changed = threading.Condition()
         self._state = RecorderState.READY
@@ -138,6 +148,11 @@ class StatusBoard:
                 self._worst_wait = timing
             self._segments_sealed += 1
             self._changed.notify_all()
+        if self._on_seal is not None:
+            try:
+                self._on_seal(timing)
+            except Exception:  # a listener never holds up the recording
+                log.exception("a seal listener failed")
 
     def seal_timings(self) -> tuple[SealTiming, ...]:
         with self._changed:

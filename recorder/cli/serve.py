@@ -13,10 +13,17 @@ import waitress
 
 from evidence_store import UsageError
 from evidence_store.cli import data_dir_from, data_dir_option
+from evidence_store.metrics import (
+    BacklogReader,
+    InstallationCollector,
+    MetricsServer,
+    metrics_options,
+    serve_metrics,
+)
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
 from recorder.room import RoomProfile
-from recorder.service import RoomService, create_app, read_token
+from recorder.service import RoomCollector, RoomService, create_app, read_token
 from recorder.settings import RecorderSettings
 
 log = logging.getLogger("sealroom.recorder")
@@ -52,6 +59,7 @@ def recorder_group() -> None:
     is_flag=True,
     help="Record the synthetic room instead of the room profile's devices.",
 )
+@metrics_options
 @data_dir_option
 @click.pass_context
 def serve(
@@ -60,6 +68,8 @@ def serve(
     host: str | None,
     port: int | None,
     synthetic: bool,
+    metrics_port: int | None,
+    metrics_host: str | None,
     data_dir: Path | None,
 ) -> None:
     """Serve one room: recover what a dead recorder left, then take control requests."""
@@ -74,14 +84,22 @@ def serve(
             "the synthetic room",
             err=True,
         )
-    service = RoomService(
-        data=data_dir_from(ctx, data_dir), settings=settings, room=room, profile=profile
-    )
+    data = data_dir_from(ctx, data_dir)
+    backlog = BacklogReader(data)
+    service = RoomService(data=data, settings=settings, room=room, profile=profile, backlog=backlog)
     for line in describe(service.open()):
         click.echo(f"sealroom: recovery: {line}", err=True)
     previous = {sig: signal.signal(sig, _shut_down) for sig in (signal.SIGTERM, signal.SIGINT)}
     server: Any = None
+    metrics: MetricsServer | None = None
     try:
+        if metrics_port is not None:
+            metrics = serve_metrics(
+                metrics_port,
+                metrics_host or data.settings.operations.metrics_host,
+                RoomCollector(service),
+                InstallationCollector(data, backlog),
+            )
         server = waitress.create_server(
             create_app(service, token),
             host=host or settings.service.host,
@@ -103,6 +121,8 @@ def serve(
             signal.signal(sig, handler)
         if server is not None:
             server.close()
+        if metrics is not None:
+            metrics.close()
         service.close(SHUTDOWN_REASON)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -55,7 +56,7 @@ from recorder.room import RoomProfile, room_file
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings
 from recorder.start import DeviceFactory, RecordingStarter
-from recorder.status import RecorderState
+from recorder.status import RecorderState, RecorderStatus, SealTiming
 
 log = logging.getLogger("sealroom.recorder")
 
@@ -99,6 +100,19 @@ class _Live:
     writer: SessionWriter
     recorder: SessionRecorder
     started_monotonic: float
+    last_seal_monotonic: float | None = None
+
+
+@dataclass
+class RoomTotals:
+    """What the service has recorded since it started, over all its sessions (metrics)."""
+
+    sessions_started: int = 0
+    segments_sealed: int = 0
+    frames_dropped: int = 0
+    frames_filled: int = 0
+    silence_filled_seconds: float = 0.0
+    last_seal_unix: float | None = None  # when the newest segment was sealed (time.time())
 
 
 class RoomService:
@@ -112,7 +126,7 @@ class RoomService:
         room: str,
         profile: RoomProfile | None = None,
         devices: DeviceFactory | None = None,
-        backlog: Callable[[], dict[str, Any]] | None = None,
+        backlog: Callable[[], dict[str, Any] | None] | None = None,
     ) -> None:
         if not room.strip() or len(room) > 200:
             raise UsageError("--room takes the room's id (1 to 200 characters)")
@@ -131,6 +145,7 @@ class RoomService:
         )
         self.store, self.signer = self._starter.store, self._starter.signer
         self.custody, self.guard = self._starter.custody, self._starter.guard
+        self.trusted_time = self._starter.trusted_time
         self._backlog = backlog
         self._state_path = state_file(data.root, room)
         self._lock = threading.RLock()
@@ -138,6 +153,10 @@ class RoomService:
         self._live: _Live | None = None
         self._closing = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="room-watcher", daemon=True)
+        self._ended = RoomTotals()  # sessions that ended
+        self._last_seal_unix: float | None = None
+        self._seal_listeners: list[Callable[[SealTiming], None]] = []
+        self._starter.on_seal = self._sealed
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -216,6 +235,7 @@ class RoomService:
             recording = self._starter.start(metadata, seconds=self.settings.max_session_seconds)
             writer = recording.writer
             self._live = _Live(writer, recording.recorder, time.monotonic())
+            self._ended.sessions_started += 1
             self._state.state, self._state.session_id = "recording", writer.session_id
             self._state.case_number = metadata.case_number
             self._state.started_at = format_utc(utc_now())
@@ -256,7 +276,39 @@ class RoomService:
             self._went_idle(outcome)
             return outcome
 
-    # -- what the room terminal shows ------------------------------------------------------
+    # -- what the room terminal and the metrics show ---------------------------------------
+
+    def add_seal_listener(self, listener: Callable[[SealTiming], None]) -> None:
+        """Hear of every segment sealed, with its timing (the seal-latency histogram)."""
+        self._seal_listeners.append(listener)
+
+    def totals(self) -> RoomTotals:
+        """Counters over every session since the service started, the live one included."""
+        with self._lock:
+            totals = RoomTotals(**self._ended.__dict__)
+            totals.last_seal_unix = self._last_seal_unix
+            if self._live is not None:
+                current = self._live.recorder.status()
+                totals.segments_sealed += current.segments_sealed
+                totals.frames_dropped += current.frames_dropped
+                totals.frames_filled += current.frames_filled
+                totals.silence_filled_seconds += current.silence_filled_seconds
+            return totals
+
+    def _add_to_totals(self, ended: RecorderStatus) -> None:
+        self._ended.segments_sealed += ended.segments_sealed
+        self._ended.frames_dropped += ended.frames_dropped
+        self._ended.frames_filled += ended.frames_filled
+        self._ended.silence_filled_seconds += ended.silence_filled_seconds
+
+    def _sealed(self, timing: SealTiming) -> None:
+        """On the encoder's thread, as each segment is sealed: no lock taken here."""
+        self._last_seal_unix = time.time()
+        live = self._live
+        if live is not None:
+            live.last_seal_monotonic = time.monotonic()
+        for listener in self._seal_listeners:
+            listener(timing)
 
     def status(self) -> RecorderStatusView:
         with self._lock:
@@ -268,6 +320,7 @@ class RoomService:
                 "last_session": state.last_session,
                 "recovered": state.recovered,
                 "free_bytes": self._free_bytes(),
+                "disk_total_bytes": self._total_bytes(),
                 "backlog": None if self._backlog is None else self._backlog(),
             }
             if live is not None:
@@ -277,6 +330,9 @@ class RoomService:
                     case_number=state.case_number,
                     started_at=state.started_at,
                     elapsed_seconds=round(time.monotonic() - live.started_monotonic, 3),
+                    last_seal_age_seconds=round(
+                        time.monotonic() - (live.last_seal_monotonic or live.started_monotonic), 3
+                    ),
                     media_seconds=current.media_seconds,
                     segments_sealed=current.segments_sealed,
                     frames_dropped=current.frames_dropped,
@@ -394,6 +450,8 @@ class RoomService:
         return False
 
     def _went_idle(self, outcome: SessionOutcome, *, alarm: str | None = None) -> None:
+        if self._live is not None:
+            self._add_to_totals(self._live.recorder.status())
         self._live = None
         self._state.state = "idle"
         self._state.session_id = self._state.case_number = self._state.started_at = None
@@ -424,6 +482,12 @@ class RoomService:
     def _free_bytes(self) -> int | None:
         try:
             return self.guard.free_bytes()
+        except OSError:
+            return None
+
+    def _total_bytes(self) -> int | None:
+        try:
+            return shutil.disk_usage(self.data.root).total
         except OSError:
             return None
 
