@@ -23,6 +23,7 @@ from web import audit
 from web.access import init_access, public
 from web.display import init_display
 from web.extensions import babel, csrf, db, limiter, login_manager
+from web.metrics import init_metrics
 from web.models import User
 from web.schema import upgrade_database
 from web.settings import ConsoleSettings
@@ -57,6 +58,7 @@ def create_app(
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         SEALROOM_SETTINGS=settings,
     )
+    init_metrics(app)  # first: its clock starts before any other hook runs
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

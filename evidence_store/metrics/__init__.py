@@ -5,11 +5,13 @@ processes' own. Metric families are all named ``sealroom_*`` (``docs/operations.
 
 from evidence_store.metrics.installation import BacklogReader, InstallationCollector
 from evidence_store.metrics.server import MetricsServer, metrics_options, serve_metrics
+from evidence_store.metrics.uploader import UploaderCollector
 
 __all__ = [
     "BacklogReader",
     "InstallationCollector",
     "MetricsServer",
+    "UploaderCollector",
     "metrics_options",
     "serve_metrics",
 ]

@@ -4,6 +4,8 @@ the object store."""
 from evidence_store.upload.spool import SpoolObject
 from evidence_store.upload.uploader import (
     Backlog,
+    UploadCounts,
+    Uploader,
     backlog_of,
     hold_uploader_lock,
     last_status,
@@ -13,6 +15,8 @@ from evidence_store.upload.uploader import (
 __all__ = [
     "Backlog",
     "SpoolObject",
+    "UploadCounts",
+    "Uploader",
     "backlog_of",
     "hold_uploader_lock",
     "last_status",

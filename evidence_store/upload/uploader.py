@@ -131,6 +131,19 @@ def spool_alarms(
     return alarms
 
 
+@dataclass
+class UploadCounts:
+    """What this uploader has done since it started (its metrics)."""
+
+    objects: int = 0  # sent (objects found already there are not counted)
+    bytes: int = 0
+    releases: int = 0
+    errors: dict[str, int] = field(
+        default_factory=lambda: {"unreachable": 0, "refused": 0, "quarantined": 0, "conflict": 0}
+    )
+    state: str = "starting"  # as the status file says: idle, unreachable, failing, stopped
+
+
 class RateLimit:
     """Paces uploads to ``bytes_per_second`` (a shared site link), one chunk at a time."""
 
@@ -202,6 +215,7 @@ class Uploader:
         self._last_backlog: Backlog | None = None
         self._alarmed: set[str] = set()
         self._release_after: dict[str, datetime] = {}
+        self.counts = UploadCounts()
 
     # -- the backlog -----------------------------------------------------------------------
 
@@ -290,6 +304,7 @@ class Uploader:
                 self._write_status("stopped", refresh=True)
                 raise
             except StoreError as exc:  # not an outage: a refusal (credentials, bucket, …)
+                self.counts.errors["refused"] += 1
                 self._last_error = str(exc)
                 log.error("upload pass failed: %s", exc)
                 self._write_status("failing", refresh=True)
@@ -344,6 +359,7 @@ class Uploader:
             return result
 
     def _outage(self, exc: Exception, delay: float) -> None:
+        self.counts.errors["unreachable"] += 1
         if self._unreachable_since is None:
             self._unreachable_since = self.clock()
             log.warning(
@@ -389,11 +405,15 @@ class Uploader:
             except ObjectConflictError as exc:
                 # Nothing can be done about it here: record it (the session is then never
                 # complete, never released), raise the alarm, and go on with the rest.
+                self.counts.errors["conflict"] += 1
                 progress.conflict = progress.last_key = item.key
                 self.state.save()
                 self._alarm(f"{exc}: the session in the bucket will not verify")
                 continue
             fresh = fresh and there
+            if not there:
+                self.counts.objects += 1
+                self.counts.bytes += item.size
             progress.last_key = item.key
             self.state.save_soon()
             if self.on_upload:
@@ -483,6 +503,7 @@ class Uploader:
         )
 
     def _quarantine(self, damage: Damage, session_id: str | None) -> None:
+        self.counts.errors["quarantined"] += 1
         moved = self.spool.quarantine(damage)
         detail = {
             "key": damage.key,
@@ -540,6 +561,7 @@ class Uploader:
             },
         )
         self.spool.finish_release(session_id)
+        self.counts.releases += 1
         self.state.forget(session_id)
         self.state.save()
         log.info("released the spool copy of %s (%d files, %d bytes)", session_id, files, size)
@@ -622,6 +644,7 @@ class Uploader:
 
     def _write_status(self, state: str, *, refresh: bool) -> Backlog:
         """Write ``status.json`` for the console: the backlog, alarms and the connection."""
+        self.counts.state = state
         now = time.monotonic()
         if refresh or self._last_backlog is None or now - self._last_status > STATUS_EVERY_SECONDS:
             self._last_backlog = self.backlog()

@@ -28,6 +28,7 @@ from werkzeug.wrappers import Response
 
 from evidence_store.bucket import LayeredStore
 from web.audit import record
+from web.metrics import verification_failed
 from web.playback.checked import Refusal, Seal, checked_segments
 
 PLAYED_KEY = "played"  # in the login's session: places already logged as played
@@ -80,6 +81,7 @@ def refuse_unverified(
     failure = {k: v for k, v in failure.items() if k != "signer"}
     found = f"unverified:{failure.get('location', '')}:{failure.get('reason', '')}"
     if first_refusal(playback.place, index, found):
+        verification_failed("playback")
         log.warning(
             "%s: segment %s refused, its seal does not verify: %s", playback.place, index, failure
         )

@@ -36,6 +36,7 @@ from web.audit import custody_log, record
 from web.evidence import console_settings, data_dir, evidence_store, refresh_index
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm
+from web.metrics import verification_failed
 from web.models import ROOT_UNIT, Bookmark
 from web.playback import Playback, refuse_unverified, serve_segment, session_player, session_seals
 from web.roles import EVIDENCE_READERS
@@ -159,6 +160,7 @@ def verify(session_id: str) -> Response:
             "signer": result.signer,
         }
     except VerificationError as failure:
+        verification_failed("verify")
         outcome = {
             "intact": False,
             "result": failure.kind,
