@@ -4,6 +4,7 @@ installation from its files; ``UploaderCollector`` and ``ScrubCollector`` are th
 processes' own. Metric families are all named ``sealroom_*`` (``docs/operations.md``)."""
 
 from evidence_store.metrics.installation import BacklogReader, InstallationCollector
+from evidence_store.metrics.scrub import ScrubCollector
 from evidence_store.metrics.server import MetricsServer, metrics_options, serve_metrics
 from evidence_store.metrics.uploader import UploaderCollector
 
@@ -11,6 +12,7 @@ __all__ = [
     "BacklogReader",
     "InstallationCollector",
     "MetricsServer",
+    "ScrubCollector",
     "UploaderCollector",
     "metrics_options",
     "serve_metrics",
