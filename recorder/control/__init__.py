@@ -2,7 +2,7 @@
 
 Light on purpose: the console imports it, and must never load ``av``, ``cv2`` or ``hardware``."""
 
-from recorder.control.client import RecorderClient, RecorderUnreachableError
+from recorder.control.client import RecorderClient, RecorderClientError, RecorderUnreachableError
 from recorder.control.models import (
     AudioLevel,
     DeviceHealth,
@@ -23,6 +23,7 @@ __all__ = [
     "ErrorResponse",
     "ReasonRequest",
     "RecorderClient",
+    "RecorderClientError",
     "RecorderStatusView",
     "RecorderUnreachableError",
     "RecoveredSessionView",

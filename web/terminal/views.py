@@ -6,7 +6,6 @@ be reached it says so plainly: it never shows a recording that is not happening.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import (
@@ -36,10 +35,11 @@ from recorder.control import RecorderClient, RecorderUnreachableError
 from web.access import allow
 from web.audit import record
 from web.display import duration, localtime
-from web.evidence import console_settings, data_dir, evidence_store
+from web.evidence import data_dir, evidence_store
 from web.extensions import db
 from web.models import Room
 from web.roles import Role
+from web.room_health import recorder_client
 from web.terminal.seal_sheet import qr_svg, seal_sheet_pdf, seal_text
 from web.visibility import visible_units
 
@@ -87,12 +87,7 @@ def _room(code: str) -> Room:
 
 
 def _client(room: Room) -> RecorderClient:
-    settings = console_settings()
-    if settings.recorder_token_file is not None:
-        token = settings.recorder_token_file.read_text().strip()
-    else:
-        token = os.environ.get("SEALROOM_RECORDER_TOKEN", "")
-    return RecorderClient(room.recorder_url, token, timeout=5.0)
+    return recorder_client(room, timeout=5.0)
 
 
 @blueprint.get("/")
