@@ -2,16 +2,24 @@
 
 A link is published (write-once, fsynced) and then signed; the head signature of the last
 link is what a crash leaves behind, so everything sealed before a crash still verifies.
+
+Each signed head (every link, and the seal) is handed to ``on_head`` in the same call that
+wrote it, so that it can leave the box for the off-box witness. The writer does no network
+I/O: the hook queues the head (``evidence_store.witnessing``), and a hook that fails is logged
+and never stops the session.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from evidence_store import layout
 from evidence_store.canonical import canonical_json
@@ -36,6 +44,22 @@ from evidence_store.store import FilesystemStore, sha256_file
 from evidence_store.timefmt import format_utc, utc_now
 
 WRITER_LOCK = ".writer.lock"
+log = logging.getLogger("sealroom.evidence")
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    """A chain head the writer has just signed: a link's exact bytes (``seq``) or the
+    manifest's (the seal, ``seq`` None), with the device's signature over them."""
+
+    session_id: str
+    kind: Literal["link", "seal"]
+    seq: int | None
+    data: bytes
+    signature: bytes
+
+
+HeadHook = Callable[[SignedHead], None]
 
 
 class SessionStateError(SealroomError):
@@ -58,8 +82,16 @@ class SessionWriter:
     can tell a crashed session from one that is still recording.
     """
 
-    def __init__(self, store: FilesystemStore, signer: DeviceSigner, session_id: str) -> None:
+    def __init__(
+        self,
+        store: FilesystemStore,
+        signer: DeviceSigner,
+        session_id: str,
+        *,
+        on_head: HeadHook | None = None,
+    ) -> None:
         self.store = store
+        self.on_head = on_head
         self.signer = signer
         self.session_id = layout.check_session_id(session_id)
         self.prefix = layout.session_prefix(session_id)
@@ -96,9 +128,10 @@ class SessionWriter:
         media: MediaInfo,
         *,
         session_id: str | None = None,
+        on_head: HeadHook | None = None,
     ) -> SessionWriter:
         """Create a session: publish the signer's identity, then link 0 (session_started)."""
-        writer = cls(store, signer, session_id or layout.new_session_id())
+        writer = cls(store, signer, session_id or layout.new_session_id(), on_head=on_head)
         writer._hold_session_lock()
         writer._put(layout.PUBLIC_KEY, public_key_pem(signer.public_key))
         if (cert := signer.certificate_pem()) is not None:
@@ -113,14 +146,21 @@ class SessionWriter:
         return writer
 
     @classmethod
-    def reopen(cls, store: FilesystemStore, signer: DeviceSigner, session_id: str) -> SessionWriter:
+    def reopen(
+        cls,
+        store: FilesystemStore,
+        signer: DeviceSigner,
+        session_id: str,
+        *,
+        on_head: HeadHook | None = None,
+    ) -> SessionWriter:
         """Pick up a session whose writer died: replay and check its chain, sign a last link
         that was published but not yet signed, and continue from its head.
 
         Raises SessionBusyError if a live process still writes it, and a VerificationError if
         what is stored does not check out (recovery never builds on tampered evidence).
         """
-        writer = cls(store, signer, session_id)
+        writer = cls(store, signer, session_id, on_head=on_head)
         prefix = writer.prefix
         if not store.exists(prefix + layout.link_name(0)):
             raise UnknownSessionError(f"unknown session {session_id}")
@@ -158,6 +198,7 @@ class SessionWriter:
             else:  # the writer died between publishing the link and signing it
                 signature = self.signer.sign(body)
                 self.store.put_bytes(sig_key, signature)
+                self._emit(SignedHead(self.session_id, "link", seq, body, signature))
             if link.segment is not None:
                 relative = layout.segment_path(link.segment.index)
                 digest, _ = sha256_file(self.store.path(self.prefix + relative))
@@ -277,11 +318,13 @@ class SessionWriter:
                 head_signature=self._last_signature,
                 checksums_sha256=hashlib.sha256(checksums).hexdigest(),
             )
-            self._put_signed(layout.MANIFEST, layout.MANIFEST_SIG, manifest_bytes(manifest))
+            body = manifest_bytes(manifest)
+            signature = self._put_signed(layout.MANIFEST, layout.MANIFEST_SIG, body)
+        self._emit(SignedHead(self.session_id, "seal", None, body, signature))
         self.close()
         return manifest
 
-    def _put_signed(self, name: str, sig_name: str, body: bytes) -> None:
+    def _put_signed(self, name: str, sig_name: str, body: bytes) -> bytes:
         key = self.prefix + name
         if not self.store.exists(key):
             self.store.put_bytes(key, body)
@@ -291,7 +334,22 @@ class SessionWriter:
             signature = self.store.read_bytes(self.prefix + sig_name)
             verify_signature(self.signer.public_key, signature, body, location=name)
         else:
-            self.store.put_bytes(self.prefix + sig_name, self.signer.sign(body))
+            signature = self.signer.sign(body)
+            self.store.put_bytes(self.prefix + sig_name, signature)
+        return signature
+
+    def _emit(self, head: SignedHead) -> None:
+        """Hand a signed head to ``on_head``; its failure is logged, never raised: the
+        session goes on, and the witness gets the head with the next one (it asks for what
+        it lacks)."""
+        if self.on_head is None:
+            return
+        try:
+            self.on_head(head)
+        except Exception:
+            log.exception(
+                "session %s: the head could not be queued for the witness", head.session_id
+            )
 
     # -- internals -------------------------------------------------------------------------
 
@@ -329,6 +387,7 @@ class SessionWriter:
         self.chain.apply(link, body)
         assert self.chain.head == link_digest(body)
         self._last_signature = signature
+        self._emit(SignedHead(self.session_id, "link", link.seq, body, signature))
 
     def _put(self, relative: str, data: bytes) -> None:
         self.store.put_bytes(self.prefix + relative, data)
