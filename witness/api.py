@@ -48,7 +48,9 @@ ROUTE_RULES: dict[str, Role] = {
 STATUS = {"accepted": 200, "held": 200, "gap": 409, "fork": 409, "refused": 403}
 
 
-def create_app(witness: Witness, *, public_key_pem: bytes, token: str | None, max_bytes: int) -> Flask:
+def create_app(
+    witness: Witness, *, public_key_pem: bytes, token: str | None, max_bytes: int
+) -> Flask:
     """The API of ``witness``; ``token`` opens the operators' routes (None: closed)."""
     app = Flask("witness.api")
     app.config["MAX_CONTENT_LENGTH"] = max_bytes
@@ -147,4 +149,3 @@ def _error(status: int, code: str, message: str) -> Response:
     response = jsonify({"error": {"code": code, "message": message}})
     response.status_code = status
     return response
-

@@ -94,13 +94,13 @@ def enrolled_device(session: Session, claim: DeviceClaim, roots: TrustStore, now
     )
     session.add(row)
     how = "its certificate chains to a configured CA" if by_ca else "trust on first use"
-    log.warning(
-        "enrolled device %r, key sha256:%s (%s)", name, claim.key_sha256, how
-    )
+    log.warning("enrolled device %r, key sha256:%s (%s)", name, claim.key_sha256, how)
     return row
 
 
-def record_alarm(session: Session, *, kind: str, session_id: str | None, message: str, at: str) -> None:
+def record_alarm(
+    session: Session, *, kind: str, session_id: str | None, message: str, at: str
+) -> None:
     """An alarm row for the console and metrics (the caller logs it at ERROR)."""
     session.add(AlarmRow(at=at, kind=kind, session_id=session_id, message=message))
 

@@ -71,9 +71,7 @@ class WitnessIdentity:
             days=CERTIFICATE_DAYS,
         )
         # Replaced, not written once: without the key file, these are a half-made identity's.
-        replace_atomically(
-            data_dir / PUBLIC_FILE, public_key_pem(key.public_key()), mode=READ_ONLY
-        )
+        replace_atomically(data_dir / PUBLIC_FILE, public_key_pem(key.public_key()), mode=READ_ONLY)
         replace_atomically(
             data_dir / CERTIFICATE_FILE,
             certificate.public_bytes(serialization.Encoding.PEM),

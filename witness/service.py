@@ -23,9 +23,8 @@ import base64
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
 from pathlib import Path
+from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
@@ -138,9 +137,7 @@ class Witness:
                 submission.session_id,
                 decision.reason,
             )
-        return Outcome(
-            decision.status, decision.receipt, decision.expected_seq, decision.reason
-        )
+        return Outcome(decision.status, decision.receipt, decision.expected_seq, decision.reason)
 
     def _decide(self, session: Session, submission: Submission, device: str) -> _Decision:
         row = session.get(SessionRow, submission.session_id)
@@ -166,7 +163,7 @@ class Witness:
         assert link is not None
         if row is None:
             if link.seq != 0:
-                return _Decision("gap", f"the witness holds no link of the session", 0)
+                return _Decision("gap", "the witness holds no link of the session", 0)
             event = link.event
             if event is None or event.signer is None or event.signer.public_key_sha256 != device:
                 return _Decision("refused", "link 0 does not name the submitting device's key")
@@ -341,7 +338,9 @@ class Witness:
         with Session(self.engine) as session:
             size = self.tree.size(session)
             if not 0 < first <= second <= size:
-                raise ValueError(f"no consistency proof from {first} to {second} in a log of {size}")
+                raise ValueError(
+                    f"no consistency proof from {first} to {second} in a log of {size}"
+                )
             return self.tree.consistency(session, first, second)
 
     def session_view(self, session_id: str) -> bytes:

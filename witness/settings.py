@@ -87,7 +87,9 @@ def database_url(
     return f"sqlite:///{data_dir / 'witness.db'}"
 
 
-def operator_token(settings: WitnessSettings, environ: Mapping[str, str] | None = None) -> str | None:
+def operator_token(
+    settings: WitnessSettings, environ: Mapping[str, str] | None = None
+) -> str | None:
     """The operators' token, or None when none is set (their routes then refuse everyone)."""
     env = os.environ if environ is None else environ
     if settings.token_file is not None:

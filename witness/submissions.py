@@ -125,7 +125,9 @@ def _claim(device: _Device) -> DeviceClaim:
             if public_key_der(certificate.public_key()) != public_key_der(key):
                 raise BadSubmission("the device certificate does not certify its public key")
         intermediates = (
-            load_certificates(device.chain.encode(), location="device chain") if device.chain else []
+            load_certificates(device.chain.encode(), location="device chain")
+            if device.chain
+            else []
         )
     except VerificationError as exc:
         raise BadSubmission(str(exc)) from exc

@@ -8,7 +8,6 @@ Standard library only (``urllib``): the appliance needs no other HTTP client for
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -85,6 +84,6 @@ class WitnessClient:
             if error.code >= 500:
                 raise WitnessUnavailable(f"{self.url} failed ({error.code})") from error
             return error.code, body
-        except (urllib.error.URLError, TimeoutError, socket.timeout, OSError) as exc:
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise WitnessUnavailable(f"{self.url} is unreachable: {reason}") from exc
