@@ -28,6 +28,7 @@ from evidence_store.signing import TrustStore
 from evidence_store.store import EvidenceReader
 from evidence_store.timefmt import format_utc, utc_now
 from evidence_store.verify import verify_session
+from evidence_store.witnessing import WitnessClient, WitnessUnavailable, ask_witness, witness_url
 
 
 def _existing_session(data: DataDir, session_id: str) -> None:
@@ -47,6 +48,13 @@ def _existing_session(data: DataDir, session_id: str) -> None:
     help="An extra trust root: a PEM certificate, public key, or a directory of them.",
 )
 @click.option(
+    "--witness-key",
+    "witness_keys",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A trusted witness key (PEM public key or certificate), for the session's receipts.",
+)
+@click.option(
     "--store",
     "store_kind",
     type=click.Choice(["local", "s3"]),
@@ -62,22 +70,29 @@ def verify(
     ctx: click.Context,
     session_id: str,
     extra_trust: tuple[Path, ...],
+    witness_keys: tuple[Path, ...],
     store_kind: str,
     data_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Verify a session: exit 0 intact, 1 tampered or incomplete, 2 usage error."""
+    """Verify a session: exit 0 intact, 1 tampered or incomplete, 2 usage error.
+
+    With a witness configured (SEALROOM_WITNESS_URL or [evidence] witness_url), the witness is
+    asked what it holds of the session too; what it holds must be what the session holds."""
     data = data_dir_from(ctx, data_dir)
+
+    def trust() -> TrustStore:
+        return data.trust(list(extra_trust), witness_keys=list(witness_keys))
+
     if store_kind == "s3":
-        _verify_from_bucket(ctx, data, session_id, extra_trust, as_json=as_json)
+        _verify_from_bucket(ctx, data, session_id, trust, as_json=as_json)
         return
     _existing_session(data, session_id)
     store = data.store()
     prefix = layout.session_prefix(session_id)
     total = sum(store.size(k) for k in store.list_keys(prefix + "segments/"))
-    outcome = _verify_outcome(
-        store, session_id, lambda: data.trust(list(extra_trust)), total, as_json
-    )
+    outcome = _verify_outcome(store, session_id, trust, total, as_json)
+    _ask_witness(data, store, session_id, trust, outcome)
     signer = data.signer()
     data.custody(store, signer).record(
         actor=operator(),
@@ -113,6 +128,43 @@ def _verify_outcome(
     return outcome
 
 
+def _ask_witness(
+    data: DataDir,
+    store: EvidenceReader,
+    session_id: str,
+    trust: Callable[[], TrustStore],
+    outcome: dict[str, Any],
+) -> None:
+    """Compare an intact session with what the configured witness holds of it (in place)."""
+    url = witness_url(data.settings)
+    if url is None or not outcome["intact"]:
+        return
+    client = WitnessClient(url, timeout=data.settings.witness_timeout_seconds)
+    try:
+        view = ask_witness(client, store, session_id, list(trust().witness_keys))
+    except WitnessUnavailable as exc:
+        outcome["witness_asked"] = {"url": url, "answered": False, "reason": str(exc)}
+        return
+    except VerificationError as failure:
+        outcome.clear()
+        outcome.update(
+            session_id=session_id,
+            intact=False,
+            result=failure.kind,
+            location=failure.location,
+            reason=failure.reason,
+            verified_at=format_utc(utc_now()),
+        )
+        return
+    outcome["witness_asked"] = {
+        "url": url,
+        "answered": True,
+        "links": view.links,
+        "sealed": view.seal is not None,
+        "forks": len(view.forks),
+    }
+
+
 def _verify_detail(outcome: dict[str, Any]) -> dict[str, Any]:
     return {
         "result": "intact" if outcome["intact"] else outcome["result"],
@@ -134,6 +186,8 @@ def _print_verify(outcome: dict[str, Any], *, as_json: bool) -> None:
             f"{outcome['duration_seconds']} s, chain of {outcome['chain_length']} links, "
             f"head {outcome['head']}, signed by {outcome['signer']}"
         )
+        for line in _witness_lines(outcome):
+            click.echo(f"  {line}")
     else:
         where = f"{outcome['location']}: " if outcome["location"] else ""
         click.echo(
@@ -141,11 +195,36 @@ def _print_verify(outcome: dict[str, Any], *, as_json: bool) -> None:
         )
 
 
+def _witness_lines(outcome: dict[str, Any]) -> list[str]:
+    """What the receipts and the witness say, for a person."""
+    lines = []
+    report = outcome.get("witness")
+    if report is not None:
+        if report["state"] == "not yet witnessed":
+            lines.append("witness: NOT YET WITNESSED (no receipt yet; not a sign of tampering)")
+        else:
+            late = report["max_lateness_seconds"]
+            lines.append(
+                f"witness: {report['state']}: {report['links_witnessed']} of {report['links']} "
+                f"links{' and the seal' if report['seal_witnessed'] else ''} have receipts"
+                + ("" if late is None else f", received at most {late:.1f} s after signing")
+            )
+    asked = outcome.get("witness_asked")
+    if asked is not None and asked["answered"]:
+        lines.append(
+            f"witness {asked['url']} holds {asked['links']} links"
+            f"{' and the seal' if asked['sealed'] else ''}: the same as the session"
+        )
+    elif asked is not None:
+        lines.append(f"warning: the witness was not asked: {asked['reason']}")
+    return lines
+
+
 def _verify_from_bucket(
     ctx: click.Context,
     data: DataDir,
     session_id: str,
-    extra_trust: tuple[Path, ...],
+    trust: Callable[[], TrustStore],
     *,
     as_json: bool,
 ) -> None:
@@ -159,9 +238,8 @@ def _verify_from_bucket(
     if prefix + layout.link_name(0) not in keys:
         raise UnknownSessionError(f"unknown session {session_id} in {bucket.describe()}")
     total = sum(bucket.size(k) for k in keys if k.startswith(prefix + "segments/"))
-    outcome = _verify_outcome(
-        bucket, session_id, lambda: data.trust(list(extra_trust)), total, as_json
-    )
+    outcome = _verify_outcome(bucket, session_id, trust, total, as_json)
+    _ask_witness(data, bucket, session_id, trust, outcome)
     outcome["store"] = bucket.describe()
     covered = bucket.shadowed(prefix)
     if covered:

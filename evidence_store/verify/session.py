@@ -25,6 +25,7 @@ from evidence_store.errors import (
     VerificationError,
 )
 from evidence_store.model import Link, Manifest, SegmentRef
+from evidence_store.receipts import WitnessReport, check_receipts, is_witness_file
 from evidence_store.signer_check import check_signer, signer_certificates
 from evidence_store.signing import (
     PublicKey,
@@ -58,9 +59,12 @@ class VerifiedSession:
     started_at: str
     ended_at: str
     interrupted: bool
+    witness: WitnessReport | None = None  # what the off-box witness's receipts prove
 
     def as_dict(self) -> dict[str, Any]:
+        witnessed = {} if self.witness is None else {"witness": self.witness.as_dict()}
         return {
+            **witnessed,
             "session_id": self.session_id,
             "intact": True,
             "signer": self.signer,
@@ -106,6 +110,14 @@ class _Verification:
         )
         chain, last_signature = self._walk_chain(public_key, certificate, intermediates)
         self._no_strays(chain)
+        # The witness's receipts: read raw, so they stay out of the SHA256SUMS comparison.
+        witness = check_receipts(
+            lambda relative: self.store.read_bytes(self.prefix + relative),
+            {key[len(self.prefix) :] for key in self.keys},
+            self.session_id,
+            chain.length,
+            self.trust.witness_keys,
+        )
         manifest = self._check_manifest(public_key, chain, last_signature)
         return VerifiedSession(
             session_id=self.session_id,
@@ -119,6 +131,7 @@ class _Verification:
             started_at=manifest.started_at,
             ended_at=manifest.ended_at,
             interrupted=manifest.interrupted,
+            witness=witness,
         )
 
     def _walk_chain(
@@ -226,7 +239,7 @@ class _Verification:
         expected |= {layout.link_sig_name(i) for i in range(chain.length)}
         for key in sorted(self.keys):
             relative = key[len(self.prefix) :]
-            if relative in expected:
+            if relative in expected or is_witness_file(relative):  # receipts: check_receipts
                 continue
             next_segment = layout.segment_path(len(chain.segments))
             if relative == next_segment and not chain.terminal:

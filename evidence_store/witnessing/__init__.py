@@ -2,6 +2,7 @@
 sending it, keeping the witness's receipts with the session, and asking the witness what it
 holds (``sealroom verify``, recovery)."""
 
+from evidence_store.witnessing.asking import ask_witness, local_chain, sealed_at_witness
 from evidence_store.witnessing.client import WitnessClient, WitnessUnavailable
 from evidence_store.witnessing.delivery import WitnessDelivery, device_identity
 from evidence_store.witnessing.heads import head_payload, head_queue
@@ -12,8 +13,11 @@ __all__ = [
     "WitnessDelivery",
     "WitnessLink",
     "WitnessUnavailable",
+    "ask_witness",
     "device_identity",
     "head_payload",
     "head_queue",
+    "local_chain",
+    "sealed_at_witness",
     "witness_url",
 ]
