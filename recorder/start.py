@@ -14,15 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from evidence_store import SessionMetadata, SessionWriter
+from evidence_store import HeadHook, SessionMetadata, SessionWriter
 from evidence_store.installation import DataDir
+from evidence_store.witnessing import WitnessLink
 from recorder.alarms import record_alarm
 from recorder.disk_guard import DiskGuard
 from recorder.errors import RecorderError, RecorderStateError
 from recorder.media import Caption, Picture
 from recorder.preflight import preflight
-from recorder.recovery import RecoveryReport, recover_unfinished
+from recorder.recovery import RecoveryReport, recover_unfinished, seal_checks_for
 from recorder.room import (
     DEFAULT_TIMEZONE,
     PictureLayout,
@@ -99,6 +101,34 @@ class RecordingStarter:
         self._profile = profile
         self._devices = devices or device_factory(profile, synthetic=synthetic)
         self._lock: RoomLock | None = None
+        self.witness = WitnessLink.open(data, on_event=self._witness_event)
+        self.seal_checks = seal_checks_for(
+            data, self.store, None if self.witness is None else self.witness.client
+        )
+
+    @property
+    def on_head(self) -> HeadHook | None:
+        """The session writers' hook: queue each signed head for the witness (or None)."""
+        return None if self.witness is None else self.witness.hook
+
+    def start_witness(self) -> None:
+        """Send queued heads on a thread of their own (no-op without a witness)."""
+        if self.witness is not None:
+            self.witness.start()
+
+    def stop_witness(self, *, flush_seconds: float = 0.0) -> int:
+        """Give the sender ``flush_seconds`` to send what waits, then stop it; returns how
+        many heads are left queued (sent later by whatever runs next)."""
+        if self.witness is None:
+            return 0
+        left = self.witness.flush(flush_seconds) if flush_seconds else 0
+        self.witness.stop()
+        return left
+
+    def _witness_event(self, action: str, session_id: str | None, detail: dict[str, Any]) -> None:
+        self.custody.record(
+            actor=self.actor, role=self.role, action=action, session_id=session_id, detail=detail
+        )
 
     def take_room(self, holder: str) -> RecoveryReport:
         """Hold the room for ``holder`` (RoomBusyError, nothing changed, when another process
@@ -106,7 +136,13 @@ class RecordingStarter:
         self._lock = RoomLock.take(self._data_root, self.room, holder=holder)
         try:
             return recover_unfinished(
-                self.store, self.signer, self.custody, actor=self.actor, role=self.role
+                self.store,
+                self.signer,
+                self.custody,
+                actor=self.actor,
+                role=self.role,
+                on_head=self.on_head,
+                seal_checks=self.seal_checks,
             )
         except BaseException:
             self.release_room()
@@ -126,7 +162,9 @@ class RecordingStarter:
             raise RecorderStateError(f"cannot start: room {self.room} is not held")
         devices = self._devices(self.settings)
         preflight(self.guard, seconds, *devices.cameras, devices.microphone)
-        writer = SessionWriter.start(self.store, self.signer, metadata, media_info(self.settings))
+        writer = SessionWriter.start(
+            self.store, self.signer, metadata, media_info(self.settings), on_head=self.on_head
+        )
         self.custody.record(
             actor=self.actor,
             role=self.role,

@@ -137,7 +137,8 @@ def _ask_witness(
 ) -> None:
     """Compare an intact session with what the configured witness holds of it (in place)."""
     url = witness_url(data.settings)
-    if url is None or not outcome["intact"]:
+    # An incomplete session may be one whose end was removed: the witness can tell.
+    if url is None or not (outcome["intact"] or outcome.get("result") == "incomplete"):
         return
     client = WitnessClient(url, timeout=data.settings.witness_timeout_seconds)
     try:
