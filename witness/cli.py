@@ -51,12 +51,14 @@ log = logging.getLogger("sealroom.witness")
 SERVER_THREADS = 8
 
 
-class _Shutdown(Exception):
-    pass
+class _Shutdown(SystemExit):
+    """SIGTERM or SIGINT. A SystemExit, so that no request handler in the server's loop can
+    swallow it as that request's error; waitress ends its loop on it."""
 
 
 def _shut_down(signum: int, _frame: types.FrameType | None) -> NoReturn:
-    raise _Shutdown(signal.Signals(signum).name)
+    log.info("%s: shutting down", signal.Signals(signum).name)
+    raise _Shutdown(0)
 
 
 def _settings(ctx: click.Context) -> tuple[WitnessSettings, DatabaseSettings]:
@@ -114,8 +116,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path
         click.echo(f"witness listening on http://{server.effective_host}:{server.effective_port}")
         log.info("witness key sha256:%s, log at %s", witness.identity.key_id, root)
         server.run()
-    except _Shutdown as signalled:
-        log.info("%s: shutting down", signalled)
+    except _Shutdown:
+        pass  # waitress usually ends its loop on it first
     except OSError as exc:
         raise UsageError(f"cannot listen: {exc.strerror or exc}") from exc
     finally:

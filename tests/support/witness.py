@@ -112,3 +112,38 @@ def submission(head: SignedHead, signer: DeviceSigner, name: str = "phong-1") ->
 def appliance_env(witness: WitnessProcess, **extra: str) -> dict[str, str]:
     """The environment of an appliance that sends its heads to ``witness``."""
     return {"SEALROOM_WITNESS_URL": witness.url, **extra}
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+
+
+class InProcessCli:
+    """``sealroom ARGS`` run in the test's process (the same ``main`` as the console script,
+    without the seconds a fresh interpreter costs), with only the given SEALROOM_* variables."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+        self.monkeypatch = monkeypatch
+        self.capsys = capsys
+
+    def __call__(self, *args: str, env: dict[str, str] | None = None) -> Ran:
+        from sealroom.cli import main
+
+        for name in [k for k in os.environ if k.startswith("SEALROOM_")]:
+            self.monkeypatch.delenv(name)
+        for name, value in (env or {}).items():
+            self.monkeypatch.setenv(name, value)
+        self.capsys.readouterr()
+        code = main(list(args))
+        out, err = self.capsys.readouterr()
+        return Ran(code, out, err)
+
+
+@pytest.fixture
+def sealroom_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> InProcessCli:
+    return InProcessCli(monkeypatch, capsys)
