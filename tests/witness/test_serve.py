@@ -72,7 +72,7 @@ def witness(tmp_path: Path) -> Iterator[WitnessProcess]:
 @pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_a_recorded_session_is_witnessed_and_verifies_against_the_witness(
-    database: str, tmp_path: Path, request: pytest.FixtureRequest
+    database: str, tmp_path: Path, request: pytest.FixtureRequest, sealroom_cli: InProcessCli
 ) -> None:
     url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
     if url is not None:  # a database of its own on the shared server
@@ -98,27 +98,27 @@ def test_a_recorded_session_is_witnessed_and_verifies_against_the_witness(
         receipts = sorted(p.name for p in (session / "witness").iterdir())
         assert receipts == [f"{n:06d}.json" for n in range(links)] + ["manifest.json"]
         assert "(trust on first use)" in process.log_text()  # the enrolment is logged
-        verified = run_sealroom_env(
+        verified = sealroom_cli(
             "verify", session_id, "--json", "--data-dir", str(data_dir), env=env
         )
-        assert verified.returncode == 0, verified.stdout + verified.stderr
+        assert verified.code == 0, verified.stdout + verified.stderr
         outcome = json.loads(verified.stdout)
         assert outcome["witness"]["state"] == "witnessed"
         assert outcome["witness_asked"] == {
             "url": process.url, "answered": True, "links": links, "sealed": True, "forks": 0,
         }  # fmt: skip
-        witnessed = run_sealroom_env(
+        witnessed = sealroom_cli(
             "custody", "log", "--action", "witnessed", "--json", "--data-dir", str(data_dir),
             env={},
         )  # fmt: skip
         assert [e["session_id"] for e in json.loads(witnessed.stdout)] == [session_id]
         # The log only grew since the head kept before the session.
         (tmp_path / "kept.json").write_bytes(kept)
-        consistent = run_sealroom_env(
+        consistent = sealroom_cli(
             "witness", "verify", str(tmp_path / "kept.json"), "--url", process.url,
             "--witness-key", str(process.key_file), env={},
         )  # fmt: skip
-        assert consistent.returncode == 0, consistent.stdout + consistent.stderr
+        assert consistent.code == 0, consistent.stdout + consistent.stderr
         assert "CONSISTENT" in consistent.stdout
     finally:
         process.stop()
