@@ -57,7 +57,13 @@ class WitnessSettings(BaseModel):
         description="file holding the operators' bearer token (GET /alarms); "
         "default $SEALROOM_WITNESS_TOKEN; none: the route is closed",
     )
-    max_request_kib: int = Field(default=256, ge=16, le=16 * 1024)
+    max_request_kib: int = Field(
+        default=16 * 1024,
+        ge=16,
+        le=64 * 1024,
+        description="the largest submission: a seal lists every segment (12 h of 1 s "
+        "segments is about 12 MiB in base64)",
+    )
 
 
 class DatabaseSettings(BaseModel):
