@@ -240,8 +240,8 @@ class Witness:
         )
         body = canonical_json(entry.to_document())
         index = self.tree.append(session, body, session_id=submission.session_id, at=now)
-        head = self.tree.sign_head(session, index + 1, now)
-        inclusion = self.tree.inclusion(session, index, index + 1)
+        root, inclusion = self.tree.root_and_inclusion(session, index, index + 1)
+        head = self.tree.sign_head(session, index + 1, now, root=root)
         receipt = canonical_json(
             Receipt(
                 entry=entry,

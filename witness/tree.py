@@ -90,14 +90,16 @@ class MerkleTree:
         tree.size = index + 1
         return index
 
-    def sign_head(self, session: Session, size: int, timestamp: str) -> TreeHead:
-        """Sign the tree head of ``size`` leaves and keep it."""
+    def sign_head(
+        self, session: Session, size: int, timestamp: str, *, root: bytes | None = None
+    ) -> TreeHead:
+        """Sign the tree head of ``size`` leaves (whose root may be given) and keep it."""
         body: dict[str, Any] = {
             "v": 1,
             "type": "sealroom.tree-head",
             "log": self.identity.key_id,
             "tree_size": size,
-            "root_hash": self.root(session, size).hex(),
+            "root_hash": (root or self.root(session, size)).hex(),
             "timestamp": timestamp,
         }
         head = TreeHead.model_validate(
@@ -109,6 +111,14 @@ class MerkleTree:
             )
         )
         return head
+
+    @staticmethod
+    def root_and_inclusion(session: Session, index: int, size: int) -> tuple[bytes, list[bytes]]:
+        """The root of ``size`` leaves and leaf ``index``'s inclusion proof, in one read."""
+        ranges = merkle.inclusion_ranges(index, size)
+        nodes = fetch_nodes(session, [*merkle.root_nodes(size), *merkle.nodes_for(ranges)])
+        proof = [merkle.range_hash(start, end, nodes) for start, end in ranges]
+        return merkle.range_hash(0, size, nodes), proof
 
     @staticmethod
     def root(session: Session, size: int) -> bytes:
