@@ -6,12 +6,15 @@ else of the project, so a third party can read, audit and run it on its own
 (``python -m evidence_store.verify SESSION_DIR``).
 
 ``merkle`` (RFC 9162 trees and proofs) and ``receipts`` (the off-box witness's receipts and
-the rules that check them) are part of the core too.
+the rules that check them) are part of the core too. Time-stamp tokens beside the files they
+stamp, and the rules they obey, are the format's (``tokens``); checking one needs RFC 3161,
+which lives below.
 
 Below it: ``bucket`` (the object store under Object Lock), ``upload`` (spool and uploader),
 ``export`` (packages anyone can verify), ``index`` (session summaries and the index),
-``custody`` (the custody log), ``installation`` (an installation's files), ``outbox`` (what
-leaves the box), ``witnessing`` (the appliance's side of the witness) and ``cli``.
+``custody`` (the custody log), ``outbox`` (queues of what leaves the box),
+``timestamping`` (the RFC 3161 time-stamp authority), ``witnessing`` (the appliance's side of
+the off-box witness), ``installation`` (an installation's files) and ``cli``.
 """
 
 from evidence_store import layout, merkle
@@ -61,7 +64,15 @@ from evidence_store.receipts import (
     trusted_key,
 )
 from evidence_store.sealed_segments import SealedSegments
-from evidence_store.session import HeadHook, SessionBusyError, SessionWriter, SignedHead
+from evidence_store.session import (
+    HeadHook,
+    SessionBusyError,
+    SessionStateError,
+    SessionWriter,
+    SignedHead,
+    WallClock,
+    fan_out,
+)
 from evidence_store.settings import EvidenceSettings
 from evidence_store.signing import (
     DeviceSigner,
@@ -82,6 +93,7 @@ from evidence_store.store import (
     sha256_file,
 )
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
+from evidence_store.tokens import StampedTime, TokenCheck, token_name
 from evidence_store.verify import verify_session
 
 __all__ = [
@@ -113,16 +125,20 @@ __all__ = [
     "SessionBusyError",
     "SessionMetadata",
     "SessionState",
+    "SessionStateError",
     "SessionView",
     "SessionWriter",
     "SignedHead",
+    "StampedTime",
     "StoreError",
     "TamperedError",
     "Text",
+    "TokenCheck",
     "TreeHead",
     "TrustStore",
     "UsageError",
     "VerificationError",
+    "WallClock",
     "WitnessEntry",
     "WitnessReport",
     "canonical_json",
@@ -130,6 +146,7 @@ __all__ = [
     "check_session_id",
     "check_witness_view",
     "clip_proof",
+    "fan_out",
     "first_error",
     "format_utc",
     "fsync_directory",
@@ -145,6 +162,7 @@ __all__ = [
     "publish_once",
     "replace_atomically",
     "sha256_file",
+    "token_name",
     "trusted_key",
     "utc_now",
     "verify_clip",

@@ -13,6 +13,8 @@ sessions/<id>/manifest.sig          device signature over manifest.json
 sessions/<id>/witness/000000.json   the off-box witness's receipt for link 0 (added when it
                                     answers, so after the seal too; never in SHA256SUMS)
 sessions/<id>/witness/manifest.json the witness's receipt for the seal
+sessions/<id>/chain/000000.tsr      an RFC 3161 time-stamp token over the link beside it, and
+sessions/<id>/manifest.tsr          over the manifest, when stamped (``evidence_store.tokens``)
 """
 
 from __future__ import annotations

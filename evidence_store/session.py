@@ -6,7 +6,10 @@ link is what a crash leaves behind, so everything sealed before a crash still ve
 Each signed head (every link, and the seal) is handed to ``on_head`` in the same call that
 wrote it, so that it can leave the box for the off-box witness. The writer does no network
 I/O: the hook queues the head (``evidence_store.witnessing``), and a hook that fails is logged
-and never stops the session.
+and never stops the session. The time-stamp authority's stamps leave the same way
+(``evidence_store.timestamping``).
+
+Every time the writer puts into a link comes from ``clock``, the device's clock.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -60,6 +64,24 @@ class SignedHead:
 
 
 HeadHook = Callable[[SignedHead], None]
+WallClock = Callable[[], datetime]  # the device's clock: UTC, timezone-aware
+
+
+def fan_out(*hooks: HeadHook | None) -> HeadHook | None:
+    """One hook that hands each head to every one of ``hooks`` (the witness's queue, the
+    time-stamp authority's), so that one failing never keeps a head from the others."""
+    chosen = [hook for hook in hooks if hook is not None]
+    if len(chosen) <= 1:
+        return chosen[0] if chosen else None
+
+    def each(head: SignedHead) -> None:
+        for hook in chosen:
+            try:
+                hook(head)
+            except Exception:
+                log.exception("session %s: a head could not be queued", head.session_id)
+
+    return each
 
 
 class SessionStateError(SealroomError):
@@ -89,9 +111,11 @@ class SessionWriter:
         session_id: str,
         *,
         on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
     ) -> None:
         self.store = store
         self.on_head = on_head
+        self.clock = clock
         self.signer = signer
         self.session_id = layout.check_session_id(session_id)
         self.prefix = layout.session_prefix(session_id)
@@ -129,9 +153,16 @@ class SessionWriter:
         *,
         session_id: str | None = None,
         on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
     ) -> SessionWriter:
         """Create a session: publish the signer's identity, then link 0 (session_started)."""
-        writer = cls(store, signer, session_id or layout.new_session_id(), on_head=on_head)
+        writer = cls(
+            store,
+            signer,
+            session_id or layout.new_session_id(clock()),
+            on_head=on_head,
+            clock=clock,
+        )
         writer._hold_session_lock()
         writer._put(layout.PUBLIC_KEY, public_key_pem(signer.public_key))
         if (cert := signer.certificate_pem()) is not None:
@@ -153,6 +184,7 @@ class SessionWriter:
         session_id: str,
         *,
         on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
     ) -> SessionWriter:
         """Pick up a session whose writer died: replay and check its chain, sign a last link
         that was published but not yet signed, and continue from its head.
@@ -160,7 +192,7 @@ class SessionWriter:
         Raises SessionBusyError if a live process still writes it, and a VerificationError if
         what is stored does not check out (recovery never builds on tampered evidence).
         """
-        writer = cls(store, signer, session_id, on_head=on_head)
+        writer = cls(store, signer, session_id, on_head=on_head, clock=clock)
         prefix = writer.prefix
         if not store.exists(prefix + layout.link_name(0)):
             raise UnknownSessionError(f"unknown session {session_id}")
@@ -276,7 +308,7 @@ class SessionWriter:
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(utc_now()),
+                time=format_utc(self.clock()),
                 kind="segment",
                 segment=segment,
             )
@@ -294,6 +326,11 @@ class SessionWriter:
 
     def device_restored(self, device: str) -> None:
         self._event(Event(type=EventType.DEVICE_RESTORED, device=device))
+
+    def clock_skew(self, reason: str) -> None:
+        """Mark on the record that the device's clock disagreed with a time-stamp authority.
+        Refused (SessionStateError) once the session has ended."""
+        self._event(Event(type=EventType.CLOCK_SKEW, reason=reason))
 
     def stop(self, reason: str) -> Manifest:
         """End the session with ``stopped`` and seal it."""
@@ -358,13 +395,14 @@ class SessionWriter:
             self._append_event(event)
 
     def _append_event(self, event: Event) -> None:
-        self._check(lambda probe: probe.apply_event(event, format_utc(utc_now()), "new event"))
+        now = format_utc(self.clock())
+        self._check(lambda probe: probe.apply_event(event, now, "new event"))
         self._append(
             Link(
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(utc_now()),
+                time=now,
                 kind="event",
                 event=event,
             )

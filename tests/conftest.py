@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.browser",
     "tests.support.witness",
+    "tests.support.tsa",
 ]
 
 

@@ -1,7 +1,9 @@
 """``sealroom witness serve`` and ``sealroom witness verify``.
 
 ``serve`` runs the witness (waitress, threads) until SIGTERM or Ctrl-C, and prints
-``witness listening on http://H:P`` once it accepts connections.
+``witness listening on http://H:P`` once it accepts connections. With a time-stamp authority
+configured (``$SEALROOM_TSA_URL`` and ``$SEALROOM_TSA_CA``, or ``[evidence] tsa_url`` and
+``tsa_ca``), its tree heads are time-stamped (``witness.stamping``).
 
 ``verify`` checks that the log only grew between two signed tree heads: two kept STH files,
 or one kept file against the witness's newest. Both signatures are checked against the
@@ -32,6 +34,7 @@ from evidence_store import (
     trusted_key,
 )
 from evidence_store.cli import data_dir_from, emit_json, json_option
+from evidence_store.timestamping import tsa_config
 from evidence_store.witnessing import WitnessClient, WitnessUnavailable, witness_url
 from witness.api import create_app
 from witness.identity import PUBLIC_FILE, WitnessIdentity
@@ -96,7 +99,10 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path
     settings, database = _settings(ctx)
     root = witness_data_dir(data_dir, settings)
     witness = open_witness(settings, database, root)
-    stamper = _stamper(witness, settings, stamp=None)
+    tsa = tsa_config(data_dir_from(ctx, None).settings)  # $SEALROOM_TSA_URL/_CA, [evidence]
+    stamper = _stamper(
+        witness, settings, stamp=tsa.client().stamp if tsa is not None and tsa.stamping else None
+    )
     app = create_app(
         witness,
         public_key_pem=(root / PUBLIC_FILE).read_bytes(),

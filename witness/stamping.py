@@ -7,8 +7,9 @@ rewritten and re-signed later with heads dated in the past: a rewritten log woul
 stamps it cannot get. The stamp is taken on a thread of its own, so a slow or absent TSA
 never slows a submission; a failure is logged and tried again at the next round.
 
-The TSA client is ``Stamp``: ``stamp(data) -> bytes``, the interface of the appliance's
-RFC 3161 client (``evidence_store.timestamping``).
+The TSA client is ``Stamp``: ``stamp(data) -> bytes``, the appliance's RFC 3161 client
+(``evidence_store.timestamping.TsaClient.stamp``), which checks each answer against the
+authority's root before it is kept.
 """
 
 from __future__ import annotations

@@ -30,10 +30,12 @@ from evidence_store import (
     merkle,
 )
 from evidence_store.signing import ensure_device_identity, issue_certificate
+from tests.support.tsa import TsaServer
 from tests.support.witness import submission
 from witness.identity import WitnessIdentity
 from witness.schema import AlarmRow, DeviceRow, EntryRow, ForkRow
 from witness.service import Witness
+from witness.stamping import TreeHeadStamper
 from witness.submissions import BadSubmission, SignatureRefused, read_submission
 
 MEDIA = MediaInfo(width=160, height=120, fps=15, sample_rate=48000, channels=1, segment_seconds=1)
@@ -283,3 +285,30 @@ def test_a_session_belongs_to_the_device_that_started_it(witness: Witness, tmp_p
     stolen = SignedHead(heads[1].session_id, "link", 1, data, other.sign(data))
     outcome = send(witness, stolen, other, "phong-9")
     assert outcome.status == "refused" and "belongs to device key" in outcome.reason
+
+
+def test_tree_heads_are_time_stamped_by_the_tsa(
+    witness: Witness, tmp_path: Path, tsa: TsaServer
+) -> None:
+    """The newest tree head is stamped when none is, and again only after ``every``; the
+    token stamps the tree head's exact bytes (a real ``openssl ts`` authority)."""
+    from datetime import timedelta
+
+    from evidence_store.timestamping import TokenVerifier, TsaClient
+
+    verifier = TokenVerifier.from_file(tsa.ca_file)
+    stamper = TreeHeadStamper(
+        lambda: Session(witness.engine),
+        TsaClient(tsa.url, verifier).stamp,
+        every=timedelta(hours=1),
+    )
+    store, signer = appliance(tmp_path / "box")
+    heads = record(store, signer)
+    send(witness, heads[0], signer)
+    assert stamper.stamp_due() == 1
+    token = witness.stamp_of(1)
+    assert token is not None
+    verifier(witness.tree_head(1) or b"", token, location="sth 1")  # raises if it does not stamp it
+    send(witness, heads[1], signer)
+    assert stamper.stamp_due() is None  # stamped less than an hour ago
+    assert witness.stamp_of(2) is None
