@@ -234,8 +234,14 @@ def _witness_lines(outcome: dict[str, Any]) -> list[str]:
     """What the receipts and the witness say, for a person."""
     lines = []
     report = outcome.get("witness")
+    asked = outcome.get("witness_asked")
     if report is not None:
-        if report["state"] == "not yet witnessed":
+        if report["state"] == "not yet witnessed" and asked is None:
+            lines.append(
+                "witness: none configured and no receipts: nothing outside this box vouches "
+                "for what it sealed, or when"
+            )
+        elif report["state"] == "not yet witnessed":
             lines.append("witness: NOT YET WITNESSED (no receipt yet; not a sign of tampering)")
         else:
             late = report["max_lateness_seconds"]
@@ -244,7 +250,6 @@ def _witness_lines(outcome: dict[str, Any]) -> list[str]:
                 f"links{' and the seal' if report['seal_witnessed'] else ''} have receipts"
                 + ("" if late is None else f", received at most {late:.1f} s after signing")
             )
-    asked = outcome.get("witness_asked")
     if asked is not None and asked["answered"]:
         lines.append(
             f"witness {asked['url']} holds {asked['links']} links"
