@@ -1,8 +1,9 @@
 """The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold,
-timestamps, scrub) and the command-line plumbing every package's commands share (``--data-dir``,
-``--json``, the one-line errors and exit statuses)."""
+timestamps, scrub, doctor) and the command-line plumbing every package's commands share
+(``--data-dir``, ``--json``, the one-line errors and exit statuses)."""
 
-from evidence_store.cli import bucket, evidence, scrub, timestamps
+from evidence_store.cli import bucket, doctor, evidence, scrub, timestamps
+from evidence_store.cli.doctor import DOCTOR_CHECKS
 from evidence_store.cli.options import (
     SETTINGS_KEY,
     byte_progress,
@@ -14,10 +15,17 @@ from evidence_store.cli.options import (
     run_commands,
 )
 
-COMMANDS = [*evidence.COMMANDS, *bucket.COMMANDS, *timestamps.COMMANDS, *scrub.COMMANDS]
+COMMANDS = [
+    *evidence.COMMANDS,
+    *bucket.COMMANDS,
+    *timestamps.COMMANDS,
+    *scrub.COMMANDS,
+    *doctor.COMMANDS,
+]
 
 __all__ = [
     "COMMANDS",
+    "DOCTOR_CHECKS",
     "SETTINGS_KEY",
     "byte_progress",
     "data_dir_from",
