@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
+from evidence_store.cli import BACKUP_DATABASES, CONFIG_PATH, DOCTOR_CHECKS, run_commands
 from evidence_store.cli import COMMANDS as EVIDENCE_COMMANDS
-from evidence_store.cli import DOCTOR_CHECKS, run_commands
 from evidence_store.cli import SETTINGS_KEY as EVIDENCE_SETTINGS
 from recorder import recorder_checks
 from recorder.cli import COMMANDS as RECORDER_COMMANDS
@@ -45,6 +45,9 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     ctx.meta[CONSOLE_SETTINGS] = loaded.console
     ctx.meta[WITNESS_SETTINGS] = loaded.witness
     ctx.meta[WITNESS_DATABASE] = loaded.database
+    ctx.meta[CONFIG_PATH] = config
+    # What only the console's settings name: its database, when it is not the default.
+    ctx.meta[BACKUP_DATABASES] = {"console": loaded.console.database_url}
     # `sealroom doctor` checks what each package knows to check, with its own settings.
     ctx.meta[DOCTOR_CHECKS] = [
         *recorder_checks(loaded.recorder),

@@ -1,8 +1,9 @@
 """The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold,
-timestamps, scrub, doctor) and the command-line plumbing every package's commands share
-(``--data-dir``, ``--json``, the one-line errors and exit statuses)."""
+timestamps, scrub, doctor, backup, restore) and the command-line plumbing every package's
+commands share (``--data-dir``, ``--json``, the one-line errors and exit statuses)."""
 
-from evidence_store.cli import bucket, doctor, evidence, scrub, timestamps
+from evidence_store.cli import backup, bucket, doctor, evidence, scrub, timestamps
+from evidence_store.cli.backup import BACKUP_DATABASES, CONFIG_PATH
 from evidence_store.cli.doctor import DOCTOR_CHECKS
 from evidence_store.cli.options import (
     SETTINGS_KEY,
@@ -21,10 +22,13 @@ COMMANDS = [
     *timestamps.COMMANDS,
     *scrub.COMMANDS,
     *doctor.COMMANDS,
+    *backup.COMMANDS,
 ]
 
 __all__ = [
+    "BACKUP_DATABASES",
     "COMMANDS",
+    "CONFIG_PATH",
     "DOCTOR_CHECKS",
     "SETTINGS_KEY",
     "byte_progress",
