@@ -39,7 +39,10 @@ from evidence_store.model import (
     SegmentRef,
     SessionMetadata,
     Text,
+    control_character,
     first_error,
+    plain_text_problem,
+    spelled_out,
 )
 from evidence_store.sealed_segments import SealedSegments
 from evidence_store.session import SessionBusyError, SessionWriter
@@ -88,14 +91,17 @@ __all__ = [
     "VerificationError",
     "check_session_id",
     "clip_proof",
+    "control_character",
     "first_error",
     "format_utc",
     "fsync_directory",
     "layout",
     "parse_utc",
+    "plain_text_problem",
     "publish_once",
     "replace_atomically",
     "sha256_file",
+    "spelled_out",
     "utc_now",
     "verify_clip",
     "verify_session",

@@ -231,6 +231,11 @@ class EvidenceSettings(BaseModel):
         description="SQLAlchemy URL of the session index (the console's, rebuilt by "
         "`sealroom reindex`); default sqlite:///<data_dir>/session-index.db",
     )
+    group_readable: bool = Field(
+        default=False,
+        description="let the data directory's group read it (directories 0750, files 0640 or "
+        "0440); default: its owner only (0700, 0600 or 0400)",
+    )
 
 
 def default_data_dir() -> Path:

@@ -1,8 +1,9 @@
-"""The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold) and
-the command-line plumbing every package's commands share (``--data-dir``, ``--json``, the
+"""The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold), the
+installation's ``doctor``, and the command-line plumbing every package's commands share
+(``--data-dir``, ``--json``, the
 one-line errors and exit statuses)."""
 
-from evidence_store.cli import bucket, evidence
+from evidence_store.cli import bucket, doctor, evidence
 from evidence_store.cli.options import (
     SETTINGS_KEY,
     byte_progress,
@@ -14,7 +15,7 @@ from evidence_store.cli.options import (
     run_commands,
 )
 
-COMMANDS = [*evidence.COMMANDS, *bucket.COMMANDS]
+COMMANDS = [*evidence.COMMANDS, *bucket.COMMANDS, *doctor.COMMANDS]
 
 __all__ = [
     "COMMANDS",

@@ -39,7 +39,7 @@ from web.forms import BookmarkForm, ConfirmForm, SearchForm
 from web.models import ROOT_UNIT, Bookmark
 from web.playback import Playback, refuse_unverified, serve_segment, session_player, session_seals
 from web.roles import EVIDENCE_READERS
-from web.visibility import visible_session, visible_units
+from web.visibility import EventScope, known_units, visible_session, visible_units
 
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
 
@@ -57,6 +57,7 @@ def sessions() -> str:
     search = SessionSearch(
         units=visible_units(current_user),
         unit_of_unassigned=ROOT_UNIT,
+        known_units=known_units(),
         case_number=filters.get("case", ""),
         accused=filters.get("accused", ""),
         room=filters.get("room", ""),
@@ -94,7 +95,7 @@ def detail(session_id: str) -> str:
         .order_by(Bookmark.offset_ms)
     ).all()
     record("view", session_id=session_id)
-    custody = custody_log().entries(session_id=session_id)
+    custody = EventScope(current_user).visible(custody_log().entries(session_id=session_id))
     return render_template(
         "review/session.html",
         row=row,
