@@ -10,6 +10,7 @@ keep working.
 
 from __future__ import annotations
 
+import math
 import os
 import ssl
 from dataclasses import dataclass
@@ -82,7 +83,7 @@ def _connect(settings: DirectorySettings, user: str | None, password: str | None
         _server(settings),
         user=user,
         password=password,
-        receive_timeout=settings.timeout_seconds,
+        receive_timeout=math.ceil(settings.timeout_seconds),  # ldap3 wants whole seconds
         raise_exceptions=False,
         read_only=True,
     )

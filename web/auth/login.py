@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from web.auth import backoff, directory, passwords
+from web.auth import backoff, passwords
 from web.extensions import db
 from web.models import DIRECTORY, LOCAL, Unit, User
 from web.settings import ConsoleSettings
@@ -78,6 +78,8 @@ def _from_directory(user: User | None, attempt: Attempt, settings: ConsoleSettin
     """Ask the directory; keep the local record of the account (role and unit from its
     groups) up to date. A local record disabled by an administrator stays disabled."""
     assert settings.directory is not None
+    from web.auth import directory  # ldap3 is loaded only where a directory is configured
+
     try:
         account = directory.authenticate(settings.directory, attempt.username, attempt.password)
     except directory.DirectoryUnavailable as down:
