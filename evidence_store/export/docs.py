@@ -174,6 +174,7 @@ EXCERPT_DETAIL = (
     "format",
     "kind",
     "head",
+    "package",
     "package_sha256",
     "archive_sha256",
 )

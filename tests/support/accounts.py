@@ -3,6 +3,7 @@ keep their cookie, and a count of the argon2 verifications a login costs."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +18,7 @@ from tests.support.console import PASSWORD, csrf_token
 from web.audit import custody_log
 from web.auth import passwords
 
-ADMIN_PASSWORD = "cây bàng trước cổng 1975"  # noqa: S105 -- a test account's
+ADMIN_PASSWORD = "cây bàng trước cổng 1975"
 
 
 def send_form(
@@ -51,7 +52,10 @@ def logged_in(app: Flask, username: str, password: str = PASSWORD) -> FlaskClien
 def flashes(response: TestResponse) -> list[str]:
     """The messages a page shows (flash paragraphs), as text."""
     page = response.get_data(as_text=True)
-    return [re.sub(r"<[^>]+>", "", m) for m in re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', page, re.S)]
+    return [
+        html.unescape(re.sub(r"<[^>]+>", "", m))
+        for m in re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', page, re.S)
+    ]
 
 
 def events(app: Flask, action: str) -> list[Any]:
@@ -66,7 +70,7 @@ class CountingHasher(PasswordHasher):
         super().__init__()
         self.verifications = 0
 
-    def verify(self, hash: str | bytes, password: str | bytes) -> bool:  # noqa: A002
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
         self.verifications += 1
         return super().verify(hash, password)
 

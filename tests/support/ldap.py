@@ -25,8 +25,8 @@ from web.settings import DirectorySettings
 
 SUFFIX = "dc=vks,dc=test"
 ADMIN_DN = f"cn=admin,{SUFFIX}"
-ADMIN_PASSWORD = "directory-admin-secret"  # noqa: S105 -- a throw-away test directory
-DIRECTORY_PASSWORD = "mật khẩu thư mục 2026"  # noqa: S105
+ADMIN_PASSWORD = "directory-admin-secret"
+DIRECTORY_PASSWORD = "mật khẩu thư mục 2026"
 SCHEMAS = ("core", "cosine", "inetorgperson", "nis")
 
 PEOPLE = {

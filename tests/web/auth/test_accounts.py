@@ -27,7 +27,7 @@ from web.extensions import db
 from web.models import User
 from web.settings import ConsoleSettings
 
-NEW_PASSWORD = "ngõ nhỏ phố nhỏ 2026"  # noqa: S105
+NEW_PASSWORD = "ngõ nhỏ phố nhỏ 2026"
 
 
 @pytest.fixture

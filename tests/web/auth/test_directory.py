@@ -74,8 +74,8 @@ def test_a_directory_that_is_down(
     response = attempt_login(client, "ana.kiem", DIRECTORY_PASSWORD)
     assert response.status_code == 401 and argon2_count.verifications - before == 1
     assert any("directory cannot be reached" in m for m in flashes(response))
-    assert events(console.app, "login_failed")[-1].detail["reason"].startswith(
-        "directory unreachable"
+    assert (
+        events(console.app, "login_failed")[-1].detail["reason"].startswith("directory unreachable")
     )
     # Local accounts are not affected.
     assert attempt_login(console.app.test_client(), "prosecutor").status_code == 302

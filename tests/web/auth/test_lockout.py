@@ -27,9 +27,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Console:
     with built.app.app_context():
         create_user("locked-one", role="auditor", unit="hanoi", password=PASSWORD)
         create_user("disabled-one", role="auditor", unit="hanoi", password=PASSWORD)
-        create_user(
-            "waiting-one", role="auditor", unit="hanoi", password=PASSWORD, approved=False
-        )
+        create_user("waiting-one", role="auditor", unit="hanoi", password=PASSWORD, approved=False)
         db.session.query(User).filter_by(username="disabled-one").one().active = False
         db.session.commit()
     return built
@@ -48,7 +46,10 @@ def test_an_attacker_cannot_keep_the_administrator_locked_out(console: Console) 
     blocked = attempt_login(console.app.test_client(), "admin", PASSWORD, address=ATTACKER)
     assert blocked.status_code == 401
     # ...but the administrator, elsewhere, logs in.
-    assert attempt_login(console.app.test_client(), "admin", PASSWORD, address=OWNER).status_code == 302
+    assert (
+        attempt_login(console.app.test_client(), "admin", PASSWORD, address=OWNER).status_code
+        == 302
+    )
 
 
 def test_the_wait_doubles_and_an_administrator_unlocks(console: Console) -> None:
@@ -67,7 +68,9 @@ def test_the_wait_doubles_and_an_administrator_unlocks(console: Console) -> None
     assert ATTACKER in page.get_data(as_text=True)  # the administrator sees who waits
     admin = logged_in(console.app, "admin")
     send_form(admin, f"/admin/users/{prosecutor_id}", {}, to=f"/admin/users/{prosecutor_id}/unlock")
-    assert attempt_login(console.app.test_client(), "prosecutor", address=ATTACKER).status_code == 302
+    assert (
+        attempt_login(console.app.test_client(), "prosecutor", address=ATTACKER).status_code == 302
+    )
     unlocked = events(console.app, "user_unlocked")
     assert [(e.actor, e.detail) for e in unlocked] == [
         ("admin", {"username": "prosecutor", "addresses": 1})

@@ -118,9 +118,7 @@ def test_idle_and_absolute_timeouts(console: Console) -> None:
     )
     with console.app.app_context():
         db.session.execute(
-            update(LoginSession)
-            .where(LoginSession.revoked_at.is_(None))
-            .values(created_at=too_old)
+            update(LoginSession).where(LoginSession.revoked_at.is_(None)).values(created_at=too_old)
         )
         db.session.commit()
     assert fresh.get("/account/sessions").status_code == 401  # active, but too old
@@ -140,9 +138,7 @@ def test_two_console_processes_share_the_logins(tmp_path: Path) -> None:
     assert not reaches_sessions(client)
 
 
-def test_a_short_secret_key_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_short_secret_key_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEALROOM_SECRET_KEY", "x")  # the finding: one character was accepted
     with pytest.raises(UsageError, match="at least 32"):
         create_app(DataDir.resolve(tmp_path))
@@ -153,4 +149,6 @@ def test_a_short_secret_key_is_refused(
     monkeypatch.delenv("SEALROOM_SECRET_KEY")
     (tmp_path / "short-secret").write_text("0123456789", encoding="utf-8")
     with pytest.raises(UsageError, match="short-secret"):
-        create_app(DataDir.resolve(tmp_path), ConsoleSettings(secret_key_file=tmp_path / "short-secret"))
+        create_app(
+            DataDir.resolve(tmp_path), ConsoleSettings(secret_key_file=tmp_path / "short-secret")
+        )
