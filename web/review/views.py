@@ -18,6 +18,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -35,7 +36,7 @@ from web.access import allow
 from web.audit import custody_log, record
 from web.evidence import console_settings, data_dir, evidence_store, refresh_index
 from web.extensions import db
-from web.forms import BookmarkForm, ConfirmForm, SearchForm
+from web.forms import BookmarkForm, ConfirmForm, SearchForm, errors_of
 from web.models import ROOT_UNIT, Bookmark
 from web.playback import Playback, refuse_unverified, serve_segment, session_player, session_seals
 from web.roles import EVIDENCE_READERS
@@ -175,11 +176,12 @@ def verify(session_id: str) -> Response:
 
 @blueprint.post("/<session_id>/bookmarks")
 @allow(*EVIDENCE_READERS)
-def add_bookmark(session_id: str) -> Response:
+def add_bookmark(session_id: str) -> ResponseReturnValue:
     visible_session(session_id)
     form = BookmarkForm()
     if not form.validate_on_submit():
-        abort(400)
+        message = "; ".join(errors_of(form)) or _("Bad request.")
+        return render_template("error.html", code=400, message=message), 400
     bookmark = Bookmark(
         user_id=current_user.id,
         session_id=session_id,

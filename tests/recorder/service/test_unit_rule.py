@@ -19,7 +19,7 @@ from recorder.service import RoomService, create_app, registered_unit
 from recorder.settings import RecorderSettings
 
 ROOM = "Phòng hỏi cung 5"
-TOKEN = "unit-rule-token-5f3a9c"  # noqa: S105 -- the test's own service token
+TOKEN = "unit-rule-token-5f3a9c"  # the test's own service token
 SETTINGS = RecorderSettings(
     width=320,
     height=240,
