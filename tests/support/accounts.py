@@ -22,7 +22,7 @@ ADMIN_PASSWORD = "cây bàng trước cổng 1975"
 
 
 def send_form(
-    client: FlaskClient, page: str, data: dict[str, Any], *, to: str | None = None
+    client: FlaskClient, page: str, data: dict[str, Any], to: str | None = None
 ) -> TestResponse:
     """Open ``page``, then post ``data`` with the page's CSRF token to ``to`` (or back)."""
     token = csrf_token(client, page)
