@@ -30,17 +30,18 @@ class ConversionQueue:
     def turn(self, timeout: float) -> Iterator[None]:
         """Hold a conversion slot for the ``with`` block; Rejected("busy") if the queue is
         full or no slot frees within ``timeout`` seconds."""
-        with self._lock:
-            if self._waiting >= self.max_waiting:
-                raise Rejected(BUSY)
-            self._waiting += 1
-        try:
-            got = self._slots.acquire(timeout=timeout)
-        finally:
+        if not self._slots.acquire(blocking=False):  # no free slot: wait, if there is room
             with self._lock:
-                self._waiting -= 1
-        if not got:
-            raise Rejected(BUSY)
+                if self._waiting >= self.max_waiting:
+                    raise Rejected(BUSY)
+                self._waiting += 1
+            try:
+                got = self._slots.acquire(timeout=timeout)
+            finally:
+                with self._lock:
+                    self._waiting -= 1
+            if not got:
+                raise Rejected(BUSY)
         with self._lock:
             self._running += 1
             self.most_running = max(self.most_running, self._running)
