@@ -48,7 +48,8 @@ def current_umask() -> int:
     return _USUAL_UMASK
 
 
-def _masked(mode: int) -> int:
+def masked(mode: int) -> int:
+    """``mode`` less the process's umask: what a file created now may allow."""
     return mode & ~current_umask()
 
 
@@ -95,7 +96,7 @@ def publish_once(source: Path, path: Path, *, mode: int) -> None:
     ``NameTaken`` is raised and ``source`` is kept (with ``mode``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with source.open("rb") as handle:
-        os.fchmod(handle.fileno(), _masked(mode))  # before linking: never writable once named
+        os.fchmod(handle.fileno(), masked(mode))  # before linking: never writable once named
         os.fsync(handle.fileno())
     try:
         os.link(source, path)
@@ -126,7 +127,7 @@ def _durable_temporary(path: Path, data: bytes, mode: int) -> Iterator[Path]:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), _masked(mode))
+            os.fchmod(handle.fileno(), masked(mode))
             os.fsync(handle.fileno())
         yield temporary
     finally:

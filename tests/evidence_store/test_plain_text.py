@@ -45,9 +45,7 @@ FIELDS: dict[str, Any] = {
 
 @pytest.mark.parametrize("field", FIELDS)
 @pytest.mark.parametrize("control", CONTROLS, ids=lambda c: f"U+{ord(c):04X}")
-def test_every_field_of_a_new_session_refuses_control_characters(
-    field: str, control: str
-) -> None:
+def test_every_field_of_a_new_session_refuses_control_characters(field: str, control: str) -> None:
     bad = f"A{control}B"
     with pytest.raises(ValidationError) as refused:
         SessionMetadata.model_validate({**BASE, field: FIELDS[field](bad)})

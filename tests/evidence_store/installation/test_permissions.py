@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,14 +16,6 @@ from evidence_store.installation import DataDir, Severity, examine
 from evidence_store.settings import EvidenceSettings
 from tests.support.cli import SMALL, sealroom_here
 from tests.support.console import record_session
-
-
-@pytest.fixture(autouse=True)
-def usual_umask() -> Iterator[None]:
-    """Each test starts as a fresh process would (umask 022), and leaves it so."""
-    previous = os.umask(0o022)
-    yield
-    os.umask(previous)
 
 
 def modes(root: Path) -> dict[str, int]:

@@ -36,9 +36,7 @@ def unit_of_each(console: Console, viewer: str) -> list[tuple[str, str, bool]]:
     with console.app.app_context():
         user = db.session.query(User).filter_by(username=viewer).one()
         scope = EventScope(user)
-        return [
-            (e.action, scope.unit_of_event(e), scope.shows(e)) for e in custody_log().entries()
-        ]
+        return [(e.action, scope.unit_of_event(e), scope.shows(e)) for e in custody_log().entries()]
 
 
 def test_what_an_event_is_about(console: Console) -> None:
