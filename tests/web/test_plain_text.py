@@ -18,7 +18,10 @@ from flask.testing import FlaskClient
 from tests.support.accounts import events, flashes, logged_in, send_form
 from tests.support.cli import SMALL, sealroom_here
 from tests.support.console import Console, build_console
+from tests.support.diagrams import png_bytes, upload
 from web.audit import custody_log
+from web.extensions import db
+from web.models import User
 from web.settings import ConsoleSettings
 
 BAD = "VKS-1\n# 2026"
@@ -117,6 +120,19 @@ def test_the_reviewers_forms(console: Console) -> None:
     for field in ("case_number", "court"):
         messages = refused(console, prosecutor, "/hearings/", {**hearing, field: BAD})
         assert any("line break" in m for m in messages), field
+    made = send_form(prosecutor, "/hearings/", hearing)
+    assert made.status_code == 302
+    page = made.location
+    number = refused(
+        console,
+        prosecutor,
+        page,
+        {"item": "clip-1", "exhibit_number": "VC\u20291"},
+        f"{page}/exhibits",
+    )
+    assert any("U+2029" in m for m in number)
+    titled = upload(prosecutor, png_bytes(), title="Sơ đồ\u2028hiện trường")
+    assert titled.status_code == 400
     reason = refused(
         console, prosecutor, "/exports/", {"session_id": own, "reason": "theo yêu cầu\nluật sư"}
     )
@@ -136,6 +152,12 @@ def test_the_administrators_forms(console: Console) -> None:
         assert any(
             "line break" in m for m in refused(console, admin, "/admin/units", {**unit, field: BAD})
         )
+    with console.app.app_context():
+        target = db.session.query(User).filter_by(username="auditor").one().id
+    moved = refused(
+        console, admin, f"/admin/users/{target}", {"unit": "ha\tnoi"}, f"/admin/users/{target}/unit"
+    )
+    assert any("tab" in m for m in moved)
     room = {"code": "r9", "name": "Phòng 9", "unit": "hanoi", "recorder_url": "http://127.0.0.1:9"}
     for field in ("code", "name", "unit"):
         assert any(

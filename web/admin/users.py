@@ -205,7 +205,7 @@ def change_unit(user_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         for message in errors_of(form):
             flash(message, "error")
-        return _back(account), 400
+        return user(user_id), 400  # the account's page, with why
     return _act(
         account,
         _("Unit changed."),
