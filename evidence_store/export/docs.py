@@ -54,7 +54,9 @@ def _procedure(kind: str, language: str) -> str:
 
 # Every ASCII punctuation mark may be backslash-escaped in Markdown (CommonMark), and each of
 # these can start markup: links, images, emphasis, headings, lists, tables, HTML.
-_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#+-.!|<>~&=:\"'")
+# (Values always stand inside a line, after control characters are spelled out, so what
+# only means something at a line's start, such as "-", "+" or "1.", stays as it is.)
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#!|<>~&")
 
 
 def markdown_text(text: str) -> str:

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from evidence_store.errors import UsageError
+
 log = logging.getLogger("sealroom.installation")
 
 GROUP_READ = stat.S_IRGRP | stat.S_IXGRP  # r-x for directories, r (x never) for files
@@ -108,8 +110,11 @@ def secure_installation(root: Path, policy: Permissions) -> list[OpenPath]:
     """Set the process's umask, create ``root`` private if it is missing, and tighten an
     installation whose data directory is open to others (warning about each change)."""
     restrict_new_files(policy)
-    root.mkdir(parents=True, exist_ok=True)
-    status = root.stat()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        status = root.stat()
+    except OSError as exc:
+        raise UsageError(f"cannot create data directory {root}: {exc.strerror}") from exc
     if not policy.excess(status.st_mode, directory=True):
         return []
     changed = tighten(root, policy)
