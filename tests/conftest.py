@@ -19,6 +19,8 @@ pytest_plugins = [
     "tests.support.browser",
     "tests.support.ldap",
     "tests.support.accounts",
+    "tests.support.witness",
+    "tests.support.tsa",
 ]
 
 

@@ -22,6 +22,7 @@ from evidence_store.custody import CustodyEntry, CustodyLog
 from evidence_store.export import ExportedPackage, ExportSpec, build_package
 from evidence_store.index import read_manifest
 from evidence_store.installation import DataDir
+from evidence_store.timestamping import token_verifier
 from web.clips import proof_of
 from web.extensions import db
 from web.models import ROOT_UNIT, Clip
@@ -97,6 +98,7 @@ def build_export(
         as_zip=as_zip,
         progress=progress,
         signer=source.data.signer(),  # this installation: the key of its custody log too
+        tsa=token_verifier(source.data.settings),  # the root that checks its time-stamps
     )
 
 
