@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 from flask import current_app
 from sqlalchemy import select
 
+from evidence_store import SealroomError
 from recorder.control import RecorderClient, RecorderClientError, RecorderStatusView
 from web.extensions import db
 from web.models import Room, User
@@ -31,6 +32,9 @@ STATUS_TIMEOUT = 2.0  # seconds: one slow room must not hold up the wall
 MAX_PARALLEL = 16
 LOW_DISK_SHARE = 0.10  # the "disk under 10 %" alert's threshold, shown the same way
 STALLED_SECONDS = 30.0  # recording, yet nothing sealed for this long
+NO_CREDENTIAL = (
+    "no recorder credential: set [console] recorder_token_file or $SEALROOM_RECORDER_TOKEN"
+)
 
 
 @dataclass(frozen=True)
@@ -98,13 +102,24 @@ class RoomHealth:
         return document
 
 
+class NoRecorderCredential(SealroomError):
+    """The console has no token for the recorders' control API."""
+
+
 def recorder_client(room: Room, *, timeout: float) -> RecorderClient:
-    """The client of ``room``'s recorder service, with the console's token."""
+    """The client of ``room``'s recorder service, with the console's token;
+    NoRecorderCredential without one."""
     settings: ConsoleSettings = current_app.config["SEALROOM_SETTINGS"]
+    token = ""
     if settings.recorder_token_file is not None:
-        token = settings.recorder_token_file.read_text(encoding="utf-8").strip()
+        try:
+            token = settings.recorder_token_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            token = ""
     else:
-        token = os.environ.get("SEALROOM_RECORDER_TOKEN", "")
+        token = os.environ.get("SEALROOM_RECORDER_TOKEN", "").strip()
+    if not token:
+        raise NoRecorderCredential(NO_CREDENTIAL)
     return RecorderClient(room.recorder_url, token, timeout=timeout)
 
 
@@ -129,7 +144,7 @@ def rooms_health(
         base = _Room(room.code, room.name, room.unit.code)
         try:
             clients.append((base, (client or _default_client(timeout))(room)))
-        except RecorderClientError as exc:  # e.g. a recorder URL that is not one
+        except (RecorderClientError, NoRecorderCredential) as exc:  # e.g. a URL that is not one
             clients.append((base, str(exc)))
     with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(clients))) as pool:
         return list(pool.map(lambda pair: _health(*pair), clients))

@@ -1,6 +1,7 @@
 """The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold,
-timestamps, scrub, doctor, backup, restore) and the command-line plumbing every package's
-commands share (``--data-dir``, ``--json``, the one-line errors and exit statuses)."""
+timestamps, scrub), the installation's ``doctor``, ``backup`` and ``restore``, and the
+command-line plumbing every package's commands share (``--data-dir``, ``--json``, the
+one-line errors and exit statuses)."""
 
 from evidence_store.cli import backup, bucket, doctor, evidence, scrub, timestamps
 from evidence_store.cli.backup import BACKUP_DATABASES, CONFIG_PATH

@@ -1,6 +1,7 @@
-"""``sealroom doctor``: check an installation (``evidence_store.installation.examine``, with
-the checks of ``evidence_store.doctor`` and those the shell adds under ``DOCTOR_CHECKS``),
-and with ``--fix`` repair what can be repaired. Exit status 1 when anything serious remains."""
+"""``sealroom doctor``: check an installation (``evidence_store.installation.examine``), with
+its own checks (permissions), those of ``evidence_store.doctor`` and those the shell adds
+under ``DOCTOR_CHECKS``; with ``--fix`` it repairs what can be repaired. Exit status 1 when
+anything serious remains."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 import click
 
 from evidence_store.cli.options import data_dir_from, data_dir_option, emit_json, json_option
-from evidence_store.doctor import CHECKS
+from evidence_store.doctor import CHECKS as EVIDENCE_CHECKS
+from evidence_store.installation import CHECKS as INSTALLATION_CHECKS
 from evidence_store.installation import Check, examine
 
 SERIOUS_EXIT = 1
@@ -25,7 +27,7 @@ def doctor(ctx: click.Context, fix: bool, data_dir: Path | None, as_json: bool) 
     """Check the installation: each problem with its severity; exit 1 if any is serious."""
     data = data_dir_from(ctx, data_dir)
     extra: list[Check] = ctx.meta.get(DOCTOR_CHECKS) or []
-    report = examine(data, fix=fix, checks=(*CHECKS, *extra))
+    report = examine(data, fix=fix, checks=(*INSTALLATION_CHECKS, *EVIDENCE_CHECKS, *extra))
     if as_json:
         emit_json({"data_dir": str(data.root), **report.as_dict()})
     else:

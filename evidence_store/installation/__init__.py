@@ -1,6 +1,6 @@
-"""One installation's files on disk: its data directory, keys, trust roots and databases;
-its backup and restore; and the framework of ``sealroom doctor``'s checks (the checks
-themselves are in ``evidence_store.doctor``)."""
+"""One installation's files on disk: its data directory, keys, trust roots and databases,
+who may read them, its backup and restore, and the framework of ``sealroom doctor``'s checks
+(the installation's own here; those of the evidence in ``evidence_store.doctor``)."""
 
 from evidence_store.installation.backup import (
     BackupError,
@@ -11,13 +11,17 @@ from evidence_store.installation.backup import (
     write_backup,
 )
 from evidence_store.installation.data_dir import DataDir
-from evidence_store.installation.doctor import Check, Problem, Report, Severity, examine
+from evidence_store.installation.doctor import CHECKS, Check, Problem, Report, Severity, examine
+from evidence_store.installation.permissions import OpenPath, Permissions
 
 __all__ = [
+    "CHECKS",
     "BackupError",
     "BackupReport",
     "Check",
     "DataDir",
+    "OpenPath",
+    "Permissions",
     "Problem",
     "Report",
     "RestoreReport",

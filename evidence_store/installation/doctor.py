@@ -3,9 +3,10 @@
 A check takes the installation (``DataDir``) and returns the problems it found, each with a
 severity; a check that can repair what it finds has a ``fix`` too. ``examine`` runs them
 all (fixing first when asked) and says whether anything serious remains. A new check is one
-function and one ``Check`` entry in ``CHECKS``; nothing else changes. Checks that need
-another package's settings (the recorder's, the console's) are made by that package and
-handed to ``examine`` by the command line (``sealroom.cli``).
+function and one ``Check`` entry in ``CHECKS``; nothing else changes. The checks of the
+evidence (custody log, databases, bucket, clock, keys) are in ``evidence_store.doctor``, and
+checks that need another package's settings (the recorder's, the console's) are made by that
+package and handed to ``examine`` by the command line (``sealroom.cli``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from evidence_store.installation.data_dir import DataDir
+from evidence_store.installation.permissions import open_paths, tighten
 
 MAX_LISTED = 50  # paths named in one problem; the count says how many there are
 
@@ -68,7 +70,45 @@ class Report:
         }
 
 
-def examine(data: DataDir, *, fix: bool = False, checks: Sequence[Check] = ()) -> Report:
+# -- the checks ----------------------------------------------------------------------------
+
+
+def check_permissions(data: DataDir) -> list[Problem]:
+    """Nothing in the data directory is open to other local users (nor to its group, unless
+    ``[evidence] group_readable``)."""
+    found = open_paths(data.root, data.permissions)
+    if not found:
+        return []
+    to_others = [p for p in found if p.excess & 0o007]
+    severity = (
+        Severity.SERIOUS if to_others or not data.permissions.group_readable else (Severity.WARNING)
+    )
+    shown = to_others or found
+    message = (
+        f"{len(found)} path(s) in {data.root} allow more than "
+        f"{'the owner and group reading' if data.permissions.group_readable else 'the owner'}"
+        f"{f', {len(to_others)} of them to every local user' if to_others else ''}: "
+        f"{shown[0].describe()}"
+    )
+    return [
+        Problem(
+            "permissions",
+            severity,
+            message,
+            fixable=True,
+            paths=tuple(str(p.path) for p in shown[:MAX_LISTED]),
+        )
+    ]
+
+
+def fix_permissions(data: DataDir) -> list[str]:
+    return [f"tightened {p.describe()}" for p in tighten(data.root, data.permissions)]
+
+
+CHECKS: tuple[Check, ...] = (Check("permissions", check_permissions, fix_permissions),)
+
+
+def examine(data: DataDir, *, fix: bool = False, checks: Sequence[Check] = CHECKS) -> Report:
     """Run every check; with ``fix``, repair what can be repaired first, then check again.
     A check that fails outright is itself a serious problem, never a crash of the doctor."""
     fixed: list[str] = []

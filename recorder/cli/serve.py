@@ -23,7 +23,7 @@ from evidence_store.metrics import (
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
 from recorder.room import RoomProfile
-from recorder.service import RoomCollector, RoomService, create_app, read_token
+from recorder.service import RoomCollector, RoomService, create_app, read_token, registered_unit
 from recorder.settings import RecorderSettings
 
 log = logging.getLogger("sealroom.recorder")
@@ -60,6 +60,12 @@ def recorder_group() -> None:
     help="Record the synthetic room instead of the room profile's devices.",
 )
 @metrics_options
+@click.option(
+    "--unit",
+    default=None,
+    help="The unit the room is registered to, when its profile names none; its sessions "
+    "are filed there, whatever a request names.",
+)
 @data_dir_option
 @click.pass_context
 def serve(
@@ -70,6 +76,7 @@ def serve(
     synthetic: bool,
     metrics_port: int | None,
     metrics_host: str | None,
+    unit: str | None,
     data_dir: Path | None,
 ) -> None:
     """Serve one room: recover what a dead recorder left, then take control requests."""
@@ -77,7 +84,9 @@ def serve(
     settings: RecorderSettings = ctx.meta.get(SETTINGS_KEY) or RecorderSettings()
     token = read_token(settings.service)
     rooms: dict[str, RoomProfile] = ctx.meta.get(ROOMS_KEY) or {}
-    profile = None if synthetic else rooms.get(room)
+    profile = rooms.get(room)
+    unit = registered_unit(room, profile, unit)  # from the profile even when synthetic
+    profile = None if synthetic else profile
     if profile is None and not synthetic:
         click.echo(
             f"sealroom: room {room} has no profile in the configuration: recording "
@@ -86,7 +95,9 @@ def serve(
         )
     data = data_dir_from(ctx, data_dir)
     backlog = BacklogReader(data)
-    service = RoomService(data=data, settings=settings, room=room, profile=profile, backlog=backlog)
+    service = RoomService(
+        data=data, settings=settings, room=room, profile=profile, unit=unit, backlog=backlog
+    )
     for line in describe(service.open()):
         click.echo(f"sealroom: recovery: {line}", err=True)
     previous = {sig: signal.signal(sig, _shut_down) for sig in (signal.SIGTERM, signal.SIGINT)}

@@ -3,6 +3,13 @@ its metrics."""
 
 from recorder.service.api import create_app, read_token
 from recorder.service.metrics import RoomCollector
-from recorder.service.room import RoomService, RoomTotals
+from recorder.service.room import RoomService, RoomTotals, registered_unit
 
-__all__ = ["RoomCollector", "RoomService", "RoomTotals", "create_app", "read_token"]
+__all__ = [
+    "RoomCollector",
+    "RoomService",
+    "RoomTotals",
+    "create_app",
+    "read_token",
+    "registered_unit",
+]

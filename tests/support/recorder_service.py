@@ -66,6 +66,8 @@ def service_command(
         "--room",
         ROOM,
         "--synthetic",
+        "--unit",
+        METADATA["unit"],  # the room's registered unit: the only one a request may name
         "--host",
         "127.0.0.1",
         "--port",
