@@ -41,6 +41,9 @@ LANES = 2
 MAX_ATTEMPTS = 16  # per lane: a planned kill can miss a process that already finished
 PICTURE = ["--size", "320x240", "--fps", "15"]
 MODES = ("startup", "mid_segment", "before_boundary", "after_boundary", "while_stopping")
+# Deadlines that only stop a hung test: a loaded machine (other suites on the same two cores)
+# can take many seconds to start Python or seal a segment, and that is no failure.
+PATIENCE = 300.0
 
 
 @dataclass
@@ -100,7 +103,7 @@ def new_session(data_dir: Path, known: set[str]) -> Path | None:
 
 
 def wait_for(
-    process: subprocess.Popen[str], condition: Callable[[], bool], timeout: float = 20.0
+    process: subprocess.Popen[str], condition: Callable[[], bool], timeout: float = PATIENCE
 ) -> None:
     """Poll ``condition`` until it holds (or the process ends: the caller sees that)."""
     deadline = time.monotonic() + timeout
@@ -148,7 +151,7 @@ def kill_at(
         return False
     process.send_signal(signal.SIGKILL)
     killed_at = time.time()
-    process.wait(timeout=10)
+    process.wait(timeout=PATIENCE)
     session = new_session(data_dir, known)
     if session is not None and (session / "chain" / "000000.json").exists():
         marks = [p.stat().st_mtime for p in (session / "segments").glob("*.mp4")]
@@ -185,7 +188,7 @@ def check_after_recovery(
     seen_empty: set[str],
 ) -> None:
     started = time.monotonic()
-    result = run_sealroom("recover", "--json", data_dir=data_dir)
+    result = run_sealroom("recover", "--json", data_dir=data_dir, timeout=PATIENCE)
     outcome.recover_wall_seconds = round(time.monotonic() - started, 3)
     if not (data_dir / "evidence").is_dir():
         # Killed while starting up, before it wrote anything (a loaded machine can take
@@ -231,7 +234,7 @@ def check_after_recovery(
     for recovered in report["recovered"]:
         session_id = recovered["session_id"]
         outcome.session_id = session_id
-        verified = run_sealroom("verify", session_id, "--json", data_dir=data_dir)
+        verified = run_sealroom("verify", session_id, "--json", data_dir=data_dir, timeout=PATIENCE)
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert json.loads(verified.stdout)["intact"] is True
         if recovered["outcome"] == "sealed":
@@ -254,6 +257,7 @@ def check_after_recovery(
                 ["ffmpeg", "-v", "error", "-i", str(segment), "-f", "null", "-"],
                 capture_output=True,
                 text=True,
+                timeout=PATIENCE,
                 check=False,
             )
             assert check.returncode == 0 and check.stdout + check.stderr == "", (
@@ -353,7 +357,7 @@ def test_a_kill_between_storing_a_segment_and_chaining_it_leaves_one_file_sealed
     command = [sys.executable, "-m", "sealroom", "record", "--synthetic", "--room", "P-kill"]
     command += ["--case", "VKS-KILL/2026", "--duration", "30", *PICTURE, "--segment-seconds", "1"]
     killed = subprocess.run(
-        [*command, "--data-dir", str(data_dir)], env=env, capture_output=True, timeout=120
+        [*command, "--data-dir", str(data_dir)], env=env, capture_output=True, timeout=PATIENCE
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     (session,) = sessions_dir(data_dir).iterdir()
@@ -363,7 +367,7 @@ def test_a_kill_between_storing_a_segment_and_chaining_it_leaves_one_file_sealed
     assert not (session / "chain" / "000003.json").exists()  # 0 started, 1-2 segments 0-1
     digest = hashlib.sha256(stored.read_bytes()).hexdigest()
 
-    result = run_sealroom("recover", "--json", data_dir=data_dir)
+    result = run_sealroom("recover", "--json", data_dir=data_dir, timeout=PATIENCE)
     assert result.returncode == 0, result.stderr
     (recovered,) = json.loads(result.stdout)["recovered"]
     assert recovered["linked_segment"] == 2
