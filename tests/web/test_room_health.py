@@ -61,7 +61,7 @@ def test_a_supervisor_sees_every_room_of_their_units_with_its_health(
     assert not down.reachable and down.state == "unreachable" and down.needs_attention
     assert "cannot be reached" in str(down.problem)
 
-    started = recorder.client().start(case_number="VKS-60/2026", unit="hanoi")
+    started = recorder.client().start(case_number="VKS-60/2026")  # its registered unit
     wait_for(recorder, "segments_sealed")
     room = health_for(console, "supervisor")["room1"]
     assert room.state == "recording" and room.session_id == started.session_id
