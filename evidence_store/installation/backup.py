@@ -58,7 +58,8 @@ VERSION = 1
 # Kept whole: keys and trust, the custody log's anchors, what waits to leave the box.
 FOLDERS = ("keys", "trust", "evidence/custody", "outbox")
 # Files of the data directory kept as they are (generated secrets, the custody journal).
-FILES = ("console-secret", "recorder-token", "custody-journal.jsonl")
+SECRETS = ("console-secret", "recorder-token")
+FILES = (*SECRETS, "custody-journal.jsonl")
 SQLITE_NAMES = ("custody.db", "session-index.db", "console.db")
 CONFIG_MEMBER = "config/sealroom.toml"
 DUMPS = "postgresql"
@@ -186,6 +187,8 @@ def _add(tar: tarfile.TarFile, members: dict[str, str], path: Path, name: str) -
     info = tar.gettarinfo(str(path), arcname=name)
     info.uid = info.gid = 0
     info.uname = info.gname = ""
+    if name.startswith(("keys/", *SECRETS)):
+        info.mode &= PRIVATE  # a key or a secret is its owner's alone, whatever the disk said
     with path.open("rb") as handle:
         tar.addfile(info, handle)
     members[name] = digest.hexdigest()
