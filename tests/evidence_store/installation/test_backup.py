@@ -12,6 +12,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
 
 from evidence_store.errors import UsageError
 from evidence_store.installation import (
@@ -21,6 +22,7 @@ from evidence_store.installation import (
     restore_backup,
     write_backup,
 )
+from evidence_store.settings import EvidenceSettings
 from tests.support.cli import SMALL, RecordedSession, run_sealroom
 
 
@@ -118,3 +120,39 @@ def test_restore_refuses_a_directory_in_use_and_backup_an_existing_file(
     with pytest.raises(UsageError, match="never replaces a file"):
         write_backup(data, archive, databases=database_urls(data))
     assert (installation / "custody.db").read_bytes() == custody  # not even a custody event
+
+
+def fresh_database(server_url: str, name: str) -> str:
+    """A database of its own on the shared test server."""
+    engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine.dispose()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def test_a_postgresql_custody_log_goes_through_pg_dump_and_comes_back(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    source = fresh_database(postgres_url, "backup_source")
+    target = fresh_database(postgres_url, "backup_target")
+    data = DataDir.resolve(tmp_path / "data", EvidenceSettings(custody_database_url=source))
+    log = data.custody(data.store(create=True), data.signer())
+    for n in range(3):
+        log.record(actor="kiểm tra", role="operator", action="note", detail={"n": n})
+    archive = tmp_path / "pg.tar.gz"
+    report = write_backup(data, archive, databases=database_urls(data))
+    assert report.databases["custody"] == "postgresql"
+
+    restored = restore_backup(archive, tmp_path / "restored", databases={"custody": target})
+    assert restored.databases == {"custody": "postgresql"}
+    back = DataDir.resolve(tmp_path / "restored", EvidenceSettings(custody_database_url=target))
+    again = back.custody(back.store(), back.signer())
+    assert [e.action for e in again.entries()] == ["note", "note", "note", "backup"]
+    assert again.verify().complete
+
+    # The target now holds the log: loading the dump into it again is refused, nothing moves.
+    with pytest.raises(BackupError, match="must be empty"):
+        restore_backup(archive, tmp_path / "twice", databases={"custody": target})
+    assert not (tmp_path / "twice").exists()
