@@ -348,7 +348,10 @@ def _extract(archive: Path, staging: Path) -> dict[str, Any]:
                 raise BackupError(f"{archive} is not a sealroom backup (no {MANIFEST})") from exc
             if manifest.get("v") != VERSION:
                 raise BackupError(f"{archive}: unknown backup version {manifest.get('v')!r}")
-            names = {m.name for m in tar.getmembers() if m.isfile()} - {MANIFEST}
+            others = [m.name for m in tar.getmembers() if not m.isfile()]
+            if others:  # a backup holds regular files only: no links, devices or folders
+                raise BackupError(f"{archive}: {others[0]} is not a regular file")
+            names = {m.name for m in tar.getmembers()} - {MANIFEST}
             listed = set(manifest.get("members") or {})
             if names != listed:
                 extra = sorted(names ^ listed)[:3]

@@ -76,7 +76,7 @@ def test_the_archive_and_the_key_in_it_are_private(archive: Path) -> None:
 
 @pytest.mark.slow
 def test_a_destroyed_installation_comes_back_whole(installation: Path, archive: Path) -> None:
-    before = sessions(installation)
+    before = sorted(p.name for p in (installation / "evidence" / "sessions").iterdir())
     assert len(before) == 2
     shutil.rmtree(installation)  # the disk is gone
 
@@ -102,10 +102,19 @@ def test_a_changed_archive_is_refused_and_nothing_is_written(archive: Path, tmp_
             if member.name == "custody.db":
                 data = data[:-1] + bytes([data[-1] ^ 1])
             target.addfile(member, io.BytesIO(data))
+    linked = tmp_path / "linked.tar.gz"
+    with tarfile.open(archive) as source, tarfile.open(linked, "w:gz") as target:
+        for member in source.getmembers():
+            target.addfile(member, source.extractfile(member))
+        link = tarfile.TarInfo("keys/elsewhere")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        target.addfile(link)
     into = tmp_path / "restored"
     with pytest.raises(BackupError, match=r"custody\.db does not match its digest"):
         restore_backup(changed, into, databases={})
-    assert not into.exists() and list(tmp_path.iterdir()) == [changed]
+    with pytest.raises(BackupError, match="keys/elsewhere is not a regular file"):
+        restore_backup(linked, into, databases={})
+    assert not into.exists() and sorted(tmp_path.iterdir()) == [changed, linked]
 
 
 def test_restore_refuses_a_directory_in_use_and_backup_an_existing_file(
