@@ -18,6 +18,8 @@ from typing import Any
 from recorder.control.client import RecorderClient
 from recorder.control.models import RecorderStatusView
 
+# Deadlines only stop a hung test: on a loaded machine a request or a seal may take long.
+PATIENCE = 120.0
 TOKEN = "test-token-7d1c0b9e4f2a"  # the tests' own service token
 ROOM = "P2-VKS-HaNoi"
 CONFIG = """
@@ -47,7 +49,7 @@ class Service:
     data_dir: Path
 
     def client(self, token: str = TOKEN) -> RecorderClient:
-        return RecorderClient(self.url, token, timeout=10)
+        return RecorderClient(self.url, token, timeout=PATIENCE)
 
 
 def service_command(
@@ -112,7 +114,7 @@ def serve(
     return Service(process, found.group(1), data_dir)
 
 
-def wait_for(service: Service, condition: str, timeout: float = 20) -> RecorderStatusView:
+def wait_for(service: Service, condition: str, timeout: float = PATIENCE) -> RecorderStatusView:
     """Poll the status until ``condition`` (a field that must become truthy) holds."""
     client = service.client()
     deadline = time.monotonic() + timeout

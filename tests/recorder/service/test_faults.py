@@ -21,6 +21,7 @@ from tests.support.cli import run_sealroom
 from tests.support.recorder_service import (
     CONFIG,
     METADATA,
+    PATIENCE,
     Service,
     serve,
     service_env,
@@ -139,7 +140,7 @@ def test_a_kill_at_any_step_of_stop_keeps_the_reason_and_the_last_session(
     wait_for(first, "segments_sealed")
     with pytest.raises(RecorderUnreachableError):
         first.client().stop(REASON)  # the process kills itself while answering
-    assert first.process.wait(timeout=30) == -signal.SIGKILL
+    assert first.process.wait(timeout=PATIENCE) == -signal.SIGKILL
 
     second = serve(tmp_path, data_dir)
     try:
@@ -169,12 +170,12 @@ def test_a_kill_at_any_step_of_recovery_keeps_the_salvage_and_the_last_session(
     first = serve(tmp_path, data_dir, config=LONG_SEGMENTS)
     started = first.client().start(**METADATA)
     wait_for(first, "segments_sealed")
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + PATIENCE
     while first.client().status().media_seconds < 7.0:  # 3 s into the second segment
         assert time.monotonic() < deadline
         time.sleep(0.1)
     first.process.kill()
-    first.process.wait(timeout=10)
+    first.process.wait(timeout=PATIENCE)
 
     config = tmp_path / "sealroom.toml"  # written by serve
     cut = subprocess.run(
@@ -191,7 +192,7 @@ def test_a_kill_at_any_step_of_recovery_keeps_the_salvage_and_the_last_session(
         env=service_env(SEALROOM_FAILPOINT=step),
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=2 * PATIENCE,
         check=False,
     )
     assert cut.returncode == -signal.SIGKILL, cut.stderr  # it reached the step, and died
