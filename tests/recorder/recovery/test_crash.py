@@ -33,7 +33,8 @@ from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
 from tests.support.cli import run_sealroom
 
-pytestmark = pytest.mark.slow
+# Twenty recorders started, killed, recovered and verified: minutes on a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 SEED = 20261123
 KILLS = 20

@@ -38,7 +38,11 @@ LONG_SEGMENTS = CONFIG.replace("segment_seconds = 1", "segment_seconds = 4")
 def stop_service(service: Service) -> None:
     if service.process.poll() is None:
         service.process.send_signal(signal.SIGTERM)
-        service.process.wait(timeout=90)
+        try:
+            service.process.wait(timeout=2 * PATIENCE)
+        except subprocess.TimeoutExpired:
+            service.process.kill()  # never leave a service behind
+            raise AssertionError("the service did not stop on SIGTERM") from None
 
 
 def verified(data_dir: Path, session_id: str) -> dict[str, object]:
