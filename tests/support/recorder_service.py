@@ -97,20 +97,24 @@ def serve(
     env: dict[str, str] | None = None,
 ) -> Service:
     """Start the service and wait until it listens (AssertionError with its stderr if it
-    does not)."""
-    process = subprocess.Popen(
-        service_command(tmp_path, data_dir, config=config, extra=extra),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=service_env(token, **(env or {})),
-    )
+    does not). Its log goes to a file: a pipe nobody reads fills up, and a service blocked
+    writing its log never stops."""
+    log = tmp_path / f"recorder-service-{time.monotonic_ns()}.log"
+    with log.open("w") as handle:
+        process = subprocess.Popen(
+            service_command(tmp_path, data_dir, config=config, extra=extra),
+            stdout=subprocess.PIPE,
+            stderr=handle,
+            text=True,
+            env=service_env(token, **(env or {})),
+        )
     assert process.stdout is not None
     line = process.stdout.readline()  # the service prints its address once it listens
     found = re.search(r"listening on (http://\S+)", line)
     if found is None:
         process.kill()
-        raise AssertionError(f"the service did not start: {line}{process.communicate()[1]}")
+        process.wait()
+        raise AssertionError(f"the service did not start: {line}{log.read_text()}")
     return Service(process, found.group(1), data_dir)
 
 
