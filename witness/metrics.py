@@ -11,7 +11,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from evidence_store.timefmt import parse_utc, utc_now
+from evidence_store import parse_utc, utc_now
 from witness.schema import AlarmRow, TreeHeadRow
 from witness.service import Witness
 
