@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from evidence_store.store import FilesystemStore, sha256_file
 from evidence_store.timefmt import format_utc, utc_now
 
 WRITER_LOCK = ".writer.lock"
+log = logging.getLogger("sealroom.evidence")
 
 
 class SessionStateError(SealroomError):
@@ -235,7 +237,7 @@ class SessionWriter:
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(utc_now()),
+                time=self._link_time(),
                 kind="segment",
                 segment=segment,
             )
@@ -259,9 +261,19 @@ class SessionWriter:
         self._event(Event(type=EventType.STOPPED, reason=reason))
         return self.seal()
 
-    def interrupt(self, reason: str) -> Manifest:
-        """End a session that was cut off (crash, power loss) and seal what it holds."""
-        self._event(Event(type=EventType.INTERRUPTED, reason=reason))
+    def interrupt(self, reason: str, *, ended_at: str | None = None) -> Manifest:
+        """End a session that was cut off (crash, power loss) and seal what it holds.
+
+        ``ended_at`` is when the recording was cut off (its last sealed media); the link's own
+        time is now, when recovery seals it. It is capped at now: a cut-off never follows
+        its own recovery.
+        """
+        with self._lock:
+            now = self._link_time()
+            cut_off = None if ended_at is None else min(ended_at, now)
+            self._append_event(
+                Event(type=EventType.INTERRUPTED, reason=reason, ended_at=cut_off), time=now
+            )
         return self.seal()
 
     def seal(self) -> Manifest:
@@ -299,18 +311,37 @@ class SessionWriter:
         with self._lock:
             self._append_event(event)
 
-    def _append_event(self, event: Event) -> None:
-        self._check(lambda probe: probe.apply_event(event, format_utc(utc_now()), "new event"))
+    def _append_event(self, event: Event, *, time: str | None = None) -> None:
+        at = time or self._link_time()
+        self._check(lambda probe: probe.apply_event(event, at, "new event"))
         self._append(
             Link(
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(utc_now()),
+                time=at,
                 kind="event",
                 event=event,
             )
         )
+
+    def _link_time(self) -> str:
+        """Now, or the previous link's time if the wall clock has stepped back (NTP, an
+        operator's correction): link times never go backwards, and recording never stops for
+        a clock. The link keeps that time until the clock passes it again."""
+        now = format_utc(utc_now())
+        last = self.chain.last_time
+        if last is not None and now < last:
+            log.warning(
+                "session %s: the clock stepped back to %s, before the last link's %s; "
+                "the link keeps %s",
+                self.session_id,
+                now,
+                last,
+                last,
+            )
+            return last
+        return now
 
     def _check(self, rule: Callable[[ChainState], None]) -> None:
         """Try a change on a copy of the chain first, so a refused change writes nothing."""

@@ -7,6 +7,7 @@ from recorder.recovery.finish import (
     recover_session,
     recover_unfinished,
 )
+from recorder.recovery.sealed import sealed_elsewhere
 
 __all__ = [
     "RecoveryReport",
@@ -14,4 +15,5 @@ __all__ = [
     "custody_detail",
     "recover_session",
     "recover_unfinished",
+    "sealed_elsewhere",
 ]
