@@ -32,6 +32,22 @@ CHECKSUMS_SIG = "SHA256SUMS.sig"
 MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
 
+# Files others add to a sealed session, each checked by its own rules (docs/evidence-format.md
+# sections 13 and 14): a witness's receipts and a time-stamp authority's tokens. The only
+# objects of a session besides its chain, segments, signer and seal; SHA256SUMS does not
+# list them. The one list of them (the export's verify.py and the hand procedure repeat it).
+ATTESTATIONS = (
+    re.compile(r"witness/[0-9]{6}\.json"),
+    re.compile(r"witness/manifest\.json"),
+    re.compile(r"chain/[0-9]{6}\.tsr"),
+    re.compile(r"manifest\.tsr"),
+)
+
+
+def is_attestation(relative: str) -> bool:
+    """Whether a session-relative path is one of the files others attest a session with."""
+    return any(pattern.fullmatch(relative) for pattern in ATTESTATIONS)
+
 
 def new_session_id(now: datetime | None = None) -> str:
     """A sortable, unguessable id: ``s-20261122T235911Z-1a2b3c4d``."""

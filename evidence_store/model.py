@@ -38,7 +38,6 @@ from evidence_store.timefmt import TIMESTAMP_PATTERN, parse_utc
 FORMAT_VERSION: Literal[1] = 1
 
 
-
 def _real_time(text: str) -> str:
     parse_utc(text)  # a real calendar time, not just the right digits
     return text

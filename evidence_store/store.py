@@ -54,6 +54,11 @@ class BrowsableStore(EvidenceReader, Protocol):
     def list_children(self, prefix: str) -> list[str]: ...
 
 
+def unfinished_writes(reader: EvidenceReader, prefix: str) -> list[str]:
+    """A store's temporaries under ``prefix`` (only a filesystem store has any)."""
+    return reader.unfinished_writes(prefix) if isinstance(reader, FilesystemStore) else []
+
+
 def check_key(key: str) -> str:
     """Keys are relative POSIX paths without '.', '..' or empty parts."""
     parts = key.split("/")
@@ -199,6 +204,19 @@ class FilesystemStore:
             if path.is_file() and not TEMPORARY_NAME.fullmatch(path.name):
                 keys.append(path.relative_to(self.root).as_posix())
         return sorted(keys)
+
+    def unfinished_writes(self, prefix: str) -> list[str]:
+        """The temporaries under ``prefix`` that ``list_keys`` leaves out: writes in progress,
+        or left behind by a writer that died. Verification counts them (a sealed session
+        holds none); sealing removes a dead writer's."""
+        base = self.root / check_key(prefix.rstrip("/"))
+        if not base.is_dir():
+            return []
+        return sorted(
+            path.relative_to(self.root).as_posix()
+            for path in base.rglob("*")
+            if path.is_file() and TEMPORARY_NAME.fullmatch(path.name)
+        )
 
     def list_children(self, prefix: str) -> list[str]:
         """Immediate sub-directory names under ``prefix``."""

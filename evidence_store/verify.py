@@ -32,7 +32,7 @@ from evidence_store.signing import (
     load_public_key,
     verify_signature,
 )
-from evidence_store.store import EvidenceReader, digest_object
+from evidence_store.store import EvidenceReader, digest_object, unfinished_writes
 from evidence_store.timefmt import parse_utc
 
 Progress = Callable[[int], None]
@@ -85,7 +85,9 @@ class _Verification:
         self.session_id = session_id
         self.trust = trust
         self.progress = progress
-        self.keys = set(store.list_keys(self.prefix))
+        # Every file is an object here, an unfinished write's temporary too: a sealed session
+        # holds nothing that is not sealed.
+        self.keys = set(store.list_keys(self.prefix)) | set(unfinished_writes(store, self.prefix))
         if not self.keys:
             raise UnknownSessionError(f"unknown session {session_id}")
         self.digests: dict[str, str] = {}
@@ -180,7 +182,11 @@ class _Verification:
                     )
                 pending.append((link.segment, pool.submit(self._digest_object, key)))
         if chain.length == 0:
-            raise TamperedError("the chain has no first link", location=layout.link_name(0))
+            raise TamperedError(
+                f"missing: the session's first link is gone, while {len(self.keys)} other "
+                "object(s) of the session remain",
+                location=layout.link_name(0),
+            )
         return chain, signature
 
     def _is_last_link(self, seq: int) -> bool:
@@ -226,7 +232,7 @@ class _Verification:
         expected |= {layout.link_sig_name(i) for i in range(chain.length)}
         for key in sorted(self.keys):
             relative = key[len(self.prefix) :]
-            if relative in expected:
+            if relative in expected or layout.is_attestation(relative):
                 continue
             next_segment = layout.segment_path(len(chain.segments))
             if relative == next_segment and not chain.terminal:

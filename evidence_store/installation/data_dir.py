@@ -14,7 +14,12 @@ from pathlib import Path
 from evidence_store.custody import CustodyLog
 from evidence_store.errors import UsageError
 from evidence_store.settings import EvidenceSettings, default_data_dir
-from evidence_store.signing import DeviceSigner, TrustStore, ensure_device_identity
+from evidence_store.signing import (
+    DeviceSigner,
+    TrustStore,
+    ensure_device_identity,
+    existing_device_identity,
+)
 from evidence_store.store import FilesystemStore
 
 
@@ -42,6 +47,9 @@ class DataDir:
         return FilesystemStore.open(self.evidence, create=create)
 
     def signer(self) -> DeviceSigner:
+        """The installation's signing identity; on first use, without a configured key, a new
+        device key and a local root are made. Never for a path that only reads or verifies:
+        those take ``existing_signer``."""
         signing = self.settings.signing
         if signing.key_file is not None:
             return DeviceSigner.load(
@@ -50,6 +58,16 @@ class DataDir:
         return ensure_device_identity(
             self.root / "keys", self.root / "trust", device_name=signing.device_name
         )
+
+    def existing_signer(self) -> DeviceSigner | None:
+        """The signing identity if the installation has one; None otherwise. Creates
+        nothing: verification may record custody with it, never make keys or trust roots."""
+        signing = self.settings.signing
+        if signing.key_file is not None:
+            return DeviceSigner.load(
+                signing.key_file, cert_file=signing.certificate_file, chain_file=signing.chain_file
+            )
+        return existing_device_identity(self.root / "keys")
 
     def trust(self, extra: list[Path] | None = None) -> TrustStore:
         paths = [
