@@ -50,6 +50,9 @@ Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whit
 SessionId = Annotated[str, StringConstraints(pattern=r"^s-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")]
 
 GENESIS_PREV = "0" * 64
+# Whole numbers in links stay below 10^18 (31,000 years of microseconds, an exabyte), so that
+# a shell's 64-bit arithmetic can check a chain by hand (format section 3).
+COUNT_LIMIT = 10**18
 
 
 class _Document(BaseModel):
@@ -190,12 +193,12 @@ class Event(_Document):
 
 
 class SegmentRef(_Document):
-    index: int = Field(ge=0)
+    index: int = Field(ge=0, lt=COUNT_LIMIT)
     name: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}\.mp4$")]
     sha256: Sha256Hex
-    size: int = Field(gt=0)
-    start_us: int = Field(ge=0, description="start on the session's media timeline")
-    duration_us: int = Field(gt=0)
+    size: int = Field(gt=0, lt=COUNT_LIMIT)
+    start_us: int = Field(ge=0, lt=COUNT_LIMIT, description="start on the media timeline")
+    duration_us: int = Field(gt=0, lt=COUNT_LIMIT)
 
     @model_validator(mode="after")
     def _name_fits_index(self) -> Self:
@@ -211,7 +214,7 @@ class Link(_Document):
 
     v: Literal[1] = FORMAT_VERSION
     session: SessionId
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, lt=COUNT_LIMIT)
     prev: Sha256Hex
     time: Timestamp
     kind: Literal["segment", "event"]

@@ -283,6 +283,11 @@ class SessionWriter:
         accepted if it is exactly what would be written now.
         """
         with self._lock:
+            # A writer that died mid-write may have left its temporary among the objects (the
+            # store now stages writes elsewhere): it is no evidence, and the session holds only
+            # what is sealed. This writer holds the session, so no other write is under way.
+            for leftover in self.store.unfinished_writes(self.prefix):
+                self.store.path(leftover).unlink(missing_ok=True)
             checksums = checksums_text(self._digests)
             self._put_signed(layout.CHECKSUMS, layout.CHECKSUMS_SIG, checksums)
             manifest = self.chain.manifest(

@@ -73,9 +73,13 @@ def load_public_key(pem: bytes, *, location: str) -> PublicKey:
         key = serialization.load_pem_public_key(pem)
     except ValueError as exc:
         raise TamperedError("not a PEM public key", location=location) from exc
-    if not isinstance(key, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
-        raise UntrustedSignerError("unsupported signing key type", location=location)
-    return key
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return key
+    raise UntrustedSignerError(
+        "unsupported signing key type (expected Ed25519 or ECDSA P-256)", location=location
+    )
 
 
 def load_certificates(pem: bytes, *, location: str) -> list[x509.Certificate]:

@@ -147,13 +147,19 @@ class FilesystemStore:
         """Write a new object durably; refuse if it exists, even with the same bytes."""
         target = self.path(key)
         try:
-            written = write_once(target, data, mode=READ_ONLY)
+            written = write_once(target, data, mode=READ_ONLY, scratch=self._scratch())
         except NameTaken:
             written = False
         except OSError as exc:
             raise StoreError(f"cannot write {key}: {exc.strerror or exc}") from exc
         if not written:
             raise _exists(key)
+
+    def _scratch(self) -> Path:
+        """Where writes are staged: on the store's filesystem, outside every session."""
+        directory = self.root / self.INFLIGHT
+        directory.mkdir(exist_ok=True)
+        return directory
 
     def put_file(self, key: str, source: Path) -> None:
         """Adopt a finished file (same filesystem) as a new object; the source is removed.
@@ -206,9 +212,9 @@ class FilesystemStore:
         return sorted(keys)
 
     def unfinished_writes(self, prefix: str) -> list[str]:
-        """The temporaries under ``prefix`` that ``list_keys`` leaves out: writes in progress,
-        or left behind by a writer that died. Verification counts them (a sealed session
-        holds none); sealing removes a dead writer's."""
+        """Temporaries under ``prefix``, which ``list_keys`` leaves out. The store stages its
+        writes elsewhere (``.inflight``), so these were left by an older writer that died, or
+        put there: verification counts them as objects, and sealing removes them."""
         base = self.root / check_key(prefix.rstrip("/"))
         if not base.is_dir():
             return []

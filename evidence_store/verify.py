@@ -264,11 +264,23 @@ class _Verification:
                 location=layout.MANIFEST,
             )
         body = self.read(layout.MANIFEST)
+        if self.prefix + layout.MANIFEST_SIG not in self.keys:  # signed last, when sealing
+            raise IncompleteError(
+                "missing: the seal was cut off before the manifest was signed (or the "
+                "signature removed); run `sealroom recover`",
+                location=layout.MANIFEST_SIG,
+            )
         verify_signature(public_key, self.read(layout.MANIFEST_SIG), body, location=layout.MANIFEST)
-        stored = Manifest.parse(body, location=layout.MANIFEST)
+        # Read as canonical JSON of a version 1 manifest, then compared with the manifest the
+        # chain implies, byte for byte: equal bytes make every field valid, so nothing is
+        # judged by a re-serialisation, and the export's verify.py can check the same way.
+        document = parse_canonical(body, location=layout.MANIFEST)
+        if document.get("v") != 1 or document.get("type") != "sealroom.manifest":
+            raise TamperedError("not a version 1 sealroom manifest", location=layout.MANIFEST)
+        sealed = document["chain"] if isinstance(document.get("chain"), dict) else {}
         if not chain.terminal:
             raise TamperedError(
-                f"the manifest seals {stored.chain.length} links but the chain has only "
+                f"the manifest seals {sealed.get('length')} links but the chain has only "
                 f"{chain.length} and does not end: links were removed (head rolled back)",
                 location=layout.MANIFEST,
             )
@@ -276,23 +288,20 @@ class _Verification:
         expected = chain.manifest(
             head_signature=last_signature, checksums_sha256=hashlib.sha256(checksums).hexdigest()
         )
-        if stored.chain.length != chain.length or stored.chain.head != chain.head:
+        if sealed.get("length") != chain.length or sealed.get("head") != chain.head:
             raise TamperedError(
-                f"the manifest seals {stored.chain.length} links with head "
-                f"{stored.chain.head[:16]}…, the chain has {chain.length} with head "
+                f"the manifest seals {sealed.get('length')} links with head "
+                f"{str(sealed.get('head'))[:16]}…, the chain has {chain.length} with head "
                 f"{chain.head[:16]}…: links were removed or replaced (head rolled back)",
                 location=layout.MANIFEST,
             )
-        # Byte for byte, as the format says: the stored bytes, not a re-serialisation of them.
         if body != manifest_bytes(expected):
-            difference = first_difference(
-                parse_canonical(body, location=layout.MANIFEST), expected.to_document()
-            )
+            difference = first_difference(document, expected.to_document())
             field = difference.field if difference else "(whole document)"
             raise TamperedError(
                 f"manifest field {field!r} does not match the chain", location=layout.MANIFEST
             )
-        return stored
+        return Manifest.parse(body, location=layout.MANIFEST)
 
     def _check_checksums(self, public_key: PublicKey) -> bytes:
         body = self.read(layout.CHECKSUMS)

@@ -41,12 +41,6 @@ class ConsoleSettings(BaseModel):
         "minute, over all usernames (the lockout counts per account)",
     )
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    custody_checkpoint_seconds: float = Field(
-        default=1.0,
-        ge=0.0,
-        le=60.0,
-        description="at most one custody checkpoint per this many seconds (0: after every event)",
-    )
     page_size: int = Field(default=25, ge=5, le=200)
     recorder_token_file: Path | None = Field(
         default=None,

@@ -155,8 +155,9 @@ def custody_excerpt(session_id: str, entries: Sequence[CustodyEntry], taken_at: 
         "session": session_id,
         "taken_at": taken_at,
         "hash_rule": (
-            'SHA-256 of canonical JSON {"v":1,"seq","at","actor","role","action","session",'
-            '"detail","ip","user_agent","prev"}'
+            'SHA-256 of canonical JSON {"v","seq","at","actor","role","action","session",'
+            '"detail","ip","user_agent","prev"}; v 1 writes an absent value as null, v 2 '
+            "leaves it out"
         ),
         "scope": (
             "this session's rows only; rows with consecutive seq chain (prev is the hash of "
@@ -164,6 +165,7 @@ def custody_excerpt(session_id: str, entries: Sequence[CustodyEntry], taken_at: 
         ),
         "entries": [
             {
+                "v": e.v,
                 "seq": e.seq,
                 "at": e.at,
                 "actor": e.actor,

@@ -84,8 +84,6 @@ class DataDir:
         self.root.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.root / 'session-index.db'}"
 
-    def custody(
-        self, store: FilesystemStore, signer: DeviceSigner, *, checkpoint_interval: float = 0.0
-    ) -> CustodyLog:
+    def custody(self, store: FilesystemStore, signer: DeviceSigner) -> CustodyLog:
         url = self.settings.custody_database_url or f"sqlite:///{self.root / 'custody.db'}"
-        return CustodyLog.open(url, store, signer, checkpoint_interval=checkpoint_interval)
+        return CustodyLog.open(url, store, signer)

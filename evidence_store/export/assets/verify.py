@@ -387,8 +387,11 @@ WHITESPACE = (
 )
 
 
+COUNT_LIMIT = 10**18  # whole numbers in links stay below it (format section 3)
+
+
 def is_count(value: Any, minimum: int = 0) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value < COUNT_LIMIT
 
 
 def is_text(value: Any, limit: int) -> bool:
@@ -1095,9 +1098,14 @@ class Custody:
         previous: dict[str, Any] | None = None
         for entry in self.entries:
             try:
-                document = {"v": 1, **{name: entry[name] for name in CUSTODY_FIELDS}}
-            except (KeyError, TypeError) as exc:
+                version = entry.get("v", 1)  # excerpts before row formats had no "v"
+                document = {"v": version, **{name: entry[name] for name in CUSTODY_FIELDS}}
+            except (KeyError, TypeError, AttributeError) as exc:
                 raise Failure(CUSTODY, f"malformed custody entry ({exc})") from exc
+            if version == 2:  # absent values are left out, never null
+                document = {name: value for name, value in document.items() if value is not None}
+            elif version != 1:
+                raise Failure(CUSTODY, f"custody entry of unknown format {version!r}")
             seq = entry["seq"]
             if not is_count(seq, 1):
                 raise Failure(CUSTODY, f"custody entry {seq!r} has no row number")
