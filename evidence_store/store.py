@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from evidence_store import layout
 from evidence_store.durable import (
     READ_ONLY,
     TEMPORARY_NAME,
@@ -234,3 +235,52 @@ class FilesystemStore:
 
 def _exists(key: str) -> ObjectExistsError:
     return ObjectExistsError(f"{key} already exists; sealed objects are never replaced")
+
+
+class SessionFolder:
+    """One session's directory, wherever it was copied, read as a store holding only that
+    session: what ``python -m evidence_store.verify SESSION_DIR`` verifies. Read-only."""
+
+    def __init__(self, folder: Path) -> None:
+        self.session_id = check_session_folder(folder)
+        self.folder = folder
+        self.prefix = layout.session_prefix(self.session_id)
+
+    def _path(self, key: str) -> Path:
+        if not key.startswith(self.prefix):
+            raise FileNotFoundError(key)  # another session: not in this folder
+        return self.folder / check_key(key[len(self.prefix) :])
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    @contextlib.contextmanager
+    def open_read(self, key: str) -> Iterator[BinaryIO]:
+        with self._path(key).open("rb") as handle:
+            yield handle
+
+    def exists(self, key: str) -> bool:
+        try:
+            return self._path(key).is_file()
+        except FileNotFoundError:
+            return False
+
+    def list_keys(self, prefix: str) -> list[str]:
+        if not self.prefix.startswith(prefix) and not prefix.startswith(self.prefix):
+            return []
+        keys = [
+            self.prefix + path.relative_to(self.folder).as_posix()
+            for path in self.folder.rglob("*")
+            if path.is_file() and not TEMPORARY_NAME.fullmatch(path.name)
+        ]
+        return sorted(k for k in keys if k.startswith(prefix))
+
+
+def check_session_folder(folder: Path) -> str:
+    """The session id a folder is named by; a clear usage error for anything else."""
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a directory")
+    name = folder.resolve().name
+    if not layout.SESSION_ID_RE.fullmatch(name):
+        raise UsageError(f"{folder} is not a session directory (its name is not s-...)")
+    return name
