@@ -268,10 +268,12 @@ class SessionFolder:
     def list_keys(self, prefix: str) -> list[str]:
         if not self.prefix.startswith(prefix) and not prefix.startswith(self.prefix):
             return []
+        # Every file counts, a temporary's name too: a copied folder holds no write in
+        # progress, and verification must see whatever is there.
         keys = [
             self.prefix + path.relative_to(self.folder).as_posix()
             for path in self.folder.rglob("*")
-            if path.is_file() and not TEMPORARY_NAME.fullmatch(path.name)
+            if path.is_file()
         ]
         return sorted(k for k in keys if k.startswith(prefix))
 
