@@ -32,8 +32,8 @@ CHECKSUMS_SIG = "SHA256SUMS.sig"
 MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
 
-# Files others add to a sealed session, each checked by its own rules (docs/evidence-format.md
-# sections 13 and 14): a witness's receipts and a time-stamp authority's tokens. The only
+# Files others add to a sealed session, each checked by its own rules (their own sections of
+# docs/evidence-format.md): a witness's receipts and a time-stamp authority's tokens. The only
 # objects of a session besides its chain, segments, signer and seal; SHA256SUMS does not
 # list them. The one list of them (the export's verify.py and the hand procedure repeat it).
 ATTESTATIONS = (

@@ -37,6 +37,7 @@ from evidence_store.timefmt import parse_utc
 
 Progress = Callable[[int], None]
 HASH_WORKERS = 2  # the appliance has two cores; more threads only contend
+SIGNER_FILES = (layout.PUBLIC_KEY, layout.CERTIFICATE, layout.CERT_CHAIN)
 # Written at sealing time, and not themselves listed in SHA256SUMS.
 SEALING_FILES = frozenset(
     {layout.CHECKSUMS, layout.CHECKSUMS_SIG, layout.MANIFEST, layout.MANIFEST_SIG}
@@ -182,6 +183,13 @@ class _Verification:
                     )
                 pending.append((link.segment, pool.submit(self._digest_object, key)))
         if chain.length == 0:
+            signer_files = {self.prefix + name for name in SIGNER_FILES}
+            if self.keys <= signer_files:  # the writer stores these first, then link 0
+                raise IncompleteError(
+                    "missing: the session holds only its signer's files (cut off before its "
+                    "first link was written)",
+                    location=layout.link_name(0),
+                )
             raise TamperedError(
                 f"missing: the session's first link is gone, while {len(self.keys)} other "
                 "object(s) of the session remain",

@@ -37,9 +37,17 @@ def run_verify(package: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def readme_procedure(readme: Path) -> str:
+    """The README's hand procedure of the recording: the script it prints."""
     text = readme.read_text(encoding="utf-8")
     blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
-    return next(b for b in blocks if "# 1. " in b)
+    return next(b for b in blocks if b.startswith("#!/bin/sh"))
+
+
+def readme_run_line(readme: Path) -> str:
+    """How the README says to run the procedure (the block naming procedure.sh)."""
+    text = readme.read_text(encoding="utf-8")
+    blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    return next(b for b in blocks if "procedure.sh" in b and not b.startswith("#!"))
 
 
 def package_procedure(readme: Path) -> str:

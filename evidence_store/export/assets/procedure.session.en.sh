@@ -143,7 +143,8 @@ say "  Compare it with the one the procuracy publishes: the root decides who is 
 say "Session:     $session"
 left_out=""
 if [ -n "${CLIP:-}" ]; then # a clip: what it leaves out, as its signed package says
-  left_out=$(cat "$(dirname "$CLIP")/NOT-INCLUDED.txt") || usage "no NOT-INCLUDED.txt by $CLIP"
+  left_out=" $(tr '\n' ' ' <"$(dirname "$CLIP")/NOT-INCLUDED.txt") " ||
+    usage "no NOT-INCLUDED.txt beside $CLIP"
   for name in $left_out; do
     ! grep -q "\"name\":\"${name#segments/}\"" "$CLIP" ||
       fail "$name" "listed as not included, but the clip covers it"
@@ -242,7 +243,7 @@ long, or has white space around it"
     [ "$name" = "$(printf '%06d.mp4' "$index")" ] || fail "$f" "segment $index misnamed $name"
     [ "$start" = "$media_us" ] || fail "$f" "segment start does not continue the timeline"
     if [ ! -f "segments/$name" ]; then
-      case " $left_out " in
+      case $left_out in
       *" segments/$name "*) ;;
       *) fail "segments/$name" "segment missing (deleted or renamed)" ;;
       esac
@@ -429,5 +430,5 @@ say "   Ended:    $ended${recovered:+, cut off; recovered $recovered}"
 say ""
 say "RESULT: INTACT"
 say "  Signed by $who, under the root above. A copy shortened and sealed again"
-say "  with the device's own key would pass this check too: only the witness's receipts"
-say "  (format section 13) show what was sealed first."
+say "  with the device's own key would pass this check too: only a record off the box,"
+say "  the witness's receipts, shows what was sealed first."

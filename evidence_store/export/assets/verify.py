@@ -64,8 +64,8 @@ TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # Files written when a session is sealed; SHA256SUMS lists every other file.
 SEALING_FILES = ("SHA256SUMS", "SHA256SUMS.sig", "manifest.json", "manifest.sig")
-# Files others add to a sealed session, each checked by its own rules (format sections 13
-# and 14): a witness's receipts and a time-stamp authority's tokens. The only files of a
+# Files others add to a sealed session, each checked by its own rules (their own sections
+# of the format): a witness's receipts and a time-stamp authority's tokens. The only files of a
 # session besides its chain, segments, signer and seal; SHA256SUMS does not list them.
 ATTESTATIONS = (
     re.compile(r"witness/[0-9]{6}\.json"),
