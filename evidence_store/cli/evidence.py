@@ -221,6 +221,8 @@ def show(ctx: click.Context, session_id: str, data_dir: Path | None, as_json: bo
     click.echo(
         f"started   {manifest.started_at}\nended     {manifest.ended_at} ({manifest.stop_reason})"
     )
+    if manifest.recovered_at is not None:
+        click.echo(f"recovered {manifest.recovered_at} (the recording was cut off)")
     for pause in manifest.pauses:
         click.echo(f"paused    {pause.paused_at} – {pause.resumed_at or '…'}: {pause.reason}")
     click.echo(f"segments  {len(manifest.segments)} ({manifest.duration_us / 1e6:.1f} s)")

@@ -59,6 +59,7 @@ class VerifiedSession:
     started_at: str
     ended_at: str
     interrupted: bool
+    recovered_at: str | None = None  # an interrupted session's recovery, when recorded
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,7 @@ class VerifiedSession:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "interrupted": self.interrupted,
+            **({"recovered_at": self.recovered_at} if self.recovered_at else {}),
         }
 
 
@@ -122,6 +124,7 @@ class _Verification:
             started_at=manifest.started_at,
             ended_at=manifest.ended_at,
             interrupted=manifest.interrupted,
+            recovered_at=manifest.recovered_at,
         )
 
     def _walk_chain(

@@ -1232,9 +1232,11 @@ def verify(
     report(f"Session:        {session.session_id}")
     report(f"  case number:  {manifest['metadata'].get('case_number')}")
     report(f"  started:      {manifest['started_at']}")
+    recovered = manifest.get("recovered_at")
     report(
         f"  ended:        {manifest['ended_at']}"
-        + ("  (interrupted)" if manifest["interrupted"] else "")
+        + ("  (interrupted" if manifest["interrupted"] else "")
+        + (f"; recovered {recovered})" if recovered else ")" if manifest["interrupted"] else "")
     )
     report(f"  duration:     {clock(manifest['duration_us'])} (pauses excluded)")
     report(f"Chain:          {result['chain_length']} links, every one signed, unbroken")
