@@ -35,7 +35,7 @@ sha() { # TỆP: SHA-256 của nó, trong $digest
   set -- $(sha256sum <"$1")
   digest=$1
 }
-link() { printf 'chain/%06d.%s' "$1" "$2"; } # mắt xích N json|sig
+six() { six=$((1000000 + $1)) && six=${six#1}; } # N thành sáu chữ số, trong $six
 
 # -- JSON chuẩn tắc trông như thế nào (mục 3 của định dạng) ------------------------------------
 S='"([^"\\]|\\["\\bfnrt]|\\u00(0[0-7bef]|1[0-9a-f]))*"' # một chuỗi, thoát ký tự đúng như JSON
@@ -184,12 +184,14 @@ say "1. Signer:   $alg key, SHA-256 of its DER $key_sha"
 # -- 2. Mọi mắt xích: đã ký, chuẩn tắc, đúng dạng, đúng vị trí, đúng thứ tự thời gian ---------
 n=0 head=0000000000000000000000000000000000000000000000000000000000000000 last_key=""
 state=new lost="" pauses="" open_pause=0 outages=0 segments="" media_us=0 count=0
-while [ -f "$(link $n json)" ]; do
-  f=$(link $n json) sig=$(link $n sig)
+six 0
+while [ -f "chain/$six.json" ]; do
+  f=chain/$six.json sig=chain/$six.sig
   count_file "$f"
   link_sha=$digest
   if [ ! -f "$sig" ]; then
-    [ -f "$(link $((n + 1)) json)" ] || [ -f manifest.json ] ||
+    six $((n + 1))
+    [ -f "chain/$six.json" ] || [ -f manifest.json ] ||
       fail "$f" "the last link was never signed (cut off while sealing): not sealed"
     fail "$sig" "signature missing"
   fi
@@ -241,7 +243,8 @@ long, or has white space around it"
     set -- $(printf '%s' "$body" | sed -E 's/^.*,"segment":\{"duration_us":([0-9]*),"index":([0-9]*),"name":"([^"]*)","sha256":"([0-9a-f]*)","size":([0-9]*),"start_us":([0-9]*)\},.*$/\1 \2 \3 \4 \5 \6/')
     duration=$1 index=$2 name=$3 sealed=$4 size=$5 start=$6
     [ "$index" = "$count" ] || fail "$f" "segment index $index where $count was expected"
-    [ "$name" = "$(printf '%06d.mp4' "$index")" ] || fail "$f" "segment $index misnamed $name"
+    six "$index"
+    [ "$name" = "$six.mp4" ] || fail "$f" "segment $index misnamed $name"
     [ "$start" = "$media_us" ] || fail "$f" "segment start does not continue the timeline"
     if [ ! -f "segments/$name" ]; then
       case $left_out in
@@ -355,8 +358,9 @@ long, or has white space around it"
     say "2. Link 0:   session started $started, signed by $who"
   fi
   head=$link_sha last_key=$when_key last_sig=$sig n=$((n + 1))
+  six $n
 done
-[ "$n" -gt 0 ] || fail "$(link 0 json)" "missing: the session's first link is gone"
+[ "$n" -gt 0 ] || fail chain/000000.json "missing: the session's first link is gone"
 say "   Chain:    $n links, every one signed, unbroken, in time order; $count segments as sealed"
 
 # -- 3. Không có gì khác trong phiên (trừ biên nhận của bên chứng kiến và dấu thời gian) ----
@@ -364,22 +368,21 @@ expected=$(
   printf '%s' "$listed" | cut -d' ' -f1
   i=0
   while [ "$i" -lt "$n" ]; do
-    link "$i" sig
-    echo
+    six $i
+    echo "chain/$six.sig"
     i=$((i + 1))
   done
   printf '%s\n' SHA256SUMS SHA256SUMS.sig manifest.json manifest.sig
 )
-ATTESTATIONS='witness/[0-9]{6}\.json|witness/manifest\.json|chain/[0-9]{6}\.tsr|manifest\.tsr'
-files=$(find . ! -type d | sed 's|^\./||' | sort)
-while IFS= read -r file; do
-  [ -n "$file" ] || continue
-  printf '%s\n' "$expected" | grep -Fqx -- "$file" && continue
-  printf '%s\n' "$file" | grep -Eqx "$ATTESTATIONS" && continue
-  fail "$file" "not part of the sealed chain (added, duplicated or spliced in, or left over)"
-done <<FILES
-$files
-FILES
+# Không có trong danh sách nào, và được phép: biên nhận của bên chứng kiến và dấu thời gian.
+D='[0-9][0-9][0-9][0-9][0-9][0-9]'
+stray=$(find . ! -type d | sed 's|^\./||' | sort | EXPECTED=$expected awk -v d="$D" '
+  BEGIN { n = split(ENVIRON["EXPECTED"], names, "\n"); for (i = 1; i <= n; i++) known[names[i]] }
+  $0 in known { next }
+  $0 ~ ("^(witness/" d "\\.json|witness/manifest\\.json|chain/" d "\\.tsr|manifest\\.tsr)$") { next }
+  { print; exit }')
+[ -z "$stray" ] ||
+  fail "$stray" "not part of the sealed chain (added, duplicated or spliced in, or left over)"
 say "3. Files:    nothing else is in the session"
 
 # -- 4. Niêm phong: bản kê và SHA256SUMS đã ký, và đúng như chuỗi suy ra ----------------------
