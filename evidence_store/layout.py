@@ -10,6 +10,11 @@ sessions/<id>/SHA256SUMS            ``sha256sum -c`` list of every file above
 sessions/<id>/SHA256SUMS.sig        device signature over SHA256SUMS
 sessions/<id>/manifest.json         the sealed manifest (canonical JSON)
 sessions/<id>/manifest.sig          device signature over manifest.json
+sessions/<id>/witness/000000.json   the off-box witness's receipt for link 0 (added when it
+                                    answers, so after the seal too; never in SHA256SUMS)
+sessions/<id>/witness/manifest.json the witness's receipt for the seal
+sessions/<id>/chain/000000.tsr      an RFC 3161 time-stamp token over the link beside it, and
+sessions/<id>/manifest.tsr          over the manifest, when stamped (``evidence_store.tokens``)
 """
 
 from __future__ import annotations
@@ -31,22 +36,8 @@ CHECKSUMS = "SHA256SUMS"
 CHECKSUMS_SIG = "SHA256SUMS.sig"
 MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
-
-# Files others add to a sealed session, each checked by its own rules (their own sections of
-# docs/evidence-format.md): a witness's receipts and a time-stamp authority's tokens. The only
-# objects of a session besides its chain, segments, signer and seal; SHA256SUMS does not
-# list them. The one list of them (the export's verify.py and the hand procedure repeat it).
-ATTESTATIONS = (
-    re.compile(r"witness/[0-9]{6}\.json"),
-    re.compile(r"witness/manifest\.json"),
-    re.compile(r"chain/[0-9]{6}\.tsr"),
-    re.compile(r"manifest\.tsr"),
-)
-
-
-def is_attestation(relative: str) -> bool:
-    """Whether a session-relative path is one of the files others attest a session with."""
-    return any(pattern.fullmatch(relative) for pattern in ATTESTATIONS)
+WITNESS_DIR = "witness/"
+SEAL_RECEIPT = "witness/manifest.json"
 
 
 def new_session_id(now: datetime | None = None) -> str:
@@ -80,3 +71,8 @@ def segment_name(index: int) -> str:
 
 def segment_path(index: int) -> str:
     return f"segments/{segment_name(index)}"
+
+
+def receipt_name(seq: int) -> str:
+    """The witness's receipt for link ``seq``."""
+    return f"witness/{seq:06d}.json"

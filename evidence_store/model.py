@@ -113,6 +113,7 @@ class EventType(StrEnum):
     DEVICE_RESTORED = "device_restored"
     INTERRUPTED = "interrupted"
     STOPPED = "stopped"
+    CLOCK_SKEW = "clock_skew"  # the time-stamp authority's time disagreed with the device's
 
 
 class PresentPerson(_Document):
@@ -168,6 +169,8 @@ EVENT_FIELDS: dict[EventType, tuple[frozenset[str], frozenset[str]]] = {
     # being when recovery ran. Absent in sessions recovered before it was recorded.
     EventType.INTERRUPTED: (frozenset({"reason"}), frozenset({"ended_at"})),
     EventType.STOPPED: (frozenset({"reason"}), frozenset()),
+    # The time-stamp authority's time disagreed with the device's: a mark on the record.
+    EventType.CLOCK_SKEW: (frozenset({"reason"}), frozenset()),
 }
 
 

@@ -8,21 +8,36 @@ taken by ``sealroom record`` and by the room's recorder service alike, so they c
    its metadata, record ``record_started`` in the custody log and start the recorder. A
    recorder that fails to start ends its session there and then, with the reason on the
    record, and raises an alarm: a session is never left open behind a refusal.
+
+With a time-stamp authority configured, the room's sessions (and what recovery seals) are
+stamped while the room is held (``recorder.trusted_time``), without ever waiting for it.
+With a witness configured, every session it starts (and every one recovery finishes) hands
+each signed head to the witness's outbox as it is written (``witness``, an
+``evidence_store.witnessing.WitnessLink``); the caller runs its sender (``start_witness``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from evidence_store import SessionMetadata, SessionWriter
+from evidence_store import (
+    HeadHook,
+    SessionMetadata,
+    SessionWriter,
+    WallClock,
+    fan_out,
+    utc_now,
+)
 from evidence_store.installation import DataDir
+from evidence_store.witnessing import WitnessLink
 from recorder.alarms import record_alarm
 from recorder.disk_guard import DiskGuard
 from recorder.errors import RecorderError, RecorderStateError
 from recorder.media import Caption, Picture
 from recorder.preflight import preflight
-from recorder.recovery import RecoveryReport, recover_unfinished
+from recorder.recovery import RecoveryReport, recover_unfinished, seal_checks_for
 from recorder.room import (
     DEFAULT_TIMEZONE,
     PictureLayout,
@@ -34,6 +49,7 @@ from recorder.room import (
 )
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
+from recorder.trusted_time import TrustedTime
 
 DeviceFactory = Callable[[RecorderSettings], RoomDevices]
 
@@ -73,7 +89,8 @@ def room_picture(profile: RoomProfile | None, metadata: SessionMetadata) -> Pict
 
 class RecordingStarter:
     """Starts the sessions of room ``room``, recording into ``data``; ``actor`` and ``role``
-    sign its custody entries. Not thread-safe: its caller starts one session at a time."""
+    sign its custody entries; ``clock`` is the device's clock, the time in every link. Not
+    thread-safe: its caller starts one session at a time."""
 
     def __init__(
         self,
@@ -86,6 +103,7 @@ class RecordingStarter:
         profile: RoomProfile | None = None,
         synthetic: bool = False,
         devices: DeviceFactory | None = None,
+        clock: WallClock = utc_now,
     ) -> None:
         self.room = room
         self.settings = settings
@@ -94,19 +112,54 @@ class RecordingStarter:
         self.store = data.store(create=True)
         self.signer = data.signer()
         self.custody = data.custody(self.store, self.signer)
+        self.clock = clock
+        self.trusted_time = TrustedTime.configured(
+            data, self.store, self.custody, actor=actor, role=role, clock=clock
+        )
         self.guard = DiskGuard.for_data_dir(data.root, settings, evidence=data.evidence)
         self._data_root = data.root
         self._profile = profile
         self._devices = devices or device_factory(profile, synthetic=synthetic)
         self._lock: RoomLock | None = None
+        self.witness = WitnessLink.open(data, on_event=self._witness_event)
+        self.seal_checks = seal_checks_for(
+            data, self.store, None if self.witness is None else self.witness.client
+        )
+
+    def start_witness(self) -> None:
+        """Send queued heads on a thread of their own (no-op without a witness)."""
+        if self.witness is not None:
+            self.witness.start()
+
+    def stop_witness(self, *, flush_seconds: float = 0.0) -> int:
+        """Give the sender ``flush_seconds`` to send what waits, then stop it; returns how
+        many heads are left queued (sent later by whatever runs next)."""
+        if self.witness is None:
+            return 0
+        left = self.witness.flush(flush_seconds) if flush_seconds else 0
+        self.witness.stop()
+        return left
+
+    def _witness_event(self, action: str, session_id: str | None, detail: dict[str, Any]) -> None:
+        self.custody.record(
+            actor=self.actor, role=self.role, action=action, session_id=session_id, detail=detail
+        )
 
     def take_room(self, holder: str) -> RecoveryReport:
         """Hold the room for ``holder`` (RoomBusyError, nothing changed, when another process
         records it), then recover every session a dead recorder left unfinished."""
         self._lock = RoomLock.take(self._data_root, self.room, holder=holder)
         try:
+            if self.trusted_time is not None:
+                self.trusted_time.start()
             return recover_unfinished(
-                self.store, self.signer, self.custody, actor=self.actor, role=self.role
+                self.store,
+                self.signer,
+                self.custody,
+                actor=self.actor,
+                role=self.role,
+                on_head=self.on_head,
+                seal_checks=self.seal_checks,
             )
         except BaseException:
             self.release_room()
@@ -114,9 +167,21 @@ class RecordingStarter:
 
     def release_room(self) -> None:
         """Give the room up (the kernel does it too if the process dies). Idempotent."""
+        if self.trusted_time is not None:
+            self.trusted_time.stop()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+    @property
+    def on_head(self) -> HeadHook | None:
+        """The session writers' hook: each signed head goes to what queues it to leave the
+        box (the witness's outbox, the time-stamp authority's stamper), or None when nothing
+        does."""
+        return fan_out(
+            None if self.witness is None else self.witness.hook,
+            None if self.trusted_time is None else self.trusted_time.on_head,
+        )
 
     def start(self, metadata: SessionMetadata, *, seconds: float) -> Recording:
         """Start a session of at most ``seconds``. Refused with nothing written when a device
@@ -126,7 +191,16 @@ class RecordingStarter:
             raise RecorderStateError(f"cannot start: room {self.room} is not held")
         devices = self._devices(self.settings)
         preflight(self.guard, seconds, *devices.cameras, devices.microphone)
-        writer = SessionWriter.start(self.store, self.signer, metadata, media_info(self.settings))
+        writer = SessionWriter.start(
+            self.store,
+            self.signer,
+            metadata,
+            media_info(self.settings),
+            on_head=self.on_head,
+            clock=self.clock,
+        )
+        if self.trusted_time is not None:
+            self.trusted_time.watch(writer)
         self.custody.record(
             actor=self.actor,
             role=self.role,

@@ -15,6 +15,8 @@ pytest_plugins = [
     "tests.support.s3",
     "tests.support.postgres",
     "tests.support.browser",
+    "tests.support.witness",
+    "tests.support.tsa",
 ]
 
 

@@ -27,7 +27,9 @@ from evidence_store.installation import DataDir
 from evidence_store.signing import DeviceSigner, TrustStore
 from evidence_store.store import EvidenceReader, FilesystemStore
 from evidence_store.timefmt import format_utc, utc_now
+from evidence_store.timestamping import TokenVerifier, token_verifier
 from evidence_store.verify import verify_session
+from evidence_store.witnessing import WitnessClient, WitnessUnavailable, ask_witness, witness_url
 
 
 def _existing_session(data: DataDir, session_id: str) -> None:
@@ -67,6 +69,13 @@ def _record_custody(data: DataDir, store: FilesystemStore, **event: Any) -> None
     help="An extra trust root: a PEM certificate, public key, or a directory of them.",
 )
 @click.option(
+    "--witness-key",
+    "witness_keys",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A trusted witness key (PEM public key or certificate), for the session's receipts.",
+)
+@click.option(
     "--store",
     "store_kind",
     type=click.Choice(["local", "s3"]),
@@ -75,6 +84,12 @@ def _record_custody(data: DataDir, store: FilesystemStore, **event: Any) -> None
     help="Verify from the local store, or from the object store alone "
     "(SEALROOM_S3_* or [evidence.s3]).",
 )
+@click.option(
+    "--tsa-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The time-stamp authority's root (PEM) to check the session's tokens against; "
+    "default: SEALROOM_TSA_CA or [evidence] tsa_ca.",
+)
 @data_dir_option
 @json_option
 @click.pass_context
@@ -82,23 +97,33 @@ def verify(
     ctx: click.Context,
     session_id: str,
     extra_trust: tuple[Path, ...],
+    witness_keys: tuple[Path, ...],
     store_kind: str,
+    tsa_ca: Path | None,
     data_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Verify a session: exit 0 intact, 1 tampered or incomplete, 2 usage error."""
+    """Verify a session: exit 0 intact, 1 tampered or incomplete, 2 usage error.
+
+    Its time-stamp tokens are checked too, when the time-stamp authority's root is known.
+    With a witness configured (SEALROOM_WITNESS_URL or [evidence] witness_url), the witness is
+    asked what it holds of the session too; what it holds must be what the session holds."""
     data = data_dir_from(ctx, data_dir)
+    tokens = TokenVerifier.from_file(tsa_ca) if tsa_ca else token_verifier(data.settings)
+
+    def trust() -> TrustStore:
+        return data.trust(list(extra_trust), witness_keys=list(witness_keys))
+
     if store_kind == "s3":
-        _verify_from_bucket(ctx, data, session_id, extra_trust, as_json=as_json)
+        _verify_from_bucket(ctx, data, session_id, trust, tokens, as_json=as_json)
         return
     layout.check_session_id(session_id)
     _any_of_session(data, session_id)
     store = data.store()
     prefix = layout.session_prefix(session_id)
     total = sum(store.size(k) for k in store.list_keys(prefix + "segments/"))
-    outcome = _verify_outcome(
-        store, session_id, lambda: data.trust(list(extra_trust)), total, as_json
-    )
+    outcome = _verify_outcome(store, session_id, trust, tokens, total, as_json)
+    _ask_witness(data, store, session_id, trust, outcome)
     _record_custody(
         data, store, action="verify", session_id=session_id, detail=_verify_detail(outcome)
     )
@@ -110,12 +135,13 @@ def _verify_outcome(
     store: EvidenceReader,
     session_id: str,
     trust: Callable[[], TrustStore],
+    tokens: TokenVerifier | None,
     total: int,
     as_json: bool,
 ) -> dict[str, Any]:
     try:
         with byte_progress("verifying", total, enabled=not as_json) as advance:
-            result = verify_session(store, session_id, trust(), progress=advance)
+            result = verify_session(store, session_id, trust(), progress=advance, tokens=tokens)
         outcome: dict[str, Any] = result.as_dict()
     except VerificationError as failure:
         outcome = {
@@ -127,6 +153,67 @@ def _verify_outcome(
         }
     outcome["verified_at"] = format_utc(utc_now())
     return outcome
+
+
+def _ask_witness(
+    data: DataDir,
+    store: EvidenceReader,
+    session_id: str,
+    trust: Callable[[], TrustStore],
+    outcome: dict[str, Any],
+) -> None:
+    """Compare an intact session with what the configured witness holds of it (in place)."""
+    url = witness_url(data.settings)
+    # An incomplete session may be one whose end was removed: the witness can tell.
+    if url is None or not (outcome["intact"] or outcome.get("result") == "incomplete"):
+        return
+    client = WitnessClient(url, timeout=data.settings.witness_timeout_seconds)
+    try:
+        view = ask_witness(client, store, session_id, list(trust().witness_keys))
+    except WitnessUnavailable as exc:
+        outcome["witness_asked"] = {"url": url, "answered": False, "reason": str(exc)}
+        return
+    except VerificationError as failure:
+        outcome.clear()
+        outcome.update(
+            session_id=session_id,
+            intact=False,
+            result=failure.kind,
+            location=failure.location,
+            reason=failure.reason,
+            verified_at=format_utc(utc_now()),
+        )
+        return
+    outcome["witness_asked"] = {
+        "url": url,
+        "answered": True,
+        "links": view.links,
+        "sealed": view.seal is not None,
+        "forks": len(view.forks),
+    }
+
+
+def time_stamp_lines(outcome: dict[str, Any]) -> list[str]:
+    """What the session's time-stamp tokens say, for a person: each token checked, and how
+    long after the device's time the authority stamped it; or that they were not checked.
+    Clock marks in the chain too. Nothing for a session without either."""
+    lines: list[str] = []
+    unchecked = outcome.get("unchecked_time_stamps", 0)
+    stamps = outcome.get("time_stamps", [])
+    if unchecked:
+        lines.append(
+            f"time-stamps: {unchecked} token(s) NOT checked: no time-stamp authority's root "
+            "(--tsa-ca, SEALROOM_TSA_CA or [evidence] tsa_ca)"
+        )
+    elif stamps:
+        lines.append(f"time-stamps: {len(stamps)} token(s), each checked against its authority")
+    for stamp in stamps:
+        lines.append(
+            f"  {stamp['file']}: stamped {stamp['tsa_time']}, "
+            f"{stamp['late_seconds']:+.1f} s from the device's time {stamp['device_time']}"
+        )
+    lines += [f"clock mark: {mark}" for mark in outcome.get("clock_marks", [])]
+    return lines
 
 
 def _verify_detail(outcome: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +237,8 @@ def _print_verify(outcome: dict[str, Any], *, as_json: bool) -> None:
             f"{outcome['duration_seconds']} s, chain of {outcome['chain_length']} links, "
             f"head {outcome['head']}, signed by {outcome['signer']}"
         )
+        for line in [*time_stamp_lines(outcome), *_witness_lines(outcome)]:
+            click.echo(f"  {line}")
     else:
         where = f"{outcome['location']}: " if outcome["location"] else ""
         click.echo(
@@ -157,11 +246,42 @@ def _print_verify(outcome: dict[str, Any], *, as_json: bool) -> None:
         )
 
 
+def _witness_lines(outcome: dict[str, Any]) -> list[str]:
+    """What the receipts and the witness say, for a person."""
+    lines = []
+    report = outcome.get("witness")
+    asked = outcome.get("witness_asked")
+    if report is not None:
+        if report["state"] == "not yet witnessed" and asked is None:
+            lines.append(
+                "witness: none configured and no receipts: nothing outside this box vouches "
+                "for what it sealed, or when"
+            )
+        elif report["state"] == "not yet witnessed":
+            lines.append("witness: NOT YET WITNESSED (no receipt yet; not a sign of tampering)")
+        else:
+            late = report["max_lateness_seconds"]
+            lines.append(
+                f"witness: {report['state']}: {report['links_witnessed']} of {report['links']} "
+                f"links{' and the seal' if report['seal_witnessed'] else ''} have receipts"
+                + ("" if late is None else f", received at most {late:.1f} s after signing")
+            )
+    if asked is not None and asked["answered"]:
+        lines.append(
+            f"witness {asked['url']} holds {asked['links']} links"
+            f"{' and the seal' if asked['sealed'] else ''}: the same as the session"
+        )
+    elif asked is not None:
+        lines.append(f"warning: the witness was not asked: {asked['reason']}")
+    return lines
+
+
 def _verify_from_bucket(
     ctx: click.Context,
     data: DataDir,
     session_id: str,
-    extra_trust: tuple[Path, ...],
+    trust: Callable[[], TrustStore],
+    tokens: TokenVerifier | None,
     *,
     as_json: bool,
 ) -> None:
@@ -175,9 +295,8 @@ def _verify_from_bucket(
     if not keys:  # partly there is not unknown: it is verified, and fails
         raise UnknownSessionError(f"unknown session {session_id} in {bucket.describe()}")
     total = sum(bucket.size(k) for k in keys if k.startswith(prefix + "segments/"))
-    outcome = _verify_outcome(
-        bucket, session_id, lambda: data.trust(list(extra_trust)), total, as_json
-    )
+    outcome = _verify_outcome(bucket, session_id, trust, tokens, total, as_json)
+    _ask_witness(data, bucket, session_id, trust, outcome)
     outcome["store"] = bucket.describe()
     covered = bucket.shadowed(prefix)
     if covered:
@@ -295,7 +414,7 @@ def custody_verify(ctx: click.Context, data_dir: Path | None, as_json: bool) -> 
     store = data.store()
     log = data.custody(store, _checkpoint_signer(data))
     try:
-        report = log.verify()
+        report = log.verify(tokens=token_verifier(data.settings))
     except VerificationError as failure:
         if as_json:
             emit_json({"intact": False, "location": failure.location, "reason": failure.reason})
@@ -307,7 +426,8 @@ def custody_verify(ctx: click.Context, data_dir: Path | None, as_json: bool) -> 
     else:
         click.echo(
             f"custody log: INTACT — {report.rows} rows, head {report.head}, "
-            f"{report.checkpoints} checkpoints (last at row {report.last_checkpoint_seq})"
+            f"{report.checkpoints} checkpoints (last at row {report.last_checkpoint_seq}), "
+            f"{report.stamped_checkpoints} of them time-stamped"
         )
 
 

@@ -3,16 +3,20 @@
 <data_dir>/evidence/   the write-once store (sessions/..., custody/checkpoints/...)
 <data_dir>/keys/       the device key (0600) and its certificate
 <data_dir>/trust/      trust roots: CA certificates or pinned public keys (PEM)
+<data_dir>/trust/witness/  the off-box witness's public key (PEM): trusted for its receipts
+<data_dir>/outbox/     what waits to leave the box (evidence_store.outbox), by destination
 <data_dir>/custody.db  the custody log (SQLite, unless a database URL is configured)
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from evidence_store.custody import CustodyLog
 from evidence_store.errors import UsageError
+from evidence_store.outbox import Outbox
 from evidence_store.settings import EvidenceSettings, default_data_dir
 from evidence_store.signing import (
     DeviceSigner,
@@ -21,6 +25,9 @@ from evidence_store.signing import (
     existing_device_identity,
 )
 from evidence_store.store import FilesystemStore
+from evidence_store.timestamping import TSA_OUTBOX, Stamper, TsaConfig, tsa_config
+
+WITNESS_KEY_ENV = "SEALROOM_WITNESS_KEY"
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,19 @@ class DataDir:
     @property
     def evidence(self) -> Path:
         return self.root / "evidence"
+
+    def tsa(self) -> TsaConfig | None:
+        """The time-stamp authority configured (environment first), if any."""
+        return tsa_config(self.settings)
+
+    def stamper(self, config: TsaConfig | None = None) -> Stamper | None:
+        """What queues time-stamp requests in ``outbox/tsa``, when an authority stamps."""
+        config = config or self.tsa()
+        if config is None or not config.stamping:
+            return None
+        return Stamper(
+            Outbox(self.outbox_root, TSA_OUTBOX), interval_seconds=config.timing.interval_seconds
+        )
 
     def store(self, *, create: bool = False) -> FilesystemStore:
         if not create and not self.evidence.is_dir():
@@ -69,13 +89,38 @@ class DataDir:
             )
         return existing_device_identity(self.root / "keys")
 
-    def trust(self, extra: list[Path] | None = None) -> TrustStore:
+    def trust(
+        self, extra: list[Path] | None = None, *, witness_keys: list[Path] | None = None
+    ) -> TrustStore:
+        """The trust roots (``trust/``, configured, ``extra``), and the witness keys trusted
+        for receipts (``trust/witness/``, ``[evidence] witness_key``, $SEALROOM_WITNESS_KEY,
+        ``witness_keys``)."""
         paths = [
             p
             for p in [self.root / "trust", *self.settings.trust_roots, *(extra or [])]
             if p.exists()
         ]
-        return TrustStore.from_paths(paths)
+        configured = os.environ.get(WITNESS_KEY_ENV)
+        witnesses = [
+            p
+            for p in [
+                self.witness_trust,
+                self.settings.witness_key,
+                Path(configured) if configured else None,
+                *(witness_keys or []),
+            ]
+            if p is not None and p.exists()
+        ]
+        return TrustStore.from_paths(paths).with_witness_keys(witnesses)
+
+    @property
+    def witness_trust(self) -> Path:
+        """Where the witness's key is pinned on first contact (``trust/witness/``)."""
+        return self.root / "trust" / "witness"
+
+    @property
+    def outbox_root(self) -> Path:
+        return self.root / "outbox"
 
     def index_url(self, explicit: str | None = None) -> str:
         """The session index's database: explicit, configured, else SQLite in the data dir."""
@@ -85,5 +130,10 @@ class DataDir:
         return f"sqlite:///{self.root / 'session-index.db'}"
 
     def custody(self, store: FilesystemStore, signer: DeviceSigner) -> CustodyLog:
+        """The custody log; with a time-stamp authority, each checkpoint is queued to be
+        stamped (sent by whichever process drains ``outbox/tsa``)."""
         url = self.settings.custody_database_url or f"sqlite:///{self.root / 'custody.db'}"
-        return CustodyLog.open(url, store, signer)
+        stamper = self.stamper()
+        return CustodyLog.open(
+            url, store, signer, on_checkpoint=stamper.on_checkpoint if stamper else None
+        )

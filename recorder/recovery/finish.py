@@ -17,10 +17,12 @@ each one whose writer is gone (its ``flock`` is free; a live one is skipped), re
    the cut-off, plus the media chained by recovery after it), not when recovery ran, which
    is recorded beside it (``recovered_at``).
 
-A session the custody log records as sealed is never re-sealed (``sealed_elsewhere``): its
-seal is missing because someone removed it, and recovery raises an alarm instead.
-
 Every step can be cut off by another crash and simply run again.
+
+A session that the custody log, the witness, the bucket or its own receipts record as sealed
+is never recovered (``recorder.recovery.sealed``): its seal was removed, and sealing it again
+would shorten the evidence with the device key. It is refused, with an alarm in the custody
+log.
 """
 
 from __future__ import annotations
@@ -36,20 +38,23 @@ from evidence_store import (
     READ_ONLY,
     DeviceSigner,
     FilesystemStore,
+    HeadHook,
     SealroomError,
     SegmentRef,
     SessionBusyError,
     SessionState,
     SessionWriter,
+    WallClock,
     format_utc,
     layout,
     parse_utc,
     publish_once,
+    utc_now,
 )
 from evidence_store.custody import CustodyLog
 from recorder.media import US_PER_SECOND, segment_times
 from recorder.recovery.salvage import count_video_frames, salvage_segment
-from recorder.recovery.sealed import sealed_elsewhere
+from recorder.recovery.sealed import SealCheck, recorded_in_custody, sealed_elsewhere
 
 log = logging.getLogger("sealroom.recorder")
 
@@ -125,14 +130,22 @@ def unfinished_sessions(store: FilesystemStore) -> list[str]:
 
 
 def recover_unfinished(
-    store: FilesystemStore, signer: DeviceSigner, custody: CustodyLog, *, actor: str, role: str
+    store: FilesystemStore,
+    signer: DeviceSigner,
+    custody: CustodyLog,
+    *,
+    actor: str,
+    role: str,
+    on_head: HeadHook | None = None,
+    seal_checks: list[SealCheck] | None = None,
 ) -> RecoveryReport:
     """Recover every unfinished session that no live process is recording, and record each
-    recovery (``record_recovered``) or refusal (``alarm``) in the custody log. A session
-    recorded as sealed already (``sealed_elsewhere``) is refused with an alarm, never
-    re-sealed."""
+    recovery (``record_recovered``) or refusal (``alarm``) in the custody log. ``on_head``
+    gets the heads recovery signs (for the witness); a session the custody log, or one of
+    ``seal_checks``, records as sealed already is refused with an alarm, never re-sealed."""
     started = time.monotonic()
     report = RecoveryReport()
+    checks = [recorded_in_custody(custody), *(seal_checks or [])]
 
     def refuse(session_id: str, kind: str, reason: str) -> None:
         log.error("ALARM: session %s cannot be recovered: %s", session_id, reason)
@@ -149,16 +162,17 @@ def recover_unfinished(
         if not store.exists(layout.session_prefix(session_id) + layout.link_name(0)):
             report.empty.append(session_id)  # nothing recorded: there is no chain to end
             continue
-        if (known := sealed_elsewhere(session_id, custody=custody)) is not None:
+        where = sealed_elsewhere(checks, session_id)
+        if where is not None:
             refuse(
                 session_id,
-                "seal_removed",
-                f"its seal is missing, but {known}: the seal (and perhaps the end of the "
-                "recording) was removed; it is not sealed again",
+                "reseal_refused",
+                f"not re-sealed: the session was sealed and its seal is gone from the box "
+                f"({where}); look at what was removed",
             )
             continue
         try:
-            recovered = recover_session(store, signer, session_id)
+            recovered = recover_session(store, signer, session_id, on_head=on_head)
         except SessionBusyError:
             report.busy.append(session_id)
             continue
@@ -178,12 +192,18 @@ def recover_unfinished(
 
 
 def recover_session(
-    store: FilesystemStore, signer: DeviceSigner, session_id: str
+    store: FilesystemStore,
+    signer: DeviceSigner,
+    session_id: str,
+    *,
+    on_head: HeadHook | None = None,
+    clock: WallClock = utc_now,
 ) -> RecoveredSession:
     """Recover one session (see the module's docstring). Raises SessionBusyError if a live
-    process records it, and a SealroomError if what is stored does not check out."""
+    process records it, and a SealroomError if what is stored does not check out. ``clock``
+    is the device's: the time of the links recovery writes."""
     started = time.monotonic()
-    writer = SessionWriter.reopen(store, signer, session_id)
+    writer = SessionWriter.reopen(store, signer, session_id, on_head=on_head, clock=clock)
     try:
         if writer.chain.terminal:  # it ended and was being sealed when the process died
             manifest = writer.seal()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import evidence_store.session
 from evidence_store.session import SessionWriter
 from evidence_store.verify import verify_session
 from tests.support.evidence import (
@@ -47,12 +46,11 @@ def data(tmp_path: Path) -> DataDir:
 
 
 def test_a_clock_stepped_back_an_hour_mid_session_leaves_times_in_order(
-    data: DataDir, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    data: DataDir, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     clock = SteppedClock()
-    monkeypatch.setattr(evidence_store.session, "utc_now", clock)
     media = segment_media(tmp_path_factory)
-    writer = SessionWriter.start(data.store(), data.signer(), METADATA, MEDIA)
+    writer = SessionWriter.start(data.store(), data.signer(), METADATA, MEDIA, clock=clock)
     seal_next(writer, media[0])
     seal_next(writer, media[1])
     clock.step(-timedelta(hours=1))  # NTP finds the clock an hour fast
@@ -71,12 +69,11 @@ def test_a_clock_stepped_back_an_hour_mid_session_leaves_times_in_order(
 
 
 def test_a_clock_stepped_forward_moves_the_times_forward(
-    data: DataDir, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    data: DataDir, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     clock = SteppedClock()
-    monkeypatch.setattr(evidence_store.session, "utc_now", clock)
     media = segment_media(tmp_path_factory)
-    writer = SessionWriter.start(data.store(), data.signer(), METADATA, MEDIA)
+    writer = SessionWriter.start(data.store(), data.signer(), METADATA, MEDIA, clock=clock)
     seal_next(writer, media[0])
     clock.step(timedelta(minutes=10))
     seal_next(writer, media[1])

@@ -53,7 +53,7 @@ META=$META$PERSON'(,'$PERSON')*)?\],"room":'$S',"timezone":'$S'(,"unit":'$S')?\}
 SIGNER='\{"algorithm":"(ed25519|ecdsa-p256-sha256)"(,"certificate_sha256":'$H')?'
 SIGNER=$SIGNER',"public_key_sha256":'$H'\}'
 EVENT='\{"media":'$MEDIA',"metadata":'$META',"signer":'$SIGNER',"type":"session_started"\}'
-EVENT=$EVENT'|\{"reason":'$S',"type":"(paused|resumed|stopped)"\}'
+EVENT=$EVENT'|\{"reason":'$S',"type":"(paused|resumed|stopped|clock_skew)"\}'
 EVENT=$EVENT'|\{("ended_at":'$T',)?"reason":'$S',"type":"interrupted"\}'
 EVENT=$EVENT'|\{"device":'$S',"reason":'$S',"type":"device_lost"\}'
 EVENT=$EVENT'|\{"device":'$S',"type":"device_restored"\}'
@@ -308,6 +308,7 @@ long, or has white space around it"
         i=$((i - 1))
       done
       ;;
+    clock_skew) ;; # a mark on the record (format section 13), changing nothing else
     stopped) ended=$time recovered="" state=stopped ;;
     interrupted) # cut off at ended_at (its last sealed media), recovered at the link's time
       ended=$(printf '%s' "$event" | sed -nE 's/^\{"ended_at":("[^"]*"),.*$/\1/p')
@@ -369,16 +370,17 @@ expected=$(
   while [ "$i" -lt "$n" ]; do
     six $i
     echo "chain/$six.sig"
+    echo "chain/$six.tsr" # a time-stamp token beside a link (format section 13)
     i=$((i + 1))
   done
-  printf '%s\n' SHA256SUMS SHA256SUMS.sig manifest.json manifest.sig
+  printf '%s\n' SHA256SUMS SHA256SUMS.sig manifest.json manifest.sig manifest.tsr
 )
-# Listed nowhere, and allowed: a witness's receipts and a time-stamp authority's tokens.
+# Listed nowhere, and allowed: the witness's receipts (format section 14).
 D='[0-9][0-9][0-9][0-9][0-9][0-9]'
 stray=$(find . ! -type d | sed 's|^\./||' | sort | EXPECTED=$expected awk -v d="$D" '
   BEGIN { n = split(ENVIRON["EXPECTED"], names, "\n"); for (i = 1; i <= n; i++) known[names[i]] }
   $0 in known { next }
-  $0 ~ ("^(witness/" d "\\.json|witness/manifest\\.json|chain/" d "\\.tsr|manifest\\.tsr)$") { next }
+  $0 ~ ("^witness/(" d "|manifest)\\.json$") { next }
   { print; exit }')
 [ -z "$stray" ] ||
   fail "$stray" "not part of the sealed chain (added, duplicated or spliced in, or left over)"

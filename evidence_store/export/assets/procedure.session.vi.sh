@@ -54,7 +54,7 @@ META=$META$PERSON'(,'$PERSON')*)?\],"room":'$S',"timezone":'$S'(,"unit":'$S')?\}
 SIGNER='\{"algorithm":"(ed25519|ecdsa-p256-sha256)"(,"certificate_sha256":'$H')?'
 SIGNER=$SIGNER',"public_key_sha256":'$H'\}'
 EVENT='\{"media":'$MEDIA',"metadata":'$META',"signer":'$SIGNER',"type":"session_started"\}'
-EVENT=$EVENT'|\{"reason":'$S',"type":"(paused|resumed|stopped)"\}'
+EVENT=$EVENT'|\{"reason":'$S',"type":"(paused|resumed|stopped|clock_skew)"\}'
 EVENT=$EVENT'|\{("ended_at":'$T',)?"reason":'$S',"type":"interrupted"\}'
 EVENT=$EVENT'|\{"device":'$S',"reason":'$S',"type":"device_lost"\}'
 EVENT=$EVENT'|\{"device":'$S',"type":"device_restored"\}'
@@ -309,6 +309,7 @@ long, or has white space around it"
         i=$((i - 1))
       done
       ;;
+    clock_skew) ;; # một dấu trên bản ghi (mục 13), không thay đổi gì khác
     stopped) ended=$time recovered="" state=stopped ;;
     interrupted) # bị cắt lúc ended_at (đoạn cuối đã niêm phong), khôi phục lúc của mắt xích
       ended=$(printf '%s' "$event" | sed -nE 's/^\{"ended_at":("[^"]*"),.*$/\1/p')
@@ -370,16 +371,17 @@ expected=$(
   while [ "$i" -lt "$n" ]; do
     six $i
     echo "chain/$six.sig"
+    echo "chain/$six.tsr" # một dấu thời gian bên cạnh mắt xích (mục 13)
     i=$((i + 1))
   done
-  printf '%s\n' SHA256SUMS SHA256SUMS.sig manifest.json manifest.sig
+  printf '%s\n' SHA256SUMS SHA256SUMS.sig manifest.json manifest.sig manifest.tsr
 )
-# Không có trong danh sách nào, và được phép: biên nhận của bên chứng kiến và dấu thời gian.
+# Không có trong danh sách nào, và được phép: biên nhận của bên chứng kiến (mục 14).
 D='[0-9][0-9][0-9][0-9][0-9][0-9]'
 stray=$(find . ! -type d | sed 's|^\./||' | sort | EXPECTED=$expected awk -v d="$D" '
   BEGIN { n = split(ENVIRON["EXPECTED"], names, "\n"); for (i = 1; i <= n; i++) known[names[i]] }
   $0 in known { next }
-  $0 ~ ("^(witness/" d "\\.json|witness/manifest\\.json|chain/" d "\\.tsr|manifest\\.tsr)$") { next }
+  $0 ~ ("^witness/(" d "|manifest)\\.json$") { next }
   { print; exit }')
 [ -z "$stray" ] ||
   fail "$stray" "not part of the sealed chain (added, duplicated or spliced in, or left over)"

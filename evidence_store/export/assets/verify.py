@@ -2,6 +2,7 @@
 """Standalone verifier for a sealroom export package.
 
 Usage:  python verify.py [PACKAGE_DIR] [--root ROOT.pem] [--expect-root FINGERPRINT]
+                        [--tsa-root TSA.pem] [--skip-time-stamps] [--witness-key W.pem]
 
 Needs only the Python standard library (3.9 or newer) and the ``cryptography`` package.
 It implements the rules of the sealroom evidence format, version 1 (docs/evidence-format.md,
@@ -20,6 +21,16 @@ checked on its own:
      chain;
   8. every file of the package, whatever its name or directory, is as it was exported
      (PACKAGE-SHA256SUMS), and the package holds exactly one session.
+  9. every time-stamp token (``.tsr``, RFC 3161) beside a link or the manifest stamps exactly
+     that file, chains to the time-stamp authority's root (tsa-ca.pem, or --tsa-root), and
+     is not older than the token of an earlier file; the signer's certificate is checked at
+     the authority's time for the session's start. Tokens need the ``rfc3161-client``
+     package: without it they are NOT checked, and the result says so (exit status 2),
+     unless --skip-time-stamps asks to verify the rest alone.
+ 10. every receipt of the off-box witness (witness/NNNNNN.json, witness/manifest.json) names
+     the exact bytes of a head the session holds, is in the witness's Merkle tree (RFC 9162
+     inclusion proof) under a tree head signed by the witness key (witness/*.pem, or
+     --witness-key); a session without receipts is reported "not yet witnessed".
 
 Two signatures, two statements. The room device's signature (the chain, the manifest) proves
 the recording: every segment is byte for byte what the device sealed. The exporting
@@ -29,7 +40,8 @@ the custody excerpt as the issuing office recorded it, and these documents. It i
 first, so nothing the exporter wrote is believed before its signature verifies.
 
 It stops at the first failure and says which file failed and why.
-Exit status: 0 intact, 1 not intact, 2 usage error (bad arguments, no sessions/ directory).
+Exit status: 0 intact, 1 not intact, 2 usage error (bad arguments, no sessions/ directory)
+or time-stamp tokens that could not be checked.
 
 The trust root shipped in the package proves nothing by itself: anyone can make a root and
 sign a forgery with it. Compare the root's fingerprint printed below with the one published by
@@ -64,15 +76,6 @@ TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # Files written when a session is sealed; SHA256SUMS lists every other file.
 SEALING_FILES = ("SHA256SUMS", "SHA256SUMS.sig", "manifest.json", "manifest.sig")
-# Files others add to a sealed session, each checked by its own rules (their own sections
-# of the format): a witness's receipts and a time-stamp authority's tokens. The only files of a
-# session besides its chain, segments, signer and seal; SHA256SUMS does not list them.
-ATTESTATIONS = (
-    re.compile(r"witness/[0-9]{6}\.json"),
-    re.compile(r"witness/manifest\.json"),
-    re.compile(r"chain/[0-9]{6}\.tsr"),
-    re.compile(r"manifest\.tsr"),
-)
 PACKAGE_SUMS = "PACKAGE-SHA256SUMS"
 PACKAGE_SIG = "PACKAGE-SHA256SUMS.sig"
 TRUST_ROOT = "trust-root.pem"
@@ -122,10 +125,6 @@ def sha256_file(path: Path) -> tuple[int, str]:
 def fingerprint(der: bytes) -> str:
     """SHA-256 fingerprint as openssl prints it (AB:CD:...)."""
     return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
-
-
-def is_attestation(relative: str) -> bool:
-    return any(pattern.fullmatch(relative) for pattern in ATTESTATIONS)
 
 
 def parse_time(text: str) -> datetime:
@@ -369,6 +368,7 @@ EVENT_FIELDS: dict[str, Fields] = {
     "device_restored": ({"device"}, set()),
     "interrupted": ({"reason"}, {"ended_at"}),
     "stopped": ({"reason"}, set()),
+    "clock_skew": ({"reason"}, set()),  # the time-stamp authority's time disagreed
 }
 MEDIA_LIMITS = {
     "width": 7680,
@@ -612,6 +612,8 @@ class Chain:
             self.outages.append(
                 {"device": event["device"], "lost_at": time, "reason": event["reason"]}
             )
+        elif kind == "clock_skew":
+            pass  # a mark on the record (format section 13): it changes nothing else
         elif kind == "device_restored":
             if event["device"] not in self.lost:
                 raise Failure(where, f"device {event['device']} restored but never lost")
@@ -684,7 +686,17 @@ def first_difference(stored: Any, expected: Any, path: str = "") -> str:
 class Session:
     """Verifies one session directory of the package, as format section 8 orders it."""
 
-    def __init__(self, package: Path, directory: Path, root: TrustRoot, clip: Clip | None):
+    def __init__(
+        self,
+        package: Path,
+        directory: Path,
+        root: TrustRoot,
+        clip: Clip | None,
+        stamps: TimeStamps | None = None,
+        witness: WitnessKeys | None = None,
+    ):
+        self.stamps = stamps
+        self.witness = witness
         self.package = package
         self.dir = directory
         self.session_id = directory.name
@@ -736,7 +748,10 @@ class Session:
             check_link_form(link, self.where(name))
             chain.apply(link, body, self.where(name))
             if seq == 0:
-                signer = self.check_signer(chain, key, certificate, intermediates, link["time"])
+                started = self.stamps.start_time(self, body, link["time"]) if self.stamps else None
+                signer = self.check_signer(
+                    chain, key, certificate, intermediates, started or link["time"]
+                )
             if link["kind"] == "segment":
                 self.check_segment(link["segment"])
         if chain.length == 0:
@@ -746,6 +761,7 @@ class Session:
                 "file(s) of the session remain",
             )
         self.no_strays(chain)
+        witnessed = check_receipts(self, chain, self.witness)  # section 5b
         manifest = self.check_manifest(key, chain, last_signature)
         return {
             "signer": signer,
@@ -755,6 +771,7 @@ class Session:
             "chain_length": chain.length,
             "head": chain.head,
             "segments": chain.segments,
+            "witness": witnessed,
         }
 
     def certificates(self) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
@@ -838,8 +855,9 @@ class Session:
     def no_strays(self, chain: Chain) -> None:
         expected = set(self.digests) | set(SEALING_FILES)
         expected |= {f"chain/{seq:06d}.sig" for seq in range(chain.length)}
+        expected |= token_names(chain.length)  # checked last (TimeStamps)
         for relative in self.files:
-            if relative not in expected and not is_attestation(relative):
+            if relative not in expected and not relative.startswith(WITNESS_DIR):  # see 5b
                 raise Failure(
                     self.where(relative),
                     "object is not part of the sealed chain (added, duplicated or spliced in, "
@@ -893,6 +911,204 @@ class Session:
         if body != text.encode("utf-8"):
             raise Failure(where, "does not list exactly the session's files and their digests")
         return body
+
+
+# -- 5b. the off-box witness's receipts (format section "Witness receipts") -------------------
+#
+# Each receipt witness/NNNNNN.json (link NNNNNN) or witness/manifest.json (the seal) says that
+# the witness, a transparency log (RFC 9162), received exactly that head's bytes at
+# received_at: its entry is a leaf of the witness's Merkle tree, the inclusion proof leads to
+# the root of a tree head, and the witness key signs the tree head. A session may have none
+# yet ("not yet witnessed"): that is reported, not a failure.
+
+WITNESS_DIR = "witness/"
+SEAL_RECEIPT = "witness/manifest.json"
+WITNESS_KEYS = "witness"  # the package's folder of witness public keys (PEM)
+ENTRY_FIELDS = {"v", "type", "session", "kind", "seq", "sha256", "device", "received_at", "fork"}
+HEAD_FIELDS = {"v", "type", "log", "tree_size", "root_hash", "timestamp", "signature"}
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162, section 2.1.3.2, step by step."""
+    if index >= size or index < 0:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and r == root
+
+
+class WitnessKeys:
+    """The witness keys believed: given with --witness-key, else those the package carries
+    (whose fingerprints are printed, to compare with the ones the procuracy publishes)."""
+
+    def __init__(self, package: Path, given: list[Path]) -> None:
+        files = [Path(f) for f in given] or sorted((package / WITNESS_KEYS).glob("*.pem"))
+        self.given = bool(given)
+        self.keys: dict[str, Any] = {}
+        for file in files:
+            data = file.read_bytes()
+            if b"CERTIFICATE-----" in data:
+                key = load_certificates(data, str(file))[0].public_key()
+            else:
+                key = load_public_key(data, str(file))
+            self.keys[sha256_hex(key_der(key))] = key
+
+
+def check_receipt_form(receipt: dict[str, Any], where: str) -> None:
+    entry, head = receipt.get("entry"), receipt.get("tree_head")
+    if (
+        set(receipt) != {"v", "type", "entry", "leaf_index", "inclusion", "tree_head"}
+        or receipt["v"] != 1
+        or receipt["type"] != "sealroom.witness-receipt"
+        or not isinstance(entry, dict)
+        or not isinstance(head, dict)
+        or not is_count(receipt["leaf_index"])
+        or not isinstance(receipt["inclusion"], list)
+        or not all(isinstance(p, str) and SHA256_HEX.match(p) for p in receipt["inclusion"])
+    ):
+        raise Failure(where, "not a version 1 witness receipt")
+    if (
+        not set(entry) <= ENTRY_FIELDS
+        or set(entry) < ENTRY_FIELDS - {"seq"}
+        or entry["v"] != 1
+        or entry["type"] != "sealroom.witness-entry"
+        or entry["kind"] not in ("link", "seal")
+        or ("seq" in entry) != (entry["kind"] == "link")
+        or ("seq" in entry and not is_count(entry["seq"]))
+        or not isinstance(entry["sha256"], str)
+        or not SHA256_HEX.match(entry["sha256"])
+        or not isinstance(entry["received_at"], str)
+        or not TIMESTAMP.match(entry["received_at"])
+        or not isinstance(entry["fork"], bool)
+    ):
+        raise Failure(where, "the receipt's entry is not a version 1 witness entry")
+    if (
+        set(head) != HEAD_FIELDS
+        or head["v"] != 1
+        or head["type"] != "sealroom.tree-head"
+        or not is_count(head["tree_size"])
+        or not all(isinstance(head[f], str) for f in ("log", "root_hash", "timestamp", "signature"))
+        or not SHA256_HEX.match(head["root_hash"])
+    ):
+        raise Failure(where, "the receipt's tree head is not a version 1 signed tree head")
+
+
+def check_receipts(session: Session, chain: Chain, witness: WitnessKeys | None) -> dict[str, Any]:
+    """Every receipt of the session, in name order; the first that does not hold fails."""
+    trusted = witness.keys if witness is not None else {}
+    names = sorted(f for f in session.files if f.startswith(WITNESS_DIR))
+    witnessed: list[int] = []
+    lateness: dict[str, float] = {}
+    logs: set[str] = set()
+    seal_witnessed = False
+    for name in names:
+        where = session.where(name)
+        if name == SEAL_RECEIPT:
+            seq, head_name = None, "manifest.json"
+        else:
+            stem = name[len(WITNESS_DIR) :].removesuffix(".json")
+            if not (len(stem) == 6 and stem.isdigit() and name == f"witness/{stem}.json"):
+                raise Failure(
+                    where,
+                    "object is not part of the session (the witness folder holds only receipts)",
+                )
+            seq, head_name = int(stem), f"chain/{stem}.json"
+        receipt = load_canonical((session.dir / name).read_bytes(), where)
+        check_receipt_form(receipt, where)
+        entry, head = receipt["entry"], receipt["tree_head"]
+        if entry["session"] != session.session_id:
+            raise Failure(where, f"a receipt for session {entry['session']}")
+        if entry["fork"]:
+            raise Failure(where, "a fork the witness refused is not a receipt")
+        if entry["kind"] != ("seal" if seq is None else "link") or entry.get("seq") != seq:
+            raise Failure(where, "the receipt is for another head than its name says")
+        if head_name not in session.files:
+            what = "the seal" if seq is None else f"link {seq}"
+            raise Failure(
+                where,
+                f"the witness holds {what} of this session, which is gone: "
+                "it was removed after it was witnessed",
+            )
+        body = (session.dir / head_name).read_bytes()
+        if sha256_hex(body) != entry["sha256"]:
+            raise Failure(
+                where,
+                f"{head_name} is not the one the witness received at "
+                f"{entry['received_at']}: it was replaced after it was witnessed",
+            )
+        key = trusted.get(head["log"])
+        if key is None:
+            raise Failure(
+                where,
+                f"signed by witness key sha256:{head['log']}, which is not a "
+                "trusted witness key (give it with --witness-key)",
+            )
+        signed = canonical({k: v for k, v in head.items() if k != "signature"})
+        try:
+            signature = bytes.fromhex(head["signature"])
+        except ValueError as exc:
+            raise Failure(where, "the tree head's signature is not hex") from exc
+        check_signature(key, signature, signed, where)
+        proof = [bytes.fromhex(p) for p in receipt["inclusion"]]
+        if not verify_inclusion(
+            receipt["leaf_index"],
+            head["tree_size"],
+            leaf_hash(canonical(entry)),
+            proof,
+            bytes.fromhex(head["root_hash"]),
+        ):
+            raise Failure(where, "the entry is not in the witness's signed tree")
+        logs.add(head["log"])
+        signed_at = json.loads(body)["ended_at" if seq is None else "time"]
+        lateness[head_name] = (
+            parse_time(entry["received_at"]) - parse_time(signed_at)
+        ).total_seconds()
+        if seq is None:
+            seal_witnessed = True
+        else:
+            witnessed.append(seq)
+    return {
+        "links": len(witnessed),
+        "of": chain.length,
+        "seal": seal_witnessed,
+        "lateness": lateness,
+        "logs": sorted(logs),
+    }
+
+
+def report_witness(
+    found: dict[str, Any], witness: WitnessKeys, report: Callable[[str], None]
+) -> None:
+    if not found["links"] and not found["seal"]:
+        report("Witness:        NOT YET WITNESSED: no receipt from the off-box witness (reported,")
+        report("  not a sign of tampering: the witness may have been unreachable)")
+        return
+    seal = " and the seal" if found["seal"] else ""
+    report(f"Witness:        {found['links']} of {found['of']} links{seal} have receipts")
+    late = max(found["lateness"].values())
+    report(f"  each in the witness's signed log; received at most {late:.1f} s after signing")
+    for log in found["logs"]:
+        origin = "given (--witness-key)" if witness.given else "carried by the package"
+        fingerprint = ":".join(log[i : i + 2].upper() for i in range(0, len(log), 2))
+        report(f"  witness key SHA-256 {fingerprint} ({origin})")
 
 
 # -- 6. the package's signature: what the exporting installation vouches for -------------------
@@ -1154,6 +1370,142 @@ def check_package_files(package: Path, listing: dict[str, str], known: dict[str,
     return len(present)
 
 
+# -- 10. time-stamp tokens (format section "Time-stamp tokens") -------------------------------
+
+TSA_ROOT = "tsa-ca.pem"
+SHA256_OID = "2.16.840.1.101.3.4.2.1"
+
+
+class TimeStampsNotChecked(UsageProblem):
+    """The session has time-stamp tokens that this machine cannot check (exit status 2)."""
+
+
+def token_names(links: int) -> set[str]:
+    """Where tokens may sit: beside each link and beside the manifest."""
+    return {f"chain/{seq:06d}.tsr" for seq in range(links)} | {"manifest.tsr"}
+
+
+class TimeStamps:
+    """RFC 3161 tokens beside the files they stamp. Checking one needs ``rfc3161-client``;
+    without it (or without the authority's root) the tokens are reported as not checked."""
+
+    def __init__(self, package: Path, root_file: Path | None, *, skip: bool) -> None:
+        self.skip = skip
+        self.root_label = str(root_file or TSA_ROOT)
+        self.root_file = root_file or package / TSA_ROOT
+        self.times: dict[str, datetime] = {}  # token -> the authority's time
+        self.unchecked: list[str] = []
+        self.why_not = ""
+        self.rfc3161: Any = None
+        self.roots: list[x509.Certificate] = []
+        try:
+            import rfc3161_client
+        except ImportError:
+            self.why_not = (
+                "checking them needs the rfc3161-client package (pip install rfc3161-client)"
+            )
+            return
+        if not self.root_file.is_file():
+            self.why_not = f"the time-stamp authority's root is missing ({self.root_label})"
+            return
+        self.rfc3161 = rfc3161_client
+        self.roots = load_certificates(self.root_file.read_bytes(), self.root_label)
+
+    @property
+    def can_check(self) -> bool:
+        return self.rfc3161 is not None
+
+    def tsa_time(self, session: Session, relative: str, data: bytes) -> datetime:
+        """Check the token beside ``relative`` against ``data``; the authority's time."""
+        token = relative[: -len(".json")] + ".tsr"
+        where = session.where(token)
+        if token in self.times:
+            return self.times[token]
+        rfc = self.rfc3161
+        try:
+            response = rfc.decode_timestamp_response((session.dir / token).read_bytes())
+        except ValueError as exc:
+            raise Failure(where, f"not a time-stamp token ({exc})") from exc
+        imprint = response.tst_info.message_imprint
+        if imprint.hash_algorithm.dotted_string != SHA256_OID:
+            raise Failure(where, "the token does not stamp a SHA-256")
+        if imprint.message != hashlib.sha256(data).digest():
+            raise Failure(where, "the token stamps other data, not the file beside it")
+        builder = rfc.VerifierBuilder()
+        for certificate in self.roots:
+            if certificate.subject == certificate.issuer:
+                builder = builder.add_root_certificate(certificate)
+            else:
+                builder = builder.add_intermediate_certificate(certificate)
+        try:
+            builder.build().verify_message(response, data)
+        except (rfc.VerificationError, ValueError) as exc:
+            raise Failure(
+                where, f"the token does not verify against the time-stamp authority's root ({exc})"
+            ) from exc
+        when = response.tst_info.gen_time
+        self.times[token] = when if when.tzinfo else when.replace(tzinfo=timezone.utc)  # noqa: UP017
+        return self.times[token]
+
+    def start_time(self, session: Session, link0: bytes, device_time: str) -> str | None:
+        """The authority's time for link 0, as the time to check the certificate at."""
+        if not self.can_check or "chain/000000.tsr" not in session.files:
+            return None
+        when = self.tsa_time(session, "chain/000000.json", link0)
+        return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def check(
+        self, session: Session, result: dict[str, Any], report: Callable[[str], None]
+    ) -> None:
+        """Every token, in the order the files were written; report each one's times."""
+        stamped = []
+        for seq in range(result["chain_length"]):
+            name = f"chain/{seq:06d}.json"
+            stamped.append((name, load_canonical(session.read(name), name)["time"]))
+        stamped.append(("manifest.json", result["manifest"]["ended_at"]))
+        present = [(n, t) for n, t in stamped if n[: -len(".json")] + ".tsr" in session.files]
+        if not present:
+            return
+        if not self.can_check:
+            self.unchecked = [n[: -len(".json")] + ".tsr" for n, _ in present]
+            report(f"Time-stamps:    {len(present)} token(s) NOT checked: {self.why_not}")
+            return
+        root = self.roots[0]
+        report(
+            f"Time-stamps:    {len(present)} token(s), each checked against the authority's root"
+        )
+        report(f"  authority root: {self.root_label} ({root.subject.rfc4514_string()})")
+        report("  (the authority's times are read to the second)")
+        der = root.public_bytes(serialization.Encoding.DER)
+        report(f"  SHA-256 fingerprint: {fingerprint(der)}")
+        previous: tuple[str, datetime] | None = None
+        for name, device_time in present:
+            when = self.tsa_time(session, name, session.read(name))
+            if previous is not None and when < previous[1]:
+                raise Failure(
+                    session.where(name[: -len(".json")] + ".tsr"),
+                    f"stamped at {when.isoformat()}, before {previous[0]} was stamped: a "
+                    "token was moved or replaced",
+                )
+            previous = (name, when)
+            late = (when - parse_time(device_time)).total_seconds()
+            report(f"  {name}  stamped {when:%Y-%m-%d %H:%M:%S}Z  ({late:+.1f} s from the device)")
+        if "chain/000000.tsr" in session.files:
+            report("  the signer's certificate was checked at the authority's time for link 0")
+
+    def conclude(self, report: Callable[[str], None]) -> None:
+        """Tokens that could not be checked are not a pass: say so, unless asked to skip."""
+        if not self.unchecked:
+            return
+        if self.skip:
+            report(f"  {len(self.unchecked)} time-stamp token(s) NOT checked (--skip-time-stamps)")
+            return
+        raise TimeStampsNotChecked(
+            f"everything else verified, but {len(self.unchecked)} time-stamp token(s) could "
+            f"not be checked: {self.why_not} (or pass --skip-time-stamps)"
+        )
+
+
 # -- the report --------------------------------------------------------------------------------
 
 
@@ -1190,6 +1542,10 @@ def verify(
     root_file: Path | None,
     expect_root: str | None,
     report: Callable[[str], None] = say,
+    *,
+    tsa_root: Path | None = None,
+    skip_time_stamps: bool = False,
+    witness_keys: list[Path] | None = None,
 ) -> dict[str, Any]:
     """Verify ``package``; raise Failure at the first thing that does not verify. Returns
     what the session's check found (signer, manifest, chain, segments)."""
@@ -1219,7 +1575,9 @@ def verify(
     clip_data = exporter.statement(CLIP_PROOF)
     clip = Clip(clip_data) if clip_data is not None else None
     not_included = exporter.statement(NOT_INCLUDED)
-    session = Session(package, session_dir, root, clip)
+    stamps = TimeStamps(package, tsa_root, skip=skip_time_stamps)
+    witness = WitnessKeys(package, witness_keys or [])
+    session = Session(package, session_dir, root, clip, stamps, witness)
     result = session.run()
     manifest = result["manifest"]
     report(f"Signer:         {result['signer']}  ({result['algorithm']})")
@@ -1241,6 +1599,7 @@ def verify(
     report(f"  duration:     {clock(manifest['duration_us'])} (pauses excluded)")
     report(f"Chain:          {result['chain_length']} links, every one signed, unbroken")
     report(f"  head:         {result['head']}")
+    report_witness(result["witness"], witness, report)
     report("Manifest:       signed, and exactly what the chain implies")
     report("SHA256SUMS:     signed, lists exactly the session's files")
     segments = result["segments"]
@@ -1274,6 +1633,7 @@ def verify(
     }
     files = check_package_files(package, exporter.listing, known)
     report(f"Package files:  {files} files, exactly as exported and signed ({PACKAGE_SUMS})")
+    stamps.check(session, result, report)
     report("")
     report("What the signatures prove:")
     report(f"  the device's ({result['signer']}): the recording. Every segment")
@@ -1282,6 +1642,7 @@ def verify(
     report(f"  the exporter's ({exporter.subject}): the selection. That")
     report(f"    installation issued this package with these files: {selection},")
     report("    and the custody excerpt as its office recorded it.")
+    stamps.conclude(report)
     return result
 
 
@@ -1300,12 +1661,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--expect-root", metavar="SHA256", help="the published SHA-256 fingerprint of the root"
     )
+    parser.add_argument(
+        "--tsa-root", type=Path, help="a time-stamp authority's root obtained independently (PEM)"
+    )
+    parser.add_argument(
+        "--witness-key",
+        action="append",
+        default=[],
+        type=Path,
+        help="the witness's public key (PEM), obtained independently; repeatable",
+    )
+    parser.add_argument(
+        "--skip-time-stamps",
+        action="store_true",
+        help="verify everything else when the time-stamp tokens cannot be checked",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as done:
         return 2 if done.code else 0
     try:
-        verify(args.package.resolve(), args.root, args.expect_root)
+        verify(
+            args.package.resolve(),
+            args.root,
+            args.expect_root,
+            tsa_root=args.tsa_root,
+            skip_time_stamps=args.skip_time_stamps,
+            witness_keys=args.witness_key,
+        )
+    except TimeStampsNotChecked as unchecked:
+        say()
+        say("RESULT: NOT CHECKED")
+        say(f"  reason: {unchecked}")
+        return 2
     except UsageProblem as problem:
         print(f"verify.py: {problem}", file=sys.stderr)
         return 2

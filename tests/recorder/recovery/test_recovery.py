@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import evidence_store.session
 from evidence_store import format_utc, layout, parse_utc
 from evidence_store.custody import CustodyLog
 from evidence_store.model import SessionMetadata
@@ -233,16 +232,15 @@ def test_a_session_cut_off_before_its_first_link_is_reported_empty(parts: Parts)
     assert report.empty == [writer.session_id] and report.ok
 
 
-def test_a_power_cut_overnight_ends_the_session_at_its_last_sealed_media(
-    parts: Parts, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_power_cut_overnight_ends_the_session_at_its_last_sealed_media(parts: Parts) -> None:
     writer = crashed(parts, sealed=2)
     last_sealed = writer.chain.last_time
     assert last_sealed is not None
     next_morning = parse_utc(last_sealed) + timedelta(hours=10)
-    monkeypatch.setattr(evidence_store.session, "utc_now", lambda: next_morning)
 
-    recovered = recover_session(parts.store, parts.signer, writer.session_id)
+    recovered = recover_session(
+        parts.store, parts.signer, writer.session_id, clock=lambda: next_morning
+    )
 
     assert (recovered.ended_at, recovered.recovered_at) == (last_sealed, format_utc(next_morning))
     result = verify_session(parts.store, writer.session_id, parts.trust)
@@ -256,17 +254,16 @@ def test_a_power_cut_overnight_ends_the_session_at_its_last_sealed_media(
     assert custody_detail(recovered)["recovered_at"] == format_utc(next_morning)
 
 
-def test_media_salvaged_on_recovery_counts_toward_the_end(
-    parts: Parts, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_media_salvaged_on_recovery_counts_toward_the_end(parts: Parts, tmp_path: Path) -> None:
     writer = crashed(parts, sealed=1)
     last_sealed = writer.chain.last_time
     assert last_sealed is not None
     torn_partial(writer.inflight_path(1), tmp_path, keep=0.8)
     next_morning = parse_utc(last_sealed) + timedelta(hours=10)
-    monkeypatch.setattr(evidence_store.session, "utc_now", lambda: next_morning)
 
-    recovered = recover_session(parts.store, parts.signer, writer.session_id)
+    recovered = recover_session(
+        parts.store, parts.signer, writer.session_id, clock=lambda: next_morning
+    )
 
     assert recovered.salvaged is not None
     salvaged = timedelta(microseconds=recovered.salvaged.duration_us)

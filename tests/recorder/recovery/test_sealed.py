@@ -54,7 +54,7 @@ def test_a_sealed_session_shortened_is_refused_with_an_alarm(
     assert sorted(p.relative_to(session_dir) for p in session_dir.rglob("*")) == left
     log = run_sealroom("custody", "log", "--session", session_id, "--json", data_dir=data_dir)
     alarms = [e for e in json.loads(log.stdout) if e["action"] == "alarm"]
-    assert [a["detail"]["kind"] for a in alarms] == ["seal_removed"]
+    assert [a["detail"]["kind"] for a in alarms] == ["reseal_refused"]
     assert run_sealroom("custody", "verify", data_dir=data_dir).returncode == 0
 
 
