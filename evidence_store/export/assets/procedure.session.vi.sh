@@ -376,18 +376,127 @@ expected=$(
   done
   printf '%s\n' SHA256SUMS SHA256SUMS.sig manifest.json manifest.sig manifest.tsr
 )
-# Không có trong danh sách nào, và được phép: biên nhận của bên chứng kiến (mục 14).
-D='[0-9][0-9][0-9][0-9][0-9][0-9]'
-stray=$(find . ! -type d | sed 's|^\./||' | sort | EXPECTED=$expected awk -v d="$D" '
+# Không có trong danh sách nào: thư mục của bên chứng kiến, mọi tệp trong đó do bước 4 kiểm tra (mục 14).
+stray=$(find . ! -type d | sed 's|^\./||' | sort | EXPECTED=$expected awk '
   BEGIN { n = split(ENVIRON["EXPECTED"], names, "\n"); for (i = 1; i <= n; i++) known[names[i]] }
-  $0 in known { next }
-  $0 ~ ("^witness/(" d "|manifest)\\.json$") { next }
+  $0 in known || /^witness\// { next }
   { print; exit }')
 [ -z "$stray" ] ||
   fail "$stray" "not part of the sealed chain (added, duplicated or spliced in, or left over)"
 say "3. Files:    nothing else is in the session"
 
-# -- 4. Niêm phong: bản kê và SHA256SUMS đã ký, và đúng như chuỗi suy ra ----------------------
+# -- 4. Biên nhận của bên chứng kiến (mục 14): điều nó đã nhận, được ký bên ngoài thiết bị ----
+# Mỗi witness/NNNNNN.json (mắt xích NNNNNN) hoặc witness/manifest.json (niêm phong) nêu đúng
+# các byte của một đầu chuỗi mà phiên có, trong cây Merkle của bên chứng kiến (RFC 9162), dưới
+# một đầu cây do khoá của nó ký. Khoá: WITNESS=/duong/dan/witness.pem, nếu không thì khoá gói xuất mang theo.
+ENTRY='\{"device":'$H',"fork":(false|true),"kind":"(link|seal)","received_at":'$T'(,"seq":'$N
+ENTRY=$ENTRY')?,"session":'$ID',"sha256":'$H',"type":"sealroom.witness-entry","v":1\}'
+STH='\{"log":'$H',"root_hash":'$H',"signature":"[0-9a-f]{1,512}","timestamp":'$T
+STH=$STH',"tree_size":'$N',"type":"sealroom.tree-head","v":1\}'
+RECEIPT='\{"entry":'$ENTRY',"inclusion":\[('$H'(,'$H')*)?\],"leaf_index":'$N',"tree_head":'$STH
+RECEIPT=$RECEIPT',"type":"sealroom.witness-receipt","v":1\}'
+field() { # TÊN JSON: giá trị của một trường không chứa đối tượng
+  printf '%s' "$2" | sed -nE 's/^.*[{,]"'"$1"'":("[^"]*"|[^",}]*)[,}].*$/\1/p' | tr -d '"'
+}
+bytes() { # HEX: các byte đó (thoát bát phân, vì printf POSIX không biết \x)
+  printf "$(printf '%s' "$1" | awk -v x=0123456789abcdef '{
+    for (i = 1; i < length($0); i += 2)
+      printf "\\%03o", 16 * (index(x, substr($0, i, 1)) - 1) + index(x, substr($0, i + 1, 1)) - 1
+  }')"
+}
+sha_hex() { openssl dgst -sha256 -binary | od -An -v -tx1 | tr -d ' \n'; }
+node() { { printf '\001'; bytes "$1"; bytes "$2"; } | sha_hex; } # TRÁI PHẢI: một nút trong
+receipts=$(find . ! -type d | sed 's|^\./||' | grep '^witness/' | sort)
+if [ -n "$receipts" ]; then
+  work=$(mktemp -d) || usage "cannot make a temporary directory"
+  trap 'rm -rf "$work"' EXIT
+  keys=""
+  if [ -n "${WITNESS:-}" ]; then
+    [ -f "$WITNESS" ] || usage "WITNESS names no file: $WITNESS"
+    keys=$WITNESS whose="given (WITNESS)"
+  elif [ -d ../../witness ]; then
+    keys=$(find ../../witness -name '*.pem' | sort) whose="carried by the package"
+  fi
+  ids="" ifs=$IFS
+  IFS='
+' # mỗi dòng một khoá: đường dẫn có thể chứa dấu cách
+  for k in $keys; do
+    ids="$ids$(openssl pkey -pubin -in "$k" -outform DER 2>/dev/null | sha256sum | cut -c1-64) $k
+"
+  done
+  IFS=$ifs
+fi
+witnessed=0 sealed_seen=""
+for f in $receipts; do
+  case $f in
+  witness/manifest.json) seq="" want=seal target=manifest.json ;;
+  witness/*)
+    stem=${f#witness/} stem=${stem%.json}
+    printf '%s\n' "$f" | grep -Eqx 'witness/[0-9]{6}\.json' ||
+      fail "$f" "object is not part of the session (the witness folder holds only receipts)"
+    seq=$((1$stem - 1000000)) want=link target=chain/$stem.json
+    ;;
+  esac
+  receipt=$(cat "$f")
+  canonical_text "$f" && printf '%s\n' "$receipt" | grep -Eqx "$RECEIPT" ||
+    fail "$f" "malformed witness receipt (not canonical JSON of a version 1 receipt)"
+  entry=$(printf '%s' "$receipt" | sed -E 's/^\{"entry":(\{[^}]*\}),.*$/\1/')
+  sth=$(printf '%s' "$receipt" | sed -E 's/^.*,"tree_head":(\{[^}]*\}),.*$/\1/')
+  kind=$(field kind "$entry") at=$(field received_at "$entry") entry_seq=$(field seq "$entry")
+  when "\"$at\"" && when "\"$(field timestamp "$sth")\"" ||
+    fail "$f" "malformed witness receipt (a time that does not exist)"
+  case $kind:$entry_seq in
+  link:?* | seal:) ;;
+  *) fail "$f" "malformed witness receipt (a link's entry names its seq, a seal's does not)" ;;
+  esac
+  [ "$(field session "$entry")" = "$session" ] ||
+    fail "$f" "a receipt for session $(field session "$entry")"
+  [ "$(field fork "$entry")" = false ] || fail "$f" "a fork the witness refused is not a receipt"
+  [ "$kind:$entry_seq" = "$want:$seq" ] ||
+    fail "$f" "the receipt is for another head than its name says"
+  [ -f "$target" ] ||
+    fail "$f" "the witness holds ${seq:+link }${seq:-the seal} of this session, which is gone: \
+it was removed after it was witnessed"
+  sha "$target"
+  [ "$digest" = "$(field sha256 "$entry")" ] ||
+    fail "$f" "$target is not the one the witness received at $at: it was replaced after it \
+was witnessed"
+  log=$(field log "$sth")
+  k=$(printf '%s' "$ids" | sed -n "s/^$log //p" | sed -n 1p)
+  [ -n "$k" ] || fail "$f" "signed by witness key sha256:$log, which is not a trusted witness key \
+(set WITNESS to the witness's public key)"
+  bytes "$(field signature "$sth")" >"$work/sig"
+  printf '%s' "$sth" | sed -E 's/"signature":"[0-9a-f]*",//' >"$work/head"
+  openssl pkeyutl -verify -pubin -inkey "$k" -rawin -in "$work/head" -sigfile "$work/sig" \
+    >/dev/null 2>&1 || fail "$f" "the tree head's signature does not verify"
+  # Chứng minh bao hàm (RFC 9162, 2.1.3.2): từ lá của mục lên đến gốc của đầu cây.
+  fn=$(field leaf_index "$receipt") size=$(field tree_size "$sth")
+  r=$({ printf '\000'; printf '%s' "$entry"; } | sha_hex) sn=$((size - 1)) ok=true
+  [ "$fn" -lt "$size" ] || ok=false
+  for p in $(printf '%s' "$receipt" | sed -E 's/^.*,"inclusion":\[([^]]*)\].*$/\1/' | tr '",' '  '); do
+    [ "$sn" -gt 0 ] || ok=false
+    if [ $((fn % 2)) -eq 1 ] || [ "$fn" -eq "$sn" ]; then
+      r=$(node "$p" "$r")
+      while [ $((fn % 2)) -eq 0 ] && [ "$fn" -ne 0 ]; do fn=$((fn / 2)) sn=$((sn / 2)); done
+    else
+      r=$(node "$r" "$p")
+    fi
+    fn=$((fn / 2)) sn=$((sn / 2))
+  done
+  [ "$ok" = true ] && [ "$sn" -eq 0 ] && [ "$r" = "$(field root_hash "$sth")" ] ||
+    fail "$f" "the entry is not in the witness's signed tree"
+  if [ -n "$seq" ]; then witnessed=$((witnessed + 1)); else sealed_seen=" and the seal"; fi
+  witness_key=$k
+done
+if [ -n "$receipts" ]; then
+  say "4. Witness:  $witnessed of $n links$sealed_seen have receipts, each in the witness's signed"
+  say "   log; witness key $witness_key ($whose)"
+else
+  say "4. Witness:  not yet witnessed: no receipt from the off-box witness (reported, not a sign"
+  say "   of tampering: the witness may have been unreachable)"
+fi
+
+# -- 5. Niêm phong: bản kê và SHA256SUMS đã ký, và đúng như chuỗi suy ra ----------------------
 if [ ! -f manifest.json ]; then
   case $state in
   stopped | interrupted) fail manifest.json "the session ended but was never sealed: incomplete" ;;
@@ -431,8 +540,12 @@ ${recovered:+\"recovered_at\":$recovered,}\"segments\":[$segments],\"session\":\
 \"type\":\"sealroom.manifest\",\"v\":1}"
 [ "$seal" = "$(cat manifest.json)" ] ||
   fail manifest.json "its fields are not exactly those the chain implies"
-say "4. Seal:     manifest.json and SHA256SUMS signed, and exactly what the chain implies"
+say "5. Seal:     manifest.json and SHA256SUMS signed, and exactly what the chain implies"
 say "   Ended:    $ended${recovered:+, cut off; recovered $recovered}"
+# Dấu thời gian được kiểm tra bằng các lệnh ở mục 13 (openssl ts -verify), không phải ở đây.
+tokens=$(find . -name '*.tsr' ! -type d | wc -l)
+[ "$tokens" -eq 0 ] ||
+  say "   Tokens:   $tokens time-stamp token(s) NOT CHECKED here: run section 13's openssl ts -verify"
 say ""
 say "RESULT: INTACT"
 say "  Signed by $who, under the root above. A copy shortened and sealed again"

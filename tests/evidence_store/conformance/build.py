@@ -19,11 +19,12 @@ is another matter, with tests of its own (tests/evidence_store/export/).
 Each case records the verdict the format gives (docs/evidence-format.md): "intact" or "not
 intact", and the first failing file. The test (test_corpus.py) demands it from all three
 verifiers. A shortened session sealed again with the device's own key is intact to all
-three: only a witness off the box can tell (format section 13).
+three: only a witness off the box can tell (format section 14).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -39,12 +40,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from evidence_store import merkle
+from evidence_store.canonical import canonical_json
 from evidence_store.export.docs import custody_excerpt
 from evidence_store.export.files import PACKAGE_SIG, make_read_only, write_package_sums
 from evidence_store.export.package import ExportSpec, build_package
 from evidence_store.session import SessionWriter
 from evidence_store.signing import DeviceSigner, TrustStore, issue_certificate, public_key_der
 from evidence_store.store import FilesystemStore
+from evidence_store.timefmt import format_utc, parse_utc
 from recorder.recovery import recover_session
 from tests.support.evidence import (
     CHAIN_LENGTH,
@@ -95,6 +99,7 @@ class Base:
     root_pem: bytes
     exporter: DeviceSigner
     trust: TrustStore
+    witness_pem: bytes | None = None  # the witness key its receipts are checked with
 
 
 @dataclass
@@ -186,6 +191,10 @@ def _unseal(w: Work) -> None:
 def shorten_and_recover(w: Work) -> None:
     _roll_back(w, LINK_SEG3)
     _unseal(w)
+    _recover(w)
+
+
+def _recover(w: Work) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEALROOM_")}
     done = subprocess.run(
         [sys.executable, "-m", "sealroom", "recover", "--data-dir", str(w.data)],
@@ -195,6 +204,60 @@ def shorten_and_recover(w: Work) -> None:
         check=False,
     )
     assert done.returncode == 0 and "INTERRUPTED and sealed" in done.stdout, done
+
+
+@doc(
+    "the last segment, its links and the seal removed, and the seal's receipt (recovery "
+    "refuses while it is there), then `sealroom recover`: the removed links' receipts remain"
+)
+def shorten_past_receipts(w: Work) -> None:
+    _roll_back(w, LINK_SEG3)
+    _unseal(w)
+    (w.session / "witness" / "manifest.json").unlink()
+    _recover(w)
+
+
+@doc(
+    "the last segment, its links, the seal and every receipt of them removed, then "
+    "`sealroom recover`: only asking the witness shows it"
+)
+def shorten_and_hide_receipts(w: Work) -> None:
+    _roll_back(w, LINK_SEG3)
+    _unseal(w)
+    for name in ("000006.json", "000007.json", "manifest.json"):
+        (w.session / "witness" / name).unlink()
+    _recover(w)
+
+
+def _edit_receipt(w: Work, name: str, edit: Callable[[dict[str, Any]], None]) -> None:
+    path = w.session / "witness" / name
+    receipt = json.loads(path.read_bytes())
+    edit(receipt)
+    path.write_bytes(canonical_json(receipt))
+
+
+@doc("one hex digit of the first hash of witness/000002.json's inclusion proof changed")
+def alter_inclusion(w: Work) -> None:
+    def edit(receipt: dict[str, Any]) -> None:
+        first = receipt["inclusion"][0]
+        receipt["inclusion"][0] = ("1" if first[0] == "0" else "0") + first[1:]
+
+    _edit_receipt(w, "000002.json", edit)
+
+
+@doc("witness/000000.json's tree head signed again by a key of the attacker's own")
+def another_witness_key(w: Work) -> None:
+    def edit(receipt: dict[str, Any]) -> None:
+        receipt["tree_head"] = Witness.new().sign_head(receipt["tree_head"])
+
+    _edit_receipt(w, "000000.json", edit)
+
+
+@doc("witness/000001.json copied over witness/000002.json")
+def receipt_under_another_number(w: Work) -> None:
+    receipt = w.session / "witness" / "000002.json"
+    receipt.unlink()
+    shutil.copyfile(w.session / "witness" / "000001.json", receipt)
 
 
 @doc("two segment files swapped")
@@ -914,7 +977,171 @@ def cases() -> list[Case]:
         Case("a pinned device key without a certificate", "pinned", doc("nothing")(
             lambda w: None), INTACT, None),
     ]  # fmt: skip
-    return genuine + catalogue + issue_11
+    # Receipts and tokens (format sections 13 and 14): each verifier checks the receipts, with
+    # the witness key the package carries; tokens need the authority's root, which no case
+    # gives, so only where they may sit is judged here (tests/evidence_store/timestamping/).
+    attested = [
+        Case("a witnessed session", "witnessed", doc("nothing")(lambda w: None), INTACT, None),
+        Case(
+            "shortened and sealed again, the removed links' receipts left",
+            "witnessed",
+            shorten_past_receipts,
+            NOT_INTACT,
+            "witness/000006.json",
+        ),
+        Case(
+            "shortened and sealed again, the removed links' receipts deleted too",
+            "witnessed",
+            shorten_and_hide_receipts,
+            INTACT,
+            None,
+        ),
+        Case(
+            "the seal removed, the witness's receipt for it left",
+            "witnessed",
+            doc("manifest.json, manifest.sig and SHA256SUMS(.sig) deleted")(_unseal),
+            NOT_INTACT,
+            "witness/manifest.json",
+        ),
+        Case(
+            "a receipt's inclusion proof altered",
+            "witnessed",
+            alter_inclusion,
+            NOT_INTACT,
+            "witness/000002.json",
+        ),
+        Case(
+            "a receipt's tree head signed by another witness key",
+            "witnessed",
+            another_witness_key,
+            NOT_INTACT,
+            "witness/000000.json",
+        ),
+        Case(
+            "a receipt filed under another link's number",
+            "witnessed",
+            receipt_under_another_number,
+            NOT_INTACT,
+            "witness/000002.json",
+        ),
+        Case(
+            "a stray file in the witness's folder",
+            "witnessed",
+            touch("witness/notes.txt"),
+            NOT_INTACT,
+            "witness/notes.txt",
+        ),
+        Case(
+            "a time-stamp token beside no link",
+            "main",
+            touch("chain/000099.tsr"),
+            NOT_INTACT,
+            "chain/000099.tsr",
+        ),
+        Case(
+            "a time-stamp token among the segments",
+            "main",
+            touch("segments/000001.tsr"),
+            NOT_INTACT,
+            "segments/000001.tsr",
+        ),
+    ]
+    return genuine + catalogue + issue_11 + attested
+
+
+# -- the off-box witness's receipts (format section 14), made from the spec ----------------
+# Each head of a session (every link, and the seal) is an entry of an RFC 9162 log that also
+# holds other rooms' heads; one tree head, signed with the witness's Ed25519 key, covers
+# them all, and each receipt carries its entry's inclusion proof.
+
+OTHER_ROOMS = 5  # entries of other sessions before this one's: proofs of some depth
+LATE = timedelta(seconds=1.5)  # how long after signing the witness received each head
+
+
+@dataclass(frozen=True)
+class Witness:
+    key: ed25519.Ed25519PrivateKey
+
+    @classmethod
+    def new(cls) -> Witness:
+        return cls(ed25519.Ed25519PrivateKey.generate())
+
+    @property
+    def public_pem(self) -> bytes:
+        return self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    @property
+    def log_id(self) -> str:
+        der = self.key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return hashlib.sha256(der).hexdigest()
+
+    def sign_head(self, head: dict[str, Any]) -> dict[str, Any]:
+        """The tree head with its signature: over its canonical JSON without the signature."""
+        unsigned = {**{k: v for k, v in head.items() if k != "signature"}, "log": self.log_id}
+        return {**unsigned, "signature": self.key.sign(canonical_json(unsigned)).hex()}
+
+
+def _entry(session_id: str, device: str, name: str, body: bytes) -> dict[str, Any]:
+    document = json.loads(body)
+    if name == "manifest.json":
+        kind, seq, signed_at = "seal", None, document["ended_at"]
+    else:
+        kind, seq, signed_at = "link", document["seq"], document["time"]
+    entry = {
+        "device": device,
+        "fork": False,
+        "kind": kind,
+        "received_at": format_utc(parse_utc(signed_at) + LATE),
+        "session": session_id,
+        "sha256": hashlib.sha256(body).hexdigest(),
+        "type": "sealroom.witness-entry",
+        "v": 1,
+    }
+    return entry if seq is None else {**entry, "seq": seq}
+
+
+def witness_session(session: Path, session_id: str, witness: Witness) -> None:
+    """Write ``witness/NNNNNN.json`` for every link and ``witness/manifest.json`` for the seal."""
+    device = hashlib.sha256(
+        serialization.load_pem_public_key(
+            (session / "signer" / "public_key.pem").read_bytes()
+        ).public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ).hexdigest()
+    heads = sorted(p.relative_to(session).as_posix() for p in session.glob("chain/*.json"))
+    heads.append("manifest.json")
+    entries = [_entry(session_id, device, name, (session / name).read_bytes()) for name in heads]
+    leaves = [merkle.leaf_hash(b"another room's head %d" % n) for n in range(OTHER_ROOMS)]
+    leaves += [merkle.leaf_hash(canonical_json(entry)) for entry in entries]
+    head = witness.sign_head(
+        {
+            "root_hash": merkle.tree_hash(leaves).hex(),
+            "timestamp": max(entry["received_at"] for entry in entries),
+            "tree_size": len(leaves),
+            "type": "sealroom.tree-head",
+            "v": 1,
+        }
+    )
+    (session / "witness").mkdir()
+    for offset, (name, entry) in enumerate(zip(heads, entries, strict=True)):
+        index = OTHER_ROOMS + offset
+        proof = [
+            merkle.tree_hash(leaves[start:end]).hex()
+            for start, end in merkle.inclusion_ranges(index, len(leaves))
+        ]
+        receipt = {
+            "entry": entry,
+            "inclusion": proof,
+            "leaf_index": index,
+            "tree_head": head,
+            "type": "sealroom.witness-receipt",
+            "v": 1,
+        }
+        target = "witness/manifest.json" if name == "manifest.json" else f"witness/{name[6:]}"
+        (session / target).write_bytes(canonical_json(receipt))
 
 
 # -- the genuine sessions ----------------------------------------------------------------------
@@ -992,6 +1219,19 @@ def record_bases(root: Path, media: list[Path]) -> dict[str, Base]:
     key_pem = signer.public_key.public_bytes(PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     bases["pinned"] = _base(pinned, session_id, signer, key_pem)
 
+    # The main session, answered for by an off-box witness: receipts for every head.
+    witness = Witness.new()
+    witnessed = root / "witnessed"
+    shutil.copytree(sessions.data.root, witnessed, ignore=shutil.ignore_patterns(".inflight"))
+    session = witnessed / "evidence" / "sessions" / sessions.main
+    session.chmod(0o755)
+    witness_session(session, sessions.main, witness)
+    (root / "witness.pem").write_bytes(witness.public_pem)
+    trust = bases["main"].trust.with_witness_keys([root / "witness.pem"])
+    bases["witnessed"] = Base(
+        witnessed, sessions.main, genuine_root, device, trust, witness.public_pem
+    )
+
     # A forgery: the attacker's own CA and device, a session of its own making.
     genuine = x509.load_pem_x509_certificate(
         (sessions.session_dir() / "signer" / "certificate.pem").read_bytes()
@@ -1062,6 +1302,9 @@ def materialise(
     wrap(w.session, w.session_id, source, base.exporter, directory / "package")
     (directory / "data").mkdir()
     (directory / "data" / "evidence").symlink_to(Path("..") / "package")
+    if base.witness_pem is not None:  # trusted as an installation pins its witness's key
+        (directory / "data" / "trust" / "witness").mkdir(parents=True)
+        (directory / "data" / "trust" / "witness" / "witness.pem").write_bytes(base.witness_pem)
     return {**case.record(w.session_id), "directory": directory.name}
 
 

@@ -108,6 +108,12 @@ def test_the_corpus_holds_what_issue_11_asks_for(corpus: Corpus) -> None:
         "a certificate two directories deeper",
         "a full forgery with its own root",
         "first link and manifest deleted",
+        # Receipts of the off-box witness, checked by all three (format section 14).
+        "a witnessed session",
+        "shortened and sealed again, the removed links' receipts left",
+        "a receipt's inclusion proof altered",
+        "a receipt's tree head signed by another witness key",
+        "a time-stamp token beside no link",
     ]:
         assert wanted in names
     assert sum(case["verdict"] == "not intact" for case in corpus.cases) >= 40
@@ -132,7 +138,7 @@ def test_all_three_verifiers_agree_on_every_case(corpus: Corpus) -> None:
 
 
 def test_the_shortened_copy_is_intact_to_all_three_as_the_spec_says(corpus: Corpus) -> None:
-    # Only the witness off the box can tell (format section 13); the hand procedure says so.
+    # Only the witness off the box can tell (format section 14); the hand procedure says so.
     case = corpus.case("shortened and sealed again with the device key")
     directory = corpus.directory / case["directory"]
     hand = run_procedure(
