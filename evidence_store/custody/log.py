@@ -1,10 +1,16 @@
 """Appending to and verifying the custody log.
 
-Each row's hash covers its content and the previous row's hash. After every append the new
-head (seq, hash) is written as a signed checkpoint into the write-once store, so that rewriting
-rows (even with every hash recomputed), deleting them, or rolling the log back is detected by
-comparing the database against checkpoints that nobody can edit. ``on_checkpoint`` hears of
-each checkpoint once it is stored (to have it time-stamped); it only queues, never waits.
+Each row's hash covers its content and the previous row's hash. Every append writes the new
+head (seq, hash) as a signed checkpoint into the write-once store before it returns, so that
+no row is ever left unanchored: rewriting rows (even with every hash recomputed), deleting
+them, deleting the newest rows, or deleting the newest checkpoint, is detected by comparing
+the database against the checkpoints, and the log's last row must have its own.
+
+A row's hash format is versioned (the ``v`` column): version 1 hashed absent values as null;
+version 2, written since, leaves them out, as every other document of the format does. Rows
+keep the format they were written in, so an existing log verifies as it always did.
+``on_checkpoint`` hears of each checkpoint once it is stored (to have it time-stamped); it
+only queues, never waits.
 
 A log opened with a ``journal`` never stops its caller: when the database cannot be read,
 or no longer matches its checkpoints (zero-filled, truncated, deleted, restored from an old
@@ -24,8 +30,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +52,7 @@ from evidence_store.timefmt import format_utc, utc_now
 from evidence_store.tokens import TokenCheck, token_name
 
 CHECKPOINTS = "custody/checkpoints/"
+ROW_FORMAT = 2  # the hash format of rows written now (see the module's docstring)
 LOST_ROWS = "custody_rows_lost"  # the row a repair leaves where rows could not be rebuilt
 APPEND_LOCK_KEY = 0x5EA1_0001  # the custody log's PostgreSQL advisory lock
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -65,6 +70,7 @@ class CheckpointStore(Protocol):
 
 @dataclass(frozen=True)
 class CustodyEntry:
+    v: int  # the row's hash format
     seq: int
     at: str
     actor: str
@@ -100,6 +106,7 @@ class CustodyReport:
 
 def entry_hash(
     *,
+    v: int,
     seq: int,
     at: str,
     actor: str,
@@ -111,8 +118,9 @@ def entry_hash(
     user_agent: str | None,
     prev_hash: str,
 ) -> str:
-    document = {
-        "v": 1,
+    """SHA-256 of the row's canonical JSON, in format ``v`` (section 10 of the format)."""
+    document: dict[str, Any] = {
+        "v": v,
         "seq": seq,
         "at": at,
         "actor": actor,
@@ -124,11 +132,16 @@ def entry_hash(
         "user_agent": user_agent,
         "prev": prev_hash,
     }
+    if v == 2:  # absent is absent, never null
+        document = {key: value for key, value in document.items() if value is not None}
+    elif v != 1:
+        raise ValueError(f"unknown custody row format {v}")
     return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
 def _entry(row: CustodyRow) -> CustodyEntry:
     return CustodyEntry(
+        v=row.v,
         seq=row.seq,
         at=row.at,
         actor=row.actor,
@@ -173,7 +186,6 @@ class CustodyLog:
         store: CheckpointStore,
         signer: DeviceSigner,
         *,
-        checkpoint_interval: float = 0.0,
         on_checkpoint: CheckpointHook | None = None,
         journal: CustodyJournal | None = None,
         damage: str | None = None,
@@ -181,12 +193,6 @@ class CustodyLog:
         self.engine = engine
         self.store = store
         self.signer = signer
-        # 0: checkpoint after every append (the command line). A busy console checkpoints at
-        # most once per interval; rows appended since the last checkpoint are still
-        # hash-chained, and the next append past the interval checkpoints them all.
-        self.checkpoint_interval = checkpoint_interval
-        self._last_checkpoint = float("-inf")
-        self._checkpoint_lock = threading.Lock()
         self._on_checkpoint = on_checkpoint
         self.journal = journal
         self.damage = damage  # why events go to the journal; None while the database takes them
@@ -198,7 +204,6 @@ class CustodyLog:
         store: CheckpointStore,
         signer: DeviceSigner,
         *,
-        checkpoint_interval: float = 0.0,
         on_checkpoint: CheckpointHook | None = None,
         journal: CustodyJournal | None = None,
     ) -> CustodyLog:
@@ -223,7 +228,6 @@ class CustodyLog:
             engine,
             store,
             signer,
-            checkpoint_interval=checkpoint_interval,
             on_checkpoint=on_checkpoint,
             journal=journal,
             damage=damage if journal is not None else None,
@@ -240,8 +244,8 @@ class CustodyLog:
         ip: str | None = None,
         user_agent: str | None = None,
     ) -> CustodyEntry | None:
-        """Append one event and checkpoint the new head. None: the log is damaged and the
-        event was journaled instead (flushed to disk all the same)."""
+        """Append one event and checkpoint the new head; returns once both are stored. None:
+        the log is damaged and the event was journaled instead (flushed to disk all the same)."""
         detail = detail or {}
         canonical_json(detail)  # reject what cannot be hashed before touching the database
         event: dict[str, Any] = {
@@ -264,18 +268,17 @@ class CustodyLog:
             self._damaged(f"the custody database refused an append: {_reason(exc)}")
             self.journal.append(**event, because=str(self.damage))
             return None
-        with self._checkpoint_lock:
-            now = time.monotonic()
-            if now - self._last_checkpoint >= self.checkpoint_interval:
-                try:
-                    self._checkpoint(entry)
-                except StoreError as exc:
-                    if self.journal is None:
-                        raise
-                    # The row is in the database; its checkpoint is not. A name already
-                    # taken means the database lost rows the checkpoints remember.
-                    self._damaged(str(exc))
-                self._last_checkpoint = now
+        # Every row is anchored before anyone is told it was recorded. A crash between the
+        # commit and this leaves the newest row unanchored: `verify` says so, until the next
+        # append anchors it (its checkpoint's hash covers every row before it).
+        try:
+            self._checkpoint(entry)
+        except StoreError as exc:
+            if self.journal is None:
+                raise
+            # The row is in the database; its checkpoint is not. A name already taken means
+            # the database lost rows the checkpoints remember.
+            self._damaged(str(exc))
         return entry
 
     def record_lost_rows(
@@ -334,6 +337,7 @@ class CustodyLog:
                 seq, prev = after[0] + 1, after[1]
             at = format_utc(utc_now())
             digest = entry_hash(
+                v=ROW_FORMAT,
                 seq=seq,
                 at=at,
                 actor=actor,
@@ -346,6 +350,7 @@ class CustodyLog:
                 prev_hash=prev,
             )
             row = CustodyRow(
+                v=ROW_FORMAT,
                 seq=seq,
                 at=at,
                 actor=actor,
@@ -433,6 +438,7 @@ class CustodyLog:
         hashes: dict[int, str] = {}
         lost: list[tuple[int, int]] = []
         prev = GENESIS_PREV
+        row_format = 1
         with _readable(), Session(self.engine) as session:
             expected_seq = 1
             for row in self._all_rows(session):
@@ -447,6 +453,12 @@ class CustodyLog:
                     prev = row.prev_hash
                 if row.prev_hash != prev:
                     raise CustodyError("prev_hash does not match the row before it", location=where)
+                if row.v not in (1, 2) or row.v < row_format:
+                    raise CustodyError(
+                        f"row format {row.v} after format {row_format} (rewritten)",
+                        location=where,
+                    )
+                row_format = row.v
                 if row_hash(row) != row.hash:
                     raise CustodyError(
                         "row content does not match its hash (rewritten)", location=where
@@ -458,6 +470,14 @@ class CustodyLog:
         last_seq = 0
         for checkpoint_key in checkpoints:
             last_seq = max(last_seq, self._check_checkpoint(checkpoint_key, hashes, key, lost))
+        last_row = max(hashes, default=0)
+        if last_row and last_seq != last_row:
+            raise CustodyError(
+                f"rows {last_seq + 1} to {last_row} are anchored by no signed checkpoint (every "
+                "append writes one): the newest checkpoint was deleted, or the process died "
+                "before writing it",
+                location=f"custody row {last_row}",
+            )
         stamped = self._check_tokens(sorted(checkpoints), tokens) if tokens else 0
         return CustodyReport(
             rows=count,
@@ -561,6 +581,7 @@ class CustodyLog:
 def row_hash(row: CustodyRow) -> str:
     """The hash a stored row should have, recomputed from its content."""
     return entry_hash(
+        v=row.v,
         seq=row.seq,
         at=row.at,
         actor=row.actor,

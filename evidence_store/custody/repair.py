@@ -239,6 +239,7 @@ def _rebuild(url: str, kept: list[CustodyRow]) -> str | None:
             for row in kept:
                 session.add(
                     CustodyRow(
+                        v=row.v,
                         seq=row.seq,
                         at=row.at,
                         actor=row.actor,
