@@ -32,8 +32,10 @@ SERVER_THREADS = 4  # the terminal polls status, preview and level while a reque
 SHUTDOWN_REASON = "the recorder service was shut down while recording"
 
 
-class _Shutdown(Exception):
-    """SIGTERM or SIGINT: stop the session in progress and leave."""
+class _Shutdown(SystemExit):
+    """SIGTERM or SIGINT: stop the session in progress and leave. A SystemExit, so that no
+    request handler in the server's loop can swallow it as that request's error (a signal
+    that lands while the loop reads a request was lost, and the service never stopped)."""
 
 
 def _shut_down(signum: int, _frame: types.FrameType | None) -> NoReturn:
