@@ -29,6 +29,7 @@ from evidence_store import (
     READ_ONLY,
     DeviceSigner,
     FilesystemStore,
+    MediaInfo,
     SealroomError,
     SegmentRef,
     SessionBusyError,
@@ -240,7 +241,7 @@ def _duration_us(writer: SessionWriter, frames: int) -> int:
     """The duration of ``frames`` frames appended to the session's timeline, rounded exactly
     as the recorder rounds it (``recorder.media.timeline.segment_times``)."""
     media = writer.chain.media
-    assert media is not None  # link 0 is there
+    assert isinstance(media, MediaInfo)  # link 0 is there, and it is a composite session
     start_us = writer.chain.next_segment_start_us
     first_frame = -(-start_us * media.fps // US_PER_SECOND)  # the frame that starts there
     return segment_times(first_frame, frames, fps=media.fps).duration_us
