@@ -31,14 +31,18 @@ from evidence_store.errors import (
 )
 from evidence_store.layout import check_session_id
 from evidence_store.model import (
+    DeviceStats,
     Link,
     Manifest,
     MediaInfo,
     Name,
     PresentPerson,
+    SealLatency,
     SegmentRef,
     SessionMetadata,
     Text,
+    TrackedMedia,
+    TrackInfo,
     first_error,
 )
 from evidence_store.sealed_segments import SealedSegments
@@ -63,6 +67,7 @@ __all__ = [
     "ClipProof",
     "ClipSegment",
     "DeviceSigner",
+    "DeviceStats",
     "EvidenceReader",
     "EvidenceSettings",
     "FilesystemStore",
@@ -73,6 +78,7 @@ __all__ = [
     "NameTaken",
     "PresentPerson",
     "PublicKey",
+    "SealLatency",
     "SealedSegments",
     "SealroomError",
     "SegmentRef",
@@ -83,6 +89,8 @@ __all__ = [
     "StoreError",
     "TamperedError",
     "Text",
+    "TrackInfo",
+    "TrackedMedia",
     "TrustStore",
     "UsageError",
     "VerificationError",

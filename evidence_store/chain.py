@@ -243,7 +243,8 @@ class ChainState:
         devices = [s.device for s in stats]
         if len(set(devices)) != len(devices):
             raise TamperedError("device stats name a device twice", location=where)
-        tracks = {t.id for t in self.media.tracks} if isinstance(self.media, TrackedMedia) else set()
+        media = self.media
+        tracks = {t.id for t in media.tracks} if isinstance(media, TrackedMedia) else set()
         for entry in stats:
             if entry.track is not None and entry.track not in tracks:
                 raise TamperedError(

@@ -144,7 +144,6 @@ class MediaInfo(_Document):
     segment_seconds: int = Field(gt=0, le=60)
 
 
-
 class TrackInfo(_Document):
     """One track of a passthrough session: a camera's own stream, or the room's sound."""
 
@@ -191,6 +190,7 @@ SessionMedia = Annotated[
     Discriminator(_media_mode),
 ]
 
+
 class SignerInfo(_Document):
     """Binds the signing key into the chain: a swapped key cannot reuse the old links."""
 
@@ -212,8 +212,10 @@ class SealLatency(_Document):
 class DeviceStats(_Document):
     """What one device delivered and what the recorder did with it, for the whole session.
 
-    Audio counts are in samples at the session's rate. ``keyframe_wait_us`` is time spent
-    joining a running stream until its first keyframe: a wait, not a loss or a fill."""
+    Audio counts are in samples at the session's rate. ``join_wait_us`` is the time spent
+    joining a running device until its first usable media (a camera's first keyframe, a
+    microphone's first samples), at each start, resume and reconnection: a wait, never a
+    lost device or filled frames."""
 
     device: Name
     track: TrackId | None = None
@@ -224,7 +226,7 @@ class DeviceStats(_Document):
     samples_cut: Count
     samples_resampled: Count
     clock_corrections: Count
-    keyframe_wait_us: Count
+    join_wait_us: Count
     seal_latency: SealLatency | None = None
 
 

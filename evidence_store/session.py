@@ -23,10 +23,10 @@ from evidence_store.errors import (
     UnknownSessionError,
 )
 from evidence_store.model import (
+    DeviceStats,
     Event,
     EventType,
     Link,
-    DeviceStats,
     Manifest,
     MediaInfo,
     SegmentRef,

@@ -7,7 +7,8 @@ from hardware.clock import MONOTONIC, Clock, MonotonicClock, ScaledClock
 from hardware.discovery import FoundCamera, FoundMicrophone, Inventory, discover
 from hardware.errors import HardwareError
 from hardware.media_file import FileCamera, FileMicrophone
-from hardware.rtsp import RtspCamera, with_credentials
+from hardware.rtsp import RtspCamera, redact, with_credentials
+from hardware.rtsp_stream import RtspStream, StreamFormat, StreamPacket
 from hardware.sound_card import AlsaMicrophone, PulseMicrophone
 from hardware.sources import AudioChunk, Camera, Image, Microphone, Samples, VideoFrame
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
@@ -30,12 +31,16 @@ __all__ = [
     "MonotonicClock",
     "PulseMicrophone",
     "RtspCamera",
+    "RtspStream",
     "Samples",
     "ScaledClock",
+    "StreamFormat",
+    "StreamPacket",
     "SyntheticCamera",
     "SyntheticMicrophone",
     "V4L2Camera",
     "VideoFrame",
     "discover",
+    "redact",
     "with_credentials",
 ]

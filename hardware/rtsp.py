@@ -102,7 +102,7 @@ class RtspCamera(ThreadedDevice[VideoFrame]):
                 self._url, options=options, timeout=(self._open_timeout, self._read_timeout)
             )
         except (av.FFmpegError, OSError) as exc:
-            raise HardwareError(f"{self.name}: cannot connect: {_reason(exc)}") from exc
+            raise HardwareError(f"{self.name}: cannot connect: {rtsp_reason(exc)}") from exc
         if not container.streams.video:
             container.close()
             raise HardwareError(f"{self.name}: the stream has no video")
@@ -133,7 +133,7 @@ class RtspCamera(ThreadedDevice[VideoFrame]):
                 if self._stopping.is_set():
                     return
         except (av.FFmpegError, OSError) as exc:
-            raise HardwareError(f"{self.name}: the stream failed: {_reason(exc)}") from exc
+            raise HardwareError(f"{self.name}: the stream failed: {rtsp_reason(exc)}") from exc
         raise HardwareError(f"{self.name}: the stream ended")
 
     def _disconnect(self) -> None:
@@ -142,10 +142,10 @@ class RtspCamera(ThreadedDevice[VideoFrame]):
             try:
                 container.close()
             except av.FFmpegError as exc:
-                raise HardwareError(f"{self.name}: {_reason(exc)}") from exc
+                raise HardwareError(f"{self.name}: {rtsp_reason(exc)}") from exc
 
 
-def _reason(exc: BaseException) -> str:
+def rtsp_reason(exc: BaseException) -> str:
     """FFmpeg's message without the URL it quotes (which may hold a password)."""
     if isinstance(exc, av.FFmpegError) and exc.strerror:
         return str(exc.strerror)

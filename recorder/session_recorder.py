@@ -12,7 +12,6 @@ import contextlib
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -42,6 +41,7 @@ from recorder.status import (
     SealTiming,
     StatusBoard,
     describe_failure,
+    wait_for_media,
 )
 
 AUDIO_QUEUE_CHUNKS = 500  # 10 s of 20 ms chunks: audio is small, keep plenty
@@ -210,22 +210,9 @@ class SessionRecorder:
         then the status returned shows less). ``progress`` gets the recorded media seconds
         about 4 times a second. Raises if the recording fails or is stopped first. While paused
         the media does not grow: it waits for a resume (from another thread) or the timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            status = self.status()
-            if status.state is RecorderState.FAILED:
-                self._raise_failure()
-            if progress is not None:
-                progress(status.media_seconds)
-            if status.media_seconds >= media_seconds:
-                return status
-            if status.state in ENDED:
-                why = f": {status.alarm}" if status.alarm else ""
-                raise RecorderStateError(f"the recorder is {status.state.value}{why}")
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return status
-            self._board.wait(0.25 if remaining is None else min(0.25, remaining))
+        return wait_for_media(
+            self, self._board, media_seconds, progress=progress, timeout=timeout, ended=ENDED
+        )
 
     def status(self) -> RecorderStatus:
         """The current state, counters and each device's health. Never raises: a failure

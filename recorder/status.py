@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
+from recorder.errors import RecorderError, RecorderStateError
 from recorder.health import DeviceHealth
 
 SEAL_HISTORY = 100_000  # segments whose seal timing is kept (more than 2 days of 2 s segments)
@@ -165,13 +169,21 @@ class StatusBoard:
         return self._lost.get(device)
 
     def snapshot(
-        self, *, capture_dropped: int = 0, devices: tuple[DeviceHealth, ...] = ()
+        self,
+        *,
+        capture_dropped: int = 0,
+        devices: tuple[DeviceHealth, ...] = (),
+        media_seconds: float | None = None,
     ) -> RecorderStatus:
+        """The status now; ``media_seconds`` overrides the frame count (a passthrough
+        recording counts its timeline, not frames it makes)."""
         with self._changed:
             last = self._seals[-1] if self._seals else None
             return RecorderStatus(
                 state=self._state,
-                media_seconds=self._media_frames / self._fps,
+                media_seconds=(
+                    self._media_frames / self._fps if media_seconds is None else media_seconds
+                ),
                 segments_sealed=self._segments_sealed,
                 frames_dropped=self._frames_dropped + capture_dropped,
                 frames_filled=self._frames_filled,
@@ -188,6 +200,43 @@ class StatusBoard:
                     None if self._worst_wait is None else self._worst_wait.capture_to_seal_seconds
                 ),
             )
+
+
+class Observed(Protocol):
+    """A recorder whose status can be waited on."""
+
+    def status(self) -> RecorderStatus: ...
+
+
+def wait_for_media(
+    recorder: Observed,
+    board: StatusBoard,
+    media_seconds: float,
+    *,
+    progress: Callable[[float], None] | None,
+    timeout: float | None,
+    ended: set[RecorderState],
+) -> RecorderStatus:
+    """Block until ``media_seconds`` of media are recorded (or ``timeout`` seconds pass; the
+    status returned then shows less). Raises RecorderError if the recording fails, and
+    RecorderStateError if it ends first. See ``SessionRecorder.wait_until``."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        status = recorder.status()
+        failure = board.failure
+        if status.state is RecorderState.FAILED and failure is not None:
+            raise RecorderError(f"recording failed: {describe_failure(failure)}") from failure
+        if progress is not None:
+            progress(status.media_seconds)
+        if status.media_seconds >= media_seconds:
+            return status
+        if status.state in ended:
+            why = f": {status.alarm}" if status.alarm else ""
+            raise RecorderStateError(f"the recorder is {status.state.value}{why}")
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return status
+        board.wait(0.25 if remaining is None else min(0.25, remaining))
 
 
 def describe_failure(exc: BaseException) -> str:
