@@ -77,6 +77,21 @@ class StreamFormat:
         return self.audio_codec in MP4_AUDIO_CODECS
 
 
+def _joined(first: StreamPacket, second: StreamPacket) -> StreamPacket:
+    """One picture from two packets of it, the bytes of both in the order they came."""
+    packet = av.Packet(bytes(first.packet) + bytes(second.packet))
+    packet.pts, packet.dts = first.packet.pts, first.packet.dts
+    packet.time_base = first.packet.time_base
+    packet.is_keyframe = first.packet.is_keyframe or second.packet.is_keyframe
+    return StreamPacket(
+        kind="video",
+        packet=packet,
+        captured_ns=first.captured_ns,
+        media_ns=first.media_ns,
+        arrived_ns=second.arrived_ns,
+    )
+
+
 class RtspStream:
     """One connection to an RTSP camera, read packet by packet (see the module docstring)."""
 
@@ -89,6 +104,7 @@ class RtspStream:
         read_timeout: float = 2.0,
         latency_ms: int = 0,
         audio: bool = True,
+        video: bool = True,
         clock: Clock = MONOTONIC,
     ) -> None:
         if urlsplit(url).scheme not in ("rtsp", "rtsps"):
@@ -99,6 +115,7 @@ class RtspStream:
         self.read_timeout = read_timeout
         self._latency_ns = latency_ms * 1_000_000
         self._want_audio = audio
+        self._want_video = video  # False: the camera's sound only (a microphone)
         self._clock = clock
         self._anchor = ArrivalAnchor(latency_ns=self._latency_ns)
         self._container: av.container.InputContainer | None = None
@@ -128,27 +145,22 @@ class RtspStream:
             )
         except (av.FFmpegError, OSError) as exc:
             raise HardwareError(f"{self.name}: cannot connect: {rtsp_reason(exc)}") from exc
-        if not container.streams.video:
-            container.close()
-            raise HardwareError(f"{self.name}: the stream has no video")
-        video = container.streams.video[0]
-        codec = video.codec_context.name
-        if codec not in VIDEO_CODECS:
-            container.close()
-            raise HardwareError(
-                f"{self.name}: the camera sends {codec}; passthrough records H.264 or H.265 "
-                "(record this camera in composite mode)"
-            )
         audio = container.streams.audio[0] if container.streams.audio and self._want_audio else None
+        video = container.streams.video[0] if container.streams.video else None
+        problem = self._refusal(video, audio)
+        if problem is not None:
+            container.close()
+            raise HardwareError(f"{self.name}: {problem}")
         self._container = container
-        self.video_stream, self.audio_stream = video, audio
+        self.video_stream = video if self._want_video else None
+        self.audio_stream = audio
         self._anchor.reset()
         self._decoder = None
-        rate = video.average_rate or video.guessed_rate
+        rate = None if video is None else (video.average_rate or video.guessed_rate)
         self.format = StreamFormat(
-            video_codec=codec,
-            width=video.codec_context.width,
-            height=video.codec_context.height,
+            video_codec="" if video is None else video.codec_context.name,
+            width=0 if video is None else video.codec_context.width,
+            height=0 if video is None else video.codec_context.height,
             fps=float(rate) if rate else None,
             audio_codec=None if audio is None else audio.codec_context.name,
             sample_rate=None if audio is None else audio.codec_context.sample_rate,
@@ -156,35 +168,71 @@ class RtspStream:
         )
         return self.format
 
+    def _refusal(
+        self,
+        video: av.video.stream.VideoStream | None,
+        audio: av.audio.stream.AudioStream | None,
+    ) -> str | None:
+        if not self._want_video:
+            return None if audio is not None else "the stream has no sound"
+        if video is None:
+            return "the stream has no video"
+        codec = video.codec_context.name
+        if codec not in VIDEO_CODECS:
+            return (
+                f"the camera sends {codec}; passthrough records H.264 or H.265 "
+                "(record this camera in composite mode)"
+            )
+        return None
+
     def packets(self) -> Iterator[StreamPacket]:
-        """The camera's packets as they arrive, picture and sound interleaved. Raises
-        HardwareError when the stream fails, stalls past ``read_timeout`` or ends."""
+        """The camera's packets as they arrive, picture and sound interleaved, one picture
+        per packet. Raises HardwareError when the stream fails, stalls past
+        ``read_timeout`` or ends.
+
+        FFmpeg's RTP depacketiser may hand out one picture in two packets with the same
+        timestamp (parameter sets sent ahead of a keyframe); they are joined back into the
+        one access unit the camera sent, bytes unchanged, so each picture is held back until
+        the next packet shows it is complete."""
         container = self._container
         if container is None:
             raise HardwareError(f"{self.name} is not connected")
         streams = [s for s in (self.video_stream, self.audio_stream) if s is not None]
+        held: StreamPacket | None = None  # the newest picture, until it is known complete
         try:
             for packet in container.demux(streams):
                 if packet.dts is None and packet.pts is None:
                     continue  # the demuxer's flush packet at the end
-                arrived = self._clock.now_ns()
-                stamp = packet.pts if packet.pts is not None else packet.dts
-                assert stamp is not None and packet.time_base is not None
-                media = round(stamp * packet.time_base * 1_000_000_000)
-                video = packet.stream is self.video_stream
-                captured = self._anchor.captured_ns(
-                    media_ns=media, arrival_ns=arrived, stream=VIDEO if video else AUDIO
-                )
-                yield StreamPacket(
-                    kind="video" if video else "audio",
-                    packet=packet,
-                    captured_ns=captured,
-                    media_ns=media,
-                    arrived_ns=arrived,
-                )
+                item = self._stamp(packet)
+                if item.kind == "audio":
+                    yield item
+                    continue
+                if held is not None and item.packet.pts == held.packet.pts:
+                    held = _joined(held, item)
+                    continue
+                if held is not None:
+                    yield held
+                held = item
         except (av.FFmpegError, OSError) as exc:
             raise HardwareError(f"{self.name}: the stream failed: {rtsp_reason(exc)}") from exc
         raise HardwareError(f"{self.name}: the stream ended")
+
+    def _stamp(self, packet: av.Packet[Any]) -> StreamPacket:
+        arrived = self._clock.now_ns()
+        stamp = packet.pts if packet.pts is not None else packet.dts
+        assert stamp is not None and packet.time_base is not None
+        media = round(stamp * packet.time_base * 1_000_000_000)
+        video = packet.stream is self.video_stream
+        captured = self._anchor.captured_ns(
+            media_ns=media, arrival_ns=arrived, stream=VIDEO if video else AUDIO
+        )
+        return StreamPacket(
+            kind="video" if video else "audio",
+            packet=packet,
+            captured_ns=captured,
+            media_ns=media,
+            arrived_ns=arrived,
+        )
 
     def decode_audio(self, item: StreamPacket, sample_rate: int, channels: int) -> AudioChunk:
         """The samples of one sound packet, as int16 PCM at ``sample_rate`` (the nominal rate

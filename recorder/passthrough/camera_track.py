@@ -60,8 +60,7 @@ class _Open:
     file: RemuxedSegment
     index: int
     start_us: int
-    base_ns: int  # media time of its first keyframe
-    first_captured_ns: int
+    first_captured_ns: int  # its first keyframe's
     last_captured_ns: int
 
 
@@ -105,8 +104,8 @@ class CameraTrack:
         self._end_us = 0  # where the track's last sealed segment ends
         self._pending_audio: list[StreamPacket] = []
         self._frame_ns = NS_PER_SECOND // 30
-        self._last_video_media: int | None = None
-        self._last_keyframe_media: int | None = None
+        self._last_video_captured: int | None = None
+        self._last_keyframe: int | None = None
         self._noted_long_keyframes = False
         self._waiting_since: int | None = None  # joining: when the wait for a keyframe began
         self._lost = False
@@ -211,8 +210,8 @@ class CameraTrack:
 
     def _joined(self) -> None:
         """A new connection: the next keyframe starts the track again."""
-        self._last_video_media = None
-        self._last_keyframe_media = None
+        self._last_video_captured = None
+        self._last_keyframe = None
 
     def _take(self, item: StreamPacket) -> None:
         if item.kind == "audio" and self._sound is not None:
@@ -239,9 +238,10 @@ class CameraTrack:
             self._video(run, item)
 
     def _video(self, run: Run, item: StreamPacket) -> None:
-        if self._last_video_media is not None and item.media_ns > self._last_video_media:
-            self._frame_ns = item.media_ns - self._last_video_media
-        self._last_video_media = item.media_ns
+        last = self._last_video_captured
+        if last is not None and 0 < item.captured_ns - last < NS_PER_SECOND:
+            self._frame_ns = item.captured_ns - last
+        self._last_video_captured = item.captured_ns
         if item.keyframe:
             self._keyframe_interval(item)
         current = self._open
@@ -253,25 +253,25 @@ class CameraTrack:
             self._open_segment(run, item)
             current = self._open
             assert current is not None
-        elif item.keyframe and item.media_ns - current.base_ns >= self._segment_ns - (
-            self._frame_ns // 2
+        elif item.keyframe and item.captured_ns - current.first_captured_ns >= (
+            self._segment_ns - self._frame_ns // 2
         ):
-            self._flush_audio(before_ns=item.media_ns)
+            self._flush_audio(before_ns=item.captured_ns)
             self._close_segment(end_ns=item.captured_ns)
             self._open_segment(run, item)
             current = self._open
             assert current is not None
-        self._flush_audio(before_ns=item.media_ns)
+        self._flush_audio(before_ns=item.captured_ns)
         if current.file.add(item):
             current.last_captured_ns = item.captured_ns
         else:
             self.counters.frames_dropped += 1
 
     def _keyframe_interval(self, item: StreamPacket) -> None:
-        last, self._last_keyframe_media = self._last_keyframe_media, item.media_ns
+        last, self._last_keyframe = self._last_keyframe, item.captured_ns
         if last is None or self._noted_long_keyframes:
             return
-        interval = item.media_ns - last
+        interval = item.captured_ns - last
         if interval > self._segment_ns * LONG_KEYFRAME_FACTOR:
             self._noted_long_keyframes = True
             reason = (
@@ -301,13 +301,12 @@ class CameraTrack:
             video=self.stream.video_stream,
             audio=self.stream.audio_stream,
             transcode_audio_rate=transcode,
-            base_ns=item.media_ns,
+            base_ns=item.captured_ns,
         )
         self._open = _Open(
             file=file,
             index=self._index,
             start_us=start_us,
-            base_ns=item.media_ns,
             first_captured_ns=item.captured_ns,
             last_captured_ns=item.captured_ns,
         )
@@ -317,9 +316,9 @@ class CameraTrack:
         current = self._open
         keep: list[StreamPacket] = []
         for audio in self._pending_audio:
-            if audio.media_ns >= before_ns:
+            if audio.captured_ns >= before_ns:
                 keep.append(audio)
-            elif current is not None and audio.media_ns >= current.base_ns:
+            elif current is not None and audio.captured_ns >= current.first_captured_ns:
                 if self.stream.format is not None and not self.stream.format.audio_fits_mp4:
                     rate, channels = self._sound_format
                     current.file.add_samples(self.stream.decode_audio(audio, rate, channels))
@@ -335,8 +334,7 @@ class CameraTrack:
             return
         if end_ns is None:
             end_ns = current.last_captured_ns + self._frame_ns
-        # The sound up to the segment's end (its media time, on the camera's clock).
-        self._flush_audio(before_ns=current.base_ns + (end_ns - current.first_captured_ns))
+        self._flush_audio(before_ns=end_ns)  # the sound up to the segment's end
         self._open = None
         current.file.close()
         end_us = max(run.session_us(end_ns), current.start_us + 1)

@@ -30,8 +30,8 @@ def _ticks(ns: int, time_base: Fraction) -> int:
 
 
 class RemuxedSegment:
-    """Writes one segment of a camera track to ``path``; starts at ``base_ns`` (the media time
-    of its first keyframe). Feed packets in order, then ``close`` (or ``abort``)."""
+    """Writes one segment of a camera track to ``path``. Feed packets in order, then
+    ``close`` (or ``abort``)."""
 
     def __init__(
         self,
@@ -42,11 +42,13 @@ class RemuxedSegment:
         transcode_audio_rate: int | None,
         base_ns: int,
     ) -> None:
+        """``base_ns`` is the capture time of the segment's first keyframe."""
         self.path = path
         self.base_ns = base_ns
         self.packets = 0
         self._closed = False
         self._audio_pts = 0
+        self._last_dts: dict[str, int] = {}
         try:
             self._container = av.open(str(path), mode="w", format="mp4", options=CONTAINER_OPTIONS)
         except (av.FFmpegError, OSError) as exc:
@@ -74,26 +76,36 @@ class RemuxedSegment:
             raise RecorderError(f"cannot set up segment {path.name}: {exc}") from exc
 
     def add(self, item: StreamPacket) -> bool:
-        """Mux one packet as the camera sent it; False if the muxer refused it (a timestamp
-        that does not go forward), which the caller counts as dropped."""
+        """Mux one packet as the camera sent it; False if the muxer refused it, which the
+        caller counts as dropped.
+
+        Its timestamp in the file is its capture time from the segment's start: the
+        camera's own spacing, except across a jump in the camera's timestamps (FFmpeg
+        switching to the sender reports' clock), which would otherwise tear the file."""
         packet = item.packet
         stream = self._video if item.kind == "video" else self._audio
         if stream is None:
             return False
         time_base = packet.time_base
         assert time_base is not None
-        shift = _ticks(self.base_ns, time_base)
-        if packet.pts is not None:
-            packet.pts -= shift
-        if packet.dts is not None:
-            packet.dts -= shift
-        if (packet.dts if packet.dts is not None else packet.pts or 0) < 0:
+        pts = _ticks(item.captured_ns - self.base_ns, time_base)
+        reorder = 0
+        if packet.pts is not None and packet.dts is not None:
+            reorder = packet.pts - packet.dts  # B-frames: decoded before they are shown
+        dts = pts - reorder
+        last = self._last_dts.get(item.kind)
+        if last is not None and dts <= last:
+            dts = last + 1
+            pts = max(pts, dts)
+        if dts < 0:
             return False  # before the segment's first keyframe: belongs to the one before
+        packet.pts, packet.dts = pts, dts
         packet.stream = stream
         try:
             self._container.mux(packet)
         except av.FFmpegError:
             return False
+        self._last_dts[item.kind] = dts
         self.packets += 1
         return True
 
