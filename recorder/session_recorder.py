@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from evidence_store import Manifest, SessionWriter
+from evidence_store import DeviceStats, Manifest, SessionWriter
 from hardware import (
     MONOTONIC,
     AudioChunk,
@@ -41,6 +41,7 @@ from recorder.status import (
     SealTiming,
     StatusBoard,
     describe_failure,
+    seal_latency,
     wait_for_media,
 )
 
@@ -358,9 +359,47 @@ class SessionRecorder:
             self.writer.pause(command.reason)
             self._board.set_state(RecorderState.PAUSED)
             return None
+        self.writer.device_stats(self.device_stats())
         manifest = self.writer.stop(command.reason)
         self._board.set_state(RecorderState.STOPPED)
         return manifest
+
+    def device_stats(self) -> list[DeviceStats]:
+        """What each device delivered and what the recorder did with it, so far (sealed into
+        the chain at the stop). The composite's segments hold every device, so each device
+        shows the same seal latency."""
+        pipeline, board = self._pipeline, self._board
+        latency = seal_latency(board.seal_timings())
+        status = board.snapshot()
+        cameras = [
+            DeviceStats(
+                device=capture.name,
+                frames_received=capture.received,
+                frames_dropped=capture.dropped + feed.late,
+                frames_filled=pipeline.filled[number],
+                silence_filled_samples=0,
+                samples_cut=0,
+                samples_resampled=0,
+                clock_corrections=0,
+                join_wait_us=pipeline.join_wait_us[number],
+                seal_latency=latency,
+            )
+            for number, (capture, feed) in enumerate(zip(self._videos, pipeline.feeds, strict=True))
+        ]
+        audio = self._audio
+        microphone = DeviceStats(
+            device=audio.name,
+            frames_received=audio.received,
+            frames_dropped=audio.dropped,
+            frames_filled=0,
+            silence_filled_samples=round(status.silence_filled_seconds * self.settings.sample_rate),
+            samples_cut=pipeline.samples_cut,
+            samples_resampled=pipeline.samples_resampled,
+            clock_corrections=pipeline.clock_corrections,
+            join_wait_us=pipeline.join_wait_us[-1],
+            seal_latency=latency,
+        )
+        return [*cameras, microphone]
 
     def _guard_stops_recording(self) -> bool:
         """Ask the guard once before each new segment; if it gives a reason, stop and seal

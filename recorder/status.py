@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from evidence_store import SealLatency
 from recorder.errors import RecorderError, RecorderStateError
 from recorder.health import DeviceHealth
 
@@ -200,6 +202,23 @@ class StatusBoard:
                     None if self._worst_wait is None else self._worst_wait.capture_to_seal_seconds
                 ),
             )
+
+
+def seal_latency(timings: Sequence[SealTiming]) -> SealLatency | None:
+    """p50, p99 and worst of the wait from a segment's last frame to its seal."""
+    return latency_summary([(t.sealed_ns - t.last_frame_ns) // 1000 for t in timings])
+
+
+def latency_summary(latencies_us: Sequence[int]) -> SealLatency | None:
+    """p50, p99 (nearest rank) and worst of ``latencies_us``; None for none."""
+    values = sorted(max(0, value) for value in latencies_us)
+    if not values:
+        return None
+
+    def rank(fraction: float) -> int:
+        return values[min(len(values), max(1, math.ceil(fraction * len(values)))) - 1]
+
+    return SealLatency(p50_us=rank(0.50), p99_us=rank(0.99), worst_us=values[-1])
 
 
 class Observed(Protocol):

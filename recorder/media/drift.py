@@ -6,7 +6,8 @@ behind its picture by a millisecond every second. Cutting or padding whole chunk
 would throw evidence away (or invent silence) every few seconds; instead the samples go
 through libsamplerate at a ratio that follows the device's measured rate, changed smoothly
 (libsamplerate glides from one ratio to the next over a block), so no sample is dropped or
-made up and the sound stays on the session clock.
+made up and the sound stays on the session clock. A device whose clock keeps time is never
+resampled: its samples are kept as they came until a first correction is needed.
 
 The measurement: every chunk says when (on the session clock) its first sample was taken and
 how many samples it holds. A least-squares line through the last minute of (time, samples so
@@ -39,7 +40,7 @@ DEAD_BAND_SECONDS = 0.004  # an offset below this is left alone (it is mostly ji
 MIN_STEP_PPM = 50  # a smaller change of ratio is noise, not worth a correction
 MAX_CORRECTION_PPM = 5000  # beyond 0.5% it is a broken device or a jump, not drift
 RESYNC_SECONDS = 0.25  # an offset this large is a discontinuity: placed afresh
-CONVERTER = "sinc_medium"  # libsamplerate's: transparent for speech, cheap
+CONVERTER = "sinc_fastest"  # libsamplerate's band-limited sinc: transparent for speech
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ class ClockFollower:
         self._out = 0  # session samples placed so far (the next chunk continues here)
         self._mapped = 0.0  # where the input so far ends on the output, ideally
         self._started = False
+        self._resampling = False  # once a correction is made, every sample goes through it
         self._points: deque[tuple[float, int]] = deque()  # (seconds, input samples before)
         self._input = 0
         self._since_update = 0
@@ -131,7 +133,7 @@ class ClockFollower:
         """Place a chunk afresh: the first of a run, or after a jump in the device's time (an
         outage: the millisecond the resampler still held of the stretch before is not kept,
         since what follows it is a gap anyway)."""
-        if self._started:
+        if self._resampling:
             self._resampler = samplerate.Resampler(CONVERTER, channels=self.channels)
         slot = round(target)
         if slot < self._out:  # it repeats time already placed (or starts before the run)
@@ -183,11 +185,16 @@ class ClockFollower:
         )
 
     def _convert(self, samples: Samples) -> Samples:
+        if self.ratio == 1.0 and not self._resampling:
+            return samples  # a device on time is kept sample for sample
+        self._resampling = True
         values = samples.astype(np.float32) / 32768.0
         out = self._resampler.process(values, self.ratio, end_of_input=False)
         return _to_int16(out, self.channels)
 
     def _drain(self) -> Samples:
+        if not self._resampling:
+            return np.zeros((0, self.channels), dtype=np.int16)
         out = self._resampler.process(
             np.zeros((0, self.channels), dtype=np.float32), self.ratio, end_of_input=True
         )

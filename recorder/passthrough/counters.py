@@ -7,15 +7,9 @@ import threading
 from dataclasses import dataclass, field
 
 from evidence_store import DeviceStats, SealLatency
+from recorder.status import latency_summary
 
 LATENCY_HISTORY = 100_000  # seal latencies kept per device (more than 2 days of 2 s segments)
-
-
-def percentile(values: list[int], fraction: float) -> int:
-    """The value below which ``fraction`` of ``values`` lie (nearest rank)."""
-    ordered = sorted(values)
-    rank = max(1, -(-round(fraction * 1000) * len(ordered) // 1000))
-    return ordered[min(len(ordered), rank) - 1]
 
 
 @dataclass
@@ -43,12 +37,7 @@ class DeviceCounters:
 
     def seal_latency(self) -> SealLatency | None:
         with self._lock:
-            values = list(self.seal_latencies_us)
-        if not values:
-            return None
-        return SealLatency(
-            p50_us=percentile(values, 0.50), p99_us=percentile(values, 0.99), worst_us=max(values)
-        )
+            return latency_summary(self.seal_latencies_us)
 
     def stats(self) -> DeviceStats:
         return DeviceStats(
