@@ -41,6 +41,8 @@ from evidence_store import (
 from evidence_store.custody import CustodyLog
 from recorder.media import US_PER_SECOND, segment_times
 from recorder.recovery.salvage import count_video_frames, salvage_segment
+from recorder.recovery.tracks import describe as describe_tracks
+from recorder.recovery.tracks import recover_tracks
 
 log = logging.getLogger("sealroom.recorder")
 
@@ -173,9 +175,14 @@ def recover_session(
                 kept_partial=None,
                 milliseconds=_ms_since(started),
             )
-        linked = chain_stored_segment(writer)
-        salvaged, kept = _salvage_in_flight(writer)
-        reason = _interrupted_reason(linked, salvaged, kept)
+        if writer.chain.passthrough:
+            tracks = recover_tracks(writer)
+            linked, salvaged, kept = None, None, None
+            reason = "; ".join([CUT_OFF, *describe_tracks(tracks)])
+        else:
+            linked = chain_stored_segment(writer)
+            salvaged, kept = _salvage_in_flight(writer)
+            reason = _interrupted_reason(linked, salvaged, kept)
         manifest = writer.interrupt(reason)
     finally:
         writer.close()
