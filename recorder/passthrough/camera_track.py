@@ -91,6 +91,7 @@ class CameraTrack:
         self.last_error: str | None = None
         self.last_captured_ns: int | None = None
         self.failure: BaseException | None = None
+        self.audio_refused = 0  # sound packets the muxer would not take (logged at the end)
         self._runs = runs
         self._segment_ns = segment_seconds * NS_PER_SECOND
         self._segment_seconds = segment_seconds
@@ -322,8 +323,8 @@ class CameraTrack:
                 if self.stream.format is not None and not self.stream.format.audio_fits_mp4:
                     rate, channels = self._sound_format
                     current.file.add_samples(self.stream.decode_audio(audio, rate, channels))
-                else:
-                    current.file.add(audio)
+                elif not current.file.add(audio):
+                    self.audio_refused += 1
         self._pending_audio = keep
 
     def _close_segment(self, *, end_ns: int | None) -> None:
