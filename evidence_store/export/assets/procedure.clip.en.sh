@@ -16,7 +16,9 @@ openssl pkeyutl -verify -pubin -inkey signer/public_key.pem -rawin -in SHA256SUM
 sha256sum -c --ignore-missing SHA256SUMS
 
 #    ... every segment the clip covers (clip.json) is here.
-for n in $(grep -o '"name":"[0-9]*\.mp4"' ../../clip.json | cut -d'"' -f4); do
+#    (a passthrough session's segments are under their track: segments/cam1/000001.mp4)
+for n in $(grep -o '"name":"[0-9]*\.mp4"[^}]*' ../../clip.json \
+    | sed -E 's|"name":"([0-9]+\.mp4)".*"track":"([a-z0-9]+)".*|\2/\1|; s|"name":"([0-9]+\.mp4)".*|\1|'); do
   test -f "segments/$n" || echo "MISSING segments/$n"
 done
 

@@ -324,17 +324,65 @@ class TrustRoot:
 
 LINK_FIELDS = {"v", "session", "seq", "prev", "time", "kind", "segment", "event"}
 SEGMENT_FIELDS = {"index", "name", "sha256", "size", "start_us", "duration_us"}
-EVENT_FIELDS = {"type", "reason", "device", "metadata", "media", "signer"}
+EVENT_FIELDS = {"type", "reason", "device", "metadata", "media", "signer", "stats"}
 EVENT_TYPES = {
     "session_started",
     "paused",
     "resumed",
     "device_lost",
     "device_restored",
+    "clock_corrected",
+    "note",
+    "device_stats",
     "interrupted",
     "stopped",
 }
-NEEDS_REASON = {"paused", "resumed", "stopped", "interrupted", "device_lost"}
+NEEDS_REASON = {
+    "paused",
+    "resumed",
+    "stopped",
+    "interrupted",
+    "device_lost",
+    "clock_corrected",
+    "note",
+}
+NAMES_DEVICE = {"device_lost", "device_restored", "clock_corrected"}
+TRACK_ID = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+STATS_COUNTS = (
+    "frames_received",
+    "frames_dropped",
+    "frames_filled",
+    "silence_filled_samples",
+    "samples_cut",
+    "samples_resampled",
+    "clock_corrections",
+    "join_wait_us",
+)
+
+
+def segment_path(segment: dict[str, Any]) -> str:
+    """Where a sealed segment lives in its session: under its track, if it has one."""
+    track = segment.get("track")
+    if track is None:
+        return f"segments/{segment['name']}"
+    return f"segments/{track}/{segment['name']}"
+
+
+def check_stats_form(stats: Any, bad: Callable[[str], Failure]) -> None:
+    """device_stats: one entry per device, every count a whole number."""
+    if not isinstance(stats, list):
+        raise bad("stats must be a list")
+    allowed = {"device", "track", "seal_latency", *STATS_COUNTS}
+    for entry in stats:
+        if not isinstance(entry, dict) or not set(entry) <= allowed or not entry.get("device"):
+            raise bad("device stats entry is malformed")
+        if not all(is_count(entry.get(name)) for name in STATS_COUNTS):
+            raise bad("device stats counts must be whole numbers")
+        if "track" in entry and not TRACK_ID.match(str(entry["track"])):
+            raise bad("device stats name a malformed track")
+        latency = entry.get("seal_latency", {})
+        if not isinstance(latency, dict) or not all(is_count(v) for v in latency.values()):
+            raise bad("seal latency must be whole microseconds")
 
 
 def is_count(value: Any, minimum: int = 0) -> bool:
@@ -364,8 +412,10 @@ def check_link_form(link: dict[str, Any], where: str) -> None:
         raise bad("a link carries exactly the payload its kind names")
     if kind == "segment":
         segment = link["segment"]
-        if not isinstance(segment, dict) or set(segment) != SEGMENT_FIELDS:
+        if not isinstance(segment, dict) or set(segment) - {"track"} != SEGMENT_FIELDS:
             raise bad("segment must have exactly " + ", ".join(sorted(SEGMENT_FIELDS)))
+        if "track" in segment and not TRACK_ID.match(str(segment["track"])):
+            raise bad("segment track is not a track id")
         counts = [("index", 0), ("size", 1), ("start_us", 0), ("duration_us", 1)]
         if not all(is_count(segment[name], low) for name, low in counts):
             raise bad("segment index, size, start and duration must be whole numbers")
@@ -387,8 +437,12 @@ def check_link_form(link: dict[str, Any], where: str) -> None:
         raise bad("metadata, media and signer belong to session_started only")
     if kind in NEEDS_REASON and not event.get("reason"):
         raise bad(f"a {kind} event needs a reason")
-    if kind in ("device_lost", "device_restored") and not event.get("device"):
+    if kind in NAMES_DEVICE and not event.get("device"):
         raise bad(f"a {kind} event names its device")
+    if (kind == "device_stats") != ("stats" in event):
+        raise bad("stats belong to device_stats, and it needs them")
+    if kind == "device_stats":
+        check_stats_form(event["stats"], bad)
     if starting:
         signer = event["signer"]
         if not isinstance(signer, dict) or signer.get("algorithm") not in (
@@ -416,13 +470,29 @@ class Chain:
         self.pauses: list[dict[str, Any]] = []
         self.outages: list[dict[str, Any]] = []
         self.lost: set[str] = set()
+        # Passthrough sessions: each track's segments, clock corrections per device, notes,
+        # and the last device stats.
+        self.tracks: dict[str, list[dict[str, Any]]] = {}
+        self.corrections: dict[str, int] = {}
+        self.notes: list[dict[str, Any]] = []
+        self.stats: list[dict[str, Any]] | None = None
 
     @property
     def ended(self) -> bool:
         return self.state in ("stopped", "interrupted")
 
     @property
+    def track_ids(self) -> list[str] | None:
+        """The session's tracks, or None for a session of one composite picture."""
+        media = self.start_event.get("media", {})
+        if not isinstance(media, dict) or media.get("mode") != "passthrough":
+            return None
+        return [str(t.get("id")) for t in media.get("tracks", []) if isinstance(t, dict)]
+
+    @property
     def duration_us(self) -> int:
+        if self.track_ids is not None:
+            return max((s["start_us"] + s["duration_us"] for s in self.segments), default=0)
         last = self.segments[-1] if self.segments else None
         return last["start_us"] + last["duration_us"] if last else 0
 
@@ -453,12 +523,44 @@ class Chain:
     def apply_segment(self, segment: dict[str, Any], where: str) -> None:
         if self.state != "recording":
             raise Failure(where, f"segment while the session is {self.state}")
+        tracks = self.track_ids
+        if tracks is not None:
+            self.apply_track_segment(tracks, segment, where)
+            return
+        if "track" in segment:
+            raise Failure(
+                where, "segment names a track, but the session records one composite picture"
+            )
         if segment["index"] != len(self.segments):
             raise Failure(
                 where, f"segment index {segment['index']} where {len(self.segments)} was expected"
             )
         if segment["start_us"] != self.duration_us:
             raise Failure(where, "segment start does not continue the timeline")
+        self.segments.append(segment)
+
+    def apply_track_segment(self, tracks: list[str], segment: dict[str, Any], where: str) -> None:
+        """A track's segments are numbered from 0 and never overlap; gaps are allowed."""
+        track = segment.get("track")
+        if track not in tracks:
+            raise Failure(
+                where,
+                f"segment of unknown track {track!r} (the session's tracks are "
+                f"{', '.join(tracks)})",
+            )
+        earlier = self.tracks.setdefault(track, [])
+        if segment["index"] != len(earlier):
+            raise Failure(
+                where,
+                f"segment index {segment['index']} of track {track} where {len(earlier)} "
+                "was expected",
+            )
+        end = earlier[-1]["start_us"] + earlier[-1]["duration_us"] if earlier else 0
+        if earlier and segment["start_us"] < end:
+            raise Failure(
+                where, f"segment starts before the end of track {track}'s previous segment"
+            )
+        earlier.append(segment)
         self.segments.append(segment)
 
     def apply_event(self, event: dict[str, Any], time: str, where: str) -> None:
@@ -490,8 +592,49 @@ class Chain:
                 if outage["device"] == event["device"]:
                     outage["restored_at"] = time
                     break
+        elif kind == "clock_corrected":
+            self.corrections[event["device"]] = self.corrections.get(event["device"], 0) + 1
+        elif kind == "note":
+            note = {"at": time, "reason": event["reason"]}
+            if "device" in event:
+                note["device"] = event["device"]
+            self.notes.append(note)
+        elif kind == "device_stats":
+            self.check_stats(event["stats"], where)
+            self.stats = event["stats"]
         else:  # stopped or interrupted end the session
             self.ended_at, self.end_reason, self.state = time, event["reason"], kind
+
+    def check_stats(self, stats: list[dict[str, Any]], where: str) -> None:
+        """Each device once; its clock corrections are those the chain records."""
+        devices = [entry["device"] for entry in stats]
+        if len(set(devices)) != len(devices):
+            raise Failure(where, "device stats name a device twice")
+        tracks = self.track_ids or []
+        for entry in stats:
+            if "track" in entry and entry["track"] not in tracks:
+                raise Failure(
+                    where,
+                    f"device stats of {entry['device']} name unknown track {entry['track']!r}",
+                )
+            chained = self.corrections.get(entry["device"], 0)
+            if entry["clock_corrections"] != chained:
+                raise Failure(
+                    where,
+                    f"device stats count {entry['clock_corrections']} clock corrections of "
+                    f"{entry['device']}, the chain records {chained}",
+                )
+
+    def gaps(self) -> list[dict[str, Any]]:
+        """Each track's stretches without segments: before its first, and between two."""
+        found = []
+        for track in self.track_ids or []:
+            end = 0
+            for segment in self.tracks.get(track, []):
+                if segment["start_us"] > end:
+                    found.append({"track": track, "from_us": end, "to_us": segment["start_us"]})
+                end = segment["start_us"] + segment["duration_us"]
+        return found
 
     def require(self, state: str, kind: str, where: str) -> None:
         if self.state != state:
@@ -499,7 +642,15 @@ class Chain:
 
     def manifest(self, head_signature: bytes, checksums_sha256: str) -> dict[str, Any]:
         """The manifest this chain implies (format section 6)."""
+        derived: dict[str, Any] = {}
+        if self.stats is not None:
+            derived["devices"] = self.stats
+        if self.notes:
+            derived["notes"] = self.notes
+        if self.track_ids is not None:
+            derived["gaps"] = self.gaps()
         return {
+            **derived,
             "v": 1,
             "type": "sealroom.manifest",
             "session": self.session_id,
@@ -658,7 +809,7 @@ class Session:
         return certificate.subject.rfc4514_string()
 
     def check_segment(self, segment: dict[str, Any]) -> None:
-        relative = f"segments/{segment['name']}"
+        relative = segment_path(segment)
         if relative not in self.files:
             # Left out on purpose only if the signed clip's span does not reach it.
             if self.clip is not None and not self.clip.covers(segment):
@@ -877,16 +1028,16 @@ class Clip:
         if not 0 <= self.start_us < self.end_us <= result["manifest"]["duration_us"]:
             raise Failure(self.where, "the clip's span is outside the recording")
         covered = [s for s in result["segments"] if self.covers(s)]
-        fields = ("index", "name", "sha256", "size", "start_us", "duration_us")
+        fields = ("index", "name", "sha256", "size", "start_us", "duration_us", "track")
         claimed = [{f: s.get(f) for f in fields} for s in self.segments]
-        if claimed != [{f: s[f] for f in fields} for s in covered]:
+        if claimed != [{f: s.get(f) for f in fields} for s in covered]:
             raise Failure(
                 self.where, "the clip's segments are not the sealed segments its span covers"
             )
 
     def check_left_out(self, listed: bytes | None, segments: list[dict[str, Any]]) -> None:
         """NOT-INCLUDED.txt names exactly the sealed segments outside the span."""
-        expected = [f"segments/{s['name']}" for s in segments if not self.covers(s)]
+        expected = [segment_path(s) for s in segments if not self.covers(s)]
         if listed is None:
             raise Failure(NOT_INCLUDED, "missing: a clip lists the sealed segments it leaves out")
         if listed.decode("utf-8", "replace").split() != expected:
@@ -1087,7 +1238,7 @@ def verify(
     for segment in segments:
         state = "not included (outside the clip)" if segment in session.absent else "OK"
         start = clock(segment["start_us"])
-        report(f"  {segment['name']}  {start}  sha256 {segment['sha256']}  {state}")
+        report(f"  {segment_path(segment)}  {start}  sha256 {segment['sha256']}  {state}")
     if clip is not None:
         clip.check(session, result)
         clip.check_left_out(not_included, segments)
