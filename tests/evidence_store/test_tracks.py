@@ -1,0 +1,283 @@
+"""A passthrough session's tracks through every verifier: ``sealroom verify``, an export's
+standalone verify.py, the shipped hand procedure, and clip proofs. The session is recorded by
+``sealroom record`` from a room profile of two real RTSP cameras (Debian's gst-rtsp-server),
+whose sound is the first camera's own microphone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from evidence_store import layout
+from evidence_store.chain import ChainState
+from evidence_store.clips import clip_proof, verify_clip
+from evidence_store.errors import TamperedError
+from evidence_store.model import (
+    DeviceStats,
+    Event,
+    EventType,
+    Manifest,
+    SegmentRef,
+    SessionMetadata,
+    TrackedMedia,
+    TrackInfo,
+)
+from evidence_store.signing import TrustStore
+from evidence_store.store import FilesystemStore
+from tests.support.cli import run_sealroom
+from tests.support.exports import run_verify
+from tests.support.paths import ROOT
+from tests.support.rtsp import RtspServer, free_port, require_gst_rtsp
+
+ROOM = "Phòng IP 1"
+PROCEDURE = ROOT / "evidence_store" / "export" / "assets" / "procedure.session.en.sh"
+
+
+@dataclass(frozen=True)
+class IpSession:
+    data_dir: Path
+    session_id: str
+    output: str
+
+    @property
+    def session_dir(self) -> Path:
+        return self.data_dir / "evidence" / layout.session_prefix(self.session_id)
+
+    def manifest(self) -> Manifest:
+        body = (self.session_dir / "manifest.json").read_bytes()
+        return Manifest.parse(body, location="manifest.json")
+
+
+@pytest.fixture(scope="module")
+def ip_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IpSession]:
+    require_gst_rtsp()
+    root = tmp_path_factory.mktemp("ip")
+    servers = [RtspServer(free_port()), RtspServer(free_port(), audio="none")]
+    for server in servers:
+        server.start()
+    try:
+        config = root / "sealroom.toml"
+        config.write_text(
+            f"""
+[recorder]
+segment_seconds = 2
+
+[rooms."{ROOM}"]
+camera = {{ kind = "rtsp", url = "{servers[0].url}", name = "cam-A" }}
+pip_camera = {{ kind = "rtsp", url = "{servers[1].url}", name = "cam-B" }}
+microphone = {{ kind = "rtsp", url = "{servers[0].url}", name = "cam-A sound" }}
+""",
+            encoding="utf-8",
+        )
+        data = root / "data"
+        result = run_sealroom(
+            "--config", str(config), "record", "--room", ROOM, "--case", "VKS-16/2026",
+            "--duration", "7", data_dir=data,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        session_id = result.stdout.split("sealed session ", 1)[1].split(":", 1)[0]
+        yield IpSession(data, session_id, result.stdout)
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def writable_copy(session: IpSession, tmp_path: Path) -> Path:
+    copy = tmp_path / "data"
+    shutil.copytree(session.data_dir, copy)
+    for path in copy.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return copy
+
+
+def flip_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_sealroom_record_prints_what_each_device_delivered(ip_session: IpSession) -> None:
+    manifest = ip_session.manifest()
+    assert isinstance(manifest.media, TrackedMedia)
+    assert [t.id for t in manifest.media.tracks] == ["cam1", "cam2", "sound"]
+    for stats in manifest.devices or []:
+        line = next(x for x in ip_session.output.splitlines() if x.startswith(stats.device))
+        assert f"frames received {stats.frames_received}" in line
+        assert f"clock corrections {stats.clock_corrections}" in line
+        assert "p99" in line
+
+
+def test_sealroom_verify_checks_every_track(ip_session: IpSession, tmp_path: Path) -> None:
+    result = run_sealroom("verify", ip_session.session_id, "--json", data_dir=ip_session.data_dir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for track in ("cam1", "cam2", "sound"):
+        copy = writable_copy(ip_session, tmp_path / track)
+        target = f"segments/{track}/000001.mp4"
+        flip_byte(copy / "evidence" / layout.session_prefix(ip_session.session_id) / target)
+        result = run_sealroom("verify", ip_session.session_id, "--json", data_dir=copy)
+        outcome = json.loads(result.stdout)
+        assert result.returncode == 1
+        assert (outcome["result"], outcome["location"]) == ("tampered", target), outcome
+
+
+def test_verify_py_and_the_hand_procedure_check_every_track(
+    ip_session: IpSession, tmp_path: Path
+) -> None:
+    package = tmp_path / "package"
+    result = run_sealroom(
+        "export", ip_session.session_id, "--out", str(package), data_dir=ip_session.data_dir
+    )
+    assert result.returncode == 0, result.stderr
+    checked = run_verify(package)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for track in ("cam1", "cam2", "sound"):
+        assert f"segments/{track}/000000.mp4" in checked.stdout
+
+    session = package / "sessions" / ip_session.session_id
+    block = PROCEDURE.read_text(encoding="utf-8").split("# 3. ", 1)[1].split("# 4. ", 1)[0]
+    hand = subprocess.run(
+        ["bash", "-c", "# 3. " + block], cwd=session, capture_output=True, text=True, check=False
+    )
+    assert hand.returncode == 0 and "no extra files" in hand.stdout, hand.stdout + hand.stderr
+    assert "segments/cam2/000000.mp4: OK" in hand.stdout
+
+    tampered = tmp_path / "tampered"
+    shutil.copytree(package, tampered)
+    for path in tampered.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    target = f"sessions/{ip_session.session_id}/segments/cam2/000001.mp4"
+    flip_byte(tampered / target)
+    refused = run_verify(tampered)
+    assert refused.returncode == 1
+    assert f"file:   {target}" in refused.stdout, refused.stdout
+    hand = subprocess.run(
+        ["bash", "-c", "# 3. " + block],
+        cwd=tampered / "sessions" / ip_session.session_id,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "segments/cam2/000001.mp4: FAILED" in hand.stdout
+
+
+def test_a_clip_proof_covers_every_track_of_its_span(ip_session: IpSession, tmp_path: Path) -> None:
+    store = FilesystemStore.open(ip_session.data_dir / "evidence", create=False)
+    trust = TrustStore.from_paths([ip_session.data_dir / "trust"])
+    proof = clip_proof(store, ip_session.session_id, trust, 3_000_000, 4_000_000)
+    assert {s.track for s in proof.segments} == {"cam1", "cam2", "sound"}
+    manifest = ip_session.manifest()
+    for segment in manifest.segments:  # exactly those that touch the span, of every track
+        touches = segment.start_us < 4_000_000 and segment.end_us > 3_000_000
+        assert touches == any(
+            (s.track, s.index) == (segment.track, segment.index) for s in proof.segments
+        )
+    assert verify_clip(store, proof, trust).segments == len(proof.segments)
+
+    copy = writable_copy(ip_session, tmp_path)
+    store = FilesystemStore.open(copy / "evidence", create=False)
+    covered = next(s for s in proof.segments if s.track == "sound")
+    flip_byte(copy / "evidence" / layout.session_prefix(ip_session.session_id) / covered.path)
+    with pytest.raises(TamperedError) as refused:
+        verify_clip(store, proof, trust)
+    assert refused.value.location == covered.path
+
+
+# -- the chain's rules for tracks ------------------------------------------------------------
+
+MEDIA = TrackedMedia(
+    mode="passthrough",
+    sample_rate=48000,
+    channels=1,
+    segment_seconds=2,
+    tracks=[
+        TrackInfo(id="cam1", kind="camera", device="cam-A"),
+        TrackInfo(id="sound", kind="sound", device="mic"),
+    ],
+)
+
+
+def started() -> ChainState:
+    chain = ChainState("s-20261207T000000Z-00000000")
+    event = Event(
+        type=EventType.SESSION_STARTED,
+        metadata=SessionMetadata(case_number="C", room="R"),
+        media=MEDIA,
+        signer={"algorithm": "ed25519", "public_key_sha256": "0" * 64},  # type: ignore[arg-type]
+    )
+    chain.apply_event(event, "2026-12-07T00:00:00.000000Z", "chain/000000.json")
+    return chain
+
+
+def segment(
+    track: str | None, index: int, start_us: int, duration_us: int = 2_000_000
+) -> SegmentRef:
+    return SegmentRef(
+        index=index,
+        name=f"{index:06d}.mp4",
+        sha256="a" * 64,
+        size=10,
+        start_us=start_us,
+        duration_us=duration_us,
+        track=track,
+    )
+
+
+def test_a_tracks_segments_are_numbered_on_their_own_and_may_leave_gaps() -> None:
+    chain = started()
+    chain.apply_segment(segment("sound", 0, 0), "l1")
+    chain.apply_segment(segment("cam1", 0, 1_200_000), "l2")  # joined at its first keyframe
+    chain.apply_segment(segment("cam1", 1, 9_000_000), "l3")  # after an outage: a gap
+    gaps = chain.gaps()
+    assert [(g.track, g.from_us, g.to_us) for g in gaps] == [
+        ("cam1", 0, 1_200_000),
+        ("cam1", 3_200_000, 9_000_000),
+    ]
+    assert chain.next_segment_start_us == 11_000_000
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (segment("cam9", 0, 0), "unknown track"),
+        (segment(None, 0, 0), "unknown track"),
+        (segment("cam1", 1, 0), "index 1 of track cam1"),
+    ],
+)
+def test_a_segment_that_breaks_its_tracks_rules_is_tampering(bad: SegmentRef, reason: str) -> None:
+    with pytest.raises(TamperedError, match=reason):
+        started().apply_segment(bad, "l1")
+
+
+def test_overlapping_segments_of_one_track_are_tampering() -> None:
+    chain = started()
+    chain.apply_segment(segment("cam1", 0, 0), "l1")
+    with pytest.raises(TamperedError, match="before the end"):
+        chain.apply_segment(segment("cam1", 1, 1_999_999), "l2")
+
+
+def test_stats_must_count_the_clock_corrections_the_chain_records() -> None:
+    chain = started()
+    correction = Event(type=EventType.CLOCK_CORRECTED, device="mic", reason="resampled")
+    chain.apply_event(correction, "2026-12-07T00:00:01.000000Z", "l1")
+    stats = DeviceStats(
+        device="mic",
+        track="sound",
+        frames_received=1,
+        frames_dropped=0,
+        frames_filled=0,
+        silence_filled_samples=0,
+        samples_cut=0,
+        samples_resampled=5,
+        clock_corrections=0,
+        join_wait_us=0,
+    )
+    with pytest.raises(
+        TamperedError, match="count 0 clock corrections of mic, the chain records 1"
+    ):
+        chain.apply_event(Event(type=EventType.DEVICE_STATS, stats=[stats]), "t", "l2")
