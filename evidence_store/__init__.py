@@ -57,6 +57,7 @@ from evidence_store.store import (
     sha256_file,
 )
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
+from evidence_store.timeline import runs
 from evidence_store.verify import verify_session
 
 __all__ = [
@@ -103,6 +104,7 @@ __all__ = [
     "parse_utc",
     "publish_once",
     "replace_atomically",
+    "runs",
     "sha256_file",
     "utc_now",
     "verify_clip",

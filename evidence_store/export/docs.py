@@ -12,9 +12,10 @@ from typing import Any
 from evidence_store import layout
 from evidence_store.custody import CustodyEntry
 from evidence_store.model import Manifest, TrackedMedia
+from evidence_store.timeline import runs
 
 ASSETS = Path(__file__).parent / "assets"
-STATIC_ASSETS = ("verify.py", "player.html", "player.js", "player.css")
+STATIC_ASSETS = ("verify.py", "player.html", "player.js", "player.css", "tracks.js", "tracks.css")
 NOT_INCLUDED = "NOT-INCLUDED.txt"
 CUSTODY = "custody.json"
 PLAYER_DATA = "player-data.js"
@@ -134,6 +135,7 @@ def player_data(facts: PackageFacts) -> str:
         "start_us": facts.start_us,
         "end_us": facts.end_us,
         "timezone": facts.manifest.metadata.timezone,
+        "runs": runs(facts.manifest),
         "tracks": _tracks(facts),
         "segments": [
             {

@@ -30,6 +30,7 @@ from evidence_store.model import (
 )
 from evidence_store.signing import TrustStore
 from evidence_store.store import FilesystemStore
+from tests.support.browser import shot, wait_js
 from tests.support.cli import run_sealroom
 from tests.support.exports import run_verify
 from tests.support.paths import ROOT
@@ -88,6 +89,16 @@ microphone = {{ kind = "rtsp", url = "{servers[0].url}", name = "cam-A sound" }}
             server.stop()
 
 
+@pytest.fixture(scope="module")
+def ip_package(ip_session: IpSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    package = tmp_path_factory.mktemp("package") / "package"
+    result = run_sealroom(
+        "export", ip_session.session_id, "--out", str(package), data_dir=ip_session.data_dir
+    )
+    assert result.returncode == 0, result.stderr
+    return package
+
+
 def writable_copy(session: IpSession, tmp_path: Path) -> Path:
     copy = tmp_path / "data"
     shutil.copytree(session.data_dir, copy)
@@ -127,13 +138,9 @@ def test_sealroom_verify_checks_every_track(ip_session: IpSession, tmp_path: Pat
 
 
 def test_verify_py_and_the_hand_procedure_check_every_track(
-    ip_session: IpSession, tmp_path: Path
+    ip_session: IpSession, ip_package: Path, tmp_path: Path
 ) -> None:
-    package = tmp_path / "package"
-    result = run_sealroom(
-        "export", ip_session.session_id, "--out", str(package), data_dir=ip_session.data_dir
-    )
-    assert result.returncode == 0, result.stderr
+    package = ip_package
     checked = run_verify(package)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     for track in ("cam1", "cam2", "sound"):
@@ -186,6 +193,40 @@ def test_a_clip_proof_covers_every_track_of_its_span(ip_session: IpSession, tmp_
     with pytest.raises(TamperedError) as refused:
         verify_clip(store, proof, trust)
     assert refused.value.location == covered.path
+
+
+@pytest.mark.slow
+def test_the_offline_player_shows_every_track_in_step_from_file_url(
+    ip_session: IpSession, ip_package: Path, browser: object
+) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((ip_package / "player.html").as_uri())
+    page.click("[data-action=play]")
+    wait_js(page, "Number(document.getElementById('tracks').dataset.time) > 3.5", timeout=30)
+    for _ in range(5):  # every camera where the sound is, on the session clock
+        positions = page.evaluate("window.sealroomPlayer.positions()")
+        sound = positions["sound"]
+        assert sound is not None, positions
+        for track in ("cam1", "cam2"):
+            assert positions[track] is not None, positions
+            assert abs(positions[track] - sound) < 0.2, positions
+        page.wait_for_timeout(300)  # type: ignore[attr-defined]
+    caption = page.inner_text(".tracks-caption")  # type: ignore[attr-defined]
+    started = ip_session.manifest().started_at  # drawn from the sealed metadata, in GMT+7
+    assert ROOM in caption and "VKS-16/2026" in caption and "GMT+7" in caption, caption
+    assert f"{started[8:10]}/{started[5:7]}/{started[:4]}" in caption or "/" in caption
+    shot(page, "export-player-tracks-inset")
+    page.click("[data-action=layout-side]")
+    page.click("[data-action=main-cam2]")
+    state = page.evaluate(
+        "[document.getElementById('tracks').dataset.layout, "
+        "document.getElementById('tracks').dataset.main]"
+    )
+    assert state == ["side", "cam2"]
+    shot(page, "export-player-tracks")
+    assert errors == []
 
 
 # -- the chain's rules for tracks ------------------------------------------------------------
