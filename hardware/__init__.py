@@ -8,7 +8,7 @@ from hardware.discovery import FoundCamera, FoundMicrophone, Inventory, discover
 from hardware.errors import HardwareError
 from hardware.media_file import FileCamera, FileMicrophone
 from hardware.rtsp import RtspCamera, redact, with_credentials
-from hardware.rtsp_sound import RtspMicrophone
+from hardware.rtsp_sound import CameraSound, RtspMicrophone
 from hardware.rtsp_stream import RtspStream, StreamFormat, StreamPacket
 from hardware.sound_card import AlsaMicrophone, PulseMicrophone
 from hardware.sources import AudioChunk, Camera, Image, Microphone, Samples, VideoFrame
@@ -20,6 +20,7 @@ __all__ = [
     "AlsaMicrophone",
     "AudioChunk",
     "Camera",
+    "CameraSound",
     "Clock",
     "FileCamera",
     "FileMicrophone",

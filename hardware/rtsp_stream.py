@@ -22,7 +22,7 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import av
 import av.container
@@ -31,14 +31,40 @@ import numpy as np
 from hardware.audio_convert import AudioConverter
 from hardware.clock import MONOTONIC, Clock
 from hardware.errors import HardwareError
-from hardware.rtsp import US_PER_SECOND, redact, rtsp_reason
 from hardware.sources import AudioChunk
 from hardware.timestamps import ArrivalAnchor
 
+US_PER_SECOND = 1_000_000
 VIDEO_CODECS = ("h264", "hevc")  # what passthrough records as it arrives
 # Camera sound an MP4 file holds as it is; G.711 (pcm_alaw, pcm_mulaw) it does not.
 MP4_AUDIO_CODECS = ("aac", "opus")
 VIDEO, AUDIO = 0, 1  # the anchor's stream keys
+
+
+def redact(url: str) -> str:
+    """The URL without user name and password, fit for logs and the evidence chain."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def with_credentials(url: str, user: str, password: str) -> str:
+    """``url`` with ``user:password@`` inserted (quoted), replacing any there."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def rtsp_reason(exc: BaseException) -> str:
+    """FFmpeg's message without the URL it quotes (which may hold a password)."""
+    if isinstance(exc, av.FFmpegError) and exc.strerror:
+        return str(exc.strerror)
+    return type(exc).__name__ if isinstance(exc, av.FFmpegError) else str(exc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +131,7 @@ class RtspStream:
         latency_ms: int = 0,
         audio: bool = True,
         video: bool = True,
+        any_video: bool = False,
         clock: Clock = MONOTONIC,
     ) -> None:
         if urlsplit(url).scheme not in ("rtsp", "rtsps"):
@@ -116,6 +143,7 @@ class RtspStream:
         self._latency_ns = latency_ms * 1_000_000
         self._want_audio = audio
         self._want_video = video  # False: the camera's sound only (a microphone)
+        self._any_video = any_video  # True: decoded (composite), so any codec will do
         self._clock = clock
         self._anchor = ArrivalAnchor(latency_ns=self._latency_ns)
         self._container: av.container.InputContainer | None = None
@@ -178,7 +206,7 @@ class RtspStream:
         if video is None:
             return "the stream has no video"
         codec = video.codec_context.name
-        if codec not in VIDEO_CODECS:
+        if codec not in VIDEO_CODECS and not self._any_video:
             return (
                 f"the camera sends {codec}; passthrough records H.264 or H.265 "
                 "(record this camera in composite mode)"

@@ -22,12 +22,11 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from evidence_store import DeviceStats, Manifest, TrackedMedia, TrackInfo
-from hardware import MONOTONIC, Clock, HardwareError, Image, Microphone, RtspStream
+from hardware import MONOTONIC, CameraSound, Clock, HardwareError, Image, Microphone, RtspStream
 from recorder.errors import RecorderError, RecorderStateError
 from recorder.health import DeviceHealth
 from recorder.passthrough.camera_track import CameraTrack
 from recorder.passthrough.runs import Run
-from recorder.passthrough.shared_sound import CameraSound
 from recorder.passthrough.sound_track import SoundTrack, SoundWriter
 from recorder.settings import RecorderSettings
 from recorder.status import (

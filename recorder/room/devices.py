@@ -16,6 +16,7 @@ from hardware import (
     AlsaMicrophone,
     AudioChunk,
     Camera,
+    CameraSound,
     Clock,
     FileCamera,
     FileMicrophone,
@@ -134,20 +135,50 @@ def room_devices(profile: RoomProfile, settings: RecorderSettings) -> RoomDevice
     """The devices a profile names, not yet opened (opening is the recorder's ``start``)."""
     if profile.recording_mode == "passthrough":
         return passthrough_devices(profile, settings)
-    cameras = [build_camera(profile.camera, settings, default_name="synthetic-cam")]
+    microphone = build_microphone(profile.microphone, settings)
+    shared = _shared_sound(profile, microphone, settings)
+    cameras = [build_camera(profile.camera, settings, default_name="synthetic-cam", sound=shared)]
     if profile.pip_camera is not None:
-        pip = build_camera(profile.pip_camera, settings, default_name="synthetic-cam-2")
+        pip = build_camera(
+            profile.pip_camera, settings, default_name="synthetic-cam-2", sound=shared
+        )
         if pip.name == cameras[0].name:
             raise UsageError(f"both cameras are called {pip.name!r}: give one a name")
         cameras.append(pip)
     return RoomDevices(
-        cameras=tuple(cameras), microphone=build_microphone(profile.microphone, settings)
+        cameras=tuple(cameras), microphone=shared.microphone if shared else microphone
     )
 
 
+@dataclass(frozen=True)
+class _SharedSound:
+    """The room's microphone is the sound of one of its cameras (by URL)."""
+
+    url: str
+    microphone: CameraSound
+
+
+def _shared_sound(
+    profile: RoomProfile, microphone: Microphone, settings: RecorderSettings
+) -> _SharedSound | None:
+    mic = profile.microphone
+    if not isinstance(mic, RtspMicrophoneSpec):
+        return None
+    if not any(isinstance(c, RtspCameraSpec) and c.url == mic.url for c in profile.cameras):
+        return None
+    sound = CameraSound(microphone.name, settings.sample_rate, settings.channels)
+    return _SharedSound(mic.url, sound)
+
+
 def build_camera(
-    spec: CameraSpec, settings: RecorderSettings, *, default_name: str = "synthetic-cam"
+    spec: CameraSpec,
+    settings: RecorderSettings,
+    *,
+    default_name: str = "synthetic-cam",
+    sound: _SharedSound | None = None,
 ) -> Camera:
+    """The camera ``spec`` names; an RTSP camera whose URL is the room microphone's also
+    decodes its sound for it (``sound``), over its one connection."""
     if isinstance(spec, V4L2CameraSpec):
         return V4L2Camera(
             spec.device,
@@ -159,6 +190,7 @@ def build_camera(
         )
     if isinstance(spec, RtspCameraSpec):
         url = _with_credentials(spec.url, spec.credentials_file)
+        feed = sound.microphone.feed if sound is not None and sound.url == spec.url else None
         return RtspCamera(
             url,
             name=spec.name,
@@ -166,6 +198,8 @@ def build_camera(
             width=settings.width,
             height=settings.height,
             fps=settings.fps,
+            sound=feed,
+            sound_format=(settings.sample_rate, settings.channels),
         )
     if isinstance(spec, FileCameraSpec):
         return FileCamera(spec.path, name=spec.name, loop=spec.loop)

@@ -14,7 +14,7 @@ import av
 
 from evidence_store.model import Manifest, SegmentRef, SessionMetadata
 from evidence_store.session import SessionWriter
-from evidence_store.signing import TrustStore, ensure_device_identity
+from evidence_store.signing import DeviceSigner, TrustStore, ensure_device_identity
 from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
 from hardware.rtsp_stream import RtspStream
@@ -94,6 +94,30 @@ def passthrough_room(
     )
     recorder = PassthroughRecorder(streams, sound, settings, writer, sound_from=sound_from)
     return Room(root, store, writer, recorder)
+
+
+def record_passthrough(
+    store: FilesystemStore,
+    signer: DeviceSigner,
+    servers: Sequence[RtspServer],
+    metadata: SessionMetadata,
+    *,
+    seconds: float,
+) -> SessionWriter:
+    """Record ``seconds`` of a passthrough session of ``servers`` into ``store`` (the sound
+    from the first camera's own microphone) and seal it."""
+    streams = [
+        RtspStream(server.url, name=f"cam-{chr(65 + i)}", read_timeout=1.0)
+        for i, server in enumerate(servers)
+    ]
+    sound = Named(f"{streams[0].name} sound")
+    media = passthrough_media(SETTINGS, [s.name for s in streams], sound.name)
+    writer = SessionWriter.start(store, signer, metadata, media)
+    recorder = PassthroughRecorder(streams, sound, SETTINGS, writer, sound_from=0)
+    recorder.start()
+    recorder.wait_until(seconds, timeout=seconds + 60)
+    recorder.stop("kết thúc")
+    return writer
 
 
 def verified(room: Room) -> Manifest:

@@ -9,7 +9,7 @@ from typing import Any
 from flask import url_for
 from flask_babel import gettext as _
 
-from evidence_store import SegmentRef, layout
+from evidence_store import SegmentRef, SessionMetadata, TrackedMedia, layout
 from evidence_store.bucket import LayeredStore
 from web.playback.codecs import mime_type
 
@@ -28,9 +28,69 @@ def segment_mime(store: LayeredStore, session_id: str, index: int) -> str:
 
 
 def session_player(
+    store: LayeredStore,
+    session_id: str,
+    segments: Sequence[SegmentRef],
+    *,
+    media: object = None,
+    metadata: SessionMetadata | None = None,
+    runs: list[dict[str, int | float]] | None = None,
+) -> dict[str, Any]:
+    """The whole session, each segment served through ``review.segment`` (checked there).
+
+    A passthrough session (``media`` a ``TrackedMedia``) is played by every track at once
+    (``tracks.js``): each track's segments, served through ``review.track_segment``, and the
+    caption's facts from the sealed metadata."""
+    data = _composite_player(store, session_id, segments)
+    if isinstance(media, TrackedMedia) and metadata is not None:
+        data["tracks"] = [
+            {
+                "id": track.id,
+                "kind": track.kind,
+                "device": track.device,
+                "segments": [
+                    {
+                        "src": url_for(
+                            "review.track_segment",
+                            session_id=session_id,
+                            track=track.id,
+                            index=s.index,
+                        ),
+                        "name": s.name,
+                        "start": s.start_us / 1e6,
+                        "duration": s.duration_us / 1e6,
+                    }
+                    for s in segments
+                    if s.track == track.id
+                ],
+            }
+            for track in media.tracks
+        ]
+        data["duration"] = max((s.end_us for s in segments), default=0) / 1e6
+        data["caption"] = {
+            "room": metadata.room,
+            "case_number": metadata.case_number,
+            "timezone": metadata.timezone,
+            "runs": runs or [],
+        }
+        data["messages"].update(track_messages())
+    return data
+
+
+def track_messages() -> dict[str, str]:
+    """What the multi-track player says, in the page's language."""
+    return {
+        "gap": _("NO RECORDING · camera joining or lost"),
+        "undecodable": _(
+            "This browser cannot decode this camera's recording (it is sealed and verified; "
+            "the original file plays in VLC or ffplay)."
+        ),
+    }
+
+
+def _composite_player(
     store: LayeredStore, session_id: str, segments: Sequence[SegmentRef]
 ) -> dict[str, Any]:
-    """The whole session, each segment served through ``review.segment`` (checked there)."""
     return {
         "mime": segment_mime(store, session_id, segments[0].index if segments else 0),
         "duration": sum(s.duration_us for s in segments) / 1e6,

@@ -168,6 +168,7 @@
     this.time = this.start;
     this.playing = false;
     this.anchor = null; // performance.now() and session time when play last began
+    this.stopAt = Infinity; // the start of the first refused segment: never played past
     this.layout = "inset";
     this.tracks = data.tracks.map(function (spec) { return new Track(this, spec); }, this);
     this.cameras = this.tracks.filter(function (t) { return t.spec.kind === "camera"; });
@@ -255,6 +256,7 @@
   };
 
   Player.prototype.play = function () {
+    if (this.time >= this.stopAt - 0.05) { return; }
     if (this.time >= this.end) { this.time = this.start; }
     this.playing = true;
     this.anchor = { ms: performance.now(), t: this.time };
@@ -274,11 +276,20 @@
     this.follow();
   };
 
-  Player.prototype.refused = function () { this.pause(); };
+  // A segment that does not match its seal: playback stops where it begins, and goes no
+  // further (as the single-track player does).
+  Player.prototype.refused = function (track, segment) {
+    this.stopAt = Math.min(this.stopAt, segment.start);
+    if (this.now() >= this.stopAt - 0.05) { this.pause(); }
+  };
 
   Player.prototype.tick = function () {
     this.time = this.now();
     if (this.time >= this.end) { this.time = this.end; this.pause(); }
+    if (this.playing && this.time >= this.stopAt - 0.05) {
+      this.time = Math.max(this.start, this.stopAt - 0.05);
+      this.pause();
+    }
     this.follow();
   };
 
@@ -289,6 +300,7 @@
     this.caption.textContent = captionText(this.data.caption, t);
     this.clockText.textContent = clock(t);
     this.container.dataset.time = t.toFixed(3);
+    this.container.dataset.playing = String(playing);
     if (document.activeElement !== this.seek) { this.seek.value = String(t); }
   };
 
