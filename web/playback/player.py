@@ -3,6 +3,7 @@ segments on the session's timeline with their URLs, and its messages in the page
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from evidence_store.bucket import LayeredStore
 from web.playback.codecs import mime_type
 
 HEAD_BYTES = 64 * 1024  # enough for the first avcC box
+TRACK_ID = re.compile(r"[a-z][a-z0-9]{0,15}")  # the format's track ids (cam1, sound)
 
 
 def segment_mime(store: LayeredStore, session_id: str, index: int) -> str:
@@ -43,29 +45,13 @@ def session_player(
     caption's facts from the sealed metadata."""
     data = _composite_player(store, session_id, segments)
     if isinstance(media, TrackedMedia) and metadata is not None:
-        data["tracks"] = [
-            {
-                "id": track.id,
-                "kind": track.kind,
-                "device": track.device,
-                "segments": [
-                    {
-                        "src": url_for(
-                            "review.track_segment",
-                            session_id=session_id,
-                            track=track.id,
-                            index=s.index,
-                        ),
-                        "name": s.name,
-                        "start": s.start_us / 1e6,
-                        "duration": s.duration_us / 1e6,
-                    }
-                    for s in segments
-                    if s.track == track.id
-                ],
-            }
-            for track in media.tracks
-        ]
+        data["tracks"] = tracks_of(
+            segments,
+            media,
+            lambda track, index: url_for(
+                "review.track_segment", session_id=session_id, track=track, index=index
+            ),
+        )
         data["duration"] = max((s.end_us for s in segments), default=0) / 1e6
         data["caption"] = {
             "room": metadata.room,
@@ -77,9 +63,39 @@ def session_player(
     return data
 
 
+def tracks_of(
+    segments: Sequence[SegmentRef] | Sequence[Any],
+    media: TrackedMedia,
+    url: Any,
+    *,
+    origin_us: int = 0,
+) -> list[dict[str, Any]]:
+    """Each track of ``media`` with its segments among ``segments`` (SegmentRef or
+    ClipSegment), served from ``url(track, index)``, on a timeline from ``origin_us``."""
+    return [
+        {
+            "id": track.id,
+            "kind": track.kind,
+            "device": track.device,
+            "segments": [
+                {
+                    "src": url(track.id, s.index),
+                    "name": s.name,
+                    "start": (s.start_us - origin_us) / 1e6,
+                    "duration": s.duration_us / 1e6,
+                }
+                for s in segments
+                if s.track == track.id
+            ],
+        }
+        for track in media.tracks
+    ]
+
+
 def track_messages() -> dict[str, str]:
     """What the multi-track player says, in the page's language."""
     return {
+        "refused": refused_message(),
         "gap": _("NO RECORDING · camera joining or lost"),
         "undecodable": _(
             "This browser cannot decode this camera's recording (it is sealed and verified; "
@@ -102,12 +118,16 @@ def _composite_player(
             }
             for s in segments
         ],
-        "messages": {
-            # {time} is filled in by the player: where on the timeline it stopped.
-            "refused": _(
-                "Playback stopped at %(time)s: this part of the recording does not match its "
-                "seal (altered or replaced), so it is not played.",
-                time="{time}",
-            ),
-        },
+        "messages": {"refused": refused_message()},
     }
+
+
+def refused_message() -> str:
+    """What a player says where it stopped before a segment that does not match its seal;
+    {time} is filled in by the player."""
+    message: str = _(
+        "Playback stopped at %(time)s: this part of the recording does not match its "
+        "seal (altered or replaced), so it is not played.",
+        time="{time}",
+    )
+    return message

@@ -6,7 +6,6 @@ session answers 404 (its existence is not revealed) and is logged as a denial.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import (
@@ -41,12 +40,18 @@ from web.evidence import console_settings, data_dir, evidence_store, refresh_ind
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm
 from web.models import ROOT_UNIT, Bookmark
-from web.playback import Playback, refuse_unverified, serve_segment, session_player, session_seals
+from web.playback import (
+    TRACK_ID,
+    Playback,
+    refuse_unverified,
+    serve_segment,
+    session_player,
+    session_seals,
+)
 from web.roles import EVIDENCE_READERS
 from web.visibility import visible_session, visible_units
 
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
-TRACK_ID = re.compile(r"[a-z][a-z0-9]{0,15}")  # the format's track ids (cam1, sound)
 
 
 @blueprint.get("/")

@@ -177,8 +177,22 @@
     this.build();
     this.follow();
     var self = this;
-    setInterval(function () { self.tick(); }, TICK_MS);
+    this.timer = setInterval(function () { self.tick(); }, TICK_MS);
   }
+
+  // Stop and take the player off the page (a court screen showing something else).
+  Player.prototype.destroy = function () {
+    clearInterval(this.timer);
+    this.tracks.forEach(function (track) {
+      track.elements.forEach(function (e) { e.pause(); e.removeAttribute("src"); e.load(); });
+    });
+    this.container.replaceChildren();
+  };
+
+  // Sound on or off (a court screen may have to start muted until someone clicks).
+  Player.prototype.setMuted = function (muted) {
+    if (this.sound) { this.sound.elements.forEach(function (e) { e.muted = muted; }); }
+  };
 
   Player.prototype.build = function () {
     var self = this;
