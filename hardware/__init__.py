@@ -7,6 +7,13 @@ from hardware.clock import MONOTONIC, Clock, MonotonicClock, ScaledClock
 from hardware.discovery import FoundCamera, FoundMicrophone, Inventory, discover
 from hardware.errors import HardwareError
 from hardware.media_file import FileCamera, FileMicrophone
+from hardware.onvif import (
+    WS_DISCOVERY_PORT,
+    OnvifDevice,
+    OnvifStream,
+    discover_onvif,
+    onvif_stream,
+)
 from hardware.rtsp import RtspCamera, redact, with_credentials
 from hardware.rtsp_sound import CameraSound, RtspMicrophone
 from hardware.rtsp_stream import RtspStream, StreamFormat, StreamPacket
@@ -17,6 +24,7 @@ from hardware.v4l2 import V4L2Camera
 
 __all__ = [
     "MONOTONIC",
+    "WS_DISCOVERY_PORT",
     "AlsaMicrophone",
     "AudioChunk",
     "Camera",
@@ -31,6 +39,8 @@ __all__ = [
     "Inventory",
     "Microphone",
     "MonotonicClock",
+    "OnvifDevice",
+    "OnvifStream",
     "PulseMicrophone",
     "RtspCamera",
     "RtspMicrophone",
@@ -44,6 +54,8 @@ __all__ = [
     "V4L2Camera",
     "VideoFrame",
     "discover",
+    "discover_onvif",
+    "onvif_stream",
     "redact",
     "with_credentials",
 ]

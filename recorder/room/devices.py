@@ -268,6 +268,11 @@ def _with_credentials(url: str, credentials_file: Path | None) -> str:
     """``url`` with the user and password of ``credentials_file`` (USER:PASSWORD) in it."""
     if credentials_file is None:
         return url
+    return with_credentials(url, *read_credentials(credentials_file))
+
+
+def read_credentials(credentials_file: Path) -> tuple[str, str]:
+    """USER and PASSWORD from a file holding ``USER:PASSWORD`` on one line."""
     try:
         text = credentials_file.read_text(encoding="utf-8").strip()
     except OSError as exc:
@@ -277,4 +282,4 @@ def _with_credentials(url: str, credentials_file: Path | None) -> str:
     user, sep, password = text.partition(":")
     if not sep or not user:
         raise UsageError(f"{credentials_file} must hold USER:PASSWORD on one line")
-    return with_credentials(url, user, password)
+    return user, password
