@@ -111,6 +111,7 @@ class EventType(StrEnum):
     DEVICE_STATS = "device_stats"
     INTERRUPTED = "interrupted"
     STOPPED = "stopped"
+    CLOCK_SKEW = "clock_skew"  # the time-stamp authority's time disagreed with the device's
 
 
 class PresentPerson(_Document):
@@ -256,6 +257,7 @@ class Event(_Document):
             EventType.DEVICE_LOST,
             EventType.CLOCK_CORRECTED,
             EventType.NOTE,
+            EventType.CLOCK_SKEW,
         }
         if self.type in needs_reason and not self.reason:
             raise ValueError(f"a {self.type.value} event needs a reason")
