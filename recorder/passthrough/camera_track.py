@@ -38,6 +38,7 @@ from recorder.status import SealTiming, StatusBoard
 
 log = logging.getLogger("sealroom.recorder")
 LONG_KEYFRAME_FACTOR = 1.25  # keyframes this much further apart than a segment are noted
+KEYFRAME_SAMPLES = 3  # intervals whose median is the camera's keyframe interval
 NS_PER_SECOND = 1_000_000_000
 
 
@@ -108,6 +109,7 @@ class CameraTrack:
         self._last_video_captured: int | None = None
         self._last_keyframe: int | None = None
         self._noted_long_keyframes = False
+        self._keyframe_intervals: list[int] = []
         self._waiting_since: int | None = None  # joining: when the wait for a keyframe began
         self._lost = False
         self._stopping = threading.Event()
@@ -272,7 +274,12 @@ class CameraTrack:
         last, self._last_keyframe = self._last_keyframe, item.captured_ns
         if last is None or self._noted_long_keyframes:
             return
-        interval = item.captured_ns - last
+        # The camera's setting, not a stall: the median of its last few intervals.
+        self._keyframe_intervals.append(item.captured_ns - last)
+        del self._keyframe_intervals[:-KEYFRAME_SAMPLES]
+        if len(self._keyframe_intervals) < KEYFRAME_SAMPLES:
+            return
+        interval = sorted(self._keyframe_intervals)[KEYFRAME_SAMPLES // 2]
         if interval > self._segment_ns * LONG_KEYFRAME_FACTOR:
             self._noted_long_keyframes = True
             reason = (
