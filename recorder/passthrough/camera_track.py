@@ -38,7 +38,7 @@ from recorder.status import SealTiming, StatusBoard
 
 log = logging.getLogger("sealroom.recorder")
 LONG_KEYFRAME_FACTOR = 1.25  # keyframes this much further apart than a segment are noted
-KEYFRAME_SAMPLES = 3  # intervals whose median is the camera's keyframe interval
+KEYFRAME_SAMPLES = 2  # consecutive long intervals: the camera's setting, not one stall
 NS_PER_SECOND = 1_000_000_000
 
 
@@ -274,12 +274,12 @@ class CameraTrack:
         last, self._last_keyframe = self._last_keyframe, item.captured_ns
         if last is None or self._noted_long_keyframes:
             return
-        # The camera's setting, not a stall: the median of its last few intervals.
+        # The camera's setting, not a stall: its last intervals were all long.
         self._keyframe_intervals.append(item.captured_ns - last)
         del self._keyframe_intervals[:-KEYFRAME_SAMPLES]
         if len(self._keyframe_intervals) < KEYFRAME_SAMPLES:
             return
-        interval = sorted(self._keyframe_intervals)[KEYFRAME_SAMPLES // 2]
+        interval = min(self._keyframe_intervals)
         if interval > self._segment_ns * LONG_KEYFRAME_FACTOR:
             self._noted_long_keyframes = True
             reason = (
