@@ -244,8 +244,9 @@ class ChainState:
             )
 
     def _check_stats(self, stats: list[DeviceStats], where: str) -> None:
-        """Each device once; its count of clock corrections is the chain's own count."""
-        devices = [s.device for s in stats]
+        """Each device once; the clock corrections counted under a device's name are the
+        ones the chain records for it (a camera and a microphone may share a name)."""
+        devices = [(s.kind, s.device) for s in stats]
         if len(set(devices)) != len(devices):
             raise TamperedError("device stats name a device twice", location=where)
         media = self.media
@@ -256,11 +257,13 @@ class ChainState:
                     f"device stats of {entry.device} name unknown track {entry.track!r}",
                     location=where,
                 )
-            chained = self.corrections.get(entry.device, 0)
-            if entry.clock_corrections != chained:
+        for device in sorted({s.device for s in stats} | set(self.corrections)):
+            counted = sum(s.clock_corrections for s in stats if s.device == device)
+            chained = self.corrections.get(device, 0)
+            if counted != chained:
                 raise TamperedError(
-                    f"device stats count {entry.clock_corrections} clock corrections of "
-                    f"{entry.device}, the chain records {chained}",
+                    f"device stats count {counted} clock corrections of "
+                    f"{device}, the chain records {chained}",
                     location=where,
                 )
 

@@ -219,6 +219,7 @@ class DeviceStats(_Document):
     lost device or filled frames."""
 
     device: Name
+    kind: Literal["camera", "microphone"]
     track: TrackId | None = None
     frames_received: Count
     frames_dropped: Count

@@ -376,6 +376,7 @@ class SessionRecorder:
         cameras = [
             DeviceStats(
                 device=capture.name,
+                kind="camera",
                 frames_received=capture.received,
                 frames_dropped=capture.dropped + feed.late,
                 frames_filled=pipeline.filled[number],
@@ -391,6 +392,7 @@ class SessionRecorder:
         audio = self._audio
         microphone = DeviceStats(
             device=audio.name,
+            kind="microphone",
             frames_received=audio.received,
             frames_dropped=audio.dropped,
             frames_filled=0,

@@ -86,7 +86,7 @@ class CameraTrack:
         self.name = stream.name
         self.writer = writer
         self.board = board
-        self.counters = DeviceCounters(stream.name, track_id)
+        self.counters = DeviceCounters(stream.name, "camera", track_id)
         self.connected = threading.Event()  # the first connection answered (or failed)
         self.open_error: str | None = None
         self.last_error: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from typing import Literal
 
 from evidence_store import DeviceStats, SealLatency
 from recorder.status import latency_summary
@@ -17,6 +18,7 @@ class DeviceCounters:
     """One device's counts. Written by its track's thread, read by any (single int stores)."""
 
     device: str
+    kind: Literal["camera", "microphone"]
     track: str | None
     frames_received: int = 0
     frames_dropped: int = 0
@@ -42,6 +44,7 @@ class DeviceCounters:
     def stats(self) -> DeviceStats:
         return DeviceStats(
             device=self.device,
+            kind=self.kind,
             track=self.track,
             frames_received=self.frames_received,
             frames_dropped=self.frames_dropped,

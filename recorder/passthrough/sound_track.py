@@ -64,7 +64,7 @@ class SoundTrack:
         self.name = microphone.name
         self.writer = writer
         self.board = board
-        self.counters = DeviceCounters(microphone.name, track_id)
+        self.counters = DeviceCounters(microphone.name, "microphone", track_id)
         self.meter = AudioMeter(sample_rate)
         self.last_error: str | None = None
         self.last_captured_ns: int | None = None

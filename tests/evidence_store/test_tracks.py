@@ -308,6 +308,7 @@ def test_stats_must_count_the_clock_corrections_the_chain_records() -> None:
     chain.apply_event(correction, "2026-12-07T00:00:01.000000Z", "l1")
     stats = DeviceStats(
         device="mic",
+        kind="microphone",
         track="sound",
         frames_received=1,
         frames_dropped=0,

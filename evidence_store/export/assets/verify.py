@@ -382,10 +382,12 @@ def check_stats_form(stats: Any, bad: Callable[[str], Failure]) -> None:
     """device_stats: one entry per device, every count a whole number."""
     if not isinstance(stats, list):
         raise bad("stats must be a list")
-    allowed = {"device", "track", "seal_latency", *STATS_COUNTS}
+    allowed = {"device", "kind", "track", "seal_latency", *STATS_COUNTS}
     for entry in stats:
         if not isinstance(entry, dict) or not set(entry) <= allowed or not entry.get("device"):
             raise bad("device stats entry is malformed")
+        if entry.get("kind") not in ("camera", "microphone"):
+            raise bad("device stats kind must be camera or microphone")
         if not all(is_count(entry.get(name)) for name in STATS_COUNTS):
             raise bad("device stats counts must be whole numbers")
         if "track" in entry and not TRACK_ID.match(str(entry["track"])):
@@ -618,8 +620,9 @@ class Chain:
             self.ended_at, self.end_reason, self.state = time, event["reason"], kind
 
     def check_stats(self, stats: list[dict[str, Any]], where: str) -> None:
-        """Each device once; its clock corrections are those the chain records."""
-        devices = [entry["device"] for entry in stats]
+        """Each device once; the clock corrections counted under a device's name are those
+        the chain records for it (a camera and a microphone may share a name)."""
+        devices = [(entry["kind"], entry["device"]) for entry in stats]
         if len(set(devices)) != len(devices):
             raise Failure(where, "device stats name a device twice")
         tracks = self.track_ids or []
@@ -629,12 +632,14 @@ class Chain:
                     where,
                     f"device stats of {entry['device']} name unknown track {entry['track']!r}",
                 )
-            chained = self.corrections.get(entry["device"], 0)
-            if entry["clock_corrections"] != chained:
+        for device in sorted({e["device"] for e in stats} | set(self.corrections)):
+            counted = sum(e["clock_corrections"] for e in stats if e["device"] == device)
+            chained = self.corrections.get(device, 0)
+            if counted != chained:
                 raise Failure(
                     where,
-                    f"device stats count {entry['clock_corrections']} clock corrections of "
-                    f"{entry['device']}, the chain records {chained}",
+                    f"device stats count {counted} clock corrections of {device}, the chain "
+                    f"records {chained}",
                 )
 
     def gaps(self) -> list[dict[str, Any]]:
