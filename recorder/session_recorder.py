@@ -259,6 +259,7 @@ class SessionRecorder:
             audio_level_dbfs=self._meter.level_dbfs,
             lost=self._board.is_lost(audio.name),
             error=audio.last_error,
+            clock_corrections=self._pipeline.clock_corrections,
         )
         return (*cameras, microphone)
 

@@ -343,5 +343,6 @@ class PassthroughRecorder:
             audio_level_dbfs=sound.meter.level_dbfs,
             lost=self._board.is_lost(sound.name),
             error=sound.last_error,
+            clock_corrections=sound.counters.clock_corrections,
         )
         return (*cameras, microphone)

@@ -1,6 +1,7 @@
 """Passthrough recording against real RTSP cameras (Debian's gst-rtsp-server): every camera
 its own track, its packets sealed as it sent them, cut at its keyframes; a camera lost and
-found again on its own; the room's sound from a camera's own microphone."""
+found again on its own; the room's sound from a camera's own microphone; camera sound MP4
+cannot hold (G.711) encoded to AAC."""
 
 from __future__ import annotations
 
@@ -101,7 +102,9 @@ def test_each_camera_is_recorded_as_it_arrives_in_its_own_track(tmp_path: Path) 
 
 
 def test_a_camera_killed_mid_session_is_lost_for_its_track_only(tmp_path: Path) -> None:
-    with cameras({}, {}) as servers:
+    # cam-A sends G.711, which MP4 cannot hold: its track has it as AAC, and it is the room's
+    # sound too.
+    with cameras({"audio": "pcma"}, {}) as servers:
         room = passthrough_room(tmp_path, servers)
         room.recorder.start()
         room.recorder.wait_until(4, timeout=60)
@@ -120,6 +123,9 @@ def test_a_camera_killed_mid_session_is_lost_for_its_track_only(tmp_path: Path) 
     for track in ("cam1", "sound"):
         segments = track_segments(manifest, track)
         assert all(b.end_us == a.start_us for b, a in itertools.pairwise(segments))
+    for segment in track_segments(manifest, "cam1"):
+        codecs = [s["codec_name"] for s in probe(room.session_dir / segment.path)]
+        assert codecs == ["h264", "aac"], segment.path
     [gap] = [g for g in manifest.gaps or [] if g.track == "cam2" and g.from_us > 0]
     assert 2.0 < (gap.to_us - gap.from_us) / 1e6 < 30
     after = [s for s in track_segments(manifest, "cam2") if s.start_us >= gap.to_us]
