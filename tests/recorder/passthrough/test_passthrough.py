@@ -133,3 +133,31 @@ def test_a_camera_killed_mid_session_is_lost_for_its_track_only(tmp_path: Path) 
     for segment in after:  # resumed at a keyframe: each segment's picture decodes alone
         video = probe(room.session_dir / segment.path)[0]
         assert video["codec_name"] == "h264" and int(str(video["nb_read_frames"])) > 0
+
+
+def test_a_pause_seals_every_track_and_the_resume_starts_each_at_a_keyframe(
+    tmp_path: Path,
+) -> None:
+    with cameras({}, {"audio": "none"}) as servers:
+        room = passthrough_room(tmp_path, servers)
+        room.recorder.start()
+        room.recorder.wait_until(4, timeout=60)
+        room.recorder.pause("nghỉ giải lao")
+        paused_at = room.recorder.status().media_seconds
+        time.sleep(2)  # nothing of this is recorded
+        room.recorder.resume("tiếp tục")
+        room.recorder.wait_until(paused_at + 4, timeout=60)
+        manifest = room.recorder.stop("done")
+    assert manifest == verified(room)
+    [pause] = manifest.pauses
+    assert pause.reason == "nghỉ giải lao" and pause.resume_reason == "tiếp tục"
+    for track in ("cam1", "cam2", "sound"):
+        segments = track_segments(manifest, track)
+        before = [s for s in segments if s.end_us <= paused_at * 1e6 + 1]
+        after = [s for s in segments if s.start_us >= paused_at * 1e6 - 1]
+        assert before and after and len(before) + len(after) == len(segments), track
+        for segment in after[:1]:  # each track starts again on its own, where it can
+            first = probe(room.session_dir / segment.path)[0]
+            assert int(str(first["nb_read_frames"])) > 0
+    # The paused time is not on the timeline: the session lasts its recorded runs.
+    assert manifest.duration_us / 1e6 < paused_at + 4 + 2.5
