@@ -228,9 +228,12 @@ class CameraTrack:
                 self.counters.frames_received += 1
                 self.last_captured_ns = item.captured_ns
             if run.until_ns is not None and item.captured_ns >= run.until_ns:
-                self._close_segment(end_ns=run.until_ns)
-                self._pending_audio.clear()
-                run.finished(self.track_id)
+                # Sound arrives ahead of the picture it goes with: only a picture from the
+                # run's end on says that nothing more of the run will come.
+                if item.kind == "video":
+                    self._close_segment(end_ns=run.until_ns)
+                    self._pending_audio.clear()
+                    run.finished(self.track_id)
                 return
             if item.captured_ns < run.origin_ns:
                 return  # captured before the run began
