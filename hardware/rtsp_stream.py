@@ -39,6 +39,7 @@ VIDEO_CODECS = ("h264", "hevc")  # what passthrough records as it arrives
 # Camera sound an MP4 file holds as it is; G.711 (pcm_alaw, pcm_mulaw) it does not.
 MP4_AUDIO_CODECS = ("aac", "opus")
 VIDEO, AUDIO = 0, 1  # the anchor's stream keys
+JUMP_NS = 3_000_000_000  # a timestamp step this far from its arrival spacing is a jump
 
 
 def redact(url: str) -> str:
@@ -146,6 +147,8 @@ class RtspStream:
         self._any_video = any_video  # True: decoded (composite), so any codec will do
         self._clock = clock
         self._anchor = ArrivalAnchor(latency_ns=self._latency_ns)
+        # Per stream: the shift taking its timestamp jumps out, its last media and arrival.
+        self._jumps: dict[int, tuple[int, int | None, int | None]] = {}
         self._container: av.container.InputContainer | None = None
         self._decoder: AudioConverter | None = None
         self.format: StreamFormat | None = None
@@ -183,6 +186,7 @@ class RtspStream:
         self.video_stream = video if self._want_video else None
         self.audio_stream = audio
         self._anchor.reset()
+        self._jumps.clear()
         self._decoder = None
         rate = None if video is None else (video.average_rate or video.guessed_rate)
         self.format = StreamFormat(
@@ -249,11 +253,10 @@ class RtspStream:
         arrived = self._clock.now_ns()
         stamp = packet.pts if packet.pts is not None else packet.dts
         assert stamp is not None and packet.time_base is not None
-        media = round(stamp * packet.time_base * 1_000_000_000)
         video = packet.stream is self.video_stream
-        captured = self._anchor.captured_ns(
-            media_ns=media, arrival_ns=arrived, stream=VIDEO if video else AUDIO
-        )
+        key = VIDEO if video else AUDIO
+        media = self._continuous(key, round(stamp * packet.time_base * 1_000_000_000), arrived)
+        captured = self._anchor.captured_ns(media_ns=media, arrival_ns=arrived, stream=key)
         return StreamPacket(
             kind="video" if video else "audio",
             packet=packet,
@@ -261,6 +264,24 @@ class RtspStream:
             media_ns=media,
             arrived_ns=arrived,
         )
+
+    def _continuous(self, stream: int, media_ns: int, arrived_ns: int) -> int:
+        """The stream's media time with its jumps taken out.
+
+        FFmpeg moves a stream's timestamps to its sender reports' clock when the first one
+        arrives: a jump of minutes or hours, at a different moment for picture and sound.
+        Within one connection a stream cannot really pause longer than the read timeout, so a
+        jump further than that (or backwards) is such a move: the stream goes on from where it
+        was, by its arrival spacing, and the picture and sound keep the alignment they had."""
+        shift, last_media, last_arrival = self._jumps.get(stream, (0, None, None))
+        if last_media is not None and last_arrival is not None:
+            step = media_ns + shift - last_media
+            waited = arrived_ns - last_arrival
+            if step < -JUMP_NS or step > waited + JUMP_NS:
+                shift = last_media + max(0, waited) - media_ns
+        continuous = media_ns + shift
+        self._jumps[stream] = (shift, continuous, arrived_ns)
+        return continuous
 
     def decode_audio(self, item: StreamPacket, sample_rate: int, channels: int) -> AudioChunk:
         """The samples of one sound packet, as int16 PCM at ``sample_rate`` (the nominal rate
