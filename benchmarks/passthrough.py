@@ -47,7 +47,7 @@ from recorder.media import Caption, Picture
 from recorder.passthrough import PassthroughRecorder, passthrough_media
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
-from tests.support.passthrough import Named
+from tests.support.ip_cameras.passthrough import Named
 from tests.support.rtsp import RtspServer, free_port, require_gst_rtsp
 
 FPS = 30

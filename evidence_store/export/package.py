@@ -5,6 +5,7 @@ A package is a directory (or a .zip of one):
     sessions/<id>/...      the evidence, in the store's own layout, byte for byte
                            (a clip: only the segments it covers; every link is there)
     trust-root.pem         the root the signer's certificate chains to
+    witness/<id>.pem       the off-box witness's public key, when the session has receipts
     tsa-ca.pem             the time-stamp authority's root, when the session has tokens
     clip.json              a clip's proof (evidence_store.clips.ClipProof), canonical JSON
     NOT-INCLUDED.txt       a clip: the sealed segments left out, session-relative
@@ -39,6 +40,7 @@ from cryptography.hazmat.primitives import serialization
 from evidence_store import layout
 from evidence_store.clips import ClipProof, verify_clip
 from evidence_store.custody import CustodyEntry
+from evidence_store.durable import masked
 from evidence_store.errors import (
     UnknownSessionError,
     UntrustedSignerError,
@@ -60,6 +62,7 @@ from evidence_store.export.files import (
 )
 from evidence_store.index import read_manifest
 from evidence_store.model import Manifest, SegmentRef
+from evidence_store.receipts import Receipt, key_id
 from evidence_store.signing import (
     DeviceSigner,
     TrustStore,
@@ -75,6 +78,7 @@ from evidence_store.tokens import is_token
 from evidence_store.verify import verify_session
 
 TRUST_ROOT = "trust-root.pem"
+WITNESS_KEYS = "witness"  # the package's folder of witness public keys
 TSA_ROOT = "tsa-ca.pem"
 CLIP_PROOF = "clip.json"
 EXPORTER_KEY = "exporter/public_key.pem"
@@ -213,7 +217,9 @@ def build_package(
             # too; otherwise the package's verify.py found what only it checks.
             _verify_copy(store, spec, trust)
             raise
-        stage.chmod(0o755)  # mkdtemp made it private; a package is made to be handed over
+        # mkdtemp made it private; a package is made to be handed over (by whoever the
+        # installation's umask lets read it: its owner, where it is private)
+        stage.chmod(masked(0o755))
         archive_sha256 = None
         if as_zip:
             zip_directory(stage, out, top=out.stem)
@@ -266,6 +272,7 @@ def _write_and_check(
     exported_at = utc_now()
     exporter = _check_exporter(signer, root_pem, exported_at)
     (stage / TRUST_ROOT).write_bytes(root_pem)
+    _write_witness_keys(stage, stage / prefix, trust)
     _write_exporter(stage, signer, certified=b"CERTIFICATE" in root_pem)
     facts = _facts(spec, manifest, exported_by, root_pem, included, exported_at, exporter)
     if spec.proof is not None:
@@ -349,6 +356,21 @@ def _check_exporter(signer: DeviceSigner, root_pem: bytes, at: datetime) -> str:
             f"the root that anchors the session ({exc.reason})",
             location=EXPORTER_CERT,
         ) from exc
+
+
+def _write_witness_keys(stage: Path, session: Path, trust: TrustStore) -> None:
+    """The witness keys that signed the session's receipts, for verify.py (which prints their
+    fingerprints: like the trust root, they are to be compared with the published ones)."""
+    logs = {
+        Receipt.parse(path.read_bytes(), location=path.name).tree_head.log
+        for path in sorted((session / layout.WITNESS_DIR).glob("*.json"))
+    }
+    for key in trust.witness_keys:
+        identity = key_id(key)
+        if identity in logs:
+            target = stage / WITNESS_KEYS / f"{identity[:16]}.pem"
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(public_key_pem(key))
 
 
 def _write_exporter(stage: Path, signer: DeviceSigner, *, certified: bool) -> None:

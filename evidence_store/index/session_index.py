@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from evidence_store import layout
 from evidence_store.bucket import RetentionPolicy
 from evidence_store.canonical import canonical_json
 from evidence_store.index.schema import SessionRow
@@ -37,7 +38,7 @@ from evidence_store.index.summary import (
     session_ids,
     summarise,
 )
-from evidence_store.model import SessionMetadata
+from evidence_store.model import SessionMetadata, stored
 from evidence_store.store import BrowsableStore
 from evidence_store.timefmt import format_utc, utc_now
 
@@ -51,6 +52,9 @@ class SessionSearch:
 
     units: Collection[str] | None = None  # None: every unit
     unit_of_unassigned: str | None = None  # the unit a session recorded without one counts as
+    # Every unit there is: a session filed under none of them counts as unassigned (it is
+    # the root's, never nobody's). None: only a session without a unit is unassigned.
+    known_units: Collection[str] | None = None
     case_number: str = ""
     accused: str = ""
     room: str = ""
@@ -64,6 +68,8 @@ class SessionSearch:
             scope: ColumnElement[bool] = SessionRow.unit.in_(list(self.units))
             if self.unit_of_unassigned is not None and self.unit_of_unassigned in self.units:
                 scope = or_(scope, SessionRow.unit.is_(None))
+                if self.known_units is not None:
+                    scope = or_(scope, SessionRow.unit.not_in(list(self.known_units)))
             found.append(scope)
         for column, value in (
             (SessionRow.case_number, self.case_number),
@@ -165,16 +171,27 @@ class SessionIndex:
                 return False
         return True
 
-    def refresh(self, store: BrowsableStore, policy: RetentionPolicy | None = None) -> int:
+    def refresh(
+        self,
+        store: BrowsableStore,
+        policy: RetentionPolicy | None = None,
+        *,
+        witnessing: bool = False,
+    ) -> int:
         """Add new sessions and update unfinished ones; returns how many rows changed.
 
-        A sealed session's row never changes again, so it is not read again."""
+        A sealed session's row never changes again, so it is not read again; with
+        ``witnessing`` (a witness is configured), except to note that the witness's receipt
+        for its seal has arrived (one look at one file)."""
         with Session(self.engine) as session:
             known = {row.session_id: _summary(row) for row in session.scalars(select(SessionRow))}
         changed = 0
         for session_id in session_ids(store):
             before = known.get(session_id)
             if before is not None and before.state in FINAL_STATES:
+                receipt = layout.session_prefix(session_id) + layout.SEAL_RECEIPT
+                if witnessing and not before.witnessed and store.exists(receipt):
+                    changed += self.put(replace(before, witnessed=True))
                 continue
             summary = summarise(store, session_id, policy)
             if summary.state is SealState.EMPTY or summary == before:
@@ -222,12 +239,15 @@ def _row(summary: SessionSummary, indexed_at: str) -> SessionRow:
         category=summary.category,
         retain_until=summary.retain_until,
         indexed_at=indexed_at,
+        witnessed=summary.witnessed,
     )
 
 
 def _summary(row: SessionRow) -> SessionSummary:
     metadata = (
-        SessionMetadata.model_validate_json(row.session_metadata) if row.session_metadata else None
+        SessionMetadata.model_validate_json(row.session_metadata, context=stored())
+        if row.session_metadata
+        else None
     )
     return SessionSummary(
         session_id=row.session_id,
@@ -242,6 +262,7 @@ def _summary(row: SessionRow) -> SessionSummary:
         problem=row.problem,
         category=row.category,
         retain_until=row.retain_until,
+        witnessed=bool(row.witnessed),
     )
 
 

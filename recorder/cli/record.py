@@ -30,6 +30,7 @@ from recorder.settings import RecorderSettings
 from recorder.start import Recording, RecordingStarter
 
 MAX_DURATION_S = 12 * 3600  # longer than any questioning; a typo, not a session
+WITNESS_FLUSH_SECONDS = 5.0  # at the end: time for the last heads to reach the witness
 HOLDER = "sealroom record"  # who holds the room, as a refusal names it
 
 
@@ -63,7 +64,11 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("--accused", multiple=True, help="Name of an accused person (repeatable).")
 @click.option("--investigator", multiple=True, help="Name of an investigator (repeatable).")
 @click.option("--present", multiple=True, help="Someone else present, NAME:ROLE (repeatable).")
-@click.option("--unit", default=None, help="The unit (procuracy) the session belongs to.")
+@click.option(
+    "--unit",
+    default=None,
+    help="The unit (procuracy) the session belongs to; the room profile's unit, if it has one.",
+)
 @click.option("--size", default=None, help="Picture size WIDTHxHEIGHT (default from config).")
 @click.option("--fps", type=int, default=None, help="Frames per second (default from config).")
 @click.option("--segment-seconds", type=int, default=None, help="Segment length in seconds.")
@@ -108,6 +113,13 @@ def record(
         overrides["fps"] = fps
     if segment_seconds is not None:
         overrides["segment_seconds"] = segment_seconds
+    if profile is not None and profile.unit is not None:
+        if unit is not None and unit != profile.unit:
+            raise UsageError(
+                f"room {room!r} is registered to unit {profile.unit!r} in its profile; "
+                f"a session cannot be filed under {unit!r}"
+            )
+        unit = profile.unit
     try:
         settings = RecorderSettings.model_validate({**base.model_dump(), **overrides})
         metadata = SessionMetadata(
@@ -133,6 +145,7 @@ def record(
     )
     # Refused, with nothing changed, while another process records the room.
     report = starter.take_room(HOLDER)
+    starter.start_witness()
     try:
         for line in describe(report):
             click.echo(f"sealroom: recovery: {line}", err=True)
@@ -140,6 +153,14 @@ def record(
         where = f" --data-dir {data.root}" if data_dir else ""
         _record(recording, starter.custody, duration, as_json=as_json, data_dir_option=where)
     finally:
+        # Recording never waits for the witness: a few seconds for the last heads, then
+        # whatever is left stays queued for the next process that runs (service, uploader).
+        left = starter.stop_witness(flush_seconds=WITNESS_FLUSH_SECONDS)
+        if left:
+            click.echo(
+                f"sealroom: {left} signed head(s) wait for the witness; they are sent later",
+                err=True,
+            )
         starter.release_room()
 
 

@@ -1,7 +1,7 @@
-"""ONVIF against a camera's recorded responses (tests/support/onvif.py): discovery with a real
-WS-Discovery probe (wsdiscovery, unicast to 127.0.0.1), the stream URI and keyframe interval
-through the real ONVIF client (onvif-zeep-async) over HTTP, and what ``sealroom devices``
-makes of them."""
+"""ONVIF against a camera's recorded responses (tests/support/ip_cameras/onvif.py):
+discovery with a real WS-Discovery probe (wsdiscovery, unicast to 127.0.0.1), the stream URI
+and keyframe interval through the real ONVIF client (onvif-zeep-async) over HTTP, and what
+``sealroom devices`` makes of them."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hardware.errors import HardwareError
 from hardware.onvif import discover_onvif, onvif_stream
 from tests.support.cli import run_sealroom
-from tests.support.onvif import fake_onvif_camera
+from tests.support.ip_cameras.onvif import fake_onvif_camera
 
 
 def test_discovery_finds_a_camera_by_its_probe_match() -> None:

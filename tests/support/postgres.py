@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -35,6 +36,14 @@ def postgres_url() -> Iterator[str]:
     if url := os.environ.get("SEALROOM_TEST_POSTGRES_URL"):
         yield url
         return
+    with private_postgres() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[str]:
+    """A PostgreSQL server of its own, in a temporary directory, for as long as the block
+    runs (the tests' fixture, and the benchmarks)."""
     binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     assert binaries, "Debian's postgresql package is missing: run scripts/setup"
     bin_dir = Path(binaries[-1]).parent

@@ -19,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -36,9 +37,15 @@ from evidence_store.export import ASSETS
 from evidence_store.index import SessionSearch, read_links, read_manifest
 from web.access import allow, public
 from web.audit import custody_log, record
-from web.evidence import console_settings, data_dir, evidence_store, refresh_index
+from web.evidence import (
+    console_settings,
+    data_dir,
+    evidence_store,
+    refresh_index,
+    witnessing,
+)
 from web.extensions import db
-from web.forms import BookmarkForm, ConfirmForm, SearchForm
+from web.forms import BookmarkForm, ConfirmForm, SearchForm, errors_of
 from web.models import ROOT_UNIT, Bookmark
 from web.playback import (
     TRACK_ID,
@@ -49,7 +56,7 @@ from web.playback import (
     session_seals,
 )
 from web.roles import EVIDENCE_READERS
-from web.visibility import visible_session, visible_units
+from web.visibility import EventScope, known_units, visible_session, visible_units
 
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
 
@@ -67,6 +74,7 @@ def sessions() -> str:
     search = SessionSearch(
         units=visible_units(current_user),
         unit_of_unassigned=ROOT_UNIT,
+        known_units=known_units(),
         case_number=filters.get("case", ""),
         accused=filters.get("accused", ""),
         room=filters.get("room", ""),
@@ -77,7 +85,9 @@ def sessions() -> str:
     page = max(1, request.args.get("page", 1, type=int) or 1)
     rows = index.search(search, page=page, per_page=console_settings().page_size)
     record("list_sessions", detail={"filters": filters, "page": page})
-    return render_template("review/list.html", rows=rows, form=form, filters=filters)
+    return render_template(
+        "review/list.html", rows=rows, form=form, filters=filters, witnessing=witnessing()
+    )
 
 
 @blueprint.get("/<session_id>")
@@ -112,7 +122,7 @@ def detail(session_id: str) -> str:
         .order_by(Bookmark.offset_ms)
     ).all()
     record("view", session_id=session_id)
-    custody = custody_log().entries(session_id=session_id)
+    custody = EventScope(current_user).visible(custody_log().entries(session_id=session_id))
     return render_template(
         "review/session.html",
         row=row,
@@ -124,6 +134,10 @@ def detail(session_id: str) -> str:
         bookmark_form=BookmarkForm(),
         confirm_form=ConfirmForm(),
         verification=session.pop(f"verified:{session_id}", None),
+        witnessing=witnessing(),
+        # Looked up afresh: the receipt may have arrived since the row was indexed.
+        witnessed=row.witnessed
+        or store.exists(layout.session_prefix(session_id) + layout.SEAL_RECEIPT),
     )
 
 
@@ -220,11 +234,12 @@ def verify(session_id: str) -> Response:
 
 @blueprint.post("/<session_id>/bookmarks")
 @allow(*EVIDENCE_READERS)
-def add_bookmark(session_id: str) -> Response:
+def add_bookmark(session_id: str) -> ResponseReturnValue:
     visible_session(session_id)
     form = BookmarkForm()
     if not form.validate_on_submit():
-        abort(400)
+        message = "; ".join(errors_of(form)) or _("Bad request.")
+        return render_template("error.html", code=400, message=message), 400
     bookmark = Bookmark(
         user_id=current_user.id,
         session_id=session_id,

@@ -23,8 +23,8 @@ from hardware.rtsp import RtspCamera
 from hardware.rtsp_sound import CameraSound
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
-from tests.support.passthrough import SETTINGS, cameras, passthrough_room, verified
-from tests.support.sync import Pair, beeps, flashes, pair
+from tests.support.ip_cameras.passthrough import SETTINGS, cameras, passthrough_room, verified
+from tests.support.ip_cameras.sync import Pair, beeps, flashes, pair
 
 SECONDS = 100
 LIMIT_MS = 40.0

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.passthrough import (
+from tests.support.ip_cameras.passthrough import (
     cameras,
     passthrough_room,
     probe,

@@ -16,7 +16,7 @@ from tests.support.browser import log_in, shot, wait_js
 from tests.support.clips import client_for, clip_id_of, make_clip
 from tests.support.console import build_console
 from tests.support.hearings import add_exhibit, exhibit_ids, new_hearing
-from tests.support.passthrough import cameras, record_passthrough
+from tests.support.ip_cameras.passthrough import cameras, record_passthrough
 
 pytestmark = pytest.mark.slow
 PLAYER = "window.sealroomAudience.player()"

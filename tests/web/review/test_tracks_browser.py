@@ -16,7 +16,7 @@ from evidence_store.model import Manifest, SessionMetadata
 from tests.support.browser import log_in, shot, wait_js
 from tests.support.clips import custody
 from tests.support.console import build_console
-from tests.support.passthrough import cameras, record_passthrough
+from tests.support.ip_cameras.passthrough import cameras, record_passthrough
 
 pytestmark = pytest.mark.slow
 TAMPERED = ("cam2", 3)  # this track's segment is altered on disk: it starts near 0:07

@@ -1,5 +1,5 @@
-"""An ONVIF camera that answers with recorded responses (tests/support/onvif_device/): its
-device and media services over HTTP, and a WS-Discovery probe match over UDP, both on
+"""An ONVIF camera that answers with recorded responses (onvif_device/ beside this file):
+its device and media services over HTTP, and a WS-Discovery probe match over UDP, both on
 127.0.0.1. The requests are real (zeep's SOAP, wsdiscovery's probe); only the device is not."""
 
 from __future__ import annotations
