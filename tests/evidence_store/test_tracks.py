@@ -1,13 +1,15 @@
 """A passthrough session's tracks through every verifier: ``sealroom verify``, an export's
 standalone verify.py, the shipped hand procedure, and clip proofs. The session is recorded by
 ``sealroom record`` from a room profile of two real RTSP cameras (Debian's gst-rtsp-server),
-whose sound is the first camera's own microphone."""
+whose sound is the first camera's own microphone, with the off-box witness and a time-stamp
+authority on: their receipts and tokens stand beside a session of tracks as beside any."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,10 +33,13 @@ from evidence_store.model import (
 from evidence_store.signing import TrustStore
 from evidence_store.store import FilesystemStore
 from tests.support.browser import shot, wait_js
-from tests.support.cli import run_sealroom
+from tests.support.cli import sealroom_here
 from tests.support.exports import run_verify
 from tests.support.paths import ROOT
 from tests.support.rtsp import RtspServer, free_port, require_gst_rtsp
+from tests.support.s3 import run_sealroom_env
+from tests.support.tsa import TsaAuthority, TsaServer, openssl_ts_verify
+from tests.support.witness import InProcessCli, WitnessProcess, appliance_env
 
 ROOM = "Phòng IP 1"
 PROCEDURE = ROOT / "evidence_store" / "export" / "assets" / "procedure.session.en.sh"
@@ -45,6 +50,13 @@ class IpSession:
     data_dir: Path
     session_id: str
     output: str
+    witness: WitnessProcess
+    tsa_root: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What the appliance that recorded it was told: its witness and authority."""
+        return appliance_env(self.witness, SEALROOM_TSA_CA=str(self.tsa_root))
 
     @property
     def session_dir(self) -> Path:
@@ -56,13 +68,19 @@ class IpSession:
 
 
 @pytest.fixture(scope="module")
-def ip_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IpSession]:
+def ip_session(
+    tmp_path_factory: pytest.TempPathFactory, tsa_authority: TsaAuthority
+) -> Iterator[IpSession]:
     require_gst_rtsp()
     root = tmp_path_factory.mktemp("ip")
     servers = [RtspServer(free_port()), RtspServer(free_port(), audio="none")]
-    for server in servers:
-        server.start()
+    witness = WitnessProcess(root / "witness-data")
+    tsa = TsaServer(tsa_authority)
     try:
+        for server in servers:
+            server.start()
+        witness.start()
+        tsa.start()
         config = root / "sealroom.toml"
         config.write_text(
             f"""
@@ -77,14 +95,17 @@ microphone = {{ kind = "rtsp", url = "{servers[0].url}", name = "cam-A sound" }}
             encoding="utf-8",
         )
         data = root / "data"
-        result = run_sealroom(
-            "--config", str(config), "record", "--room", ROOM, "--case", "VKS-16/2026",
-            "--duration", "7", data_dir=data,
+        env = appliance_env(witness, SEALROOM_TSA_URL=tsa.url, SEALROOM_TSA_CA=str(tsa.ca_file))
+        result = run_sealroom_env(
+            "record", "--room", ROOM, "--case", "VKS-16/2026", "--duration", "7",
+            "--data-dir", str(data), env=env, config=config,
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
         session_id = result.stdout.split("sealed session ", 1)[1].split(":", 1)[0]
-        yield IpSession(data, session_id, result.stdout)
+        yield IpSession(data, session_id, result.stdout, witness, tsa.ca_file)
     finally:
+        tsa.stop()
+        witness.stop()
         for server in servers:
             server.stop()
 
@@ -92,9 +113,10 @@ microphone = {{ kind = "rtsp", url = "{servers[0].url}", name = "cam-A sound" }}
 @pytest.fixture(scope="module")
 def ip_package(ip_session: IpSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
     package = tmp_path_factory.mktemp("package") / "package"
-    result = run_sealroom(
-        "export", ip_session.session_id, "--out", str(package), data_dir=ip_session.data_dir
-    )
+    result = run_sealroom_env(
+        "export", ip_session.session_id, "--out", str(package),
+        "--data-dir", str(ip_session.data_dir), env=ip_session.env,
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return package
 
@@ -124,16 +146,27 @@ def test_sealroom_record_prints_what_each_device_delivered(ip_session: IpSession
         assert "p99" in line
 
 
-def test_sealroom_verify_checks_every_track(ip_session: IpSession, tmp_path: Path) -> None:
-    result = run_sealroom("verify", ip_session.session_id, "--json", data_dir=ip_session.data_dir)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_sealroom_verify_checks_every_track(
+    ip_session: IpSession, tmp_path: Path, sealroom_cli: InProcessCli
+) -> None:
+    result = sealroom_cli(
+        "verify", ip_session.session_id, "--json", "--data-dir", str(ip_session.data_dir),
+        env=ip_session.env,
+    )  # fmt: skip
+    assert result.code == 0, result.stdout + result.stderr
+    outcome = json.loads(result.stdout)
+    links = len(list((ip_session.session_dir / "chain").glob("*.json")))
+    assert outcome["segments"] == len(ip_session.manifest().segments)
+    assert outcome["witness"]["state"] == "witnessed"  # every link of every track, and the seal
+    assert outcome["witness_asked"]["links"] == links and outcome["witness_asked"]["sealed"]
+    assert outcome["time_stamps"] and outcome["unchecked_time_stamps"] == 0
     for track in ("cam1", "cam2", "sound"):
         copy = writable_copy(ip_session, tmp_path / track)
         target = f"segments/{track}/000001.mp4"
         flip_byte(copy / "evidence" / layout.session_prefix(ip_session.session_id) / target)
-        result = run_sealroom("verify", ip_session.session_id, "--json", data_dir=copy)
-        outcome = json.loads(result.stdout)
-        assert result.returncode == 1
+        tampered = sealroom_here("verify", ip_session.session_id, "--json", "--data-dir", str(copy))
+        outcome = json.loads(tampered.stdout)
+        assert tampered.returncode == 1
         assert (outcome["result"], outcome["location"]) == ("tampered", target), outcome
 
 
@@ -141,10 +174,19 @@ def test_verify_py_and_the_hand_procedure_check_every_track(
     ip_session: IpSession, ip_package: Path, tmp_path: Path
 ) -> None:
     package = ip_package
-    checked = run_verify(package)
+    checked = run_verify(package, "--skip-time-stamps")  # Debian's Python: no rfc3161-client
     assert checked.returncode == 0, checked.stdout + checked.stderr
     for track in ("cam1", "cam2", "sound"):
         assert f"segments/{track}/000000.mp4" in checked.stdout
+    links = len(list((ip_session.session_dir / "chain").glob("*.json")))
+    assert f"Witness:        {links} of {links} links and the seal have receipts" in checked.stdout
+    stamped = subprocess.run(
+        [sys.executable, "-I", "verify.py", "--tsa-root", str(ip_session.tsa_root)],
+        cwd=package, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert stamped.returncode == 0, stamped.stdout + stamped.stderr
+    assert "each checked against the authority's root" in stamped.stdout
+    assert "RESULT: INTACT" in stamped.stdout
 
     session = package / "sessions" / ip_session.session_id
     block = PROCEDURE.read_text(encoding="utf-8").split("# 3. ", 1)[1].split("# 4. ", 1)[0]
@@ -173,9 +215,24 @@ def test_verify_py_and_the_hand_procedure_check_every_track(
     assert "segments/cam2/000001.mp4: FAILED" in hand.stdout
 
 
+def test_the_tokens_and_receipts_stand_beside_a_session_of_tracks(ip_session: IpSession) -> None:
+    session = ip_session.session_dir
+    links = sorted((session / "chain").glob("*.json"))
+    receipts = sorted(p.name for p in (session / "witness").iterdir())
+    assert receipts == [p.name for p in links] + ["manifest.json"]
+    tokens = [*sorted(session.glob("chain/*.tsr")), session / "manifest.tsr"]
+    assert tokens[0].name == "000000.tsr"
+    for token in tokens:  # the check anyone can run by hand
+        stamped = token.with_suffix(".json")
+        done = openssl_ts_verify(stamped, token, ip_session.tsa_root)
+        assert done.returncode == 0 and "Verification: OK" in done.stdout, done.stderr
+
+
 def test_a_clip_proof_covers_every_track_of_its_span(ip_session: IpSession, tmp_path: Path) -> None:
     store = FilesystemStore.open(ip_session.data_dir / "evidence", create=False)
-    trust = TrustStore.from_paths([ip_session.data_dir / "trust"])
+    trust = TrustStore.from_paths([ip_session.data_dir / "trust"]).with_witness_keys(
+        [ip_session.witness.key_file]
+    )
     proof = clip_proof(store, ip_session.session_id, trust, 3_000_000, 4_000_000)
     assert {s.track for s in proof.segments} == {"cam1", "cam2", "sound"}
     manifest = ip_session.manifest()

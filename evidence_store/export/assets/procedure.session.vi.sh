@@ -15,7 +15,10 @@ openssl pkeyutl -verify -pubin -inkey signer/public_key.pem -rawin -in SHA256SUM
 sha256sum -c SHA256SUMS
 
 #    ... và không có gì khác (một tệp bị thêm vào sẽ không có trong danh sách nào).
+#    (Dấu thời gian và biên nhận của máy chứng thực đến sau khi niêm phong nên không có trong
+#    danh sách nào: mỗi thứ tự chứng minh, xem mục 13 và 14 của định dạng.)
 find . -type f ! -name SHA256SUMS ! -name SHA256SUMS.sig ! -name manifest.json ! -name manifest.sig \
+  ! -path ./manifest.tsr ! -path './chain/*.tsr' ! -path './witness/*.json' \
   | sed 's|^\./||' | sort | diff - <(cut -d' ' -f3- SHA256SUMS | sort) && echo "no extra files"
 
 # 4. Danh sách mã băm chính là danh sách mà bản kê niêm phong đã niêm phong.
