@@ -69,6 +69,14 @@ def report(console: Console, mode: str, pairs: list[Pair], manifest: Manifest) -
         f"offset {min(offsets):+.1f}..{max(offsets):+.1f} ms, drift {drift:.1f} ms "
         f"(goal < {LIMIT_MS:g}; uncorrected: {manifest.duration_us / 1e6:.0f} ms)"
     )
+    step = 5 * 60e6 if manifest.duration_us > 10 * 60e6 else 60e6
+    for start in range(0, manifest.duration_us, int(step)):  # how the offset moved over time
+        window = [p.offset_ms for p in pairs if start <= p.flash_us < start + step]
+        if window:
+            console.print(
+                f"  {start / 60e6:4.0f}-{(start + step) / 60e6:.0f} min: offset "
+                f"{min(window):+.1f}..{max(window):+.1f} ms ({len(window)} pairs)"
+            )
     for stats in sound:
         console.print(
             f"  {stats.device}: {stats.clock_corrections} clock corrections, "

@@ -6,6 +6,9 @@ keeps the device's spacing and puts it on our clock at the *earliest* arrival se
 arrives before it was captured, so the least-delayed item bounds the offset best. The anchor
 creeps later by ``drift_ppm`` per second of stream so that a device clock running slow
 against ours is followed, and it is reset at a discontinuity (a reconnect, a timestamp jump).
+An item that arrives late while its media time goes on is a stall (a busy machine, a network
+hiccup), never a discontinuity: the anchor keeps its place, so a stall cannot move the
+capture times of what follows.
 """
 
 from __future__ import annotations
@@ -42,11 +45,13 @@ class ArrivalAnchor:
             return arrival_ns - self._latency_ns
         offset = arrival_ns - media_ns
         last = self._last_media.get(stream)
+        went_on = last is not None and media_ns > last  # its media time moved forward
         if (
             self._offset is None
             or self._newest is None
             or (last is not None and media_ns < last)
-            or abs(offset - self._offset) > RESYNC_NS
+            or offset < self._offset - RESYNC_NS  # its time leapt ahead
+            or (offset > self._offset + RESYNC_NS and not went_on)  # started again
         ):
             self._offset = offset
             self._last_media.clear()
