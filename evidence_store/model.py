@@ -37,7 +37,7 @@ from evidence_store.canonical import (
     parse_canonical,
 )
 from evidence_store.errors import TamperedError
-from evidence_store.timefmt import TIMESTAMP_PATTERN
+from evidence_store.timefmt import TIMESTAMP_PATTERN, parse_utc
 
 FORMAT_VERSION: Literal[1] = 1
 
@@ -99,8 +99,13 @@ def stored(**values: Any) -> dict[str, Any]:
     return {STORED: True, **values}
 
 
+def _real_time(text: str) -> str:
+    parse_utc(text)  # a real calendar time, not just the right digits
+    return text
+
+
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Timestamp = Annotated[str, StringConstraints(pattern=TIMESTAMP_PATTERN)]
+Timestamp = Annotated[str, StringConstraints(pattern=TIMESTAMP_PATTERN), AfterValidator(_real_time)]
 Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
@@ -111,12 +116,15 @@ Name = Annotated[
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
     AfterValidator(_plain_text),
 ]
-SessionId = Annotated[str, StringConstraints(pattern=r"^s-\d{8}T\d{6}Z-[0-9a-f]{8}$")]
-# A track of a passthrough session: "cam1", "cam2", ... and "sound". It names a directory.
-TrackId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,15}$")]
-Count = Annotated[int, Field(ge=0)]
+SessionId = Annotated[str, StringConstraints(pattern=r"^s-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")]
 
 GENESIS_PREV = "0" * 64
+# Whole numbers in links stay below 10^18 (31,000 years of microseconds, an exabyte), so that
+# a shell's 64-bit arithmetic can check a chain by hand (format section 3).
+COUNT_LIMIT = 10**18
+# A track of a passthrough session: "cam1", "cam2", ... and "sound". It names a directory.
+TrackId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,15}$")]
+Count = Annotated[int, Field(ge=0, lt=COUNT_LIMIT)]
 
 
 class _Document(BaseModel):
@@ -301,6 +309,28 @@ class DeviceStats(_Document):
     seal_latency: SealLatency | None = None
 
 
+# Which fields each event type carries (besides ``type``): required, then optional. An event
+# carries exactly these; a field of another type's is refused, not ignored.
+EVENT_FIELDS: dict[EventType, tuple[frozenset[str], frozenset[str]]] = {
+    EventType.SESSION_STARTED: (frozenset({"metadata", "media", "signer"}), frozenset()),
+    EventType.PAUSED: (frozenset({"reason"}), frozenset()),
+    EventType.RESUMED: (frozenset({"reason"}), frozenset()),
+    EventType.DEVICE_LOST: (frozenset({"device", "reason"}), frozenset()),
+    EventType.DEVICE_RESTORED: (frozenset({"device"}), frozenset()),
+    # ended_at: when the recording was cut off (its last sealed media), the link's own time
+    # being when recovery ran. Absent in sessions recovered before it was recorded.
+    EventType.INTERRUPTED: (frozenset({"reason"}), frozenset({"ended_at"})),
+    EventType.STOPPED: (frozenset({"reason"}), frozenset()),
+    # The time-stamp authority's time disagreed with the device's: a mark on the record.
+    EventType.CLOCK_SKEW: (frozenset({"reason"}), frozenset()),
+    # Passthrough sessions (format section 15): a device's clock corrected by resampling, a
+    # note on the record (device optional), and every device's stats before the end.
+    EventType.CLOCK_CORRECTED: (frozenset({"device", "reason"}), frozenset()),
+    EventType.NOTE: (frozenset({"reason"}), frozenset({"device"})),
+    EventType.DEVICE_STATS: (frozenset({"stats"}), frozenset()),
+}
+
+
 class Event(_Document):
     type: EventType
     reason: Text | None = None
@@ -309,45 +339,27 @@ class Event(_Document):
     media: SessionMedia | None = None
     signer: SignerInfo | None = None
     stats: list[DeviceStats] | None = None
+    ended_at: Timestamp | None = None
 
     @model_validator(mode="after")
     def _fields_fit_type(self) -> Self:
-        starting = self.type is EventType.SESSION_STARTED
-        if starting != (self.metadata is not None and self.media is not None):
-            raise ValueError("metadata and media belong to session_started, and it needs both")
-        if starting != (self.signer is not None):
-            raise ValueError("signer belongs to session_started, and it needs it")
-        if (self.type is EventType.DEVICE_STATS) != (self.stats is not None):
-            raise ValueError("stats belong to device_stats, and it needs them")
-        needs_reason = {
-            EventType.PAUSED,
-            EventType.RESUMED,
-            EventType.STOPPED,
-            EventType.INTERRUPTED,
-            EventType.DEVICE_LOST,
-            EventType.CLOCK_CORRECTED,
-            EventType.NOTE,
-            EventType.CLOCK_SKEW,
-        }
-        if self.type in needs_reason and not self.reason:
-            raise ValueError(f"a {self.type.value} event needs a reason")
-        names_device = {
-            EventType.DEVICE_LOST,
-            EventType.DEVICE_RESTORED,
-            EventType.CLOCK_CORRECTED,
-        }
-        if self.type in names_device and not self.device:
-            raise ValueError(f"a {self.type.value} event names its device")
+        required, optional = EVENT_FIELDS[self.type]
+        present = {name for name in type(self).model_fields if name != "type"}
+        present = {name for name in present if getattr(self, name) is not None}
+        if missing := sorted(required - present):
+            raise ValueError(f"a {self.type.value} event needs {', '.join(missing)}")
+        if extra := sorted(present - required - optional):
+            raise ValueError(f"a {self.type.value} event carries no {', '.join(extra)}")
         return self
 
 
 class SegmentRef(_Document):
-    index: int = Field(ge=0)
-    name: Annotated[str, StringConstraints(pattern=r"^\d{6}\.mp4$")]
+    index: int = Field(ge=0, lt=COUNT_LIMIT)
+    name: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}\.mp4$")]
     sha256: Sha256Hex
-    size: int = Field(gt=0)
-    start_us: int = Field(ge=0, description="start on the session's media timeline")
-    duration_us: int = Field(gt=0)
+    size: int = Field(gt=0, lt=COUNT_LIMIT)
+    start_us: int = Field(ge=0, lt=COUNT_LIMIT, description="start on the media timeline")
+    duration_us: int = Field(gt=0, lt=COUNT_LIMIT)
     track: TrackId | None = Field(
         default=None, description="the track it belongs to (passthrough sessions only)"
     )
@@ -377,7 +389,7 @@ class Link(_Document):
 
     v: Literal[1] = FORMAT_VERSION
     session: SessionId
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, lt=COUNT_LIMIT)
     prev: Sha256Hex
     time: Timestamp
     kind: Literal["segment", "event"]
@@ -431,7 +443,12 @@ class ChainSummary(_Document):
 
 
 class Manifest(_Document):
-    """The final seal of a session, signed as a whole by the room device."""
+    """The final seal of a session, signed as a whole by the room device.
+
+    ``ended_at`` is when the recording ended; for a session recovered after a crash it is the
+    ``interrupted`` event's ``ended_at`` (its last sealed media), and ``recovered_at`` is when
+    recovery sealed it (the ``interrupted`` link's time).
+    """
 
     noun: ClassVar[str] = "manifest"
 
@@ -443,6 +460,7 @@ class Manifest(_Document):
     signer: SignerInfo
     started_at: Timestamp
     ended_at: Timestamp
+    recovered_at: Timestamp | None = None
     stop_reason: Text
     interrupted: bool
     pauses: list[Pause]
