@@ -43,7 +43,7 @@ from evidence_store.model import (
 )
 from evidence_store.sealed_segments import SealedSegments
 from evidence_store.session import SessionBusyError, SessionWriter
-from evidence_store.settings import EvidenceSettings
+from evidence_store.settings import DatabaseSettings, EvidenceSettings
 from evidence_store.signing import DeviceSigner, PublicKey, TrustStore, verify_signature
 from evidence_store.store import (
     CHUNK,
@@ -62,6 +62,7 @@ __all__ = [
     "BrowsableStore",
     "ClipProof",
     "ClipSegment",
+    "DatabaseSettings",
     "DeviceSigner",
     "EvidenceReader",
     "EvidenceSettings",

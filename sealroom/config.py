@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evidence_store import EvidenceSettings, UsageError, first_error
+from evidence_store import DatabaseSettings, EvidenceSettings, UsageError, first_error
 from recorder import RecorderSettings
 from recorder.room import RoomProfile
 from web import ConsoleSettings
@@ -22,12 +22,28 @@ class SealroomConfig(BaseModel):
         default_factory=dict, description='room profiles, by room name: [rooms."Phòng 1"]'
     )
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    database: DatabaseSettings = Field(
+        default_factory=DatabaseSettings,
+        description="the database every central process shares (else SQLite in each data dir)",
+    )
+
+    def central(self) -> SealroomConfig:
+        """This configuration with the shared database (``[database]`` or
+        ``$SEALROOM_DATABASE_URL``) filled in for the console, custody and the catalog,
+        wherever no URL of their own is set."""
+        url = self.database.shared_url()
+        return self.model_copy(
+            update={
+                "evidence": self.evidence.with_shared_database(url),
+                "console": self.console.with_shared_database(url),
+            }
+        )
 
 
 def load_config(path: Path | None) -> SealroomConfig:
     """Read and validate the config file; no file means every default."""
     if path is None:
-        return SealroomConfig()
+        return SealroomConfig().central()
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -35,6 +51,7 @@ def load_config(path: Path | None) -> SealroomConfig:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"config {path} is not valid TOML: {exc}") from exc
     try:
-        return SealroomConfig.model_validate(document)
+        loaded = SealroomConfig.model_validate(document)
     except ValidationError as exc:
         raise UsageError(f"config {path}: {first_error(exc)}") from exc
+    return loaded.central()

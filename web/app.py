@@ -41,6 +41,9 @@ def create_app(
     app.config.update(
         SECRET_KEY=_secret_key(data.root, settings),
         SQLALCHEMY_DATABASE_URI=settings.database_url or f"sqlite:///{data.root / 'console.db'}",
+        # A connection that died with a restarted database is replaced before use, so the
+        # console recovers by itself instead of failing requests until it is restarted.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -58,6 +58,13 @@ class ConsoleSettings(BaseModel):
         description="an export asked for in the console waits for a supervisor's approval",
     )
 
+    def with_shared_database(self, url: str | None) -> ConsoleSettings:
+        """These settings with the shared database (``[database]``) where none of its own
+        is set."""
+        if url is None or self.database_url:
+            return self
+        return self.model_copy(update={"database_url": url})
+
 
 def settings_in(meta: Mapping[str, Any]) -> ConsoleSettings:
     """The section the root command loaded into ``meta`` (click's ``ctx.meta``), or every
