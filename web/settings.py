@@ -48,10 +48,17 @@ class ConsoleSettings(BaseModel):
         description="at most one custody checkpoint per this many seconds (0: after every event)",
     )
     page_size: int = Field(default=25, ge=5, le=200)
-    recorder_token_file: Path | None = Field(
+    room_key_file: Path | None = Field(
         default=None,
-        description="Bearer token for the room recorders' control API; "
-        "default $SEALROOM_RECORDER_TOKEN",
+        description="File holding the installation's room key, from which each room's "
+        "recorder token is derived (`sealroom room-credential`); shared by the console "
+        "replicas. Default: $SEALROOM_ROOM_KEY, else <data_dir>/room-key, generated once (0600)",
+    )
+    recorder_ca_file: Path | None = Field(
+        default=None,
+        description="The installation's CA certificate (`sealroom ca init`): a room's "
+        "recorder must present a certificate from it naming the room. "
+        "Default: <data_dir>/ca/ca.pem",
     )
     exports_need_approval: bool = Field(
         default=True,

@@ -60,9 +60,14 @@ def build_console(
     secure_cookies: bool = False,
     segment: bytes | None = None,
     recorder_url: str = "http://127.0.0.1:9",
+    **settings: object,
 ) -> Console:
+    """A console in ``root`` with units, users of every role and two sessions; ``settings``
+    are more ``[console]`` keys."""
     data = DataDir.resolve(root)
-    app = create_app(data, ConsoleSettings(secure_cookies=secure_cookies))
+    app = create_app(
+        data, ConsoleSettings.model_validate({"secure_cookies": secure_cookies, **settings})
+    )
     with app.app_context():
         create_unit("hanoi", parent="supreme")
         create_unit("hanoi-bd", parent="hanoi")

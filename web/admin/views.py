@@ -1,4 +1,8 @@
-"""Administration: users, units and rooms. The administrator never sees evidence."""
+"""Administration: users, units and rooms. The administrator never sees evidence.
+
+A room's recorder address is ``https://`` only, and changing it is a custody event: the
+console checks the recorder's certificate names the room before it sends anything
+(``web.recorders``), so a changed address can never collect another room's token."""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from web.auth import create_unit, create_user
 from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Room, Unit, User
+from web.recorders import check_recorder_url
 from web.roles import Role
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -42,6 +47,20 @@ class RoomForm(FlaskForm):
     name = StringField(validators=[DataRequired(), Length(max=200)])
     unit = StringField(validators=[DataRequired(), Length(max=64)])
     recorder_url = StringField(validators=[DataRequired(), Length(max=300), URL(require_tld=False)])
+
+
+class RoomAddressForm(FlaskForm):
+    recorder_url = StringField(validators=[DataRequired(), Length(max=300), URL(require_tld=False)])
+
+
+def _recorder_url(field: StringField) -> str | None:
+    """The field's address if it is one a recorder may have (https://), else None, with
+    the reason shown."""
+    try:
+        return check_recorder_url(field.data or "")
+    except UsageError as exc:
+        flash(str(exc), "error")
+        return None
 
 
 @blueprint.route("/users", methods=["GET", "POST"])
@@ -115,7 +134,10 @@ def rooms() -> ResponseReturnValue:
     if form.validate_on_submit():
         unit = db.session.scalar(select(Unit).where(Unit.code == (form.unit.data or "").strip()))
         code = (form.code.data or "").strip()
-        if unit is None:
+        url = _recorder_url(form.recorder_url)
+        if url is None:
+            pass
+        elif unit is None:
             flash(_("Unknown unit."), "error")
         elif db.session.scalar(select(Room).where(Room.code == code)) is not None:
             flash(_("A room with that code exists."), "error")
@@ -125,11 +147,37 @@ def rooms() -> ResponseReturnValue:
                     code=code,
                     name=(form.name.data or "").strip(),
                     unit=unit,
-                    recorder_url=(form.recorder_url.data or "").strip(),
+                    recorder_url=url,
                 )
             )
             db.session.commit()
-            record("room_created", detail={"code": code, "unit": unit.code})
+            record("room_created", detail={"code": code, "unit": unit.code, "recorder_url": url})
             return redirect(url_for("admin.rooms"))
     rows = db.session.scalars(select(Room).order_by(Room.code)).all()
-    return render_template("admin/rooms.html", form=form, rooms=rows)
+    return render_template(
+        "admin/rooms.html", form=form, rooms=rows, address_form=RoomAddressForm()
+    )
+
+
+@blueprint.post("/rooms/<code>/address")
+@allow(Role.ADMIN)
+def room_address(code: str) -> Response:
+    """Point a room at another recorder address: a custody event, old and new."""
+    room = db.session.scalar(select(Room).where(Room.code == code))
+    if room is None:
+        abort(404)
+    form = RoomAddressForm()
+    if not form.validate_on_submit():
+        flash(_("Give the recorder's address as https://host:port."), "error")
+        return redirect(url_for("admin.rooms"))
+    url = _recorder_url(form.recorder_url)
+    if url is not None and url != room.recorder_url:
+        previous = room.recorder_url
+        room.recorder_url = url
+        db.session.commit()
+        record(
+            "room_address_changed",
+            detail={"room": room.code, "from": previous, "to": url},
+        )
+        flash(_("The room's recorder address was changed."), "ok")
+    return redirect(url_for("admin.rooms"))

@@ -6,7 +6,6 @@ be reached it says so plainly: it never shows a recording that is not happening.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import (
@@ -39,6 +38,7 @@ from web.display import duration, localtime
 from web.evidence import console_settings, data_dir, evidence_store
 from web.extensions import db
 from web.models import Room
+from web.recorders import recorder_client
 from web.roles import Role
 from web.terminal.seal_sheet import qr_svg, seal_sheet_pdf, seal_text
 from web.visibility import visible_units
@@ -87,12 +87,8 @@ def _room(code: str) -> Room:
 
 
 def _client(room: Room) -> RecorderClient:
-    settings = console_settings()
-    if settings.recorder_token_file is not None:
-        token = settings.recorder_token_file.read_text().strip()
-    else:
-        token = os.environ.get("SEALROOM_RECORDER_TOKEN", "")
-    return RecorderClient(room.recorder_url, token, timeout=5.0)
+    """The room's recorder, with the room's own token, its identity checked before use."""
+    return recorder_client(data_dir().root, console_settings(), room.code, room.recorder_url)
 
 
 @blueprint.get("/")
@@ -157,11 +153,11 @@ def live(code: str) -> str:
 @allow(Role.INVESTIGATOR)
 def status(code: str) -> WerkzeugResponse:
     room = _room(code)
-    client = _client(room)
     try:
+        client = _client(room)
         current = client.status()
         level = client.audio_level()
-    except RecorderUnreachableError:
+    except SealroomError:  # unreachable, not the room it claims, or not reachable safely
         response = jsonify({"reachable": False})
         response.status_code = 503
         return response
@@ -199,9 +195,8 @@ def control(code: str, action: str) -> WerkzeugResponse:
     if not reason:
         flash(_("A reason is required."), "error")
         return redirect(url_for("terminal.live", code=room.code))
-    client = _client(room)
     try:
-        result = getattr(client, action)(reason)
+        result = getattr(_client(room), action)(reason)
     except RecorderUnreachableError:
         flash(_("The room's recorder cannot be reached. Nothing is being recorded."), "error")
         return redirect(url_for("terminal.live", code=room.code))
