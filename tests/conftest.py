@@ -15,7 +15,7 @@ pytest_plugins = [
     "tests.support.s3",
     "tests.support.postgres",
     "tests.support.browser",
-    "tests.support.ca",
+    "tests.support.site.ca",
 ]
 
 

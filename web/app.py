@@ -13,6 +13,7 @@ from flask import Flask, current_app, redirect, render_template, request, sessio
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from evidence_store import PRIVATE, FilesystemStore, NameTaken, StoreError, write_once
@@ -60,6 +61,9 @@ def create_app(
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         SEALROOM_SETTINGS=settings,
     )
+    if settings.proxy_hops:  # behind nginx: the client's address, not the proxy's
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

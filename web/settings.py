@@ -28,6 +28,14 @@ class ConsoleSettings(BaseModel):
         description="Send cookies over HTTPS only (browsers also accept them "
         "from http://localhost and 127.0.0.1, for a console on the same machine)",
     )
+    proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        le=3,
+        description="reverse proxies in front of the console (nginx: 1); their "
+        "X-Forwarded-For/-Proto give the client's address (throttling, custody) and scheme. "
+        "Leave 0 when clients reach the console directly, or they could forge their address",
+    )
     default_language: str = Field(default="vi", pattern="^(vi|en)$")
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="for displaying times")
     max_failed_logins: int = Field(
@@ -48,6 +56,12 @@ class ConsoleSettings(BaseModel):
         description="at most one custody checkpoint per this many seconds (0: after every event)",
     )
     page_size: int = Field(default=25, ge=5, le=200)
+    database_notifications: bool = Field(
+        default=True,
+        description="on PostgreSQL, court screens follow changes made on other console "
+        "replicas through LISTEN/NOTIFY; turn off behind a pooler that drops LISTEN "
+        "(PgBouncer in transaction mode): screens then poll every second",
+    )
     room_key_file: Path | None = Field(
         default=None,
         description="File holding the installation's room key, from which each room's "

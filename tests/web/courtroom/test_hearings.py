@@ -574,7 +574,11 @@ def test_the_event_stream_follows_versions_and_ends(
     assert events[0]["state"]["blank"] is True and events[0]["server_time"] > 0
 
 
-def test_live_screens_cannot_take_every_server_thread(court: Court) -> None:
+def test_live_screens_cannot_take_every_server_thread(
+    court: Court, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Here the process's threads are the limit: the unit's share does not get in the way.
+    monkeypatch.setitem(court.app.config, presentation.MAX_STREAMS_PER_UNIT_KEY, 100)
     clerk = client_for(court.app, "court-clerk")
     hearing_id = new_hearing(clerk, case="VKS-streams")
     url = f"/hearings/{hearing_id}/events"
@@ -595,7 +599,29 @@ def test_live_screens_cannot_take_every_server_thread(court: Court) -> None:
             assert later.status_code == 200
 
 
-def test_one_user_cannot_take_every_live_screen(court: Court) -> None:
+def test_one_unit_cannot_take_every_live_screen(court: Court) -> None:
+    """Counted per unit (in the database, as every replica counts): two presenters of one
+    unit share its slots, however few each holds."""
+    clerk = client_for(court.app, "court-clerk")
+    prosecutor = client_for(court.app, "prosecutor")  # of the same unit
+    hearing_id = new_hearing(clerk, case="VKS-unit")
+    url = f"/hearings/{hearing_id}/events"
+    half = presentation.MAX_STREAMS_PER_UNIT // 2
+    screens = [c.get(url) for c in (clerk, prosecutor) for _ in range(half)]
+    assert all(r.status_code == 200 for r in screens)
+    assert half < presentation.MAX_STREAMS_PER_USER  # neither user is at their own limit
+    assert clerk.get(url).status_code == 503
+    screens.pop().close()
+    with clerk.get(url) as again:
+        assert again.status_code == 200
+    for response in screens:
+        response.close()
+
+
+def test_one_user_cannot_take_every_live_screen(
+    court: Court, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(court.app.config, presentation.MAX_STREAMS_PER_UNIT_KEY, 100)
     clerk = client_for(court.app, "court-clerk")
     hearing_id = new_hearing(clerk, case="VKS-tabs")
     url = f"/hearings/{hearing_id}/events"

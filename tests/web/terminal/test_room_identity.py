@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from evidence_store.installation import InstallationCA, Issued
-from tests.support.ca import RecorderService, room_certificate, start_recorder
 from tests.support.console import Console, build_console, csrf_token, login
+from tests.support.site.ca import RecorderService, room_certificate, start_recorder
 from web.audit import custody_log
 from web.recorders import room_token
 

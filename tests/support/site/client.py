@@ -1,0 +1,77 @@
+"""A person's HTTP client for the site: cookies, the CSRF token of each form, and TLS that
+trusts the installation's CA (as a browser of the installation does)."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import re
+import ssl
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from tests.support.console import PASSWORD
+
+
+class LoopbackIsSecure(http.cookiejar.DefaultCookiePolicy):
+    """Send Secure cookies to http://127.0.0.1 too, as browsers do for loopback addresses
+    (a replica reached directly, behind nginx's back)."""
+
+    def return_ok_secure(
+        self, cookie: http.cookiejar.Cookie, request: urllib.request.Request
+    ) -> bool:
+        return cookie.secure is False or request.type == "https" or request.host.startswith("127.")
+
+
+class WebUser:
+    def __init__(self, ca_file: Path) -> None:
+        self.jar = http.cookiejar.CookieJar(LoopbackIsSecure())
+        context = ssl.create_default_context(cafile=str(ca_file))
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(self.jar),
+            urllib.request.HTTPSHandler(context=context),
+        )
+
+    def request(
+        self,
+        url: str,
+        data: dict[str, str] | None = None,
+        *,
+        json_body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> tuple[int, str, str]:
+        """(status, final URL, body) of a GET, or a POST of ``data`` (a form) or JSON."""
+        body = None
+        sent = dict(headers or {})
+        if data is not None:
+            body = urllib.parse.urlencode(data).encode()
+        elif json_body is not None:
+            body = json.dumps(json_body).encode()
+            sent["Content-Type"] = "application/json"
+        request = urllib.request.Request(url, data=body, headers=sent)
+        try:
+            with self.opener.open(request, timeout=timeout) as response:
+                return response.status, response.url, response.read().decode(errors="replace")
+        except urllib.error.HTTPError as error:
+            return error.code, url, error.read().decode(errors="replace")
+
+    def csrf(self, url: str) -> str:
+        _, _, page = self.request(url)
+        found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+            r'name="csrf-token" content="([^"]+)"', page
+        )
+        assert found, page[:500]
+        return found.group(1)
+
+    def log_in(self, base: str, username: str, password: str = PASSWORD) -> str:
+        """Log in at ``base``; returns the page it lands on."""
+        token = self.csrf(f"{base}/login")
+        status, landed, _ = self.request(
+            f"{base}/login", {"username": username, "password": password, "csrf_token": token}
+        )
+        assert status == 200 and "/login" not in landed, (status, landed)
+        return landed
