@@ -16,6 +16,7 @@ pytest_plugins = [
     "tests.support.postgres",
     "tests.support.browser",
     "tests.support.site.ca",
+    "tests.support.site.topology",
 ]
 
 

@@ -26,14 +26,21 @@ class LoopbackIsSecure(http.cookiejar.DefaultCookiePolicy):
         return cookie.secure is False or request.type == "https" or request.host.startswith("127.")
 
 
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # the 302 itself is the answer
+
+
 class WebUser:
     def __init__(self, ca_file: Path) -> None:
         self.jar = http.cookiejar.CookieJar(LoopbackIsSecure())
         context = ssl.create_default_context(cafile=str(ca_file))
-        self.opener = urllib.request.build_opener(
+        handlers = (
             urllib.request.HTTPCookieProcessor(self.jar),
             urllib.request.HTTPSHandler(context=context),
         )
+        self.opener = urllib.request.build_opener(*handlers)
+        self.direct = urllib.request.build_opener(*handlers, NoRedirects())
 
     def request(
         self,
@@ -43,8 +50,10 @@ class WebUser:
         json_body: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         timeout: float = 30,
+        follow: bool = True,
     ) -> tuple[int, str, str]:
-        """(status, final URL, body) of a GET, or a POST of ``data`` (a form) or JSON."""
+        """(status, final URL, body) of a GET, or a POST of ``data`` (a form) or JSON; with
+        ``follow=False`` a redirect is the answer, and the URL is its Location."""
         body = None
         sent = dict(headers or {})
         if data is not None:
@@ -53,11 +62,16 @@ class WebUser:
             body = json.dumps(json_body).encode()
             sent["Content-Type"] = "application/json"
         request = urllib.request.Request(url, data=body, headers=sent)
+        opener = self.opener if follow else self.direct
         try:
-            with self.opener.open(request, timeout=timeout) as response:
+            with opener.open(request, timeout=timeout) as response:
                 return response.status, response.url, response.read().decode(errors="replace")
         except urllib.error.HTTPError as error:
-            return error.code, url, error.read().decode(errors="replace")
+            return (
+                error.code,
+                error.headers.get("Location", url),
+                error.read().decode("utf-8", "replace"),
+            )
 
     def csrf(self, url: str) -> str:
         _, _, page = self.request(url)
