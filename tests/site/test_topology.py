@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import subprocess
 import sys
-import threading
-import urllib.request
 from typing import Any
 
 import pytest
 import sqlalchemy
 
 from tests.support.cli import run_sealroom
-from tests.support.site.client import WebUser
+from tests.support.site.client import EventStream, WebUser
 from tests.support.site.topology import Site, wait_until
 from web.courtroom.listener import CHANNEL
 
@@ -100,33 +97,6 @@ class Terminal:
         assert status == 302 and "/seal/" in location, (status, location)
 
 
-class Stream(threading.Thread):
-    """An audience screen's event stream, read line by line into a queue."""
-
-    def __init__(self, user: WebUser, url: str) -> None:
-        super().__init__(daemon=True)
-        self.response = user.opener.open(urllib.request.Request(url), timeout=60)
-        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
-
-    def run(self) -> None:
-        try:
-            for raw in self.response:
-                line = raw.decode()
-                if line.startswith("data: "):
-                    self.events.put(json.loads(line[6:]))
-        except (OSError, ValueError, AttributeError):  # closed by the test
-            pass
-
-    def next_matching(self, wanted: Any, timeout: float = 30) -> dict[str, Any]:
-        while True:
-            event = self.events.get(timeout=timeout)
-            if wanted(event):
-                return event
-
-    def close(self) -> None:
-        self.response.close()
-
-
 def new_hearing(user: WebUser, base: str, case: str) -> int:
     page = f"{base}/hearings/"
     status, landed, _ = user.request(
@@ -163,8 +133,7 @@ def test_the_presenter_on_one_replica_drives_the_audience_on_the_other(
     first, second = site_topology.consoles
     clerk = person(site_topology, "court-clerk", base=first.url)
     hearing = new_hearing(clerk, first.url, "VKS-REPLICA/2026")
-    audience = Stream(clerk, f"{second.url}/hearings/{hearing}/events")
-    audience.start()
+    audience = EventStream(clerk, f"{second.url}/hearings/{hearing}/events")
     try:
         audience.next_matching(lambda e: e["state"]["blank"] is False)
         status, _, body = clerk.request(
@@ -206,8 +175,8 @@ def test_stream_slots_are_counted_per_unit_across_replicas(site_topology: Site) 
     hearing = new_hearing(clerk, first.url, "VKS-SLOTS/2026")
     path = f"/hearings/{hearing}/events"
     # Two screens each, on two processes: the unit's four, neither user's four.
-    screens = [Stream(clerk, first.url + path) for _ in range(2)]
-    screens += [Stream(prosecutor, second.url + path) for _ in range(2)]
+    screens = [EventStream(clerk, first.url + path) for _ in range(2)]
+    screens += [EventStream(prosecutor, second.url + path) for _ in range(2)]
     try:
         status, _, _ = clerk.request(second.url + path, timeout=5)
         assert status == 503
@@ -215,7 +184,7 @@ def test_stream_slots_are_counted_per_unit_across_replicas(site_topology: Site) 
 
         def admitted() -> bool:
             try:
-                screens.append(Stream(clerk, second.url + path))
+                screens.append(EventStream(clerk, second.url + path))
             except OSError:  # 503 raises HTTPError, an OSError
                 return False
             return True

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import http.cookiejar
 import json
+import queue
 import re
 import ssl
+import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -32,9 +35,10 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 class WebUser:
-    def __init__(self, ca_file: Path) -> None:
+    def __init__(self, ca_file: Path | None) -> None:
+        """``ca_file``: the installation's CA, for https (None: the system's)."""
         self.jar = http.cookiejar.CookieJar(LoopbackIsSecure())
-        context = ssl.create_default_context(cafile=str(ca_file))
+        context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         handlers = (
             urllib.request.HTTPCookieProcessor(self.jar),
             urllib.request.HTTPSHandler(context=context),
@@ -89,3 +93,33 @@ class WebUser:
         )
         assert status == 200 and "/login" not in landed, (status, landed)
         return landed
+
+
+class EventStream(threading.Thread):
+    """An audience screen's event stream, read line by line into a queue."""
+
+    def __init__(self, user: WebUser, url: str) -> None:
+        super().__init__(daemon=True)
+        self.response = user.opener.open(urllib.request.Request(url), timeout=60)
+        self.events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.start()
+
+    def run(self) -> None:
+        try:
+            for raw in self.response:
+                line = raw.decode()
+                if line.startswith("data: "):
+                    event = json.loads(line[6:])
+                    event["received"] = time.perf_counter()  # for the benchmarks
+                    self.events.put(event)
+        except (OSError, ValueError, AttributeError):  # closed by the test
+            pass
+
+    def next_matching(self, wanted: Any, timeout: float = 30) -> dict[str, Any]:
+        while True:
+            event = self.events.get(timeout=timeout)
+            if wanted(event):
+                return event
+
+    def close(self) -> None:
+        self.response.close()
