@@ -61,9 +61,11 @@ def start_recorder(
     data_dir: Path | None = None,
     extra_config: str = "",
     env: dict[str, str] | None = None,
+    picture: str = SMALL_PICTURE,
 ) -> RecorderService:
     """Room ``room``'s recorder service on a free 127.0.0.1 port (TLS with ``tls``), with
-    its own token file, recording the synthetic room at a small picture size."""
+    its own token file, recording the synthetic room (``picture``: the [recorder] section,
+    small by default)."""
     folder.mkdir(parents=True, exist_ok=True)
     token_file = folder / "recorder-token"
     token_file.write_text(token)
@@ -72,7 +74,7 @@ def start_recorder(
     if tls is not None:
         service += f'tls_certificate_file = "{tls.certificate}"\ntls_key_file = "{tls.key}"\n'
     config = folder / "sealroom.toml"
-    config.write_text(SMALL_PICTURE + service + extra_config)
+    config.write_text(picture + service + extra_config)
     data = data_dir or folder / "data"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SEALROOM_")}
     log = folder / "recorder.log"

@@ -29,7 +29,12 @@ from tests.support.browser import free_port, wait_for
 from tests.support.console import build_console
 from tests.support.postgres import PostgresServer
 from tests.support.s3 import S3Target, config_file
-from tests.support.site.ca import RecorderService, room_certificate, start_recorder
+from tests.support.site.ca import (
+    SMALL_PICTURE,
+    RecorderService,
+    room_certificate,
+    start_recorder,
+)
 from tests.support.site.link import Link
 from tests.support.site.nginx import Nginx
 from tests.support.site.seaweed import SeaweedCluster, external_cluster
@@ -177,7 +182,14 @@ def central_environment(site: Site, secret_key: str) -> dict[str, str]:
     }
 
 
-def start_site(root: Path, ca: InstallationCA, *, consoles: int = 2) -> Site:
+def start_site(
+    root: Path,
+    ca: InstallationCA,
+    *,
+    consoles: int = 2,
+    rooms: tuple[str, ...] = ROOMS,
+    picture: str = SMALL_PICTURE,
+) -> Site:
     """Start the whole topology in ``root``; on any failure, stop what was started."""
     postgres = PostgresServer()
     cluster: SeaweedCluster | None = None
@@ -200,12 +212,12 @@ def start_site(root: Path, ca: InstallationCA, *, consoles: int = 2) -> Site:
         site = Site(
             root, postgres, cluster, store, bucket, ca, secrets.token_urlsafe(48).encode(), nginx
         )
-        _populate(site)
+        _populate(site, rooms)
         env = central_environment(site, secrets.token_urlsafe(48))
         for n in range(consoles):
             _add_console(site, f"console-{'ab'[n] if n < 2 else n}", env)
-        for room in ROOMS:
-            _add_room(site, room)
+        for room in rooms:
+            _add_room(site, room, picture)
         nginx.start([c.upstream for c in site.consoles])
         return site
     except BaseException:
@@ -218,7 +230,7 @@ def start_site(root: Path, ca: InstallationCA, *, consoles: int = 2) -> Site:
         raise
 
 
-def _populate(site: Site) -> None:
+def _populate(site: Site, rooms: tuple[str, ...]) -> None:
     """Units, users of every role and the rooms, in the shared database (the tests' usual
     console fixture, on PostgreSQL)."""
     key_file = site.root / "room-key"
@@ -232,11 +244,11 @@ def _populate(site: Site) -> None:
     )
     with console.app.app_context():
         hanoi = db.session.query(Unit).filter_by(code="hanoi").one()
-        for room in ROOMS[1:]:
+        for room in rooms[1:]:
             db.session.add(
                 Room(
                     code=room,
-                    name=f"Phòng {room[-1]}",
+                    name=f"Phòng {room.removeprefix('room')}",
                     unit=hanoi,
                     recorder_url="https://127.0.0.1:9",
                 )
@@ -256,7 +268,7 @@ def _add_console(site: Site, name: str, env: dict[str, str]) -> None:
     replica.start()
 
 
-def _add_room(site: Site, room: str) -> None:
+def _add_room(site: Site, room: str, picture: str) -> None:
     folder = site.root / "rooms" / room
     link = Link(site.store.endpoint)
     env = {
@@ -273,6 +285,7 @@ def _add_room(site: Site, room: str) -> None:
         tls=room_certificate(site.ca, room, site.root / "certs"),
         extra_config=extra,
         env=env,
+        picture=picture,
     )
     appliance = Appliance(room, folder, recorder, link, env, folder / "sealroom.toml")
     site.rooms[room] = appliance

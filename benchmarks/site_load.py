@@ -1,0 +1,130 @@
+"""A site under load: N rooms recording and uploading at once, as real processes.
+
+    python -m benchmarks.site_load [--rooms 8] [--seconds 120] [--size 640x360] [--fps 15]
+
+Starts the topology of the site tests (PostgreSQL, a replicated SeaweedFS cluster, a console
+replica behind nginx, and N room appliances: recorder service over TLS + spool + uploader),
+starts a session in every room through the recorder's control API, records for the given
+time, stops them all, and waits for the uploaders to drain. Reports:
+
+- seal latency: for each segment, its link's time minus the moment its media ended on the
+  session's clock (the start link's time + the segment's end): how late a segment is sealed;
+- upload lag: the bucket's Last-Modified of each segment (1 s resolution) minus its seal;
+- the CPU the machine had: `os.cpu_count()` and the load average at the end.
+
+The catalog's ingest rate belongs to the catalog fed by events (another part of issue 12):
+measured there. Prints figures; never asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+
+from evidence_store import Link, layout, parse_utc
+from evidence_store.installation import InstallationCA
+from recorder.control import RecorderClient, RecorderIdentity
+from tests.support.site.topology import Site, start_site
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def client(site: Site, room: str) -> RecorderClient:
+    url = site.rooms[room].recorder.url
+    identity = RecorderIdentity(room=room, ca_file=site.ca.certificate_path)
+    return RecorderClient(url, site.token(room), timeout=30, identity=identity)
+
+
+def links_of(data_dir: Path, session: str) -> list[Link]:
+    folder = data_dir / "evidence" / layout.session_prefix(session)
+    chain = sorted((folder / "chain").glob("*.json"))
+    return [Link.parse(p.read_bytes(), location=p.name) for p in chain]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rooms", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=120)
+    parser.add_argument("--size", default="640x360")
+    parser.add_argument("--fps", type=int, default=15)
+    args = parser.parse_args()
+    width, height = (int(v) for v in args.size.split("x"))
+    root = Path(tempfile.mkdtemp(prefix="sealroom-bench-site-"))
+    authority = InstallationCA(root / "ca")
+    authority.create("bench")
+    rooms = tuple(f"room{n}" for n in range(1, args.rooms + 1))
+    picture = f"[recorder]\nwidth = {width}\nheight = {height}\nfps = {args.fps}\n"
+    started = time.monotonic()
+    site = start_site(root, authority, consoles=1, rooms=rooms, picture=picture)
+    print(f"site up in {time.monotonic() - started:.0f} s: {args.rooms} rooms, {args.size}")
+    try:
+        with ThreadPoolExecutor(len(rooms)) as pool:
+            sessions = dict(
+                zip(
+                    rooms,
+                    pool.map(
+                        lambda r: client(site, r).start(case_number=f"VKS-LOAD/{r}").session_id,
+                        rooms,
+                    ),
+                    strict=True,
+                )
+            )
+            time.sleep(args.seconds)
+            list(pool.map(lambda r: client(site, r).stop("hết giờ đo"), rooms))
+        recorded_at = time.monotonic()
+        bucket = site.store.client()
+        uploaded: dict[str, datetime] = {}
+        expected = 0
+        seal: dict[str, float] = {}  # object key -> seal time (epoch)
+        latencies: list[float] = []
+        for room, session in sessions.items():
+            assert session is not None
+            links = links_of(site.rooms[room].data_dir, session)
+            origin = parse_utc(links[0].time).timestamp()
+            for link in links:
+                if link.segment is None:
+                    continue
+                end = (link.segment.start_us + link.segment.duration_us) / 1e6
+                sealed = parse_utc(link.time).timestamp()
+                latencies.append(sealed - (origin + end))
+                key = layout.session_prefix(session) + layout.segment_path(link.segment.index)
+                seal[key] = sealed
+                expected += 1
+        deadline = time.monotonic() + 600
+        while len(uploaded) < expected and time.monotonic() < deadline:
+            for key in seal.keys() - uploaded.keys():
+                try:
+                    uploaded[key] = bucket.stat_object(site.bucket, key).last_modified
+                except Exception:
+                    continue
+            time.sleep(1)
+        drained = time.monotonic() - recorded_at
+        lags = [uploaded[k].timestamp() - seal[k] for k in uploaded]
+        print(f"segments sealed: {expected} ({expected / args.rooms:.0f} per room)")
+        print(
+            f"seal latency  p50 {statistics.median(latencies):6.2f} s  "
+            f"p99 {percentile(latencies, 0.99):6.2f} s  max {max(latencies):6.2f} s"
+        )
+        if lags:
+            print(
+                f"upload lag    p50 {statistics.median(lags):6.2f} s  "
+                f"p99 {percentile(lags, 0.99):6.2f} s  max {max(lags):6.2f} s "
+                "(Last-Modified has 1 s resolution)"
+            )
+        print(f"uploaded {len(uploaded)}/{expected}; last one {drained:.0f} s after the stop")
+        print(f"cores: {os.cpu_count()}; load average (1, 5, 15 min): {os.getloadavg()}")
+    finally:
+        site.stop()
+
+
+if __name__ == "__main__":
+    main()
