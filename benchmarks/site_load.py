@@ -10,6 +10,8 @@ time, stops them all, and waits for the uploaders to drain. Reports:
 - seal latency: for each segment, its link's time minus the moment its media ended on the
   session's clock (the start link's time + the segment's end): how late a segment is sealed;
 - upload lag: the bucket's Last-Modified of each segment (1 s resolution) minus its seal;
+- the CPU each room's processes used while recording (cores per room: recorder, uploader),
+  and the bytes each room recorded per second (disk and uplink per room);
 - the CPU the machine had: `os.cpu_count()` and the load average at the end.
 
 The catalog's ingest rate belongs to the catalog fed by events (another part of issue 12):
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -42,6 +45,21 @@ def client(site: Site, room: str) -> RecorderClient:
     url = site.rooms[room].recorder.url
     identity = RecorderIdentity(room=room, ca_file=site.ca.certificate_path)
     return RecorderClient(url, site.token(room), timeout=30, identity=identity)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def room_cpu(site: Site) -> dict[str, float]:
+    total: dict[str, float] = {"recorder": 0.0, "uploader": 0.0}
+    for appliance in site.rooms.values():
+        total["recorder"] += cpu_seconds(appliance.recorder.process.pid)
+        if appliance.uploader is not None:
+            total["uploader"] += cpu_seconds(appliance.uploader.pid)
+    return total
 
 
 def links_of(data_dir: Path, session: str) -> list[Link]:
@@ -78,7 +96,9 @@ def main() -> None:
                     strict=True,
                 )
             )
+            cpu_before, clock = room_cpu(site), time.monotonic()
             time.sleep(args.seconds)
+            cpu_after, elapsed = room_cpu(site), time.monotonic() - clock
             list(pool.map(lambda r: client(site, r).stop("hết giờ đo"), rooms))
         recorded_at = time.monotonic()
         bucket = site.store.client()
@@ -86,6 +106,8 @@ def main() -> None:
         expected = 0
         seal: dict[str, float] = {}  # object key -> seal time (epoch)
         latencies: list[float] = []
+        recorded_bytes = 0
+        media_seconds = 0.0
         for room, session in sessions.items():
             assert session is not None
             links = links_of(site.rooms[room].data_dir, session)
@@ -96,6 +118,8 @@ def main() -> None:
                 end = (link.segment.start_us + link.segment.duration_us) / 1e6
                 sealed = parse_utc(link.time).timestamp()
                 latencies.append(sealed - (origin + end))
+                recorded_bytes += link.segment.size
+                media_seconds += link.segment.duration_us / 1e6
                 key = layout.session_prefix(session) + layout.segment_path(link.segment.index)
                 seal[key] = sealed
                 expected += 1
@@ -121,9 +145,18 @@ def main() -> None:
                 "(Last-Modified has 1 s resolution)"
             )
         print(f"uploaded {len(uploaded)}/{expected}; last one {drained:.0f} s after the stop")
+        for kind in ("recorder", "uploader"):
+            used = (cpu_after[kind] - cpu_before[kind]) / elapsed / args.rooms
+            print(f"CPU per room, {kind}: {used:.2f} cores")
+        rate = recorded_bytes / media_seconds  # both summed over the rooms
+        print(
+            f"recorded per room: {rate / 1e3:.0f} kB/s = {rate * 8 / 1e6:.2f} Mbit/s = "
+            f"{rate * 3600 / 1e9:.2f} GB per hour"
+        )
         print(f"cores: {os.cpu_count()}; load average (1, 5, 15 min): {os.getloadavg()}")
     finally:
         site.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
