@@ -2,16 +2,28 @@
 
 A link is published (write-once, fsynced) and then signed; the head signature of the last
 link is what a crash leaves behind, so everything sealed before a crash still verifies.
+
+Each signed head (every link, and the seal) is handed to ``on_head`` in the same call that
+wrote it, so that it can leave the box for the off-box witness. The writer does no network
+I/O: the hook queues the head (``evidence_store.witnessing``), and a hook that fails is logged
+and never stops the session. The time-stamp authority's stamps leave the same way
+(``evidence_store.timestamping``).
+
+Every time the writer puts into a link comes from ``clock``, the device's clock.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from evidence_store import layout
 from evidence_store.canonical import canonical_json
@@ -36,6 +48,40 @@ from evidence_store.store import FilesystemStore, sha256_file
 from evidence_store.timefmt import format_utc, utc_now
 
 WRITER_LOCK = ".writer.lock"
+log = logging.getLogger("sealroom.evidence")
+
+
+@dataclass(frozen=True)
+class SignedHead:
+    """A chain head the writer has just signed: a link's exact bytes (``seq``) or the
+    manifest's (the seal, ``seq`` None), with the device's signature over them."""
+
+    session_id: str
+    kind: Literal["link", "seal"]
+    seq: int | None
+    data: bytes
+    signature: bytes
+
+
+HeadHook = Callable[[SignedHead], None]
+WallClock = Callable[[], datetime]  # the device's clock: UTC, timezone-aware
+
+
+def fan_out(*hooks: HeadHook | None) -> HeadHook | None:
+    """One hook that hands each head to every one of ``hooks`` (the witness's queue, the
+    time-stamp authority's), so that one failing never keeps a head from the others."""
+    chosen = [hook for hook in hooks if hook is not None]
+    if len(chosen) <= 1:
+        return chosen[0] if chosen else None
+
+    def each(head: SignedHead) -> None:
+        for hook in chosen:
+            try:
+                hook(head)
+            except Exception:
+                log.exception("session %s: a head could not be queued", head.session_id)
+
+    return each
 
 
 class SessionStateError(SealroomError):
@@ -58,8 +104,18 @@ class SessionWriter:
     can tell a crashed session from one that is still recording.
     """
 
-    def __init__(self, store: FilesystemStore, signer: DeviceSigner, session_id: str) -> None:
+    def __init__(
+        self,
+        store: FilesystemStore,
+        signer: DeviceSigner,
+        session_id: str,
+        *,
+        on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
+    ) -> None:
         self.store = store
+        self.on_head = on_head
+        self.clock = clock
         self.signer = signer
         self.session_id = layout.check_session_id(session_id)
         self.prefix = layout.session_prefix(session_id)
@@ -96,9 +152,17 @@ class SessionWriter:
         media: MediaInfo,
         *,
         session_id: str | None = None,
+        on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
     ) -> SessionWriter:
         """Create a session: publish the signer's identity, then link 0 (session_started)."""
-        writer = cls(store, signer, session_id or layout.new_session_id())
+        writer = cls(
+            store,
+            signer,
+            session_id or layout.new_session_id(clock()),
+            on_head=on_head,
+            clock=clock,
+        )
         writer._hold_session_lock()
         writer._put(layout.PUBLIC_KEY, public_key_pem(signer.public_key))
         if (cert := signer.certificate_pem()) is not None:
@@ -113,14 +177,22 @@ class SessionWriter:
         return writer
 
     @classmethod
-    def reopen(cls, store: FilesystemStore, signer: DeviceSigner, session_id: str) -> SessionWriter:
+    def reopen(
+        cls,
+        store: FilesystemStore,
+        signer: DeviceSigner,
+        session_id: str,
+        *,
+        on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
+    ) -> SessionWriter:
         """Pick up a session whose writer died: replay and check its chain, sign a last link
         that was published but not yet signed, and continue from its head.
 
         Raises SessionBusyError if a live process still writes it, and a VerificationError if
         what is stored does not check out (recovery never builds on tampered evidence).
         """
-        writer = cls(store, signer, session_id)
+        writer = cls(store, signer, session_id, on_head=on_head, clock=clock)
         prefix = writer.prefix
         if not store.exists(prefix + layout.link_name(0)):
             raise UnknownSessionError(f"unknown session {session_id}")
@@ -158,6 +230,7 @@ class SessionWriter:
             else:  # the writer died between publishing the link and signing it
                 signature = self.signer.sign(body)
                 self.store.put_bytes(sig_key, signature)
+                self._emit(SignedHead(self.session_id, "link", seq, body, signature))
             if link.segment is not None:
                 relative = layout.segment_path(link.segment.index)
                 digest, _ = sha256_file(self.store.path(self.prefix + relative))
@@ -235,7 +308,7 @@ class SessionWriter:
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(utc_now()),
+                time=format_utc(self.clock()),
                 kind="segment",
                 segment=segment,
             )
@@ -253,6 +326,11 @@ class SessionWriter:
 
     def device_restored(self, device: str) -> None:
         self._event(Event(type=EventType.DEVICE_RESTORED, device=device))
+
+    def clock_skew(self, reason: str) -> None:
+        """Mark on the record that the device's clock disagreed with a time-stamp authority.
+        Refused (SessionStateError) once the session has ended."""
+        self._event(Event(type=EventType.CLOCK_SKEW, reason=reason))
 
     def stop(self, reason: str) -> Manifest:
         """End the session with ``stopped`` and seal it."""
@@ -277,11 +355,13 @@ class SessionWriter:
                 head_signature=self._last_signature,
                 checksums_sha256=hashlib.sha256(checksums).hexdigest(),
             )
-            self._put_signed(layout.MANIFEST, layout.MANIFEST_SIG, manifest_bytes(manifest))
+            body = manifest_bytes(manifest)
+            signature = self._put_signed(layout.MANIFEST, layout.MANIFEST_SIG, body)
+        self._emit(SignedHead(self.session_id, "seal", None, body, signature))
         self.close()
         return manifest
 
-    def _put_signed(self, name: str, sig_name: str, body: bytes) -> None:
+    def _put_signed(self, name: str, sig_name: str, body: bytes) -> bytes:
         key = self.prefix + name
         if not self.store.exists(key):
             self.store.put_bytes(key, body)
@@ -291,7 +371,22 @@ class SessionWriter:
             signature = self.store.read_bytes(self.prefix + sig_name)
             verify_signature(self.signer.public_key, signature, body, location=name)
         else:
-            self.store.put_bytes(self.prefix + sig_name, self.signer.sign(body))
+            signature = self.signer.sign(body)
+            self.store.put_bytes(self.prefix + sig_name, signature)
+        return signature
+
+    def _emit(self, head: SignedHead) -> None:
+        """Hand a signed head to ``on_head``; its failure is logged, never raised: the
+        session goes on, and the witness gets the head with the next one (it asks for what
+        it lacks)."""
+        if self.on_head is None:
+            return
+        try:
+            self.on_head(head)
+        except Exception:
+            log.exception(
+                "session %s: the head could not be queued for the witness", head.session_id
+            )
 
     # -- internals -------------------------------------------------------------------------
 
@@ -300,13 +395,14 @@ class SessionWriter:
             self._append_event(event)
 
     def _append_event(self, event: Event) -> None:
-        self._check(lambda probe: probe.apply_event(event, format_utc(utc_now()), "new event"))
+        now = format_utc(self.clock())
+        self._check(lambda probe: probe.apply_event(event, now, "new event"))
         self._append(
             Link(
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(utc_now()),
+                time=now,
                 kind="event",
                 event=event,
             )
@@ -329,6 +425,7 @@ class SessionWriter:
         self.chain.apply(link, body)
         assert self.chain.head == link_digest(body)
         self._last_signature = signature
+        self._emit(SignedHead(self.session_id, "link", link.seq, body, signature))
 
     def _put(self, relative: str, data: bytes) -> None:
         self.store.put_bytes(self.prefix + relative, data)
