@@ -16,6 +16,7 @@ recorder beside its console), never across a network.
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import ssl
 from dataclasses import dataclass
@@ -38,7 +39,6 @@ from recorder.control.models import (
 from recorder.errors import RecorderError
 
 Model = TypeVar("Model", bound=BaseModel)
-LOOPBACK = ("127.", "::1", "localhost")
 
 
 class RecorderClientError(RecorderError):
@@ -79,7 +79,13 @@ class RecorderIdentity:
 
 
 def is_loopback(host: str) -> bool:
-    return host.startswith(LOOPBACK)
+    """Whether ``host`` is this machine's loopback interface (by name or address)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # any other name may resolve anywhere
 
 
 class RecorderClient:

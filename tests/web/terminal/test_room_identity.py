@@ -18,11 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from evidence_store import UsageError
 from evidence_store.installation import InstallationCA, Issued
 from tests.support.console import Console, build_console, csrf_token, login
 from tests.support.site.ca import RecorderService, room_certificate, start_recorder
 from web.audit import custody_log
-from web.recorders import room_token
+from web.recorders import check_recorder_url, room_token
 
 pytestmark = pytest.mark.slow
 
@@ -178,3 +179,26 @@ def test_a_room_pointed_at_an_impostor_gets_nothing_and_shows_nothing(
         impostor.close()
     code, body = status(console)
     assert code == 200 and body["reachable"] is True
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback_http", "accepted"),
+    [
+        ("https://phong-1.vks.lan:8750", False, True),
+        ("http://phong-1.vks.lan:8750", False, False),  # a token never crosses a network in clear
+        ("http://127.0.0.1:8750", False, False),  # the console's pages register https only
+        ("http://127.0.0.1:8750", True, True),  # `sealroom rooms add` on the same machine
+        ("http://[::1]:8750", True, True),
+        ("http://localhost.evil.example:8750", True, False),  # not loopback, whatever its name
+        ("http://127.0.0.1.evil.example:8750", True, False),
+        ("https://user:pw@phong-1.vks.lan:8750", False, False),
+        ("https://phong-1.vks.lan:8750/?next=x", False, False),
+        ("ftp://phong-1.vks.lan", False, False),
+    ],
+)
+def test_which_addresses_a_recorder_may_have(url: str, loopback_http: bool, accepted: bool) -> None:
+    if accepted:
+        assert check_recorder_url(url, loopback_http=loopback_http) == url
+    else:
+        with pytest.raises(UsageError):
+            check_recorder_url(url, loopback_http=loopback_http)
