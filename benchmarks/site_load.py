@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--size", default="640x360")
     parser.add_argument("--fps", type=int, default=15)
+    parser.add_argument("--drain-seconds", type=float, default=600)
+    parser.add_argument("--keep", action="store_true", help="keep the site's folder")
     args = parser.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
     root = Path(tempfile.mkdtemp(prefix="sealroom-bench-site-"))
@@ -123,7 +125,7 @@ def main() -> None:
                 key = layout.session_prefix(session) + layout.segment_path(link.segment.index)
                 seal[key] = sealed
                 expected += 1
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + args.drain_seconds
         while len(uploaded) < expected and time.monotonic() < deadline:
             for key in seal.keys() - uploaded.keys():
                 try:
@@ -145,6 +147,8 @@ def main() -> None:
                 "(Last-Modified has 1 s resolution)"
             )
         print(f"uploaded {len(uploaded)}/{expected}; last one {drained:.0f} s after the stop")
+        for key in sorted(seal.keys() - uploaded.keys()):
+            print(f"  not in the bucket: {key}")
         for kind in ("recorder", "uploader"):
             used = (cpu_after[kind] - cpu_before[kind]) / elapsed / args.rooms
             print(f"CPU per room, {kind}: {used:.2f} cores")
@@ -156,7 +160,10 @@ def main() -> None:
         print(f"cores: {os.cpu_count()}; load average (1, 5, 15 min): {os.getloadavg()}")
     finally:
         site.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        if args.keep:
+            print(f"kept {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
