@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -69,7 +70,7 @@ class ChangeListener:
                 failures += 1
                 if failures == 1:
                     log.warning("not listening for presentation changes (polling): %s", exc)
-                threading.Event().wait(delay)
+                time.sleep(delay)
 
     def _deliver(self, payload: str) -> None:
         hearing, _sep, version = payload.partition(":")

@@ -18,6 +18,7 @@ import os
 import secrets
 import socket
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, func, insert, select, text, update
@@ -97,7 +98,7 @@ class SharedSlots:
 
     def _renew_forever(self) -> None:
         while True:
-            threading.Event().wait(RENEW_SECONDS)
+            time.sleep(RENEW_SECONDS)
             with self._lock:
                 held = list(self._held)
             if not held:

@@ -7,7 +7,6 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,14 +97,3 @@ def start_recorder(
         process.wait(timeout=10)
         raise AssertionError(f"the recorder did not start: {line}{log.read_text()}")
     return RecorderService(process, found.group(1), data, log)
-
-
-@pytest.fixture
-def recorder_services() -> Iterator[list[RecorderService]]:
-    """Recorder services a test starts (append them): stopped even when the test fails."""
-    started: list[RecorderService] = []
-    try:
-        yield started
-    finally:
-        for service in started:
-            service.stop()
