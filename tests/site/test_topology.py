@@ -134,18 +134,24 @@ def test_the_presenter_on_one_replica_drives_the_audience_on_the_other(
     clerk = person(site_topology, "court-clerk", base=first.url)
     hearing = new_hearing(clerk, first.url, "VKS-REPLICA/2026")
     audience = EventStream(clerk, f"{second.url}/hearings/{hearing}/events")
+    # The court's screen as it really connects: through nginx, over TLS, unbuffered.
+    court_screen = person(site_topology, "court-clerk")
+    through_nginx = EventStream(court_screen, f"{site_topology.url}/hearings/{hearing}/events")
     try:
-        audience.next_matching(lambda e: e["state"]["blank"] is False)
+        for screen in (audience, through_nginx):
+            screen.next_matching(lambda e: e["state"]["blank"] is False)
         status, _, body = clerk.request(
             f"{first.url}/hearings/{hearing}/present/blank",
             json_body={},
             headers={"X-CSRFToken": clerk.csrf(f"{first.url}/hearings/")},
         )
         assert status == 200, body
-        shown = audience.next_matching(lambda e: e["state"]["blank"] is True)
-        assert shown["version"] >= 1
+        for screen in (audience, through_nginx):
+            shown = screen.next_matching(lambda e: e["state"]["blank"] is True)
+            assert shown["version"] >= 1
     finally:
         audience.close()
+        through_nginx.close()
     # The replica serving the screen listens for changes (it did not only poll for it).
     engine = sqlalchemy.create_engine(site_topology.postgres.url)
     with engine.connect() as connection:
