@@ -11,6 +11,7 @@ from evidence_store import DatabaseSettings, EvidenceSettings, UsageError, first
 from recorder import RecorderSettings
 from recorder.room import RoomProfile
 from web import ConsoleSettings
+from witness import WitnessSettings
 
 
 class SealroomConfig(BaseModel):
@@ -22,15 +23,19 @@ class SealroomConfig(BaseModel):
         default_factory=dict, description='room profiles, by room name: [rooms."Phòng 1"]'
     )
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    witness: WitnessSettings = Field(
+        default_factory=WitnessSettings, description="the off-box witness (a central site)"
+    )
     database: DatabaseSettings = Field(
         default_factory=DatabaseSettings,
-        description="the database every central process shares (else SQLite in each data dir)",
+        description="the database every central process shares: the console, custody, the "
+        "catalog, the worker and the witness (else SQLite in each data directory)",
     )
 
     def central(self) -> SealroomConfig:
         """This configuration with the shared database (``[database]`` or
         ``$SEALROOM_DATABASE_URL``) filled in for the console, custody and the catalog,
-        wherever no URL of their own is set."""
+        wherever no URL of their own is set (the witness reads ``database`` itself)."""
         url = self.database.shared_url()
         return self.model_copy(
             update={

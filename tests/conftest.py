@@ -17,6 +17,7 @@ pytest_plugins = [
     "tests.support.browser",
     "tests.support.site.ca",
     "tests.support.site.topology",
+    "tests.support.witness",
     "tests.support.tsa",
 ]
 

@@ -13,6 +13,7 @@ from evidence_store import FilesystemStore
 from evidence_store.bucket import LayeredStore, RetentionPolicy
 from evidence_store.index import SessionIndex
 from evidence_store.installation import DataDir
+from evidence_store.witnessing import witness_url
 from web.settings import ConsoleSettings
 
 STORE_KEY = "sealroom.store"
@@ -55,5 +56,12 @@ def session_index() -> SessionIndex:
 def refresh_index() -> SessionIndex:
     """The session index, after adding new sessions and updating unfinished ones."""
     index = session_index()
-    index.refresh(evidence_store(), RetentionPolicy(data_dir().settings.s3.retention))
+    settings = data_dir().settings
+    index.refresh(evidence_store(), RetentionPolicy(settings.s3.retention), witnessing=witnessing())
     return index
+
+
+def witnessing() -> bool:
+    """Whether this installation sends its heads to an off-box witness (the console then
+    marks sessions "not yet witnessed" until the witness's receipt for the seal is here)."""
+    return witness_url(data_dir().settings) is not None

@@ -8,7 +8,7 @@ summary it was made from. Lists (accused, investigators) are JSON arrays.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -37,3 +37,4 @@ class SessionRow(IndexBase):
     category: Mapped[str | None] = mapped_column(String(100))
     retain_until: Mapped[str | None] = mapped_column(String(27))
     indexed_at: Mapped[str] = mapped_column(String(27))
+    witnessed: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from evidence_store import layout
 from evidence_store.bucket import RetentionPolicy
 from evidence_store.canonical import canonical_json
 from evidence_store.index.schema import SessionRow
@@ -165,16 +166,27 @@ class SessionIndex:
                 return False
         return True
 
-    def refresh(self, store: BrowsableStore, policy: RetentionPolicy | None = None) -> int:
+    def refresh(
+        self,
+        store: BrowsableStore,
+        policy: RetentionPolicy | None = None,
+        *,
+        witnessing: bool = False,
+    ) -> int:
         """Add new sessions and update unfinished ones; returns how many rows changed.
 
-        A sealed session's row never changes again, so it is not read again."""
+        A sealed session's row never changes again, so it is not read again; with
+        ``witnessing`` (a witness is configured), except to note that the witness's receipt
+        for its seal has arrived (one look at one file)."""
         with Session(self.engine) as session:
             known = {row.session_id: _summary(row) for row in session.scalars(select(SessionRow))}
         changed = 0
         for session_id in session_ids(store):
             before = known.get(session_id)
             if before is not None and before.state in FINAL_STATES:
+                receipt = layout.session_prefix(session_id) + layout.SEAL_RECEIPT
+                if witnessing and not before.witnessed and store.exists(receipt):
+                    changed += self.put(replace(before, witnessed=True))
                 continue
             summary = summarise(store, session_id, policy)
             if summary.state is SealState.EMPTY or summary == before:
@@ -222,6 +234,7 @@ def _row(summary: SessionSummary, indexed_at: str) -> SessionRow:
         category=summary.category,
         retain_until=summary.retain_until,
         indexed_at=indexed_at,
+        witnessed=summary.witnessed,
     )
 
 
@@ -242,6 +255,7 @@ def _summary(row: SessionRow) -> SessionSummary:
         problem=row.problem,
         category=row.category,
         retain_until=row.retain_until,
+        witnessed=bool(row.witnessed),
     )
 
 

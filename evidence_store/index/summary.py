@@ -52,6 +52,7 @@ class SessionSummary:
     problem: str | None = None  # why the session is damaged: the first failing file and reason
     category: str | None = None  # the retention category, when summarised with a policy
     retain_until: str | None = None
+    witnessed: bool = False  # the off-box witness's receipt for the seal is stored with it
 
     @property
     def room(self) -> str:
@@ -97,6 +98,7 @@ class SessionSummary:
             "problem": self.problem,
             "category": self.category,
             "retain_until": self.retain_until,
+            "witnessed": self.witnessed,
         }
 
 
@@ -213,6 +215,7 @@ class _Reading:
             segments=len(manifest.segments),
             media_bytes=sum(s.size for s in manifest.segments),
             head=manifest.chain.head,
+            witnessed=self.has(layout.SEAL_RECEIPT),
         )
 
     def damaged(

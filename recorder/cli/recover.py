@@ -8,6 +8,7 @@ without recording again.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -18,7 +19,10 @@ from evidence_store.cli import (
     json_option,
     operator,
 )
-from recorder.recovery import RecoveryReport, recover_unfinished
+from evidence_store.witnessing import WitnessLink
+from recorder.recovery import RecoveryReport, recover_unfinished, seal_checks_for
+
+WITNESS_FLUSH_SECONDS = 5.0
 
 
 def describe(report: RecoveryReport) -> list[str]:
@@ -53,9 +57,30 @@ def recover(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
     data = data_dir_from(ctx, data_dir)
     store = data.store()
     signer = data.signer()
-    report = recover_unfinished(
-        store, signer, data.custody(store, signer), actor=operator(), role="operator"
-    )
+    custody = data.custody(store, signer)
+
+    def witness_event(action: str, session_id: str | None, detail: dict[str, Any]) -> None:
+        custody.record(
+            actor=operator(), role="operator", action=action, session_id=session_id, detail=detail
+        )
+
+    witness = WitnessLink.open(data, on_event=witness_event)
+    if witness is not None:
+        witness.start()
+    try:
+        report = recover_unfinished(
+            store,
+            signer,
+            custody,
+            actor=operator(),
+            role="operator",
+            on_head=None if witness is None else witness.hook,
+            seal_checks=seal_checks_for(data, store, None if witness is None else witness.client),
+        )
+    finally:
+        if witness is not None:
+            witness.flush(WITNESS_FLUSH_SECONDS)
+            witness.stop()
     if as_json:
         emit_json(report.as_dict())
     else:

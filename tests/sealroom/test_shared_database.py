@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from evidence_store import UsageError
+from evidence_store import DatabaseSettings, UsageError
 from sealroom.config import load_config
+from witness import DatabaseSettings as WitnessDatabase
+from witness.settings import database_url
 
 SHARED = "postgresql+psycopg://sealroom@db.example/sealroom"
 
@@ -62,3 +64,22 @@ def test_a_url_file_keeps_the_password_out_of_the_configuration(
     secret.unlink()
     with pytest.raises(UsageError, match="cannot read the database URL"):
         load_config(config)
+
+
+def test_one_database_section_for_the_witness_too_with_the_stricter_rules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The witness had a `[database]` of its own (a URL); the site's has a URL file as well,
+    and refuses an unreadable or empty one. One section now, the stricter rules for all."""
+    monkeypatch.delenv("SEALROOM_DATABASE_URL", raising=False)
+    assert WitnessDatabase is DatabaseSettings
+    secret = tmp_path / "database-url"
+    secret.write_text(SHARED + "\n")
+    config = tmp_path / "sealroom.toml"
+    config.write_text(f'[database]\nurl_file = "{secret}"\n')
+    loaded = load_config(config)
+    assert database_url(loaded.database, tmp_path) == SHARED == loaded.console.database_url
+    assert database_url(DatabaseSettings(), tmp_path) == f"sqlite:///{tmp_path / 'witness.db'}"
+    secret.write_text("\n")
+    with pytest.raises(UsageError, match="is empty"):
+        database_url(loaded.database, tmp_path)

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -129,6 +130,14 @@ def postgres_url() -> Iterator[str]:
     if url := os.environ.get("SEALROOM_TEST_POSTGRES_URL"):
         yield url
         return
+    with private_postgres() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def private_postgres() -> Iterator[str]:
+    """A PostgreSQL server of its own, in a temporary directory, for as long as the block
+    runs (the tests' fixture, and the benchmarks)."""
     server = PostgresServer()
     server.start()
     try:

@@ -33,7 +33,13 @@ from evidence_store import (
 from evidence_store.index import SessionSearch, read_links, read_manifest
 from web.access import allow
 from web.audit import custody_log, record
-from web.evidence import console_settings, data_dir, evidence_store, refresh_index
+from web.evidence import (
+    console_settings,
+    data_dir,
+    evidence_store,
+    refresh_index,
+    witnessing,
+)
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm
 from web.models import ROOT_UNIT, Bookmark
@@ -67,7 +73,9 @@ def sessions() -> str:
     page = max(1, request.args.get("page", 1, type=int) or 1)
     rows = index.search(search, page=page, per_page=console_settings().page_size)
     record("list_sessions", detail={"filters": filters, "page": page})
-    return render_template("review/list.html", rows=rows, form=form, filters=filters)
+    return render_template(
+        "review/list.html", rows=rows, form=form, filters=filters, witnessing=witnessing()
+    )
 
 
 @blueprint.get("/<session_id>")
@@ -106,6 +114,10 @@ def detail(session_id: str) -> str:
         bookmark_form=BookmarkForm(),
         confirm_form=ConfirmForm(),
         verification=session.pop(f"verified:{session_id}", None),
+        witnessing=witnessing(),
+        # Looked up afresh: the receipt may have arrived since the row was indexed.
+        witnessed=row.witnessed
+        or store.exists(layout.session_prefix(session_id) + layout.SEAL_RECEIPT),
     )
 
 
