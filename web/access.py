@@ -2,7 +2,8 @@
 
 ``@allow(Role.PROSECUTOR, ...)`` admits those roles; ``@public`` admits anyone (the login page).
 A ``before_request`` hook enforces the rule of the matched endpoint, so a view cannot forget
-to check, and every denial is written to the custody log.
+to check, and every denial is written to the custody log. A person whose password an
+administrator set reaches nothing but the page to change it (and logging out) until they do.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from web.roles import Role
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
 RULE_ATTRIBUTE = "_sealroom_access"
+# What a person who must change their password may still reach.
+BEFORE_PASSWORD_CHANGE = frozenset(
+    {"auth.change_password", "auth.logout", "auth.my_sessions", "auth.logout_everywhere"}
+)
 
 
 def allow(*roles: Role) -> Callable[[F], F]:
@@ -67,5 +72,9 @@ def init_access(app: Flask) -> None:
                     "method": request.method,
                 },
             )
+            abort(403)
+        if current_user.must_change_password and request.endpoint not in BEFORE_PASSWORD_CHANGE:
+            if request.method == "GET" and request.accept_mimetypes.accept_html:
+                return redirect(url_for("auth.change_password"))
             abort(403)
         return None

@@ -38,7 +38,7 @@ from evidence_store.index.summary import (
     session_ids,
     summarise,
 )
-from evidence_store.model import SessionMetadata
+from evidence_store.model import SessionMetadata, stored
 from evidence_store.store import BrowsableStore
 from evidence_store.timefmt import format_utc, utc_now
 
@@ -52,6 +52,9 @@ class SessionSearch:
 
     units: Collection[str] | None = None  # None: every unit
     unit_of_unassigned: str | None = None  # the unit a session recorded without one counts as
+    # Every unit there is: a session filed under none of them counts as unassigned (it is
+    # the root's, never nobody's). None: only a session without a unit is unassigned.
+    known_units: Collection[str] | None = None
     case_number: str = ""
     accused: str = ""
     room: str = ""
@@ -65,6 +68,8 @@ class SessionSearch:
             scope: ColumnElement[bool] = SessionRow.unit.in_(list(self.units))
             if self.unit_of_unassigned is not None and self.unit_of_unassigned in self.units:
                 scope = or_(scope, SessionRow.unit.is_(None))
+                if self.known_units is not None:
+                    scope = or_(scope, SessionRow.unit.not_in(list(self.known_units)))
             found.append(scope)
         for column, value in (
             (SessionRow.case_number, self.case_number),
@@ -240,7 +245,9 @@ def _row(summary: SessionSummary, indexed_at: str) -> SessionRow:
 
 def _summary(row: SessionRow) -> SessionSummary:
     metadata = (
-        SessionMetadata.model_validate_json(row.session_metadata) if row.session_metadata else None
+        SessionMetadata.model_validate_json(row.session_metadata, context=stored())
+        if row.session_metadata
+        else None
     )
     return SessionSummary(
         session_id=row.session_id,

@@ -26,7 +26,7 @@ from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
 from recorder.control import is_loopback
 from recorder.room import RoomProfile
-from recorder.service import RoomService, create_app, read_token
+from recorder.service import RoomService, create_app, read_token, registered_unit
 from recorder.settings import RecorderServiceSettings, RecorderSettings
 
 log = logging.getLogger("sealroom.recorder")
@@ -81,6 +81,12 @@ def recorder_group() -> None:
     is_flag=True,
     help="Record the synthetic room instead of the room profile's devices.",
 )
+@click.option(
+    "--unit",
+    default=None,
+    help="The unit the room is registered to, when its profile names none; its sessions "
+    "are filed there, whatever a request names.",
+)
 @data_dir_option
 @click.pass_context
 def serve(
@@ -89,6 +95,7 @@ def serve(
     host: str | None,
     port: int | None,
     synthetic: bool,
+    unit: str | None,
     data_dir: Path | None,
 ) -> None:
     """Serve one room: recover what a dead recorder left, then take control requests."""
@@ -96,7 +103,9 @@ def serve(
     settings: RecorderSettings = ctx.meta.get(SETTINGS_KEY) or RecorderSettings()
     token = read_token(settings.service)
     rooms: dict[str, RoomProfile] = ctx.meta.get(ROOMS_KEY) or {}
-    profile = None if synthetic else rooms.get(room)
+    profile = rooms.get(room)
+    unit = registered_unit(room, profile, unit)  # from the profile even when synthetic
+    profile = None if synthetic else profile
     if profile is None and not synthetic:
         click.echo(
             f"sealroom: room {room} has no profile in the configuration: recording "
@@ -104,7 +113,11 @@ def serve(
             err=True,
         )
     service = RoomService(
-        data=data_dir_from(ctx, data_dir), settings=settings, room=room, profile=profile
+        data=data_dir_from(ctx, data_dir),
+        settings=settings,
+        room=room,
+        profile=profile,
+        unit=unit,
     )
     stopping = threading.Event()
 

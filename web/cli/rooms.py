@@ -9,11 +9,11 @@ import click
 from sqlalchemy import select
 
 from evidence_store import PRIVATE, NameTaken, UsageError, write_once
-from evidence_store.cli import data_dir_from, data_dir_option, emit_json, json_option
+from evidence_store.cli import data_dir_from, data_dir_option, emit_json, json_option, operator
 from web.app import create_app
 from web.audit import record
 from web.auth import unit_by_code
-from web.cli.accounts import ADMIN_ACTOR
+from web.cli.accounts import ADMIN_ROLE
 from web.extensions import db
 from web.models import Room
 from web.recorders import check_recorder_url, room_key, room_token
@@ -57,8 +57,8 @@ def add(
         db.session.commit()
         record(
             "room_created",
-            actor=ADMIN_ACTOR,
-            role="admin",
+            actor=operator(),
+            role=ADMIN_ROLE,
             detail={"code": code, "unit": unit, "recorder_url": url},
         )
     if as_json:
@@ -92,8 +92,8 @@ def credential(ctx: click.Context, code: str, out: Path, data_dir: Path | None) 
             raise UsageError(f"{out} exists already: nothing was overwritten") from None
         record(
             "room_credential_issued",
-            actor=ADMIN_ACTOR,
-            role="admin",
+            actor=operator(),
+            role=ADMIN_ROLE,
             detail={"room": code, "file": str(out)},
         )
     click.echo(f"room {code}'s recorder token written to {out} (0600)")

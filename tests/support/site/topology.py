@@ -38,6 +38,7 @@ from tests.support.site.ca import (
 from tests.support.site.link import Link
 from tests.support.site.nginx import Nginx
 from tests.support.site.seaweed import SeaweedCluster, external_cluster
+from web import ConsoleSettings
 from web.extensions import db
 from web.models import Room, Unit
 from web.recorders import room_token
@@ -238,9 +239,11 @@ def _populate(site: Site, rooms: tuple[str, ...]) -> None:
     console = build_console(
         site.root / "setup",
         recorder_url="https://127.0.0.1:9",
-        database_url=site.postgres.url,
-        room_key_file=key_file,
-        recorder_ca_file=site.ca.certificate_path,
+        settings=ConsoleSettings(
+            database_url=site.postgres.url,
+            room_key_file=key_file,
+            recorder_ca_file=site.ca.certificate_path,
+        ),
     )
     with console.app.app_context():
         hanoi = db.session.query(Unit).filter_by(code="hanoi").one()

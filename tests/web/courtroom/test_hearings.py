@@ -600,6 +600,23 @@ def test_live_screens_cannot_take_every_server_thread(
 
 
 def test_one_unit_cannot_take_every_live_screen(court: Court) -> None:
+    """Court-screen slots are per unit: one province's courtrooms leave another's theirs."""
+    hanoi_clerk = client_for(court.app, "court-clerk")
+    ours = f"/hearings/{new_hearing(hanoi_clerk, case='VKS-unit-a')}/events"
+    danang = client_for(court.app, "clerk-danang")
+    theirs = f"/hearings/{new_hearing(danang, case='VKS-unit-b')}/events"
+    hanoi = [client_for(court.app, u) for u in ("court-clerk", "prosecutor")]
+    share = presentation.MAX_STREAMS_PER_UNIT
+    held = [hanoi[n % 2].get(ours) for n in range(share)]
+    assert all(r.status_code == 200 for r in held)
+    assert hanoi[1].get(ours).status_code == 503  # the unit's share is used, the user's is not
+    with danang.get(theirs) as other_unit:
+        assert other_unit.status_code == 200
+    for response in held:
+        response.close()
+
+
+def test_presenters_of_one_unit_share_its_live_screens(court: Court) -> None:
     """Counted per unit (in the database, as every replica counts): two presenters of one
     unit share its slots, however few each holds."""
     clerk = client_for(court.app, "court-clerk")

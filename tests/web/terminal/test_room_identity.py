@@ -22,6 +22,7 @@ from evidence_store import UsageError
 from evidence_store.installation import InstallationCA, Issued
 from tests.support.console import Console, build_console, csrf_token, login
 from tests.support.site.ca import RecorderService, room_certificate, start_recorder
+from web import ConsoleSettings
 from web.audit import custody_log
 from web.recorders import check_recorder_url, room_token
 
@@ -89,8 +90,9 @@ def site(
         console = build_console(
             root / "console",
             recorder_url=recorder.url,
-            room_key_file=key_file,
-            recorder_ca_file=installation_ca.certificate_path,
+            settings=ConsoleSettings(
+                room_key_file=key_file, recorder_ca_file=installation_ca.certificate_path
+            ),
         )
         console.app.config["WTF_CSRF_ENABLED"] = False
         yield console, recorder, key
