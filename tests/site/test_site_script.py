@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import secrets
 import signal
 import subprocess
 import tempfile
@@ -66,8 +67,20 @@ def test_the_site_script_runs_a_province_and_ctrl_c_stops_it(tmp_path: Path) -> 
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(1)
         admin = WebUser(folder / "ca" / "ca.pem")
-        landed = admin.log_in(f"https://localhost:{port}", "admin", found.group(1))
-        assert landed.endswith("/admin/users")
+        base, one_time = f"https://localhost:{port}", found.group(1)
+        landed = admin.log_in(base, "admin", one_time)
+        assert landed.endswith("/account/password")  # one-time for real: changed first
+        chosen = secrets.token_urlsafe(24)
+        status, landed, _ = admin.request(
+            f"{base}/account/password",
+            {
+                "current_password": one_time,
+                "new_password": chosen,
+                "repeat": chosen,
+                "csrf_token": admin.csrf(f"{base}/account/password"),
+            },
+        )
+        assert status == 200 and landed.endswith("/admin/users"), (status, landed)
         _, _, rooms = admin.request(f"https://localhost:{port}/admin/rooms")
         assert f"https://127.0.0.1:{port + 11}" in rooms
         assert len(processes_using(folder)) >= 8  # weed x5, recorder, uploader, consoles, nginx

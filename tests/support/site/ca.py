@@ -61,10 +61,12 @@ def start_recorder(
     extra_config: str = "",
     env: dict[str, str] | None = None,
     picture: str = SMALL_PICTURE,
+    unit: str = "hanoi",
 ) -> RecorderService:
     """Room ``room``'s recorder service on a free 127.0.0.1 port (TLS with ``tls``), with
     its own token file, recording the synthetic room (``picture``: the [recorder] section,
-    small by default)."""
+    small by default), registered to ``unit`` (the tests' consoles keep their rooms in
+    hanoi)."""
     folder.mkdir(parents=True, exist_ok=True)
     token_file = folder / "recorder-token"
     token_file.write_text(token)
@@ -80,7 +82,7 @@ def start_recorder(
     process = subprocess.Popen(
         [
             sys.executable, "-m", "sealroom", "--config", str(config),
-            "recorder", "serve", "--room", room, "--synthetic",
+            "recorder", "serve", "--room", room, "--synthetic", "--unit", unit,
             "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data),
         ],
         stdout=subprocess.PIPE,
