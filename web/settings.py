@@ -149,6 +149,13 @@ class ConsoleSettings(BaseModel):
         "replicas through LISTEN/NOTIFY; turn off behind a pooler that drops LISTEN "
         "(PgBouncer in transaction mode): screens then poll every second",
     )
+    stream_keepalive_seconds: float = Field(
+        default=15.0,
+        ge=1,
+        le=60,
+        description="a court screen's stream sends a comment this often, so proxies keep an "
+        "idle stream open and the console notices a screen that went away (and frees its slot)",
+    )
     room_key_file: Path | None = Field(
         default=None,
         description="File holding the installation's room key, from which each room's "

@@ -16,7 +16,7 @@ so each open stream holds one thread:
 - every stream also re-reads the version from the database every ``POLL_SECONDS`` while no
   notifications arrive (SQLite, or a database restarting), and every
   ``LISTENING_POLL_SECONDS`` while they do, so a change is never missed for long;
-- a comment line every ``KEEPALIVE_SECONDS`` keeps proxies from closing an idle stream and
+- a comment line every ``[console] stream_keepalive_seconds`` (15) keeps proxies from closing an idle stream and
   lets waitress notice a closed browser (a write to it fails) and free the thread;
 - at most ``MAX_STREAMS`` streams are open at once in a process, so screens can never take
   every thread of the server; and, counted in the database by every process alike
@@ -288,9 +288,11 @@ def stream(app: Flask, engine: Engine, hearing_id: int, since: int | None) -> It
     context (none is kept alive for the stream's minutes)."""
     wake = notifier(app)
     lifetime = float(app.config.get(STREAM_SECONDS_KEY, STREAM_SECONDS))
+    settings: ConsoleSettings | None = app.config.get("SEALROOM_SETTINGS")
+    keepalive = settings.stream_keepalive_seconds if settings else KEEPALIVE_SECONDS
     started = time.monotonic()
     deadline = started + lifetime
-    next_keepalive = started + KEEPALIVE_SECONDS
+    next_keepalive = started + keepalive
     known = -1 if since is None else since
     yield f"retry: {RETRY_MS}\n\n"
     while True:
@@ -303,7 +305,7 @@ def stream(app: Flask, engine: Engine, hearing_id: int, since: int | None) -> It
             return
         if moment >= next_keepalive:
             yield ": keep-alive\n\n"
-            next_keepalive = moment + KEEPALIVE_SECONDS
+            next_keepalive = moment + keepalive
         poll = LISTENING_POLL_SECONDS if listening(app, engine) else POLL_SECONDS
         wake.wait(hearing_id, known, timeout=min(poll, deadline - moment, next_keepalive - moment))
 

@@ -264,7 +264,11 @@ def _add_console(site: Site, name: str, env: dict[str, str]) -> None:
     folder.mkdir(parents=True)
     config = config_file(
         folder / "sealroom.toml",
-        extra=f'[console]\nproxy_hops = 1\nrecorder_ca_file = "{site.ca.certificate_path}"\n',
+        extra=(
+            "[console]\nproxy_hops = 1\n"
+            "stream_keepalive_seconds = 2\n"  # a closed screen's slot is freed sooner
+            f'recorder_ca_file = "{site.ca.certificate_path}"\n'
+        ),
     )
     replica = ConsoleReplica(name, free_port(), folder / "data", config, env)
     site.consoles.append(replica)
