@@ -16,8 +16,9 @@ so each open stream holds one thread:
 - every stream also re-reads the version from the database every ``POLL_SECONDS`` while no
   notifications arrive (SQLite, or a database restarting), and every
   ``LISTENING_POLL_SECONDS`` while they do, so a change is never missed for long;
-- a comment line every ``[console] stream_keepalive_seconds`` (15) keeps proxies from closing an idle stream and
-  lets waitress notice a closed browser (a write to it fails) and free the thread;
+- a comment line every ``[console] stream_keepalive_seconds`` (15) keeps proxies from
+  closing an idle stream and lets waitress notice a closed browser (a write to it fails)
+  and free the thread;
 - at most ``MAX_STREAMS`` streams are open at once in a process, so screens can never take
   every thread of the server; and, counted in the database by every process alike
   (``web.courtroom.slots``), at most ``MAX_STREAMS_PER_USER`` belong to one user and
