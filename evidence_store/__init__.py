@@ -80,7 +80,7 @@ from evidence_store.session import (
     WallClock,
     fan_out,
 )
-from evidence_store.settings import EvidenceSettings
+from evidence_store.settings import DatabaseSettings, EvidenceSettings
 from evidence_store.signing import (
     DeviceSigner,
     PublicKey,
@@ -111,6 +111,7 @@ __all__ = [
     "BrowsableStore",
     "ClipProof",
     "ClipSegment",
+    "DatabaseSettings",
     "DeviceSigner",
     "DeviceStats",
     "EvidenceReader",

@@ -1,8 +1,8 @@
 """The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold,
-timestamps), the installation's ``doctor``, and the command-line plumbing every package's
+timestamps, ca), the installation's ``doctor``, and the command-line plumbing every package's
 commands share (``--data-dir``, ``--json``, the one-line errors and exit statuses)."""
 
-from evidence_store.cli import bucket, doctor, evidence, timestamps
+from evidence_store.cli import authority, bucket, doctor, evidence, timestamps
 from evidence_store.cli.options import (
     SETTINGS_KEY,
     byte_progress,
@@ -14,7 +14,13 @@ from evidence_store.cli.options import (
     run_commands,
 )
 
-COMMANDS = [*evidence.COMMANDS, *bucket.COMMANDS, *timestamps.COMMANDS, *doctor.COMMANDS]
+COMMANDS = [
+    *evidence.COMMANDS,
+    *bucket.COMMANDS,
+    *timestamps.COMMANDS,
+    *authority.COMMANDS,
+    *doctor.COMMANDS,
+]
 
 __all__ = [
     "COMMANDS",
