@@ -40,14 +40,18 @@ from evidence_store.errors import (
 from evidence_store.failpoints import failpoint
 from evidence_store.layout import check_session_id
 from evidence_store.model import (
+    DeviceStats,
     Link,
     Manifest,
     MediaInfo,
     Name,
     PresentPerson,
+    SealLatency,
     SegmentRef,
     SessionMetadata,
     Text,
+    TrackedMedia,
+    TrackInfo,
     control_character,
     first_error,
     plain_text_problem,
@@ -79,7 +83,7 @@ from evidence_store.session import (
     WallClock,
     fan_out,
 )
-from evidence_store.settings import EvidenceSettings
+from evidence_store.settings import DatabaseSettings, EvidenceSettings
 from evidence_store.signing import (
     DeviceSigner,
     PublicKey,
@@ -99,6 +103,7 @@ from evidence_store.store import (
     sha256_file,
 )
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
+from evidence_store.timeline import runs
 from evidence_store.tokens import StampedTime, TokenCheck, token_name
 from evidence_store.verify import verify_session
 
@@ -111,7 +116,9 @@ __all__ = [
     "BrowsableStore",
     "ClipProof",
     "ClipSegment",
+    "DatabaseSettings",
     "DeviceSigner",
+    "DeviceStats",
     "EvidenceReader",
     "EvidenceSettings",
     "FilesystemStore",
@@ -126,6 +133,7 @@ __all__ = [
     "PresentPerson",
     "PublicKey",
     "Receipt",
+    "SealLatency",
     "SealRecord",
     "SealedSegments",
     "SealroomError",
@@ -142,6 +150,8 @@ __all__ = [
     "TamperedError",
     "Text",
     "TokenCheck",
+    "TrackInfo",
+    "TrackedMedia",
     "TreeHead",
     "TrustStore",
     "UsageError",
@@ -172,6 +182,7 @@ __all__ = [
     "public_key_pem",
     "publish_once",
     "replace_atomically",
+    "runs",
     "sha256_file",
     "spelled_out",
     "token_name",

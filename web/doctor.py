@@ -1,5 +1,6 @@
 """``sealroom doctor``'s checks of a console, which need the console's settings: the key that
-signs its login sessions is strong, and the recorders' token can be read. ``sealroom.cli``
+signs its login sessions is strong, and the installation's room key (from which each room's
+recorder token is derived) can be read. ``sealroom.cli``
 hands them to the doctor (``evidence_store.installation``'s framework)."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ def console_checks(settings: ConsoleSettings) -> list[Check]:
 def check_console_secret(data: DataDir, settings: ConsoleSettings) -> list[Problem]:
     """The session-signing key (``$SEALROOM_SECRET_KEY``, ``[console] secret_key_file`` or
     the one generated in the data directory) is long enough that no one guesses it, and the
-    recorders' token file, if one is named, can be read."""
+    room key file, if one is named, can be read."""
     problems = []
     if from_env := os.environ.get("SEALROOM_SECRET_KEY"):
         secret, where = from_env, "$SEALROOM_SECRET_KEY"
@@ -45,14 +46,14 @@ def check_console_secret(data: DataDir, settings: ConsoleSettings) -> list[Probl
                 f"who guesses it can forge a login; use at least {MIN_SECRET_BYTES} random bytes",
             )
         )
-    token_file = settings.recorder_token_file
-    if token_file is not None and not os.access(token_file, os.R_OK):
+    key_file = settings.room_key_file
+    if key_file is not None and not os.access(key_file, os.R_OK):
         problems.append(
             Problem(
                 "console secret",
                 Severity.SERIOUS,
-                f"the recorders' token file {token_file} cannot be read: the room terminals "
-                "will find every room unreachable",
+                f"the room key file {key_file} cannot be read: the room terminals will find "
+                "every room unreachable",
             )
         )
     return problems

@@ -10,21 +10,20 @@ whose recorder does not answer is shown as unreachable, never as idle or recordi
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
-from flask import current_app
 from sqlalchemy import select
 
-from evidence_store import SealroomError
+from evidence_store import SealroomError, UsageError
 from recorder.control import RecorderClient, RecorderClientError, RecorderStatusView
+from web.evidence import console_settings, data_dir
 from web.extensions import db
 from web.models import Room, User
+from web.recorders import recorder_client as room_recorder_client
 from web.roles import Role
-from web.settings import ConsoleSettings
 from web.visibility import visible_units
 
 ROOM_HEALTH_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
@@ -32,9 +31,6 @@ STATUS_TIMEOUT = 2.0  # seconds: one slow room must not hold up the wall
 MAX_PARALLEL = 16
 LOW_DISK_SHARE = 0.10  # the "disk under 10 %" alert's threshold, shown the same way
 STALLED_SECONDS = 30.0  # recording, yet nothing sealed for this long
-NO_CREDENTIAL = (
-    "no recorder credential: set [console] recorder_token_file or $SEALROOM_RECORDER_TOKEN"
-)
 
 
 @dataclass(frozen=True)
@@ -103,24 +99,19 @@ class RoomHealth:
 
 
 class NoRecorderCredential(SealroomError):
-    """The console has no token for the recorders' control API."""
+    """The console cannot make a room's token: the installation's room key is unreadable."""
 
 
-def recorder_client(room: Room, *, timeout: float) -> RecorderClient:
-    """The client of ``room``'s recorder service, with the console's token;
-    NoRecorderCredential without one."""
-    settings: ConsoleSettings = current_app.config["SEALROOM_SETTINGS"]
-    token = ""
-    if settings.recorder_token_file is not None:
-        try:
-            token = settings.recorder_token_file.read_text(encoding="utf-8").strip()
-        except OSError:
-            token = ""
-    else:
-        token = os.environ.get("SEALROOM_RECORDER_TOKEN", "").strip()
-    if not token:
-        raise NoRecorderCredential(NO_CREDENTIAL)
-    return RecorderClient(room.recorder_url, token, timeout=timeout)
+def recorder_client(room: Room) -> RecorderClient:
+    """The client of ``room``'s recorder service, with the room's own token, its identity
+    checked before use (``web.recorders``); NoRecorderCredential when the installation's room
+    key cannot be read."""
+    try:
+        return room_recorder_client(
+            data_dir().root, console_settings(), room.code, room.recorder_url
+        )
+    except UsageError as problem:  # the room key: unreadable, or too short
+        raise NoRecorderCredential(str(problem)) from problem
 
 
 def rooms_health(
@@ -151,7 +142,12 @@ def rooms_health(
 
 
 def _default_client(timeout: float) -> Callable[[Room], RecorderClient]:
-    return lambda room: recorder_client(room, timeout=timeout)
+    def client(room: Room) -> RecorderClient:
+        made = recorder_client(room)
+        made.timeout = timeout  # one slow room must not hold up the wall
+        return made
+
+    return client
 
 
 class _Room(NamedTuple):

@@ -1,9 +1,9 @@
 """The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold,
-timestamps, scrub), the installation's ``doctor``, ``backup`` and ``restore``, and the
+timestamps, scrub, ca), the installation's ``doctor``, ``backup`` and ``restore``, and the
 command-line plumbing every package's commands share (``--data-dir``, ``--json``, the
 one-line errors and exit statuses)."""
 
-from evidence_store.cli import backup, bucket, doctor, evidence, scrub, timestamps
+from evidence_store.cli import authority, backup, bucket, doctor, evidence, scrub, timestamps
 from evidence_store.cli.backup import BACKUP_DATABASES, CONFIG_PATH
 from evidence_store.cli.doctor import DOCTOR_CHECKS
 from evidence_store.cli.options import (
@@ -22,6 +22,7 @@ COMMANDS = [
     *bucket.COMMANDS,
     *timestamps.COMMANDS,
     *scrub.COMMANDS,
+    *authority.COMMANDS,
     *doctor.COMMANDS,
     *backup.COMMANDS,
 ]

@@ -209,7 +209,9 @@ class CustodyLog:
     ) -> CustodyLog:
         """Open (and migrate) the log at ``url``. With a ``journal``, a database that cannot
         be read or does not match its checkpoints opens *damaged* instead of failing."""
-        engine = create_engine(url)
+        # pre_ping: a pooled connection that died with a restarted server is replaced, not
+        # handed to an append (the next event after a database restart must still land).
+        engine = create_engine(url, pool_pre_ping=True)
         if engine.dialect.name == "sqlite":
             _serialise_sqlite_writers(engine)
         damage = None

@@ -126,7 +126,7 @@ class SessionIndex:
     def open(cls, url: str) -> SessionIndex:
         """Open the index at ``url``, creating or upgrading its table first."""
         migrate(url)
-        return cls(create_engine(url))
+        return cls(create_engine(url, pool_pre_ping=True))  # survives a database restart
 
     def close(self) -> None:
         self.engine.dispose()

@@ -8,6 +8,7 @@ refuse makes the session *damaged* here too, never quietly something else.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -201,7 +202,11 @@ class _Reading:
                 return self.damaged(event.metadata, first.time, str(failure))
             return self.sealed(manifest)
         summary = self.stored(SealState.OPEN, event.metadata, first.time, head=self.newest_head())
-        seconds = len(self.segment_keys) * event.media.segment_seconds
+        # A rough length while recording: a passthrough session's tracks each hold the
+        # session's time, so the busiest one counts.
+        per_track = Counter(key.rsplit("/", 1)[0] for key in self.segment_keys)
+        segments = max(per_track.values(), default=0)
+        seconds = segments * event.media.segment_seconds
         return replace(summary, duration_us=seconds * 1_000_000)
 
     def sealed(self, manifest: Manifest) -> SessionSummary:

@@ -1,7 +1,14 @@
 """One installation's files on disk: its data directory, keys, trust roots and databases,
-who may read them, its backup and restore, and the framework of ``sealroom doctor``'s checks
-(the installation's own here; those of the evidence in ``evidence_store.doctor``)."""
+who may read them, its backup and restore, its certificate authority (TLS for the console
+and the rooms), and the framework of ``sealroom doctor``'s checks (the installation's own
+here; those of the evidence in ``evidence_store.doctor``)."""
 
+from evidence_store.installation.authority import (
+    InstallationCA,
+    Issued,
+    room_uri,
+    rooms_named,
+)
 from evidence_store.installation.backup import (
     BackupError,
     BackupReport,
@@ -20,6 +27,8 @@ __all__ = [
     "BackupReport",
     "Check",
     "DataDir",
+    "InstallationCA",
+    "Issued",
     "OpenPath",
     "Permissions",
     "Problem",
@@ -29,5 +38,7 @@ __all__ = [
     "database_urls",
     "examine",
     "restore_backup",
+    "room_uri",
+    "rooms_named",
     "write_backup",
 ]

@@ -6,7 +6,8 @@ installation cannot get back from elsewhere:
 - its databases, each a consistent copy: SQLite through its online backup API (the copy is
   what the database held at one instant, while recorders and consoles go on writing), a
   PostgreSQL database through ``pg_dump``;
-- the device key (0600 in the archive too), its certificate and the trust roots;
+- the device key (0600 in the archive too), its certificate and the trust roots; the
+  installation's certificate authority (``ca/``, for TLS to the rooms) and its room key;
 - the custody log's signed checkpoints (what the restored log is checked against), the
   journal of custody events waiting for a repair, and the outboxes (time-stamps, witness
   heads waiting to leave);
@@ -56,9 +57,9 @@ from evidence_store.timefmt import format_utc, utc_now
 MANIFEST = "backup.json"
 VERSION = 1
 # Kept whole: keys and trust, the custody log's anchors, what waits to leave the box.
-FOLDERS = ("keys", "trust", "evidence/custody", "outbox")
+FOLDERS = ("keys", "ca", "trust", "evidence/custody", "outbox")
 # Files of the data directory kept as they are (generated secrets, the custody journal).
-SECRETS = ("console-secret", "recorder-token")
+SECRETS = ("console-secret", "recorder-token", "room-key")
 FILES = (*SECRETS, "custody-journal.jsonl")
 SQLITE_NAMES = ("custody.db", "session-index.db", "console.db")
 CONFIG_MEMBER = "config/sealroom.toml"
@@ -187,7 +188,7 @@ def _add(tar: tarfile.TarFile, members: dict[str, str], path: Path, name: str) -
     info = tar.gettarinfo(str(path), arcname=name)
     info.uid = info.gid = 0
     info.uname = info.gname = ""
-    if name.startswith(("keys/", *SECRETS)):
+    if name.startswith(("keys/", "ca/", *SECRETS)):
         info.mode &= PRIVATE  # a key or a secret is its owner's alone, whatever the disk said
     with path.open("rb") as handle:
         tar.addfile(info, handle)

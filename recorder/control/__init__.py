@@ -2,7 +2,15 @@
 
 Light on purpose: the console imports it, and must never load ``av``, ``cv2`` or ``hardware``."""
 
-from recorder.control.client import RecorderClient, RecorderClientError, RecorderUnreachableError
+from recorder.control.client import (
+    RecorderAuthError,
+    RecorderClient,
+    RecorderClientError,
+    RecorderIdentity,
+    RecorderIdentityError,
+    RecorderUnreachableError,
+    is_loopback,
+)
 from recorder.control.models import (
     AudioLevel,
     DeviceHealth,
@@ -22,12 +30,16 @@ __all__ = [
     "ErrorBody",
     "ErrorResponse",
     "ReasonRequest",
+    "RecorderAuthError",
     "RecorderClient",
     "RecorderClientError",
+    "RecorderIdentity",
+    "RecorderIdentityError",
     "RecorderStatusView",
     "RecorderUnreachableError",
     "RecoveredSessionView",
     "ServiceState",
     "SessionOutcome",
     "StartRequest",
+    "is_loopback",
 ]

@@ -51,6 +51,7 @@ from evidence_store import (
     DeviceSigner,
     FilesystemStore,
     HeadHook,
+    MediaInfo,
     SealroomError,
     SegmentRef,
     SessionBusyError,
@@ -69,6 +70,8 @@ from evidence_store.custody import CustodyLog
 from recorder.media import US_PER_SECOND, segment_times
 from recorder.recovery.salvage import count_video_frames, salvage_segment
 from recorder.recovery.sealed import SealCheck, recorded_in_custody, sealed_elsewhere
+from recorder.recovery.tracks import describe as describe_tracks
+from recorder.recovery.tracks import recover_tracks
 
 log = logging.getLogger("sealroom.recorder")
 
@@ -237,13 +240,19 @@ def recover_session(
             )
         last_sealed = writer.chain.last_time
         media_before = writer.chain.next_segment_start_us
-        chain_stored_segment(writer, notes)
-        kept = _salvage_in_flight(writer, notes)
-        reason = _interrupted_reason(
-            notes.linked_segment, notes.salvaged, kept, writer.stop_requested()
-        )
+        if writer.chain.passthrough:
+            tracks = recover_tracks(writer)
+            kept = None
+            reason = "; ".join([CUT_OFF, *describe_tracks(tracks)])
+        else:
+            chain_stored_segment(writer, notes)
+            kept = _salvage_in_flight(writer, notes)
+            reason = _interrupted_reason(
+                notes.linked_segment, notes.salvaged, kept, writer.stop_requested()
+            )
         assert last_sealed is not None  # reopen found link 0
-        recovered_media_us = writer.chain.next_segment_start_us - media_before
+        # The session ends at its last sealed media: for tracks, where the furthest one ends.
+        recovered_media_us = max(0, writer.chain.next_segment_start_us - media_before)
         ended_at = parse_utc(last_sealed) + timedelta(microseconds=recovered_media_us)
         manifest = writer.interrupt(reason, ended_at=format_utc(ended_at))
     finally:
@@ -356,7 +365,7 @@ def _duration_us(writer: SessionWriter, frames: int) -> int:
     """The duration of ``frames`` frames appended to the session's timeline, rounded exactly
     as the recorder rounds it (``recorder.media.timeline.segment_times``)."""
     media = writer.chain.media
-    assert media is not None  # link 0 is there
+    assert isinstance(media, MediaInfo)  # link 0 is there, and it is a composite session
     start_us = writer.chain.next_segment_start_us
     first_frame = -(-start_us * media.fps // US_PER_SECOND)  # the frame that starts there
     return segment_times(first_frame, frames, fps=media.fps).duration_us

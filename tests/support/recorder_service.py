@@ -47,9 +47,10 @@ class Service:
     process: subprocess.Popen[str]
     url: str
     data_dir: Path
+    token: str | None = TOKEN  # the token it was started with
 
-    def client(self, token: str = TOKEN) -> RecorderClient:
-        return RecorderClient(self.url, token, timeout=PATIENCE)
+    def client(self, token: str | None = None) -> RecorderClient:
+        return RecorderClient(self.url, token or self.token or TOKEN, timeout=PATIENCE)
 
 
 def service_command(
@@ -115,7 +116,7 @@ def serve(
         process.kill()
         process.wait()
         raise AssertionError(f"the service did not start: {line}{log.read_text()}")
-    return Service(process, found.group(1), data_dir)
+    return Service(process, found.group(1), data_dir, token)
 
 
 def wait_for(service: Service, condition: str, timeout: float = PATIENCE) -> RecorderStatusView:

@@ -3,6 +3,7 @@ recorder service; a room whose recorder does not answer is unreachable, never id
 
 from __future__ import annotations
 
+import secrets
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,17 +12,22 @@ import pytest
 from sqlalchemy import select
 
 from tests.support.console import Console, build_console
-from tests.support.recorder_service import TOKEN, Service, serve, wait_for
+from tests.support.recorder_service import Service, serve, wait_for
 from web.extensions import db
 from web.models import Room, Unit, User
+from web.recorders import room_token
 from web.room_health import RoomHealth, rooms_health
+from web.settings import ConsoleSettings
 
 pytestmark = pytest.mark.slow
 
 
+KEY = secrets.token_urlsafe(48).encode()  # the installation's room key: one token per room
+
+
 @pytest.fixture
 def recorder(tmp_path: Path) -> Iterator[Service]:
-    service = serve(tmp_path, tmp_path / "room-data")
+    service = serve(tmp_path, tmp_path / "room-data", token=room_token(KEY, "room1"))
     yield service
     if service.process.poll() is None:
         service.process.send_signal(signal.SIGTERM)
@@ -29,9 +35,14 @@ def recorder(tmp_path: Path) -> Iterator[Service]:
 
 
 @pytest.fixture
-def console(tmp_path: Path, recorder: Service, monkeypatch: pytest.MonkeyPatch) -> Console:
-    monkeypatch.setenv("SEALROOM_RECORDER_TOKEN", TOKEN)
-    console = build_console(tmp_path / "console", recorder_url=recorder.url)
+def console(tmp_path: Path, recorder: Service) -> Console:
+    key_file = tmp_path / "room-key"
+    key_file.write_bytes(KEY)
+    console = build_console(
+        tmp_path / "console",
+        recorder_url=recorder.url,
+        settings=ConsoleSettings(room_key_file=key_file),
+    )
     with console.app.app_context():
         units = {u.code: u for u in db.session.scalars(select(Unit))}
         for code, unit, url in (

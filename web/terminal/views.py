@@ -95,8 +95,9 @@ def _room(code: str) -> Room:
 
 
 def _client(room: Room) -> RecorderClient:
-    """The room's recorder, with the console's token; NoRecorderCredential without one."""
-    return recorder_client(room, timeout=5.0)
+    """The room's recorder, with the room's own token, its identity checked before use;
+    NoRecorderCredential when the installation's room key cannot be read."""
+    return recorder_client(room)
 
 
 def _unavailable(problem: SealroomError) -> str:
@@ -180,7 +181,7 @@ def status(code: str) -> WerkzeugResponse:
         client = _client(room)
         current = client.status()
         level = client.audio_level()
-    except SealroomError as problem:  # unreachable, no credential, or a refused token
+    except SealroomError as problem:  # unreachable, no credential, or not the room it claims
         response = jsonify({"reachable": False, "error": _unavailable(problem)})
         response.status_code = 503
         return response
