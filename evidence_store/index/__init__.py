@@ -1,6 +1,11 @@
-"""Session summaries and the SQL index of sessions, read from the evidence without verifying it."""
+"""Session summaries and the catalog of sessions: fed by the rooms' events, reconciled with
+the store's listings, read by every page."""
 
-from evidence_store.index.session_index import SessionIndex, SessionPage, SessionSearch
+from evidence_store.index.events import CatalogEvent, EventKind, Location
+from evidence_store.index.reconcile import ReconcileReport, reconcile
+from evidence_store.index.search import COUNT_CAP, SessionPage, SessionSearch
+from evidence_store.index.search_text import search_key
+from evidence_store.index.session_index import CatalogConflict, SessionIndex
 from evidence_store.index.summary import (
     FINAL_STATES,
     SealState,
@@ -8,11 +13,18 @@ from evidence_store.index.summary import (
     list_sessions,
     read_links,
     read_manifest,
+    session_ids,
     summarise,
 )
 
 __all__ = [
+    "COUNT_CAP",
     "FINAL_STATES",
+    "CatalogConflict",
+    "CatalogEvent",
+    "EventKind",
+    "Location",
+    "ReconcileReport",
     "SealState",
     "SessionIndex",
     "SessionPage",
@@ -21,5 +33,8 @@ __all__ = [
     "list_sessions",
     "read_links",
     "read_manifest",
+    "reconcile",
+    "search_key",
+    "session_ids",
     "summarise",
 ]

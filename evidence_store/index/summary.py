@@ -52,6 +52,7 @@ class SessionSummary:
     problem: str | None = None  # why the session is damaged: the first failing file and reason
     category: str | None = None  # the retention category, when summarised with a policy
     retain_until: str | None = None
+    links: int = 0  # the chain's length this summary reflects (0: unknown)
 
     @property
     def room(self) -> str:
@@ -198,9 +199,11 @@ class _Reading:
             except TamperedError as failure:
                 return self.damaged(event.metadata, first.time, str(failure))
             return self.sealed(manifest)
-        summary = self.stored(SealState.OPEN, event.metadata, first.time, head=self.newest_head())
+        length = self.chain_length()
+        head = link_digest(self.read(layout.link_name(length - 1)))
+        summary = self.stored(SealState.OPEN, event.metadata, first.time, head=head)
         seconds = len(self.segment_keys) * event.media.segment_seconds
-        return replace(summary, duration_us=seconds * 1_000_000)
+        return replace(summary, duration_us=seconds * 1_000_000, links=length)
 
     def sealed(self, manifest: Manifest) -> SessionSummary:
         return SessionSummary(
@@ -213,6 +216,7 @@ class _Reading:
             segments=len(manifest.segments),
             media_bytes=sum(s.size for s in manifest.segments),
             head=manifest.chain.head,
+            links=manifest.chain.length,
         )
 
     def damaged(
@@ -242,9 +246,9 @@ class _Reading:
             head=head,
         )
 
-    def newest_head(self) -> str:
-        """The hash of the newest link of an unbroken run from link 0."""
+    def chain_length(self) -> int:
+        """How many links run unbroken from link 0."""
         length = 1
         while self.has(layout.link_name(length)):
             length += 1
-        return link_digest(self.read(layout.link_name(length - 1)))
+        return length
