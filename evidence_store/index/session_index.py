@@ -22,7 +22,7 @@ A session that recorded nothing (``empty``) has no row: there is nothing to sear
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,22 +110,34 @@ class SessionIndex:
     def record(self, event: CatalogEvent, *, room: str | None) -> bool:
         """Apply one room's event; True if the row changed. CatalogConflict, with nothing
         changed, when the session is another room's or its metadata differs."""
-        metadata = canonical_json(event.metadata.to_document()).decode()
-        fields: dict[str, Any] = {
-            "state": event.state,
-            "links": event.links,
-            "head": event.head,
-            "started_at": event.started_at,
-            "ended_at": event.ended_at,
-            "duration_us": event.duration_us,
-            "segments": event.segments,
-            "media_bytes": event.media_bytes,
-            "problem": None,
-            **_metadata_fields(event.metadata, metadata),
-        }
-        return self._merge(
-            event.session_id, fields, event.progress, event.location, room=room, check=metadata
-        )
+        return self.record_all([event], room=room) == 1
+
+    def record_all(self, events: Sequence[CatalogEvent], *, room: str | None) -> int:
+        """Apply events in one transaction (all or, on a conflict, none); returns how many
+        changed a row."""
+        for attempt in range(ATTEMPTS):
+            with Session(self._writer) as session:
+                changed = 0
+                try:
+                    for item in events:
+                        metadata = canonical_json(item.metadata.to_document()).decode()
+                        changed += _merge(
+                            session,
+                            item.session_id,
+                            _event_fields(item, metadata),
+                            item.progress,
+                            item.location,
+                            room=room,
+                            check=metadata,
+                        )
+                    session.commit()
+                except IntegrityError:  # a row inserted by another writer: merge into it
+                    session.rollback()
+                    if attempt == ATTEMPTS - 1:
+                        raise
+                    continue
+                return changed
+        return 0  # not reached
 
     def merge(self, summary: SessionSummary, location: Location) -> bool:
         """Apply what a listing found (reconcile): like an event, it only moves a row
@@ -135,7 +147,26 @@ class SessionIndex:
         fields = _summary_fields(summary)
         del fields["session_id"]
         progress = (STATE_RANK[summary.state.value], summary.links)
-        return self._merge(summary.session_id, fields, progress, location, room=None, check=None)
+        for attempt in range(ATTEMPTS):
+            with Session(self._writer) as session:
+                try:
+                    changed = _merge(
+                        session,
+                        summary.session_id,
+                        fields,
+                        progress,
+                        location,
+                        room=None,
+                        check=None,
+                    )
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    if attempt == ATTEMPTS - 1:
+                        raise
+                    continue
+                return changed
+        return False  # not reached
 
     def put(self, summary: SessionSummary) -> bool:
         """Add or replace one session's row as ``summary`` has it (whatever the row held)."""
@@ -170,42 +201,48 @@ class SessionIndex:
             )
         return kept
 
-    def _merge(
-        self,
-        session_id: str,
-        fields: dict[str, Any],
-        progress: tuple[int, int],
-        location: Location,
-        *,
-        room: str | None,
-        check: str | None,
-    ) -> bool:
-        for attempt in range(ATTEMPTS):
-            with Session(self._writer) as session:
-                row = _row_of(session, session_id, for_update=True)
-                if row is None:
-                    session.add(
-                        SessionRow(
-                            session_id=session_id,
-                            **fields,
-                            location=location,
-                            reported_by=room,
-                            indexed_at=_now(),
-                        )
-                    )
-                    changed = True
-                else:
-                    _refuse_conflicts(row, room, check)
-                    changed = _forward(row, fields, progress, location, room)
-                try:
-                    session.commit()
-                except IntegrityError:  # inserted by another writer meanwhile: merge into it
-                    session.rollback()
-                    if attempt == ATTEMPTS - 1:
-                        raise
-                    continue
-                return changed
-        return False  # not reached
+
+def _merge(
+    session: Session,
+    session_id: str,
+    fields: dict[str, Any],
+    progress: tuple[int, int],
+    location: Location,
+    *,
+    room: str | None,
+    check: str | None,
+) -> bool:
+    """Add the session's row, or move it forward, in ``session`` (not committed)."""
+    row = _row_of(session, session_id, for_update=True)
+    if row is None:
+        session.add(
+            SessionRow(
+                session_id=session_id,
+                **fields,
+                location=location,
+                reported_by=room,
+                indexed_at=_now(),
+            )
+        )
+        session.flush()  # a second event of the same batch finds it
+        return True
+    _refuse_conflicts(row, room, check)
+    return _forward(row, fields, progress, location, room)
+
+
+def _event_fields(event: CatalogEvent, metadata: str) -> dict[str, Any]:
+    return {
+        "state": event.state,
+        "links": event.links,
+        "head": event.head,
+        "started_at": event.started_at,
+        "ended_at": event.ended_at,
+        "duration_us": event.duration_us,
+        "segments": event.segments,
+        "media_bytes": event.media_bytes,
+        "problem": None,
+        **_metadata_fields(event.metadata, metadata),
+    }
 
 
 def _row_of(session: Session, session_id: str, *, for_update: bool = False) -> SessionRow | None:
