@@ -42,7 +42,7 @@ from evidence_store.model import (
     first_error,
 )
 from evidence_store.sealed_segments import SealedSegments
-from evidence_store.session import SessionBusyError, SessionWriter
+from evidence_store.session import SessionBusyError, SessionObserver, SessionWriter
 from evidence_store.settings import EvidenceSettings
 from evidence_store.signing import DeviceSigner, PublicKey, TrustStore, verify_signature
 from evidence_store.store import (
@@ -78,6 +78,7 @@ __all__ = [
     "SegmentRef",
     "SessionBusyError",
     "SessionMetadata",
+    "SessionObserver",
     "SessionState",
     "SessionWriter",
     "StoreError",

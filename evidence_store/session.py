@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from evidence_store import layout
 from evidence_store.canonical import canonical_json
@@ -36,6 +38,18 @@ from evidence_store.store import FilesystemStore, sha256_file
 from evidence_store.timefmt import format_utc, utc_now
 
 WRITER_LOCK = ".writer.lock"
+log = logging.getLogger("sealroom.session")
+
+
+class SessionObserver(Protocol):
+    """Told of each link once it is written and signed (with the chain, to read, never to
+    change), and of the seal once it is written
+    (e.g. to report the session to the catalog). It must not block for long; whatever it
+    raises is logged and ignored: the evidence never depends on who is told about it."""
+
+    def linked(self, session_id: str, chain: ChainState, link: Link) -> None: ...
+
+    def sealed(self, manifest: Manifest) -> None: ...
 
 
 class SessionStateError(SealroomError):
@@ -58,8 +72,16 @@ class SessionWriter:
     can tell a crashed session from one that is still recording.
     """
 
-    def __init__(self, store: FilesystemStore, signer: DeviceSigner, session_id: str) -> None:
+    def __init__(
+        self,
+        store: FilesystemStore,
+        signer: DeviceSigner,
+        session_id: str,
+        *,
+        observer: SessionObserver | None = None,
+    ) -> None:
         self.store = store
+        self.observer = observer
         self.signer = signer
         self.session_id = layout.check_session_id(session_id)
         self.prefix = layout.session_prefix(session_id)
@@ -96,9 +118,10 @@ class SessionWriter:
         media: MediaInfo,
         *,
         session_id: str | None = None,
+        observer: SessionObserver | None = None,
     ) -> SessionWriter:
         """Create a session: publish the signer's identity, then link 0 (session_started)."""
-        writer = cls(store, signer, session_id or layout.new_session_id())
+        writer = cls(store, signer, session_id or layout.new_session_id(), observer=observer)
         writer._hold_session_lock()
         writer._put(layout.PUBLIC_KEY, public_key_pem(signer.public_key))
         if (cert := signer.certificate_pem()) is not None:
@@ -113,14 +136,21 @@ class SessionWriter:
         return writer
 
     @classmethod
-    def reopen(cls, store: FilesystemStore, signer: DeviceSigner, session_id: str) -> SessionWriter:
+    def reopen(
+        cls,
+        store: FilesystemStore,
+        signer: DeviceSigner,
+        session_id: str,
+        *,
+        observer: SessionObserver | None = None,
+    ) -> SessionWriter:
         """Pick up a session whose writer died: replay and check its chain, sign a last link
         that was published but not yet signed, and continue from its head.
 
         Raises SessionBusyError if a live process still writes it, and a VerificationError if
         what is stored does not check out (recovery never builds on tampered evidence).
         """
-        writer = cls(store, signer, session_id)
+        writer = cls(store, signer, session_id, observer=observer)
         prefix = writer.prefix
         if not store.exists(prefix + layout.link_name(0)):
             raise UnknownSessionError(f"unknown session {session_id}")
@@ -279,7 +309,16 @@ class SessionWriter:
             )
             self._put_signed(layout.MANIFEST, layout.MANIFEST_SIG, manifest_bytes(manifest))
         self.close()
+        self._tell(lambda observer: observer.sealed(manifest))
         return manifest
+
+    def _tell(self, news: Callable[[SessionObserver], None]) -> None:
+        if self.observer is None:
+            return
+        try:
+            news(self.observer)
+        except Exception:  # the evidence is written; telling someone is never its condition
+            log.exception("session %s: the observer failed", self.session_id)
 
     def _put_signed(self, name: str, sig_name: str, body: bytes) -> None:
         key = self.prefix + name
@@ -329,6 +368,7 @@ class SessionWriter:
         self.chain.apply(link, body)
         assert self.chain.head == link_digest(body)
         self._last_signature = signature
+        self._tell(lambda observer: observer.linked(self.session_id, self.chain, link))
 
     def _put(self, relative: str, data: bytes) -> None:
         self.store.put_bytes(self.prefix + relative, data)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from evidence_store import SessionMetadata, SessionWriter
+from evidence_store import SessionMetadata, SessionObserver, SessionWriter
 from evidence_store.installation import DataDir
 from recorder.alarms import record_alarm
 from recorder.disk_guard import DiskGuard
@@ -86,8 +86,10 @@ class RecordingStarter:
         profile: RoomProfile | None = None,
         synthetic: bool = False,
         devices: DeviceFactory | None = None,
+        observer: SessionObserver | None = None,
     ) -> None:
         self.room = room
+        self.observer = observer  # told of every link and seal: the catalog's reporter
         self.settings = settings
         self.actor = actor
         self.role = role
@@ -106,7 +108,12 @@ class RecordingStarter:
         self._lock = RoomLock.take(self._data_root, self.room, holder=holder)
         try:
             return recover_unfinished(
-                self.store, self.signer, self.custody, actor=self.actor, role=self.role
+                self.store,
+                self.signer,
+                self.custody,
+                actor=self.actor,
+                role=self.role,
+                observer=self.observer,
             )
         except BaseException:
             self.release_room()
@@ -126,7 +133,9 @@ class RecordingStarter:
             raise RecorderStateError(f"cannot start: room {self.room} is not held")
         devices = self._devices(self.settings)
         preflight(self.guard, seconds, *devices.cameras, devices.microphone)
-        writer = SessionWriter.start(self.store, self.signer, metadata, media_info(self.settings))
+        writer = SessionWriter.start(
+            self.store, self.signer, metadata, media_info(self.settings), observer=self.observer
+        )
         self.custody.record(
             actor=self.actor,
             role=self.role,

@@ -1,8 +1,10 @@
-"""The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold) and
+"""The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold,
+catalog) and
 the command-line plumbing every package's commands share (``--data-dir``, ``--json``, the
 one-line errors and exit statuses)."""
 
-from evidence_store.cli import bucket, evidence
+from evidence_store.cli import bucket, catalog, evidence
+from evidence_store.cli.catalog import reconcile_installation
 from evidence_store.cli.options import (
     SETTINGS_KEY,
     byte_progress,
@@ -14,7 +16,7 @@ from evidence_store.cli.options import (
     run_commands,
 )
 
-COMMANDS = [*evidence.COMMANDS, *bucket.COMMANDS]
+COMMANDS = [*evidence.COMMANDS, *bucket.COMMANDS, *catalog.COMMANDS]
 
 __all__ = [
     "COMMANDS",
@@ -25,5 +27,6 @@ __all__ = [
     "emit_json",
     "json_option",
     "operator",
+    "reconcile_installation",
     "run_commands",
 ]

@@ -27,7 +27,7 @@ from evidence_store.cli.options import (
     operator,
 )
 from evidence_store.errors import UsageError
-from evidence_store.index import SessionIndex
+from evidence_store.index import SessionIndex, reporting
 from evidence_store.settings import EvidenceSettings
 from evidence_store.upload import (
     Backlog,
@@ -118,8 +118,11 @@ def uploader(
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
     }
     try:
-        worker = open_uploader(data, create_bucket=create_bucket, on_upload=sent.append)
-        backlog = worker.run(stop, drain=drain, timeout=timeout)
+        with reporting(data) as catalog:  # uploaded and released sessions, to the catalog
+            worker = open_uploader(
+                data, create_bucket=create_bucket, on_upload=sent.append, catalog=catalog
+            )
+            backlog = worker.run(stop, drain=drain, timeout=timeout)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -1,8 +1,17 @@
 """Session summaries and the catalog of sessions: fed by the rooms' events, reconciled with
 the store's listings, read by every page."""
 
+from evidence_store.index.delivery import (
+    INGEST_PATH,
+    ROOM_HEADER,
+    HttpDelivery,
+    LocalDelivery,
+    catalog_sender,
+    reporting,
+)
 from evidence_store.index.events import CatalogEvent, EventKind, Location
-from evidence_store.index.reconcile import ReconcileReport, reconcile
+from evidence_store.index.reconcile import BATCH, ReconcileReport, reconcile
+from evidence_store.index.reporter import CatalogReporter, catalog_outbox
 from evidence_store.index.search import COUNT_CAP, SessionPage, SessionSearch
 from evidence_store.index.search_text import search_key
 from evidence_store.index.session_index import CatalogConflict, SessionIndex
@@ -18,11 +27,17 @@ from evidence_store.index.summary import (
 )
 
 __all__ = [
+    "BATCH",
     "COUNT_CAP",
     "FINAL_STATES",
+    "INGEST_PATH",
+    "ROOM_HEADER",
     "CatalogConflict",
     "CatalogEvent",
+    "CatalogReporter",
     "EventKind",
+    "HttpDelivery",
+    "LocalDelivery",
     "Location",
     "ReconcileReport",
     "SealState",
@@ -30,10 +45,13 @@ __all__ = [
     "SessionPage",
     "SessionSearch",
     "SessionSummary",
+    "catalog_outbox",
+    "catalog_sender",
     "list_sessions",
     "read_links",
     "read_manifest",
     "reconcile",
+    "reporting",
     "search_key",
     "session_ids",
     "summarise",

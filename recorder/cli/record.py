@@ -20,6 +20,7 @@ from evidence_store.cli import (
     operator,
 )
 from evidence_store.custody import CustodyLog
+from evidence_store.index import reporting
 from recorder.alarms import raise_if_stopped_itself
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
@@ -122,25 +123,27 @@ def record(
         raise UsageError(first_error(exc)) from exc
 
     data = data_dir_from(ctx, data_dir)
-    starter = RecordingStarter(
-        data=data,
-        settings=settings,
-        room=room,
-        actor=operator(),
-        role="operator",
-        profile=profile,
-        synthetic=synthetic,
-    )
-    # Refused, with nothing changed, while another process records the room.
-    report = starter.take_room(HOLDER)
-    try:
-        for line in describe(report):
-            click.echo(f"sealroom: recovery: {line}", err=True)
-        recording = starter.start(metadata, seconds=duration)
-        where = f" --data-dir {data.root}" if data_dir else ""
-        _record(recording, starter.custody, duration, as_json=as_json, data_dir_option=where)
-    finally:
-        starter.release_room()
+    with reporting(data) as catalog:  # the session is in the catalog as it is recorded
+        starter = RecordingStarter(
+            data=data,
+            settings=settings,
+            room=room,
+            actor=operator(),
+            role="operator",
+            profile=profile,
+            synthetic=synthetic,
+            observer=catalog,
+        )
+        # Refused, with nothing changed, while another process records the room.
+        report = starter.take_room(HOLDER)
+        try:
+            for line in describe(report):
+                click.echo(f"sealroom: recovery: {line}", err=True)
+            recording = starter.start(metadata, seconds=duration)
+            where = f" --data-dir {data.root}" if data_dir else ""
+            _record(recording, starter.custody, duration, as_json=as_json, data_dir_option=where)
+        finally:
+            starter.release_room()
 
 
 def _record(

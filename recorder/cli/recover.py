@@ -18,6 +18,7 @@ from evidence_store.cli import (
     json_option,
     operator,
 )
+from evidence_store.index import reporting
 from recorder.recovery import RecoveryReport, recover_unfinished
 
 
@@ -53,9 +54,15 @@ def recover(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
     data = data_dir_from(ctx, data_dir)
     store = data.store()
     signer = data.signer()
-    report = recover_unfinished(
-        store, signer, data.custody(store, signer), actor=operator(), role="operator"
-    )
+    with reporting(data) as catalog:
+        report = recover_unfinished(
+            store,
+            signer,
+            data.custody(store, signer),
+            actor=operator(),
+            role="operator",
+            observer=catalog,
+        )
     if as_json:
         emit_json(report.as_dict())
     else:

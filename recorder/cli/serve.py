@@ -13,6 +13,7 @@ import waitress
 
 from evidence_store import UsageError
 from evidence_store.cli import data_dir_from, data_dir_option
+from evidence_store.index import reporting
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
 from recorder.room import RoomProfile
@@ -74,9 +75,22 @@ def serve(
             "the synthetic room",
             err=True,
         )
-    service = RoomService(
-        data=data_dir_from(ctx, data_dir), settings=settings, room=room, profile=profile
-    )
+    data = data_dir_from(ctx, data_dir)
+    with reporting(data) as catalog:  # each session is in the catalog as it is recorded
+        service = RoomService(
+            data=data, settings=settings, room=room, profile=profile, observer=catalog
+        )
+        _serve(service, room, settings, token, host, port)
+
+
+def _serve(
+    service: RoomService,
+    room: str,
+    settings: RecorderSettings,
+    token: str,
+    host: str | None,
+    port: int | None,
+) -> None:
     for line in describe(service.open()):
         click.echo(f"sealroom: recovery: {line}", err=True)
     previous = {sig: signal.signal(sig, _shut_down) for sig in (signal.SIGTERM, signal.SIGINT)}

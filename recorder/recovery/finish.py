@@ -32,6 +32,7 @@ from evidence_store import (
     SealroomError,
     SegmentRef,
     SessionBusyError,
+    SessionObserver,
     SessionState,
     SessionWriter,
     layout,
@@ -113,10 +114,17 @@ def unfinished_sessions(store: FilesystemStore) -> list[str]:
 
 
 def recover_unfinished(
-    store: FilesystemStore, signer: DeviceSigner, custody: CustodyLog, *, actor: str, role: str
+    store: FilesystemStore,
+    signer: DeviceSigner,
+    custody: CustodyLog,
+    *,
+    actor: str,
+    role: str,
+    observer: SessionObserver | None = None,
 ) -> RecoveryReport:
     """Recover every unfinished session that no live process is recording, and record each
-    recovery (``record_recovered``) or refusal (``alarm``) in the custody log."""
+    recovery (``record_recovered``) or refusal (``alarm``) in the custody log. ``observer``
+    is told of each recovered session's new links and seal (the catalog)."""
     started = time.monotonic()
     report = RecoveryReport()
     for session_id in unfinished_sessions(store):
@@ -124,7 +132,7 @@ def recover_unfinished(
             report.empty.append(session_id)  # nothing recorded: there is no chain to end
             continue
         try:
-            recovered = recover_session(store, signer, session_id)
+            recovered = recover_session(store, signer, session_id, observer=observer)
         except SessionBusyError:
             report.busy.append(session_id)
             continue
@@ -152,12 +160,16 @@ def recover_unfinished(
 
 
 def recover_session(
-    store: FilesystemStore, signer: DeviceSigner, session_id: str
+    store: FilesystemStore,
+    signer: DeviceSigner,
+    session_id: str,
+    *,
+    observer: SessionObserver | None = None,
 ) -> RecoveredSession:
     """Recover one session (see the module's docstring). Raises SessionBusyError if a live
     process records it, and a SealroomError if what is stored does not check out."""
     started = time.monotonic()
-    writer = SessionWriter.reopen(store, signer, session_id)
+    writer = SessionWriter.reopen(store, signer, session_id, observer=observer)
     try:
         if writer.chain.terminal:  # it ended and was being sealed when the process died
             manifest = writer.seal()

@@ -29,6 +29,7 @@ from evidence_store import (
     Manifest,
     SealroomError,
     SessionMetadata,
+    SessionObserver,
     SessionWriter,
     UsageError,
     first_error,
@@ -112,6 +113,7 @@ class RoomService:
         profile: RoomProfile | None = None,
         devices: DeviceFactory | None = None,
         backlog: Callable[[], dict[str, Any]] | None = None,
+        observer: SessionObserver | None = None,
     ) -> None:
         if not room.strip() or len(room) > 200:
             raise UsageError("--room takes the room's id (1 to 200 characters)")
@@ -127,6 +129,7 @@ class RoomService:
             role=ROLE,
             profile=profile,
             devices=devices,
+            observer=observer,
         )
         self.store, self.signer = self._starter.store, self._starter.signer
         self.custody, self.guard = self._starter.custody, self._starter.guard
@@ -368,7 +371,9 @@ class RoomService:
                 kind="recording_failed",
                 reason=reason,
             )
-            recovered = recover_session(self.store, self.signer, session_id)
+            recovered = recover_session(
+                self.store, self.signer, session_id, observer=self._starter.observer
+            )
             self.custody.record(
                 actor=self.actor,
                 role=ROLE,
