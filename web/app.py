@@ -120,6 +120,7 @@ def evidence_reader(
 def _register_blueprints(app: Flask) -> None:
     from web.admin import blueprint as admin
     from web.auth import blueprint as auth
+    from web.catalog import blueprint as catalog
     from web.clips import blueprint as exhibits
     from web.courtroom import blueprint as courtroom
     from web.custody import blueprint as custody
@@ -128,7 +129,18 @@ def _register_blueprints(app: Flask) -> None:
     from web.review import blueprint as review
     from web.terminal import blueprint as terminal
 
-    every = (auth, review, custody, admin, terminal, exhibits, diagrams, courtroom, exports)
+    every = (
+        auth,
+        review,
+        custody,
+        admin,
+        terminal,
+        exhibits,
+        diagrams,
+        courtroom,
+        exports,
+        catalog,
+    )
     for blueprint in every:
         app.register_blueprint(blueprint)
 

@@ -26,14 +26,15 @@ from werkzeug.wrappers import Response
 from evidence_store import (
     Manifest,
     TamperedError,
+    UsageError,
     VerificationError,
     layout,
     verify_session,
 )
-from evidence_store.index import SessionSearch, read_links, read_manifest
+from evidence_store.index import SessionPage, SessionSearch, read_links, read_manifest
 from web.access import allow
 from web.audit import custody_log, record
-from web.evidence import console_settings, data_dir, evidence_store, refresh_index
+from web.evidence import console_settings, data_dir, evidence_store, session_index
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm
 from web.models import ROOT_UNIT, Bookmark
@@ -42,12 +43,13 @@ from web.roles import EVIDENCE_READERS
 from web.visibility import visible_session, visible_units
 
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
+MAX_PAGE = 10_000  # deeper than anyone pages; a search narrows faster
 
 
 @blueprint.get("/")
 @allow(*EVIDENCE_READERS)
-def sessions() -> str:
-    index = refresh_index()
+def sessions() -> str | tuple[str, int]:
+    """The list and search: the catalog alone, newest first, a page at a time."""
     form = SearchForm(request.args)
     filters: dict[str, str] = {}
     if form.validate():
@@ -63,9 +65,15 @@ def sessions() -> str:
         investigator=filters.get("investigator", ""),
         date_from=filters.get("date_from", ""),
         date_to=filters.get("date_to", ""),
+        timezone=console_settings().timezone,  # a day is a day where the console is
     )
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    rows = index.search(search, page=page, per_page=console_settings().page_size)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_PAGE)
+    try:
+        rows = session_index().search(search, page=page, per_page=console_settings().page_size)
+    except UsageError as bad:
+        flash(_("Dates are written YYYY-MM-DD (%(why)s).", why=str(bad)), "error")
+        empty = SessionPage([], 1, console_settings().page_size, 0)
+        return render_template("review/list.html", rows=empty, form=form, filters=filters), 400
     record("list_sessions", detail={"filters": filters, "page": page})
     return render_template("review/list.html", rows=rows, form=form, filters=filters)
 
