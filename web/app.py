@@ -23,6 +23,7 @@ from web import audit
 from web.access import init_access, public
 from web.display import init_display
 from web.extensions import babel, csrf, db, limiter, login_manager
+from web.jobs import JobRunner, Schedule
 from web.models import User
 from web.schema import upgrade_database
 from web.settings import ConsoleSettings
@@ -81,6 +82,8 @@ def create_app(
     init_access(app)
     init_display(app)
     _register_blueprints(app)
+    if settings.run_jobs:
+        _own_job_runner(app, data, settings, environ)
     _error_pages(app)
     _security_headers(app)
 
@@ -115,6 +118,42 @@ def evidence_reader(
         return LayeredStore(local, None)
     access = S3Access.from_settings(s3, environ)  # incomplete settings fail at start-up
     return LayeredStore(local, lambda: S3Store.connect(access))
+
+
+def job_runner(
+    app: Flask,
+    data: DataDir,
+    settings: ConsoleSettings,
+    environ: Mapping[str, str] | None = None,
+) -> JobRunner:
+    """The runner of this installation's jobs, with the catalog's reconcile on its schedule
+    (not started)."""
+    from evidence_store.cli import reconcile_installation
+    from web.exports import EXPORT_JOB, run_export
+
+    def reconcile() -> object:
+        return reconcile_installation(data, environ=environ).as_dict()
+
+    schedule = Schedule("catalog reconcile", settings.reconcile_minutes * 60, reconcile)
+    return JobRunner(app, {EXPORT_JOB: run_export}, schedules=[schedule])
+
+
+def _own_job_runner(
+    app: Flask, data: DataDir, settings: ConsoleSettings, environ: Mapping[str, str] | None
+) -> None:
+    """A console that runs its own jobs: its runner starts with the first job it queues, or
+    when it is served (``start_jobs``)."""
+    from web.exports import JOBS_KEY
+
+    app.extensions[JOBS_KEY] = job_runner(app, data, settings, environ)
+
+
+def start_jobs(app: Flask) -> None:
+    """Start this console's own runner, if it runs its jobs (reconciling at once)."""
+    from web.exports import JOBS_KEY
+
+    if (runner := app.extensions.get(JOBS_KEY)) is not None:
+        runner.start(scheduled=True)
 
 
 def _register_blueprints(app: Flask) -> None:

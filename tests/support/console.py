@@ -53,7 +53,11 @@ def catalog_reporter(data: DataDir) -> CatalogReporter:
     return CatalogReporter(catalog_outbox(data.root), wake=deliver_now)
 
 
-def record_session(data: DataDir, unit: str, case: str, segment: bytes) -> str:
+def record_session(
+    data: DataDir, unit: str, case: str, segment: bytes, *, report: bool = True
+) -> str:
+    """A sealed one-segment session, reported to the catalog as a room reports it (unless
+    ``report`` is False: then only reconcile will find it)."""
     store = data.store(create=True)
     writer = SessionWriter.start(
         store,
@@ -66,7 +70,7 @@ def record_session(data: DataDir, unit: str, case: str, segment: bytes) -> str:
             investigators=["Trần Thị B"],
         ),
         MEDIA,
-        observer=catalog_reporter(data),
+        observer=catalog_reporter(data) if report else None,
     )
     writer.inflight_path(0).write_bytes(segment)
     writer.seal_segment(0, start_us=0, duration_us=1_000_000)
