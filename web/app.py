@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from evidence_store import PRIVATE, FilesystemStore, NameTaken, StoreError, write_once
-from evidence_store.bucket import LayeredStore, S3Access, S3Store
+from evidence_store.bucket import LayeredStore, RetentionPolicy, S3Access, S3Store
 from evidence_store.index import SessionIndex
 from evidence_store.installation import DataDir
 from web import audit
@@ -74,7 +74,9 @@ def create_app(
     app.extensions["sealroom.data"] = data
     app.extensions["sealroom.local_store"] = store
     app.extensions["sealroom.store"] = evidence_reader(data, store, environ)
-    app.extensions["sealroom.session_index"] = SessionIndex.open(data.index_url())
+    app.extensions["sealroom.session_index"] = SessionIndex.open(
+        data.index_url(), policy=RetentionPolicy(data.settings.s3.retention)
+    )
 
     with app.app_context():
         upgrade_database(db.engine)

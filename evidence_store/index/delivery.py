@@ -28,6 +28,7 @@ from pathlib import Path
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from evidence_store.bucket import RetentionPolicy
 from evidence_store.errors import UsageError
 from evidence_store.index.events import CatalogEvent
 from evidence_store.index.reporter import CatalogReporter, catalog_outbox
@@ -54,8 +55,9 @@ def parse_event(item: OutboxItem) -> CatalogEvent:
 class LocalDelivery:
     """Into the catalog database of this machine (opened at the first event)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, policy: RetentionPolicy | None = None) -> None:
         self.url = url
+        self.policy = policy
         self._index: SessionIndex | None = None
         self._lock = threading.Lock()
 
@@ -64,7 +66,7 @@ class LocalDelivery:
         try:
             with self._lock:
                 if self._index is None:
-                    self._index = SessionIndex.open(self.url)
+                    self._index = SessionIndex.open(self.url, policy=self.policy)
             self._index.record(event, room=None)
         except CatalogConflict as exc:
             raise DeliveryRefused(str(exc)) from exc
@@ -125,13 +127,14 @@ def catalog_route(
     settings: CatalogSettings,
     index_url: str,
     environ: Mapping[str, str] | None = None,
+    policy: RetentionPolicy | None = None,
 ) -> Route:
     """The catalog outbox of ``data_root`` and where it goes: the console named by
     ``settings`` (and the environment), else the catalog at ``index_url``."""
     settings = settings.with_environment(environ)
     outbox = catalog_outbox(data_root)
     if not settings.url:
-        return Route(outbox, LocalDelivery(index_url))
+        return Route(outbox, LocalDelivery(index_url, policy))
     if not settings.room:
         raise UsageError(
             "the catalog needs this appliance's room: SEALROOM_CATALOG_ROOM or "
@@ -146,9 +149,10 @@ def catalog_sender(
     settings: CatalogSettings,
     index_url: str,
     environ: Mapping[str, str] | None = None,
+    policy: RetentionPolicy | None = None,
 ) -> OutboxSender:
     """A sender of the catalog outbox (not started)."""
-    return OutboxSender([catalog_route(data_root, settings, index_url, environ)])
+    return OutboxSender([catalog_route(data_root, settings, index_url, environ, policy)])
 
 
 @contextlib.contextmanager
@@ -157,7 +161,8 @@ def reporting(data: DataDir, environ: Mapping[str, str] | None = None) -> Iterat
     for as long as the block runs; what is still queued at the end is tried once more, then
     left for the next sender (the uploader's, the service's). UsageError at once when the
     catalog's settings are incomplete."""
-    sender = catalog_sender(data.root, data.settings.catalog, data.index_url(), environ)
+    policy = RetentionPolicy(data.settings.s3.retention)
+    sender = catalog_sender(data.root, data.settings.catalog, data.index_url(), environ, policy)
     reporter = CatalogReporter(catalog_outbox(data.root), wake=sender.wake)
     sender.start()
     try:

@@ -57,11 +57,14 @@ class SessionSearch:
     date_to: str = ""
     timezone: str = "UTC"
 
-    def conditions(self, dialect: str) -> list[ColumnElement[bool]]:
-        """The conditions, for a database of ``dialect`` (UsageError for a bad date or zone)."""
+    def conditions(self, dialect: str, *, scan: bool = False) -> list[ColumnElement[bool]]:
+        """The conditions, for a database of ``dialect`` (UsageError for a bad date or zone).
+        With ``scan``, as filters on rows read newest first, not as index lookups: a
+        database offered an index for them would read every match and sort them all."""
         found: list[ColumnElement[bool]] = []
         if self.units is not None:
-            scope: ColumnElement[bool] = SessionRow.unit.in_(list(self.units))
+            unit = (SessionRow.unit + "") if scan else SessionRow.unit  # || '': no index
+            scope: ColumnElement[bool] = unit.in_(list(self.units))
             if self.unit_of_unassigned is not None and self.unit_of_unassigned in self.units:
                 scope = or_(scope, SessionRow.unit.is_(None))
             found.append(scope)
@@ -72,7 +75,7 @@ class SessionSearch:
             (SessionRow.investigators_key, self.investigator),
         ):
             if key := search_key(value):
-                found.append(_contains(column, key, dialect))
+                found.append(_contains(column, key, "" if scan else dialect))
         if self.date_from:
             found.append(SessionRow.started_at >= self._utc_start_of(_day(self.date_from, "from")))
         if self.date_to:
@@ -144,7 +147,7 @@ def page_rows(
     if count <= COUNT_CAP:  # few: fetch them by their index, sort at most COUNT_CAP
         query = select(SessionRow).where(SessionRow.id.in_(matching))
     else:  # many: newest first from the index, until the page is full
-        query = select(SessionRow).where(where)
+        query = select(SessionRow).where(and_(true(), *search.conditions(dialect, scan=True)))
     rows = session.scalars(
         query.order_by(*NEWEST_FIRST).offset((page - 1) * per_page).limit(per_page)
     )

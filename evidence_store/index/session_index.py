@@ -43,7 +43,7 @@ from evidence_store.index.search_text import list_key, search_key
 from evidence_store.index.summary import SealState, SessionSummary, session_ids, summarise
 from evidence_store.model import SessionMetadata
 from evidence_store.store import BrowsableStore
-from evidence_store.timefmt import format_utc, utc_now
+from evidence_store.timefmt import format_utc, parse_utc, utc_now
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ATTEMPTS = 3  # a row inserted by another writer meanwhile: read it and merge again
@@ -56,22 +56,29 @@ class CatalogConflict(SealroomError):
 class SessionIndex:
     """The catalog in one database. Thread-safe: every call has its own SQL session."""
 
-    def __init__(self, engine: Engine, writer: Engine | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        writer: Engine | None = None,
+        *,
+        policy: RetentionPolicy | None = None,
+    ) -> None:
         self.engine = engine
         self._writer = writer or engine
+        self.policy = policy  # gives events' rows their retention category and date
 
     @classmethod
-    def open(cls, url: str) -> SessionIndex:
+    def open(cls, url: str, *, policy: RetentionPolicy | None = None) -> SessionIndex:
         """Open the catalog at ``url``, creating or upgrading its table first."""
         migrate(url)
         engine = create_engine(url, pool_pre_ping=True)
         if engine.dialect.name != "sqlite":
-            return cls(engine)
+            return cls(engine, policy=policy)
         # SQLite: a read-then-write takes the write lock first, so two writers wait in turn
         # instead of one failing to upgrade its lock.
         writer = create_engine(url)
         _begin_immediately(writer)
-        return cls(engine, writer)
+        return cls(engine, writer, policy=policy)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -124,7 +131,7 @@ class SessionIndex:
                         changed += _merge(
                             session,
                             item.session_id,
-                            _event_fields(item, metadata),
+                            _event_fields(item, metadata, self.policy),
                             item.progress,
                             item.location,
                             room=room,
@@ -230,8 +237,18 @@ def _merge(
     return _forward(row, fields, progress, location, room)
 
 
-def _event_fields(event: CatalogEvent, metadata: str) -> dict[str, Any]:
+def _event_fields(
+    event: CatalogEvent, metadata: str, policy: RetentionPolicy | None
+) -> dict[str, Any]:
+    retention: dict[str, Any] = {}
+    if policy is not None:
+        until = policy.session_until(event.metadata, parse_utc(event.started_at))
+        retention = {
+            "category": policy.category(event.metadata),
+            "retain_until": format_utc(until),
+        }
     return {
+        **retention,
         "state": event.state,
         "links": event.links,
         "head": event.head,

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
+from evidence_store.bucket import RetentionPolicy
 from evidence_store.index import CatalogReporter, catalog_outbox, catalog_sender, reconcile
 from evidence_store.installation.data_dir import DataDir
 from evidence_store.model import MediaInfo, SessionMetadata
@@ -44,7 +45,10 @@ def catalog_reporter(data: DataDir) -> CatalogReporter:
     installation's own catalog (the one its console reads), as `sealroom run` does."""
     key = (data.root, data.index_url())
     if key not in _SENDERS:
-        _SENDERS[key] = catalog_sender(data.root, CatalogSettings(), data.index_url())
+        policy = RetentionPolicy(data.settings.s3.retention)
+        _SENDERS[key] = catalog_sender(
+            data.root, CatalogSettings(), data.index_url(), policy=policy
+        )
     sender = _SENDERS[key]
 
     def deliver_now() -> None:

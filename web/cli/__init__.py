@@ -1,11 +1,17 @@
 """The console's commands: ``users create``, ``units create``, ``console``, ``run``,
-``worker``, and
+``worker``, ``catalog-credential``, and
 ``export``, whose home is ``web.exports.cli`` (the console owns clips and their database)."""
 
-from web.cli import accounts, serve, worker
+from web.cli import accounts, room_catalog, serve, worker
 from web.exports import COMMANDS as EXPORT_COMMANDS
 from web.settings import SETTINGS_KEY
 
-COMMANDS = [*accounts.COMMANDS, *serve.COMMANDS, *worker.COMMANDS, *EXPORT_COMMANDS]
+COMMANDS = [
+    *accounts.COMMANDS,
+    *serve.COMMANDS,
+    *worker.COMMANDS,
+    *room_catalog.COMMANDS,
+    *EXPORT_COMMANDS,
+]
 
 __all__ = ["COMMANDS", "SETTINGS_KEY"]

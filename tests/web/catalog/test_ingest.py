@@ -6,7 +6,10 @@ with the real HTTP client, while the console is down and after it comes back."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +32,7 @@ from evidence_store.installation import DataDir
 from evidence_store.model import SessionMetadata
 from evidence_store.outbox import Backoff, OutboxSender, Route
 from evidence_store.session import SessionWriter
+from tests.support.cli import SMALL, run_sealroom
 from tests.support.console import MEDIA, Console, build_console, login
 from web.evidence import INDEX_KEY
 from web.room_credential import catalog_token, room_key
@@ -161,3 +165,44 @@ def test_events_wait_while_the_console_is_down_and_register_once_it_is_up(
     assert row is not None
     assert (row.state.value, row.segments, row.links) == ("sealed", 2, 4)
     assert outbox.backlog().items == 0 and outbox.refused() == []
+
+
+@pytest.mark.slow
+def test_a_recording_on_an_appliance_registers_at_the_console_as_it_happens(
+    served: tuple[Console, int], tmp_path: Path
+) -> None:
+    """`sealroom record` on an appliance of its own, with its room's credential from
+    `sealroom catalog-credential`, reports to the console over HTTP."""
+    console, port = served
+    token_file = tmp_path / "catalog-token"
+    written = run_sealroom(
+        "catalog-credential", "room1", "--out", str(token_file), data_dir=console.data.root
+    )
+    assert written.returncode == 0, written.stderr
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    again = run_sealroom(
+        "catalog-credential", "room1", "--out", str(token_file), data_dir=console.data.root
+    )
+    assert again.returncode == 2 and "never written over" in again.stderr
+    server = waitress.create_server(console.app, host="127.0.0.1", port=port, threads=4)
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SEALROOM_")}
+        env |= {
+            "SEALROOM_CATALOG_URL": f"http://127.0.0.1:{port}",
+            "SEALROOM_CATALOG_ROOM": "room1",
+            "SEALROOM_CATALOG_TOKEN": token_file.read_text(),
+        }
+        recorded = subprocess.run(
+            [sys.executable, "-m", "sealroom", "record", "--synthetic", "--room", "Phòng 1",
+             "--case", "VKS-APPLIANCE/2026", "--unit", "hanoi", "--duration", "2", *SMALL,
+             "--json", "--data-dir", str(tmp_path / "appliance")],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert recorded.returncode == 0, recorded.stderr
+    finally:
+        server.close()
+    session_id = json.loads(recorded.stdout)["session_id"]
+    row = console.app.extensions[INDEX_KEY].get(session_id)
+    assert row is not None and row.state.value == "sealed" and row.segments >= 1
+    assert row.case_number == "VKS-APPLIANCE/2026"

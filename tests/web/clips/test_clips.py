@@ -299,7 +299,6 @@ def test_a_long_clips_verification_fits_in_the_session_cookie(tmp_path: Path) ->
         console.data.signer(),
         SessionMetadata(case_number="VKS-8/2026", room="Phòng 1", unit="hanoi-bd"),
         MEDIA,
-        MEDIA,
         observer=catalog_reporter(console.data),
     )
     try:

@@ -555,7 +555,6 @@ def record_long_session(console: Console, segments: int, size: int) -> str:
         console.data.signer(),
         SessionMetadata(case_number="VKS-7/2026", room="Phòng 1", unit="hanoi-bd"),
         MEDIA,
-        MEDIA,
         observer=catalog_reporter(console.data),
     )
     for index in range(segments):
