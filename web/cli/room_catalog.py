@@ -38,10 +38,11 @@ def catalog_credential(ctx: click.Context, code: str, out: Path, data_dir: Path 
             raise UsageError(f"no room {code!r}: register it first")
     token = catalog_token(room_key(data.root), code)
     try:
-        write_once(out, token.encode(), mode=PRIVATE)
+        written = write_once(out, token.encode(), mode=PRIVATE)
     except NameTaken as exc:
         raise UsageError(f"{out} exists: the credential is never written over a file") from exc
-    click.echo(f"room {code}'s catalog credential written to {out} (0600)")
+    done = "written to" if written else "already in"
+    click.echo(f"room {code}'s catalog credential {done} {out} (0600)")
 
 
 COMMANDS = [catalog_credential]

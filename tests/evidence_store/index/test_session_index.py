@@ -229,7 +229,7 @@ def test_the_index_gives_back_the_summaries_the_store_gives(data: DataDir) -> No
 
 def test_reconcile_adds_new_sessions_and_updates_unfinished_ones(data: DataDir) -> None:
     index = SessionIndex.open(data.index_url())
-    sealed = record_session(data, "hanoi", "VKS-1/2026", SEGMENT)
+    sealed = record_session(data, "hanoi", "VKS-1/2026", SEGMENT, report=False)
     writer = open_session(data)
     first = reconcile(index, data.store(), None, batch=1)
     assert (first.listed, first.read, first.changed, first.batches) == (2, 2, 2, 2)
@@ -283,7 +283,7 @@ def test_opening_an_index_left_by_an_older_reindex_replaces_it(data: DataDir) ->
         old.execute("CREATE TABLE session_index (session_id VARCHAR(40) PRIMARY KEY, room TEXT)")
         old.execute("INSERT INTO session_index VALUES ('s-20260101T000000Z-00000000', 'P1')")
     old.close()
-    session_id = record_session(data, "hanoi", "VKS-1/2026", SEGMENT)
+    session_id = record_session(data, "hanoi", "VKS-1/2026", SEGMENT, report=False)
     index = SessionIndex.open(data.index_url())
     assert index.all() == []
     assert [s.session_id for s in index.rebuild(data.store())] == [session_id]

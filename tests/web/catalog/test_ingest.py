@@ -183,7 +183,18 @@ def test_a_recording_on_an_appliance_registers_at_the_console_as_it_happens(
     again = run_sealroom(
         "catalog-credential", "room1", "--out", str(token_file), data_dir=console.data.root
     )
-    assert again.returncode == 2 and "never written over" in again.stderr
+    assert again.returncode == 0 and "already in" in again.stdout
+    other = tmp_path / "other"
+    other.write_text("something else")
+    refused = run_sealroom(
+        "catalog-credential", "room1", "--out", str(other), data_dir=console.data.root
+    )
+    assert refused.returncode == 2 and "never written over" in refused.stderr
+    assert other.read_text() == "something else"
+    unknown = run_sealroom(
+        "catalog-credential", "room9", "--out", str(tmp_path / "t9"), data_dir=console.data.root
+    )
+    assert unknown.returncode == 2 and "no room" in unknown.stderr
     server = waitress.create_server(console.app, host="127.0.0.1", port=port, threads=4)
     threading.Thread(target=server.run, daemon=True).start()
     try:
