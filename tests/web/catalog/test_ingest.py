@@ -51,7 +51,7 @@ def credential(console: Console, room: str = "room1") -> str:
     return catalog_token(room_key(console.data.root), room)
 
 
-def an_event(**metadata: Any) -> dict[str, Any]:
+def an_event(started_at: str = "2026-03-01T01:00:00.000000Z", **metadata: Any) -> dict[str, Any]:
     fields = {"case_number": "VKS-77/2026", "room": "Phòng 1", "unit": "hanoi", **metadata}
     return CatalogEvent(
         kind="started",
@@ -61,7 +61,7 @@ def an_event(**metadata: Any) -> dict[str, Any]:
         links=1,
         head="cd" * 32,
         metadata=SessionMetadata(**fields),
-        started_at="2026-03-01T01:00:00.000000Z",
+        started_at=started_at,
         duration_us=0,
         segments=0,
         media_bytes=0,
@@ -102,6 +102,22 @@ def test_a_room_reports_with_its_own_credential_and_nothing_else_gets_in(
     assert post(console.app, an_event(), token=token)[1]["changed"] is False  # idempotent
     status, body = post(console.app, an_event(case_number="VKS-OTHER"), token=token)
     assert status == 409 and "metadata" in body["error"]
+
+
+def test_the_list_files_a_session_under_its_day_in_the_consoles_time_zone(
+    console: Console,
+) -> None:
+    """17:30 UTC on 1 March is 00:30 on 2 March in Hà Nội, where the console is."""
+    late = an_event(started_at="2026-03-01T17:30:00.000000Z", case_number="VKS-NIGHT/2026")
+    assert post(console.app, late, token=credential(console))[0] == 200
+    client = console.app.test_client()
+    login(client, "prosecutor")
+    on_the_2nd = client.get("/sessions/?date_from=2026-03-02&date_to=2026-03-02")
+    assert "VKS-NIGHT/2026" in on_the_2nd.get_data(as_text=True)
+    on_the_1st = client.get("/sessions/?date_from=2026-03-01&date_to=2026-03-01")
+    assert "VKS-NIGHT/2026" not in on_the_1st.get_data(as_text=True)
+    bad = client.get("/sessions/?date_from=2026-13-45")
+    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.get_data(as_text=True)
 
 
 def test_pages_read_the_catalog_alone(console: Console) -> None:
