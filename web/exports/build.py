@@ -32,7 +32,7 @@ from web.exports import jobs as export_jobs
 from web.exports.jobs import COPYING, DONE, FAILED, BuildProgress, JobKey, ProgressSink
 from web.exports.package import Exporter, build_export, clip_spec, session_spec
 from web.extensions import db
-from web.jobs import JobContext, alive, enqueue, give_up_expired
+from web.jobs import JobContext, alive, cancel, enqueue, give_up_expired
 from web.models import ExportRequest, User
 
 PENDING, APPROVED, REFUSED, BUILDING, BUILT = "pending", "approved", "refused", "building", "built"
@@ -84,10 +84,12 @@ def transition(request_id: int, old: tuple[str, ...], new: str, **values: Any) -
 def begin_build(request_id: int, old: tuple[str, ...], actor: Actor, **values: Any) -> bool:
     """Move the request from one of ``old`` to "building" and queue its build; False if the
     request was not in one of ``old`` (someone else decided, or it is being built)."""
-    if not transition(request_id, old, BUILDING, **values):
-        return False
-    enqueue(EXPORT_JOB, str(request_id), {"username": actor.username, "role": actor.role})
-    return True
+    # The job first: a "building" request with no job is what a dead process leaves.
+    job = enqueue(EXPORT_JOB, str(request_id), {"username": actor.username, "role": actor.role})
+    if transition(request_id, old, BUILDING, **values):
+        return True
+    cancel(job.id, "the request was decided or built meanwhile")  # a runner that took it
+    return False  # first finds it not "building" and does nothing
 
 
 def wake_runner() -> None:

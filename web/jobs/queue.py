@@ -110,6 +110,17 @@ def finish(job_id: int, owner: str, state: str, error: str = "") -> None:
     db.session.commit()
 
 
+def cancel(job_id: int, reason: str) -> None:
+    """Withdraw a queued job that is no longer wanted (one already taken runs on)."""
+    db.session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.state == QUEUED)
+        .values(state=FAILED, error=reason, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
 def latest(kind: str, ref: str) -> Job | None:
     """The newest job of ``kind`` for ``ref``."""
     job: Job | None = db.session.scalar(
