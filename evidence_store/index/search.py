@@ -8,10 +8,11 @@ trigram table for three characters or more (``LIKE`` below that). Both find the 
 Dates are whole days in the console's time zone: a session started at 00:30 local time (the
 evening before, in UTC) is filed under its local day.
 
-A page is found in one of two ways, chosen by a count that stops at ``COUNT_CAP``: few
-matches are fetched by their index and sorted (at most ``COUNT_CAP`` rows); many are read
-newest first from the start-time index until the page is full, which is quick precisely
-because matches are many. The total beyond the cap is shown as "more than".
+A page is found in one of two ways. One pass over the search indexes reads the ids of at
+most ``COUNT_CAP`` + 1 matches: if that is all of them, those rows are sorted and one page
+is read; if there are more, the page is read newest first from the start-time index,
+filtered, which is quick precisely because matches are many. The total beyond the cap is
+shown as "more than".
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from evidence_store.errors import UsageError
@@ -141,14 +142,14 @@ def page_rows(
     more matches than the cap."""
     conditions = search.conditions(dialect)
     where = and_(*conditions) if conditions else true()
-    matching = select(SessionRow.id).where(where).limit(COUNT_CAP + 1)
-    count = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
-    query: Select[SessionRow]
-    if count <= COUNT_CAP:  # few: fetch them by their index, sort at most COUNT_CAP
-        query = select(SessionRow).where(SessionRow.id.in_(matching))
-    else:  # many: newest first from the index, until the page is full
+    offset = (page - 1) * per_page
+    # One pass over the indexes: the ids of at most COUNT_CAP + 1 matches.
+    ids = list(session.scalars(select(SessionRow.id).where(where).limit(COUNT_CAP + 1)))
+    if len(ids) <= COUNT_CAP:  # few: all of them are here; sort them, read one page
+        query = select(SessionRow).where(SessionRow.id.in_(ids))
+        total, more = len(ids), False
+    else:  # many: newest first from the start-time index, until the page is full
         query = select(SessionRow).where(and_(true(), *search.conditions(dialect, scan=True)))
-    rows = session.scalars(
-        query.order_by(*NEWEST_FIRST).offset((page - 1) * per_page).limit(per_page)
-    )
-    return list(rows), min(count, COUNT_CAP), count > COUNT_CAP
+        total, more = COUNT_CAP, True
+    rows = session.scalars(query.order_by(*NEWEST_FIRST).offset(offset).limit(per_page))
+    return list(rows), total, more
