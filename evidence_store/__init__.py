@@ -5,9 +5,14 @@ from its signed link. It needs only ``cryptography`` and ``pydantic`` and import
 else of the project, so a third party can read, audit and run it on its own
 (``python -m evidence_store.verify SESSION_DIR``).
 
+Time-stamp tokens beside the files they stamp, and the rules they obey, are the format's
+(``tokens``); checking one needs RFC 3161, which lives below.
+
 Below it: ``bucket`` (the object store under Object Lock), ``upload`` (spool and uploader),
 ``export`` (packages anyone can verify), ``index`` (session summaries and the index),
-``custody`` (the custody log), ``installation`` (an installation's files) and ``cli``.
+``custody`` (the custody log), ``outbox`` (queues of what leaves the box),
+``timestamping`` (the RFC 3161 time-stamp authority), ``installation`` (an installation's
+files) and ``cli``.
 """
 
 from evidence_store import layout
@@ -42,7 +47,15 @@ from evidence_store.model import (
     first_error,
 )
 from evidence_store.sealed_segments import SealedSegments
-from evidence_store.session import SessionBusyError, SessionObserver, SessionWriter
+from evidence_store.session import (
+    HeadHook,
+    SessionBusyError,
+    SessionStateError,
+    SessionWriter,
+    SignedHead,
+    WallClock,
+    fan_out,
+)
 from evidence_store.settings import EvidenceSettings
 from evidence_store.signing import DeviceSigner, PublicKey, TrustStore, verify_signature
 from evidence_store.store import (
@@ -53,6 +66,7 @@ from evidence_store.store import (
     sha256_file,
 )
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
+from evidence_store.tokens import StampedTime, TokenCheck, token_name
 from evidence_store.verify import verify_session
 
 __all__ = [
@@ -66,6 +80,7 @@ __all__ = [
     "EvidenceReader",
     "EvidenceSettings",
     "FilesystemStore",
+    "HeadHook",
     "Link",
     "Manifest",
     "MediaInfo",
@@ -78,17 +93,22 @@ __all__ = [
     "SegmentRef",
     "SessionBusyError",
     "SessionMetadata",
-    "SessionObserver",
     "SessionState",
+    "SessionStateError",
     "SessionWriter",
+    "SignedHead",
+    "StampedTime",
     "StoreError",
     "TamperedError",
     "Text",
+    "TokenCheck",
     "TrustStore",
     "UsageError",
     "VerificationError",
+    "WallClock",
     "check_session_id",
     "clip_proof",
+    "fan_out",
     "first_error",
     "format_utc",
     "fsync_directory",
@@ -97,6 +117,7 @@ __all__ = [
     "publish_once",
     "replace_atomically",
     "sha256_file",
+    "token_name",
     "utc_now",
     "verify_clip",
     "verify_session",

@@ -152,6 +152,11 @@ class ChainState:
             self.outages.append(
                 DeviceOutage(device=event.device, lost_at=time, reason=event.reason)
             )
+        elif kind is EventType.CLOCK_SKEW:
+            # A mark on the record, changing nothing else: it may come while recording or
+            # paused (the session's state is checked above: never before the start or after
+            # the end).
+            pass
         elif kind is EventType.DEVICE_RESTORED:
             assert event.device is not None
             if event.device not in self.lost_devices:

@@ -10,6 +10,8 @@ sessions/<id>/SHA256SUMS            ``sha256sum -c`` list of every file above
 sessions/<id>/SHA256SUMS.sig        device signature over SHA256SUMS
 sessions/<id>/manifest.json         the sealed manifest (canonical JSON)
 sessions/<id>/manifest.sig          device signature over manifest.json
+sessions/<id>/chain/000000.tsr      an RFC 3161 time-stamp token over the link beside it, and
+sessions/<id>/manifest.tsr          over the manifest, when stamped (``evidence_store.tokens``)
 """
 
 from __future__ import annotations

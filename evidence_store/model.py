@@ -103,6 +103,7 @@ class EventType(StrEnum):
     DEVICE_RESTORED = "device_restored"
     INTERRUPTED = "interrupted"
     STOPPED = "stopped"
+    CLOCK_SKEW = "clock_skew"  # the time-stamp authority's time disagreed with the device's
 
 
 class PresentPerson(_Document):
@@ -167,6 +168,7 @@ class Event(_Document):
             EventType.STOPPED,
             EventType.INTERRUPTED,
             EventType.DEVICE_LOST,
+            EventType.CLOCK_SKEW,
         }
         if self.type in needs_reason and not self.reason:
             raise ValueError(f"a {self.type.value} event needs a reason")

@@ -2,6 +2,14 @@
 
 A link is published (write-once, fsynced) and then signed; the head signature of the last
 link is what a crash leaves behind, so everything sealed before a crash still verifies.
+
+Each signed head (every link, and the seal) is handed to ``on_head`` in the same call that
+wrote it, so that it can leave the box for the off-box witness. The writer does no network
+I/O: the hook queues the head (``evidence_store.witnessing``), and a hook that fails is logged
+and never stops the session. The time-stamp authority's stamps leave the same way
+(``evidence_store.timestamping``).
+
+Every time the writer puts into a link comes from ``clock``, the device's clock.
 """
 
 from __future__ import annotations
@@ -12,8 +20,10 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Literal
 
 from evidence_store import layout
 from evidence_store.canonical import canonical_json
@@ -38,18 +48,40 @@ from evidence_store.store import FilesystemStore, sha256_file
 from evidence_store.timefmt import format_utc, utc_now
 
 WRITER_LOCK = ".writer.lock"
-log = logging.getLogger("sealroom.session")
+log = logging.getLogger("sealroom.evidence")
 
 
-class SessionObserver(Protocol):
-    """Told of each link once it is written and signed (with the chain, to read, never to
-    change), and of the seal once it is written
-    (e.g. to report the session to the catalog). It must not block for long; whatever it
-    raises is logged and ignored: the evidence never depends on who is told about it."""
+@dataclass(frozen=True)
+class SignedHead:
+    """A chain head the writer has just signed: a link's exact bytes (``seq``) or the
+    manifest's (the seal, ``seq`` None), with the device's signature over them."""
 
-    def linked(self, session_id: str, chain: ChainState, link: Link) -> None: ...
+    session_id: str
+    kind: Literal["link", "seal"]
+    seq: int | None
+    data: bytes
+    signature: bytes
 
-    def sealed(self, manifest: Manifest) -> None: ...
+
+HeadHook = Callable[[SignedHead], None]
+WallClock = Callable[[], datetime]  # the device's clock: UTC, timezone-aware
+
+
+def fan_out(*hooks: HeadHook | None) -> HeadHook | None:
+    """One hook that hands each head to every one of ``hooks`` (the witness's queue, the
+    time-stamp authority's), so that one failing never keeps a head from the others."""
+    chosen = [hook for hook in hooks if hook is not None]
+    if len(chosen) <= 1:
+        return chosen[0] if chosen else None
+
+    def each(head: SignedHead) -> None:
+        for hook in chosen:
+            try:
+                hook(head)
+            except Exception:
+                log.exception("session %s: a head could not be queued", head.session_id)
+
+    return each
 
 
 class SessionStateError(SealroomError):
@@ -78,10 +110,12 @@ class SessionWriter:
         signer: DeviceSigner,
         session_id: str,
         *,
-        observer: SessionObserver | None = None,
+        on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
     ) -> None:
         self.store = store
-        self.observer = observer
+        self.on_head = on_head
+        self.clock = clock
         self.signer = signer
         self.session_id = layout.check_session_id(session_id)
         self.prefix = layout.session_prefix(session_id)
@@ -118,10 +152,17 @@ class SessionWriter:
         media: MediaInfo,
         *,
         session_id: str | None = None,
-        observer: SessionObserver | None = None,
+        on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
     ) -> SessionWriter:
         """Create a session: publish the signer's identity, then link 0 (session_started)."""
-        writer = cls(store, signer, session_id or layout.new_session_id(), observer=observer)
+        writer = cls(
+            store,
+            signer,
+            session_id or layout.new_session_id(clock()),
+            on_head=on_head,
+            clock=clock,
+        )
         writer._hold_session_lock()
         writer._put(layout.PUBLIC_KEY, public_key_pem(signer.public_key))
         if (cert := signer.certificate_pem()) is not None:
@@ -142,7 +183,8 @@ class SessionWriter:
         signer: DeviceSigner,
         session_id: str,
         *,
-        observer: SessionObserver | None = None,
+        on_head: HeadHook | None = None,
+        clock: WallClock = utc_now,
     ) -> SessionWriter:
         """Pick up a session whose writer died: replay and check its chain, sign a last link
         that was published but not yet signed, and continue from its head.
@@ -150,7 +192,7 @@ class SessionWriter:
         Raises SessionBusyError if a live process still writes it, and a VerificationError if
         what is stored does not check out (recovery never builds on tampered evidence).
         """
-        writer = cls(store, signer, session_id, observer=observer)
+        writer = cls(store, signer, session_id, on_head=on_head, clock=clock)
         prefix = writer.prefix
         if not store.exists(prefix + layout.link_name(0)):
             raise UnknownSessionError(f"unknown session {session_id}")
@@ -188,6 +230,7 @@ class SessionWriter:
             else:  # the writer died between publishing the link and signing it
                 signature = self.signer.sign(body)
                 self.store.put_bytes(sig_key, signature)
+                self._emit(SignedHead(self.session_id, "link", seq, body, signature))
             if link.segment is not None:
                 relative = layout.segment_path(link.segment.index)
                 digest, _ = sha256_file(self.store.path(self.prefix + relative))
@@ -265,7 +308,7 @@ class SessionWriter:
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(utc_now()),
+                time=format_utc(self.clock()),
                 kind="segment",
                 segment=segment,
             )
@@ -283,6 +326,11 @@ class SessionWriter:
 
     def device_restored(self, device: str) -> None:
         self._event(Event(type=EventType.DEVICE_RESTORED, device=device))
+
+    def clock_skew(self, reason: str) -> None:
+        """Mark on the record that the device's clock disagreed with a time-stamp authority.
+        Refused (SessionStateError) once the session has ended."""
+        self._event(Event(type=EventType.CLOCK_SKEW, reason=reason))
 
     def stop(self, reason: str) -> Manifest:
         """End the session with ``stopped`` and seal it."""
@@ -307,20 +355,13 @@ class SessionWriter:
                 head_signature=self._last_signature,
                 checksums_sha256=hashlib.sha256(checksums).hexdigest(),
             )
-            self._put_signed(layout.MANIFEST, layout.MANIFEST_SIG, manifest_bytes(manifest))
+            body = manifest_bytes(manifest)
+            signature = self._put_signed(layout.MANIFEST, layout.MANIFEST_SIG, body)
+        self._emit(SignedHead(self.session_id, "seal", None, body, signature))
         self.close()
-        self._tell(lambda observer: observer.sealed(manifest))
         return manifest
 
-    def _tell(self, news: Callable[[SessionObserver], None]) -> None:
-        if self.observer is None:
-            return
-        try:
-            news(self.observer)
-        except Exception:  # the evidence is written; telling someone is never its condition
-            log.exception("session %s: the observer failed", self.session_id)
-
-    def _put_signed(self, name: str, sig_name: str, body: bytes) -> None:
+    def _put_signed(self, name: str, sig_name: str, body: bytes) -> bytes:
         key = self.prefix + name
         if not self.store.exists(key):
             self.store.put_bytes(key, body)
@@ -330,7 +371,22 @@ class SessionWriter:
             signature = self.store.read_bytes(self.prefix + sig_name)
             verify_signature(self.signer.public_key, signature, body, location=name)
         else:
-            self.store.put_bytes(self.prefix + sig_name, self.signer.sign(body))
+            signature = self.signer.sign(body)
+            self.store.put_bytes(self.prefix + sig_name, signature)
+        return signature
+
+    def _emit(self, head: SignedHead) -> None:
+        """Hand a signed head to ``on_head``; its failure is logged, never raised: the
+        session goes on, and the witness gets the head with the next one (it asks for what
+        it lacks)."""
+        if self.on_head is None:
+            return
+        try:
+            self.on_head(head)
+        except Exception:
+            log.exception(
+                "session %s: the head could not be queued for the witness", head.session_id
+            )
 
     # -- internals -------------------------------------------------------------------------
 
@@ -339,13 +395,14 @@ class SessionWriter:
             self._append_event(event)
 
     def _append_event(self, event: Event) -> None:
-        self._check(lambda probe: probe.apply_event(event, format_utc(utc_now()), "new event"))
+        now = format_utc(self.clock())
+        self._check(lambda probe: probe.apply_event(event, now, "new event"))
         self._append(
             Link(
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(utc_now()),
+                time=now,
                 kind="event",
                 event=event,
             )
@@ -368,7 +425,7 @@ class SessionWriter:
         self.chain.apply(link, body)
         assert self.chain.head == link_digest(body)
         self._last_signature = signature
-        self._tell(lambda observer: observer.linked(self.session_id, self.chain, link))
+        self._emit(SignedHead(self.session_id, "link", link.seq, body, signature))
 
     def _put(self, relative: str, data: bytes) -> None:
         self.store.put_bytes(self.prefix + relative, data)

@@ -2,7 +2,8 @@
 the object store and its uploader.
 
 These are the ``[evidence]``, ``[evidence.signing]``, ``[evidence.s3]``,
-``[evidence.s3.retention]`` and ``[evidence.uploader]`` sections of ``sealroom.toml``.
+``[evidence.s3.retention]``, ``[evidence.uploader]`` and ``[evidence.timestamping]``
+sections of ``sealroom.toml``.
 Secrets never live here: the key is named by its file path, never written inline, and the
 object store's credentials come from the environment or from files named here.
 """
@@ -262,6 +263,28 @@ class CatalogSettings(BaseModel):
         )
 
 
+class TimestampingSettings(BaseModel):
+    """How the RFC 3161 time-stamp authority (``[evidence] tsa_url``) is used."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    interval_seconds: float = Field(
+        default=300.0,
+        ge=1,
+        le=86400,
+        description="stamp the chain's head at most this often while recording (besides "
+        "the start and the seal, which are always stamped)",
+    )
+    tolerance_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        le=3600,
+        description="how far the device's clock may be from the authority's before it is an "
+        "alarm and a mark on the record; the request's round trip is allowed on top",
+    )
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+
+
 class EvidenceSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -285,6 +308,16 @@ class EvidenceSettings(BaseModel):
         "`sealroom reindex`); default sqlite:///<data_dir>/session-index.db",
     )
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    tsa_url: str | None = Field(
+        default=None,
+        description="RFC 3161 time-stamp authority (http or https URL); $SEALROOM_TSA_URL wins",
+    )
+    tsa_ca: Path | None = Field(
+        default=None,
+        description="PEM: the authority's root certificate (and any intermediates) that "
+        "every token must chain to; $SEALROOM_TSA_CA wins",
+    )
+    timestamping: TimestampingSettings = Field(default_factory=TimestampingSettings)
 
 
 def default_data_dir() -> Path:

@@ -2,7 +2,9 @@
 
 The encode thread is the only one that touches the encoder and the session writer: every
 control request (pause, resume, stop) is a command it carries out between two frames, so the
-chain's order is the media's order and nothing in the pipeline needs a lock. What it does
+chain's order is the media's order and nothing in the pipeline needs a lock. (The one other
+writer of links is ``recorder.trusted_time``'s ``clock_skew`` mark, an event that changes no
+state; the writer's lock puts it between two links.) What it does
 with frames and samples is ``recorder.pipeline``.
 """
 

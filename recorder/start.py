@@ -8,6 +8,9 @@ taken by ``sealroom record`` and by the room's recorder service alike, so they c
    its metadata, record ``record_started`` in the custody log and start the recorder. A
    recorder that fails to start ends its session there and then, with the reason on the
    record, and raises an alarm: a session is never left open behind a refusal.
+
+With a time-stamp authority configured, the room's sessions (and what recovery seals) are
+stamped while the room is held (``recorder.trusted_time``), without ever waiting for it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from evidence_store import SessionMetadata, SessionObserver, SessionWriter
+from evidence_store import (
+    HeadHook,
+    SessionMetadata,
+    SessionWriter,
+    WallClock,
+    fan_out,
+    utc_now,
+)
 from evidence_store.installation import DataDir
 from recorder.alarms import record_alarm
 from recorder.disk_guard import DiskGuard
@@ -34,6 +44,7 @@ from recorder.room import (
 )
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
+from recorder.trusted_time import TrustedTime
 
 DeviceFactory = Callable[[RecorderSettings], RoomDevices]
 
@@ -73,7 +84,8 @@ def room_picture(profile: RoomProfile | None, metadata: SessionMetadata) -> Pict
 
 class RecordingStarter:
     """Starts the sessions of room ``room``, recording into ``data``; ``actor`` and ``role``
-    sign its custody entries. Not thread-safe: its caller starts one session at a time."""
+    sign its custody entries; ``clock`` is the device's clock, the time in every link. Not
+    thread-safe: its caller starts one session at a time."""
 
     def __init__(
         self,
@@ -86,16 +98,21 @@ class RecordingStarter:
         profile: RoomProfile | None = None,
         synthetic: bool = False,
         devices: DeviceFactory | None = None,
-        observer: SessionObserver | None = None,
+        catalog: HeadHook | None = None,
+        clock: WallClock = utc_now,
     ) -> None:
         self.room = room
-        self.observer = observer  # told of every link and seal: the catalog's reporter
+        self.catalog = catalog  # each signed head, to the catalog's reporter
         self.settings = settings
         self.actor = actor
         self.role = role
         self.store = data.store(create=True)
         self.signer = data.signer()
         self.custody = data.custody(self.store, self.signer)
+        self.clock = clock
+        self.trusted_time = TrustedTime.configured(
+            data, self.store, self.custody, actor=actor, role=role, clock=clock
+        )
         self.guard = DiskGuard.for_data_dir(data.root, settings, evidence=data.evidence)
         self._data_root = data.root
         self._profile = profile
@@ -107,13 +124,15 @@ class RecordingStarter:
         records it), then recover every session a dead recorder left unfinished."""
         self._lock = RoomLock.take(self._data_root, self.room, holder=holder)
         try:
+            if self.trusted_time is not None:
+                self.trusted_time.start()
             return recover_unfinished(
                 self.store,
                 self.signer,
                 self.custody,
                 actor=self.actor,
                 role=self.role,
-                observer=self.observer,
+                on_head=self.on_head,
             )
         except BaseException:
             self.release_room()
@@ -121,9 +140,20 @@ class RecordingStarter:
 
     def release_room(self) -> None:
         """Give the room up (the kernel does it too if the process dies). Idempotent."""
+        if self.trusted_time is not None:
+            self.trusted_time.stop()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+    @property
+    def on_head(self) -> HeadHook | None:
+        """The session writers' hook: each signed head goes to what queues it to leave the
+        box (the time-stamp authority's stamper, the catalog's reporter), or None when
+        nothing does."""
+        return fan_out(
+            None if self.trusted_time is None else self.trusted_time.on_head, self.catalog
+        )
 
     def start(self, metadata: SessionMetadata, *, seconds: float) -> Recording:
         """Start a session of at most ``seconds``. Refused with nothing written when a device
@@ -134,8 +164,15 @@ class RecordingStarter:
         devices = self._devices(self.settings)
         preflight(self.guard, seconds, *devices.cameras, devices.microphone)
         writer = SessionWriter.start(
-            self.store, self.signer, metadata, media_info(self.settings), observer=self.observer
+            self.store,
+            self.signer,
+            metadata,
+            media_info(self.settings),
+            on_head=self.on_head,
+            clock=self.clock,
         )
+        if self.trusted_time is not None:
+            self.trusted_time.watch(writer)
         self.custody.record(
             actor=self.actor,
             role=self.role,

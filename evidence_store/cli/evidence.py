@@ -27,6 +27,7 @@ from evidence_store.installation import DataDir
 from evidence_store.signing import TrustStore
 from evidence_store.store import EvidenceReader
 from evidence_store.timefmt import format_utc, utc_now
+from evidence_store.timestamping import TokenVerifier, token_verifier
 from evidence_store.verify import verify_session
 
 
@@ -55,6 +56,12 @@ def _existing_session(data: DataDir, session_id: str) -> None:
     help="Verify from the local store, or from the object store alone "
     "(SEALROOM_S3_* or [evidence.s3]).",
 )
+@click.option(
+    "--tsa-ca",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The time-stamp authority's root (PEM) to check the session's tokens against; "
+    "default: SEALROOM_TSA_CA or [evidence] tsa_ca.",
+)
 @data_dir_option
 @json_option
 @click.pass_context
@@ -63,20 +70,24 @@ def verify(
     session_id: str,
     extra_trust: tuple[Path, ...],
     store_kind: str,
+    tsa_ca: Path | None,
     data_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Verify a session: exit 0 intact, 1 tampered or incomplete, 2 usage error."""
+    """Verify a session: exit 0 intact, 1 tampered or incomplete, 2 usage error.
+
+    Its time-stamp tokens are checked too, when the time-stamp authority's root is known."""
     data = data_dir_from(ctx, data_dir)
+    tokens = TokenVerifier.from_file(tsa_ca) if tsa_ca else token_verifier(data.settings)
     if store_kind == "s3":
-        _verify_from_bucket(ctx, data, session_id, extra_trust, as_json=as_json)
+        _verify_from_bucket(ctx, data, session_id, extra_trust, tokens, as_json=as_json)
         return
     _existing_session(data, session_id)
     store = data.store()
     prefix = layout.session_prefix(session_id)
     total = sum(store.size(k) for k in store.list_keys(prefix + "segments/"))
     outcome = _verify_outcome(
-        store, session_id, lambda: data.trust(list(extra_trust)), total, as_json
+        store, session_id, lambda: data.trust(list(extra_trust)), tokens, total, as_json
     )
     signer = data.signer()
     data.custody(store, signer).record(
@@ -94,12 +105,13 @@ def _verify_outcome(
     store: EvidenceReader,
     session_id: str,
     trust: Callable[[], TrustStore],
+    tokens: TokenVerifier | None,
     total: int,
     as_json: bool,
 ) -> dict[str, Any]:
     try:
         with byte_progress("verifying", total, enabled=not as_json) as advance:
-            result = verify_session(store, session_id, trust(), progress=advance)
+            result = verify_session(store, session_id, trust(), progress=advance, tokens=tokens)
         outcome: dict[str, Any] = result.as_dict()
     except VerificationError as failure:
         outcome = {
@@ -111,6 +123,29 @@ def _verify_outcome(
         }
     outcome["verified_at"] = format_utc(utc_now())
     return outcome
+
+
+def time_stamp_lines(outcome: dict[str, Any]) -> list[str]:
+    """What the session's time-stamp tokens say, for a person: each token checked, and how
+    long after the device's time the authority stamped it; or that they were not checked.
+    Clock marks in the chain too. Nothing for a session without either."""
+    lines: list[str] = []
+    unchecked = outcome.get("unchecked_time_stamps", 0)
+    stamps = outcome.get("time_stamps", [])
+    if unchecked:
+        lines.append(
+            f"time-stamps: {unchecked} token(s) NOT checked: no time-stamp authority's root "
+            "(--tsa-ca, SEALROOM_TSA_CA or [evidence] tsa_ca)"
+        )
+    elif stamps:
+        lines.append(f"time-stamps: {len(stamps)} token(s), each checked against its authority")
+    for stamp in stamps:
+        lines.append(
+            f"  {stamp['file']}: stamped {stamp['tsa_time']}, "
+            f"{stamp['late_seconds']:+.1f} s from the device's time {stamp['device_time']}"
+        )
+    lines += [f"clock mark: {mark}" for mark in outcome.get("clock_marks", [])]
+    return lines
 
 
 def _verify_detail(outcome: dict[str, Any]) -> dict[str, Any]:
@@ -134,6 +169,8 @@ def _print_verify(outcome: dict[str, Any], *, as_json: bool) -> None:
             f"{outcome['duration_seconds']} s, chain of {outcome['chain_length']} links, "
             f"head {outcome['head']}, signed by {outcome['signer']}"
         )
+        for line in time_stamp_lines(outcome):
+            click.echo(f"  {line}")
     else:
         where = f"{outcome['location']}: " if outcome["location"] else ""
         click.echo(
@@ -146,6 +183,7 @@ def _verify_from_bucket(
     data: DataDir,
     session_id: str,
     extra_trust: tuple[Path, ...],
+    tokens: TokenVerifier | None,
     *,
     as_json: bool,
 ) -> None:
@@ -160,7 +198,7 @@ def _verify_from_bucket(
         raise UnknownSessionError(f"unknown session {session_id} in {bucket.describe()}")
     total = sum(bucket.size(k) for k in keys if k.startswith(prefix + "segments/"))
     outcome = _verify_outcome(
-        bucket, session_id, lambda: data.trust(list(extra_trust)), total, as_json
+        bucket, session_id, lambda: data.trust(list(extra_trust)), tokens, total, as_json
     )
     outcome["store"] = bucket.describe()
     covered = bucket.shadowed(prefix)
@@ -270,7 +308,7 @@ def custody_verify(ctx: click.Context, data_dir: Path | None, as_json: bool) -> 
     store = data.store()
     log = data.custody(store, data.signer())
     try:
-        report = log.verify()
+        report = log.verify(tokens=token_verifier(data.settings))
     except VerificationError as failure:
         if as_json:
             emit_json({"intact": False, "location": failure.location, "reason": failure.reason})
@@ -282,7 +320,8 @@ def custody_verify(ctx: click.Context, data_dir: Path | None, as_json: bool) -> 
     else:
         click.echo(
             f"custody log: INTACT — {report.rows} rows, head {report.head}, "
-            f"{report.checkpoints} checkpoints (last at row {report.last_checkpoint_seq})"
+            f"{report.checkpoints} checkpoints (last at row {report.last_checkpoint_seq}), "
+            f"{report.stamped_checkpoints} of them time-stamped"
         )
 
 

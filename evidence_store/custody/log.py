@@ -3,16 +3,18 @@
 Each row's hash covers its content and the previous row's hash. After every append the new
 head (seq, hash) is written as a signed checkpoint into the write-once store, so that rewriting
 rows (even with every hash recomputed), deleting them, or rolling the log back is detected by
-comparing the database against checkpoints that nobody can edit.
+comparing the database against checkpoints that nobody can edit. ``on_checkpoint`` hears of
+each checkpoint once it is stored (to have it time-stamped); it only queues, never waits.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,10 +31,13 @@ from evidence_store.errors import CustodyError, StoreError, TamperedError
 from evidence_store.model import GENESIS_PREV
 from evidence_store.signing import DeviceSigner, PublicKey, verify_signature
 from evidence_store.timefmt import format_utc, utc_now
+from evidence_store.tokens import TokenCheck, token_name
 
 CHECKPOINTS = "custody/checkpoints/"
 APPEND_LOCK_KEY = 0x5EA1_0001  # the custody log's PostgreSQL advisory lock
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("sealroom.custody")
+CheckpointHook = Callable[[str, bytes, str], None]  # (store key, body, its time)
 
 
 class CheckpointStore(Protocol):
@@ -67,6 +72,7 @@ class CustodyReport:
     head: str
     checkpoints: int
     last_checkpoint_seq: int
+    stamped_checkpoints: int = 0  # checkpoints whose time-stamp token was checked
 
 
 def entry_hash(
@@ -145,6 +151,7 @@ class CustodyLog:
         signer: DeviceSigner,
         *,
         checkpoint_interval: float = 0.0,
+        on_checkpoint: CheckpointHook | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
@@ -155,6 +162,7 @@ class CustodyLog:
         self.checkpoint_interval = checkpoint_interval
         self._last_checkpoint = float("-inf")
         self._checkpoint_lock = threading.Lock()
+        self._on_checkpoint = on_checkpoint
 
     @classmethod
     def open(
@@ -164,12 +172,19 @@ class CustodyLog:
         signer: DeviceSigner,
         *,
         checkpoint_interval: float = 0.0,
+        on_checkpoint: CheckpointHook | None = None,
     ) -> CustodyLog:
         engine = create_engine(url)
         if engine.dialect.name == "sqlite":
             _serialise_sqlite_writers(engine)
         migrate(engine)
-        return cls(engine, store, signer, checkpoint_interval=checkpoint_interval)
+        return cls(
+            engine,
+            store,
+            signer,
+            checkpoint_interval=checkpoint_interval,
+            on_checkpoint=on_checkpoint,
+        )
 
     def record(
         self,
@@ -253,6 +268,11 @@ class CustodyLog:
             raise StoreError(
                 f"custody event {entry.seq} recorded, but its checkpoint could not be stored: {exc}"
             ) from exc
+        if self._on_checkpoint is not None:
+            try:
+                self._on_checkpoint(key, body, entry.at)
+            except Exception:  # the checkpoint is stored; its stamp is extra, never a failure
+                log.exception("custody checkpoint %s stored, but not queued for stamping", key)
 
     def entries(
         self,
@@ -286,8 +306,13 @@ class CustodyLog:
             select(CustodyRow).order_by(CustodyRow.seq).execution_options(yield_per=1000)
         )
 
-    def verify(self, public_key: PublicKey | None = None) -> CustodyReport:
-        """Check every row and every checkpoint; raise CustodyError at the first failure."""
+    def verify(
+        self, public_key: PublicKey | None = None, *, tokens: TokenCheck | None = None
+    ) -> CustodyReport:
+        """Check every row and every checkpoint; raise CustodyError at the first failure.
+
+        With ``tokens``, each checkpoint's time-stamp token too (beside it, ``.tsr``): it
+        must stamp that very checkpoint."""
         key = public_key or self.signer.public_key
         hashes: dict[int, str] = {}
         prev = GENESIS_PREV
@@ -320,9 +345,31 @@ class CustodyLog:
         last_seq = 0
         for checkpoint_key in checkpoints:
             last_seq = max(last_seq, self._check_checkpoint(checkpoint_key, hashes, key))
+        stamped = self._check_tokens(sorted(checkpoints), tokens) if tokens else 0
         return CustodyReport(
-            rows=count, head=prev, checkpoints=len(checkpoints), last_checkpoint_seq=last_seq
+            rows=count,
+            head=prev,
+            checkpoints=len(checkpoints),
+            last_checkpoint_seq=last_seq,
+            stamped_checkpoints=stamped,
         )
+
+    def _check_tokens(self, checkpoints: list[str], check: TokenCheck) -> int:
+        """Each checkpoint's time-stamp token, if it has one; how many there are. Their
+        times are not compared with each other: two processes may write neighbouring
+        checkpoints and queue them for stamping in the other order."""
+        present = set(self.store.list_keys(CHECKPOINTS))
+        stamped = 0
+        for name in checkpoints:
+            token = token_name(name)
+            if token not in present:
+                continue
+            try:
+                check(self.store.read_bytes(name), self.store.read_bytes(token), location=token)
+            except TamperedError as exc:
+                raise CustodyError(exc.reason, location=exc.location) from exc
+            stamped += 1
+        return stamped
 
     def _check_checkpoint(self, checkpoint_key: str, hashes: dict[int, str], key: PublicKey) -> int:
         body = self.store.read_bytes(checkpoint_key)

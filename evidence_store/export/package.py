@@ -5,6 +5,7 @@ A package is a directory (or a .zip of one):
     sessions/<id>/...      the evidence, in the store's own layout, byte for byte
                            (a clip: only the segments it covers; every link is there)
     trust-root.pem         the root the signer's certificate chains to
+    tsa-ca.pem             the time-stamp authority's root, when the session has tokens
     clip.json              a clip's proof (evidence_store.clips.ClipProof), canonical JSON
     NOT-INCLUDED.txt       a clip: the sealed segments left out, session-relative
     custody.json           the session's custody events, with their hashes
@@ -69,9 +70,12 @@ from evidence_store.signing import (
 )
 from evidence_store.store import EvidenceReader, FilesystemStore, sha256_file
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
+from evidence_store.timestamping import TokenVerifier
+from evidence_store.tokens import is_token
 from evidence_store.verify import verify_session
 
 TRUST_ROOT = "trust-root.pem"
+TSA_ROOT = "tsa-ca.pem"
 CLIP_PROOF = "clip.json"
 EXPORTER_KEY = "exporter/public_key.pem"
 EXPORTER_CERT = "exporter/certificate.pem"
@@ -164,6 +168,7 @@ def build_package(
     as_zip: bool = False,
     progress: Progress | None = None,
     signer: DeviceSigner | None = None,
+    tsa: TokenVerifier | None = None,
 ) -> ExportedPackage:
     """Copy, document, sign, verify and place a package at ``out``. Nothing is left behind on
     failure; a VerificationError means the evidence (or the copy) is not intact, or the
@@ -171,6 +176,10 @@ def build_package(
 
     ``signer`` is the exporting installation's (``DataDir.signer()``); it is required, and a
     keyword only so that callers written before packages were signed fail with a clear error.
+
+    ``tsa`` holds the time-stamp authority's root: a session with time-stamp tokens carries
+    it as ``tsa-ca.pem`` (the tokens travel with the evidence), and cannot be exported
+    without it, since its verify.py could not check them.
     """
     if signer is None:
         raise UsageError(
@@ -181,11 +190,19 @@ def build_package(
     if as_zip and out.suffix.lower() != ".zip":
         raise UsageError(f"{out}: a zip package's name must end in .zip")
     wanted = _wanted_keys(reader, spec)
+    stamped = any(is_token(key) for key in wanted)
+    if stamped and tsa is None:
+        raise UsageError(
+            f"session {spec.session_id} carries time-stamp tokens, and its package must carry "
+            "the authority's root to check them: set SEALROOM_TSA_CA or [evidence] tsa_ca"
+        )
     manifest = read_manifest(reader, spec.session_id)
     advance = progress or (lambda _n: None)
     with staging(out) as stage:
         for key in wanted:  # package-relative path == store key: the evidence keeps its layout
             copy_object(reader, key, stage / key, advance)
+        if stamped and tsa is not None:
+            (stage / TSA_ROOT).write_bytes(tsa.pem())
         store = FilesystemStore(stage)
         try:
             written = _write_and_check(
@@ -388,6 +405,7 @@ __all__ = [
     "PACKAGE_SIG",
     "PACKAGE_SUMS",
     "TRUST_ROOT",
+    "TSA_ROOT",
     "ExportSpec",
     "ExportedPackage",
     "build_package",

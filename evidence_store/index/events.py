@@ -13,7 +13,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from evidence_store.chain import ChainState
 from evidence_store.layout import SESSION_ID_RE
 from evidence_store.model import Manifest, SessionMetadata
 from evidence_store.timefmt import TIMESTAMP_PATTERN, format_utc, utc_now
@@ -53,24 +52,6 @@ class CatalogEvent(BaseModel):
     def progress(self) -> tuple[int, int]:
         """How far along the session this event is: sealed beats open, then a longer chain."""
         return (STATE_RANK[self.state], self.links)
-
-    @classmethod
-    def of_chain(cls, kind: EventKind, session_id: str, chain: ChainState) -> CatalogEvent:
-        """The event of an open session, from its writer's chain."""
-        assert chain.metadata is not None and chain.started_at is not None
-        return cls(
-            kind=kind,
-            session_id=session_id,
-            at=format_utc(utc_now()),
-            state="open",
-            links=chain.length,
-            head=chain.head,
-            metadata=chain.metadata,
-            started_at=chain.started_at,
-            duration_us=sum(s.duration_us for s in chain.segments),
-            segments=len(chain.segments),
-            media_bytes=sum(s.size for s in chain.segments),
-        )
 
     @classmethod
     def of_manifest(

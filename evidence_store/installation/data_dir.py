@@ -3,6 +3,7 @@
 <data_dir>/evidence/   the write-once store (sessions/..., custody/checkpoints/...)
 <data_dir>/keys/       the device key (0600) and its certificate
 <data_dir>/trust/      trust roots: CA certificates or pinned public keys (PEM)
+<data_dir>/outbox/     what waits to leave the box (evidence_store.outbox), by destination
 <data_dir>/custody.db  the custody log (SQLite, unless a database URL is configured)
 """
 
@@ -13,9 +14,11 @@ from pathlib import Path
 
 from evidence_store.custody import CustodyLog
 from evidence_store.errors import UsageError
+from evidence_store.outbox import Outbox
 from evidence_store.settings import EvidenceSettings, default_data_dir
 from evidence_store.signing import DeviceSigner, TrustStore, ensure_device_identity
 from evidence_store.store import FilesystemStore
+from evidence_store.timestamping import TSA_OUTBOX, Stamper, TsaConfig, tsa_config
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,19 @@ class DataDir:
     @property
     def evidence(self) -> Path:
         return self.root / "evidence"
+
+    def tsa(self) -> TsaConfig | None:
+        """The time-stamp authority configured (environment first), if any."""
+        return tsa_config(self.settings)
+
+    def stamper(self, config: TsaConfig | None = None) -> Stamper | None:
+        """What queues time-stamp requests in ``outbox/tsa``, when an authority stamps."""
+        config = config or self.tsa()
+        if config is None or not config.stamping:
+            return None
+        return Stamper(
+            Outbox(self.outbox_root, TSA_OUTBOX), interval_seconds=config.timing.interval_seconds
+        )
 
     def store(self, *, create: bool = False) -> FilesystemStore:
         if not create and not self.evidence.is_dir():
@@ -59,6 +75,10 @@ class DataDir:
         ]
         return TrustStore.from_paths(paths)
 
+    @property
+    def outbox_root(self) -> Path:
+        return self.root / "outbox"
+
     def index_url(self, explicit: str | None = None) -> str:
         """The session index's database: explicit, configured, else SQLite in the data dir."""
         if explicit or self.settings.session_index_url:
@@ -69,5 +89,14 @@ class DataDir:
     def custody(
         self, store: FilesystemStore, signer: DeviceSigner, *, checkpoint_interval: float = 0.0
     ) -> CustodyLog:
+        """The custody log; with a time-stamp authority, each checkpoint is queued to be
+        stamped (sent by whichever process drains ``outbox/tsa``)."""
         url = self.settings.custody_database_url or f"sqlite:///{self.root / 'custody.db'}"
-        return CustodyLog.open(url, store, signer, checkpoint_interval=checkpoint_interval)
+        stamper = self.stamper()
+        return CustodyLog.open(
+            url,
+            store,
+            signer,
+            checkpoint_interval=checkpoint_interval,
+            on_checkpoint=stamper.on_checkpoint if stamper else None,
+        )

@@ -12,7 +12,9 @@ have — taken from what seals it, never from the file itself:
 Order within a session (so the bucket is always a valid beginning of the session, which
 verifies as *incomplete*, never as *tampered*): the signer's files, then for each link in
 sequence its segment, the link, its signature; last ``signer/chain.pem``, ``SHA256SUMS``,
-``SHA256SUMS.sig``, ``manifest.json``, ``manifest.sig``.
+``SHA256SUMS.sig``, ``manifest.json``, ``manifest.sig``; and after everything, the
+time-stamp tokens beside links and the manifest that are there (they arrive late, and no
+seal lists them: each proves itself, and ``verify`` checks it).
 
 A file whose bytes are not what its seal says is *damaged*: it is moved to the quarantine
 with a reason file, never uploaded. When it cannot yet be told which of two files is damaged
@@ -26,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +52,7 @@ from evidence_store.signing import (
 )
 from evidence_store.store import FilesystemStore
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
+from evidence_store.tokens import is_token, stamped_name
 
 CHECKPOINTS = "custody/checkpoints/"
 RELEASED = ".released"
@@ -254,6 +258,7 @@ class Spool:
         if seal is None:
             if seal_problem:
                 plan.held = seal_problem
+            self._add_tokens(prefix, files, done, add)
             return plan
         # Sealed: whatever SHA256SUMS lists that the walk did not reach, then the seal.
         for relative, digest in sorted(seal.digests.items()):
@@ -273,10 +278,23 @@ class Spool:
             add(relative, sha256_hex(seal.bodies[relative]), seal.bodies[relative])
         plan.sealed = True
         plan.ended_at = seal.ended_at
+        self._add_tokens(prefix, files, done | set(SEALING), add)
         strays = sorted(files - done - set(SEALING))
         if strays:
             plan.held = f"{strays[0]} is in the spool but not in the sealed session"
         return plan
+
+    def _add_tokens(
+        self,
+        prefix: str,
+        files: set[str],
+        done: set[str],
+        add: Callable[[str, str, bytes | None], None],
+    ) -> None:
+        """The tokens beside files that may leave, in the order of those files."""
+        for relative in sorted(f for f in files if is_token(f) and stamped_name(f) in done):
+            body = self._read(prefix + relative)
+            add(relative, sha256_hex(body), body)
 
     def _judge(
         self,

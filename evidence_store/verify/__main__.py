@@ -106,6 +106,11 @@ def report(outcome: dict[str, Any], *, as_json: bool) -> None:
         print(
             f"{session_id}: {outcome['result'].upper()} — first failure: {where}{outcome['reason']}"
         )
+    if outcome.get("unchecked_time_stamps"):  # checking them needs RFC 3161: not here
+        print(
+            f"  {outcome['unchecked_time_stamps']} time-stamp token(s) NOT checked: use "
+            "`sealroom verify --tsa-ca TSA.pem`"
+        )
     for root in outcome["trust"]:
         print(f"  trusted root: {root}")
 

@@ -1,8 +1,13 @@
 """Verifying a session from any store: the first failure is raised with its reason.
 
 Order of checks: each link's signature, its form, its place in the chain, the bytes of the
-segment it names; the signer against the trust roots; no object outside the chain; and last the
-manifest and SHA256SUMS, which must be exactly what the chain implies.
+segment it names; the signer against the trust roots; no object outside the chain; the
+manifest and SHA256SUMS, which must be exactly what the chain implies; and last the
+time-stamp tokens beside the links and the manifest (``evidence_store.tokens``).
+
+The signer's certificate must be valid when the session started: at the time-stamp
+authority's time for link 0 when its token is there and can be checked, else at the time the
+device wrote in link 0.
 """
 
 from __future__ import annotations
@@ -10,7 +15,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from cryptography import x509
@@ -22,9 +28,10 @@ from evidence_store.errors import (
     IncompleteError,
     TamperedError,
     UnknownSessionError,
+    UntrustedSignerError,
     VerificationError,
 )
-from evidence_store.model import Link, Manifest, SegmentRef
+from evidence_store.model import EventType, Link, Manifest, SegmentRef
 from evidence_store.signer_check import check_signer, signer_certificates
 from evidence_store.signing import (
     PublicKey,
@@ -34,6 +41,7 @@ from evidence_store.signing import (
 )
 from evidence_store.store import EvidenceReader, digest_object
 from evidence_store.timefmt import parse_utc
+from evidence_store.tokens import StampedTime, TokenCheck, check_tokens, token_name
 
 Progress = Callable[[int], None]
 HASH_WORKERS = 2  # the appliance has two cores; more threads only contend
@@ -58,6 +66,11 @@ class VerifiedSession:
     started_at: str
     ended_at: str
     interrupted: bool
+    # The time-stamp tokens checked, in the chain's order; and how many there are that
+    # could not be checked (no time-stamp authority's root was given).
+    time_stamps: tuple[StampedTime, ...] = field(default=())
+    unchecked_time_stamps: int = 0
+    clock_marks: tuple[str, ...] = ()  # clock_skew events in the chain: "chain/N.json: why"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,12 +86,20 @@ class VerifiedSession:
             "started_at": self.started_at,
             "ended_at": self.ended_at,
             "interrupted": self.interrupted,
+            "time_stamps": [stamp.as_dict() for stamp in self.time_stamps],
+            "unchecked_time_stamps": self.unchecked_time_stamps,
+            "clock_marks": list(self.clock_marks),
         }
 
 
 class _Verification:
     def __init__(
-        self, store: EvidenceReader, session_id: str, trust: TrustStore, progress: Progress | None
+        self,
+        store: EvidenceReader,
+        session_id: str,
+        trust: TrustStore,
+        progress: Progress | None,
+        tokens: TokenCheck | None = None,
     ) -> None:
         self.store = store
         self.prefix = layout.session_prefix(session_id)
@@ -90,6 +111,10 @@ class _Verification:
             raise UnknownSessionError(f"unknown session {session_id}")
         self.digests: dict[str, str] = {}
         self.signer_subject = ""
+        self.tokens = tokens
+        self.checked_tokens: dict[str, datetime] = {}  # token name -> the authority's time
+        self.link_times: list[str] = []
+        self.clock_marks: list[str] = []
 
     def read(self, relative: str) -> bytes:
         key = self.prefix + relative
@@ -107,6 +132,7 @@ class _Verification:
         chain, last_signature = self._walk_chain(public_key, certificate, intermediates)
         self._no_strays(chain)
         manifest = self._check_manifest(public_key, chain, last_signature)
+        stamps, unchecked = self._check_tokens(manifest)
         return VerifiedSession(
             session_id=self.session_id,
             signer=self.signer_subject,
@@ -119,6 +145,9 @@ class _Verification:
             started_at=manifest.started_at,
             ended_at=manifest.ended_at,
             interrupted=manifest.interrupted,
+            time_stamps=tuple(stamps),
+            unchecked_time_stamps=unchecked,
+            clock_marks=tuple(self.clock_marks),
         )
 
     def _walk_chain(
@@ -168,8 +197,11 @@ class _Verification:
             verify_signature(public_key, signature, body, location=where)
             link = Link.parse(body, location=where)
             chain.apply(link, body)
+            self.link_times.append(link.time)
+            if link.event is not None and link.event.type is EventType.CLOCK_SKEW:
+                self.clock_marks.append(f"{where}: {link.event.reason}")
             if seq == 0:
-                self._check_signer(chain, public_key, certificate, intermediates, link.time)
+                self._check_signer(chain, public_key, certificate, intermediates, link.time, body)
             if link.segment is not None:
                 key = self.prefix + layout.segment_path(link.segment.index)
                 if key not in self.keys:
@@ -193,11 +225,58 @@ class _Verification:
         certificate: x509.Certificate | None,
         intermediates: list[x509.Certificate],
         started: str,
+        link0: bytes,
     ) -> None:
         assert chain.signer is not None
-        self.signer_subject = check_signer(
-            chain.signer, public_key, certificate, intermediates, self.trust, parse_utc(started)
-        )
+        tsa_time = self._start_tsa_time(link0)
+        try:
+            self.signer_subject = check_signer(
+                chain.signer,
+                public_key,
+                certificate,
+                intermediates,
+                self.trust,
+                tsa_time or parse_utc(started),
+            )
+        except UntrustedSignerError as exc:
+            if tsa_time is None:
+                raise
+            raise UntrustedSignerError(
+                f"{exc.reason} (the time-stamp authority's time for the session's start, "
+                f"{token_name(layout.link_name(0))}; the device claims {started})",
+                location=exc.location,
+            ) from exc
+
+    def _start_tsa_time(self, link0: bytes) -> datetime | None:
+        """The authority's time for link 0, when its token is there and can be checked."""
+        name = layout.link_name(0)
+        if self.tokens is None or self.prefix + token_name(name) not in self.keys:
+            return None
+        return self._tsa_time(name, link0)
+
+    def _tsa_time(self, name: str, data: bytes | None = None) -> datetime:
+        """Check the token beside ``name`` (once: link 0's is checked early, for the
+        certificate) and return the authority's time. A token is not sealed: no digest."""
+        assert self.tokens is not None
+        token = token_name(name)
+        if token not in self.checked_tokens:
+            data = self.store.read_bytes(self.prefix + name) if data is None else data
+            raw = self.store.read_bytes(self.prefix + token)
+            self.checked_tokens[token] = self.tokens(data, raw, location=token)
+        return self.checked_tokens[token]
+
+    def _check_tokens(self, manifest: Manifest) -> tuple[list[StampedTime], int]:
+        """Every token beside a link or the manifest, in the chain's order; without a way
+        to check them, how many there are."""
+        stamped = [(layout.link_name(seq), time) for seq, time in enumerate(self.link_times)]
+        stamped.append((layout.MANIFEST, manifest.ended_at))
+
+        def present(token: str) -> bool:
+            return self.prefix + token in self.keys
+
+        if self.tokens is None:
+            return [], sum(present(token_name(name)) for name, _ in stamped)
+        return check_tokens(stamped, present, self._tsa_time), 0
 
     def _digest_object(self, key: str) -> tuple[int, str]:
         return digest_object(self.store, key, self.progress)
@@ -224,6 +303,9 @@ class _Verification:
     def _no_strays(self, chain: ChainState) -> None:
         expected = set(self.digests) | SEALING_FILES
         expected |= {layout.link_sig_name(i) for i in range(chain.length)}
+        # A token beside a link or the manifest: checked last, against the file it stamps.
+        expected |= {token_name(layout.link_name(i)) for i in range(chain.length)}
+        expected.add(token_name(layout.MANIFEST))
         for key in sorted(self.keys):
             relative = key[len(self.prefix) :]
             if relative in expected:
@@ -303,9 +385,18 @@ class _Verification:
 
 
 def verify_session(
-    store: EvidenceReader, session_id: str, trust: TrustStore, *, progress: Progress | None = None
+    store: EvidenceReader,
+    session_id: str,
+    trust: TrustStore,
+    *,
+    progress: Progress | None = None,
+    tokens: TokenCheck | None = None,
 ) -> VerifiedSession:
     """Verify one session completely. Raises VerificationError (or a subclass) at the first
-    failure; returns what was verified otherwise."""
+    failure; returns what was verified otherwise.
+
+    ``tokens`` checks time-stamp tokens (``evidence_store.timestamping.TokenVerifier``, built
+    from the authority's root); without it, tokens are counted as unchecked, and the
+    certificate is checked at the device's time."""
     layout.check_session_id(session_id)
-    return _Verification(store, session_id, trust, progress).run()
+    return _Verification(store, session_id, trust, progress, tokens).run()

@@ -132,7 +132,7 @@ def record(
             role="operator",
             profile=profile,
             synthetic=synthetic,
-            observer=catalog,
+            catalog=catalog.on_head,
         )
         # Refused, with nothing changed, while another process records the room.
         report = starter.take_room(HOLDER)

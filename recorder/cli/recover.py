@@ -61,7 +61,7 @@ def recover(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
             data.custody(store, signer),
             actor=operator(),
             role="operator",
-            observer=catalog,
+            on_head=catalog.on_head,
         )
     if as_json:
         emit_json(report.as_dict())

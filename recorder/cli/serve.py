@@ -78,7 +78,7 @@ def serve(
     data = data_dir_from(ctx, data_dir)
     with reporting(data) as catalog:  # each session is in the catalog as it is recorded
         service = RoomService(
-            data=data, settings=settings, room=room, profile=profile, observer=catalog
+            data=data, settings=settings, room=room, profile=profile, catalog=catalog.on_head
         )
         _serve(service, room, settings, token, host, port)
 

@@ -29,10 +29,10 @@ from evidence_store import (
     READ_ONLY,
     DeviceSigner,
     FilesystemStore,
+    HeadHook,
     SealroomError,
     SegmentRef,
     SessionBusyError,
-    SessionObserver,
     SessionState,
     SessionWriter,
     layout,
@@ -120,11 +120,11 @@ def recover_unfinished(
     *,
     actor: str,
     role: str,
-    observer: SessionObserver | None = None,
+    on_head: HeadHook | None = None,
 ) -> RecoveryReport:
     """Recover every unfinished session that no live process is recording, and record each
-    recovery (``record_recovered``) or refusal (``alarm``) in the custody log. ``observer``
-    is told of each recovered session's new links and seal (the catalog)."""
+    recovery (``record_recovered``) or refusal (``alarm``) in the custody log. ``on_head``
+    hears of the links and seals recovery writes (``SessionWriter``'s hook)."""
     started = time.monotonic()
     report = RecoveryReport()
     for session_id in unfinished_sessions(store):
@@ -132,7 +132,7 @@ def recover_unfinished(
             report.empty.append(session_id)  # nothing recorded: there is no chain to end
             continue
         try:
-            recovered = recover_session(store, signer, session_id, observer=observer)
+            recovered = recover_session(store, signer, session_id, on_head=on_head)
         except SessionBusyError:
             report.busy.append(session_id)
             continue
@@ -164,12 +164,12 @@ def recover_session(
     signer: DeviceSigner,
     session_id: str,
     *,
-    observer: SessionObserver | None = None,
+    on_head: HeadHook | None = None,
 ) -> RecoveredSession:
     """Recover one session (see the module's docstring). Raises SessionBusyError if a live
     process records it, and a SealroomError if what is stored does not check out."""
     started = time.monotonic()
-    writer = SessionWriter.reopen(store, signer, session_id, observer=observer)
+    writer = SessionWriter.reopen(store, signer, session_id, on_head=on_head)
     try:
         if writer.chain.terminal:  # it ended and was being sealed when the process died
             manifest = writer.seal()

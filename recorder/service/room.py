@@ -26,10 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evidence_store import (
     PRIVATE,
+    HeadHook,
     Manifest,
     SealroomError,
     SessionMetadata,
-    SessionObserver,
     SessionWriter,
     UsageError,
     first_error,
@@ -113,7 +113,7 @@ class RoomService:
         profile: RoomProfile | None = None,
         devices: DeviceFactory | None = None,
         backlog: Callable[[], dict[str, Any]] | None = None,
-        observer: SessionObserver | None = None,
+        catalog: HeadHook | None = None,
     ) -> None:
         if not room.strip() or len(room) > 200:
             raise UsageError("--room takes the room's id (1 to 200 characters)")
@@ -129,7 +129,7 @@ class RoomService:
             role=ROLE,
             profile=profile,
             devices=devices,
-            observer=observer,
+            catalog=catalog,
         )
         self.store, self.signer = self._starter.store, self._starter.signer
         self.custody, self.guard = self._starter.custody, self._starter.guard
@@ -372,7 +372,7 @@ class RoomService:
                 reason=reason,
             )
             recovered = recover_session(
-                self.store, self.signer, session_id, observer=self._starter.observer
+                self.store, self.signer, session_id, on_head=self._starter.on_head
             )
             self.custody.record(
                 actor=self.actor,

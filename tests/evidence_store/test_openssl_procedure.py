@@ -17,8 +17,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-import evidence_store.layout
-import evidence_store.session
 from evidence_store.signing import DeviceSigner, TrustStore, issue_certificate
 from evidence_store.verify import verify_session
 from tests.support.evidence import (
@@ -178,7 +176,7 @@ def test_an_ecdsa_session_passes_the_hand_check(
 
 
 def test_step_1_accepts_a_certificate_that_expired_after_the_session(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     # Evidence is checked years after it was recorded. The verifier asks whether the device
     # certificate was valid when the session started (section 8, step 3); a hand check of
@@ -196,13 +194,13 @@ def test_step_1_accepts_a_certificate_that_expired_after_the_session(
         subject="phòng hỏi cung 9", public_key=device_key.public_key(), issuer_key=root_key,
         issuer_name=root.subject, ca=False, days=365, not_before=recorded_at - timedelta(days=30),
     )  # fmt: skip
-    monkeypatch.setattr(evidence_store.session, "utc_now", lambda: recorded_at)
-    monkeypatch.setattr(evidence_store.layout, "utc_now", lambda: recorded_at)
     data = new_data_dir(tmp_path / "data")
     session_id = record_session(
-        data.store(), DeviceSigner(device_key, device), segment_media(tmp_path_factory)[:SEGMENTS]
+        data.store(),
+        DeviceSigner(device_key, device),
+        segment_media(tmp_path_factory)[:SEGMENTS],
+        clock=lambda: recorded_at,  # the device's clock, when it recorded
     )
-    monkeypatch.undo()
     verify_session(data.store(), session_id, TrustStore(roots=(root,)))  # intact
     root_pem = tmp_path / "root.pem"
     root_pem.write_bytes(root.public_bytes(PEM))

@@ -36,7 +36,7 @@ def record_long_session(
             investigators=["Trần Thị B"],
         ),
         MEDIA,
-        observer=catalog_reporter(data),
+        on_head=catalog_reporter(data).on_head,
     )
     try:
         for index, media in enumerate(segments):

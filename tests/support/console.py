@@ -74,7 +74,7 @@ def record_session(
             investigators=["Trần Thị B"],
         ),
         MEDIA,
-        observer=catalog_reporter(data) if report else None,
+        on_head=catalog_reporter(data).on_head if report else None,
     )
     writer.inflight_path(0).write_bytes(segment)
     writer.seal_segment(0, start_us=0, duration_us=1_000_000)

@@ -22,7 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from evidence_store import layout
+from evidence_store import WallClock, layout, utc_now
 from evidence_store.custody import CustodyLog
 from evidence_store.model import MediaInfo, PresentPerson, SessionMetadata
 from evidence_store.session import SessionWriter
@@ -166,9 +166,11 @@ def record_session(
     media: list[Path],
     *,
     metadata: SessionMetadata = METADATA,
+    clock: WallClock = utc_now,
 ) -> str:
-    """The typical session: start, 2 segments, pause, resume, 2 segments, stop (8 links)."""
-    writer = SessionWriter.start(store, signer, metadata, MEDIA)
+    """The typical session: start, 2 segments, pause, resume, 2 segments, stop (8 links);
+    ``clock`` is the device's."""
+    writer = SessionWriter.start(store, signer, metadata, MEDIA, clock=clock)
     try:
         seal_next(writer, media[0])
         seal_next(writer, media[1])

@@ -18,6 +18,7 @@ from evidence_store import EvidenceReader, UsageError, layout
 from evidence_store.custody import CustodyLog
 from evidence_store.export import ExportedPackage, ExportSpec, build_package
 from evidence_store.installation import DataDir
+from evidence_store.timestamping import token_verifier
 from web.clips import proof_of
 from web.extensions import db
 from web.models import Clip
@@ -92,4 +93,5 @@ def build_export(
         as_zip=as_zip,
         progress=progress,
         signer=source.data.signer(),  # this installation: the key of its custody log too
+        tsa=token_verifier(source.data.settings),  # the root that checks its time-stamps
     )

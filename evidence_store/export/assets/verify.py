@@ -2,6 +2,7 @@
 """Standalone verifier for a sealroom export package.
 
 Usage:  python verify.py [PACKAGE_DIR] [--root ROOT.pem] [--expect-root FINGERPRINT]
+                        [--tsa-root TSA.pem] [--skip-time-stamps]
 
 Needs only the Python standard library (3.9 or newer) and the ``cryptography`` package.
 It implements the rules of the sealroom evidence format, version 1 (docs/evidence-format.md,
@@ -20,6 +21,12 @@ checked on its own:
      chain;
   8. every file of the package, whatever its name or directory, is as it was exported
      (PACKAGE-SHA256SUMS), and the package holds exactly one session.
+  9. every time-stamp token (``.tsr``, RFC 3161) beside a link or the manifest stamps exactly
+     that file, chains to the time-stamp authority's root (tsa-ca.pem, or --tsa-root), and
+     is not older than the token of an earlier file; the signer's certificate is checked at
+     the authority's time for the session's start. Tokens need the ``rfc3161-client``
+     package: without it they are NOT checked, and the result says so (exit status 2),
+     unless --skip-time-stamps asks to verify the rest alone.
 
 Two signatures, two statements. The room device's signature (the chain, the manifest) proves
 the recording: every segment is byte for byte what the device sealed. The exporting
@@ -29,7 +36,8 @@ the custody excerpt as the issuing office recorded it, and these documents. It i
 first, so nothing the exporter wrote is believed before its signature verifies.
 
 It stops at the first failure and says which file failed and why.
-Exit status: 0 intact, 1 not intact, 2 usage error (bad arguments, no sessions/ directory).
+Exit status: 0 intact, 1 not intact, 2 usage error (bad arguments, no sessions/ directory)
+or time-stamp tokens that could not be checked.
 
 The trust root shipped in the package proves nothing by itself: anyone can make a root and
 sign a forgery with it. Compare the root's fingerprint printed below with the one published by
@@ -333,8 +341,9 @@ EVENT_TYPES = {
     "device_restored",
     "interrupted",
     "stopped",
+    "clock_skew",
 }
-NEEDS_REASON = {"paused", "resumed", "stopped", "interrupted", "device_lost"}
+NEEDS_REASON = {"paused", "resumed", "stopped", "interrupted", "device_lost", "clock_skew"}
 
 
 def is_count(value: Any, minimum: int = 0) -> bool:
@@ -482,6 +491,8 @@ class Chain:
             self.outages.append(
                 {"device": event["device"], "lost_at": time, "reason": event["reason"]}
             )
+        elif kind == "clock_skew":
+            pass  # a mark on the record (format section 13): it changes nothing else
         elif kind == "device_restored":
             if event["device"] not in self.lost:
                 raise Failure(where, f"device {event['device']} restored but never lost")
@@ -542,7 +553,15 @@ def first_difference(stored: Any, expected: Any, path: str = "") -> str:
 class Session:
     """Verifies one session directory of the package, as format section 8 orders it."""
 
-    def __init__(self, package: Path, directory: Path, root: TrustRoot, clip: Clip | None):
+    def __init__(
+        self,
+        package: Path,
+        directory: Path,
+        root: TrustRoot,
+        clip: Clip | None,
+        stamps: TimeStamps | None = None,
+    ):
+        self.stamps = stamps
         self.package = package
         self.dir = directory
         self.session_id = directory.name
@@ -585,7 +604,10 @@ class Session:
             check_link_form(link, self.where(name))
             chain.apply(link, body, self.where(name))
             if seq == 0:
-                signer = self.check_signer(chain, key, certificate, intermediates, link["time"])
+                started = self.stamps.start_time(self, body, link["time"]) if self.stamps else None
+                signer = self.check_signer(
+                    chain, key, certificate, intermediates, started or link["time"]
+                )
             if link["kind"] == "segment":
                 self.check_segment(link["segment"])
         if chain.length == 0:
@@ -683,6 +705,7 @@ class Session:
     def no_strays(self, chain: Chain) -> None:
         expected = set(self.digests) | set(SEALING_FILES)
         expected |= {f"chain/{seq:06d}.sig" for seq in range(chain.length)}
+        expected |= token_names(chain.length)  # checked last (TimeStamps)
         for relative in self.files:
             if relative not in expected:
                 raise Failure(
@@ -994,6 +1017,142 @@ def check_package_files(package: Path, listing: dict[str, str], known: dict[str,
     return len(present)
 
 
+# -- 10. time-stamp tokens (format section "Time-stamp tokens") -------------------------------
+
+TSA_ROOT = "tsa-ca.pem"
+SHA256_OID = "2.16.840.1.101.3.4.2.1"
+
+
+class TimeStampsNotChecked(UsageProblem):
+    """The session has time-stamp tokens that this machine cannot check (exit status 2)."""
+
+
+def token_names(links: int) -> set[str]:
+    """Where tokens may sit: beside each link and beside the manifest."""
+    return {f"chain/{seq:06d}.tsr" for seq in range(links)} | {"manifest.tsr"}
+
+
+class TimeStamps:
+    """RFC 3161 tokens beside the files they stamp. Checking one needs ``rfc3161-client``;
+    without it (or without the authority's root) the tokens are reported as not checked."""
+
+    def __init__(self, package: Path, root_file: Path | None, *, skip: bool) -> None:
+        self.skip = skip
+        self.root_label = str(root_file or TSA_ROOT)
+        self.root_file = root_file or package / TSA_ROOT
+        self.times: dict[str, datetime] = {}  # token -> the authority's time
+        self.unchecked: list[str] = []
+        self.why_not = ""
+        self.rfc3161: Any = None
+        self.roots: list[x509.Certificate] = []
+        try:
+            import rfc3161_client
+        except ImportError:
+            self.why_not = (
+                "checking them needs the rfc3161-client package (pip install rfc3161-client)"
+            )
+            return
+        if not self.root_file.is_file():
+            self.why_not = f"the time-stamp authority's root is missing ({self.root_label})"
+            return
+        self.rfc3161 = rfc3161_client
+        self.roots = load_certificates(self.root_file.read_bytes(), self.root_label)
+
+    @property
+    def can_check(self) -> bool:
+        return self.rfc3161 is not None
+
+    def tsa_time(self, session: Session, relative: str, data: bytes) -> datetime:
+        """Check the token beside ``relative`` against ``data``; the authority's time."""
+        token = relative[: -len(".json")] + ".tsr"
+        where = session.where(token)
+        if token in self.times:
+            return self.times[token]
+        rfc = self.rfc3161
+        try:
+            response = rfc.decode_timestamp_response((session.dir / token).read_bytes())
+        except ValueError as exc:
+            raise Failure(where, f"not a time-stamp token ({exc})") from exc
+        imprint = response.tst_info.message_imprint
+        if imprint.hash_algorithm.dotted_string != SHA256_OID:
+            raise Failure(where, "the token does not stamp a SHA-256")
+        if imprint.message != hashlib.sha256(data).digest():
+            raise Failure(where, "the token stamps other data, not the file beside it")
+        builder = rfc.VerifierBuilder()
+        for certificate in self.roots:
+            if certificate.subject == certificate.issuer:
+                builder = builder.add_root_certificate(certificate)
+            else:
+                builder = builder.add_intermediate_certificate(certificate)
+        try:
+            builder.build().verify_message(response, data)
+        except (rfc.VerificationError, ValueError) as exc:
+            raise Failure(
+                where, f"the token does not verify against the time-stamp authority's root ({exc})"
+            ) from exc
+        when = response.tst_info.gen_time
+        self.times[token] = when if when.tzinfo else when.replace(tzinfo=timezone.utc)  # noqa: UP017
+        return self.times[token]
+
+    def start_time(self, session: Session, link0: bytes, device_time: str) -> str | None:
+        """The authority's time for link 0, as the time to check the certificate at."""
+        if not self.can_check or "chain/000000.tsr" not in session.files:
+            return None
+        when = self.tsa_time(session, "chain/000000.json", link0)
+        return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def check(
+        self, session: Session, result: dict[str, Any], report: Callable[[str], None]
+    ) -> None:
+        """Every token, in the order the files were written; report each one's times."""
+        stamped = []
+        for seq in range(result["chain_length"]):
+            name = f"chain/{seq:06d}.json"
+            stamped.append((name, load_canonical(session.read(name), name)["time"]))
+        stamped.append(("manifest.json", result["manifest"]["ended_at"]))
+        present = [(n, t) for n, t in stamped if n[: -len(".json")] + ".tsr" in session.files]
+        if not present:
+            return
+        if not self.can_check:
+            self.unchecked = [n[: -len(".json")] + ".tsr" for n, _ in present]
+            report(f"Time-stamps:    {len(present)} token(s) NOT checked: {self.why_not}")
+            return
+        root = self.roots[0]
+        report(
+            f"Time-stamps:    {len(present)} token(s), each checked against the authority's root"
+        )
+        report(f"  authority root: {self.root_label} ({root.subject.rfc4514_string()})")
+        report("  (the authority's times are read to the second)")
+        der = root.public_bytes(serialization.Encoding.DER)
+        report(f"  SHA-256 fingerprint: {fingerprint(der)}")
+        previous: tuple[str, datetime] | None = None
+        for name, device_time in present:
+            when = self.tsa_time(session, name, session.read(name))
+            if previous is not None and when < previous[1]:
+                raise Failure(
+                    session.where(name[: -len(".json")] + ".tsr"),
+                    f"stamped at {when.isoformat()}, before {previous[0]} was stamped: a "
+                    "token was moved or replaced",
+                )
+            previous = (name, when)
+            late = (when - parse_time(device_time)).total_seconds()
+            report(f"  {name}  stamped {when:%Y-%m-%d %H:%M:%S}Z  ({late:+.1f} s from the device)")
+        if "chain/000000.tsr" in session.files:
+            report("  the signer's certificate was checked at the authority's time for link 0")
+
+    def conclude(self, report: Callable[[str], None]) -> None:
+        """Tokens that could not be checked are not a pass: say so, unless asked to skip."""
+        if not self.unchecked:
+            return
+        if self.skip:
+            report(f"  {len(self.unchecked)} time-stamp token(s) NOT checked (--skip-time-stamps)")
+            return
+        raise TimeStampsNotChecked(
+            f"everything else verified, but {len(self.unchecked)} time-stamp token(s) could "
+            f"not be checked: {self.why_not} (or pass --skip-time-stamps)"
+        )
+
+
 # -- the report --------------------------------------------------------------------------------
 
 
@@ -1030,6 +1189,9 @@ def verify(
     root_file: Path | None,
     expect_root: str | None,
     report: Callable[[str], None] = say,
+    *,
+    tsa_root: Path | None = None,
+    skip_time_stamps: bool = False,
 ) -> dict[str, Any]:
     """Verify ``package``; raise Failure at the first thing that does not verify. Returns
     what the session's check found (signer, manifest, chain, segments)."""
@@ -1059,7 +1221,8 @@ def verify(
     clip_data = exporter.statement(CLIP_PROOF)
     clip = Clip(clip_data) if clip_data is not None else None
     not_included = exporter.statement(NOT_INCLUDED)
-    session = Session(package, session_dir, root, clip)
+    stamps = TimeStamps(package, tsa_root, skip=skip_time_stamps)
+    session = Session(package, session_dir, root, clip, stamps)
     result = session.run()
     manifest = result["manifest"]
     report(f"Signer:         {result['signer']}  ({result['algorithm']})")
@@ -1112,6 +1275,7 @@ def verify(
     }
     files = check_package_files(package, exporter.listing, known)
     report(f"Package files:  {files} files, exactly as exported and signed ({PACKAGE_SUMS})")
+    stamps.check(session, result, report)
     report("")
     report("What the signatures prove:")
     report(f"  the device's ({result['signer']}): the recording. Every segment")
@@ -1120,6 +1284,7 @@ def verify(
     report(f"  the exporter's ({exporter.subject}): the selection. That")
     report(f"    installation issued this package with these files: {selection},")
     report("    and the custody excerpt as its office recorded it.")
+    stamps.conclude(report)
     return result
 
 
@@ -1138,12 +1303,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--expect-root", metavar="SHA256", help="the published SHA-256 fingerprint of the root"
     )
+    parser.add_argument(
+        "--tsa-root", type=Path, help="a time-stamp authority's root obtained independently (PEM)"
+    )
+    parser.add_argument(
+        "--skip-time-stamps",
+        action="store_true",
+        help="verify everything else when the time-stamp tokens cannot be checked",
+    )
     try:
         args = parser.parse_args(argv)
     except SystemExit as done:
         return 2 if done.code else 0
     try:
-        verify(args.package.resolve(), args.root, args.expect_root)
+        verify(
+            args.package.resolve(),
+            args.root,
+            args.expect_root,
+            tsa_root=args.tsa_root,
+            skip_time_stamps=args.skip_time_stamps,
+        )
+    except TimeStampsNotChecked as unchecked:
+        say()
+        say("RESULT: NOT CHECKED")
+        say(f"  reason: {unchecked}")
+        return 2
     except UsageProblem as problem:
         print(f"verify.py: {problem}", file=sys.stderr)
         return 2

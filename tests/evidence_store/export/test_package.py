@@ -223,14 +223,24 @@ def test_the_readmes_check_the_exporters_signature_before_the_recording(
 
 
 def test_verify_py_needs_only_the_standard_library_and_cryptography(exported: Exported) -> None:
+    """rfc3161-client is optional: only time-stamp tokens need it, it is imported only when a
+    package's tokens are checked, and without it verify.py says they were not checked
+    (tests/evidence_store/timestamping/test_export.py)."""
     tree = ast.parse((exported.session_package / "verify.py").read_text(encoding="utf-8"))
-    imported = {
-        (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import | ast.ImportFrom)
-        for alias in node.names
-    }
-    assert imported - set(sys.stdlib_module_names) == {"cryptography"}
+
+    def imports(nodes: list[ast.AST]) -> set[str]:
+        return {
+            (node.module or "").split(".")[0] if isinstance(node, ast.ImportFrom) else alias.name
+            for node in nodes
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+
+    at_load = imports([n for s in tree.body if not isinstance(s, ast.FunctionDef | ast.ClassDef)
+                       for n in ast.walk(s)])  # fmt: skip
+    assert at_load - set(sys.stdlib_module_names) == {"cryptography"}
+    everywhere = imports(list(ast.walk(tree))) - set(sys.stdlib_module_names)
+    assert everywhere == {"cryptography", "rfc3161_client"}
 
 
 def test_verify_py_run_alone_says_what_it_verified(exported: Exported) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_store import layout
+from evidence_store import layout, token_name
 from evidence_store.bucket.retention import RetentionPolicy
 from evidence_store.bucket.store import S3Access, S3Store
 from evidence_store.errors import UsageError
@@ -19,6 +19,7 @@ from evidence_store.upload.spool import Spool, SpoolObject
 from evidence_store.upload.state import UploaderState
 from evidence_store.upload.uploader import RateLimit, Uploader, spool_alarms
 from tests.support.s3 import METADATA, data_dir, random_segments, write_session
+from tests.support.tsa import TsaServer, tsa_client
 
 
 def spool_of(root: Path) -> Spool:
@@ -79,6 +80,28 @@ def test_an_open_session_leaves_what_is_sealed_so_far_and_nothing_of_the_seal(
     names = relative(plan.objects, session_id)
     assert names[-3:] == ["segments/000001.mp4", "chain/000002.json", "chain/000002.sig"]
     assert "manifest.json" not in names
+
+
+def test_time_stamp_tokens_leave_after_the_seal_and_a_stray_one_holds_the_session(
+    tmp_path: Path, tsa: TsaServer
+) -> None:
+    data = data_dir(tmp_path)
+    session_id = write_session(data, random_segments(1))
+    store, prefix = data.store(), layout.session_prefix(session_id)
+    for name in ("chain/000000.json", "manifest.json"):
+        token = tsa_client(tsa).stamp(store.read_bytes(prefix + name))
+        store.put_bytes(prefix + token_name(name), token)
+    plan = spool_of(tmp_path).plan(session_id)
+    assert plan.complete and plan.held is None
+    assert relative(plan.objects, session_id)[-4:] == [
+        "manifest.json",
+        "manifest.sig",
+        "chain/000000.tsr",
+        "manifest.tsr",
+    ]
+    store.put_bytes(prefix + "chain/000099.tsr", store.read_bytes(prefix + "manifest.tsr"))
+    held = spool_of(tmp_path).plan(session_id)
+    assert held.held is not None and "chain/000099.tsr" in held.held
 
 
 def test_a_case_category_sets_a_longer_retention(tmp_path: Path) -> None:

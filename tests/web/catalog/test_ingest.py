@@ -160,7 +160,7 @@ def test_events_wait_while_the_console_is_down_and_register_once_it_is_up(
         appliance.signer(),
         SessionMetadata(case_number="VKS-HTTP/2026", room="Phòng 1", unit="hanoi"),
         MEDIA,
-        observer=CatalogReporter(outbox),
+        on_head=CatalogReporter(outbox).on_head,
     )
     for index in range(2):
         writer.inflight_path(index).write_bytes(os.urandom(500))

@@ -299,7 +299,7 @@ def test_a_long_clips_verification_fits_in_the_session_cookie(tmp_path: Path) ->
         console.data.signer(),
         SessionMetadata(case_number="VKS-8/2026", room="Phòng 1", unit="hanoi-bd"),
         MEDIA,
-        observer=catalog_reporter(console.data),
+        on_head=catalog_reporter(console.data).on_head,
     )
     try:
         for index in range(count):

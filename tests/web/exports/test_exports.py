@@ -555,7 +555,7 @@ def record_long_session(console: Console, segments: int, size: int) -> str:
         console.data.signer(),
         SessionMetadata(case_number="VKS-7/2026", room="Phòng 1", unit="hanoi-bd"),
         MEDIA,
-        observer=catalog_reporter(console.data),
+        on_head=catalog_reporter(console.data).on_head,
     )
     for index in range(segments):
         writer.inflight_path(index).write_bytes(os.urandom(size))

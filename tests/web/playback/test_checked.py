@@ -176,7 +176,7 @@ def test_a_session_still_recording_plays_as_its_chain_grows(console: Console) ->
         console.data.signer(),
         SessionMetadata(case_number="VKS-9/2026", room="Phòng 2", unit="hanoi-bd"),
         MEDIA,
-        observer=catalog_reporter(console.data),
+        on_head=catalog_reporter(console.data).on_head,
     )
     segments = [os.urandom(2000) for _ in range(3)]
     try:
