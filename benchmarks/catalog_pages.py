@@ -27,7 +27,7 @@ from benchmarks.console_load import User, percentile
 from benchmarks.synthetic_catalog import fill
 from evidence_store.installation import DataDir
 from evidence_store.settings import EvidenceSettings
-from tests.support.postgres import running_postgres
+from tests.support.postgres import private_postgres
 from web.app import create_app
 from web.auth import create_unit, create_user
 from web.settings import ConsoleSettings
@@ -46,7 +46,7 @@ def catalog_url(database: str, root: Path) -> Iterator[str]:
     if database == "sqlite":
         yield f"sqlite:///{root / 'catalog.db'}"
     else:
-        with running_postgres() as url:
+        with private_postgres() as url:
             yield url
 
 

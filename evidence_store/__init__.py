@@ -5,17 +5,20 @@ from its signed link. It needs only ``cryptography`` and ``pydantic`` and import
 else of the project, so a third party can read, audit and run it on its own
 (``python -m evidence_store.verify SESSION_DIR``).
 
-Time-stamp tokens beside the files they stamp, and the rules they obey, are the format's
-(``tokens``); checking one needs RFC 3161, which lives below.
+``merkle`` (RFC 9162 trees and proofs) and ``receipts`` (the off-box witness's receipts and
+the rules that check them) are part of the core too. Time-stamp tokens beside the files they
+stamp, and the rules they obey, are the format's (``tokens``); checking one needs RFC 3161,
+which lives below.
 
 Below it: ``bucket`` (the object store under Object Lock), ``upload`` (spool and uploader),
 ``export`` (packages anyone can verify), ``index`` (session summaries and the index),
 ``custody`` (the custody log), ``outbox`` (queues of what leaves the box),
-``timestamping`` (the RFC 3161 time-stamp authority), ``installation`` (an installation's
-files) and ``cli``.
+``timestamping`` (the RFC 3161 time-stamp authority), ``witnessing`` (the appliance's side of
+the off-box witness), ``installation`` (an installation's files) and ``cli``.
 """
 
-from evidence_store import layout
+from evidence_store import layout, merkle
+from evidence_store.canonical import canonical_json
 from evidence_store.chain import SessionState
 from evidence_store.clips import ClipProof, ClipSegment, clip_proof, verify_clip
 from evidence_store.durable import (
@@ -46,6 +49,20 @@ from evidence_store.model import (
     Text,
     first_error,
 )
+from evidence_store.receipts import (
+    ForkRecord,
+    LocalChain,
+    Receipt,
+    SealRecord,
+    SessionView,
+    TreeHead,
+    WitnessEntry,
+    WitnessReport,
+    check_receipt,
+    check_witness_view,
+    key_id,
+    trusted_key,
+)
 from evidence_store.sealed_segments import SealedSegments
 from evidence_store.session import (
     HeadHook,
@@ -57,7 +74,17 @@ from evidence_store.session import (
     fan_out,
 )
 from evidence_store.settings import EvidenceSettings
-from evidence_store.signing import DeviceSigner, PublicKey, TrustStore, verify_signature
+from evidence_store.signing import (
+    DeviceSigner,
+    PublicKey,
+    TrustStore,
+    issue_certificate,
+    load_certificates,
+    load_public_key,
+    public_key_der,
+    public_key_pem,
+    verify_signature,
+)
 from evidence_store.store import (
     CHUNK,
     BrowsableStore,
@@ -80,14 +107,18 @@ __all__ = [
     "EvidenceReader",
     "EvidenceSettings",
     "FilesystemStore",
+    "ForkRecord",
     "HeadHook",
     "Link",
+    "LocalChain",
     "Manifest",
     "MediaInfo",
     "Name",
     "NameTaken",
     "PresentPerson",
     "PublicKey",
+    "Receipt",
+    "SealRecord",
     "SealedSegments",
     "SealroomError",
     "SegmentRef",
@@ -95,6 +126,7 @@ __all__ = [
     "SessionMetadata",
     "SessionState",
     "SessionStateError",
+    "SessionView",
     "SessionWriter",
     "SignedHead",
     "StampedTime",
@@ -102,22 +134,36 @@ __all__ = [
     "TamperedError",
     "Text",
     "TokenCheck",
+    "TreeHead",
     "TrustStore",
     "UsageError",
     "VerificationError",
     "WallClock",
+    "WitnessEntry",
+    "WitnessReport",
+    "canonical_json",
+    "check_receipt",
     "check_session_id",
+    "check_witness_view",
     "clip_proof",
     "fan_out",
     "first_error",
     "format_utc",
     "fsync_directory",
+    "issue_certificate",
+    "key_id",
     "layout",
+    "load_certificates",
+    "load_public_key",
+    "merkle",
     "parse_utc",
+    "public_key_der",
+    "public_key_pem",
     "publish_once",
     "replace_atomically",
     "sha256_file",
     "token_name",
+    "trusted_key",
     "utc_now",
     "verify_clip",
     "verify_session",

@@ -10,6 +10,9 @@ sessions/<id>/SHA256SUMS            ``sha256sum -c`` list of every file above
 sessions/<id>/SHA256SUMS.sig        device signature over SHA256SUMS
 sessions/<id>/manifest.json         the sealed manifest (canonical JSON)
 sessions/<id>/manifest.sig          device signature over manifest.json
+sessions/<id>/witness/000000.json   the off-box witness's receipt for link 0 (added when it
+                                    answers, so after the seal too; never in SHA256SUMS)
+sessions/<id>/witness/manifest.json the witness's receipt for the seal
 sessions/<id>/chain/000000.tsr      an RFC 3161 time-stamp token over the link beside it, and
 sessions/<id>/manifest.tsr          over the manifest, when stamped (``evidence_store.tokens``)
 """
@@ -33,6 +36,8 @@ CHECKSUMS = "SHA256SUMS"
 CHECKSUMS_SIG = "SHA256SUMS.sig"
 MANIFEST = "manifest.json"
 MANIFEST_SIG = "manifest.sig"
+WITNESS_DIR = "witness/"
+SEAL_RECEIPT = "witness/manifest.json"
 
 
 def new_session_id(now: datetime | None = None) -> str:
@@ -66,3 +71,8 @@ def segment_name(index: int) -> str:
 
 def segment_path(index: int) -> str:
     return f"segments/{segment_name(index)}"
+
+
+def receipt_name(seq: int) -> str:
+    """The witness's receipt for link ``seq``."""
+    return f"witness/{seq:06d}.json"

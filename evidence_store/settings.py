@@ -3,7 +3,8 @@ the object store and its uploader.
 
 These are the ``[evidence]``, ``[evidence.signing]``, ``[evidence.s3]``,
 ``[evidence.s3.retention]``, ``[evidence.uploader]`` and ``[evidence.timestamping]``
-sections of ``sealroom.toml``.
+sections of ``sealroom.toml`` (``[evidence]`` also names the off-box witness:
+``witness_url``, ``witness_key``).
 Secrets never live here: the key is named by its file path, never written inline, and the
 object store's credentials come from the environment or from files named here.
 """
@@ -308,6 +309,19 @@ class EvidenceSettings(BaseModel):
         "`sealroom reindex`); default sqlite:///<data_dir>/session-index.db",
     )
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    witness_url: str | None = Field(
+        default=None,
+        description="the off-box witness every signed head is sent to, http(s)://host:port; "
+        "$SEALROOM_WITNESS_URL wins; none: nothing is witnessed",
+    )
+    witness_key: Path | None = Field(
+        default=None,
+        description="the witness's public key or certificate (PEM), trusted for its receipts, "
+        "besides $SEALROOM_WITNESS_KEY and <data_dir>/trust/witness/*.pem",
+    )
+    witness_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=120, description="how long one request to the witness may take"
+    )
     tsa_url: str | None = Field(
         default=None,
         description="RFC 3161 time-stamp authority (http or https URL); $SEALROOM_TSA_URL wins",

@@ -9,7 +9,7 @@ check it with nothing but the object and the public key.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -251,6 +251,8 @@ class TrustStore:
 
     roots: tuple[x509.Certificate, ...] = ()
     pinned_keys: frozenset[str] = field(default_factory=frozenset)  # SHA-256 of SPKI DER
+    # The off-box witnesses whose signed tree heads are believed (evidence_store.receipts).
+    witness_keys: tuple[PublicKey, ...] = ()
 
     @classmethod
     def from_paths(cls, paths: list[Path]) -> TrustStore:
@@ -268,6 +270,22 @@ class TrustStore:
                 key = load_public_key(data, location=str(file))
                 pinned.add(hashlib.sha256(public_key_der(key)).hexdigest())
         return cls(tuple(roots), frozenset(pinned))
+
+    def with_witness_keys(self, paths: list[Path]) -> TrustStore:
+        """This trust, plus the witness keys in ``paths``: PEM public keys or certificates,
+        files or directories of ``*.pem``."""
+        keys = list(self.witness_keys)
+        for path in paths:
+            for file in sorted(path.glob("*.pem")) if path.is_dir() else [path]:
+                data = file.read_bytes()
+                if b"CERTIFICATE-----" in data:
+                    for certificate in load_certificates(data, location=str(file)):
+                        found = certificate.public_key()
+                        if isinstance(found, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
+                            keys.append(found)
+                else:
+                    keys.append(load_public_key(data, location=str(file)))
+        return replace(self, witness_keys=tuple(keys))
 
     def check(
         self,

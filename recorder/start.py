@@ -11,12 +11,16 @@ taken by ``sealroom record`` and by the room's recorder service alike, so they c
 
 With a time-stamp authority configured, the room's sessions (and what recovery seals) are
 stamped while the room is held (``recorder.trusted_time``), without ever waiting for it.
+With a witness configured, every session it starts (and every one recovery finishes) hands
+each signed head to the witness's outbox as it is written (``witness``, an
+``evidence_store.witnessing.WitnessLink``); the caller runs its sender (``start_witness``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from evidence_store import (
     HeadHook,
@@ -27,12 +31,13 @@ from evidence_store import (
     utc_now,
 )
 from evidence_store.installation import DataDir
+from evidence_store.witnessing import WitnessLink
 from recorder.alarms import record_alarm
 from recorder.disk_guard import DiskGuard
 from recorder.errors import RecorderError, RecorderStateError
 from recorder.media import Caption, Picture
 from recorder.preflight import preflight
-from recorder.recovery import RecoveryReport, recover_unfinished
+from recorder.recovery import RecoveryReport, recover_unfinished, seal_checks_for
 from recorder.room import (
     DEFAULT_TIMEZONE,
     PictureLayout,
@@ -118,6 +123,29 @@ class RecordingStarter:
         self._profile = profile
         self._devices = devices or device_factory(profile, synthetic=synthetic)
         self._lock: RoomLock | None = None
+        self.witness = WitnessLink.open(data, on_event=self._witness_event)
+        self.seal_checks = seal_checks_for(
+            data, self.store, None if self.witness is None else self.witness.client
+        )
+
+    def start_witness(self) -> None:
+        """Send queued heads on a thread of their own (no-op without a witness)."""
+        if self.witness is not None:
+            self.witness.start()
+
+    def stop_witness(self, *, flush_seconds: float = 0.0) -> int:
+        """Give the sender ``flush_seconds`` to send what waits, then stop it; returns how
+        many heads are left queued (sent later by whatever runs next)."""
+        if self.witness is None:
+            return 0
+        left = self.witness.flush(flush_seconds) if flush_seconds else 0
+        self.witness.stop()
+        return left
+
+    def _witness_event(self, action: str, session_id: str | None, detail: dict[str, Any]) -> None:
+        self.custody.record(
+            actor=self.actor, role=self.role, action=action, session_id=session_id, detail=detail
+        )
 
     def take_room(self, holder: str) -> RecoveryReport:
         """Hold the room for ``holder`` (RoomBusyError, nothing changed, when another process
@@ -133,6 +161,7 @@ class RecordingStarter:
                 actor=self.actor,
                 role=self.role,
                 on_head=self.on_head,
+                seal_checks=self.seal_checks,
             )
         except BaseException:
             self.release_room()
@@ -149,10 +178,12 @@ class RecordingStarter:
     @property
     def on_head(self) -> HeadHook | None:
         """The session writers' hook: each signed head goes to what queues it to leave the
-        box (the time-stamp authority's stamper, the catalog's reporter), or None when
-        nothing does."""
+        box (the witness's outbox, the time-stamp authority's stamper, the catalog's
+        reporter), or None when nothing does."""
         return fan_out(
-            None if self.trusted_time is None else self.trusted_time.on_head, self.catalog
+            None if self.witness is None else self.witness.hook,
+            None if self.trusted_time is None else self.trusted_time.on_head,
+            self.catalog,
         )
 
     def start(self, metadata: SessionMetadata, *, seconds: float) -> Recording:

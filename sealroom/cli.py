@@ -1,7 +1,7 @@
 """``sealroom``: the one console script. It loads ``sealroom.toml`` and composes the packages'
 commands; every command lives in its package (``evidence_store.cli``, ``recorder.cli``,
-``web.cli``). Errors come out as one line and an exit status: 0 success, 1 evidence failed
-verification (or the operation failed), 2 usage error."""
+``web.cli``, ``witness.cli``). Errors come out as one line and an exit status: 0 success,
+1 evidence failed verification (or the operation failed), 2 usage error."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from recorder.cli import SETTINGS_KEY as RECORDER_SETTINGS
 from sealroom.config import load_config
 from web import COMMANDS as CONSOLE_COMMANDS
 from web import SETTINGS_KEY as CONSOLE_SETTINGS
+from witness import COMMANDS as WITNESS_COMMANDS
+from witness import DATABASE_KEY as WITNESS_DATABASE
+from witness import SETTINGS_KEY as WITNESS_SETTINGS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,9 +41,11 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     ctx.meta[RECORDER_SETTINGS] = loaded.recorder
     ctx.meta[ROOMS_KEY] = loaded.rooms
     ctx.meta[CONSOLE_SETTINGS] = loaded.console
+    ctx.meta[WITNESS_SETTINGS] = loaded.witness
+    ctx.meta[WITNESS_DATABASE] = loaded.database
 
 
-for command in [*RECORDER_COMMANDS, *EVIDENCE_COMMANDS, *CONSOLE_COMMANDS]:
+for command in [*RECORDER_COMMANDS, *EVIDENCE_COMMANDS, *CONSOLE_COMMANDS, *WITNESS_COMMANDS]:
     cli.add_command(command)
 
 

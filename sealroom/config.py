@@ -11,6 +11,7 @@ from evidence_store import EvidenceSettings, UsageError, first_error
 from recorder import RecorderSettings
 from recorder.room import RoomProfile
 from web import ConsoleSettings
+from witness import DatabaseSettings, WitnessSettings
 
 
 class SealroomConfig(BaseModel):
@@ -22,6 +23,12 @@ class SealroomConfig(BaseModel):
         default_factory=dict, description='room profiles, by room name: [rooms."Phòng 1"]'
     )
     console: ConsoleSettings = Field(default_factory=ConsoleSettings)
+    witness: WitnessSettings = Field(
+        default_factory=WitnessSettings, description="the off-box witness (a central site)"
+    )
+    database: DatabaseSettings = Field(
+        default_factory=DatabaseSettings, description="the witness's database"
+    )
 
 
 def load_config(path: Path | None) -> SealroomConfig:

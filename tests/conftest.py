@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.support.s3",
     "tests.support.postgres",
     "tests.support.browser",
+    "tests.support.witness",
     "tests.support.tsa",
 ]
 

@@ -1,7 +1,8 @@
 """The rules of docs/architecture.md, checked on the source, not from memory.
 
-sealroom (the CLI shell) ──> web, recorder, evidence_store, hardware
+sealroom (the CLI shell) ──> web, recorder, evidence_store, hardware, witness
 web ──> evidence_store, recorder.control (and nothing else of recorder; never av/cv2)
+witness ──> evidence_store (nothing imports witness but the shell)
 recorder ──> evidence_store, hardware
 evidence_store ──> (nothing of the project)
 hardware ──> (nothing of the project)
@@ -25,15 +26,16 @@ import pytest
 
 from tests.support.paths import ROOT
 
-PACKAGES = ["sealroom", "web", "recorder", "evidence_store", "hardware"]
+PACKAGES = ["sealroom", "web", "recorder", "evidence_store", "hardware", "witness"]
 ALLOWED = {
-    "sealroom": {"sealroom", "web", "recorder", "evidence_store", "hardware"},
+    "sealroom": {"sealroom", "web", "recorder", "evidence_store", "hardware", "witness"},
+    "witness": {"witness", "evidence_store"},
     "web": {"web", "evidence_store", "recorder.control"},
     "recorder": {"recorder", "evidence_store", "hardware"},
     "evidence_store": {"evidence_store"},
     "hardware": {"hardware"},
 }
-FORBIDDEN_THIRD_PARTY = {"web": {"av", "cv2"}}
+FORBIDDEN_THIRD_PARTY = {"web": {"av", "cv2"}, "witness": {"av", "cv2"}}
 CORE = ROOT / "evidence_store"
 HEAVY = {"minio", "sqlalchemy", "alembic", "flask", "click", "rich", "urllib3", "av", "cv2"}
 # Files that are not modules of the package: assets shipped as data, and Alembic's scripts.
@@ -116,6 +118,9 @@ def test_the_rules_catch_violations(tmp_path: Path) -> None:
     assert not allowed("web", modules[1])
     assert allowed("web", "recorder.control")
     assert not allowed("evidence_store", "hardware.synthetic")
+    assert allowed("witness", "evidence_store")
+    assert not allowed("recorder", "witness.service")
+    assert not allowed("web", "witness")
     assert reaches_inside("web.review.views", "evidence_store.bucket.store")
     assert reaches_inside("evidence_store.upload.uploader", "evidence_store.bucket.store")
     assert not reaches_inside("web.review.views", "evidence_store.bucket")

@@ -15,6 +15,7 @@ from evidence_store import FilesystemStore
 from evidence_store.bucket import LayeredStore
 from evidence_store.index import SessionIndex
 from evidence_store.installation import DataDir
+from evidence_store.witnessing import witness_url
 from web.settings import ConsoleSettings
 
 STORE_KEY = "sealroom.store"
@@ -52,3 +53,9 @@ def session_index() -> SessionIndex:
     """The installation's catalog of sessions (the one every page reads)."""
     index: SessionIndex = current_app.extensions[INDEX_KEY]
     return index
+
+
+def witnessing() -> bool:
+    """Whether this installation sends its heads to an off-box witness (the console then
+    marks sessions "not yet witnessed" until the witness's receipt for the seal is here)."""
+    return witness_url(data_dir().settings) is not None

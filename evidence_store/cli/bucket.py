@@ -37,8 +37,10 @@ from evidence_store.upload import (
     last_status,
     open_uploader,
 )
+from evidence_store.witnessing import WitnessLink
 
 GIB = 1024**3
+WITNESS_FLUSH_SECONDS = 5.0
 
 
 def _configure_logging() -> None:
@@ -117,13 +119,21 @@ def uploader(
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
     }
+    witness: WitnessLink | None = None
     try:
         with reporting(data) as catalog:  # uploaded and released sessions, to the catalog
             worker = open_uploader(
                 data, create_bucket=create_bucket, on_upload=sent.append, catalog=catalog
             )
+            # The witness's queue drains here too: what a recorder left behind leaves now.
+            witness = WitnessLink.open(data, on_event=worker.record_event)
+            if witness is not None:
+                witness.start()
             backlog = worker.run(stop, drain=drain, timeout=timeout)
     finally:
+        if witness is not None:
+            witness.flush(WITNESS_FLUSH_SECONDS if drain else 0.0)
+            witness.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         os.close(lock)

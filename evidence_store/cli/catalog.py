@@ -13,6 +13,7 @@ from evidence_store.cli.options import data_dir_from, data_dir_option, emit_json
 from evidence_store.index import BATCH, ReconcileReport, SessionIndex, reconcile
 from evidence_store.installation import DataDir
 from evidence_store.store import FilesystemStore
+from evidence_store.witnessing import witness_url
 
 
 def reconcile_installation(
@@ -30,7 +31,8 @@ def reconcile_installation(
     index = SessionIndex.open(data.index_url(database_url))
     try:
         policy = RetentionPolicy(data.settings.s3.retention)
-        return reconcile(index, local, bucket, policy, batch=batch)
+        witnessing = witness_url(data.settings, environ) is not None
+        return reconcile(index, local, bucket, policy, batch=batch, witnessing=witnessing)
     finally:
         index.close()
 

@@ -29,6 +29,7 @@ from evidence_store.store import EvidenceReader
 from evidence_store.timefmt import format_utc, utc_now
 from evidence_store.timestamping import TokenVerifier, token_verifier
 from evidence_store.verify import verify_session
+from evidence_store.witnessing import WitnessClient, WitnessUnavailable, ask_witness, witness_url
 
 
 def _existing_session(data: DataDir, session_id: str) -> None:
@@ -46,6 +47,13 @@ def _existing_session(data: DataDir, session_id: str) -> None:
     multiple=True,
     type=click.Path(exists=True, path_type=Path),
     help="An extra trust root: a PEM certificate, public key, or a directory of them.",
+)
+@click.option(
+    "--witness-key",
+    "witness_keys",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A trusted witness key (PEM public key or certificate), for the session's receipts.",
 )
 @click.option(
     "--store",
@@ -69,6 +77,7 @@ def verify(
     ctx: click.Context,
     session_id: str,
     extra_trust: tuple[Path, ...],
+    witness_keys: tuple[Path, ...],
     store_kind: str,
     tsa_ca: Path | None,
     data_dir: Path | None,
@@ -76,19 +85,24 @@ def verify(
 ) -> None:
     """Verify a session: exit 0 intact, 1 tampered or incomplete, 2 usage error.
 
-    Its time-stamp tokens are checked too, when the time-stamp authority's root is known."""
+    Its time-stamp tokens are checked too, when the time-stamp authority's root is known.
+    With a witness configured (SEALROOM_WITNESS_URL or [evidence] witness_url), the witness is
+    asked what it holds of the session too; what it holds must be what the session holds."""
     data = data_dir_from(ctx, data_dir)
     tokens = TokenVerifier.from_file(tsa_ca) if tsa_ca else token_verifier(data.settings)
+
+    def trust() -> TrustStore:
+        return data.trust(list(extra_trust), witness_keys=list(witness_keys))
+
     if store_kind == "s3":
-        _verify_from_bucket(ctx, data, session_id, extra_trust, tokens, as_json=as_json)
+        _verify_from_bucket(ctx, data, session_id, trust, tokens, as_json=as_json)
         return
     _existing_session(data, session_id)
     store = data.store()
     prefix = layout.session_prefix(session_id)
     total = sum(store.size(k) for k in store.list_keys(prefix + "segments/"))
-    outcome = _verify_outcome(
-        store, session_id, lambda: data.trust(list(extra_trust)), tokens, total, as_json
-    )
+    outcome = _verify_outcome(store, session_id, trust, tokens, total, as_json)
+    _ask_witness(data, store, session_id, trust, outcome)
     signer = data.signer()
     data.custody(store, signer).record(
         actor=operator(),
@@ -123,6 +137,44 @@ def _verify_outcome(
         }
     outcome["verified_at"] = format_utc(utc_now())
     return outcome
+
+
+def _ask_witness(
+    data: DataDir,
+    store: EvidenceReader,
+    session_id: str,
+    trust: Callable[[], TrustStore],
+    outcome: dict[str, Any],
+) -> None:
+    """Compare an intact session with what the configured witness holds of it (in place)."""
+    url = witness_url(data.settings)
+    # An incomplete session may be one whose end was removed: the witness can tell.
+    if url is None or not (outcome["intact"] or outcome.get("result") == "incomplete"):
+        return
+    client = WitnessClient(url, timeout=data.settings.witness_timeout_seconds)
+    try:
+        view = ask_witness(client, store, session_id, list(trust().witness_keys))
+    except WitnessUnavailable as exc:
+        outcome["witness_asked"] = {"url": url, "answered": False, "reason": str(exc)}
+        return
+    except VerificationError as failure:
+        outcome.clear()
+        outcome.update(
+            session_id=session_id,
+            intact=False,
+            result=failure.kind,
+            location=failure.location,
+            reason=failure.reason,
+            verified_at=format_utc(utc_now()),
+        )
+        return
+    outcome["witness_asked"] = {
+        "url": url,
+        "answered": True,
+        "links": view.links,
+        "sealed": view.seal is not None,
+        "forks": len(view.forks),
+    }
 
 
 def time_stamp_lines(outcome: dict[str, Any]) -> list[str]:
@@ -169,7 +221,7 @@ def _print_verify(outcome: dict[str, Any], *, as_json: bool) -> None:
             f"{outcome['duration_seconds']} s, chain of {outcome['chain_length']} links, "
             f"head {outcome['head']}, signed by {outcome['signer']}"
         )
-        for line in time_stamp_lines(outcome):
+        for line in [*time_stamp_lines(outcome), *_witness_lines(outcome)]:
             click.echo(f"  {line}")
     else:
         where = f"{outcome['location']}: " if outcome["location"] else ""
@@ -178,11 +230,41 @@ def _print_verify(outcome: dict[str, Any], *, as_json: bool) -> None:
         )
 
 
+def _witness_lines(outcome: dict[str, Any]) -> list[str]:
+    """What the receipts and the witness say, for a person."""
+    lines = []
+    report = outcome.get("witness")
+    asked = outcome.get("witness_asked")
+    if report is not None:
+        if report["state"] == "not yet witnessed" and asked is None:
+            lines.append(
+                "witness: none configured and no receipts: nothing outside this box vouches "
+                "for what it sealed, or when"
+            )
+        elif report["state"] == "not yet witnessed":
+            lines.append("witness: NOT YET WITNESSED (no receipt yet; not a sign of tampering)")
+        else:
+            late = report["max_lateness_seconds"]
+            lines.append(
+                f"witness: {report['state']}: {report['links_witnessed']} of {report['links']} "
+                f"links{' and the seal' if report['seal_witnessed'] else ''} have receipts"
+                + ("" if late is None else f", received at most {late:.1f} s after signing")
+            )
+    if asked is not None and asked["answered"]:
+        lines.append(
+            f"witness {asked['url']} holds {asked['links']} links"
+            f"{' and the seal' if asked['sealed'] else ''}: the same as the session"
+        )
+    elif asked is not None:
+        lines.append(f"warning: the witness was not asked: {asked['reason']}")
+    return lines
+
+
 def _verify_from_bucket(
     ctx: click.Context,
     data: DataDir,
     session_id: str,
-    extra_trust: tuple[Path, ...],
+    trust: Callable[[], TrustStore],
     tokens: TokenVerifier | None,
     *,
     as_json: bool,
@@ -197,9 +279,8 @@ def _verify_from_bucket(
     if prefix + layout.link_name(0) not in keys:
         raise UnknownSessionError(f"unknown session {session_id} in {bucket.describe()}")
     total = sum(bucket.size(k) for k in keys if k.startswith(prefix + "segments/"))
-    outcome = _verify_outcome(
-        bucket, session_id, lambda: data.trust(list(extra_trust)), tokens, total, as_json
-    )
+    outcome = _verify_outcome(bucket, session_id, trust, tokens, total, as_json)
+    _ask_witness(data, bucket, session_id, trust, outcome)
     outcome["store"] = bucket.describe()
     covered = bucket.shadowed(prefix)
     if covered:

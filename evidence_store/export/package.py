@@ -5,6 +5,7 @@ A package is a directory (or a .zip of one):
     sessions/<id>/...      the evidence, in the store's own layout, byte for byte
                            (a clip: only the segments it covers; every link is there)
     trust-root.pem         the root the signer's certificate chains to
+    witness/<id>.pem       the off-box witness's public key, when the session has receipts
     tsa-ca.pem             the time-stamp authority's root, when the session has tokens
     clip.json              a clip's proof (evidence_store.clips.ClipProof), canonical JSON
     NOT-INCLUDED.txt       a clip: the sealed segments left out, session-relative
@@ -60,6 +61,7 @@ from evidence_store.export.files import (
 )
 from evidence_store.index import read_manifest
 from evidence_store.model import Manifest, SegmentRef
+from evidence_store.receipts import Receipt, key_id
 from evidence_store.signing import (
     DeviceSigner,
     TrustStore,
@@ -75,6 +77,7 @@ from evidence_store.tokens import is_token
 from evidence_store.verify import verify_session
 
 TRUST_ROOT = "trust-root.pem"
+WITNESS_KEYS = "witness"  # the package's folder of witness public keys
 TSA_ROOT = "tsa-ca.pem"
 CLIP_PROOF = "clip.json"
 EXPORTER_KEY = "exporter/public_key.pem"
@@ -266,6 +269,7 @@ def _write_and_check(
     exported_at = utc_now()
     exporter = _check_exporter(signer, root_pem, exported_at)
     (stage / TRUST_ROOT).write_bytes(root_pem)
+    _write_witness_keys(stage, stage / prefix, trust)
     _write_exporter(stage, signer, certified=b"CERTIFICATE" in root_pem)
     facts = _facts(spec, manifest, exported_by, root_pem, included, exported_at, exporter)
     if spec.proof is not None:
@@ -349,6 +353,21 @@ def _check_exporter(signer: DeviceSigner, root_pem: bytes, at: datetime) -> str:
             f"the root that anchors the session ({exc.reason})",
             location=EXPORTER_CERT,
         ) from exc
+
+
+def _write_witness_keys(stage: Path, session: Path, trust: TrustStore) -> None:
+    """The witness keys that signed the session's receipts, for verify.py (which prints their
+    fingerprints: like the trust root, they are to be compared with the published ones)."""
+    logs = {
+        Receipt.parse(path.read_bytes(), location=path.name).tree_head.log
+        for path in sorted((session / layout.WITNESS_DIR).glob("*.json"))
+    }
+    for key in trust.witness_keys:
+        identity = key_id(key)
+        if identity in logs:
+            target = stage / WITNESS_KEYS / f"{identity[:16]}.pem"
+            target.parent.mkdir(exist_ok=True)
+            target.write_bytes(public_key_pem(key))
 
 
 def _write_exporter(stage: Path, signer: DeviceSigner, *, certified: bool) -> None:

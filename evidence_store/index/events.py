@@ -47,6 +47,7 @@ class CatalogEvent(BaseModel):
     segments: int = Field(ge=0, le=10**9)
     media_bytes: int = Field(ge=0, le=10**16)
     location: Location = "spool"
+    witnessed: bool = False  # the witness's receipt for the seal is stored with the session
 
     @property
     def progress(self) -> tuple[int, int]:
@@ -55,7 +56,12 @@ class CatalogEvent(BaseModel):
 
     @classmethod
     def of_manifest(
-        cls, kind: EventKind, manifest: Manifest, location: Location = "spool"
+        cls,
+        kind: EventKind,
+        manifest: Manifest,
+        location: Location = "spool",
+        *,
+        witnessed: bool = False,
     ) -> CatalogEvent:
         """The event of a sealed session, from its manifest."""
         return cls(
@@ -72,4 +78,5 @@ class CatalogEvent(BaseModel):
             segments=len(manifest.segments),
             media_bytes=sum(s.size for s in manifest.segments),
             location=location,
+            witnessed=witnessed,
         )

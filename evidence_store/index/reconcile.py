@@ -5,7 +5,8 @@ the catalog, in bounded batches, off any request path (the worker runs it on a s
 Each batch is one query for what the catalog holds of those sessions; only a session the
 catalog lacks, still shows open, or holds in an older place is read (``summarise``) and
 merged, and a merge only ever moves a row forward, so reconciling while events arrive is
-safe. A session found only in the bucket has left its spool: it is "released".
+safe. A session found only in the bucket has left its spool: it is "released". A receipt
+from the witness that arrived after the session's last event is found here too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from evidence_store import layout
 from evidence_store.bucket import RetentionPolicy
 from evidence_store.errors import SealroomError
 from evidence_store.index.events import LOCATION_RANK, Location
@@ -54,8 +56,12 @@ def reconcile(
     *,
     batch: int = BATCH,
     stop: threading.Event | None = None,
+    witnessing: bool = False,
 ) -> ReconcileReport:
-    """Bring the catalog up to what ``local`` (this machine's store) and ``bucket`` hold."""
+    """Bring the catalog up to what ``local`` (this machine's store) and ``bucket`` hold.
+
+    With ``witnessing`` (a witness is configured), a sealed row not yet marked witnessed
+    costs one look at one file: whether the witness's receipt for its seal has arrived."""
     report = ReconcileReport()
     in_spool = set(session_ids(local)) if local is not None else set()
     in_bucket = set(session_ids(bucket)) if bucket is not None else set()
@@ -69,11 +75,16 @@ def reconcile(
         for session_id in chunk:
             where: Location = "spool" if session_id in in_spool else "released"
             held = known.get(session_id)
-            if held is not None and held[0] in FINAL and _not_behind(held[2], where):
-                continue
             source = local if session_id in in_spool else bucket
             assert source is not None
             try:
+                if (
+                    held is not None
+                    and held[0] in FINAL
+                    and _not_behind(held[2], where)
+                    and not (witnessing and not held[3] and _has_receipt(source, session_id))
+                ):
+                    continue
                 summary = summarise(source, session_id, policy)
             except SealroomError as exc:  # an unreachable bucket, a store error: next run
                 report.failed[session_id] = str(exc)
@@ -84,6 +95,10 @@ def reconcile(
     if report.failed:
         log.warning("reconcile: %d session(s) could not be read", len(report.failed))
     return report
+
+
+def _has_receipt(source: BrowsableStore, session_id: str) -> bool:
+    return source.exists(layout.session_prefix(session_id) + layout.SEAL_RECEIPT)
 
 
 def _not_behind(held: str, found: Location) -> bool:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from evidence_store import layout
 from evidence_store.chain import link_digest
 from evidence_store.errors import SealroomError
 from evidence_store.index.events import CatalogEvent, EventKind, Location
@@ -118,10 +119,15 @@ class CatalogReporter:
         """The session is now in ``location`` (read its manifest from ``reader`` first)."""
         try:
             manifest = read_manifest(reader, session_id)
+            witnessed = reader.exists(layout.session_prefix(session_id) + layout.SEAL_RECEIPT)
         except SealroomError as exc:
             log.error("catalog: no event for %s (%s): %s", session_id, location, exc)
             return
-        self._queue(lambda: CatalogEvent.of_manifest(STORED_KIND[location], manifest, location))
+        self._queue(
+            lambda: CatalogEvent.of_manifest(
+                STORED_KIND[location], manifest, location, witnessed=witnessed
+            )
+        )
 
     def _queue(self, make: Callable[[], CatalogEvent]) -> None:
         try:

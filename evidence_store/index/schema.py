@@ -15,7 +15,7 @@ evidence is (the room's spool, then the bucket, then the bucket alone).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Integer, MetaData, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 KEY_COLUMNS = ("case_key", "accused_key", "investigators_key", "room_key")
@@ -56,6 +56,7 @@ class SessionRow(IndexBase):
     category: Mapped[str | None] = mapped_column(String(100))
     retain_until: Mapped[str | None] = mapped_column(String(27))
     indexed_at: Mapped[str] = mapped_column(String(27))
+    witnessed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 # Not part of IndexBase: the migrations create it, on SQLite only, as an FTS5 virtual table.

@@ -103,16 +103,20 @@ class SessionIndex:
             )
             return SessionPage([_summary(row) for row in rows], page, per_page, total, more)
 
-    def progress(self, session_ids: Iterable[str]) -> dict[str, tuple[str, int, str]]:
-        """(state, links, location) of those of ``session_ids`` the catalog holds."""
+    def progress(self, session_ids: Iterable[str]) -> dict[str, tuple[str, int, str, bool]]:
+        """(state, links, location, witnessed) of those of ``session_ids`` the catalog holds."""
         wanted = list(session_ids)
         with Session(self.engine) as session:
             rows = session.execute(
                 select(
-                    SessionRow.session_id, SessionRow.state, SessionRow.links, SessionRow.location
+                    SessionRow.session_id,
+                    SessionRow.state,
+                    SessionRow.links,
+                    SessionRow.location,
+                    SessionRow.witnessed,
                 ).where(SessionRow.session_id.in_(wanted))
             )
-            return {r.session_id: (r.state, r.links, r.location) for r in rows}
+            return {r.session_id: (r.state, r.links, r.location, bool(r.witnessed)) for r in rows}
 
     def record(self, event: CatalogEvent, *, room: str | None) -> bool:
         """Apply one room's event; True if the row changed. CatalogConflict, with nothing
@@ -220,6 +224,8 @@ def _merge(
     check: str | None,
 ) -> bool:
     """Add the session's row, or move it forward, in ``session`` (not committed)."""
+    fields = dict(fields)
+    witnessed = bool(fields.pop("witnessed", False))  # like the place: once true, true
     row = _row_of(session, session_id, for_update=True)
     if row is None:
         session.add(
@@ -227,6 +233,7 @@ def _merge(
                 session_id=session_id,
                 **fields,
                 location=location,
+                witnessed=witnessed,
                 reported_by=room,
                 indexed_at=_now(),
             )
@@ -234,7 +241,7 @@ def _merge(
         session.flush()  # a second event of the same batch finds it
         return True
     _refuse_conflicts(row, room, check)
-    return _forward(row, fields, progress, location, room)
+    return _forward(row, fields, progress, location, room, witnessed=witnessed)
 
 
 def _event_fields(
@@ -258,6 +265,7 @@ def _event_fields(
         "segments": event.segments,
         "media_bytes": event.media_bytes,
         "problem": None,
+        "witnessed": event.witnessed,
         **_metadata_fields(event.metadata, metadata),
     }
 
@@ -284,6 +292,8 @@ def _forward(
     progress: tuple[int, int],
     location: Location,
     room: str | None,
+    *,
+    witnessed: bool,
 ) -> bool:
     """Move ``row`` forward to what ``fields`` say, where they are further along."""
     changed = False
@@ -294,6 +304,9 @@ def _forward(
                 changed = True
     if LOCATION_RANK[location] > LOCATION_RANK.get(row.location, 0):
         row.location = location
+        changed = True
+    if witnessed and not row.witnessed:  # the witness's receipt for the seal has arrived
+        row.witnessed = True
         changed = True
     if room is not None and row.reported_by is None:
         row.reported_by = room
@@ -345,6 +358,7 @@ def _summary_fields(summary: SessionSummary) -> dict[str, Any]:
         "problem": summary.problem,
         "category": summary.category,
         "retain_until": summary.retain_until,
+        "witnessed": summary.witnessed,
     }
 
 
@@ -366,6 +380,7 @@ def _summary(row: SessionRow) -> SessionSummary:
         category=row.category,
         retain_until=row.retain_until,
         links=row.links,
+        witnessed=bool(row.witnessed),
     )
 
 

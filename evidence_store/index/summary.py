@@ -53,6 +53,7 @@ class SessionSummary:
     category: str | None = None  # the retention category, when summarised with a policy
     retain_until: str | None = None
     links: int = 0  # the chain's length this summary reflects (0: unknown)
+    witnessed: bool = False  # the off-box witness's receipt for the seal is stored with it
 
     @property
     def room(self) -> str:
@@ -98,6 +99,7 @@ class SessionSummary:
             "problem": self.problem,
             "category": self.category,
             "retain_until": self.retain_until,
+            "witnessed": self.witnessed,
         }
 
 
@@ -217,6 +219,7 @@ class _Reading:
             media_bytes=sum(s.size for s in manifest.segments),
             head=manifest.chain.head,
             links=manifest.chain.length,
+            witnessed=self.has(layout.SEAL_RECEIPT),
         )
 
     def damaged(

@@ -3,12 +3,14 @@
 <data_dir>/evidence/   the write-once store (sessions/..., custody/checkpoints/...)
 <data_dir>/keys/       the device key (0600) and its certificate
 <data_dir>/trust/      trust roots: CA certificates or pinned public keys (PEM)
+<data_dir>/trust/witness/  the off-box witness's public key (PEM): trusted for its receipts
 <data_dir>/outbox/     what waits to leave the box (evidence_store.outbox), by destination
 <data_dir>/custody.db  the custody log (SQLite, unless a database URL is configured)
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +21,8 @@ from evidence_store.settings import EvidenceSettings, default_data_dir
 from evidence_store.signing import DeviceSigner, TrustStore, ensure_device_identity
 from evidence_store.store import FilesystemStore
 from evidence_store.timestamping import TSA_OUTBOX, Stamper, TsaConfig, tsa_config
+
+WITNESS_KEY_ENV = "SEALROOM_WITNESS_KEY"
 
 
 @dataclass(frozen=True)
@@ -67,13 +71,34 @@ class DataDir:
             self.root / "keys", self.root / "trust", device_name=signing.device_name
         )
 
-    def trust(self, extra: list[Path] | None = None) -> TrustStore:
+    def trust(
+        self, extra: list[Path] | None = None, *, witness_keys: list[Path] | None = None
+    ) -> TrustStore:
+        """The trust roots (``trust/``, configured, ``extra``), and the witness keys trusted
+        for receipts (``trust/witness/``, ``[evidence] witness_key``, $SEALROOM_WITNESS_KEY,
+        ``witness_keys``)."""
         paths = [
             p
             for p in [self.root / "trust", *self.settings.trust_roots, *(extra or [])]
             if p.exists()
         ]
-        return TrustStore.from_paths(paths)
+        configured = os.environ.get(WITNESS_KEY_ENV)
+        witnesses = [
+            p
+            for p in [
+                self.witness_trust,
+                self.settings.witness_key,
+                Path(configured) if configured else None,
+                *(witness_keys or []),
+            ]
+            if p is not None and p.exists()
+        ]
+        return TrustStore.from_paths(paths).with_witness_keys(witnesses)
+
+    @property
+    def witness_trust(self) -> Path:
+        """Where the witness's key is pinned on first contact (``trust/witness/``)."""
+        return self.root / "trust" / "witness"
 
     @property
     def outbox_root(self) -> Path:

@@ -53,6 +53,7 @@ from evidence_store.signing import (
 from evidence_store.store import FilesystemStore
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
 from evidence_store.tokens import is_token, stamped_name
+from evidence_store.upload.late import is_late_file
 
 CHECKPOINTS = "custody/checkpoints/"
 RELEASED = ".released"
@@ -103,6 +104,9 @@ class SessionPlan:
     damaged: list[Damage] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # sealed, yet not in the spool
     quarantined: list[str] = field(default_factory=list)  # sealed, but moved to quarantine
+    # Files that join the session late (the witness's receipts): uploaded through the
+    # ``bucket`` outbox (``upload.late``), listed here so a release confirms them too.
+    late: list[SpoolObject] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -278,8 +282,14 @@ class Spool:
             add(relative, sha256_hex(seal.bodies[relative]), seal.bodies[relative])
         plan.sealed = True
         plan.ended_at = seal.ended_at
+        late = sorted(f for f in files if is_late_file(f))
+        for relative in late:
+            body = self._read(prefix + relative)
+            plan.late.append(
+                self._object(prefix + relative, sha256_hex(body), until, session_id, body)
+            )
         self._add_tokens(prefix, files, done | set(SEALING), add)
-        strays = sorted(files - done - set(SEALING))
+        strays = sorted(files - done - set(SEALING) - set(late))
         if strays:
             plan.held = f"{strays[0]} is in the spool but not in the sealed session"
         return plan

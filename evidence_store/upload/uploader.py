@@ -23,6 +23,7 @@ Guarantees, and how they are kept:
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import logging
 import os
@@ -52,10 +53,12 @@ from evidence_store.durable import PRIVATE, replace_atomically
 from evidence_store.errors import SealroomError, StoreError, UsageError
 from evidence_store.index import CatalogReporter
 from evidence_store.installation import DataDir
-from evidence_store.outbox import Backoff
+from evidence_store.outbox import Backoff, Outbox, OutboxSender, Route
 from evidence_store.settings import UploaderSettings
 from evidence_store.signing import PublicKey
 from evidence_store.timefmt import format_utc, utc_now
+from evidence_store.upload.late import DESTINATION as LATE_DESTINATION
+from evidence_store.upload.late import LateFileUpload
 from evidence_store.upload.spool import Damage, SessionPlan, Spool, SpoolObject
 from evidence_store.upload.state import StateJournal, UploaderState
 
@@ -181,6 +184,7 @@ class Uploader:
         on_upload: Callable[[SpoolObject], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
         catalog: CatalogReporter | None = None,
+        outbox_root: Path | None = None,
     ) -> None:
         self.spool = spool
         self.catalog = catalog  # told when a session is whole in the bucket, and released
@@ -205,6 +209,36 @@ class Uploader:
         self._last_backlog: Backlog | None = None
         self._alarmed: set[str] = set()
         self._release_after: dict[str, datetime] = {}
+        self.late_files: OutboxSender | None = None
+        if outbox_root is not None:
+            upload = LateFileUpload(
+                spool.store,
+                spool.policy,
+                lambda: self._connected(threading.Event()),
+                self._send_late,
+                lambda action, session_id, detail: self._record(action, session_id, detail),
+            )
+            backoff = Backoff(settings.backoff_initial_seconds, settings.backoff_max_seconds)
+            self.late_files = OutboxSender(
+                [Route(Outbox(outbox_root, LATE_DESTINATION), upload, backoff=backoff)]
+            )
+
+    def _send_late(
+        self, store: S3Store, key: str, data: bytes, until: datetime, session_id: str
+    ) -> None:
+        """Upload a late file as every object goes up: conditional, checked, retained."""
+        item = SpoolObject(
+            key=key,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            retain_until=until,
+            path=None,
+            data=data,
+            session_id=session_id,
+        )
+        self._send(store, item, look_first=True)
+        if self.on_upload:
+            self.on_upload(item)
 
     # -- the backlog -----------------------------------------------------------------------
 
@@ -244,6 +278,19 @@ class Uploader:
             size += sum(o.size for o in checkpoints)
             first = min(o.mtime for o in checkpoints)
             oldest = first if oldest is None else min(oldest, first)
+        if self.late_files is not None:
+            for route in self.late_files.routes:  # receipts that joined sessions late
+                waiting_late = route.outbox.backlog()
+                objects += waiting_late.items
+                size += waiting_late.bytes
+                if waiting_late.oldest_seconds is not None:
+                    first = now - waiting_late.oldest_seconds
+                    oldest = first if oldest is None else min(oldest, first)
+                if waiting_late.refused:
+                    problems.append(
+                        f"{waiting_late.refused} late file(s) refused by the bucket, kept in "
+                        f"{route.outbox.folder / 'refused'}"
+                    )
         free, total = self.spool.disk()
         age = None if oldest is None else max(0.0, now - oldest)
         alarms = spool_alarms(
@@ -310,12 +357,15 @@ class Uploader:
         return self._write_status("stopped", refresh=True)
 
     def run_pass(self, stop: threading.Event) -> None:
-        """One sweep: finish interrupted releases, every session in order, then custody."""
+        """One sweep: finish interrupted releases, every session in order, custody, then the
+        files that joined sessions late (the witness's receipts)."""
         store = self._connected(stop)
         self._finish_releases()
         for session_id in self.spool.session_ids():
             self._session(store, session_id, stop)
         self._checkpoints(store, stop)
+        if self.late_files is not None:
+            self.late_files.drain_once()
 
     def _connected(self, stop: threading.Event) -> S3Store:
         if self._store is None:
@@ -499,6 +549,10 @@ class Uploader:
         self._alarm(f"damaged spool file quarantined, not uploaded: {damage.key} ({damage.reason})")
         self._record("quarantine", session_id, detail)
 
+    def record_event(self, action: str, session_id: str | None, detail: dict[str, Any]) -> None:
+        """A custody event by the uploader (also the witness's sender's, when it runs here)."""
+        self._record(action, session_id, detail)
+
     def _record(self, action: str, session_id: str | None, detail: dict[str, Any]) -> None:
         if self.custody is not None:
             self.custody.record(
@@ -525,7 +579,7 @@ class Uploader:
         self._release_after[session_id] = plan.ended_at + timedelta(days=keep)
         if self.clock() < self._release_after[session_id]:
             return
-        for item in plan.objects:
+        for item in [*plan.objects, *plan.late]:
             problems = self._confirm(store, item, stop)
             if problems:
                 self._alarm(f"not releasing {session_id}: {item.key}: {'; '.join(problems)}")
@@ -666,6 +720,7 @@ def open_uploader(
         status_path=data.root / UPLOADER_DIR / "status.json",
         on_upload=on_upload,
         catalog=catalog,
+        outbox_root=data.outbox_root,
     )
 
 
@@ -694,6 +749,7 @@ def backlog_of(data: DataDir, *, environ: Mapping[str, str] | None = None) -> Ba
         connect=_no_connection,
         device_key=data.signer().public_key,
         custody=None,
+        outbox_root=data.outbox_root,
     )
     return uploader.backlog()
 

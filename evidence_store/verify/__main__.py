@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes
 
 from evidence_store import layout
 from evidence_store.errors import UsageError, VerificationError
+from evidence_store.receipts import key_id
 from evidence_store.signing import TrustStore
 from evidence_store.store import SessionFolder
 from evidence_store.verify.session import verify_session
@@ -41,12 +42,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="a trusted root certificate or public key (PEM), or a folder of them; repeatable "
         "(default: the trust/ folder of the data directory that holds the session)",
     )
+    parser.add_argument(
+        "--witness-key",
+        type=Path,
+        action="append",
+        default=[],
+        help="the off-box witness's public key (PEM), for the session's receipts; repeatable "
+        "(default: the data directory's trust/witness/ folder)",
+    )
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     args = parser.parse_args(argv)
     try:
         folder = SessionFolder(args.session_dir)
         roots = args.trust or default_trust(args.session_dir)
-        trust = TrustStore.from_paths(roots)
+        witnesses = args.witness_key or [
+            p / "witness" for p in roots if p.is_dir() and (p / "witness").is_dir()
+        ]
+        trust = TrustStore.from_paths(roots).with_witness_keys(witnesses)
     except (UsageError, OSError, ValueError) as exc:
         print(f"usage error: {exc}", file=sys.stderr)
         return 2
@@ -87,6 +99,7 @@ def describe_trust(trust: TrustStore) -> list[str]:
         if isinstance(root, x509.Certificate)
     ]
     described += [f"pinned public key sha256:{digest}" for digest in sorted(trust.pinned_keys)]
+    described += [f"witness key sha256:{key_id(key)}" for key in trust.witness_keys]
     return described
 
 

@@ -32,6 +32,7 @@ from evidence_store.errors import (
     VerificationError,
 )
 from evidence_store.model import EventType, Link, Manifest, SegmentRef
+from evidence_store.receipts import WitnessReport, check_receipts, is_witness_file
 from evidence_store.signer_check import check_signer, signer_certificates
 from evidence_store.signing import (
     PublicKey,
@@ -66,6 +67,7 @@ class VerifiedSession:
     started_at: str
     ended_at: str
     interrupted: bool
+    witness: WitnessReport | None = None  # what the off-box witness's receipts prove
     # The time-stamp tokens checked, in the chain's order; and how many there are that
     # could not be checked (no time-stamp authority's root was given).
     time_stamps: tuple[StampedTime, ...] = field(default=())
@@ -73,7 +75,9 @@ class VerifiedSession:
     clock_marks: tuple[str, ...] = ()  # clock_skew events in the chain: "chain/N.json: why"
 
     def as_dict(self) -> dict[str, Any]:
+        witnessed = {} if self.witness is None else {"witness": self.witness.as_dict()}
         return {
+            **witnessed,
             "session_id": self.session_id,
             "intact": True,
             "signer": self.signer,
@@ -131,6 +135,14 @@ class _Verification:
         )
         chain, last_signature = self._walk_chain(public_key, certificate, intermediates)
         self._no_strays(chain)
+        # The witness's receipts: read raw, so they stay out of the SHA256SUMS comparison.
+        witness = check_receipts(
+            lambda relative: self.store.read_bytes(self.prefix + relative),
+            {key[len(self.prefix) :] for key in self.keys},
+            self.session_id,
+            chain.length,
+            self.trust.witness_keys,
+        )
         manifest = self._check_manifest(public_key, chain, last_signature)
         stamps, unchecked = self._check_tokens(manifest)
         return VerifiedSession(
@@ -145,6 +157,7 @@ class _Verification:
             started_at=manifest.started_at,
             ended_at=manifest.ended_at,
             interrupted=manifest.interrupted,
+            witness=witness,
             time_stamps=tuple(stamps),
             unchecked_time_stamps=unchecked,
             clock_marks=tuple(self.clock_marks),
@@ -308,7 +321,7 @@ class _Verification:
         expected.add(token_name(layout.MANIFEST))
         for key in sorted(self.keys):
             relative = key[len(self.prefix) :]
-            if relative in expected:
+            if relative in expected or is_witness_file(relative):  # receipts: check_receipts
                 continue
             next_segment = layout.segment_path(len(chain.segments))
             if relative == next_segment and not chain.terminal:

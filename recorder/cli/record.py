@@ -31,6 +31,7 @@ from recorder.settings import RecorderSettings
 from recorder.start import Recording, RecordingStarter
 
 MAX_DURATION_S = 12 * 3600  # longer than any questioning; a typo, not a session
+WITNESS_FLUSH_SECONDS = 5.0  # at the end: time for the last heads to reach the witness
 HOLDER = "sealroom record"  # who holds the room, as a refusal names it
 
 
@@ -136,6 +137,7 @@ def record(
         )
         # Refused, with nothing changed, while another process records the room.
         report = starter.take_room(HOLDER)
+        starter.start_witness()
         try:
             for line in describe(report):
                 click.echo(f"sealroom: recovery: {line}", err=True)
@@ -143,6 +145,14 @@ def record(
             where = f" --data-dir {data.root}" if data_dir else ""
             _record(recording, starter.custody, duration, as_json=as_json, data_dir_option=where)
         finally:
+            # Recording never waits for the witness: a few seconds for the last heads, then
+            # whatever is left stays queued for the next process that runs (service, uploader).
+            left = starter.stop_witness(flush_seconds=WITNESS_FLUSH_SECONDS)
+            if left:
+                click.echo(
+                    f"sealroom: {left} signed head(s) wait for the witness; they are sent later",
+                    err=True,
+                )
             starter.release_room()
 
 

@@ -8,9 +8,11 @@ without recording again.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
+from evidence_store import fan_out
 from evidence_store.cli import (
     data_dir_from,
     data_dir_option,
@@ -19,7 +21,10 @@ from evidence_store.cli import (
     operator,
 )
 from evidence_store.index import reporting
-from recorder.recovery import RecoveryReport, recover_unfinished
+from evidence_store.witnessing import WitnessLink
+from recorder.recovery import RecoveryReport, recover_unfinished, seal_checks_for
+
+WITNESS_FLUSH_SECONDS = 5.0
 
 
 def describe(report: RecoveryReport) -> list[str]:
@@ -54,15 +59,33 @@ def recover(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
     data = data_dir_from(ctx, data_dir)
     store = data.store()
     signer = data.signer()
-    with reporting(data) as catalog:
-        report = recover_unfinished(
-            store,
-            signer,
-            data.custody(store, signer),
-            actor=operator(),
-            role="operator",
-            on_head=catalog.on_head,
+    custody = data.custody(store, signer)
+
+    def witness_event(action: str, session_id: str | None, detail: dict[str, Any]) -> None:
+        custody.record(
+            actor=operator(), role="operator", action=action, session_id=session_id, detail=detail
         )
+
+    witness = WitnessLink.open(data, on_event=witness_event)
+    if witness is not None:
+        witness.start()
+    try:
+        with reporting(data) as catalog:  # what recovery seals reaches the catalog too
+            report = recover_unfinished(
+                store,
+                signer,
+                custody,
+                actor=operator(),
+                role="operator",
+                on_head=fan_out(None if witness is None else witness.hook, catalog.on_head),
+                seal_checks=seal_checks_for(
+                    data, store, None if witness is None else witness.client
+                ),
+            )
+    finally:
+        if witness is not None:
+            witness.flush(WITNESS_FLUSH_SECONDS)
+            witness.stop()
     if as_json:
         emit_json(report.as_dict())
     else:

@@ -15,6 +15,10 @@ each one whose writer is gone (its ``flock`` is free; a live one is skipped), re
    if the chain had already ended (a crash while sealing), it only finishes the seal.
 
 Every step can be cut off by another crash and simply run again.
+
+A session that the witness, the bucket or its own receipts record as sealed is never
+recovered (``recorder.recovery.sealed``): its seal was removed, and sealing it again would
+shorten the evidence with the device key. It is refused, with an alarm in the custody log.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ from evidence_store import (
 from evidence_store.custody import CustodyLog
 from recorder.media import US_PER_SECOND, segment_times
 from recorder.recovery.salvage import count_video_frames, salvage_segment
+from recorder.recovery.sealed import SealCheck, sealed_elsewhere
 
 log = logging.getLogger("sealroom.recorder")
 
@@ -121,15 +126,33 @@ def recover_unfinished(
     actor: str,
     role: str,
     on_head: HeadHook | None = None,
+    seal_checks: list[SealCheck] | None = None,
 ) -> RecoveryReport:
     """Recover every unfinished session that no live process is recording, and record each
     recovery (``record_recovered``) or refusal (``alarm``) in the custody log. ``on_head``
-    hears of the links and seals recovery writes (``SessionWriter``'s hook)."""
+    gets the heads recovery signs (for the witness); a session one of ``seal_checks`` finds
+    sealed elsewhere is refused."""
     started = time.monotonic()
     report = RecoveryReport()
     for session_id in unfinished_sessions(store):
         if not store.exists(layout.session_prefix(session_id) + layout.link_name(0)):
             report.empty.append(session_id)  # nothing recorded: there is no chain to end
+            continue
+        where = sealed_elsewhere(seal_checks or [], session_id)
+        if where is not None:
+            reason = (
+                f"not re-sealed: the session was sealed and its seal is gone from the box "
+                f"({where}); look at what was removed"
+            )
+            log.error("ALARM: session %s: %s", session_id, reason)
+            report.refused.append(RefusedSession(session_id, reason))
+            custody.record(
+                actor=actor,
+                role=role,
+                action="alarm",
+                session_id=session_id,
+                detail={"kind": "reseal_refused", "reason": reason},
+            )
             continue
         try:
             recovered = recover_session(store, signer, session_id, on_head=on_head)

@@ -63,6 +63,7 @@ HOLDER = "the recorder service"  # who holds the room, as a refusal names it
 WATCH_SECONDS = 0.25
 JPEG_QUALITY = 80
 ROLE = "recorder"
+WITNESS_FLUSH_SECONDS = 2.0  # on shutdown: a moment for the seal to reach the witness
 
 T = TypeVar("T")
 
@@ -147,6 +148,7 @@ class RoomService:
         """Take the room, recover what a dead recorder left unfinished, start watching.
         RoomBusyError when another process records the room."""
         report = self._starter.take_room(HOLDER)
+        self._starter.start_witness()  # heads leave within seconds, for the service's life
         previous = self._load_state()
         recovered = {r.session_id: r for r in report.recovered}
         with self._lock:
@@ -179,6 +181,7 @@ class RoomService:
                     self.stop(reason)
                 except SealroomError as exc:  # left unfinished: recovered at the next start
                     log.error("could not stop the session on shutdown: %s", exc)
+            self._starter.stop_witness(flush_seconds=WITNESS_FLUSH_SECONDS)
             self._starter.release_room()
         if self._watcher.is_alive():
             self._watcher.join(timeout=2)

@@ -111,10 +111,12 @@ def build_console(
     return Console(app, data, own, other)
 
 
-def catalogue(app: Flask) -> None:
+def catalogue(app: Flask, *, witnessing: bool = False) -> None:
     """Bring the console's catalog up to its store, as the worker's reconcile does (the
     sessions here are written straight into the store, without a room to report them)."""
-    report = reconcile(app.extensions[INDEX_KEY], app.extensions[LOCAL_STORE_KEY], None)
+    report = reconcile(
+        app.extensions[INDEX_KEY], app.extensions[LOCAL_STORE_KEY], None, witnessing=witnessing
+    )
     assert not report.failed, report.failed
 
 

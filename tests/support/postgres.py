@@ -32,10 +32,19 @@ def _as_postgres(*command: str) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else list(command)
 
 
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    if url := os.environ.get("SEALROOM_TEST_POSTGRES_URL"):
+        yield url
+        return
+    with private_postgres() as url:
+        yield url
+
+
 @contextlib.contextmanager
-def running_postgres() -> Iterator[str]:
-    """A PostgreSQL server of its own in a temporary directory, with a database
-    ``sealroom``; its URL, until the block ends (the benchmarks use it too)."""
+def private_postgres() -> Iterator[str]:
+    """A PostgreSQL server of its own, in a temporary directory, for as long as the block
+    runs (the tests' fixture, and the benchmarks)."""
     binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     assert binaries, "Debian's postgresql package is missing: run scripts/setup"
     bin_dir = Path(binaries[-1]).parent
@@ -86,15 +95,6 @@ def running_postgres() -> Iterator[str]:
         server.terminate()
         server.wait(timeout=30)
         shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    if url := os.environ.get("SEALROOM_TEST_POSTGRES_URL"):
-        yield url
-        return
-    with running_postgres() as url:
-        yield url
 
 
 @pytest.fixture

@@ -34,7 +34,13 @@ from evidence_store import (
 from evidence_store.index import SessionPage, SessionSearch, read_links, read_manifest
 from web.access import allow
 from web.audit import custody_log, record
-from web.evidence import console_settings, data_dir, evidence_store, session_index
+from web.evidence import (
+    console_settings,
+    data_dir,
+    evidence_store,
+    session_index,
+    witnessing,
+)
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm
 from web.models import ROOT_UNIT, Bookmark
@@ -75,7 +81,9 @@ def sessions() -> str | tuple[str, int]:
         empty = SessionPage([], 1, console_settings().page_size, 0)
         return render_template("review/list.html", rows=empty, form=form, filters=filters), 400
     record("list_sessions", detail={"filters": filters, "page": page})
-    return render_template("review/list.html", rows=rows, form=form, filters=filters)
+    return render_template(
+        "review/list.html", rows=rows, form=form, filters=filters, witnessing=witnessing()
+    )
 
 
 @blueprint.get("/<session_id>")
@@ -114,6 +122,10 @@ def detail(session_id: str) -> str:
         bookmark_form=BookmarkForm(),
         confirm_form=ConfirmForm(),
         verification=session.pop(f"verified:{session_id}", None),
+        witnessing=witnessing(),
+        # Looked up afresh: the receipt may have arrived since the row was indexed.
+        witnessed=row.witnessed
+        or store.exists(layout.session_prefix(session_id) + layout.SEAL_RECEIPT),
     )
 
 

@@ -2,7 +2,7 @@
 """Standalone verifier for a sealroom export package.
 
 Usage:  python verify.py [PACKAGE_DIR] [--root ROOT.pem] [--expect-root FINGERPRINT]
-                        [--tsa-root TSA.pem] [--skip-time-stamps]
+                        [--tsa-root TSA.pem] [--skip-time-stamps] [--witness-key W.pem]
 
 Needs only the Python standard library (3.9 or newer) and the ``cryptography`` package.
 It implements the rules of the sealroom evidence format, version 1 (docs/evidence-format.md,
@@ -27,6 +27,10 @@ checked on its own:
      the authority's time for the session's start. Tokens need the ``rfc3161-client``
      package: without it they are NOT checked, and the result says so (exit status 2),
      unless --skip-time-stamps asks to verify the rest alone.
+ 10. every receipt of the off-box witness (witness/NNNNNN.json, witness/manifest.json) names
+     the exact bytes of a head the session holds, is in the witness's Merkle tree (RFC 9162
+     inclusion proof) under a tree head signed by the witness key (witness/*.pem, or
+     --witness-key); a session without receipts is reported "not yet witnessed".
 
 Two signatures, two statements. The room device's signature (the chain, the manifest) proves
 the recording: every segment is byte for byte what the device sealed. The exporting
@@ -560,8 +564,10 @@ class Session:
         root: TrustRoot,
         clip: Clip | None,
         stamps: TimeStamps | None = None,
+        witness: WitnessKeys | None = None,
     ):
         self.stamps = stamps
+        self.witness = witness
         self.package = package
         self.dir = directory
         self.session_id = directory.name
@@ -613,6 +619,7 @@ class Session:
         if chain.length == 0:
             raise Failure(self.where("chain/000000.json"), "the chain has no first link")
         self.no_strays(chain)
+        witnessed = check_receipts(self, chain, self.witness)  # section 5b
         manifest = self.check_manifest(key, chain, last_signature)
         return {
             "signer": signer,
@@ -622,6 +629,7 @@ class Session:
             "chain_length": chain.length,
             "head": chain.head,
             "segments": chain.segments,
+            "witness": witnessed,
         }
 
     def certificates(self) -> tuple[x509.Certificate | None, list[x509.Certificate]]:
@@ -707,7 +715,7 @@ class Session:
         expected |= {f"chain/{seq:06d}.sig" for seq in range(chain.length)}
         expected |= token_names(chain.length)  # checked last (TimeStamps)
         for relative in self.files:
-            if relative not in expected:
+            if relative not in expected and not relative.startswith(WITNESS_DIR):  # see 5b
                 raise Failure(
                     self.where(relative),
                     "object is not part of the sealed chain (added, duplicated or spliced in, "
@@ -761,6 +769,204 @@ class Session:
         if body != text.encode("utf-8"):
             raise Failure(where, "does not list exactly the session's files and their digests")
         return body
+
+
+# -- 5b. the off-box witness's receipts (format section "Witness receipts") -------------------
+#
+# Each receipt witness/NNNNNN.json (link NNNNNN) or witness/manifest.json (the seal) says that
+# the witness, a transparency log (RFC 9162), received exactly that head's bytes at
+# received_at: its entry is a leaf of the witness's Merkle tree, the inclusion proof leads to
+# the root of a tree head, and the witness key signs the tree head. A session may have none
+# yet ("not yet witnessed"): that is reported, not a failure.
+
+WITNESS_DIR = "witness/"
+SEAL_RECEIPT = "witness/manifest.json"
+WITNESS_KEYS = "witness"  # the package's folder of witness public keys (PEM)
+ENTRY_FIELDS = {"v", "type", "session", "kind", "seq", "sha256", "device", "received_at", "fork"}
+HEAD_FIELDS = {"v", "type", "log", "tree_size", "root_hash", "timestamp", "signature"}
+
+
+def leaf_hash(data: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, proof: list[bytes], root: bytes) -> bool:
+    """RFC 9162, section 2.1.3.2, step by step."""
+    if index >= size or index < 0:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            r = node_hash(r, p)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and r == root
+
+
+class WitnessKeys:
+    """The witness keys believed: given with --witness-key, else those the package carries
+    (whose fingerprints are printed, to compare with the ones the procuracy publishes)."""
+
+    def __init__(self, package: Path, given: list[Path]) -> None:
+        files = [Path(f) for f in given] or sorted((package / WITNESS_KEYS).glob("*.pem"))
+        self.given = bool(given)
+        self.keys: dict[str, Any] = {}
+        for file in files:
+            data = file.read_bytes()
+            if b"CERTIFICATE-----" in data:
+                key = load_certificates(data, str(file))[0].public_key()
+            else:
+                key = load_public_key(data, str(file))
+            self.keys[sha256_hex(key_der(key))] = key
+
+
+def check_receipt_form(receipt: dict[str, Any], where: str) -> None:
+    entry, head = receipt.get("entry"), receipt.get("tree_head")
+    if (
+        set(receipt) != {"v", "type", "entry", "leaf_index", "inclusion", "tree_head"}
+        or receipt["v"] != 1
+        or receipt["type"] != "sealroom.witness-receipt"
+        or not isinstance(entry, dict)
+        or not isinstance(head, dict)
+        or not is_count(receipt["leaf_index"])
+        or not isinstance(receipt["inclusion"], list)
+        or not all(isinstance(p, str) and SHA256_HEX.match(p) for p in receipt["inclusion"])
+    ):
+        raise Failure(where, "not a version 1 witness receipt")
+    if (
+        not set(entry) <= ENTRY_FIELDS
+        or set(entry) < ENTRY_FIELDS - {"seq"}
+        or entry["v"] != 1
+        or entry["type"] != "sealroom.witness-entry"
+        or entry["kind"] not in ("link", "seal")
+        or ("seq" in entry) != (entry["kind"] == "link")
+        or ("seq" in entry and not is_count(entry["seq"]))
+        or not isinstance(entry["sha256"], str)
+        or not SHA256_HEX.match(entry["sha256"])
+        or not isinstance(entry["received_at"], str)
+        or not TIMESTAMP.match(entry["received_at"])
+        or not isinstance(entry["fork"], bool)
+    ):
+        raise Failure(where, "the receipt's entry is not a version 1 witness entry")
+    if (
+        set(head) != HEAD_FIELDS
+        or head["v"] != 1
+        or head["type"] != "sealroom.tree-head"
+        or not is_count(head["tree_size"])
+        or not all(isinstance(head[f], str) for f in ("log", "root_hash", "timestamp", "signature"))
+        or not SHA256_HEX.match(head["root_hash"])
+    ):
+        raise Failure(where, "the receipt's tree head is not a version 1 signed tree head")
+
+
+def check_receipts(session: Session, chain: Chain, witness: WitnessKeys | None) -> dict[str, Any]:
+    """Every receipt of the session, in name order; the first that does not hold fails."""
+    trusted = witness.keys if witness is not None else {}
+    names = sorted(f for f in session.files if f.startswith(WITNESS_DIR))
+    witnessed: list[int] = []
+    lateness: dict[str, float] = {}
+    logs: set[str] = set()
+    seal_witnessed = False
+    for name in names:
+        where = session.where(name)
+        if name == SEAL_RECEIPT:
+            seq, head_name = None, "manifest.json"
+        else:
+            stem = name[len(WITNESS_DIR) :].removesuffix(".json")
+            if not (len(stem) == 6 and stem.isdigit() and name == f"witness/{stem}.json"):
+                raise Failure(
+                    where,
+                    "object is not part of the session (the witness folder holds only receipts)",
+                )
+            seq, head_name = int(stem), f"chain/{stem}.json"
+        receipt = load_canonical((session.dir / name).read_bytes(), where)
+        check_receipt_form(receipt, where)
+        entry, head = receipt["entry"], receipt["tree_head"]
+        if entry["session"] != session.session_id:
+            raise Failure(where, f"a receipt for session {entry['session']}")
+        if entry["fork"]:
+            raise Failure(where, "a fork the witness refused is not a receipt")
+        if entry["kind"] != ("seal" if seq is None else "link") or entry.get("seq") != seq:
+            raise Failure(where, "the receipt is for another head than its name says")
+        if head_name not in session.files:
+            what = "the seal" if seq is None else f"link {seq}"
+            raise Failure(
+                where,
+                f"the witness holds {what} of this session, which is gone: "
+                "it was removed after it was witnessed",
+            )
+        body = (session.dir / head_name).read_bytes()
+        if sha256_hex(body) != entry["sha256"]:
+            raise Failure(
+                where,
+                f"{head_name} is not the one the witness received at "
+                f"{entry['received_at']}: it was replaced after it was witnessed",
+            )
+        key = trusted.get(head["log"])
+        if key is None:
+            raise Failure(
+                where,
+                f"signed by witness key sha256:{head['log']}, which is not a "
+                "trusted witness key (give it with --witness-key)",
+            )
+        signed = canonical({k: v for k, v in head.items() if k != "signature"})
+        try:
+            signature = bytes.fromhex(head["signature"])
+        except ValueError as exc:
+            raise Failure(where, "the tree head's signature is not hex") from exc
+        check_signature(key, signature, signed, where)
+        proof = [bytes.fromhex(p) for p in receipt["inclusion"]]
+        if not verify_inclusion(
+            receipt["leaf_index"],
+            head["tree_size"],
+            leaf_hash(canonical(entry)),
+            proof,
+            bytes.fromhex(head["root_hash"]),
+        ):
+            raise Failure(where, "the entry is not in the witness's signed tree")
+        logs.add(head["log"])
+        signed_at = json.loads(body)["ended_at" if seq is None else "time"]
+        lateness[head_name] = (
+            parse_time(entry["received_at"]) - parse_time(signed_at)
+        ).total_seconds()
+        if seq is None:
+            seal_witnessed = True
+        else:
+            witnessed.append(seq)
+    return {
+        "links": len(witnessed),
+        "of": chain.length,
+        "seal": seal_witnessed,
+        "lateness": lateness,
+        "logs": sorted(logs),
+    }
+
+
+def report_witness(
+    found: dict[str, Any], witness: WitnessKeys, report: Callable[[str], None]
+) -> None:
+    if not found["links"] and not found["seal"]:
+        report("Witness:        NOT YET WITNESSED: no receipt from the off-box witness (reported,")
+        report("  not a sign of tampering: the witness may have been unreachable)")
+        return
+    seal = " and the seal" if found["seal"] else ""
+    report(f"Witness:        {found['links']} of {found['of']} links{seal} have receipts")
+    late = max(found["lateness"].values())
+    report(f"  each in the witness's signed log; received at most {late:.1f} s after signing")
+    for log in found["logs"]:
+        origin = "given (--witness-key)" if witness.given else "carried by the package"
+        fingerprint = ":".join(log[i : i + 2].upper() for i in range(0, len(log), 2))
+        report(f"  witness key SHA-256 {fingerprint} ({origin})")
 
 
 # -- 6. the package's signature: what the exporting installation vouches for -------------------
@@ -1192,6 +1398,7 @@ def verify(
     *,
     tsa_root: Path | None = None,
     skip_time_stamps: bool = False,
+    witness_keys: list[Path] | None = None,
 ) -> dict[str, Any]:
     """Verify ``package``; raise Failure at the first thing that does not verify. Returns
     what the session's check found (signer, manifest, chain, segments)."""
@@ -1222,7 +1429,8 @@ def verify(
     clip = Clip(clip_data) if clip_data is not None else None
     not_included = exporter.statement(NOT_INCLUDED)
     stamps = TimeStamps(package, tsa_root, skip=skip_time_stamps)
-    session = Session(package, session_dir, root, clip, stamps)
+    witness = WitnessKeys(package, witness_keys or [])
+    session = Session(package, session_dir, root, clip, stamps, witness)
     result = session.run()
     manifest = result["manifest"]
     report(f"Signer:         {result['signer']}  ({result['algorithm']})")
@@ -1242,6 +1450,7 @@ def verify(
     report(f"  duration:     {clock(manifest['duration_us'])} (pauses excluded)")
     report(f"Chain:          {result['chain_length']} links, every one signed, unbroken")
     report(f"  head:         {result['head']}")
+    report_witness(result["witness"], witness, report)
     report("Manifest:       signed, and exactly what the chain implies")
     report("SHA256SUMS:     signed, lists exactly the session's files")
     segments = result["segments"]
@@ -1307,6 +1516,13 @@ def main(argv: list[str] | None = None) -> int:
         "--tsa-root", type=Path, help="a time-stamp authority's root obtained independently (PEM)"
     )
     parser.add_argument(
+        "--witness-key",
+        action="append",
+        default=[],
+        type=Path,
+        help="the witness's public key (PEM), obtained independently; repeatable",
+    )
+    parser.add_argument(
         "--skip-time-stamps",
         action="store_true",
         help="verify everything else when the time-stamp tokens cannot be checked",
@@ -1322,6 +1538,7 @@ def main(argv: list[str] | None = None) -> int:
             args.expect_root,
             tsa_root=args.tsa_root,
             skip_time_stamps=args.skip_time_stamps,
+            witness_keys=args.witness_key,
         )
     except TimeStampsNotChecked as unchecked:
         say()

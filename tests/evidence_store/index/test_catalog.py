@@ -45,6 +45,7 @@ def event(
     state: str = "open",
     started_at: str = "2026-03-01T01:00:00.000000Z",
     location: str = "spool",
+    witnessed: bool = False,
     **metadata: Any,
 ) -> CatalogEvent:
     fields: dict[str, Any] = {
@@ -69,6 +70,7 @@ def event(
         segments=links - 1,
         media_bytes=links * 1000,
         location=location,  # type: ignore[arg-type]
+        witnessed=witnessed,
     )
 
 
@@ -96,7 +98,19 @@ def test_a_late_or_repeated_event_never_moves_a_session_backwards(catalog: Sessi
     row = catalog.get(session_id)
     assert row is not None
     assert (row.state, row.links, row.segments) == (SealState.SEALED, 7, 6)
-    assert catalog.progress([session_id]) == {session_id: ("sealed", 7, "released")}
+    assert catalog.progress([session_id]) == {session_id: ("sealed", 7, "released", False)}
+
+
+def test_a_witness_receipt_once_reported_stays_reported(catalog: SessionIndex) -> None:
+    session_id = "s-20260301T010000Z-0000000a"
+    catalog.record(event(kind="sealed", links=7, state="sealed"), room="room1")
+    assert catalog.record(
+        event(kind="uploaded", links=7, state="sealed", location="bucket", witnessed=True),
+        room="room1",
+    )
+    assert not catalog.record(event(kind="sealed", links=7, state="sealed"), room="room1")
+    row = catalog.get(session_id)
+    assert row is not None and row.witnessed
 
 
 def test_one_late_event_alone_registers_a_session_the_catalog_missed(

@@ -9,8 +9,8 @@ Substring search is indexed: on PostgreSQL by trigram GIN indexes (``pg_trgm``; 
 right to create the extension, search still works, by scanning), on SQLite by an FTS5
 trigram table that triggers keep in step with the rows.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 import json
@@ -22,13 +22,13 @@ from alembic import op
 from evidence_store.index.schema import KEY_COLUMNS, SEARCH_TABLE
 from evidence_store.index.search_text import list_key, search_key
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
 log = logging.getLogger("sealroom.catalog")
-OLD = "session_index_0001"
+OLD = "session_index_0002"
 BATCH = 1000
 OLD_COLUMNS = [
     "session_id",
@@ -49,6 +49,7 @@ OLD_COLUMNS = [
     "category",
     "retain_until",
     "indexed_at",
+    "witnessed",
 ]
 
 
@@ -78,6 +79,7 @@ def _create_table() -> None:
         sa.Column("category", sa.String(100), nullable=True),
         sa.Column("retain_until", sa.String(27), nullable=True),
         sa.Column("indexed_at", sa.String(27), nullable=False),
+        sa.Column("witnessed", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
 
 
