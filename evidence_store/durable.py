@@ -12,6 +12,11 @@ sees the old file or the new one, never a missing or half-written one.
 
 Temporaries are named ``.<name>.<random>.<pid>.tmp``: unique per call (two writers never share
 one), and recognisable (``TEMPORARY_NAME``) so listings can leave out writes in progress.
+
+A mode is what the file may at most allow: the process's umask takes bits off it, as it does
+for every file the process creates. The installation sets that umask
+(``evidence_store.installation``), so a sealed object is 0400 (0440 where the data directory
+is configured group-readable), never readable by every local user.
 """
 
 from __future__ import annotations
@@ -24,9 +29,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH  # 0444: sealed, for anyone to check
+READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH  # 0444 less the umask: sealed
 PRIVATE = stat.S_IRUSR | stat.S_IWUSR  # 0600: keys, secrets and a service's own state
 TEMPORARY_NAME = re.compile(r"^\..+\.\d+\.tmp$")
+_USUAL_UMASK = 0o022
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` can only swap it, which
+    would leave other threads creating files under a wrong mask meanwhile)."""
+    try:
+        with Path("/proc/self/status").open(encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _USUAL_UMASK
+
+
+def masked(mode: int) -> int:
+    """``mode`` less the process's umask: what a file created now may allow."""
+    return mode & ~current_umask()
 
 
 class NameTaken(FileExistsError):
@@ -72,7 +96,7 @@ def publish_once(source: Path, path: Path, *, mode: int) -> None:
     ``NameTaken`` is raised and ``source`` is kept (with ``mode``)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with source.open("rb") as handle:
-        os.fchmod(handle.fileno(), mode)  # before linking: the published name is never writable
+        os.fchmod(handle.fileno(), masked(mode))  # before linking: never writable once named
         os.fsync(handle.fileno())
     try:
         os.link(source, path)
@@ -103,7 +127,7 @@ def _durable_temporary(path: Path, data: bytes, mode: int) -> Iterator[Path]:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), mode)
+            os.fchmod(handle.fileno(), masked(mode))
             os.fsync(handle.fileno())
         yield temporary
     finally:

@@ -12,15 +12,18 @@ Anything else is a TamperedError naming the document and the first field at faul
 
 from __future__ import annotations
 
+import unicodedata
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
@@ -36,10 +39,76 @@ from evidence_store.timefmt import TIMESTAMP_PATTERN
 
 FORMAT_VERSION: Literal[1] = 1
 
+# Characters that may not appear in metadata text: C0 and C1 controls (newline, tab, DEL and
+# the rest), the Unicode line and paragraph separators, and the bidirectional overrides and
+# isolates, which make text display other than it is stored.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_CHARACTER_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}
+# Set by ``parse`` (and other readers of stored documents): what was sealed is read as it was
+# sealed, so a session sealed before the rule existed still verifies.
+STORED = "stored"
+
+
+def control_character(text: str) -> str | None:
+    """The first character of ``text`` that metadata may not hold, or None."""
+    for character in text:
+        if character in _BIDI_CONTROLS or unicodedata.category(character) in ("Cc", "Zl", "Zp"):
+            return character
+    return None
+
+
+def spelled_out(text: str) -> str:
+    """``text`` with every character ``control_character`` finds written out as an escape
+    (``\\n``, ``\\t``, ``\\u2028``...): how text from a session sealed before the rule is shown,
+    so it can neither break a line nor pass for other text."""
+    if control_character(text) is None:
+        return text
+    escapes = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return "".join(
+        escapes.get(c) or (f"\\u{ord(c):04x}" if control_character(c) else c) for c in text
+    )
+
+
+def plain_text_problem(text: str) -> str | None:
+    """Why ``text`` cannot be metadata (one line a person can act on), or None when it can.
+
+    The one rule for every text field of a session and of the console (case number, room,
+    names, titles, exhibit numbers, reasons, ...): one line, no control characters."""
+    character = control_character(text)
+    if character is None:
+        return None
+    code = f"U+{ord(character):04X}"
+    what = _CHARACTER_NAMES.get(character)
+    what = f"{what} ({code})" if what else f"the control character {code}"
+    return f"contains {what}: write it on one line, without control characters"
+
+
+def _plain_text(value: str, info: ValidationInfo) -> str:
+    if isinstance(info.context, dict) and info.context.get(STORED):
+        return value
+    problem = plain_text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def stored(**values: Any) -> dict[str, Any]:
+    """Validation context for documents read back from storage (see ``STORED``)."""
+    return {STORED: True, **values}
+
+
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Timestamp = Annotated[str, StringConstraints(pattern=TIMESTAMP_PATTERN)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
+    AfterValidator(_plain_text),
+]
+Name = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    AfterValidator(_plain_text),
+]
 SessionId = Annotated[str, StringConstraints(pattern=r"^s-\d{8}T\d{6}Z-[0-9a-f]{8}$")]
 
 GENESIS_PREV = "0" * 64
@@ -63,7 +132,7 @@ class _Document(BaseModel):
         """
         document = parse_canonical(data, location=location)
         try:
-            parsed = cls.model_validate_json(data, strict=True)
+            parsed = cls.model_validate_json(data, strict=True, context=stored())
         except ValidationError as exc:
             raise TamperedError(
                 f"malformed {cls.noun}: {first_error(exc)}", location=location

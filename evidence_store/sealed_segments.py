@@ -20,7 +20,7 @@ from evidence_store import layout
 from evidence_store.canonical import parse_canonical
 from evidence_store.chain import ChainState
 from evidence_store.errors import TamperedError
-from evidence_store.model import Link, SegmentRef, first_error
+from evidence_store.model import Link, SegmentRef, first_error, stored
 from evidence_store.signer_check import check_signer, signer_certificates
 from evidence_store.signing import PublicKey, TrustStore, load_public_key, verify_signature
 from evidence_store.store import EvidenceReader
@@ -76,7 +76,7 @@ class SealedSegments:
         public_key = self._key()
         verify_signature(public_key, self._read(layout.link_sig_name(seq)), body, location=where)
         try:
-            link = Link.model_validate(parse_canonical(body, location=where))
+            link = Link.model_validate(parse_canonical(body, location=where), context=stored())
         except ValidationError as exc:
             raise TamperedError(f"malformed link: {first_error(exc)}", location=where) from exc
         chain = self._chain.copy() if seq == 0 else self._chain  # apply() refuses atomically

@@ -332,6 +332,11 @@ class EvidenceSettings(BaseModel):
         "every token must chain to; $SEALROOM_TSA_CA wins",
     )
     timestamping: TimestampingSettings = Field(default_factory=TimestampingSettings)
+    group_readable: bool = Field(
+        default=False,
+        description="let the data directory's group read it (directories 0750, files 0640 or "
+        "0440); default: its owner only (0700, 0600 or 0400)",
+    )
 
 
 def default_data_dir() -> Path:

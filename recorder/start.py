@@ -111,6 +111,7 @@ class RecordingStarter:
         self.settings = settings
         self.actor = actor
         self.role = role
+        data.secure()  # owner-only files; an installation open to others is tightened, warned
         self.store = data.store(create=True)
         self.signer = data.signer()
         self.custody = data.custody(self.store, self.signer)

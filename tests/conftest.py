@@ -5,6 +5,8 @@ fixture it needs and pytest finds it."""
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,20 @@ pytest_plugins = [
     "tests.support.s3",
     "tests.support.postgres",
     "tests.support.browser",
+    "tests.support.ldap",
+    "tests.support.accounts",
     "tests.support.witness",
     "tests.support.tsa",
 ]
+
+
+@pytest.fixture(autouse=True)
+def usual_umask() -> Iterator[None]:
+    """Each test starts with the umask a fresh process has (022), whatever an earlier test's
+    console or command set (an installation restricts its process's umask), and leaves it."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@
 ``@rooms`` admits a room appliance signed in with its own credential, and no user
 (``web.room_credential``: the catalog's ingest).
 A ``before_request`` hook enforces the rule of the matched endpoint, so a view cannot forget
-to check, and every denial is written to the custody log.
+to check, and every denial is written to the custody log. A person whose password an
+administrator set reaches nothing but the page to change it (and logging out) until they do.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
 ROOMS = "rooms"
 RULE_ATTRIBUTE = "_sealroom_access"
+# What a person who must change their password may still reach.
+BEFORE_PASSWORD_CHANGE = frozenset(
+    {"auth.change_password", "auth.logout", "auth.my_sessions", "auth.logout_everywhere"}
+)
 
 
 def allow(*roles: Role) -> Callable[[F], F]:
@@ -82,5 +87,9 @@ def init_access(app: Flask) -> None:
                     "method": request.method,
                 },
             )
+            abort(403)
+        if current_user.must_change_password and request.endpoint not in BEFORE_PASSWORD_CHANGE:
+            if request.method == "GET" and request.accept_mimetypes.accept_html:
+                return redirect(url_for("auth.change_password"))
             abort(403)
         return None

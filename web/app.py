@@ -15,12 +15,13 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from evidence_store import PRIVATE, FilesystemStore, NameTaken, StoreError, write_once
+from evidence_store import PRIVATE, FilesystemStore, NameTaken, StoreError, UsageError, write_once
 from evidence_store.bucket import LayeredStore, RetentionPolicy, S3Access, S3Store
 from evidence_store.index import SessionIndex
 from evidence_store.installation import DataDir
 from web import audit
 from web.access import init_access, public
+from web.auth import sessions as login_sessions
 from web.display import init_display
 from web.extensions import babel, csrf, db, limiter, login_manager
 from web.jobs import JobRunner, Schedule
@@ -30,6 +31,8 @@ from web.settings import ConsoleSettings
 
 SUPPORTED_LANGUAGES = ("vi", "en")
 MAX_FORM_BYTES = 64 * 1024  # no form of the console needs more; bigger is an attack
+MIN_SECRET_BYTES = 32  # the key that signs session cookies: guessable below this
+SECRET_ENV = "SEALROOM_SECRET_KEY"  # noqa: S105 -- the variable's name, not a secret
 
 
 def create_app(
@@ -38,6 +41,7 @@ def create_app(
     """Build a console bound to one installation's data directory (and its object store,
     when ``[evidence.s3]`` or ``SEALROOM_S3_*`` in ``environ`` name one)."""
     settings = settings or ConsoleSettings()
+    data.secure()  # owner-only files; an installation open to others is tightened, warned
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=_secret_key(data.root, settings),
@@ -49,7 +53,7 @@ def create_app(
         REMEMBER_COOKIE_SECURE=settings.secure_cookies,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_absolute_hours),
         MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # tied to the login session instead
@@ -88,10 +92,12 @@ def create_app(
         _own_job_runner(app, data, settings, environ)
     _error_pages(app)
     _security_headers(app)
+    _warn_without_recorder_token(app, settings)
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+    def load_user(token: str) -> User | None:
+        # The cookie names a login session on the server, which may have ended since.
+        return login_sessions.load(token, current_app.config["SEALROOM_SETTINGS"])
 
     @app.get("/")
     @public
@@ -195,15 +201,40 @@ def _locale() -> str:
 
 
 def _secret_key(root: Path, settings: ConsoleSettings) -> str:
-    """From the environment or a file; generated once per installation, never a default."""
-    if from_env := os.environ.get("SEALROOM_SECRET_KEY"):
-        return from_env
+    """From the environment or a file; generated once per installation, never a default.
+    A key shorter than 32 bytes is refused: the console does not start with it."""
+    if from_env := os.environ.get(SECRET_ENV):
+        return _long_enough(from_env, f"${SECRET_ENV}")
     path = settings.secret_key_file or root / "console-secret"
     if not path.exists():
         # Whole or absent, never half-written; a console starting alongside may win the race.
         with suppress(NameTaken):
             write_once(path, secrets.token_urlsafe(48).encode(), mode=PRIVATE)
-    return path.read_text().strip()
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise UsageError(f"cannot read the console's secret key {path}: {exc.strerror}") from exc
+    return _long_enough(key, str(path))
+
+
+def _long_enough(key: str, where: str) -> str:
+    if len(key.encode()) < MIN_SECRET_BYTES:
+        raise UsageError(
+            f"the console's secret key ({where}) has {len(key.encode())} bytes; it needs at "
+            f"least {MIN_SECRET_BYTES}. Make one with: python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'"
+        )
+    return key
+
+
+def _warn_without_recorder_token(app: Flask, settings: ConsoleSettings) -> None:
+    """The room terminal drives recorders with a token; without one it cannot, so say so
+    at start rather than at the first button pressed."""
+    if settings.recorder_token_file is None and not os.environ.get("SEALROOM_RECORDER_TOKEN"):
+        app.logger.warning(
+            "no recorder credential ([console] recorder_token_file or "
+            "$SEALROOM_RECORDER_TOKEN): the room terminal cannot control any recorder"
+        )
 
 
 def _security_headers(app: Flask) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Flask
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
-from evidence_store import parse_utc
+from evidence_store import parse_utc, spelled_out
 
 ROLE_LABELS = {
     "investigator": _l("Investigator"),
@@ -43,6 +45,23 @@ def localtime(value: str | None) -> str:
         return value
 
 
+def printable(value: object) -> str:
+    """Text from users as it is, but with every control character written out (``\\n``,
+    ``\\u2028``...), so a sealed "A<newline>B" never shows as "A B" or as two lines, in a
+    page or a PDF. (New text cannot hold them; sessions sealed before the rule may.)"""
+    return spelled_out("" if value is None else str(value))
+
+
+def stored_time(value: datetime | None) -> str:
+    """A time from the console's database (UTC; SQLite hands it back without a zone) in the
+    console's time zone, to the second."""
+    if value is None:
+        return "—"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return str(format_datetime(value, "yyyy-MM-dd HH:mm:ss"))
+
+
 def duration(microseconds: int | float) -> str:
     seconds = int(microseconds // 1_000_000)
     return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
@@ -51,6 +70,8 @@ def duration(microseconds: int | float) -> str:
 def init_display(app: Flask) -> None:
     app.add_template_global(lambda: str(get_locale() or "vi"), "current_locale")
     app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(stored_time, "stored_time")
+    app.add_template_filter(printable, "printable")
     app.add_template_filter(duration, "duration")
     app.add_template_global(lambda role: str(ROLE_LABELS.get(role, role)), "role_label")
     app.add_template_global(lambda state: str(STATE_LABELS.get(state, state)), "state_label")

@@ -1,4 +1,5 @@
-"""The console's tables: units, users, rooms, bookmarks and the courtroom's references.
+"""The console's tables: units, users and their login sessions, rooms, bookmarks and the
+courtroom's references.
 
 Evidence itself is never stored here; neither is the session index, which belongs to
 ``evidence_store.index`` (the one `sealroom reindex` rebuilds).
@@ -40,19 +41,32 @@ class Unit(db.Model):  # type: ignore[name-defined]
         return codes
 
 
+LOCAL = "local"  # an account with a password kept here (argon2)
+DIRECTORY = "directory"  # an account of the LDAP directory: its password, role and unit live there
+
+
 class User(UserMixin, db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
+    __allow_unmapped__ = True  # login_token and login_id below are not columns
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
-    password_hash: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))  # "" for a directory account
     role: Mapped[str] = mapped_column(String(20))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     unit: Mapped[Unit] = relationship()
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    source: Mapped[str] = mapped_column(String(20), default=LOCAL)
+    # A password set by an administrator (or generated) is changed at the next login.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # False while a second administrator has not approved the account (two-person rule).
+    approved: Mapped[bool] = mapped_column(default=True)
+
+    # The login session this object was loaded for (``web.auth.sessions``); not a column.
+    login_token: str | None = None
+    login_id: int | None = None
 
     @property
     def role_enum(self) -> Role:
@@ -60,7 +74,66 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined]
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
-        return bool(self.active)
+        return bool(self.active and self.approved)
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the cookie: the login session's token, never the user's
+        id, so that a session ended on the server cannot be revived by its cookie."""
+        if self.login_token is None:
+            raise RuntimeError("a user is logged in through web.auth.sessions only")
+        return self.login_token
+
+
+class LoginSession(db.Model):  # type: ignore[name-defined]
+    """One login: the cookie holds a random token, the table its SHA-256. Ended by logout,
+    "log out everywhere", a password change or reset, disabling the account, or the idle and
+    absolute timeouts. Every console process reads the same rows, so a login on one is
+    honoured (and a logout enforced) by all."""
+
+    __tablename__ = "login_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user: Mapped[User] = relationship()
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=_now)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_reason: Mapped[str] = mapped_column(String(40), default="")
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class LoginBackoff(db.Model):  # type: ignore[name-defined]
+    """Failed logins of one username from one address, and how long that pair must wait.
+    Kept per pair, so failures from one address never lock the account for another."""
+
+    __tablename__ = "login_backoff"
+    __table_args__ = (UniqueConstraint("username", "address"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=_now)
+    blocked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AccountChange(db.Model):  # type: ignore[name-defined]
+    """A change that gives an account access to evidence (creating it, or a new role or
+    unit), waiting for a second administrator (the two-person rule)."""
+
+    __tablename__ = "account_changes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user: Mapped[User] = relationship()
+    kind: Mapped[str] = mapped_column(String(20))  # create, role, unit
+    role: Mapped[str] = mapped_column(String(20))  # the role the account will have
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # the unit it will have
+    unit: Mapped[Unit] = relationship()
+    status: Mapped[str] = mapped_column(String(20), index=True)  # pending, approved, refused
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(default=_now)
+    decided_by: Mapped[str] = mapped_column(String(64), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class Room(db.Model):  # type: ignore[name-defined]

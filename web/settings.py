@@ -7,9 +7,65 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SETTINGS_KEY = "sealroom.console"  # the key of the section in the command line's ctx.meta
+ROLES = ("investigator", "prosecutor", "court_clerk", "supervisor", "auditor", "admin")
+
+
+class DirectorySettings(BaseModel):
+    """``[console.directory]``: log in with LDAP / Active Directory accounts beside the local
+    ones. Directory groups give the role and the unit; the password stays in the directory."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(description="ldap://host:389 or ldaps://host:636")
+    start_tls: bool = Field(default=False, description="upgrade an ldap:// connection to TLS")
+    ca_file: Path | None = Field(default=None, description="CA certificate(s) to check the server")
+    bind_dn: str | None = Field(
+        default=None, description="service account to search with; default: anonymous search"
+    )
+    bind_password_file: Path | None = Field(
+        default=None,
+        description="file holding the service account's password; "
+        "default $SEALROOM_LDAP_BIND_PASSWORD",
+    )
+    user_base: str = Field(description="where accounts are searched, e.g. ou=people,dc=vks,dc=vn")
+    user_filter: str = Field(
+        default="(uid={username})",
+        description="finds the account; {username} is escaped. AD: (sAMAccountName={username})",
+    )
+    disabled_filter: str | None = Field(
+        default=None,
+        description="an account matching it is disabled, e.g. (pwdAccountLockedTime=*) or, "
+        "for AD, (userAccountControl:1.2.840.113556.1.4.803:=2)",
+    )
+    group_base: str = Field(description="where groups are searched")
+    group_filter: str = Field(
+        default="(member={dn})", description="the account's groups; {dn} is the account's DN"
+    )
+    role_groups: dict[str, str] = Field(
+        description="group DN -> console role; an account in none of them cannot log in"
+    )
+    unit_groups: dict[str, str] = Field(
+        description="group DN -> unit code; an account in none of them cannot log in"
+    )
+    timeout_seconds: float = Field(default=3.0, gt=0, le=30)
+
+    @field_validator("url")
+    @classmethod
+    def _ldap_url(cls, url: str) -> str:
+        if not url.startswith(("ldap://", "ldaps://")):
+            raise ValueError("must start with ldap:// or ldaps://")
+        return url
+
+    @field_validator("role_groups")
+    @classmethod
+    def _known_roles(cls, groups: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(groups.values()) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown role(s) {', '.join(unknown)}; one of {', '.join(ROLES)}")
+        return groups
 
 
 class ConsoleSettings(BaseModel):
@@ -31,7 +87,16 @@ class ConsoleSettings(BaseModel):
     default_language: str = Field(default="vi", pattern="^(vi|en)$")
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="for displaying times")
     max_failed_logins: int = Field(
-        default=5, ge=1, le=50, description="failures before the account locks"
+        default=5,
+        ge=1,
+        le=50,
+        description="failures of one username from one address before that pair must wait",
+    )
+    backoff_seconds: int = Field(
+        default=30,
+        ge=1,
+        le=3600,
+        description="the first wait; it doubles with every further failure of the pair",
     )
     login_attempts_per_minute: int = Field(
         default=60,
@@ -40,7 +105,29 @@ class ConsoleSettings(BaseModel):
         description="login attempts accepted from one address per "
         "minute, over all usernames (the lockout counts per account)",
     )
-    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    lockout_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="the longest wait after failed logins"
+    )
+    session_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="a login unused this long ends"
+    )
+    session_absolute_hours: int = Field(
+        default=12, ge=1, le=7 * 24, description="a login ends this long after it began"
+    )
+    two_person_rule: bool = Field(
+        default=True,
+        description="creating an account that can read evidence, or giving one a new role "
+        "or unit, waits for a second administrator's approval",
+    )
+    directory: DirectorySettings | None = Field(
+        default=None, description="LDAP / Active Directory login ([console.directory])"
+    )
+    diagram_conversions: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="uploads converted at once; more wait their turn (each may use 2 GiB)",
+    )
     custody_checkpoint_seconds: float = Field(
         default=1.0,
         ge=0.0,

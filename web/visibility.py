@@ -3,10 +3,17 @@ unit and the units below it, never sideways or above.
 
 Anything outside answers 404, so its existence is not revealed, and the attempt is written
 to the custody log as a denial (``access_denied``).
+
+The custody log follows the same rule (``EventScope``): a viewer sees the events about their
+units (a session's, a clip's, a hearing's..., or, for an event about nothing else, the unit of
+the person who acted) and their own actions; another person's private note is never shown.
+What leaves in an export's custody excerpt is narrower still (``excerpt_rows``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from flask import abort, request
@@ -14,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from evidence_store import UsageError, layout
+from evidence_store.custody import CustodyEntry
 from evidence_store.index import SessionSummary
 from web.audit import record
 from web.evidence import session_index
@@ -22,6 +30,11 @@ from web.models import ROOT_UNIT, Clip, Diagram, ExportRequest, Hearing, Unit, U
 from web.roles import CLIP_AUTHORS, HEARING_MANAGERS
 
 OUTSIDE = "outside the user's units"
+# Detail fields only their author may read: a bookmark's note is a private working note.
+PRIVATE_DETAIL = ("note",)
+HIDDEN_NOTE = "(private)"
+# Denials are the console's security log, not something done to the evidence.
+NOT_CUSTODY_OF_EVIDENCE = frozenset({"access_denied"})
 
 
 def visible_units(user: User) -> set[str]:
@@ -39,10 +52,24 @@ def hidden(*, session_id: str | None = None, reason: str = OUTSIDE, **what: Any)
     abort(404)
 
 
+def known_units() -> set[str]:
+    """Every unit code the console knows."""
+    return set(db.session.scalars(select(Unit.code)))
+
+
+def unit_of(code: str | None) -> str:
+    """The unit something filed under ``code`` belongs to: the root's when there is none or
+    the console does not know it (never nobody's, so the root always sees it)."""
+    if code and db.session.scalar(select(Unit.id).where(Unit.code == code)) is not None:
+        return code
+    return ROOT_UNIT
+
+
 def session_unit(summary: SessionSummary) -> str:
-    """The unit a session belongs to. One recorded without a unit, or whose unit cannot be
-    read (a damaged first link), belongs to the root: never to a lower unit by accident."""
-    return summary.unit or ROOT_UNIT
+    """The unit a session belongs to. One recorded without a unit, under a unit the console
+    does not know, or whose unit cannot be read (a damaged first link), belongs to the root:
+    never to a lower unit by accident, and never invisible to everyone."""
+    return unit_of(summary.unit)
 
 
 def visible_session(session_id: str) -> SessionSummary:
@@ -109,3 +136,110 @@ def can_manage_hearings() -> bool:
 
 def can_author_clips() -> bool:
     return bool(current_user.is_authenticated and current_user.role_enum in CLIP_AUTHORS)
+
+
+# -- the custody log, as each viewer may see it -------------------------------------------
+
+
+def _units_of_users(usernames: Iterable[str]) -> dict[str, str]:
+    names = set(usernames)
+    if not names:
+        return {}
+    rows = db.session.execute(
+        select(User.username, Unit.code)
+        .join(Unit, User.unit_id == Unit.id)
+        .where(User.username.in_(names))
+    )
+    return {str(name): str(code) for name, code in rows}
+
+
+@dataclass
+class EventScope:
+    """Which custody events ``viewer`` may see, and how (private notes hidden)."""
+
+    viewer: User
+    units: set[str] = field(init=False)
+    _sessions: dict[str, str] = field(default_factory=dict, init=False)
+    _objects: dict[tuple[str, Any], str] = field(default_factory=dict, init=False)
+    _actors: dict[str, str] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.units = visible_units(self.viewer)
+
+    def shows(self, entry: CustodyEntry) -> bool:
+        return entry.actor == self.viewer.username or self.unit_of_event(entry) in self.units
+
+    def visible(self, entries: Sequence[CustodyEntry]) -> list[CustodyEntry]:
+        """The entries this viewer may see, in order, with others' private notes hidden."""
+        self._actors.update(_units_of_users({e.actor for e in entries} - self._actors.keys()))
+        return [self.redacted(e) for e in entries if self.shows(e)]
+
+    def redacted(self, entry: CustodyEntry) -> CustodyEntry:
+        if entry.actor == self.viewer.username or not any(
+            k in entry.detail for k in PRIVATE_DETAIL
+        ):
+            return entry
+        detail = {k: (HIDDEN_NOTE if k in PRIVATE_DETAIL else v) for k, v in entry.detail.items()}
+        return CustodyEntry(**{**entry.__dict__, "detail": detail})
+
+    def unit_of_event(self, entry: CustodyEntry) -> str:
+        """What the event is about: a session, else an object of the console, else a unit
+        or an account named in it, else the person who acted."""
+        if entry.session_id:
+            return self._session(entry.session_id)
+        detail = entry.detail
+        for key, model in (
+            ("clip_id", Clip),
+            ("hearing_id", Hearing),
+            ("diagram", Diagram),
+            ("diagram_id", Diagram),
+            ("request_id", ExportRequest),
+        ):
+            if isinstance(detail.get(key), int):
+                return self._object(key, model, detail[key])
+        if isinstance(detail.get("unit"), str):
+            return unit_of(detail["unit"])
+        if isinstance(detail.get("username"), str):
+            return self._actor(detail["username"])
+        return self._actor(entry.actor)
+
+    def _session(self, session_id: str) -> str:
+        if session_id not in self._sessions:
+            summary = session_index().get(session_id)
+            self._sessions[session_id] = session_unit(summary) if summary else ROOT_UNIT
+        return self._sessions[session_id]
+
+    def _object(self, key: str, model: Any, object_id: int) -> str:
+        if (key, object_id) not in self._objects:
+            found = db.session.get(model, object_id)
+            self._objects[(key, object_id)] = unit_of(found.unit_code if found else None)
+        return self._objects[(key, object_id)]
+
+    def _actor(self, username: str) -> str:
+        if username not in self._actors:
+            self._actors.update(_units_of_users([username]))
+        return self._actors.get(username, ROOT_UNIT)
+
+
+def excerpt_rows(entries: Sequence[CustodyEntry], session_unit_code: str) -> list[CustodyEntry]:
+    """The rows of a session's custody that may leave in an export: the actions of people
+    who may see the session (their unit is the session's or above it) and of the
+    installation itself (recorder, operators); never another unit's rows, nor denials."""
+    people = _units_of_users({e.actor for e in entries})
+    above = _units_above(session_unit_code)
+    return [
+        e
+        for e in entries
+        if e.action not in NOT_CUSTODY_OF_EVIDENCE
+        and (e.actor not in people or people[e.actor] in above)
+    ]
+
+
+def _units_above(code: str) -> set[str]:
+    """``code`` and every unit above it: the units whose people see its evidence."""
+    found: set[str] = set()
+    unit = db.session.scalar(select(Unit).where(Unit.code == code))
+    while unit is not None:
+        found.add(unit.code)
+        unit = unit.parent
+    return found or {ROOT_UNIT}

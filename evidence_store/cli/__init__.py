@@ -1,8 +1,8 @@
 """The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold,
-timestamps, catalog) and the command-line plumbing every package's commands share (``--data-dir``,
-``--json``, the one-line errors and exit statuses)."""
+timestamps, catalog), the installation's ``doctor``, and the command-line plumbing every
+package's commands share (``--data-dir``, ``--json``, the one-line errors and exit statuses)."""
 
-from evidence_store.cli import bucket, catalog, evidence, timestamps
+from evidence_store.cli import bucket, catalog, doctor, evidence, timestamps
 from evidence_store.cli.catalog import reconcile_installation
 from evidence_store.cli.options import (
     SETTINGS_KEY,
@@ -15,7 +15,13 @@ from evidence_store.cli.options import (
     run_commands,
 )
 
-COMMANDS = [*evidence.COMMANDS, *bucket.COMMANDS, *timestamps.COMMANDS, *catalog.COMMANDS]
+COMMANDS = [
+    *evidence.COMMANDS,
+    *bucket.COMMANDS,
+    *timestamps.COMMANDS,
+    *catalog.COMMANDS,
+    *doctor.COMMANDS,
+]
 
 __all__ = [
     "COMMANDS",

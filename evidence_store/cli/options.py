@@ -45,8 +45,12 @@ def json_option(func: F) -> F:
 
 
 def data_dir_from(ctx: click.Context, explicit: Path | None) -> DataDir:
+    """The installation a command works on. From here on the process creates nothing in it
+    more open than its policy (owner only, or group-readable where configured)."""
     settings = ctx.meta.get(SETTINGS_KEY) or EvidenceSettings()
-    return DataDir.resolve(explicit, settings)
+    data = DataDir.resolve(explicit, settings)
+    data.restrict_new_files()
+    return data
 
 
 def emit_json(document: Any) -> None:

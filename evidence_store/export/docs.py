@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from evidence_store.custody import CustodyEntry
-from evidence_store.model import Manifest
+from evidence_store.model import Manifest, spelled_out
 
 ASSETS = Path(__file__).parent / "assets"
 STATIC_ASSETS = ("verify.py", "player.html", "player.js", "player.css")
@@ -52,26 +52,40 @@ def _procedure(kind: str, language: str) -> str:
     return (ASSETS / f"procedure.{kind}.{language}.sh").read_text(encoding="utf-8")
 
 
+# Every ASCII punctuation mark may be backslash-escaped in Markdown (CommonMark), and each of
+# these can start markup: links, images, emphasis, headings, lists, tables, HTML.
+# (Values always stand inside a line, after control characters are spelled out, so what
+# only means something at a line's start, such as "-", "+" or "1.", stays as it is.)
+_MARKDOWN_SPECIAL = frozenset("\\`*_{}[]()#!|<>~&")
+
+
+def markdown_text(text: str) -> str:
+    """Text from people (a clip's title, a case number, a name) as literal Markdown text:
+    on one line (control characters spelled out) and with every markup character escaped,
+    so it can neither add a heading, a link or a table row nor end the one it is in."""
+    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in spelled_out(text))
+
+
 def render_readme(facts: PackageFacts, language: str) -> str:
-    """Fill README.<language>.md's ``{{name}}`` fields."""
+    """Fill README.<language>.md's ``{{name}}`` fields; text from people is escaped."""
     template = (ASSETS / f"README.{language}.md").read_text(encoding="utf-8")
     span = f"{clock(facts.start_us)} – {clock(facts.end_us)}"
     values = {
         "session_id": facts.session_id,
-        "case_number": facts.manifest.metadata.case_number,
-        "room": facts.manifest.metadata.room,
+        "case_number": markdown_text(facts.manifest.metadata.case_number),
+        "room": markdown_text(facts.manifest.metadata.room),
         "started_at": facts.manifest.started_at,
         "ended_at": facts.manifest.ended_at,
         "exported_at": facts.exported_at,
-        "exported_by": facts.exported_by,
+        "exported_by": markdown_text(facts.exported_by),
         "exporter": facts.exporter,
         "root_subject": facts.root_subject,
         "root_fingerprint": facts.root_fingerprint,
         "segment_count": str(len(facts.segments)),
         "sealed_count": str(len(facts.manifest.segments)),
         "span": span,
-        "title": facts.title or "-",
-        "exhibit_number": facts.exhibit_number or "-",
+        "title": markdown_text(facts.title) if facts.title else "-",
+        "exhibit_number": markdown_text(facts.exhibit_number) if facts.exhibit_number else "-",
         "procedure": _procedure(facts.kind, language).rstrip("\n"),
         "package_procedure": _procedure("package", language).rstrip("\n"),
         "kind_section": _kind_section(facts, language, span),
@@ -83,6 +97,8 @@ def render_readme(facts: PackageFacts, language: str) -> str:
 
 def _kind_section(facts: PackageFacts, language: str, span: str) -> str:
     """The paragraph that differs between a whole session and a clip."""
+    title = markdown_text(facts.title) if facts.title else "-"
+    number = markdown_text(facts.exhibit_number) if facts.exhibit_number else "-"
     if facts.kind == "session":
         if language == "vi":
             return (
@@ -95,16 +111,16 @@ def _kind_section(facts: PackageFacts, language: str, span: str) -> str:
         )
     if language == "vi":
         return (
-            f"Gói này chứa một **trích đoạn** ({span} của phiên ghi; tiêu đề: {facts.title or '-'}"
-            f"; số vật chứng: {facts.exhibit_number or '-'}). Chỉ có {len(facts.segments)} "
+            f"Gói này chứa một **trích đoạn** ({span} của phiên ghi; tiêu đề: {title}"
+            f"; số vật chứng: {number}). Chỉ có {len(facts.segments)} "
             "đoạn video gốc mà trích đoạn bao phủ (nguyên vẹn, không mã hoá lại). Mọi mắt "
             "xích của chuỗi băm đều có mặt, nên có thể chứng minh các đoạn đó thuộc đúng bản "
             f"ghi đã niêm phong. Các đoạn khác được liệt kê trong `{NOT_INCLUDED}`; việc "
             "chúng vắng mặt không phải là dấu hiệu bị sửa đổi."
         )
     return (
-        f"This package holds a **clip** ({span} of the recording; title: {facts.title or '-'}; "
-        f"exhibit number: {facts.exhibit_number or '-'}). It carries only the "
+        f"This package holds a **clip** ({span} of the recording; title: {title}; "
+        f"exhibit number: {number}). It carries only the "
         f"{len(facts.segments)} original segments the clip covers (whole, never re-encoded). "
         "Every link of the hash chain is here, so those segments are provably part of the "
         f"sealed recording. The other segments are listed in `{NOT_INCLUDED}`; their absence "
@@ -138,29 +154,58 @@ def player_data(facts: PackageFacts) -> str:
     return f"window.SEALROOM_PACKAGE = {text};\n"
 
 
-def custody_excerpt(session_id: str, entries: Sequence[CustodyEntry], taken_at: str) -> str:
-    """The session's custody events, each with the fields its hash covers (format section 10).
+# What a custody event may say in an export, beyond who, when, in which role and what: the
+# identities of what was acted on and the outcome. Never an address, a browser, free text
+# (private notes, reasons typed by people) or anything else the log keeps for the office.
+EXCERPT_DETAIL = (
+    "clip_id",
+    "request_id",
+    "hearing_id",
+    "exhibit_number",
+    "segment",
+    "index",
+    "segments",
+    "offset_ms",
+    "start_ms",
+    "end_ms",
+    "duration_us",
+    "outcome",
+    "result",
+    "intact",
+    "location",
+    "format",
+    "kind",
+    "head",
+    "package",
+    "package_sha256",
+    "archive_sha256",
+)
+EXCERPT_FIELDS = ("seq", "at", "actor", "role", "action", "session", "detail")
 
-    Only this session's rows are here: each row's hash can be recomputed, and rows with
-    consecutive numbers chain, but the rows of other sessions in between are not, so the
-    excerpt cannot show that none of this session's rows was left out. It is authenticated
-    as the exporting installation's statement by the package's signature; the full log is
-    checked at the installation against its signed checkpoints. The export itself is
-    recorded after this excerpt is taken, because that event names the package's digest,
-    which cannot be inside the package it describes.
+
+def custody_excerpt(session_id: str, entries: Sequence[CustodyEntry], taken_at: str) -> str:
+    """The session's custody events up to the export: who did what, when, in which role
+    (format section 10). ``entries`` are those the exporting office lets leave (its console
+    leaves out other units' rows and refused accesses); each keeps only ``EXCERPT_FIELDS``
+    and, of its detail, ``EXCERPT_DETAIL``: no IP address, browser, private note or reason.
+
+    It is the exporting installation's signed statement (the package's signature covers it).
+    The rows' hashes are not included: each covers the fields withheld here, and a hash of a
+    short value such as an IP address can be reversed by trying every value. The office
+    checks its full log against its signed checkpoints, and finds a row by its ``seq``.
+    The export itself is recorded after this excerpt is taken, because that event names the
+    package's digest, which cannot be inside the package it describes.
     """
     document = {
-        "v": 1,
+        "v": 2,
         "type": "sealroom.custody-excerpt",
         "session": session_id,
         "taken_at": taken_at,
-        "hash_rule": (
-            'SHA-256 of canonical JSON {"v":1,"seq","at","actor","role","action","session",'
-            '"detail","ip","user_agent","prev"}'
-        ),
+        "fields": list(EXCERPT_FIELDS),
         "scope": (
-            "this session's rows only; rows with consecutive seq chain (prev is the hash of "
-            "the row before); rows of other sessions in between are not included"
+            "who did what to this session, when and in which role, up to the export; "
+            "no IP addresses, browsers, private notes or reasons, and no rows of other units. "
+            "seq is the row's number in the issuing office's custody log"
         ),
         "entries": [
             {
@@ -170,11 +215,7 @@ def custody_excerpt(session_id: str, entries: Sequence[CustodyEntry], taken_at: 
                 "role": e.role,
                 "action": e.action,
                 "session": e.session_id,
-                "detail": e.detail,
-                "ip": e.ip,
-                "user_agent": e.user_agent,
-                "prev": e.prev_hash,
-                "hash": e.hash,
+                "detail": {k: e.detail[k] for k in EXCERPT_DETAIL if k in e.detail},
             }
             for e in entries
             if e.session_id == session_id

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from evidence_store.bucket import LayeredStore
-from evidence_store.durable import READ_ONLY, NameTaken, publish_once
+from evidence_store.durable import READ_ONLY, NameTaken, masked, publish_once
 from evidence_store.errors import UsageError
 from evidence_store.store import CHUNK, EvidenceReader, FilesystemStore, sha256_file
 
@@ -89,10 +89,11 @@ def write_package_sums(root: Path, known: dict[str, str]) -> str:
 
 
 def make_read_only(root: Path) -> None:
-    """An export is a copy of sealed evidence: nothing in it is meant to be edited."""
+    """An export is a copy of sealed evidence: nothing in it is meant to be edited. (Read-only
+    less the umask, as everything the installation creates: its owner's, where it is private.)"""
     for path in root.rglob("*"):
         if path.is_file():
-            path.chmod(READ_ONLY)
+            path.chmod(masked(READ_ONLY))
 
 
 def zip_directory(root: Path, target: Path, top: str) -> None:

@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives import serialization
 from evidence_store import layout
 from evidence_store.clips import ClipProof, verify_clip
 from evidence_store.custody import CustodyEntry
+from evidence_store.durable import masked
 from evidence_store.errors import (
     UnknownSessionError,
     UntrustedSignerError,
@@ -216,7 +217,9 @@ def build_package(
             # too; otherwise the package's verify.py found what only it checks.
             _verify_copy(store, spec, trust)
             raise
-        stage.chmod(0o755)  # mkdtemp made it private; a package is made to be handed over
+        # mkdtemp made it private; a package is made to be handed over (by whoever the
+        # installation's umask lets read it: its owner, where it is private)
+        stage.chmod(masked(0o755))
         archive_sha256 = None
         if as_zip:
             zip_directory(stage, out, top=out.stem)

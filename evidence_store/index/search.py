@@ -50,6 +50,9 @@ class SessionSearch:
 
     units: Collection[str] | None = None  # None: every unit
     unit_of_unassigned: str | None = None  # the unit a session recorded without one counts as
+    # Every unit there is: a session filed under none of them counts as unassigned (it is
+    # the root's, never nobody's). None: only a session without a unit is unassigned.
+    known_units: Collection[str] | None = None
     case_number: str = ""
     accused: str = ""
     room: str = ""
@@ -68,6 +71,8 @@ class SessionSearch:
             scope: ColumnElement[bool] = unit.in_(list(self.units))
             if self.unit_of_unassigned is not None and self.unit_of_unassigned in self.units:
                 scope = or_(scope, SessionRow.unit.is_(None))
+                if self.known_units is not None:
+                    scope = or_(scope, unit.not_in(list(self.known_units)))
             found.append(scope)
         for column, value in (
             (SessionRow.case_key, self.case_number),

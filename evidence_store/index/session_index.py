@@ -41,7 +41,7 @@ from evidence_store.index.schema import SessionRow
 from evidence_store.index.search import SessionPage, SessionSearch, page_rows
 from evidence_store.index.search_text import list_key, search_key
 from evidence_store.index.summary import SealState, SessionSummary, session_ids, summarise
-from evidence_store.model import SessionMetadata
+from evidence_store.model import SessionMetadata, stored
 from evidence_store.store import BrowsableStore
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
 
@@ -364,7 +364,9 @@ def _summary_fields(summary: SessionSummary) -> dict[str, Any]:
 
 def _summary(row: SessionRow) -> SessionSummary:
     metadata = (
-        SessionMetadata.model_validate_json(row.session_metadata) if row.session_metadata else None
+        SessionMetadata.model_validate_json(row.session_metadata, context=stored())
+        if row.session_metadata
+        else None
     )
     return SessionSummary(
         session_id=row.session_id,

@@ -6,6 +6,8 @@
 <data_dir>/trust/witness/  the off-box witness's public key (PEM): trusted for its receipts
 <data_dir>/outbox/     what waits to leave the box (evidence_store.outbox), by destination
 <data_dir>/custody.db  the custody log (SQLite, unless a database URL is configured)
+
+Nothing in it is for other local users (``evidence_store.installation.permissions``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,12 @@ from pathlib import Path
 
 from evidence_store.custody import CustodyLog
 from evidence_store.errors import UsageError
+from evidence_store.installation.permissions import (
+    OpenPath,
+    Permissions,
+    restrict_new_files,
+    secure_installation,
+)
 from evidence_store.outbox import Outbox
 from evidence_store.settings import EvidenceSettings, default_data_dir
 from evidence_store.signing import DeviceSigner, TrustStore, ensure_device_identity
@@ -38,6 +46,20 @@ class DataDir:
     @property
     def evidence(self) -> Path:
         return self.root / "evidence"
+
+    @property
+    def permissions(self) -> Permissions:
+        """Who may read the installation's files (``[evidence] group_readable``)."""
+        return Permissions(group_readable=self.settings.group_readable)
+
+    def restrict_new_files(self) -> None:
+        """Create nothing more open than the policy from now on (the process's umask)."""
+        restrict_new_files(self.permissions)
+
+    def secure(self) -> list[OpenPath]:
+        """At a service's start: the umask, and an installation open to others tightened
+        with a warning (see ``evidence_store.installation.permissions``)."""
+        return secure_installation(self.root, self.permissions)
 
     def tsa(self) -> TsaConfig | None:
         """The time-stamp authority configured (environment first), if any."""

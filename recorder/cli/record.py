@@ -65,7 +65,11 @@ def _size(text: str) -> tuple[int, int]:
 @click.option("--accused", multiple=True, help="Name of an accused person (repeatable).")
 @click.option("--investigator", multiple=True, help="Name of an investigator (repeatable).")
 @click.option("--present", multiple=True, help="Someone else present, NAME:ROLE (repeatable).")
-@click.option("--unit", default=None, help="The unit (procuracy) the session belongs to.")
+@click.option(
+    "--unit",
+    default=None,
+    help="The unit (procuracy) the session belongs to; the room profile's unit, if it has one.",
+)
 @click.option("--size", default=None, help="Picture size WIDTHxHEIGHT (default from config).")
 @click.option("--fps", type=int, default=None, help="Frames per second (default from config).")
 @click.option("--segment-seconds", type=int, default=None, help="Segment length in seconds.")
@@ -110,6 +114,13 @@ def record(
         overrides["fps"] = fps
     if segment_seconds is not None:
         overrides["segment_seconds"] = segment_seconds
+    if profile is not None and profile.unit is not None:
+        if unit is not None and unit != profile.unit:
+            raise UsageError(
+                f"room {room!r} is registered to unit {profile.unit!r} in its profile; "
+                f"a session cannot be filed under {unit!r}"
+            )
+        unit = profile.unit
     try:
         settings = RecorderSettings.model_validate({**base.model_dump(), **overrides})
         metadata = SessionMetadata(

@@ -17,7 +17,7 @@ from evidence_store.index import reporting
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
 from recorder.room import RoomProfile
-from recorder.service import RoomService, create_app, read_token
+from recorder.service import RoomService, create_app, read_token, registered_unit
 from recorder.settings import RecorderSettings
 
 log = logging.getLogger("sealroom.recorder")
@@ -53,6 +53,12 @@ def recorder_group() -> None:
     is_flag=True,
     help="Record the synthetic room instead of the room profile's devices.",
 )
+@click.option(
+    "--unit",
+    default=None,
+    help="The unit the room is registered to, when its profile names none; its sessions "
+    "are filed there, whatever a request names.",
+)
 @data_dir_option
 @click.pass_context
 def serve(
@@ -61,6 +67,7 @@ def serve(
     host: str | None,
     port: int | None,
     synthetic: bool,
+    unit: str | None,
     data_dir: Path | None,
 ) -> None:
     """Serve one room: recover what a dead recorder left, then take control requests."""
@@ -68,7 +75,9 @@ def serve(
     settings: RecorderSettings = ctx.meta.get(SETTINGS_KEY) or RecorderSettings()
     token = read_token(settings.service)
     rooms: dict[str, RoomProfile] = ctx.meta.get(ROOMS_KEY) or {}
-    profile = None if synthetic else rooms.get(room)
+    profile = rooms.get(room)
+    unit = registered_unit(room, profile, unit)  # from the profile even when synthetic
+    profile = None if synthetic else profile
     if profile is None and not synthetic:
         click.echo(
             f"sealroom: room {room} has no profile in the configuration: recording "
@@ -78,7 +87,12 @@ def serve(
     data = data_dir_from(ctx, data_dir)
     with reporting(data) as catalog:  # each session is in the catalog as it is recorded
         service = RoomService(
-            data=data, settings=settings, room=room, profile=profile, catalog=catalog.on_head
+            data=data,
+            settings=settings,
+            room=room,
+            profile=profile,
+            unit=unit,
+            catalog=catalog.on_head,
         )
         _serve(service, room, settings, token, host, port)
 

@@ -72,6 +72,7 @@ class RecorderStatusView(_Wire):
     """``GET /status``: what the room's recorder is doing, as a person must see it."""
 
     room: str
+    unit: str | None = None  # the unit the room is registered to: its sessions are filed there
     state: ServiceState
     session_id: str | None = None
     case_number: str | None = None

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from evidence_store import Name
+
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 
 
@@ -151,6 +153,11 @@ class RoomProfile(BaseModel):
     microphone: MicrophoneSpec
     layout: PictureLayout = Field(default_factory=PictureLayout)
     timezone: str = Field(default=DEFAULT_TIMEZONE, description="IANA zone of the burned-in clock")
+    unit: Name | None = Field(
+        default=None,
+        description="the unit (procuracy) the room is registered to: its sessions are filed "
+        "under it, whatever a request names",
+    )
 
     @field_validator("timezone")
     @classmethod

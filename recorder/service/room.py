@@ -76,6 +76,35 @@ class NoPictureError(RecorderStateError):
     """There is no picture to preview: the room is not recording yet."""
 
 
+def registered_unit(room: str, profile: RoomProfile | None, named: str | None) -> str | None:
+    """The unit room ``room`` is registered to: its profile's ``unit``, or the one the service
+    was started with (``--unit``); the two must agree when both are given."""
+    if profile is not None and profile.unit is not None:
+        if named is not None and named != profile.unit:
+            raise UsageError(
+                f"room {room} is registered to unit {profile.unit!r} in its profile, not {named!r}"
+            )
+        return profile.unit
+    if named is not None and not named.strip():
+        raise UsageError("--unit takes a unit code")
+    return named
+
+
+def check_unit(room: str, unit: str | None, requested: str | None) -> None:
+    """A request may name the room's own unit (the console does, to be sure), never another:
+    a token holder must not file a session where the room does not belong."""
+    if requested is None or requested == unit:
+        return
+    if unit is None:
+        raise UsageError(
+            f"room {room} has no registered unit (its profile's unit, or --unit), so a "
+            f"session cannot be filed under {requested!r}"
+        )
+    raise UsageError(
+        f"room {room} is registered to unit {unit!r}; a session cannot be filed under {requested!r}"
+    )
+
+
 class _StateFile(BaseModel):
     """What the service writes to ``<data_dir>/recorder/<room>.json`` at every change."""
 
@@ -112,6 +141,7 @@ class RoomService:
         settings: RecorderSettings,
         room: str,
         profile: RoomProfile | None = None,
+        unit: str | None = None,
         devices: DeviceFactory | None = None,
         backlog: Callable[[], dict[str, Any]] | None = None,
         catalog: HeadHook | None = None,
@@ -119,6 +149,8 @@ class RoomService:
         if not room.strip() or len(room) > 200:
             raise UsageError("--room takes the room's id (1 to 200 characters)")
         self.room = room
+        # The unit its sessions are filed under: the room's registration, never a request's.
+        self.unit = registered_unit(room, profile, unit)
         self.settings = settings
         self.data = data
         self.actor = f"recorder:{room}@{socket.gethostname()}"
@@ -197,10 +229,11 @@ class RoomService:
                     f"cannot start: session {self._live.writer.session_id} is being recorded"
                 )
             try:
+                check_unit(self.room, self.unit, request.unit)
                 metadata = SessionMetadata(
                     case_number=request.case_number,
                     room=request.room or self.room,
-                    unit=request.unit,
+                    unit=self.unit,
                     accused=request.accused,
                     investigators=request.investigators,
                     others_present=request.others_present,
@@ -256,6 +289,7 @@ class RoomService:
             live, state = self._live, self._state
             view: dict[str, Any] = {
                 "room": self.room,
+                "unit": self.unit,
                 "state": state.state,
                 "alarm": state.alarm,
                 "last_session": state.last_session,

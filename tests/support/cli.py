@@ -29,3 +29,22 @@ class RecordedSession:
     data_dir: Path
     session_id: str
     path: Path
+
+
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def sealroom_here(*args: str, stdin: str = "") -> Ran:
+    """Run ``sealroom ARGS`` in this process (the same command line, errors and exit
+    statuses, without starting an interpreter): for tests that run many short commands."""
+    from click.testing import CliRunner
+
+    from sealroom.cli import main
+
+    with CliRunner().isolation(input=stdin) as (out, err, _mixed):
+        code = main(list(args))
+        return Ran(code, out.getvalue().decode(), err.getvalue().decode())

@@ -90,9 +90,14 @@ def build_console(
     secure_cookies: bool = False,
     segment: bytes | None = None,
     recorder_url: str = "http://127.0.0.1:9",
+    settings: ConsoleSettings | None = None,
 ) -> Console:
+    """Units supreme > hanoi > hanoi-bd and supreme > danang; a user of every role in hanoi
+    (named after the role) and ``investigator-danang``; room ``room1`` of hanoi; one sealed
+    session in hanoi-bd and one in danang."""
     data = DataDir.resolve(root)
-    app = create_app(data, ConsoleSettings(secure_cookies=secure_cookies))
+    settings = settings or ConsoleSettings()
+    app = create_app(data, settings.model_copy(update={"secure_cookies": secure_cookies}))
     with app.app_context():
         create_unit("hanoi", parent="supreme")
         create_unit("hanoi-bd", parent="hanoi")

@@ -36,6 +36,9 @@ def sample_urls(app: Flask, console: Console) -> list[tuple[str, str, str]]:
         "hearing_id": 1,
         "exhibit_id": 1,
         "request_id": 1,
+        "login_id": 999,
+        "change_id": 999,
+        "decision": "approve",
     }
     found = []
     for rule in app.url_map.iter_rules():
@@ -68,6 +71,8 @@ def allowed(app: Flask, endpoint: str, role: Role | None) -> bool:
 
 
 ROLES: list[Role | None] = [None, *Role]
+# Routes that end the walking client's own login; each has its own test below.
+ENDS_THE_SESSION = {"auth.logout", "auth.logout_everywhere"}
 
 
 @pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value if r else "anonymous")
@@ -77,7 +82,7 @@ def test_every_route_with_every_role(console: Console, role: Role | None) -> Non
     if role is not None:
         login(client, username_for(role))
     for endpoint, method, url in sample_urls(app, console):
-        if endpoint == "auth.logout":
+        if endpoint in ENDS_THE_SESSION:
             continue  # would end this client's session mid-walk; covered below
         before = len(custody_log_entries(app, "access_denied"))
         response = client.open(url, method=method, headers={"Accept": "text/html"})
@@ -111,6 +116,41 @@ def test_logout_needs_a_login(console: Console) -> None:
     login(client, "prosecutor")
     assert client.post("/logout").status_code == 302
     assert client.get("/sessions/", headers={"Accept": "text/html"}).status_code == 302
+
+
+def test_logging_out_everywhere_needs_a_login(console: Console) -> None:
+    client = console.app.test_client()
+    assert client.post("/account/sessions/end-all").status_code == 401
+    login(client, "court-clerk")
+    assert client.post("/account/sessions/end-all").status_code == 302
+    assert client.get("/sessions/", headers={"Accept": "text/html"}).status_code == 302
+
+
+def test_the_account_routes_rules(console: Console) -> None:
+    """The new routes' rules as the issue states them: accounts are the administrator's,
+    the waiting changes are shown to auditors too, and one's own password and sessions are
+    everyone's."""
+    app = console.app
+    assert rule_of(app, "admin.approvals_list") == frozenset({Role.ADMIN, Role.AUDITOR})
+    for endpoint in (
+        "admin.users",
+        "admin.user",
+        "admin.reset_password",
+        "admin.unlock",
+        "admin.disable",
+        "admin.enable",
+        "admin.change_role",
+        "admin.change_unit",
+        "admin.decide",
+    ):
+        assert rule_of(app, endpoint) == frozenset({Role.ADMIN}), endpoint
+    for endpoint in (
+        "auth.change_password",
+        "auth.my_sessions",
+        "auth.end_session",
+        "auth.logout_everywhere",
+    ):
+        assert rule_of(app, endpoint) == frozenset(Role), endpoint
 
 
 def test_a_user_sees_own_unit_and_below_never_sideways(console: Console) -> None:

@@ -1,91 +1,41 @@
-"""Administration: users, units and rooms. The administrator never sees evidence."""
+"""Administration: units and rooms (accounts: ``web.admin.users``). The administrator never
+sees evidence."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from werkzeug.wrappers import Response
-from wtforms import PasswordField, SelectField, StringField
+from wtforms import StringField
 from wtforms.validators import URL, DataRequired, Length, Optional
 
 from evidence_store import UsageError
 from web.access import allow
 from web.audit import record
-from web.auth import create_unit, create_user
+from web.auth import create_unit
 from web.extensions import db
-from web.forms import ConfirmForm
-from web.models import Room, Unit, User
+from web.forms import PlainText, errors_of
+from web.models import Room, Unit
 from web.roles import Role
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 
 
-class UserForm(FlaskForm):
-    username = StringField(validators=[DataRequired(), Length(max=64)])
-    display_name = StringField(validators=[Optional(), Length(max=200)])
-    role = SelectField(choices=[r.value for r in Role])
-    unit = StringField(validators=[DataRequired(), Length(max=64)])
-    password = PasswordField(validators=[DataRequired(), Length(min=12, max=256)])
-
-
 class UnitForm(FlaskForm):
-    code = StringField(validators=[DataRequired(), Length(max=64)])
-    name = StringField(validators=[Optional(), Length(max=200)])
-    parent = StringField(validators=[DataRequired(), Length(max=64)])
+    code = StringField(validators=[DataRequired(), Length(max=64), PlainText()])
+    name = StringField(validators=[Optional(), Length(max=200), PlainText()])
+    parent = StringField(validators=[DataRequired(), Length(max=64), PlainText()])
 
 
 class RoomForm(FlaskForm):
-    code = StringField(validators=[DataRequired(), Length(max=64)])
-    name = StringField(validators=[DataRequired(), Length(max=200)])
-    unit = StringField(validators=[DataRequired(), Length(max=64)])
-    recorder_url = StringField(validators=[DataRequired(), Length(max=300), URL(require_tld=False)])
-
-
-@blueprint.route("/users", methods=["GET", "POST"])
-@allow(Role.ADMIN)
-def users() -> ResponseReturnValue:
-    form = UserForm()
-    if form.validate_on_submit():
-        try:
-            user = create_user(
-                (form.username.data or "").strip().lower(),
-                role=form.role.data,
-                unit=(form.unit.data or "").strip(),
-                password=form.password.data or "",
-                display_name=(form.display_name.data or "").strip(),
-            )
-        except UsageError as exc:
-            flash(str(exc), "error")
-        else:
-            record(
-                "user_created",
-                detail={"username": user.username, "role": user.role, "unit": user.unit.code},
-            )
-            flash(_("User created."), "ok")
-            return redirect(url_for("admin.users"))
-    elif request.method == "POST":
-        flash(
-            _("Check the form: every field is required, the password has 12+ characters."), "error"
-        )
-    rows = db.session.scalars(select(User).order_by(User.username)).all()
-    return render_template("admin/users.html", form=form, users=rows, confirm=ConfirmForm())
-
-
-@blueprint.post("/users/<int:user_id>/deactivate")
-@allow(Role.ADMIN)
-def deactivate(user_id: int) -> Response:
-    if not ConfirmForm().validate_on_submit():
-        abort(400)
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
-    user.active = False
-    db.session.commit()
-    record("user_deactivated", detail={"username": user.username})
-    return redirect(url_for("admin.users"))
+    code = StringField(validators=[DataRequired(), Length(max=64), PlainText()])
+    name = StringField(validators=[DataRequired(), Length(max=200), PlainText()])
+    unit = StringField(validators=[DataRequired(), Length(max=64), PlainText()])
+    recorder_url = StringField(
+        validators=[DataRequired(), Length(max=300), URL(require_tld=False), PlainText()]
+    )
 
 
 @blueprint.route("/units", methods=["GET", "POST"])
@@ -104,8 +54,9 @@ def units() -> ResponseReturnValue:
         else:
             record("unit_created", detail={"code": unit.code, "parent": form.parent.data})
             return redirect(url_for("admin.units"))
+    status = _refused(form)
     rows = db.session.scalars(select(Unit).order_by(Unit.code)).all()
-    return render_template("admin/units.html", form=form, units=rows)
+    return render_template("admin/units.html", form=form, units=rows), status
 
 
 @blueprint.route("/rooms", methods=["GET", "POST"])
@@ -131,5 +82,15 @@ def rooms() -> ResponseReturnValue:
             db.session.commit()
             record("room_created", detail={"code": code, "unit": unit.code})
             return redirect(url_for("admin.rooms"))
+    status = _refused(form)
     rows = db.session.scalars(select(Room).order_by(Room.code)).all()
-    return render_template("admin/rooms.html", form=form, rooms=rows)
+    return render_template("admin/rooms.html", form=form, rooms=rows), status
+
+
+def _refused(form: FlaskForm) -> int:
+    """400 with each problem shown, for a form sent and refused; 200 otherwise."""
+    if request.method != "POST":
+        return 200
+    for message in errors_of(form):
+        flash(message, "error")
+    return 400

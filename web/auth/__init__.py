@@ -1,6 +1,34 @@
-"""Logging in and out, and the accounts and units the console knows."""
+"""Logging in and out, login sessions kept on the server, directory login, and the accounts
+and units the console knows, with what may be done to them."""
 
-from web.auth.accounts import create_unit, create_user, unit_by_code
+from web.auth.accounts import (
+    create_account,
+    create_unit,
+    create_user,
+    disable,
+    enable,
+    reset_password,
+    set_role,
+    set_unit,
+    unit_by_code,
+    unlock,
+    user_by_name,
+)
+from web.auth.approvals import Actor
 from web.auth.views import blueprint
 
-__all__ = ["blueprint", "create_unit", "create_user", "unit_by_code"]
+__all__ = [
+    "Actor",
+    "blueprint",
+    "create_account",
+    "create_unit",
+    "create_user",
+    "disable",
+    "enable",
+    "reset_password",
+    "set_role",
+    "set_unit",
+    "unit_by_code",
+    "unlock",
+    "user_by_name",
+]

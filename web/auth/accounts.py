@@ -1,29 +1,45 @@
-"""Users, units and passwords: the rules shared by the console and the command line."""
+"""Users and units, and everything done to an account: the rules shared by the console and
+the command line. Every change of an account is a custody event naming who made it.
+
+- A password an administrator sets (a new account, a reset, the first administrator that
+  ``sealroom run`` makes) must be changed at the next login; a person changes their own.
+- Disabling ends the account's sessions; enabling is the way back. Unlocking clears the
+  waits after failed logins. A password change or reset ends the account's other sessions.
+- Role and unit changes, and new accounts, that give access to evidence wait for a second
+  administrator (``web.auth.approvals``).
+- A directory account's password, role and unit are the directory's: only disabling,
+  enabling and unlocking apply to it here.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from evidence_store import UsageError
+from evidence_store import UsageError, plain_text_problem
+from web.audit import record
+from web.auth import approvals, backoff, passwords, sessions
+from web.auth.approvals import Actor
 from web.extensions import db
-from web.models import ROOT_UNIT, Unit, User
+from web.models import DIRECTORY, ROOT_UNIT, Unit, User
 from web.roles import Role
+from web.settings import ConsoleSettings
 
-hasher = PasswordHasher()
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 UNIT_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-MIN_PASSWORD = 12
-# Verified against when the user does not exist, so a wrong username costs the same time.
-_DUMMY_HASH = hasher.hash("not-a-real-password-for-timing")
+MIN_PASSWORD = passwords.MIN_PASSWORD
 
 
-class LoginRefused(Exception):
-    """Why a login failed; the console shows one neutral message whatever the reason."""
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _plain(what: str, text: str) -> str:
+    if (problem := plain_text_problem(text)) is not None:
+        raise UsageError(f"{what}: {problem}")
+    return text
 
 
 def unit_by_code(code: str) -> Unit:
@@ -33,76 +49,237 @@ def unit_by_code(code: str) -> Unit:
     return unit
 
 
+def user_by_name(username: str) -> User:
+    user: User | None = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise UsageError(f"no user {username!r}")
+    return user
+
+
+def role_of(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError as exc:
+        raise UsageError(
+            f"unknown role {value!r}; one of: {', '.join(r.value for r in Role)}"
+        ) from exc
+
+
 def create_unit(code: str, *, parent: str, name: str | None = None) -> Unit:
     if not UNIT_CODE_RE.fullmatch(code):
         raise UsageError("a unit code is 1-64 lowercase letters, digits, '.', '_' or '-'")
     if db.session.scalar(select(Unit).where(Unit.code == code)) is not None:
         raise UsageError(f"unit {code!r} exists already")
-    unit = Unit(code=code, name=name or code, parent=unit_by_code(parent))
+    unit = Unit(code=code, name=_plain("name", name or code), parent=unit_by_code(parent))
     db.session.add(unit)
     db.session.commit()
     return unit
 
 
 def create_user(
-    username: str, *, role: str, unit: str, password: str, display_name: str = ""
+    username: str,
+    *,
+    role: str,
+    unit: str,
+    password: str,
+    display_name: str = "",
+    must_change: bool = False,
+    approved: bool = True,
 ) -> User:
+    """Add a local account (committed). The administrators' way in, with the two-person rule
+    and a custody event, is ``create_account``."""
     if not USERNAME_RE.fullmatch(username):
         raise UsageError("a username is 2-64 lowercase letters, digits, '.', '_' or '-'")
-    try:
-        role_value = Role(role)
-    except ValueError as exc:
-        raise UsageError(
-            f"unknown role {role!r}; one of: {', '.join(r.value for r in Role)}"
-        ) from exc
-    if len(password) < MIN_PASSWORD:
-        raise UsageError(f"a password needs at least {MIN_PASSWORD} characters")
+    role_value = role_of(role)
+    passwords.check_policy(password, username=username)
     if db.session.scalar(select(User).where(User.username == username)) is not None:
         raise UsageError(f"user {username!r} exists already")
     user = User(
         username=username,
         role=role_value.value,
         unit=unit_by_code(unit),
-        password_hash=hasher.hash(password),
-        display_name=display_name or username,
+        password_hash=passwords.hash_password(password),
+        display_name=_plain("name", display_name or username),
+        must_change_password=must_change,
+        password_changed_at=_now(),
+        approved=approved,
     )
     db.session.add(user)
     db.session.commit()
     return user
 
 
-def authenticate(username: str, password: str, *, max_failures: int, lockout: timedelta) -> User:
-    """Return the user, or raise LoginRefused (after counting the failure)."""
-    user: User | None = db.session.scalar(select(User).where(User.username == username))
-    now = datetime.now(UTC)
-    if user is None:
-        _check(_DUMMY_HASH, password)
-        raise LoginRefused("unknown user")
-    locked_until = user.locked_until.replace(tzinfo=UTC) if user.locked_until else None
-    if locked_until and locked_until > now:
-        raise LoginRefused("account locked")
-    if not user.active:
-        raise LoginRefused("account disabled")
-    if not _check(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = (now + lockout).replace(tzinfo=None)
-            user.failed_logins = 0
-        db.session.commit()
-        raise LoginRefused("wrong password")
-    user.failed_logins = 0
-    user.locked_until = None
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hasher.hash(password)
-    db.session.commit()
+def create_account(
+    actor: Actor,
+    settings: ConsoleSettings,
+    username: str,
+    *,
+    role: str,
+    unit: str,
+    password: str,
+    display_name: str = "",
+) -> User:
+    """An administrator creates an account: its password is to be changed at first login,
+    and one that can read evidence waits for a second administrator."""
+    second = approvals.needs_second(settings, role_of(role).value)
+    user = create_user(
+        username,
+        role=role,
+        unit=unit,
+        password=password,
+        display_name=display_name,
+        must_change=True,
+        approved=not second,
+    )
+    record(
+        "user_created",
+        actor=actor.name,
+        role=actor.role,
+        detail={
+            "username": user.username,
+            "role": user.role,
+            "unit": user.unit.code,
+            "awaiting_approval": second,
+        },
+    )
+    if second:
+        approvals.ask(user, approvals.CREATE, role=user.role, unit=user.unit, actor=actor)
     return user
 
 
-def _check(stored: str, password: str) -> bool:
-    try:
-        return hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
+def _local_only(user: User, what: str) -> None:
+    if user.source == DIRECTORY:
+        raise UsageError(f"{user.username} is a directory account: its {what} is the directory's")
+
+
+def reset_password(actor: Actor, user: User, password: str) -> None:
+    """An administrator sets a new password: changed at the next login; sessions end."""
+    _local_only(user, "password")
+    passwords.check_policy(password, username=user.username)
+    user.password_hash = passwords.hash_password(password)
+    user.must_change_password = True
+    user.password_changed_at = _now()
+    ended = sessions.revoke_all(user.id, sessions.PASSWORD_RESET)
+    db.session.commit()
+    record(
+        "password_reset",
+        actor=actor.name,
+        role=actor.role,
+        detail={"username": user.username, "sessions_ended": ended},
+    )
+
+
+def change_own_password(user: User, current: str, new: str) -> None:
+    """A person changes their own password; their other sessions end."""
+    _local_only(user, "password")
+    if not passwords.verify(user.password_hash, current):
+        raise UsageError("the current password is not right")
+    if new == current:
+        raise UsageError("the new password must differ from the current one")
+    passwords.check_policy(new, username=user.username)
+    user.password_hash = passwords.hash_password(new)
+    user.must_change_password = False
+    user.password_changed_at = _now()
+    ended = sessions.revoke_all(user.id, sessions.PASSWORD_CHANGED, keep=user.login_id)
+    db.session.commit()
+    record(
+        "password_changed",
+        actor=user.username,
+        role=user.role,
+        detail={"username": user.username, "sessions_ended": ended},
+    )
+
+
+def unlock(actor: Actor, user: User) -> int:
+    """Clear every wait after failed logins; returns how many addresses were waiting."""
+    cleared = backoff.forget(user.username)
+    db.session.commit()
+    record(
+        "user_unlocked",
+        actor=actor.name,
+        role=actor.role,
+        detail={"username": user.username, "addresses": cleared},
+    )
+    return cleared
+
+
+def _last_admin(user: User) -> bool:
+    if user.role != Role.ADMIN.value or not user.active:
         return False
+    others = db.session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN.value, User.active.is_(True), User.id != user.id)
+    )
+    return not others
+
+
+def disable(actor: Actor, user: User) -> None:
+    """The account can no longer log in and its sessions end; ``enable`` undoes it."""
+    if not user.active:
+        raise UsageError(f"{user.username} is disabled already")
+    if _last_admin(user):
+        raise UsageError("the last active administrator cannot be disabled")
+    user.active = False
+    ended = sessions.revoke_all(user.id, sessions.DISABLED)
+    db.session.commit()
+    record(
+        "user_disabled",
+        actor=actor.name,
+        role=actor.role,
+        detail={"username": user.username, "sessions_ended": ended},
+    )
+
+
+def enable(actor: Actor, user: User) -> None:
+    """Undo ``disable``."""
+    if user.active:
+        raise UsageError(f"{user.username} is enabled already")
+    user.active = True
+    db.session.commit()
+    record("user_enabled", actor=actor.name, role=actor.role, detail={"username": user.username})
+
+
+def set_role(actor: Actor, settings: ConsoleSettings, user: User, role: str) -> bool:
+    """Give ``user`` a new role; False when it waits for a second administrator."""
+    _local_only(user, "role")
+    new = role_of(role).value
+    if new == user.role:
+        raise UsageError(f"{user.username} is {new} already")
+    if user.role == Role.ADMIN.value and _last_admin(user):
+        raise UsageError("the last active administrator must stay an administrator")
+    if approvals.needs_second(settings, new):
+        approvals.ask(user, approvals.ROLE, role=new, unit=user.unit, actor=actor)
+        return False
+    old, user.role = user.role, new
+    db.session.commit()
+    record(
+        "user_role_changed",
+        actor=actor.name,
+        role=actor.role,
+        detail={"username": user.username, "from": old, "to": new},
+    )
+    return True
+
+
+def set_unit(actor: Actor, settings: ConsoleSettings, user: User, unit_code: str) -> bool:
+    """Move ``user`` to another unit; False when it waits for a second administrator."""
+    _local_only(user, "unit")
+    unit = unit_by_code(unit_code)
+    if unit.id == user.unit_id:
+        raise UsageError(f"{user.username} is in {unit.code} already")
+    if approvals.needs_second(settings, user.role):
+        approvals.ask(user, approvals.UNIT, role=user.role, unit=unit, actor=actor)
+        return False
+    old, user.unit = user.unit.code, unit
+    db.session.commit()
+    record(
+        "user_unit_changed",
+        actor=actor.name,
+        role=actor.role,
+        detail={"username": user.username, "from": old, "to": unit.code},
+    )
+    return True
 
 
 def root_unit_code() -> str:

@@ -33,6 +33,7 @@ from web.settings import SETTINGS_KEY
 
 ROOM_CODE = "demo"
 ROOM_NAME = "Phòng hỏi cung mô phỏng"
+ROOM_UNIT = "supreme"  # the unit the synthetic room is registered to, here and in its recorder
 RECORDER_ENTRY = "recorder.cli"  # the recorder package's module entry: its own commands
 SECTION_PREFIX = "sealroom."  # how the shell names the configuration sections it loaded
 STOP_SECONDS = 30  # a stopped service seals the session in progress; then it is killed
@@ -56,7 +57,7 @@ def ensure_room(app: Flask, *, url: str) -> None:
         room = db.session.scalar(select(Room).where(Room.code == ROOM_CODE))
         if room is None:
             db.session.add(
-                Room(code=ROOM_CODE, name=ROOM_NAME, unit=unit_by_code("supreme"), recorder_url=url)
+                Room(code=ROOM_CODE, name=ROOM_NAME, unit=unit_by_code(ROOM_UNIT), recorder_url=url)
             )
         else:
             room.recorder_url = url
@@ -88,6 +89,8 @@ def start_recorder(
         "--room",
         ROOM_CODE,
         "--synthetic",
+        "--unit",
+        ROOM_UNIT,
         "--host",
         "127.0.0.1",
         "--port",

@@ -10,12 +10,14 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
+from web.forms import PlainText
+
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class HearingForm(FlaskForm):
-    case_number = StringField(_l("Case"), validators=[DataRequired(), Length(max=200)])
-    court = StringField(_l("Court"), validators=[DataRequired(), Length(max=300)])
+    case_number = StringField(_l("Case"), validators=[DataRequired(), Length(max=200), PlainText()])
+    court = StringField(_l("Court"), validators=[DataRequired(), Length(max=300), PlainText()])
     hearing_date = StringField(
         _l("Date"),
         validators=[DataRequired(), Regexp(DATE, message=_l("A date such as 2026-03-31."))],
@@ -32,7 +34,7 @@ class ExhibitForm(FlaskForm):
     """``item`` is "clip-<id>" or "diagram-<id>"; the number defaults to the clip's own."""
 
     item = SelectField(_l("Exhibit"), validators=[DataRequired()], validate_choice=False)
-    exhibit_number = StringField(_l("Exhibit number"), validators=[Length(max=50)])
+    exhibit_number = StringField(_l("Exhibit number"), validators=[Length(max=50), PlainText()])
 
 
 class MoveForm(FlaskForm):

@@ -173,8 +173,8 @@ def events(hearing_id: int) -> Response:
         request.headers.get("Last-Event-ID"), request.args.get("since")
     )
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    release = presentation.stream_slot(app, current_user.id)
-    if release is None:  # no slot left (here, or for this user): the screen tries again shortly
+    release = presentation.stream_slot(app, current_user.id, current_user.unit.code)
+    if release is None:  # no slot left (here, this user's or unit's): it tries again shortly
         busy = Response(_("Too many live screens; try again shortly."), status=503)
         busy.headers["Retry-After"] = "2"
         return busy

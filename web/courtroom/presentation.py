@@ -17,9 +17,10 @@ so each open stream holds one thread:
 - a comment line every ``KEEPALIVE_SECONDS`` keeps proxies from closing an idle stream and
   lets waitress notice a closed browser (a write to it fails) and free the thread;
 - at most ``MAX_STREAMS`` streams are open at once in a process, so screens can never take
-  every thread of the server, and at most ``MAX_STREAMS_PER_USER`` of them belong to one user,
-  so one presenter opening many court-screen tabs cannot shut out every other courtroom; one
-  more is answered 503 and the screen tries again shortly.
+  every thread of the server; at most ``MAX_STREAMS_PER_USER`` of them belong to one user and
+  ``MAX_STREAMS_PER_UNIT`` to the people of one unit, so neither one presenter opening many
+  court-screen tabs nor one unit's courtrooms can shut out another unit's; one more is
+  answered 503 and the screen tries again shortly.
 """
 
 from __future__ import annotations
@@ -45,11 +46,13 @@ POLL_SECONDS = 1.0
 RETRY_MS = 1000
 MAX_STREAMS = 8  # of waitress's 16 threads (web/cli.py): the rest keep serving pages
 MAX_STREAMS_PER_USER = 4  # a presenter and a court screen, with room for a reload or two
+MAX_STREAMS_PER_UNIT = 4  # so two units' courtrooms always find their slots (8 in all)
 NOTIFIER_KEY = "sealroom.presentation"
 SLOTS_KEY = "sealroom.presentation.slots"
 STREAM_SECONDS_KEY = "SEALROOM_PRESENTATION_STREAM_SECONDS"
 MAX_STREAMS_KEY = "SEALROOM_PRESENTATION_MAX_STREAMS"
 MAX_STREAMS_PER_USER_KEY = "SEALROOM_PRESENTATION_MAX_STREAMS_PER_USER"
+MAX_STREAMS_PER_UNIT_KEY = "SEALROOM_PRESENTATION_MAX_STREAMS_PER_UNIT"
 
 State = dict[str, Any]
 
@@ -95,24 +98,29 @@ def notifier(app: Flask) -> Notifier:
 
 
 class StreamSlots:
-    """The process's stream slots, counted overall and per user."""
+    """The process's stream slots, counted overall, per user and per unit."""
 
-    def __init__(self, limit: int, per_user: int) -> None:
+    def __init__(self, limit: int, per_user: int, per_unit: int) -> None:
         self.limit = limit
         self.per_user = per_user
+        self.per_unit = per_unit
         self._lock = threading.Lock()
         self._open = 0
         self._by_user: dict[int, int] = {}
+        self._by_unit: dict[str, int] = {}
 
-    def take(self, user_id: int) -> Callable[[], None] | None:
-        """A slot for one of ``user_id``'s streams: its release function (safe to call more
-        than once), or None if the process or this user has no slot left."""
+    def take(self, user_id: int, unit: str) -> Callable[[], None] | None:
+        """A slot for one of the streams of ``user_id`` (of ``unit``): its release function
+        (safe to call more than once), or None if the process, this user or this unit has no
+        slot left."""
         with self._lock:
             mine = self._by_user.get(user_id, 0)
-            if self._open >= self.limit or mine >= self.per_user:
+            ours = self._by_unit.get(unit, 0)
+            if self._open >= self.limit or mine >= self.per_user or ours >= self.per_unit:
                 return None
             self._open += 1
             self._by_user[user_id] = mine + 1
+            self._by_unit[unit] = ours + 1
         released = False
 
         def release() -> None:
@@ -122,26 +130,32 @@ class StreamSlots:
                     return
                 released = True
                 self._open -= 1
-                left = self._by_user[user_id] - 1
-                if left:
-                    self._by_user[user_id] = left
-                else:
-                    del self._by_user[user_id]
+                _count_down(self._by_user, user_id)
+                _count_down(self._by_unit, unit)
 
         return release
 
 
-def stream_slot(app: Flask, user_id: int) -> Callable[[], None] | None:
-    """Take one of the process's stream slots for ``user_id``: its release function, or None
-    if all are in use or this user already holds their share."""
+def _count_down(counts: dict[Any, int], key: Any) -> None:
+    left = counts[key] - 1
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]
+
+
+def stream_slot(app: Flask, user_id: int, unit: str) -> Callable[[], None] | None:
+    """Take one of the process's stream slots for ``user_id`` of ``unit``: its release
+    function, or None if all are in use or this user or unit already holds its share."""
     slots: StreamSlots = app.extensions.setdefault(
         SLOTS_KEY,
         StreamSlots(
             int(app.config.get(MAX_STREAMS_KEY, MAX_STREAMS)),
             int(app.config.get(MAX_STREAMS_PER_USER_KEY, MAX_STREAMS_PER_USER)),
+            int(app.config.get(MAX_STREAMS_PER_UNIT_KEY, MAX_STREAMS_PER_UNIT)),
         ),
     )
-    return slots.take(user_id)
+    return slots.take(user_id, unit)
 
 
 def read_state(engine: Engine, hearing_id: int) -> tuple[int, State]:

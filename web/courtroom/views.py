@@ -23,7 +23,7 @@ from web.courtroom import commands, presentation
 from web.courtroom.forms import ExhibitForm, HearingForm, MoveForm
 from web.courtroom.present import blueprint as presentation_screens
 from web.extensions import db
-from web.forms import ConfirmForm
+from web.forms import ConfirmForm, errors_of
 from web.models import Clip, Diagram, Hearing, HearingExhibit
 from web.roles import HEARING_MANAGERS, HEARING_VIEWERS
 from web.visibility import (
@@ -133,7 +133,8 @@ def add_exhibit(hearing_id: int) -> Response | tuple[str, int]:
     hearing = visible_hearing(hearing_id)
     form = ExhibitForm()
     if not form.validate_on_submit():
-        flash(_("Choose an exhibit."), "error")
+        for message in errors_of(form) if form.item.data else [_("Choose an exhibit.")]:
+            flash(message, "error")
         return _detail_page(hearing, form), 400
     clip, diagram = _item(hearing, form.item.data or "")
     number = (form.exhibit_number.data or "").strip() or (clip.exhibit_number if clip else "")

@@ -1,13 +1,20 @@
-"""The auditor's view of the custody log: integrity, checkpoints, and filtered history."""
+"""The auditor's view of the custody log: integrity, checkpoints, and filtered history.
+
+It shows only the events about the viewer's units and the viewer's own actions
+(``web.visibility.EventScope``), others' private notes hidden. ``?session=`` of a session the
+viewer may not see answers 404, as the session's own page does, and the attempt is logged.
+"""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 
 from evidence_store import VerificationError, format_utc, parse_utc
 from web.access import allow
 from web.audit import custody_log, record
 from web.roles import Role
+from web.visibility import EventScope, visible_session
 
 blueprint = Blueprint("custody", __name__, url_prefix="/custody")
 MAX_ROWS = 500
@@ -40,6 +47,9 @@ def overview() -> str:
         key: (request.args.get(key) or "").strip()[:200]
         for key in ("actor", "session", "action", "since", "until")
     }
+    if filters["session"]:
+        visible_session(filters["session"])  # another unit's: 404, and logged
+    scope = EventScope(current_user)
     entries = log.entries(
         actor=filters["actor"] or None,
         session_id=filters["session"] or None,
@@ -47,6 +57,7 @@ def overview() -> str:
         since=_day_bound(filters["since"], end=False) if filters["since"] else None,
         until=_day_bound(filters["until"], end=True) if filters["until"] else None,
     )
+    entries = scope.visible(entries)
     shown = entries[-MAX_ROWS:][::-1]
     record(
         "custody_viewed",

@@ -28,6 +28,7 @@ MESSAGES = {
     ),
     "svg_complex": _l("The file is too complex to draw within the limits."),
     "too_complex": _l("The file is too complex to draw within the limits."),
+    "busy": _l("Too many files are being converted right now. Try again in a minute."),
 }
 FALLBACK = _l("The file could not be converted for display.")
 

@@ -20,8 +20,9 @@ import time
 from typing import Any
 
 from web.audit import record
-from web.diagrams.config import diagram_limits, exhibit_store, retry_seconds
+from web.diagrams.config import convert_in_turn, exhibit_store, retry_seconds
 from web.diagrams.limits import Rejected
+from web.diagrams.queue import BUSY
 from web.diagrams.store import (
     PageMismatch,
     PageSet,
@@ -29,7 +30,6 @@ from web.diagrams.store import (
     StoreCorrupted,
     UnsignedRecord,
 )
-from web.diagrams.worker import convert_isolated
 from web.models import Diagram
 
 
@@ -125,8 +125,12 @@ def _render_original(diagram: Diagram) -> list[bytes]:
     """The original's pages rendered again; StoreCorrupted unless the original verifies."""
     data = exhibit_store().read_original(diagram.sha256)
     try:
-        return convert_isolated(data, diagram_limits()).pages
+        return convert_in_turn(data).pages
     except Rejected as refusal:
+        if refusal.code == BUSY:  # tried again later (retry_seconds)
+            raise StoreCorrupted(
+                "the original could not be converted now: too many at once"
+            ) from None
         raise StoreCorrupted(f"the original no longer converts: {refusal.code}") from None
 
 

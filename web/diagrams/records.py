@@ -15,12 +15,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from web.diagrams.config import diagram_limits, exhibit_store
+from web.diagrams.config import convert_in_turn, exhibit_store
 from web.diagrams.convert import Converted
 from web.diagrams.pages import store_pages
 from web.diagrams.shapes import canonical_json, parse_shapes
 from web.diagrams.store import PageSet
-from web.diagrams.worker import convert_isolated
 from web.extensions import db
 from web.models import Diagram, DiagramLayer, User
 
@@ -49,7 +48,7 @@ def create_uploaded(data: bytes, *, title: str, filename: str, user: User) -> Up
     """Convert (in the isolated worker), store, then record. Rejected leaves nothing behind;
     StoreCorrupted (pages recorded before no longer match and cannot be put back) leaves no
     row."""
-    converted: Converted = convert_isolated(data, diagram_limits())
+    converted: Converted = convert_in_turn(data)
     sha256 = exhibit_store().put_original(data)
     pages, pages_new = store_pages(sha256, converted.pages)
     diagram = Diagram(

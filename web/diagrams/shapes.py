@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from evidence_store import plain_text_problem
+
 PALETTE = ("red", "yellow", "blue", "green", "black", "white")
 Colour = Literal["red", "yellow", "blue", "green", "black", "white"]
 TEXT_SIZES = ("small", "medium", "large")
@@ -162,6 +164,8 @@ def parse_line(value: object, *, field: str, limit: int) -> str:
         raise ShapeError([f"{field}: {error}"]) from None
     if not line or "\n" in line or len(line) > limit:
         raise ShapeError([f"{field}: one line of 1-{limit} characters"])
+    if (problem := plain_text_problem(line)) is not None:  # the one rule for metadata
+        raise ShapeError([f"{field}: {problem}"])
     return line
 
 

@@ -43,6 +43,7 @@ from web.diagrams.limits import Rejected
 from web.diagrams.messages import refusal_message
 from web.diagrams.pages import PageRefused, page_png, pages_detail
 from web.diagrams.payload import diagram_payload
+from web.diagrams.queue import BUSY
 from web.diagrams.records import (
     DRAWN_HEIGHT,
     DRAWN_WIDTH,
@@ -202,7 +203,10 @@ def upload() -> Response | tuple[str, int]:
             },
         )
         flash(refusal_message(refusal), "error")
-        return render_template("diagrams/upload.html", form=form, limits=limits), 400
+        busy = refusal.code == BUSY  # not the file's fault: try again shortly
+        return render_template("diagrams/upload.html", form=form, limits=limits), (
+            503 if busy else 400
+        )
     except StoreCorrupted as failure:  # logged (diagram_page_refused) where it was found
         record(
             "diagram_upload_refused",

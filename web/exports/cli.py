@@ -73,8 +73,12 @@ def export_command(
     log = data.custody(store, data.signer())  # the custody log of this installation
     actor = operator_name or operator()
     clip = {"clip": spec.clip_ref} if spec.clip_ref else {}
+    console = create_app(data, settings_in(ctx.meta))  # whose rows may leave: its accounts
     try:
-        with byte_progress("exporting", total, enabled=not as_json) as step:
+        with (
+            console.app_context(),
+            byte_progress("exporting", total, enabled=not as_json) as step,
+        ):
             package = build_export(
                 Exporter(data, reader, log),
                 spec,

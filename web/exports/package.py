@@ -3,9 +3,12 @@
 
 What to export is a whole session or a clip of the console's database (``clip-<id>``), and
 either path builds the package the same way: the custody excerpt is the log's rows of the
-session up to the export (the export's own event is recorded after the build, since it names
-the package's digest), and the package is signed by this installation's key
-(``DataDir.signer()``), under the installation's trust roots.
+session up to the export that may leave the office (``web.visibility.excerpt_rows``: no other
+unit's rows, no refused accesses; ``evidence_store.export`` then keeps only who did what,
+when and in which role), the export's own event is recorded after the build (it names the
+package's digest), and the package is signed by this installation's key
+(``DataDir.signer()``), under the installation's trust roots. Both run in the console's app
+context: the excerpt needs its accounts and units.
 """
 
 from __future__ import annotations
@@ -14,14 +17,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from evidence_store import EvidenceReader, UsageError, layout
-from evidence_store.custody import CustodyLog
+from evidence_store import EvidenceReader, SealroomError, UsageError, layout
+from evidence_store.custody import CustodyEntry, CustodyLog
 from evidence_store.export import ExportedPackage, ExportSpec, build_package
+from evidence_store.index import read_manifest
 from evidence_store.installation import DataDir
 from evidence_store.timestamping import token_verifier
 from web.clips import proof_of
 from web.extensions import db
-from web.models import Clip
+from web.models import ROOT_UNIT, Clip
+from web.visibility import excerpt_rows, unit_of
 
 CLIP_PREFIX = "clip-"
 
@@ -88,10 +93,19 @@ def build_export(
         spec,
         source.data.trust(list(extra_trust)),
         out,
-        custody=source.custody.entries(session_id=spec.session_id),
+        custody=custody_for_export(source, spec.session_id),
         exported_by=exported_by,
         as_zip=as_zip,
         progress=progress,
         signer=source.data.signer(),  # this installation: the key of its custody log too
         tsa=token_verifier(source.data.settings),  # the root that checks its time-stamps
     )
+
+
+def custody_for_export(source: Exporter, session_id: str) -> list[CustodyEntry]:
+    """The session's custody rows that may leave the office in a package."""
+    try:
+        unit = unit_of(read_manifest(source.reader, session_id).metadata.unit)
+    except (SealroomError, OSError):
+        unit = ROOT_UNIT  # not sealed or unreadable: the build refuses it anyway
+    return excerpt_rows(source.custody.entries(session_id=session_id), unit)

@@ -54,7 +54,7 @@ from web.exports.build import (
 )
 from web.exports.download import SendOutcome, checked_chunks, digest_of, open_package
 from web.extensions import db
-from web.forms import ConfirmForm
+from web.forms import ConfirmForm, PlainText, errors_of
 from web.jobs import latest
 from web.models import Clip, ExportRequest, User
 from web.roles import Role
@@ -77,7 +77,7 @@ VIEWERS = REQUESTERS | APPROVERS | {Role.AUDITOR}
 class ExportRequestForm(FlaskForm):
     session_id = StringField(validators=[Optional(), Length(max=40)])
     clip_id = IntegerField(validators=[Optional(), NumberRange(min=1)])
-    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000)])
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000), PlainText()])
 
 
 def need_approval() -> bool:
@@ -139,6 +139,8 @@ def _list_page(form: ExportRequestForm) -> str:
 def create() -> Response | tuple[str, int]:
     form = ExportRequestForm()
     if not form.validate_on_submit():
+        for message in errors_of(form) if form.reason.data else []:
+            flash(message, "error")
         flash(_("Give the reason for the export, and a session or a clip."), "error")
         return _list_page(form), 400
     clip_id = form.clip_id.data

@@ -18,6 +18,7 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -42,11 +43,11 @@ from web.evidence import (
     witnessing,
 )
 from web.extensions import db
-from web.forms import BookmarkForm, ConfirmForm, SearchForm
+from web.forms import BookmarkForm, ConfirmForm, SearchForm, errors_of
 from web.models import ROOT_UNIT, Bookmark
 from web.playback import Playback, refuse_unverified, serve_segment, session_player, session_seals
 from web.roles import EVIDENCE_READERS
-from web.visibility import visible_session, visible_units
+from web.visibility import EventScope, known_units, visible_session, visible_units
 
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
 MAX_PAGE = 10_000  # deeper than anyone pages; a search narrows faster
@@ -65,6 +66,7 @@ def sessions() -> str | tuple[str, int]:
     search = SessionSearch(
         units=visible_units(current_user),
         unit_of_unassigned=ROOT_UNIT,
+        known_units=known_units(),
         case_number=filters.get("case", ""),
         accused=filters.get("accused", ""),
         room=filters.get("room", ""),
@@ -110,7 +112,7 @@ def detail(session_id: str) -> str:
         .order_by(Bookmark.offset_ms)
     ).all()
     record("view", session_id=session_id)
-    custody = custody_log().entries(session_id=session_id)
+    custody = EventScope(current_user).visible(custody_log().entries(session_id=session_id))
     return render_template(
         "review/session.html",
         row=row,
@@ -194,11 +196,12 @@ def verify(session_id: str) -> Response:
 
 @blueprint.post("/<session_id>/bookmarks")
 @allow(*EVIDENCE_READERS)
-def add_bookmark(session_id: str) -> Response:
+def add_bookmark(session_id: str) -> ResponseReturnValue:
     visible_session(session_id)
     form = BookmarkForm()
     if not form.validate_on_submit():
-        abort(400)
+        message = "; ".join(errors_of(form)) or _("Bad request.")
+        return render_template("error.html", code=400, message=message), 400
     bookmark = Bookmark(
         user_id=current_user.id,
         session_id=session_id,

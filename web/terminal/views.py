@@ -17,6 +17,7 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -35,13 +36,14 @@ from evidence_store.upload import last_status
 from recorder.control import RecorderClient, RecorderUnreachableError
 from web.access import allow
 from web.audit import record
-from web.display import duration, localtime
+from web.display import duration, localtime, printable
 from web.evidence import console_settings, data_dir, evidence_store
 from web.extensions import db
+from web.forms import PlainLines, PlainText, errors_of, lines_of
 from web.models import Room
 from web.roles import Role
 from web.terminal.seal_sheet import qr_svg, seal_sheet_pdf, seal_text
-from web.visibility import visible_units
+from web.visibility import unit_of, visible_units
 
 blueprint = Blueprint("terminal", __name__, url_prefix="/terminal")
 
@@ -53,6 +55,9 @@ PAUSE_REASONS = [
     _l("Meal break"),
 ]
 RESUME_REASONS = [_l("Questioning resumes"), _l("Lawyer present")]
+NO_CREDENTIAL = (
+    "no recorder credential: set [console] recorder_token_file or $SEALROOM_RECORDER_TOKEN"
+)
 STOP_REASONS = [
     _l("Questioning finished"),
     _l("Ended at the accused's request"),
@@ -61,22 +66,32 @@ STOP_REASONS = [
 
 
 class StartForm(FlaskForm):
-    case_number = StringField(validators=[DataRequired(), Length(max=200)])
-    accused = TextAreaField(validators=[DataRequired(), Length(max=2000)])
-    investigators = TextAreaField(validators=[DataRequired(), Length(max=2000)])
-    others_present = TextAreaField(validators=[Optional(), Length(max=2000)])
+    case_number = StringField(
+        _l("Case number"), validators=[DataRequired(), Length(max=200), PlainText()]
+    )
+    accused = TextAreaField(
+        _l("Accused"), validators=[DataRequired(), Length(max=2000), PlainLines()]
+    )
+    investigators = TextAreaField(
+        _l("Investigators"), validators=[DataRequired(), Length(max=2000), PlainLines()]
+    )
+    others_present = TextAreaField(
+        _l("Others present"), validators=[Optional(), Length(max=2000), PlainLines()]
+    )
 
 
 class ReasonForm(FlaskForm):
-    reason = StringField(validators=[Optional(), Length(max=500)])
-    reason_other = StringField(validators=[Optional(), Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[Optional(), Length(max=500), PlainText()])
+    reason_other = StringField(
+        _l("Other reason"), validators=[Optional(), Length(max=500), PlainText()]
+    )
 
     def chosen(self) -> str:
         return (self.reason_other.data or "").strip() or (self.reason.data or "").strip()
 
 
-def _lines(text: str | None) -> list[str]:
-    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+class NoRecorderCredential(SealroomError):
+    """The console has no token for the recorders' control API."""
 
 
 def _room(code: str) -> Room:
@@ -87,12 +102,28 @@ def _room(code: str) -> Room:
 
 
 def _client(room: Room) -> RecorderClient:
+    """The room's recorder, with the console's token; NoRecorderCredential without one."""
     settings = console_settings()
+    token = ""
     if settings.recorder_token_file is not None:
-        token = settings.recorder_token_file.read_text().strip()
+        try:
+            token = settings.recorder_token_file.read_text(encoding="utf-8").strip()
+        except OSError:
+            token = ""
     else:
-        token = os.environ.get("SEALROOM_RECORDER_TOKEN", "")
+        token = os.environ.get("SEALROOM_RECORDER_TOKEN", "").strip()
+    if not token:
+        raise NoRecorderCredential(NO_CREDENTIAL)
     return RecorderClient(room.recorder_url, token, timeout=5.0)
+
+
+def _unavailable(problem: SealroomError) -> str:
+    """What the terminal says when the recorder cannot be driven: never "recording"."""
+    if isinstance(problem, NoRecorderCredential):
+        return str(
+            _("The console has no credential for the room's recorder. Nothing is being recorded.")
+        )
+    return str(_("The room's recorder cannot be reached. Nothing is being recorded."))
 
 
 @blueprint.get("/")
@@ -109,9 +140,13 @@ def rooms() -> str:
 def start(code: str) -> ResponseReturnValue:
     room = _room(code)
     form = StartForm()
+    if request.method == "POST" and not form.validate_on_submit():
+        for message in errors_of(form):
+            flash(message, "error")
+        return render_template("terminal/start.html", room=room, form=form), 400
     if form.validate_on_submit():
         others = []
-        for line in _lines(form.others_present.data):
+        for line in lines_of(form.others_present.data):
             name, _sep, role = line.rpartition(":")
             others.append(
                 {
@@ -120,16 +155,18 @@ def start(code: str) -> ResponseReturnValue:
                 }
             )
         try:
+            # Filed under the room's registered unit: the form names none, and the
+            # recorder refuses any unit but the one the room is registered to.
             status = _client(room).start(
                 case_number=(form.case_number.data or "").strip(),
                 room=room.name,
                 unit=room.unit.code,
-                accused=_lines(form.accused.data),
-                investigators=_lines(form.investigators.data),
+                accused=lines_of(form.accused.data),
+                investigators=lines_of(form.investigators.data),
                 others_present=others,
             )
-        except RecorderUnreachableError:
-            flash(_("The room's recorder cannot be reached. Nothing is being recorded."), "error")
+        except (RecorderUnreachableError, NoRecorderCredential) as problem:
+            flash(_unavailable(problem), "error")
             return render_template("terminal/start.html", room=room, form=form), 503
         except SealroomError as exc:
             flash(str(exc), "error")
@@ -157,12 +194,12 @@ def live(code: str) -> str:
 @allow(Role.INVESTIGATOR)
 def status(code: str) -> WerkzeugResponse:
     room = _room(code)
-    client = _client(room)
     try:
+        client = _client(room)
         current = client.status()
         level = client.audio_level()
-    except RecorderUnreachableError:
-        response = jsonify({"reachable": False})
+    except SealroomError as problem:  # unreachable, no credential, or a refused token
+        response = jsonify({"reachable": False, "error": _unavailable(problem)})
         response.status_code = 503
         return response
     # The upload backlog comes from the uploader's own status file (no network needed).
@@ -195,15 +232,18 @@ def control(code: str, action: str) -> WerkzeugResponse:
         abort(404)
     room = _room(code)
     form = ReasonForm()
-    reason = form.chosen() if form.validate_on_submit() else ""
+    if not form.validate_on_submit():
+        for message in errors_of(form) or [_("A reason is required.")]:
+            flash(message, "error")
+        return _refused(room, form)
+    reason = form.chosen()
     if not reason:
         flash(_("A reason is required."), "error")
         return redirect(url_for("terminal.live", code=room.code))
-    client = _client(room)
     try:
-        result = getattr(client, action)(reason)
-    except RecorderUnreachableError:
-        flash(_("The room's recorder cannot be reached. Nothing is being recorded."), "error")
+        result = getattr(_client(room), action)(reason)
+    except (RecorderUnreachableError, NoRecorderCredential) as problem:
+        flash(_unavailable(problem), "error")
         return redirect(url_for("terminal.live", code=room.code))
     except SealroomError as exc:
         flash(str(exc), "error")
@@ -219,6 +259,19 @@ def control(code: str, action: str) -> WerkzeugResponse:
     return redirect(url_for("terminal.live", code=room.code))
 
 
+def _refused(room: Room, form: ReasonForm) -> WerkzeugResponse:
+    """A reason refused (a control character in it): the live page again, with why, 400."""
+    page = render_template(
+        "terminal/live.html",
+        room=room,
+        form=form,
+        pause_reasons=PAUSE_REASONS,
+        resume_reasons=RESUME_REASONS,
+        stop_reasons=STOP_REASONS,
+    )
+    return WerkzeugResponse(page, status=400, mimetype="text/html")
+
+
 def _sealed_manifest(session_id: str) -> Manifest:
     """The session's manifest if it is sealed and this user may see it; otherwise 404."""
     try:
@@ -226,7 +279,7 @@ def _sealed_manifest(session_id: str) -> Manifest:
         manifest = read_manifest(evidence_store(), session_id)
     except (UsageError, TamperedError):
         abort(404)
-    if (manifest.metadata.unit or "supreme") not in visible_units(current_user):
+    if unit_of(manifest.metadata.unit) not in visible_units(current_user):
         abort(404)
     return manifest
 
@@ -249,18 +302,21 @@ def seal_sheet_as_pdf(code: str, session_id: str) -> WerkzeugResponse:
     manifest = _sealed_manifest(session_id)
     record("seal_sheet_printed", session_id=session_id, detail={"format": "pdf"})
     meta = manifest.metadata
+    # Text from users is written out as it is, control characters spelled (``printable``).
     pauses = "; ".join(
-        f"{localtime(p.paused_at)} → {localtime(p.resumed_at)}: {p.reason}" for p in manifest.pauses
+        f"{localtime(p.paused_at)} → {localtime(p.resumed_at)}: {printable(p.reason)}"
+        for p in manifest.pauses
     )
+    others = ", ".join(f"{printable(p.name)} ({printable(p.role)})" for p in meta.others_present)
     facts = [
         (_("Session"), manifest.session),
-        (_("Case number"), meta.case_number),
-        (_("Room"), meta.room),
-        (_("Accused"), ", ".join(meta.accused)),
-        (_("Investigators"), ", ".join(meta.investigators)),
-        (_("Others present"), ", ".join(f"{p.name} ({p.role})" for p in meta.others_present)),
+        (_("Case number"), printable(meta.case_number)),
+        (_("Room"), printable(meta.room)),
+        (_("Accused"), ", ".join(printable(a) for a in meta.accused)),
+        (_("Investigators"), ", ".join(printable(i) for i in meta.investigators)),
+        (_("Others present"), others),
         (_("Started"), localtime(manifest.started_at)),
-        (_("Ended"), f"{localtime(manifest.ended_at)} — {manifest.stop_reason or ''}"),
+        (_("Ended"), f"{localtime(manifest.ended_at)} — {printable(manifest.stop_reason)}"),
         (_("Pauses"), pauses),
         (
             _("Recorded duration"),

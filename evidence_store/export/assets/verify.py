@@ -17,8 +17,8 @@ checked on its own:
      exactly the session's files;
   6. for a clip: the clip's chain values are the chain's, its segments are exactly those its
      span covers, every one of them is here, and NOT-INCLUDED.txt lists exactly the others;
-  7. the custody excerpt's entries hash as the custody log's rule says, and consecutive rows
-     chain;
+  7. the custody excerpt is well formed: this session's events in order, each saying who did
+     what, when and in which role, and nothing the privacy policy keeps at the office;
   8. every file of the package, whatever its name or directory, is as it was exported
      (PACKAGE-SHA256SUMS), and the package holds exactly one session.
   9. every time-stamp token (``.tsr``, RFC 3161) beside a link or the manifest stamps exactly
@@ -1128,27 +1128,20 @@ class Clip:
 
 # -- 8. the custody excerpt (format section 10) ------------------------------------------------
 
-CUSTODY_FIELDS = (
-    "seq",
-    "at",
-    "actor",
-    "role",
-    "action",
-    "session",
-    "detail",
-    "ip",
-    "user_agent",
-    "prev",
-)
+CUSTODY_FIELDS = ("seq", "at", "actor", "role", "action", "session", "detail")
+# Kept at the issuing office, never in a package: where people were, what they used, and
+# what they wrote for themselves.
+CUSTODY_WITHHELD = ("ip", "user_agent", "note", "reason")
 
 
 class Custody:
-    """custody.json: this session's rows of the custody log, as the exporting office had them.
+    """custody.json: who did what to this session, when and in which role, as the exporting
+    office's log had it, without IP addresses, browsers, private notes or other units' rows.
 
-    The rows of other sessions in between are not here, so the excerpt cannot prove that no
-    row of this session was left out: each row's hash is recomputed, rows with consecutive
-    numbers must chain, and the whole is the exporter's signed statement. The full log is
-    checked at the office (``sealroom custody verify``, against its signed checkpoints).
+    It is the exporter's signed statement (checked first, with the package's signature).
+    Each entry's ``seq`` is its row in the office's log, which the office checks against its
+    signed checkpoints (``sealroom custody verify``); the rows' hashes stay there, because
+    they cover the fields withheld for privacy.
     """
 
     def __init__(self, data: bytes | None, session_id: str) -> None:
@@ -1159,43 +1152,47 @@ class Custody:
             self.entries = list(excerpt["entries"])
             self.taken_at = str(excerpt["taken_at"])
             session = excerpt.get("session")
+            version = excerpt.get("v")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise Failure(CUSTODY, f"malformed custody excerpt ({exc})") from exc
+        if version != 2:
+            raise Failure(CUSTODY, f"unknown custody excerpt version {version!r} (expected 2)")
         if session != session_id:
             raise Failure(CUSTODY, f"the excerpt is of session {session}, not {session_id}")
         if not TIMESTAMP.match(self.taken_at):
             raise Failure(CUSTODY, "taken_at is not a UTC timestamp")
         self.session_id = session_id
-        self.chained = 0  # neighbouring entries that are consecutive rows of the log
 
     def check(self) -> None:
-        previous: dict[str, Any] | None = None
+        previous = 0
         for entry in self.entries:
-            try:
-                document = {"v": 1, **{name: entry[name] for name in CUSTODY_FIELDS}}
-            except (KeyError, TypeError) as exc:
-                raise Failure(CUSTODY, f"malformed custody entry ({exc})") from exc
+            if not isinstance(entry, dict) or sorted(entry) != sorted(CUSTODY_FIELDS):
+                raise Failure(CUSTODY, f"malformed custody entry: fields {CUSTODY_FIELDS}")
             seq = entry["seq"]
             if not is_count(seq, 1):
                 raise Failure(CUSTODY, f"custody entry {seq!r} has no row number")
+            if seq <= previous:
+                raise Failure(CUSTODY, f"custody entry {seq} is out of order")
             if entry["session"] != self.session_id:
                 raise Failure(CUSTODY, f"custody entry {seq} is of another session")
-            if sha256_hex(canonical(document)) != entry.get("hash"):
-                raise Failure(CUSTODY, f"custody entry {seq} does not match its hash (edited)")
-            if seq == 1 and entry["prev"] != ZERO_HASH:
-                raise Failure(CUSTODY, "custody entry 1 must follow nothing (prev of zeros)")
-            if previous is not None:
-                if seq <= previous["seq"]:
-                    raise Failure(CUSTODY, f"custody entry {seq} is out of order")
-                if seq == previous["seq"] + 1:
-                    if entry["prev"] != previous["hash"]:
-                        raise Failure(
-                            CUSTODY,
-                            f"custody entry {seq} does not chain to entry {seq - 1} (its prev "
-                            "is not that entry's hash): an entry was edited or replaced",
-                        )
-                    self.chained += 1
-            previous = entry
+            if not isinstance(entry["at"], str) or not TIMESTAMP.match(entry["at"]):
+                raise Failure(CUSTODY, f"custody entry {seq}: 'at' is not a UTC timestamp")
+            if entry["at"] > self.taken_at:
+                raise Failure(CUSTODY, f"custody entry {seq} is later than the export")
+            for name in ("actor", "role", "action"):
+                if not isinstance(entry[name], str) or not entry[name]:
+                    raise Failure(CUSTODY, f"custody entry {seq}: {name!r} is not text")
+            detail = entry["detail"]
+            if not isinstance(detail, dict):
+                raise Failure(CUSTODY, f"custody entry {seq}: detail is not an object")
+            withheld = sorted(set(detail) & set(CUSTODY_WITHHELD))
+            if withheld:
+                raise Failure(
+                    CUSTODY,
+                    f"custody entry {seq} carries {', '.join(withheld)}, which the issuing "
+                    "office keeps to itself",
+                )
+            previous = seq
 
 
 # -- 9. the package's own files ----------------------------------------------------------------
@@ -1471,12 +1468,9 @@ def verify(
         raise Failure(NOT_INCLUDED, "a whole-session package leaves nothing out")
     custody.check()
     count = len(custody.entries)
-    report(f"Custody:        {count} entries of this session up to the export, each matching")
-    report(
-        f"  its own hash; {custody.chained} neighbouring pair(s) are consecutive rows and chain."
-    )
-    report("  Rows of other sessions in between are not included, so this is the issuing")
-    report("  office's signed statement of its log, not a proof that nothing was left out.")
+    report(f"Custody:        {count} entries of this session up to the export: who did what,")
+    report("  when and in which role, in order. This is the issuing office's signed statement")
+    report("  of its log (each seq is a row there), not a proof that nothing was left out.")
     known = {
         session.where(relative): digest
         for relative, digest in session.digests.items()

@@ -311,10 +311,11 @@ def test_a_zip_package_unpacks_to_a_package_that_verifies(
 
 
 def test_a_zip_package_is_read_only_like_a_directory_package(exported: Exported) -> None:
-    # The stricter of the two forms wins: nothing in an export is meant to be edited.
-    assert stat.S_IMODE(exported.zip_package.stat().st_mode) == 0o444
+    # The stricter of the two forms wins: nothing in an export is meant to be edited. Both
+    # are read-only less the installation's umask: its owner's alone by default.
+    assert stat.S_IMODE(exported.zip_package.stat().st_mode) == 0o400
     files = [p for p in exported.session_package.rglob("*") if p.is_file()]
-    assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o444}
+    assert files and {stat.S_IMODE(p.stat().st_mode) for p in files} == {0o400}
 
 
 def test_a_zip_never_replaces_a_file_that_appeared_at_its_name(tmp_path: Path) -> None:

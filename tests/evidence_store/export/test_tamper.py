@@ -28,7 +28,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from evidence_store.canonical import canonical_json
 from evidence_store.clips import clip_proof
 from evidence_store.custody import CustodyLog
 from evidence_store.errors import UsageError, VerificationError
@@ -508,25 +507,49 @@ def test_an_edited_custody_excerpt(session_package: Tampered) -> None:
     assert_caught(session_package.package, "custody.json", "changed since the package was exported")
 
 
-def test_a_custody_entry_rewritten_and_rehashed_by_the_exporter_breaks_the_chain(
+def test_a_custody_excerpt_carrying_what_stays_at_the_office_is_refused(
     session_package: Tampered,
 ) -> None:
+    """Even signed by the exporter: an address, a browser, a note or a reason never leaves."""
     excerpt_file = session_package.package / "custody.json"
     excerpt = json.loads(excerpt_file.read_text(encoding="utf-8"))
-    entry = excerpt["entries"][1]
-    entry["actor"] = "nguoi-khac"
-    document = {"v": 1, **{k: entry[k] for k in entry if k != "hash"}}
-    entry["hash"] = hashlib.sha256(canonical_json(document)).hexdigest()
+    excerpt["entries"][1]["detail"]["ip"] = "203.0.113.5"
     excerpt_file.write_text(json.dumps(excerpt), encoding="utf-8")
-    resign(session_package.package, session_package.signer)  # even with the exporter's key
-    assert_caught(session_package.package, "custody.json", "entry 3 does not chain to entry 2")
+    resign(session_package.package, session_package.signer)
+    assert_caught(
+        session_package.package, "custody.json", "carries ip, which the issuing office keeps"
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda e: e.__setitem__("entries", e["entries"][::-1]), "out of order"),
+        (lambda e: e["entries"][0].__setitem__("user_agent", "x"), "malformed custody entry"),
+        (lambda e: e["entries"][0].__setitem__("session", "s-other"), "of another session"),
+        (lambda e: e.__setitem__("v", 1), "unknown custody excerpt version"),
+    ],
+    ids=["reordered", "extra field", "another session", "old version"],
+)
+def test_a_malformed_custody_excerpt_is_refused(
+    session_package: Tampered, edit: Any, reason: str
+) -> None:
+    excerpt_file = session_package.package / "custody.json"
+    excerpt = json.loads(excerpt_file.read_bytes())
+    edit(excerpt)
+    excerpt_file.write_text(json.dumps(excerpt), encoding="utf-8")
+    resign(session_package.package, session_package.signer)
+    assert_caught(session_package.package, "custody.json", reason)
 
 
 def test_the_custody_excerpt_is_reported_for_what_it_is(session_package: Tampered) -> None:
     out = run_verify(session_package.package).stdout
-    assert "Custody:        4 entries of this session" in out
-    assert "2 neighbouring pair(s) are consecutive rows and chain" in out
+    assert "Custody:        4 entries of this session up to the export" in out
     assert "not a proof that nothing was left out" in out
+    excerpt = json.loads((session_package.package / "custody.json").read_text(encoding="utf-8"))
+    assert excerpt["v"] == 2
+    for entry in excerpt["entries"]:
+        assert set(entry) == {"seq", "at", "actor", "role", "action", "session", "detail"}
 
 
 def test_no_directory_name_hides_an_added_file(session_package: Tampered) -> None:

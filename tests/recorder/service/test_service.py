@@ -86,6 +86,8 @@ def serve(tmp_path: Path, data_dir: Path, *, token: str | None = TOKEN) -> Servi
             "--room",
             ROOM,
             "--synthetic",
+            "--unit",
+            METADATA["unit"],  # the room's registered unit: the only one a request may name
             "--host",
             "127.0.0.1",
             "--port",

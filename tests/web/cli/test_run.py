@@ -61,7 +61,21 @@ def test_run_prints_a_one_time_password_that_logs_in(tmp_path: Path) -> None:
             {"username": "admin", "password": match.group(1), "csrf_token": token.group(1)}
         ).encode()
         landing = opener.open(f"{base}/login", data=form)
-        assert landing.url.endswith("/admin/users")
+        # One-time indeed: the first thing it opens is the page to choose a password.
+        assert landing.url.endswith("/account/password")
+        page = landing.read().decode()
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        assert token
+        chosen = "ngõ nhỏ phố nhỏ 2026"
+        form = urllib.parse.urlencode(
+            {
+                "current_password": match.group(1),
+                "new_password": chosen,
+                "repeat": chosen,
+                "csrf_token": token.group(1),
+            }
+        ).encode()
+        assert opener.open(f"{base}/account/password", data=form).url.endswith("/admin/users")
         rooms = opener.open(f"{base}/admin/rooms").read().decode()
         assert f"http://127.0.0.1:{recorder_port}" in rooms
         wait_for(

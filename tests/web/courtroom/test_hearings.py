@@ -580,6 +580,9 @@ def test_live_screens_cannot_take_every_server_thread(court: Court) -> None:
     url = f"/hearings/{hearing_id}/events"
     clients = [client_for(court.app, u) for u in ("court-clerk", "prosecutor")]
     per_user = presentation.MAX_STREAMS_PER_USER  # two users' shares fill the process's 8
+    # Both are of one unit here: lift the unit's share to see the process's cap alone.
+    court.app.config[presentation.MAX_STREAMS_PER_UNIT_KEY] = 2 * per_user
+    court.app.extensions.pop(presentation.SLOTS_KEY, None)
     open_streams = [c.get(url) for c in clients for _ in range(per_user)]
     assert all(r.status_code == 200 for r in open_streams)
     for client in clients:  # every slot is taken
@@ -593,9 +596,31 @@ def test_live_screens_cannot_take_every_server_thread(court: Court) -> None:
     for _ in range(2):  # every slot was given back
         with clerk.get(url) as later:
             assert later.status_code == 200
+    court.app.config.pop(presentation.MAX_STREAMS_PER_UNIT_KEY)
+    court.app.extensions.pop(presentation.SLOTS_KEY, None)
+
+
+def test_one_unit_cannot_take_every_live_screen(court: Court) -> None:
+    """Court-screen slots are per unit: one province's courtrooms leave another's theirs."""
+    hanoi_clerk = client_for(court.app, "court-clerk")
+    ours = f"/hearings/{new_hearing(hanoi_clerk, case='VKS-unit-a')}/events"
+    danang = client_for(court.app, "clerk-danang")
+    theirs = f"/hearings/{new_hearing(danang, case='VKS-unit-b')}/events"
+    hanoi = [client_for(court.app, u) for u in ("court-clerk", "prosecutor")]
+    share = presentation.MAX_STREAMS_PER_UNIT
+    held = [hanoi[n % 2].get(ours) for n in range(share)]
+    assert all(r.status_code == 200 for r in held)
+    assert hanoi[1].get(ours).status_code == 503  # the unit's share is used, the user's is not
+    with danang.get(theirs) as other_unit:
+        assert other_unit.status_code == 200
+    for response in held:
+        response.close()
 
 
 def test_one_user_cannot_take_every_live_screen(court: Court) -> None:
+    # Both users are of one unit: lift the unit's share to see the user's alone.
+    court.app.config[presentation.MAX_STREAMS_PER_UNIT_KEY] = presentation.MAX_STREAMS
+    court.app.extensions.pop(presentation.SLOTS_KEY, None)
     clerk = client_for(court.app, "court-clerk")
     hearing_id = new_hearing(clerk, case="VKS-tabs")
     url = f"/hearings/{hearing_id}/events"
@@ -611,3 +636,5 @@ def test_one_user_cannot_take_every_live_screen(court: Court) -> None:
         assert again.status_code == 200
     for response in tabs:
         response.close()
+    court.app.config.pop(presentation.MAX_STREAMS_PER_UNIT_KEY)
+    court.app.extensions.pop(presentation.SLOTS_KEY, None)

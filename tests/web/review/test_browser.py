@@ -47,6 +47,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
             "--room",
             "Phòng 1",
             "--synthetic",
+            "--unit",
+            "hanoi",  # the room's registered unit, as the console has it
             "--port",
             str(recorder_port),
             "--data-dir",

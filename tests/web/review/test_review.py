@@ -128,7 +128,7 @@ def test_the_terminal_never_pretends_to_record(console: Console) -> None:
     client = console.app.test_client()
     login(client, "investigator")
     status = client.get("/terminal/room1/status.json")
-    assert status.status_code == 503 and status.get_json() == {"reachable": False}
+    assert status.status_code == 503 and status.get_json()["reachable"] is False
     form = {
         "case_number": "VKS-9/2026",
         "accused": "A",
@@ -170,7 +170,12 @@ def test_units_and_users_from_the_command_line(tmp_path: Path) -> None:
         stdin=PASSWORD + "\n",
     )
     assert made.returncode == 0, made.stderr
-    assert json.loads(made.stdout) == {"username": "root-admin", "role": "admin", "unit": "supreme"}
+    assert json.loads(made.stdout) == {
+        "username": "root-admin",
+        "role": "admin",
+        "unit": "supreme",
+        "awaiting_approval": False,  # an administrator reads no evidence: no second one needed
+    }
     again = sealroom(
         "users",
         "create",

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pypdfium2 as pdfium
 import pytest
 
+from evidence_store import SessionMetadata, SessionWriter
 from evidence_store.index.summary import read_manifest
-from tests.support.console import Console, build_console, login
+from evidence_store.model import stored
+from tests.support.console import MEDIA, Console, build_console, login
 from web.audit import custody_log
 
 
@@ -47,3 +49,22 @@ def test_another_units_investigator_gets_no_pdf(console: Console) -> None:
     client = console.app.test_client()
     login(client, "investigator-danang")
     assert client.get(f"/terminal/room1/seal/{console.own_session}.pdf").status_code == 404
+
+
+def test_control_characters_sealed_before_the_rule_are_spelled_out(console: Console) -> None:
+    """Text from users is escaped wherever it goes: in the PDF and the page, a case number
+    sealed with a line break reads "A\\nB", never two lines that pass for other text."""
+    data = console.data
+    metadata = SessionMetadata.model_validate(
+        {"case_number": "VKS-77\nGIẢ", "room": "Phòng 1", "unit": "hanoi-bd"}, context=stored()
+    )
+    writer = SessionWriter.start(data.store(), data.signer(), metadata, MEDIA)
+    writer.inflight_path(0).write_bytes(b"\x00" * 512)
+    writer.seal_segment(0, start_us=0, duration_us=1_000_000)
+    writer.stop("kết thúc")
+    client = console.app.test_client()
+    login(client, "investigator")
+    text = pdf_text(client.get(f"/terminal/room1/seal/{writer.session_id}.pdf").data)
+    assert "VKS-77\\nGIẢ" in text
+    page = client.get(f"/terminal/room1/seal/{writer.session_id}").get_data(as_text=True)
+    assert "VKS-77\\nGIẢ" in page
