@@ -9,10 +9,10 @@ Dates are whole days in the console's time zone: a session started at 00:30 loca
 evening before, in UTC) is filed under its local day.
 
 A page is found in one of two ways. One pass over the search indexes reads the ids of at
-most ``COUNT_CAP`` + 1 matches: if that is all of them, those rows are sorted and one page
-is read; if there are more, the page is read newest first from the start-time index,
-filtered, which is quick precisely because matches are many. The total beyond the cap is
-shown as "more than".
+most ``COUNT_CAP`` + 1 matches: if that is all of them, they are sorted by their keys alone
+(not whole rows) and only the page's rows are read; if there are more, the page is read
+newest first from the start-time index, filtered, which is quick precisely because matches
+are many. The total beyond the cap is shown as "more than".
 """
 
 from __future__ import annotations
@@ -148,13 +148,24 @@ def page_rows(
     conditions = search.conditions(dialect)
     where = and_(*conditions) if conditions else true()
     offset = (page - 1) * per_page
-    # One pass over the indexes: the ids of at most COUNT_CAP + 1 matches.
+    # One pass over the indexes (covering: ids only): at most COUNT_CAP + 1 matches.
     ids = list(session.scalars(select(SessionRow.id).where(where).limit(COUNT_CAP + 1)))
-    if len(ids) <= COUNT_CAP:  # few: all of them are here; sort them, read one page
-        query = select(SessionRow).where(SessionRow.id.in_(ids))
-        total, more = len(ids), False
-    else:  # many: newest first from the start-time index, until the page is full
-        query = select(SessionRow).where(and_(true(), *search.conditions(dialect, scan=True)))
-        total, more = COUNT_CAP, True
+    if len(ids) <= COUNT_CAP:  # few: all of them are here; sort their keys, read one page
+        wanted = list(
+            session.scalars(
+                select(SessionRow.id)
+                .where(SessionRow.id.in_(ids))
+                .order_by(*NEWEST_FIRST)
+                .offset(offset)
+                .limit(per_page)
+            )
+        )
+        found = {
+            row.id: row
+            for row in session.scalars(select(SessionRow).where(SessionRow.id.in_(wanted)))
+        }
+        return [found[i] for i in wanted if i in found], len(ids), False
+    # many: newest first from the start-time index, until the page is full
+    query = select(SessionRow).where(and_(true(), *search.conditions(dialect, scan=True)))
     rows = session.scalars(query.order_by(*NEWEST_FIRST).offset(offset).limit(per_page))
-    return list(rows), total, more
+    return list(rows), COUNT_CAP, True
