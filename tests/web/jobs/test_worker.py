@@ -24,13 +24,18 @@ from pathlib import Path
 
 import pytest
 
+from evidence_store.installation import DataDir
+from evidence_store.settings import EvidenceSettings
 from tests.support.browser import free_port, wait_for
 from tests.support.cli import SMALL, run_sealroom
 from tests.support.console import PASSWORD, build_console
+from web.app import create_app
+from web.auth import create_unit, create_user
 from web.extensions import db
 from web.jobs import FAILED, MAX_ATTEMPTS, RUNNING, enqueue, give_up_expired
 from web.jobs.queue import claim, finish, renew, utcnow
 from web.models import Job
+from web.settings import ConsoleSettings
 
 
 def test_a_job_is_held_by_one_runner_and_taken_again_when_its_lease_runs_out(
@@ -109,17 +114,12 @@ def test_an_export_asked_for_on_a_killed_console_is_built_by_the_worker_and_down
     )  # fmt: skip
     assert recorded.returncode == 0, recorded.stderr
     session_id = json.loads(recorded.stdout)["session_id"]
-    for command in (
-        ["units", "create", "--code", "hanoi", "--parent", "supreme"],
-        ["users", "create", "--username", "kiemsat", "--role", "prosecutor", "--unit", "hanoi",
-         "--password-stdin"],
-    ):  # fmt: skip
-        made = subprocess.run(
-            [sys.executable, "-m", "sealroom", "--config", str(config), *command,
-             "--data-dir", str(data)],
-            input=PASSWORD + "\n", capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        assert made.returncode == 0, made.stderr
+    # An approved account with its own password, as two administrators would leave it.
+    app = create_app(DataDir.resolve(data, EvidenceSettings()), ConsoleSettings(run_jobs=False))
+    with app.app_context():
+        create_unit("hanoi", parent="supreme")
+        create_user("kiemsat", role="prosecutor", unit="hanoi", password=PASSWORD)
+        db.engine.dispose()
 
     port_a, port_b = free_port(), free_port()
     console_a = sealroom_process(
