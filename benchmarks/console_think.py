@@ -54,11 +54,14 @@ def main() -> None:
         server = subprocess.Popen(
             [sys.executable, "-m", "sealroom", "--config", str(config), "console",
              "--port", str(port), "--data-dir", str(console.data.root)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env, stdout=subprocess.DEVNULL, stderr=(Path(tmp) / "console.log").open("wb"),
         )  # fmt: skip
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_for(f"{base}/login", timeout=60)
+            try:
+                wait_for(f"{base}/login", timeout=180)
+            except TimeoutError:
+                sys.exit((Path(tmp) / "console.log").read_text(errors="replace")[-3000:])
             users = [User(base) for _ in range(args.users)]
             with ThreadPoolExecutor(args.users) as pool:
                 list(pool.map(lambda u: u.login("prosecutor"), users))
