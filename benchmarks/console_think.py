@@ -96,6 +96,9 @@ def main() -> None:
                 list(pool.map(lambda u: browse(u, began + flat_out, 0.0), users))
             rate = served[0] / (time.monotonic() - began)
             print(f"maximum: {rate:.1f} pages/s with no think time ({os.cpu_count()} cores)")
+        except Exception:
+            sys.stderr.write((Path(tmp) / "console.log").read_text(errors="replace")[-4000:])
+            raise
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -76,7 +76,7 @@ from evidence_store.session import (
     WallClock,
     fan_out,
 )
-from evidence_store.settings import EvidenceSettings
+from evidence_store.settings import DatabaseSettings, EvidenceSettings
 from evidence_store.signing import (
     DeviceSigner,
     PublicKey,
@@ -106,6 +106,7 @@ __all__ = [
     "BrowsableStore",
     "ClipProof",
     "ClipSegment",
+    "DatabaseSettings",
     "DeviceSigner",
     "EvidenceReader",
     "EvidenceSettings",

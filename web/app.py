@@ -13,6 +13,7 @@ from flask import Flask, current_app, redirect, render_template, request, sessio
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from evidence_store import PRIVATE, FilesystemStore, NameTaken, StoreError, UsageError, write_once
@@ -26,6 +27,7 @@ from web.display import init_display
 from web.extensions import babel, csrf, db, limiter, login_manager
 from web.jobs import JobRunner, Schedule
 from web.models import User
+from web.recorders import room_key
 from web.schema import upgrade_database
 from web.settings import ConsoleSettings
 
@@ -46,6 +48,9 @@ def create_app(
     app.config.update(
         SECRET_KEY=_secret_key(data.root, settings),
         SQLALCHEMY_DATABASE_URI=settings.database_url or f"sqlite:///{data.root / 'console.db'}",
+        # A connection that died with a restarted database is replaced before use, so the
+        # console recovers by itself instead of failing requests until it is restarted.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -62,6 +67,9 @@ def create_app(
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         SEALROOM_SETTINGS=settings,
     )
+    if settings.proxy_hops:  # behind nginx: the client's address, not the proxy's
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -90,7 +98,7 @@ def create_app(
         _own_job_runner(app, data, settings, environ)
     _error_pages(app)
     _security_headers(app)
-    _warn_without_recorder_token(app, settings)
+    _warn_without_room_key(app, data, settings)
 
     @login_manager.user_loader
     def load_user(token: str) -> User | None:
@@ -225,13 +233,16 @@ def _long_enough(key: str, where: str) -> str:
     return key
 
 
-def _warn_without_recorder_token(app: Flask, settings: ConsoleSettings) -> None:
-    """The room terminal drives recorders with a token; without one it cannot, so say so
-    at start rather than at the first button pressed."""
-    if settings.recorder_token_file is None and not os.environ.get("SEALROOM_RECORDER_TOKEN"):
+def _warn_without_room_key(app: Flask, data: DataDir, settings: ConsoleSettings) -> None:
+    """The room terminal drives each recorder with a token made from the installation's
+    room key; without a readable key it cannot, so say so at start rather than at the first
+    button pressed."""
+    try:
+        room_key(data.root, settings)
+    except UsageError as problem:
         app.logger.warning(
-            "no recorder credential ([console] recorder_token_file or "
-            "$SEALROOM_RECORDER_TOKEN): the room terminal cannot control any recorder"
+            "no recorder credential (%s): the room terminal cannot control any recorder",
+            problem,
         )
 
 

@@ -255,6 +255,18 @@ class PresentationState(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(default=_now)
 
 
+class StreamSlot(db.Model):  # type: ignore[name-defined]
+    """An open court-screen stream, counted per user and per unit by every console process
+    alike (``web.courtroom.slots``); it expires unless its process renews it."""
+
+    __tablename__ = "stream_slots"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    unit_code: Mapped[str] = mapped_column(String(64), index=True)
+    holder: Mapped[str] = mapped_column(String(100))  # host:pid of the process, for operators
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class ExportRequest(db.Model):  # type: ignore[name-defined]
     """An export of a session or a clip asked for in the console; approved by a supervisor
     where the configuration requires it, then built as a package."""

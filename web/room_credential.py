@@ -2,7 +2,8 @@
 credential, never one shared by every room.
 
 The credential is derived, not stored: ``HMAC-SHA256(room key, "sealroom-catalog-token" ||
-room code)``, with the installation's room key (``$SEALROOM_ROOM_KEY``, else
+room code)``, with the installation's room key, the one the recorders' tokens are derived
+from (``web.recorders.room_key``: ``$SEALROOM_ROOM_KEY``, ``[console] room_key_file``, else
 ``<data_dir>/room-key``, generated once, 0600; every console replica holds the same). The
 console checks a room's credential by deriving it again; each appliance holds only its own
 (`sealroom catalog-credential ROOM`). It is a different label from the recorder's control
@@ -15,42 +16,19 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
-import secrets
-from contextlib import suppress
-from pathlib import Path
 from typing import cast
 
 from flask import g, request
 from sqlalchemy import select
 
-from evidence_store import PRIVATE, NameTaken, UsageError, write_once
 from evidence_store.index import ROOM_HEADER
-from web.evidence import data_dir
+from web.evidence import console_settings, data_dir
 from web.extensions import db
 from web.models import Room
+from web.recorders import room_key
 
-ROOM_KEY_ENV = "SEALROOM_ROOM_KEY"
-ROOM_KEY_FILE = "room-key"
 CATALOG_LABEL = b"sealroom-catalog-token\0"
-MIN_ROOM_KEY = 32
 ROOM_KEY = "sealroom_room"  # where the signed-in room is kept for the request (flask.g)
-
-
-def room_key(root: Path) -> bytes:
-    """The installation's room key: from the environment, else a file in the data
-    directory, generated once."""
-    if from_env := os.environ.get(ROOM_KEY_ENV, "").strip():
-        key = from_env.encode()
-    else:
-        path = root / ROOM_KEY_FILE
-        if not path.exists():
-            with suppress(NameTaken):  # a replica starting alongside may win the race
-                write_once(path, secrets.token_urlsafe(48).encode(), mode=PRIVATE)
-        key = path.read_bytes().strip()
-    if len(key) < MIN_ROOM_KEY:
-        raise UsageError(f"the room key must be at least {MIN_ROOM_KEY} bytes (${ROOM_KEY_ENV})")
-    return key
 
 
 def catalog_token(key: bytes, room_code: str) -> str:
@@ -66,7 +44,7 @@ def sign_in_room() -> Room | None:
     if not code or scheme.lower() != "bearer" or not token or len(code) > 64:
         return None
     room = cast(Room | None, db.session.scalar(select(Room).where(Room.code == code)))
-    expected = catalog_token(room_key(data_dir().root), code)
+    expected = catalog_token(room_key(data_dir().root, console_settings()), code)
     # Compared even for an unknown room, so the answer's timing does not tell rooms apart.
     if not hmac.compare_digest(expected.encode(), token.strip().encode()) or room is None:
         return None

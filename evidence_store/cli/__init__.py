@@ -1,8 +1,8 @@
 """The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold,
-timestamps, catalog), the installation's ``doctor``, and the command-line plumbing every
+timestamps, catalog, ca), the installation's ``doctor``, and the command-line plumbing every
 package's commands share (``--data-dir``, ``--json``, the one-line errors and exit statuses)."""
 
-from evidence_store.cli import bucket, catalog, doctor, evidence, timestamps
+from evidence_store.cli import authority, bucket, catalog, doctor, evidence, timestamps
 from evidence_store.cli.catalog import reconcile_installation
 from evidence_store.cli.options import (
     SETTINGS_KEY,
@@ -20,6 +20,7 @@ COMMANDS = [
     *bucket.COMMANDS,
     *timestamps.COMMANDS,
     *catalog.COMMANDS,
+    *authority.COMMANDS,
     *doctor.COMMANDS,
 ]
 

@@ -71,7 +71,7 @@ class SessionIndex:
     def open(cls, url: str, *, policy: RetentionPolicy | None = None) -> SessionIndex:
         """Open the catalog at ``url``, creating or upgrading its table first."""
         migrate(url)
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)  # survives a database restart
         if engine.dialect.name != "sqlite":
             return cls(engine, policy=policy)
         # SQLite: a read-then-write takes the write lock first, so two writers wait in turn

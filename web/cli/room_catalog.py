@@ -15,7 +15,8 @@ from evidence_store.cli import data_dir_from, data_dir_option
 from web.app import create_app
 from web.extensions import db
 from web.models import Room
-from web.room_credential import catalog_token, room_key
+from web.recorders import room_key
+from web.room_credential import catalog_token
 from web.settings import settings_in
 
 
@@ -32,11 +33,12 @@ from web.settings import settings_in
 def catalog_credential(ctx: click.Context, code: str, out: Path, data_dir: Path | None) -> None:
     """Write room CODE's catalog credential to a new file, for its appliance."""
     data = data_dir_from(ctx, data_dir)
-    app = create_app(data, settings_in(ctx.meta).model_copy(update={"run_jobs": False}))
+    settings = settings_in(ctx.meta)
+    app = create_app(data, settings.model_copy(update={"run_jobs": False}))
     with app.app_context():
         if db.session.scalar(select(Room).where(Room.code == code)) is None:
             raise UsageError(f"no room {code!r}: register it first")
-    token = catalog_token(room_key(data.root), code)
+    token = catalog_token(room_key(data.root, settings), code)
     try:
         written = write_once(out, token.encode(), mode=PRIVATE)
     except NameTaken as exc:

@@ -4,7 +4,6 @@ recorder service on this machine, both stopped by SIGTERM or Ctrl-C."""
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import types
@@ -68,9 +67,9 @@ def run(
     """Run everything on this machine: a synthetic room's recorder service and the console."""
     data = data_dir_from(ctx, data_dir)
     data.store(create=True)
-    token = recorder_token(data.root)
-    os.environ["SEALROOM_RECORDER_TOKEN"] = token  # for this console's terminal pages
-    app = create_app(data, settings_in(ctx.meta))
+    settings = settings_in(ctx.meta)
+    token = recorder_token(data.root, settings)
+    app = create_app(data, settings)
     if (password := ensure_first_admin(app)) is not None:
         click.echo("first administrator: admin", err=True)
         click.echo(f"one-time password (shown only now): {password}", err=True)

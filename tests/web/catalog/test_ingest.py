@@ -35,7 +35,9 @@ from evidence_store.session import SessionWriter
 from tests.support.cli import SMALL, run_sealroom
 from tests.support.console import MEDIA, Console, build_console, login
 from web.evidence import INDEX_KEY
-from web.room_credential import catalog_token, room_key
+from web.recorders import room_key
+from web.room_credential import catalog_token
+from web.settings import ConsoleSettings
 
 OTHER_UNIT = "danang"
 
@@ -48,7 +50,7 @@ def console(tmp_path: Path) -> Console:
 
 
 def credential(console: Console, room: str = "room1") -> str:
-    return catalog_token(room_key(console.data.root), room)
+    return catalog_token(room_key(console.data.root, ConsoleSettings()), room)
 
 
 def an_event(started_at: str = "2026-03-01T01:00:00.000000Z", **metadata: Any) -> dict[str, Any]:
