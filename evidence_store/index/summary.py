@@ -8,6 +8,7 @@ refuse makes the session *damaged* here too, never quietly something else.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -204,7 +205,11 @@ class _Reading:
         length = self.chain_length()
         head = link_digest(self.read(layout.link_name(length - 1)))
         summary = self.stored(SealState.OPEN, event.metadata, first.time, head=head)
-        seconds = len(self.segment_keys) * event.media.segment_seconds
+        # A rough length while recording: a passthrough session's tracks each hold the
+        # session's time, so the busiest one counts.
+        per_track = Counter(key.rsplit("/", 1)[0] for key in self.segment_keys)
+        segments = max(per_track.values(), default=0)
+        seconds = segments * event.media.segment_seconds
         return replace(summary, duration_us=seconds * 1_000_000, links=length)
 
     def sealed(self, manifest: Manifest) -> SessionSummary:

@@ -52,7 +52,7 @@ from recorder.control import (
 from recorder.errors import RecorderError, RecorderStateError
 from recorder.recovery import RecoveryReport, custody_detail, recover_session
 from recorder.room import RoomProfile, room_file
-from recorder.session_recorder import SessionRecorder
+from recorder.room_recorder import RoomRecorder
 from recorder.settings import RecorderSettings
 from recorder.start import DeviceFactory, RecordingStarter
 from recorder.status import RecorderState
@@ -127,7 +127,7 @@ class _Live:
     """The session being recorded."""
 
     writer: SessionWriter
-    recorder: SessionRecorder
+    recorder: RoomRecorder
     started_monotonic: float
 
 

@@ -25,6 +25,7 @@ def sample_urls(app: Flask, console: Console) -> list[tuple[str, str, str]]:
     values = {
         "session_id": console.own_session,
         "index": 0,
+        "track": "cam1",
         "code": "room1",
         "bookmark_id": 1,
         "user_id": 999,

@@ -15,6 +15,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
@@ -30,10 +31,12 @@ from evidence_store import (
     UsageError,
     VerificationError,
     layout,
+    runs,
     verify_session,
 )
+from evidence_store.export import ASSETS
 from evidence_store.index import SessionPage, SessionSearch, read_links, read_manifest
-from web.access import allow
+from web.access import allow, public
 from web.audit import custody_log, record
 from web.evidence import (
     console_settings,
@@ -45,7 +48,14 @@ from web.evidence import (
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm, errors_of
 from web.models import ROOT_UNIT, Bookmark
-from web.playback import Playback, refuse_unverified, serve_segment, session_player, session_seals
+from web.playback import (
+    TRACK_ID,
+    Playback,
+    refuse_unverified,
+    serve_segment,
+    session_player,
+    session_seals,
+)
 from web.roles import EVIDENCE_READERS
 from web.visibility import EventScope, known_units, visible_session, visible_units
 
@@ -105,7 +115,15 @@ def detail(session_id: str) -> str:
         if manifest
         else [link.segment for link in links if link.segment is not None]
     )
-    player = session_player(store, session_id, segments)
+    started = next((link.event for link in links if link.event is not None), None)
+    player = session_player(
+        store,
+        session_id,
+        segments,
+        media=started.media if started is not None else None,
+        metadata=started.metadata if started is not None else None,
+        runs=runs(manifest) if manifest else None,
+    )
     bookmarks = db.session.scalars(
         select(Bookmark)
         .where(Bookmark.session_id == session_id, Bookmark.user_id == current_user.id)
@@ -139,11 +157,15 @@ def segment(session_id: str, index: int) -> Response:
     visible_session(session_id)
     if not 0 <= index < 10**6:
         abort(404)
+    return _serve(session_id, index, None)
+
+
+def _serve(session_id: str, index: int, track: str | None) -> Response:
     store = evidence_store()
     playback = Playback(session_id=session_id, place=session_id)
-    name = layout.segment_name(index)
+    name = layout.segment_path(index, track).removeprefix("segments/")
     try:
-        seal = session_seals().segment(store, session_id, index)
+        seal = session_seals().segment(store, session_id, index, track)
     except VerificationError as failure:
         message = _(
             "Segment %(name)s is not played: the chain that seals it does not verify "
@@ -163,6 +185,30 @@ def segment(session_id: str, index: int) -> Response:
         abort(404)  # no signed link seals a segment of that number (yet)
     message = _("Segment %(name)s does not match its seal and is not played.", name=name)
     return serve_segment(store, playback, seal, message)
+
+
+@blueprint.get("/<session_id>/tracks/<track>/<int:index>.mp4")
+@allow(*EVIDENCE_READERS)
+def track_segment(session_id: str, track: str, index: int) -> Response:
+    """A passthrough session's sealed segment of ``track``, as ``segment`` serves the
+    others: sent only if it is what its signed link seals, checked as it is served."""
+    visible_session(session_id)
+    if not TRACK_ID.fullmatch(track) or not 0 <= index < 10**6:
+        abort(404)
+    return _serve(session_id, index, track)
+
+
+@blueprint.get("/player/tracks.js")
+@public
+def tracks_script() -> Response:
+    """The multi-track player: code only, no evidence (the export ships the same file)."""
+    return send_file(ASSETS / "tracks.js", mimetype="text/javascript", max_age=0)
+
+
+@blueprint.get("/player/tracks.css")
+@public
+def tracks_style() -> Response:
+    return send_file(ASSETS / "tracks.css", mimetype="text/css", max_age=0)
 
 
 @blueprint.post("/<session_id>/verify")
