@@ -106,9 +106,11 @@ class RecordingStarter:
         profile: RoomProfile | None = None,
         synthetic: bool = False,
         devices: DeviceFactory | None = None,
+        catalog: HeadHook | None = None,
         clock: WallClock = utc_now,
     ) -> None:
         self.room = room
+        self.catalog = catalog  # each signed head, to the catalog's reporter
         self.settings = settings
         self.actor = actor
         self.role = role
@@ -181,11 +183,12 @@ class RecordingStarter:
     @property
     def on_head(self) -> HeadHook | None:
         """The session writers' hook: each signed head goes to what queues it to leave the
-        box (the witness's outbox, the time-stamp authority's stamper), or None when nothing
-        does."""
+        box (the witness's outbox, the time-stamp authority's stamper, the catalog's
+        reporter), or None when nothing does."""
         return fan_out(
             None if self.witness is None else self.witness.hook,
             None if self.trusted_time is None else self.trusted_time.on_head,
+            self.catalog,
         )
 
     def start(self, metadata: SessionMetadata, *, seconds: float) -> Recording:

@@ -1,10 +1,20 @@
 """The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold,
-timestamps, scrub, ca), the installation's ``doctor``, ``backup`` and ``restore``, and the
-command-line plumbing every package's commands share (``--data-dir``, ``--json``, the
-one-line errors and exit statuses)."""
+timestamps, scrub, catalog, ca), the installation's ``doctor``, ``backup`` and
+``restore``, and the command-line plumbing every package's commands share (``--data-dir``,
+``--json``, the one-line errors and exit statuses)."""
 
-from evidence_store.cli import authority, backup, bucket, doctor, evidence, scrub, timestamps
+from evidence_store.cli import (
+    authority,
+    backup,
+    bucket,
+    catalog,
+    doctor,
+    evidence,
+    scrub,
+    timestamps,
+)
 from evidence_store.cli.backup import BACKUP_DATABASES, CONFIG_PATH
+from evidence_store.cli.catalog import reconcile_installation
 from evidence_store.cli.doctor import DOCTOR_CHECKS
 from evidence_store.cli.options import (
     SETTINGS_KEY,
@@ -22,6 +32,7 @@ COMMANDS = [
     *bucket.COMMANDS,
     *timestamps.COMMANDS,
     *scrub.COMMANDS,
+    *catalog.COMMANDS,
     *authority.COMMANDS,
     *doctor.COMMANDS,
     *backup.COMMANDS,
@@ -39,5 +50,6 @@ __all__ = [
     "emit_json",
     "json_option",
     "operator",
+    "reconcile_installation",
     "run_commands",
 ]

@@ -27,7 +27,7 @@ from evidence_store.cli.options import (
     operator,
 )
 from evidence_store.errors import UsageError
-from evidence_store.index import SessionIndex
+from evidence_store.index import SessionIndex, reporting
 from evidence_store.metrics import (
     InstallationCollector,
     MetricsServer,
@@ -132,19 +132,22 @@ def uploader(
     metrics: MetricsServer | None = None
     witness: WitnessLink | None = None
     try:
-        worker = open_uploader(data, create_bucket=create_bucket, on_upload=sent.append)
-        if metrics_port is not None:
-            metrics = serve_metrics(
-                metrics_port,
-                metrics_host or data.settings.operations.metrics_host,
-                UploaderCollector(worker),
-                InstallationCollector(data),
+        with reporting(data) as catalog:  # uploaded and released sessions, to the catalog
+            worker = open_uploader(
+                data, create_bucket=create_bucket, on_upload=sent.append, catalog=catalog
             )
-        # The witness's queue drains here too: what a recorder left behind leaves now.
-        witness = WitnessLink.open(data, on_event=worker.record_event)
-        if witness is not None:
-            witness.start()
-        backlog = worker.run(stop, drain=drain, timeout=timeout)
+            if metrics_port is not None:
+                metrics = serve_metrics(
+                    metrics_port,
+                    metrics_host or data.settings.operations.metrics_host,
+                    UploaderCollector(worker),
+                    InstallationCollector(data),
+                )
+            # The witness's queue drains here too: what a recorder left behind leaves now.
+            witness = WitnessLink.open(data, on_event=worker.record_event)
+            if witness is not None:
+                witness.start()
+            backlog = worker.run(stop, drain=drain, timeout=timeout)
     finally:
         if witness is not None:
             witness.flush(WITNESS_FLUSH_SECONDS if drain else 0.0)

@@ -20,6 +20,7 @@ from evidence_store.cli import (
     operator,
 )
 from evidence_store.custody import CustodyLog
+from evidence_store.index import reporting
 from recorder.alarms import raise_if_stopped_itself
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
@@ -134,34 +135,36 @@ def record(
         raise UsageError(first_error(exc)) from exc
 
     data = data_dir_from(ctx, data_dir)
-    starter = RecordingStarter(
-        data=data,
-        settings=settings,
-        room=room,
-        actor=operator(),
-        role="operator",
-        profile=profile,
-        synthetic=synthetic,
-    )
-    # Refused, with nothing changed, while another process records the room.
-    report = starter.take_room(HOLDER)
-    starter.start_witness()
-    try:
-        for line in describe(report):
-            click.echo(f"sealroom: recovery: {line}", err=True)
-        recording = starter.start(metadata, seconds=duration)
-        where = f" --data-dir {data.root}" if data_dir else ""
-        _record(recording, starter.custody, duration, as_json=as_json, data_dir_option=where)
-    finally:
-        # Recording never waits for the witness: a few seconds for the last heads, then
-        # whatever is left stays queued for the next process that runs (service, uploader).
-        left = starter.stop_witness(flush_seconds=WITNESS_FLUSH_SECONDS)
-        if left:
-            click.echo(
-                f"sealroom: {left} signed head(s) wait for the witness; they are sent later",
-                err=True,
-            )
-        starter.release_room()
+    with reporting(data) as catalog:  # the session is in the catalog as it is recorded
+        starter = RecordingStarter(
+            data=data,
+            settings=settings,
+            room=room,
+            actor=operator(),
+            role="operator",
+            profile=profile,
+            synthetic=synthetic,
+            catalog=catalog.on_head,
+        )
+        # Refused, with nothing changed, while another process records the room.
+        report = starter.take_room(HOLDER)
+        starter.start_witness()
+        try:
+            for line in describe(report):
+                click.echo(f"sealroom: recovery: {line}", err=True)
+            recording = starter.start(metadata, seconds=duration)
+            where = f" --data-dir {data.root}" if data_dir else ""
+            _record(recording, starter.custody, duration, as_json=as_json, data_dir_option=where)
+        finally:
+            # Recording never waits for the witness: a few seconds for the last heads, then
+            # whatever is left stays queued for the next process that runs (service, uploader).
+            left = starter.stop_witness(flush_seconds=WITNESS_FLUSH_SECONDS)
+            if left:
+                click.echo(
+                    f"sealroom: {left} signed head(s) wait for the witness; they are sent later",
+                    err=True,
+                )
+            starter.release_room()
 
 
 def _record(

@@ -9,10 +9,12 @@ in clear.
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from evidence_store import UsageError
 from evidence_store.cli import data_dir_from, data_dir_option
+from evidence_store.index import reporting
 from evidence_store.metrics import (
     BacklogReader,
     InstallationCollector,
@@ -124,9 +127,33 @@ def serve(
         )
     data = data_dir_from(ctx, data_dir)
     backlog = BacklogReader(data)
-    service = RoomService(
-        data=data, settings=settings, room=room, profile=profile, unit=unit, backlog=backlog
-    )
+    with reporting(data) as catalog:  # each session is in the catalog as it is recorded
+        service = RoomService(
+            data=data,
+            settings=settings,
+            room=room,
+            profile=profile,
+            unit=unit,
+            backlog=backlog,
+            catalog=catalog.on_head,
+        )
+        start_metrics = None
+        if metrics_port is not None:
+            where = metrics_host or data.settings.operations.metrics_host
+            collectors = (RoomCollector(service), InstallationCollector(data, backlog))
+            start_metrics = functools.partial(serve_metrics, metrics_port, where, *collectors)
+        _serve(service, room, settings, token, host, port, start_metrics)
+
+
+def _serve(
+    service: RoomService,
+    room: str,
+    settings: RecorderSettings,
+    token: str,
+    host: str | None,
+    port: int | None,
+    start_metrics: Callable[[], MetricsServer] | None = None,
+) -> None:
     stopping = threading.Event()
 
     def _shut_down(signum: int, _frame: types.FrameType | None) -> None:
@@ -139,13 +166,8 @@ def serve(
     try:
         for line in describe(service.open()):
             click.echo(f"sealroom: recovery: {line}", err=True)
-        if metrics_port is not None:
-            metrics = serve_metrics(
-                metrics_port,
-                metrics_host or data.settings.operations.metrics_host,
-                RoomCollector(service),
-                InstallationCollector(data, backlog),
-            )
+        if start_metrics is not None:
+            metrics = start_metrics()
         server, url = control_server(
             create_app(service, token),
             host or settings.service.host,

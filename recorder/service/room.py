@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evidence_store import (
     PRIVATE,
+    HeadHook,
     Manifest,
     SealroomError,
     SessionMetadata,
@@ -158,6 +159,7 @@ class RoomService:
         unit: str | None = None,
         devices: DeviceFactory | None = None,
         backlog: Callable[[], dict[str, Any] | None] | None = None,
+        catalog: HeadHook | None = None,
     ) -> None:
         if not room.strip() or len(room) > 200:
             raise UsageError("--room takes the room's id (1 to 200 characters)")
@@ -175,6 +177,7 @@ class RoomService:
             role=ROLE,
             profile=profile,
             devices=devices,
+            catalog=catalog,
         )
         self.store, self.signer = self._starter.store, self._starter.signer
         self.custody, self.guard = self._starter.custody, self._starter.guard

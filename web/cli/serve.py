@@ -22,7 +22,7 @@ from evidence_store.metrics import (
     metrics_options,
     serve_metrics,
 )
-from web.app import create_app
+from web.app import create_app, start_jobs
 from web.cli.accounts import ensure_first_admin
 from web.cli.demo_room import ensure_room, recorder_token, start_recorder, stop_recorder
 from web.metrics import console_metrics
@@ -59,6 +59,7 @@ def serve(
             console_metrics(app),
             InstallationCollector(data),
         )
+    start_jobs(app)  # if this console runs its own jobs (one machine): builds, reconcile
     click.echo(f"console on http://{host}:{port}/", err=True)
     server = waitress.create_server(
         app, host=host, port=port, threads=SERVER_THREADS, ident="sealroom"

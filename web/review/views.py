@@ -28,20 +28,21 @@ from werkzeug.wrappers import Response
 from evidence_store import (
     Manifest,
     TamperedError,
+    UsageError,
     VerificationError,
     layout,
     runs,
     verify_session,
 )
 from evidence_store.export import ASSETS
-from evidence_store.index import SessionSearch, read_links, read_manifest
+from evidence_store.index import SessionPage, SessionSearch, read_links, read_manifest
 from web.access import allow, public
 from web.audit import custody_log, record
 from web.evidence import (
     console_settings,
     data_dir,
     evidence_store,
-    refresh_index,
+    session_index,
     witnessing,
 )
 from web.extensions import db
@@ -60,12 +61,13 @@ from web.roles import EVIDENCE_READERS
 from web.visibility import EventScope, known_units, visible_session, visible_units
 
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
+MAX_PAGE = 10_000  # deeper than anyone pages; a search narrows faster
 
 
 @blueprint.get("/")
 @allow(*EVIDENCE_READERS)
-def sessions() -> str:
-    index = refresh_index()
+def sessions() -> str | tuple[str, int]:
+    """The list and search: the catalog alone, newest first, a page at a time."""
     form = SearchForm(request.args)
     filters: dict[str, str] = {}
     if form.validate():
@@ -82,9 +84,15 @@ def sessions() -> str:
         investigator=filters.get("investigator", ""),
         date_from=filters.get("date_from", ""),
         date_to=filters.get("date_to", ""),
+        timezone=console_settings().timezone,  # a day is a day where the console is
     )
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    rows = index.search(search, page=page, per_page=console_settings().page_size)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_PAGE)
+    try:
+        rows = session_index().search(search, page=page, per_page=console_settings().page_size)
+    except UsageError as bad:
+        flash(_("Dates are written YYYY-MM-DD (%(why)s).", why=str(bad)), "error")
+        empty = SessionPage([], 1, console_settings().page_size, 0)
+        return render_template("review/list.html", rows=empty, form=form, filters=filters), 400
     record("list_sessions", detail={"filters": filters, "page": page})
     return render_template(
         "review/list.html", rows=rows, form=form, filters=filters, witnessing=witnessing()
