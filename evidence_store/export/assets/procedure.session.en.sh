@@ -152,6 +152,34 @@ if [ -n "${CLIP:-}" ]; then # a clip: what it leaves out, as its signed package 
   done
 fi
 
+# -- Before step 1: only files and directories, no name with a control character ----------
+# Before any name is read as a line: a name holding a line break would read as two. Names in
+# messages are escaped (a line break as \n, another control character as \xHH, \ as \\).
+ESCAPE='{ s = ""
+  for (i = 1; i <= length($0); i += 3) {
+    c = substr($0, i, 1) * 64 + substr($0, i + 1, 1) * 8 + substr($0, i + 2, 1)
+    if (c == 10) s = s "\\n"; else if (c == 9) s = s "\\t"; else if (c == 13) s = s "\\r"
+    else if (c == 92) s = s "\\\\"; else if (c < 32 || c == 127) s = s sprintf("\\x%02x", c)
+    else s = s sprintf("%c", c)
+  }
+  print s }'
+odd=$(find . -name "*[$(printf '\001-\037\177')]*" -exec sh -c '
+  for p; do printf "%s" "${p#./}" | od -An -v -to1 | tr -d " \n"; echo; done' sh {} + |
+  sort | sed -n 1p)
+[ -z "$odd" ] || fail "$(printf '%s\n' "$odd" | awk "$ESCAPE")" "a name with a line break or \
+another control character is never part of a session or package"
+# lstat only (find without -L): a symbolic link is never followed, out of the session or to a
+# file that would pass for a sealed one.
+odd=$(find . ! -type f ! -type d | sed 's|^\./||' | sort | sed -n 1p)
+if [ -n "$odd" ]; then
+  what="a device"
+  if [ -L "$odd" ]; then what="a symbolic link"; elif [ -p "$odd" ]; then
+    what="a named pipe (FIFO)"
+  elif [ -S "$odd" ]; then what="a socket"; fi
+  fail "$(printf '%s' "$odd" | od -An -v -to1 | tr -d ' \n' | awk "$ESCAPE")" "$what, not a \
+regular file: only files and directories are evidence, and a link is never followed"
+fi
+
 # -- 1. The signer's files: the key (Ed25519 or ECDSA P-256) and its certificates --------------
 listed=""
 [ -f signer/public_key.pem ] || fail signer/public_key.pem "missing"

@@ -152,6 +152,34 @@ if [ -n "${CLIP:-}" ]; then # trích đoạn: những gì nó bỏ ra, theo gói
   done
 fi
 
+# -- Trước bước 1: chỉ tệp và thư mục, không tên nào có ký tự điều khiển ---------------------
+# Trước khi đọc tên nào như một dòng: tên chứa dấu xuống dòng sẽ đọc thành hai. Tên trong
+# thông báo được thoát (xuống dòng thành \n, ký tự điều khiển khác thành \xHH, \ thành \\).
+ESCAPE='{ s = ""
+  for (i = 1; i <= length($0); i += 3) {
+    c = substr($0, i, 1) * 64 + substr($0, i + 1, 1) * 8 + substr($0, i + 2, 1)
+    if (c == 10) s = s "\\n"; else if (c == 9) s = s "\\t"; else if (c == 13) s = s "\\r"
+    else if (c == 92) s = s "\\\\"; else if (c < 32 || c == 127) s = s sprintf("\\x%02x", c)
+    else s = s sprintf("%c", c)
+  }
+  print s }'
+odd=$(find . -name "*[$(printf '\001-\037\177')]*" -exec sh -c '
+  for p; do printf "%s" "${p#./}" | od -An -v -to1 | tr -d " \n"; echo; done' sh {} + |
+  sort | sed -n 1p)
+[ -z "$odd" ] || fail "$(printf '%s\n' "$odd" | awk "$ESCAPE")" "a name with a line break or \
+another control character is never part of a session or package"
+# Chỉ lstat (find không có -L): không bao giờ đi theo liên kết tượng trưng, ra ngoài phiên
+# ghi hay tới một tệp trông như tệp đã niêm phong.
+odd=$(find . ! -type f ! -type d | sed 's|^\./||' | sort | sed -n 1p)
+if [ -n "$odd" ]; then
+  what="a device"
+  if [ -L "$odd" ]; then what="a symbolic link"; elif [ -p "$odd" ]; then
+    what="a named pipe (FIFO)"
+  elif [ -S "$odd" ]; then what="a socket"; fi
+  fail "$(printf '%s' "$odd" | od -An -v -to1 | tr -d ' \n' | awk "$ESCAPE")" "$what, not a \
+regular file: only files and directories are evidence, and a link is never followed"
+fi
+
 # -- 1. Tệp của bên ký: khoá (Ed25519 hoặc ECDSA P-256) và các chứng thư ----------------------
 listed=""
 [ -f signer/public_key.pem ] || fail signer/public_key.pem "missing"

@@ -53,7 +53,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
+import stat
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -120,6 +122,56 @@ def sha256_file(path: Path) -> tuple[int, str]:
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
+
+
+def shown(name: str) -> str:
+    """A file name as messages print it: control characters (a line break would make one
+    name read as two) and the backslash escaped, as the hand procedure escapes them."""
+    special = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    return "".join(
+        special.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
+        for c in name
+    )
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def only_files_and_directories(directory: Path, where: Callable[[str], str]) -> None:
+    """Before step 1 (format section 8): no name with a control character, and nothing but
+    regular files and directories (``where`` names an entry as messages print it). Entries
+    are looked at with lstat: a symbolic link is never followed, out of the package or to a
+    file that would pass for a sealed one."""
+    entries: dict[str, int] = {}
+    for parent, subdirectories, files in os.walk(directory):
+        for name in subdirectories + files:
+            path = Path(parent, name)
+            entries[path.relative_to(directory).as_posix()] = path.lstat().st_mode
+    for relative in sorted(entries):
+        parts = relative.split("/")
+        for end, part in enumerate(parts, 1):
+            if CONTROL.search(part):
+                raise Failure(
+                    where("/".join(parts[:end])),
+                    "a name with a line break or another control character is never part of "
+                    "a session or package",
+                )
+    for relative, mode in sorted(entries.items()):
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            what = (
+                "a symbolic link"
+                if stat.S_ISLNK(mode)
+                else "a named pipe (FIFO)"
+                if stat.S_ISFIFO(mode)
+                else "a socket"
+                if stat.S_ISSOCK(mode)
+                else "a device"
+            )
+            raise Failure(
+                where(relative),
+                f"{what}, not a regular file: only files and directories are evidence, and a "
+                "link is never followed",
+            )
 
 
 def fingerprint(der: bytes) -> str:
@@ -714,7 +766,7 @@ class Session:
 
     def where(self, relative: str) -> str:
         """A path as the reader finds it in the package."""
-        return (self.dir / relative).relative_to(self.package).as_posix()
+        return shown((self.dir / relative).relative_to(self.package).as_posix())
 
     def read(self, relative: str) -> bytes:
         if relative not in self.files:
@@ -724,6 +776,7 @@ class Session:
         return data
 
     def run(self) -> dict[str, Any]:
+        only_files_and_directories(self.dir, self.where)
         key = load_public_key(
             self.read("signer/public_key.pem"), self.where("signer/public_key.pem")
         )
@@ -1344,7 +1397,8 @@ def check_package_files(package: Path, listing: dict[str, str], known: dict[str,
     """The files here are exactly those the exporter signed. ``known`` holds digests computed
     already (the segments), so the media is read once."""
     # Every file counts, whatever its name or directory (even __pycache__): anything the
-    # exporter did not sign was put there by someone else.
+    # exporter did not sign was put there by someone else. Only files and directories.
+    only_files_and_directories(package, shown)
     present = sorted(
         p.relative_to(package).as_posix()
         for p in package.rglob("*")
@@ -1352,13 +1406,13 @@ def check_package_files(package: Path, listing: dict[str, str], known: dict[str,
     )
     for name in present:
         if name not in listing:
-            raise Failure(name, "file was added to the package after it was exported")
+            raise Failure(shown(name), "file was added to the package after it was exported")
         digest = known.get(name) or sha256_file(package / name)[1]
         if digest != listing[name]:
-            raise Failure(name, "file changed since the package was exported")
+            raise Failure(shown(name), "file changed since the package was exported")
     for name in listing:
         if name not in present:
-            raise Failure(name, "file was removed from the package after it was exported")
+            raise Failure(shown(name), "file was removed from the package after it was exported")
     return len(present)
 
 
@@ -1542,6 +1596,8 @@ def verify(
     """Verify ``package``; raise Failure at the first thing that does not verify. Returns
     what the session's check found (signer, manifest, chain, segments)."""
     found = session_directories(package)
+    # Before any file is read: a link could point out of the package, at a file that passes.
+    only_files_and_directories(package, shown)
     root = TrustRoot(root_file or package / TRUST_ROOT, str(root_file or TRUST_ROOT))
     report(f"Package:        {package}")
     report(f"Trust root:     {root.label} ({root.subject})")

@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -227,6 +228,35 @@ def shorten_and_hide_receipts(w: Work) -> None:
     for name in ("000006.json", "000007.json", "manifest.json"):
         (w.session / "witness" / name).unlink()
     _recover(w)
+
+
+@doc("segments/cut: a symbolic link to the package's top directory, outside the session")
+def link_out_of_the_session(w: Work) -> None:
+    (w.session / "segments" / "cut").symlink_to(Path("..") / ".." / "..")
+
+
+@doc("segments/000009.mp4: a symbolic link to a file that does not exist")
+def dangling_link(w: Work) -> None:
+    (w.session / "segments" / "000009.mp4").symlink_to("/nonexistent/000009.mp4")
+
+
+@doc("segment 1 moved to .000001.mp4 and a symbolic link left in its place, which would pass")
+def segment_behind_a_link(w: Work) -> None:
+    segment = segment_file(w.session, 1)
+    segment.rename(w.session / ".000001.mp4")
+    segment.symlink_to(Path("..") / ".000001.mp4")
+
+
+@doc("segments/zz.mp4: a named pipe (FIFO), which blocks a reader that opens it")
+def named_pipe(w: Work) -> None:
+    os.mkfifo(w.session / "segments" / "zz.mp4")
+
+
+@doc("a directory named 'SHA256SUMS', a line break, 'witness', holding a copy of a receipt")
+def receipt_under_a_line_break(w: Work) -> None:
+    folder = w.session / "SHA256SUMS\nwitness"
+    folder.mkdir()
+    shutil.copyfile(w.session / "witness" / "000000.json", folder / "000000.json")
 
 
 def _edit_receipt(w: Work, name: str, edit: Callable[[dict[str, Any]], None]) -> None:
@@ -1046,7 +1076,37 @@ def cases() -> list[Case]:
             "segments/000001.tsr",
         ),
     ]
-    return genuine + catalogue + issue_11 + attested
+    # Only regular files and directories, and names without control characters (format
+    # section 8, before step 1): a name is printed escaped, a line break as \n.
+    kinds_and_names = [
+        Case(
+            "a symbolic link to a directory outside the session",
+            "main",
+            link_out_of_the_session,
+            NOT_INTACT,
+            "segments/cut",
+        ),
+        Case("a dangling symbolic link", "main", dangling_link, NOT_INTACT, seg(9)),
+        Case("a segment behind a symbolic link", "main", segment_behind_a_link, NOT_INTACT,
+             seg(1)),
+        Case("a named pipe among the segments", "main", named_pipe, NOT_INTACT,
+             "segments/zz.mp4"),
+        Case(
+            "a file whose name holds a line break",
+            "main",
+            touch("SHA256SUMS\nmanifest.json"),
+            NOT_INTACT,
+            "SHA256SUMS\\nmanifest.json",
+        ),
+        Case(
+            "a receipt in a directory whose name holds a line break",
+            "witnessed",
+            receipt_under_a_line_break,
+            NOT_INTACT,
+            "SHA256SUMS\\nwitness",
+        ),
+    ]  # fmt: skip
+    return genuine + catalogue + issue_11 + attested + kinds_and_names
 
 
 # -- the off-box witness's receipts (format section 14), made from the spec ----------------
@@ -1268,12 +1328,22 @@ def wrap(session: Path, session_id: str, skeleton_dir: Path, exporter: DeviceSig
     shutil.copytree(skeleton_dir, target, ignore=shutil.ignore_patterns("sessions"))
     for path in target.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
-    shutil.copytree(session, target / "sessions" / session_id, symlinks=True)
+    shutil.copytree(
+        session, target / "sessions" / session_id, symlinks=True, copy_function=_copy_entry
+    )
     taken_at = json.loads((target / "custody.json").read_bytes())["taken_at"]
     (target / "custody.json").write_text(custody_excerpt(session_id, [], taken_at), "utf-8")
     write_package_sums(target, {})
     (target / PACKAGE_SIG).write_bytes(exporter.sign((target / "PACKAGE-SHA256SUMS").read_bytes()))
     make_read_only(target)
+
+
+def _copy_entry(source: str, destination: str) -> None:
+    """Copy a file as copytree does; a named pipe is made again (reading one would block)."""
+    if stat.S_ISFIFO(os.lstat(source).st_mode):
+        os.mkfifo(destination)
+    else:
+        shutil.copy2(source, destination)
 
 
 def materialise(
