@@ -32,7 +32,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -113,6 +113,9 @@ class Work:
     data: Path  # the writable copy's data directory
     root_pem: bytes  # the root the case is judged against; a tamper may change it
     session_id: str
+    # Files of the package outside the session, replaced (None: removed) before the genuine
+    # exporter lists and signs it again, as an insider holding the exporter's key would.
+    package_files: dict[str, bytes | None] = field(default_factory=dict)
 
 
 Tamper = Callable[[Work], object]
@@ -281,6 +284,20 @@ def another_witness_key(w: Work) -> None:
         receipt["tree_head"] = Witness.new().sign_head(receipt["tree_head"])
 
     _edit_receipt(w, "000000.json", edit)
+
+
+@doc(
+    "every receipt's tree head signed again by a key of the insider's own, carried by the "
+    "package in place of the witness's (format section 12: a key the package carries)"
+)
+def substitute_witness_key(w: Work) -> None:
+    substitute = Witness.new()
+    for receipt in sorted((w.session / "witness").iterdir()):
+        _edit_receipt(
+            w, receipt.name, lambda r: r.update(tree_head=substitute.sign_head(r["tree_head"]))
+        )
+    w.package_files["witness"] = None
+    w.package_files[f"witness/{substitute.log_id[:16]}.pem"] = substitute.public_pem
 
 
 @doc("witness/000001.json copied over witness/000002.json")
@@ -1048,6 +1065,13 @@ def cases() -> list[Case]:
             "witness/000000.json",
         ),
         Case(
+            "receipts signed by a substitute witness key the package carries",
+            "witnessed",
+            substitute_witness_key,
+            NOT_INTACT,
+            "witness/000000.json",
+        ),
+        Case(
             "a receipt filed under another link's number",
             "witnessed",
             receipt_under_another_number,
@@ -1322,10 +1346,16 @@ def skeleton(base: Base, name: str, destination: Path) -> Path:
 
 
 def wrap(session: Path, session_id: str, skeleton_dir: Path, exporter: DeviceSigner,
-         target: Path) -> None:  # fmt: skip
+         target: Path, package_files: dict[str, bytes | None]) -> None:  # fmt: skip
     """An export package holding ``session`` as it is now, listed and signed again by the
     genuine exporting installation, so that only the session is judged."""
     shutil.copytree(skeleton_dir, target, ignore=shutil.ignore_patterns("sessions"))
+    for name, data in package_files.items():
+        if data is None:
+            shutil.rmtree(target / name)
+        else:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).write_bytes(data)
     for path in target.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
     shutil.copytree(
@@ -1369,10 +1399,15 @@ def materialise(
     directory.mkdir()
     (directory / "root.pem").write_bytes(w.root_pem)
     source = skeleton(bases["main"] if case.base == "forgery" else base, case.base, work)
-    wrap(w.session, w.session_id, source, base.exporter, directory / "package")
+    wrap(w.session, w.session_id, source, base.exporter, directory / "package", w.package_files)
     (directory / "data").mkdir()
     (directory / "data" / "evidence").symlink_to(Path("..") / "package")
     if base.witness_pem is not None:  # trusted as an installation pins its witness's key
+        # and as a reader pins it: with the fingerprint the witness's operator publishes
+        der = serialization.load_pem_public_key(base.witness_pem).public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        (directory / "witness.fp").write_text(hashlib.sha256(der).hexdigest(), "utf-8")
         (directory / "data" / "trust" / "witness").mkdir(parents=True)
         (directory / "data" / "trust" / "witness" / "witness.pem").write_bytes(base.witness_pem)
     return {**case.record(w.session_id), "directory": directory.name}
