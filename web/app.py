@@ -125,6 +125,7 @@ def evidence_reader(
 
 def _register_blueprints(app: Flask) -> None:
     from web.admin import blueprint as admin
+    from web.alarms import blueprint as alarms
     from web.auth import blueprint as auth
     from web.clips import blueprint as exhibits
     from web.courtroom import blueprint as courtroom
@@ -134,7 +135,7 @@ def _register_blueprints(app: Flask) -> None:
     from web.review import blueprint as review
     from web.terminal import blueprint as terminal
 
-    every = (auth, review, custody, admin, terminal, exhibits, diagrams, courtroom, exports)
+    every = (auth, review, custody, admin, terminal, exhibits, diagrams, courtroom, exports, alarms)
     for blueprint in every:
         app.register_blueprint(blueprint)
 

@@ -23,6 +23,30 @@ STATE_LABELS = {
     "interrupted": _l("interrupted, sealed"),
     "open": _l("recording or unsealed"),
     "damaged": _l("damaged"),
+    # Shown instead of the stored state once the last verification failed (web.trust).
+    "tampered": _l("tampered"),
+    "incomplete": _l("incomplete"),
+    "untrusted": _l("signed by an untrusted device"),
+    "custody": _l("custody log damaged"),
+    "failed": _l("failed verification"),
+}
+VERDICT_LABELS = {
+    "intact": _l("INTACT"),
+    "tampered": _l("TAMPERED"),
+    "incomplete": _l("INCOMPLETE"),
+    "untrusted": _l("UNTRUSTED SIGNER"),
+    "custody": _l("CUSTODY LOG DAMAGED"),
+    "failed": _l("VERIFICATION FAILED"),
+}
+ALARM_LABELS = {
+    "verification_failed": _l("Verification failed"),
+    "clock_skew": _l("Clock skew"),
+    "custody_damaged": _l("Custody log damaged"),
+}
+SOURCE_LABELS = {  # what found a verdict
+    "verify": _l("verify now"),
+    "playback_refused": _l("playback refused a segment"),
+    "scrub": _l("scheduled check"),
 }
 EVENT_LABELS = {
     "session_started": _l("Session started"),
@@ -76,3 +100,7 @@ def init_display(app: Flask) -> None:
     app.add_template_global(lambda role: str(ROLE_LABELS.get(role, role)), "role_label")
     app.add_template_global(lambda state: str(STATE_LABELS.get(state, state)), "state_label")
     app.add_template_global(lambda kind: str(EVENT_LABELS.get(str(kind), kind)), "event_label")
+    app.add_template_global(lambda kind: str(ALARM_LABELS.get(str(kind), kind)), "alarm_label")
+    app.add_template_global(
+        lambda kind: str(VERDICT_LABELS.get(str(kind), VERDICT_LABELS["failed"])), "verdict_label"
+    )

@@ -45,7 +45,15 @@ from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm, errors_of
 from web.models import ROOT_UNIT, Bookmark
 from web.playback import Playback, refuse_unverified, serve_segment, session_player, session_seals
-from web.roles import EVIDENCE_READERS
+from web.roles import ALARM_READERS, EVIDENCE_READERS
+from web.trust import (
+    last_verdict,
+    last_verdicts,
+    open_alarm_count,
+    raise_alarm,
+    shown_state,
+    verdict_of,
+)
 from web.visibility import EventScope, known_units, visible_session, visible_units
 
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
@@ -76,7 +84,13 @@ def sessions() -> str:
     rows = index.search(search, page=page, per_page=console_settings().page_size)
     record("list_sessions", detail={"filters": filters, "page": page})
     return render_template(
-        "review/list.html", rows=rows, form=form, filters=filters, witnessing=witnessing()
+        "review/list.html",
+        rows=rows,
+        form=form,
+        filters=filters,
+        witnessing=witnessing(),
+        verdicts=last_verdicts([row.session_id for row in rows.items]),
+        open_alarms=open_alarm_count() if current_user.role in ALARM_READERS else 0,
     )
 
 
@@ -104,10 +118,13 @@ def detail(session_id: str) -> str:
         .order_by(Bookmark.offset_ms)
     ).all()
     record("view", session_id=session_id)
+    verdict = last_verdict(session_id)
     custody = EventScope(current_user).visible(custody_log().entries(session_id=session_id))
     return render_template(
         "review/session.html",
         row=row,
+        verdict=verdict,
+        shown_state=shown_state(str(row.state), verdict),
         manifest=manifest,
         events=events,
         player=player,
@@ -179,9 +196,12 @@ def verify(session_id: str) -> Response:
             "location": failure.location,
             "reason": failure.reason,
         }
-    record(
+    entry = record(
         "verify", session_id=session_id, detail={k: v for k, v in outcome.items() if k != "signer"}
     )
+    verdict = verdict_of(entry)
+    if verdict is not None and not verdict.intact:
+        raise_alarm(session_id, verdict)
     session[f"verified:{session_id}"] = outcome
     return redirect(url_for("review.detail", session_id=session_id, _anchor="verification"))
 

@@ -105,7 +105,7 @@ def test_verify_now_reports_intact_then_the_first_failure(tmp_path: Path) -> Non
     segment.write_bytes(b"edited" + segment.read_bytes()[6:])
     client.post(f"{url}/verify", data={"csrf_token": csrf_token(client, url)})
     page = client.get(url).get_data(as_text=True)
-    assert "TAMPERED" in page and "segments/000000.mp4" in page
+    assert "BỊ CAN THIỆP" in page and "segments/000000.mp4" in page
     with console.app.app_context():
         results = [e.detail.get("intact") for e in custody_log().entries(action="verify")]
     assert results == [True, False]
