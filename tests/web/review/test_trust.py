@@ -89,14 +89,14 @@ def test_tampering_found_shows_everywhere_and_alarms_the_supervisor(console: Con
 
     supervisor = _client(console, "supervisor")
     listing = supervisor.get("/sessions/").get_data(as_text=True)
-    assert "1 cảnh báo đang mở" in listing
+    assert "Cảnh báo đang mở trong đơn vị của bạn: 1" in listing
     board = supervisor.get("/alarms/").get_data(as_text=True)
     assert console.own_session in board and "đang mở" in board
     assert "Kiểm tra toàn vẹn không đạt" in board
     # A supervisor of another unit sees none of it; investigators have no alarms page.
     sideways = _client(console, "supervisor-danang")
     assert console.own_session not in sideways.get("/alarms/").get_data(as_text=True)
-    assert "cảnh báo đang mở" not in sideways.get("/sessions/").get_data(as_text=True)
+    assert "Cảnh báo đang mở" not in sideways.get("/sessions/").get_data(as_text=True)
     assert _client(console, "investigator").get("/alarms/").status_code == 403
 
     # Verify now finds it too (a second alarm), and says what failed in Vietnamese.
@@ -112,4 +112,4 @@ def test_tampering_found_shows_everywhere_and_alarms_the_supervisor(console: Con
     assert "NGUYÊN VẸN" in row and "đã niêm phong" in row
     board = supervisor.get("/alarms/").get_data(as_text=True)
     assert "đang mở</span>" not in board and "đã đóng" in board
-    assert "cảnh báo đang mở" not in supervisor.get("/sessions/").get_data(as_text=True)
+    assert "Cảnh báo đang mở" not in supervisor.get("/sessions/").get_data(as_text=True)
