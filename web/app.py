@@ -106,7 +106,7 @@ def create_app(
     def language(code: str) -> Response:
         if code in SUPPORTED_LANGUAGES:
             session["lang"] = code
-        return redirect(url_for("home"))
+        return redirect(_same_site(request.args.get("next", "")) or url_for("home"))
 
     return app
 
@@ -138,6 +138,13 @@ def _register_blueprints(app: Flask) -> None:
     every = (auth, review, custody, admin, terminal, exhibits, diagrams, courtroom, exports, alarms)
     for blueprint in every:
         app.register_blueprint(blueprint)
+
+
+def _same_site(path: str) -> str | None:
+    """A path on this console to go back to; anything else (another site) is ignored."""
+    if path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return None
 
 
 def _locale() -> str:
@@ -209,7 +216,11 @@ def _error_pages(app: Flask) -> None:
         401: _l("Please log in."),
         403: _l("Not allowed."),
         404: _l("Not found."),
+        405: _l("This address does not accept that kind of request."),
+        409: _l("Not possible in the current state."),
         413: _l("Too large."),
+        429: _l("Too many requests: wait a moment, then try again."),
+        500: _l("Something went wrong on the server. Nothing was changed; try again."),
         503: _l("Unavailable."),
     }
 

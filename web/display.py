@@ -9,6 +9,7 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 from evidence_store import parse_utc, spelled_out
+from web.labels import action_label
 
 ROLE_LABELS = {
     "investigator": _l("Investigator"),
@@ -100,6 +101,7 @@ def init_display(app: Flask) -> None:
     app.add_template_global(lambda role: str(ROLE_LABELS.get(role, role)), "role_label")
     app.add_template_global(lambda state: str(STATE_LABELS.get(state, state)), "state_label")
     app.add_template_global(lambda kind: str(EVENT_LABELS.get(str(kind), kind)), "event_label")
+    app.add_template_global(action_label, "action_label")
     app.add_template_global(lambda kind: str(ALARM_LABELS.get(str(kind), kind)), "alarm_label")
     app.add_template_global(
         lambda kind: str(VERDICT_LABELS.get(str(kind), VERDICT_LABELS["failed"])), "verdict_label"

@@ -40,6 +40,7 @@ from web.display import duration, localtime, printable
 from web.evidence import console_settings, data_dir, evidence_store
 from web.extensions import db
 from web.forms import PlainLines, PlainText, errors_of, lines_of
+from web.labels import spoken
 from web.models import Room
 from web.roles import Role
 from web.terminal.seal_sheet import qr_svg, seal_sheet_pdf, seal_text
@@ -169,7 +170,7 @@ def start(code: str) -> ResponseReturnValue:
             flash(_unavailable(problem), "error")
             return render_template("terminal/start.html", room=room, form=form), 503
         except SealroomError as exc:
-            flash(str(exc), "error")
+            flash(spoken(str(exc)), "error")
             return render_template("terminal/start.html", room=room, form=form), 409
         record("session_started", session_id=status.session_id, detail={"room": room.code})
         return redirect(url_for("terminal.live", code=room.code))
@@ -246,7 +247,7 @@ def control(code: str, action: str) -> WerkzeugResponse:
         flash(_unavailable(problem), "error")
         return redirect(url_for("terminal.live", code=room.code))
     except SealroomError as exc:
-        flash(str(exc), "error")
+        flash(spoken(str(exc)), "error")
         return redirect(url_for("terminal.live", code=room.code))
     session_id = getattr(result, "session_id", None)
     record(
