@@ -92,6 +92,16 @@ def duration(microseconds: int | float) -> str:
     return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def clock_ms(milliseconds: int) -> str:
+    """A moment of a session, to the millisecond: 0:01:02.345."""
+    seconds, ms = divmod(int(milliseconds), 1000)
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}.{ms:03d}"
+
+
+def state_label(state: str) -> str:
+    return str(STATE_LABELS.get(state, state))
+
+
 def init_display(app: Flask) -> None:
     app.add_template_global(lambda: str(get_locale() or "vi"), "current_locale")
     app.add_template_filter(localtime, "localtime")
@@ -99,7 +109,8 @@ def init_display(app: Flask) -> None:
     app.add_template_filter(printable, "printable")
     app.add_template_filter(duration, "duration")
     app.add_template_global(lambda role: str(ROLE_LABELS.get(role, role)), "role_label")
-    app.add_template_global(lambda state: str(STATE_LABELS.get(state, state)), "state_label")
+    app.add_template_global(state_label, "state_label")
+    app.add_template_filter(clock_ms, "clock_ms")
     app.add_template_global(lambda kind: str(EVENT_LABELS.get(str(kind), kind)), "event_label")
     app.add_template_global(action_label, "action_label")
     app.add_template_global(lambda kind: str(ALARM_LABELS.get(str(kind), kind)), "alarm_label")

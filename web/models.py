@@ -155,6 +155,9 @@ class Bookmark(db.Model):  # type: ignore[name-defined]
     offset_ms: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    # Shared: everyone who may see the session sees it (the case's team); else its author only.
+    shared: Mapped[bool] = mapped_column(default=True)
+    author: Mapped[User] = relationship()
 
 
 # -- the courtroom (exhibits, hearings, presentation, exports) --------------------------------

@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -21,7 +22,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from evidence_store import (
@@ -34,6 +36,7 @@ from evidence_store import (
 from evidence_store.index import SessionSearch, read_links, read_manifest
 from web.access import allow
 from web.audit import custody_log, record
+from web.display import clock_ms, localtime, state_label
 from web.evidence import (
     console_settings,
     data_dir,
@@ -114,7 +117,10 @@ def detail(session_id: str) -> str:
     player = session_player(store, session_id, segments)
     bookmarks = db.session.scalars(
         select(Bookmark)
-        .where(Bookmark.session_id == session_id, Bookmark.user_id == current_user.id)
+        .where(
+            Bookmark.session_id == session_id,
+            or_(Bookmark.user_id == current_user.id, Bookmark.shared),
+        )
         .order_by(Bookmark.offset_ms)
     ).all()
     record("view", session_id=session_id)
@@ -176,8 +182,8 @@ def segment(session_id: str, index: int) -> Response:
 
 @blueprint.post("/<session_id>/verify")
 @allow(*EVIDENCE_READERS)
-def verify(session_id: str) -> Response:
-    visible_session(session_id)
+def verify(session_id: str) -> ResponseReturnValue:
+    row = visible_session(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     data = data_dir()
@@ -202,8 +208,29 @@ def verify(session_id: str) -> Response:
     verdict = verdict_of(entry)
     if verdict is not None and not verdict.intact:
         raise_alarm(session_id, verdict)
+    if _wants_json():  # the page asked in the background: it keeps its place
+        return jsonify(
+            intact=outcome["intact"],
+            label=verdict.label if verdict else "",
+            shown_state=state_label(shown_state(str(row.state), verdict)),
+            at=localtime(entry.at),
+            text=_verification_text(outcome),
+        )
     session[f"verified:{session_id}"] = outcome
     return redirect(url_for("review.detail", session_id=session_id, _anchor="verification"))
+
+
+def _verification_text(outcome: dict[str, Any]) -> str:
+    if outcome["intact"]:
+        head = str(outcome["head"])[:16] + "…"
+        return str(_("%(n)s segments, seal %(head)s", n=outcome["segments"], head=head))
+    return f"{outcome['location'] or ''}: {outcome['reason']}"
+
+
+def _wants_json() -> bool:
+    """A request from the page's script (fetch), not a form submitted by the browser."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
 
 
 @blueprint.post("/<session_id>/bookmarks")
@@ -213,27 +240,46 @@ def add_bookmark(session_id: str) -> ResponseReturnValue:
     form = BookmarkForm()
     if not form.validate_on_submit():
         message = "; ".join(errors_of(form)) or _("Bad request.")
+        if _wants_json():
+            return jsonify(error=message), 400
         return render_template("error.html", code=400, message=message), 400
     bookmark = Bookmark(
         user_id=current_user.id,
         session_id=session_id,
         offset_ms=form.offset_ms.data,
         note=(form.note.data or "").strip(),
+        shared=not form.private.data,
     )
     db.session.add(bookmark)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same note at the same moment, twice (a double click)
+        db.session.rollback()
+        message = _("This bookmark exists already.")
+        return (jsonify(error=message), 409) if _wants_json() else (message, 409)
     record(
         "bookmark_added",
         session_id=session_id,
-        detail={"offset_ms": bookmark.offset_ms, "note": bookmark.note},
+        detail={"offset_ms": bookmark.offset_ms, "note": bookmark.note, "shared": bookmark.shared},
     )
+    if _wants_json():
+        return jsonify(
+            id=bookmark.id,
+            seconds=bookmark.offset_ms / 1000,
+            time=clock_ms(bookmark.offset_ms),
+            note=bookmark.note,
+            shared=bookmark.shared,
+            delete_url=url_for(
+                "review.delete_bookmark", session_id=session_id, bookmark_id=bookmark.id
+            ),
+        )
     flash(_("Bookmark saved."), "ok")
     return redirect(url_for("review.detail", session_id=session_id, _anchor="bookmarks"))
 
 
 @blueprint.post("/<session_id>/bookmarks/<int:bookmark_id>/delete")
 @allow(*EVIDENCE_READERS)
-def delete_bookmark(session_id: str, bookmark_id: int) -> Response:
+def delete_bookmark(session_id: str, bookmark_id: int) -> ResponseReturnValue:
     visible_session(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -243,4 +289,6 @@ def delete_bookmark(session_id: str, bookmark_id: int) -> Response:
     db.session.delete(bookmark)
     db.session.commit()
     record("bookmark_removed", session_id=session_id, detail={"offset_ms": bookmark.offset_ms})
+    if _wants_json():
+        return jsonify(removed=bookmark_id)
     return redirect(url_for("review.detail", session_id=session_id, _anchor="bookmarks"))
