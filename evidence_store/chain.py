@@ -56,7 +56,9 @@ class ChainState:
     signer: SignerInfo | None = None
     started_at: str | None = None
     ended_at: str | None = None
+    recovered_at: str | None = None  # an interrupted session's recovery, when recorded
     end_reason: str | None = None
+    last_time: str | None = None  # the newest link's time: no link may be earlier
     segments: list[SegmentRef] = field(default_factory=list)
     pauses: list[Pause] = field(default_factory=list)
     outages: list[DeviceOutage] = field(default_factory=list)
@@ -101,12 +103,20 @@ class ChainState:
             raise TamperedError(
                 f"link after the session ended ({self.state.value})", location=where
             )
+        # Fixed-width UTC timestamps: text order is time order.
+        if self.last_time is not None and link.time < self.last_time:
+            raise TamperedError(
+                f"link time {link.time} is before the previous link's {self.last_time}: "
+                "link times never go backwards",
+                location=where,
+            )
         if link.segment is not None:
             self.apply_segment(link.segment, where)
         elif link.event is not None:
             self.apply_event(link.event, link.time, where)
         self.head = link_digest(link_bytes)
         self.length += 1
+        self.last_time = link.time
 
     def apply_segment(self, segment: SegmentRef, where: str) -> None:
         if self.state is not SessionState.RECORDING:
@@ -168,11 +178,28 @@ class ChainState:
                 if self.outages[i].device == event.device:
                     self.outages[i] = self.outages[i].model_copy(update={"restored_at": time})
                     break
-        else:  # STOPPED or INTERRUPTED end the session
+        elif kind is EventType.INTERRUPTED:
+            self._interrupted(event, time, where)
+        else:  # STOPPED ends the session
             self.ended_at, self.end_reason = time, event.reason
-            self.state = (
-                SessionState.STOPPED if kind is EventType.STOPPED else SessionState.INTERRUPTED
+            self.state = SessionState.STOPPED
+
+    def _interrupted(self, event: Event, time: str, where: str) -> None:
+        """A cut-off session ends at its last sealed media (``ended_at``), not when recovery
+        ran (the link's time), which becomes ``recovered_at``."""
+        assert self.started_at is not None
+        if event.ended_at is None:  # recovered before the cut-off time was recorded
+            self.ended_at = time
+        elif not self.started_at <= event.ended_at <= time:
+            raise TamperedError(
+                f"interrupted at {event.ended_at}, outside the session's start "
+                f"{self.started_at} and its recovery {time}",
+                location=where,
             )
+        else:
+            self.ended_at, self.recovered_at = event.ended_at, time
+        self.end_reason = event.reason
+        self.state = SessionState.INTERRUPTED
 
     def _require(self, state: SessionState, kind: EventType, where: str) -> None:
         if self.state is not state:
@@ -193,6 +220,7 @@ class ChainState:
             signer=self.signer,
             started_at=self.started_at,
             ended_at=self.ended_at,
+            recovered_at=self.recovered_at,
             stop_reason=self.end_reason,
             interrupted=self.state is SessionState.INTERRUPTED,
             pauses=self.pauses,

@@ -66,15 +66,19 @@ def fsync_directory(path: Path) -> None:
         os.close(fd)
 
 
-def write_once(path: Path, data: bytes, *, mode: int) -> bool:
+def write_once(path: Path, data: bytes, *, mode: int, scratch: Path | None = None) -> bool:
     """Create ``path`` holding ``data`` with permissions ``mode``, never replacing anything.
 
     True if this call wrote it; False if ``path`` already was a regular file holding exactly
     ``data`` (so a retry of a finished write succeeds). Anything else at ``path`` (other
     bytes, a symlink, a directory) raises ``NameTaken`` and is left as it is.
+
+    The temporary is made in ``scratch`` (a directory on the same filesystem) when given,
+    else beside ``path``: a store keeps its temporaries out of the directories it seals, so
+    a crash never leaves one among sealed objects.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _durable_temporary(path, data, mode) as temporary:
+    with _durable_temporary(path, data, mode, directory=scratch) as temporary:
         try:
             os.link(temporary, path)
         except FileExistsError:
@@ -117,10 +121,13 @@ def replace_atomically(path: Path, data: bytes, *, mode: int) -> None:
 
 
 @contextmanager
-def _durable_temporary(path: Path, data: bytes, mode: int) -> Iterator[Path]:
-    """``data`` in a flushed temporary file beside ``path``, with ``mode``; removed after."""
+def _durable_temporary(
+    path: Path, data: bytes, mode: int, *, directory: Path | None = None
+) -> Iterator[Path]:
+    """``data`` in a flushed temporary file beside ``path`` (or in ``directory``), with
+    ``mode``; removed after."""
     fd, name = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=f".{os.getpid()}.tmp"
+        dir=directory or path.parent, prefix=f".{path.name}.", suffix=f".{os.getpid()}.tmp"
     )
     temporary = Path(name)
     try:

@@ -27,7 +27,7 @@ from evidence_store.errors import UsageError
 from evidence_store.timefmt import utc_now
 
 SESSIONS = "sessions"
-SESSION_ID_RE = re.compile(r"^s-\d{8}T\d{6}Z-[0-9a-f]{8}$")
+SESSION_ID_RE = re.compile(r"^s-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")
 
 PUBLIC_KEY = "signer/public_key.pem"
 CERTIFICATE = "signer/certificate.pem"

@@ -35,7 +35,7 @@ from evidence_store.canonical import (
     parse_canonical,
 )
 from evidence_store.errors import TamperedError
-from evidence_store.timefmt import TIMESTAMP_PATTERN
+from evidence_store.timefmt import TIMESTAMP_PATTERN, parse_utc
 
 FORMAT_VERSION: Literal[1] = 1
 
@@ -97,8 +97,13 @@ def stored(**values: Any) -> dict[str, Any]:
     return {STORED: True, **values}
 
 
+def _real_time(text: str) -> str:
+    parse_utc(text)  # a real calendar time, not just the right digits
+    return text
+
+
 Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Timestamp = Annotated[str, StringConstraints(pattern=TIMESTAMP_PATTERN)]
+Timestamp = Annotated[str, StringConstraints(pattern=TIMESTAMP_PATTERN), AfterValidator(_real_time)]
 Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
@@ -109,9 +114,12 @@ Name = Annotated[
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
     AfterValidator(_plain_text),
 ]
-SessionId = Annotated[str, StringConstraints(pattern=r"^s-\d{8}T\d{6}Z-[0-9a-f]{8}$")]
+SessionId = Annotated[str, StringConstraints(pattern=r"^s-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")]
 
 GENESIS_PREV = "0" * 64
+# Whole numbers in links stay below 10^18 (31,000 years of microseconds, an exabyte), so that
+# a shell's 64-bit arithmetic can check a chain by hand (format section 3).
+COUNT_LIMIT = 10**18
 
 
 class _Document(BaseModel):
@@ -216,6 +224,23 @@ class SignerInfo(_Document):
     )
 
 
+# Which fields each event type carries (besides ``type``): required, then optional. An event
+# carries exactly these; a field of another type's is refused, not ignored.
+EVENT_FIELDS: dict[EventType, tuple[frozenset[str], frozenset[str]]] = {
+    EventType.SESSION_STARTED: (frozenset({"metadata", "media", "signer"}), frozenset()),
+    EventType.PAUSED: (frozenset({"reason"}), frozenset()),
+    EventType.RESUMED: (frozenset({"reason"}), frozenset()),
+    EventType.DEVICE_LOST: (frozenset({"device", "reason"}), frozenset()),
+    EventType.DEVICE_RESTORED: (frozenset({"device"}), frozenset()),
+    # ended_at: when the recording was cut off (its last sealed media), the link's own time
+    # being when recovery ran. Absent in sessions recovered before it was recorded.
+    EventType.INTERRUPTED: (frozenset({"reason"}), frozenset({"ended_at"})),
+    EventType.STOPPED: (frozenset({"reason"}), frozenset()),
+    # The time-stamp authority's time disagreed with the device's: a mark on the record.
+    EventType.CLOCK_SKEW: (frozenset({"reason"}), frozenset()),
+}
+
+
 class Event(_Document):
     type: EventType
     reason: Text | None = None
@@ -223,36 +248,27 @@ class Event(_Document):
     metadata: SessionMetadata | None = None
     media: MediaInfo | None = None
     signer: SignerInfo | None = None
+    ended_at: Timestamp | None = None
 
     @model_validator(mode="after")
     def _fields_fit_type(self) -> Self:
-        starting = self.type is EventType.SESSION_STARTED
-        if starting != (self.metadata is not None and self.media is not None):
-            raise ValueError("metadata and media belong to session_started, and it needs both")
-        if starting != (self.signer is not None):
-            raise ValueError("signer belongs to session_started, and it needs it")
-        needs_reason = {
-            EventType.PAUSED,
-            EventType.RESUMED,
-            EventType.STOPPED,
-            EventType.INTERRUPTED,
-            EventType.DEVICE_LOST,
-            EventType.CLOCK_SKEW,
-        }
-        if self.type in needs_reason and not self.reason:
-            raise ValueError(f"a {self.type.value} event needs a reason")
-        if self.type in {EventType.DEVICE_LOST, EventType.DEVICE_RESTORED} and not self.device:
-            raise ValueError(f"a {self.type.value} event names its device")
+        required, optional = EVENT_FIELDS[self.type]
+        present = {name for name in type(self).model_fields if name != "type"}
+        present = {name for name in present if getattr(self, name) is not None}
+        if missing := sorted(required - present):
+            raise ValueError(f"a {self.type.value} event needs {', '.join(missing)}")
+        if extra := sorted(present - required - optional):
+            raise ValueError(f"a {self.type.value} event carries no {', '.join(extra)}")
         return self
 
 
 class SegmentRef(_Document):
-    index: int = Field(ge=0)
-    name: Annotated[str, StringConstraints(pattern=r"^\d{6}\.mp4$")]
+    index: int = Field(ge=0, lt=COUNT_LIMIT)
+    name: Annotated[str, StringConstraints(pattern=r"^[0-9]{6}\.mp4$")]
     sha256: Sha256Hex
-    size: int = Field(gt=0)
-    start_us: int = Field(ge=0, description="start on the session's media timeline")
-    duration_us: int = Field(gt=0)
+    size: int = Field(gt=0, lt=COUNT_LIMIT)
+    start_us: int = Field(ge=0, lt=COUNT_LIMIT, description="start on the media timeline")
+    duration_us: int = Field(gt=0, lt=COUNT_LIMIT)
 
     @model_validator(mode="after")
     def _name_fits_index(self) -> Self:
@@ -268,7 +284,7 @@ class Link(_Document):
 
     v: Literal[1] = FORMAT_VERSION
     session: SessionId
-    seq: int = Field(ge=0)
+    seq: int = Field(ge=0, lt=COUNT_LIMIT)
     prev: Sha256Hex
     time: Timestamp
     kind: Literal["segment", "event"]
@@ -306,7 +322,12 @@ class ChainSummary(_Document):
 
 
 class Manifest(_Document):
-    """The final seal of a session, signed as a whole by the room device."""
+    """The final seal of a session, signed as a whole by the room device.
+
+    ``ended_at`` is when the recording ended; for a session recovered after a crash it is the
+    ``interrupted`` event's ``ended_at`` (its last sealed media), and ``recovered_at`` is when
+    recovery sealed it (the ``interrupted`` link's time).
+    """
 
     noun: ClassVar[str] = "manifest"
 
@@ -318,6 +339,7 @@ class Manifest(_Document):
     signer: SignerInfo
     started_at: Timestamp
     ended_at: Timestamp
+    recovered_at: Timestamp | None = None
     stop_reason: Text
     interrupted: bool
     pauses: list[Pause]

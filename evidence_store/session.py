@@ -308,7 +308,7 @@ class SessionWriter:
                 session=self.session_id,
                 seq=self.chain.length,
                 prev=self.chain.head,
-                time=format_utc(self.clock()),
+                time=self._link_time(),
                 kind="segment",
                 segment=segment,
             )
@@ -337,9 +337,19 @@ class SessionWriter:
         self._event(Event(type=EventType.STOPPED, reason=reason))
         return self.seal()
 
-    def interrupt(self, reason: str) -> Manifest:
-        """End a session that was cut off (crash, power loss) and seal what it holds."""
-        self._event(Event(type=EventType.INTERRUPTED, reason=reason))
+    def interrupt(self, reason: str, *, ended_at: str | None = None) -> Manifest:
+        """End a session that was cut off (crash, power loss) and seal what it holds.
+
+        ``ended_at`` is when the recording was cut off (its last sealed media); the link's own
+        time is now, when recovery seals it. It is capped at now: a cut-off never follows
+        its own recovery.
+        """
+        with self._lock:
+            now = self._link_time()
+            cut_off = None if ended_at is None else min(ended_at, now)
+            self._append_event(
+                Event(type=EventType.INTERRUPTED, reason=reason, ended_at=cut_off), time=now
+            )
         return self.seal()
 
     def seal(self) -> Manifest:
@@ -349,6 +359,11 @@ class SessionWriter:
         accepted if it is exactly what would be written now.
         """
         with self._lock:
+            # A writer that died mid-write may have left its temporary among the objects (the
+            # store now stages writes elsewhere): it is no evidence, and the session holds only
+            # what is sealed. This writer holds the session, so no other write is under way.
+            for leftover in self.store.unfinished_writes(self.prefix):
+                self.store.path(leftover).unlink(missing_ok=True)
             checksums = checksums_text(self._digests)
             self._put_signed(layout.CHECKSUMS, layout.CHECKSUMS_SIG, checksums)
             manifest = self.chain.manifest(
@@ -394,8 +409,8 @@ class SessionWriter:
         with self._lock:
             self._append_event(event)
 
-    def _append_event(self, event: Event) -> None:
-        now = format_utc(self.clock())
+    def _append_event(self, event: Event, *, time: str | None = None) -> None:
+        now = time or self._link_time()
         self._check(lambda probe: probe.apply_event(event, now, "new event"))
         self._append(
             Link(
@@ -407,6 +422,24 @@ class SessionWriter:
                 event=event,
             )
         )
+
+    def _link_time(self) -> str:
+        """Now on the device's clock, or the previous link's time if that clock has stepped
+        back (NTP, an operator's correction): link times never go backwards, and recording
+        never stops for a clock. The link keeps that time until the clock passes it again."""
+        now = format_utc(self.clock())
+        last = self.chain.last_time
+        if last is not None and now < last:
+            log.warning(
+                "session %s: the clock stepped back to %s, before the last link's %s; "
+                "the link keeps %s",
+                self.session_id,
+                now,
+                last,
+                last,
+            )
+            return last
+        return now
 
     def _check(self, rule: Callable[[ChainState], None]) -> None:
         """Try a change on a copy of the chain first, so a refused change writes nothing."""

@@ -73,9 +73,13 @@ def load_public_key(pem: bytes, *, location: str) -> PublicKey:
         key = serialization.load_pem_public_key(pem)
     except ValueError as exc:
         raise TamperedError("not a PEM public key", location=location) from exc
-    if not isinstance(key, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey):
-        raise UntrustedSignerError("unsupported signing key type", location=location)
-    return key
+    if isinstance(key, ed25519.Ed25519PublicKey):
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return key
+    raise UntrustedSignerError(
+        "unsupported signing key type (expected Ed25519 or ECDSA P-256)", location=location
+    )
 
 
 def load_certificates(pem: bytes, *, location: str) -> list[x509.Certificate]:
@@ -202,6 +206,16 @@ def issue_certificate(
     return builder.sign(issuer_key, algorithm)
 
 
+def existing_device_identity(keys_dir: Path) -> DeviceSigner | None:
+    """The device key in ``keys_dir``, or None when there is none (nothing is created)."""
+    key_file = keys_dir / DEVICE_KEY
+    if not key_file.exists():
+        return None
+    return DeviceSigner.load(
+        key_file, cert_file=keys_dir / DEVICE_CERT, chain_file=keys_dir / DEVICE_CHAIN
+    )
+
+
 def ensure_device_identity(keys_dir: Path, trust_dir: Path, *, device_name: str) -> DeviceSigner:
     """Load the device key, or on first use create one with a certificate from a local root.
 
@@ -209,11 +223,10 @@ def ensure_device_identity(keys_dir: Path, trust_dir: Path, *, device_name: str)
     nobody can later issue a second "device" under it. Production appliances use a key and
     certificate from the organisation's CA instead (see docs/operations.md).
     """
+    existing = existing_device_identity(keys_dir)
+    if existing is not None:
+        return existing
     key_file = keys_dir / DEVICE_KEY
-    if key_file.exists():
-        return DeviceSigner.load(
-            key_file, cert_file=keys_dir / DEVICE_CERT, chain_file=keys_dir / DEVICE_CHAIN
-        )
     keys_dir.mkdir(parents=True, exist_ok=True)
     trust_dir.mkdir(parents=True, exist_ok=True)
     device_key = ed25519.Ed25519PrivateKey.generate()

@@ -55,6 +55,11 @@ class BrowsableStore(EvidenceReader, Protocol):
     def list_children(self, prefix: str) -> list[str]: ...
 
 
+def unfinished_writes(reader: EvidenceReader, prefix: str) -> list[str]:
+    """A store's temporaries under ``prefix`` (only a filesystem store has any)."""
+    return reader.unfinished_writes(prefix) if isinstance(reader, FilesystemStore) else []
+
+
 def check_key(key: str) -> str:
     """Keys are relative POSIX paths without '.', '..' or empty parts."""
     parts = key.split("/")
@@ -143,13 +148,19 @@ class FilesystemStore:
         """Write a new object durably; refuse if it exists, even with the same bytes."""
         target = self.path(key)
         try:
-            written = write_once(target, data, mode=READ_ONLY)
+            written = write_once(target, data, mode=READ_ONLY, scratch=self._scratch())
         except NameTaken:
             written = False
         except OSError as exc:
             raise StoreError(f"cannot write {key}: {exc.strerror or exc}") from exc
         if not written:
             raise _exists(key)
+
+    def _scratch(self) -> Path:
+        """Where writes are staged: on the store's filesystem, outside every session."""
+        directory = self.root / self.INFLIGHT
+        directory.mkdir(exist_ok=True)
+        return directory
 
     def put_file(self, key: str, source: Path) -> None:
         """Adopt a finished file (same filesystem) as a new object; the source is removed.
@@ -201,6 +212,19 @@ class FilesystemStore:
                 keys.append(path.relative_to(self.root).as_posix())
         return sorted(keys)
 
+    def unfinished_writes(self, prefix: str) -> list[str]:
+        """Temporaries under ``prefix``, which ``list_keys`` leaves out. The store stages its
+        writes elsewhere (``.inflight``), so these were left by an older writer that died, or
+        put there: verification counts them as objects, and sealing removes them."""
+        base = self.root / check_key(prefix.rstrip("/"))
+        if not base.is_dir():
+            return []
+        return sorted(
+            path.relative_to(self.root).as_posix()
+            for path in base.rglob("*")
+            if path.is_file() and TEMPORARY_NAME.fullmatch(path.name)
+        )
+
     def list_children(self, prefix: str) -> list[str]:
         """Immediate sub-directory names under ``prefix``."""
         base = self.root / check_key(prefix.rstrip("/"))
@@ -244,10 +268,12 @@ class SessionFolder:
     def list_keys(self, prefix: str) -> list[str]:
         if not self.prefix.startswith(prefix) and not prefix.startswith(self.prefix):
             return []
+        # Every file counts, a temporary's name too: a copied folder holds no write in
+        # progress, and verification must see whatever is there.
         keys = [
             self.prefix + path.relative_to(self.folder).as_posix()
             for path in self.folder.rglob("*")
-            if path.is_file() and not TEMPORARY_NAME.fullmatch(path.name)
+            if path.is_file()
         ]
         return sorted(k for k in keys if k.startswith(prefix))
 

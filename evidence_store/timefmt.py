@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
-TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$"
+TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$"
+
+
+TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
 
 
 def utc_now() -> datetime:
@@ -19,4 +23,7 @@ def format_utc(moment: datetime) -> str:
 
 
 def parse_utc(text: str) -> datetime:
+    """Read a timestamp of exactly the stored form (ASCII digits, a real calendar time)."""
+    if not TIMESTAMP.fullmatch(text):
+        raise ValueError(f"not a UTC timestamp of the form 2026-11-22T23:59:11.123456Z: {text!r}")
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

@@ -71,9 +71,7 @@ def create_app(
 
     store = data.store(create=True)
     signer = data.signer()
-    app.extensions[audit.EXTENSION_KEY] = data.custody(
-        store, signer, checkpoint_interval=settings.custody_checkpoint_seconds
-    )
+    app.extensions[audit.EXTENSION_KEY] = data.custody(store, signer)
     app.extensions["sealroom.data"] = data
     app.extensions["sealroom.local_store"] = store
     app.extensions["sealroom.store"] = evidence_reader(data, store, environ)

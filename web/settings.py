@@ -128,12 +128,6 @@ class ConsoleSettings(BaseModel):
         le=16,
         description="uploads converted at once; more wait their turn (each may use 2 GiB)",
     )
-    custody_checkpoint_seconds: float = Field(
-        default=1.0,
-        ge=0.0,
-        le=60.0,
-        description="at most one custody checkpoint per this many seconds (0: after every event)",
-    )
     page_size: int = Field(default=25, ge=5, le=200)
     recorder_token_file: Path | None = Field(
         default=None,

@@ -21,11 +21,11 @@ from evidence_store.cli.options import (
     json_option,
     operator,
 )
-from evidence_store.errors import UnknownSessionError, VerificationError
+from evidence_store.errors import UnknownSessionError, UsageError, VerificationError
 from evidence_store.index import SessionIndex, list_sessions, read_manifest
 from evidence_store.installation import DataDir
-from evidence_store.signing import TrustStore
-from evidence_store.store import EvidenceReader
+from evidence_store.signing import DeviceSigner, TrustStore
+from evidence_store.store import EvidenceReader, FilesystemStore
 from evidence_store.timefmt import format_utc, utc_now
 from evidence_store.timestamping import TokenVerifier, token_verifier
 from evidence_store.verify import verify_session
@@ -37,6 +37,26 @@ def _existing_session(data: DataDir, session_id: str) -> None:
     store = data.store()
     if not store.exists(layout.session_prefix(session_id) + layout.link_name(0)):
         raise UnknownSessionError(f"unknown session {session_id} in {data.root}")
+
+
+def _any_of_session(data: DataDir, session_id: str) -> None:
+    """A session is unknown only when nothing of it is stored: evidence that is partly there
+    (its first link deleted, say) is verified, and fails, naming what is missing."""
+    store = data.store()
+    prefix = layout.session_prefix(session_id)
+    if not store.list_keys(prefix) and not store.unfinished_writes(prefix):
+        raise UnknownSessionError(f"unknown session {session_id} in {data.root}")
+
+
+def _record_custody(data: DataDir, store: FilesystemStore, **event: Any) -> None:
+    """Record a reading of evidence in the installation's custody log. A data directory
+    without a device key has no log to keep (a copy on a third party's machine, say): the
+    reading is not recorded, and no key, trust root or directory is made for it."""
+    signer = data.existing_signer()
+    if signer is None:
+        click.echo(f"note: not recorded in a custody log: {data.root} has no device key", err=True)
+        return
+    data.custody(store, signer).record(actor=operator(), role="operator", **event)
 
 
 @click.command()
@@ -97,19 +117,15 @@ def verify(
     if store_kind == "s3":
         _verify_from_bucket(ctx, data, session_id, trust, tokens, as_json=as_json)
         return
-    _existing_session(data, session_id)
+    layout.check_session_id(session_id)
+    _any_of_session(data, session_id)
     store = data.store()
     prefix = layout.session_prefix(session_id)
     total = sum(store.size(k) for k in store.list_keys(prefix + "segments/"))
     outcome = _verify_outcome(store, session_id, trust, tokens, total, as_json)
     _ask_witness(data, store, session_id, trust, outcome)
-    signer = data.signer()
-    data.custody(store, signer).record(
-        actor=operator(),
-        role="operator",
-        action="verify",
-        session_id=session_id,
-        detail=_verify_detail(outcome),
+    _record_custody(
+        data, store, action="verify", session_id=session_id, detail=_verify_detail(outcome)
     )
     _print_verify(outcome, as_json=as_json)
     ctx.exit(0 if outcome["intact"] else 1)
@@ -276,7 +292,7 @@ def _verify_from_bucket(
     bucket = S3Store.connect(S3Access.from_settings(data.settings.s3))
     prefix = layout.session_prefix(session_id)
     keys = bucket.list_keys(prefix)
-    if prefix + layout.link_name(0) not in keys:
+    if not keys:  # partly there is not unknown: it is verified, and fails
         raise UnknownSessionError(f"unknown session {session_id} in {bucket.describe()}")
     total = sum(bucket.size(k) for k in keys if k.startswith(prefix + "segments/"))
     outcome = _verify_outcome(bucket, session_id, trust, tokens, total, as_json)
@@ -292,10 +308,9 @@ def _verify_from_bucket(
             err=True,
         )
     if data.evidence.is_dir():  # on an appliance or console: log it; a third party has no log
-        store = data.store()
-        data.custody(store, data.signer()).record(
-            actor=operator(),
-            role="operator",
+        _record_custody(
+            data,
+            data.store(),
             action="verify",
             session_id=session_id,
             detail={**_verify_detail(outcome), "store": bucket.describe()},
@@ -315,9 +330,7 @@ def show(ctx: click.Context, session_id: str, data_dir: Path | None, as_json: bo
     _existing_session(data, session_id)
     store = data.store()
     manifest = read_manifest(store, session_id)
-    data.custody(store, data.signer()).record(
-        actor=operator(), role="operator", action="show", session_id=session_id
-    )
+    _record_custody(data, store, action="show", session_id=session_id)
     if as_json:
         emit_json(manifest.to_document())
         return
@@ -327,6 +340,8 @@ def show(ctx: click.Context, session_id: str, data_dir: Path | None, as_json: bo
     click.echo(
         f"started   {manifest.started_at}\nended     {manifest.ended_at} ({manifest.stop_reason})"
     )
+    if manifest.recovered_at is not None:
+        click.echo(f"recovered {manifest.recovered_at} (the recording was cut off)")
     for pause in manifest.pauses:
         click.echo(f"paused    {pause.paused_at} – {pause.resumed_at or '…'}: {pause.reason}")
     click.echo(f"segments  {len(manifest.segments)} ({manifest.duration_us / 1e6:.1f} s)")
@@ -374,6 +389,16 @@ def sessions(ctx: click.Context, from_index: bool, data_dir: Path | None, as_jso
     Console().print(table)
 
 
+def _checkpoint_signer(data: DataDir) -> DeviceSigner:
+    """The key that signed the custody checkpoints; reading the log never makes one."""
+    signer = data.existing_signer()
+    if signer is None:
+        raise UsageError(
+            f"{data.root} has no device key (keys/): there is no custody log here to read"
+        )
+    return signer
+
+
 @click.group()
 def custody() -> None:
     """The chain-of-custody log."""
@@ -387,7 +412,7 @@ def custody_verify(ctx: click.Context, data_dir: Path | None, as_json: bool) -> 
     """Check every custody row and every checkpoint: exit 0 intact, 1 not."""
     data = data_dir_from(ctx, data_dir)
     store = data.store()
-    log = data.custody(store, data.signer())
+    log = data.custody(store, _checkpoint_signer(data))
     try:
         report = log.verify(tokens=token_verifier(data.settings))
     except VerificationError as failure:
@@ -427,7 +452,7 @@ def custody_log(
 ) -> None:
     """Print custody events, oldest first."""
     data = data_dir_from(ctx, data_dir)
-    log = data.custody(data.store(), data.signer())
+    log = data.custody(data.store(), _checkpoint_signer(data))
     entries = log.entries(
         session_id=session_id, actor=actor, action=action, since=since, until=until
     )

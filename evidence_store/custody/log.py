@@ -1,10 +1,16 @@
 """Appending to and verifying the custody log.
 
-Each row's hash covers its content and the previous row's hash. After every append the new
-head (seq, hash) is written as a signed checkpoint into the write-once store, so that rewriting
-rows (even with every hash recomputed), deleting them, or rolling the log back is detected by
-comparing the database against checkpoints that nobody can edit. ``on_checkpoint`` hears of
-each checkpoint once it is stored (to have it time-stamped); it only queues, never waits.
+Each row's hash covers its content and the previous row's hash. Every append writes the new
+head (seq, hash) as a signed checkpoint into the write-once store before it returns, so that
+no row is ever left unanchored: rewriting rows (even with every hash recomputed), deleting
+them, deleting the newest rows, or deleting the newest checkpoint, is detected by comparing
+the database against the checkpoints, and the log's last row must have its own.
+
+A row's hash format is versioned (the ``v`` column): version 1 hashed absent values as null;
+version 2, written since, leaves them out, as every other document of the format does. Rows
+keep the format they were written in, so an existing log verifies as it always did.
+``on_checkpoint`` hears of each checkpoint once it is stored (to have it time-stamped); it
+only queues, never waits.
 """
 
 from __future__ import annotations
@@ -12,8 +18,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
-import time
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +38,7 @@ from evidence_store.timefmt import format_utc, utc_now
 from evidence_store.tokens import TokenCheck, token_name
 
 CHECKPOINTS = "custody/checkpoints/"
+ROW_FORMAT = 2  # the hash format of rows written now (see the module's docstring)
 APPEND_LOCK_KEY = 0x5EA1_0001  # the custody log's PostgreSQL advisory lock
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("sealroom.custody")
@@ -50,6 +55,7 @@ class CheckpointStore(Protocol):
 
 @dataclass(frozen=True)
 class CustodyEntry:
+    v: int  # the row's hash format
     seq: int
     at: str
     actor: str
@@ -77,6 +83,7 @@ class CustodyReport:
 
 def entry_hash(
     *,
+    v: int,
     seq: int,
     at: str,
     actor: str,
@@ -88,8 +95,9 @@ def entry_hash(
     user_agent: str | None,
     prev_hash: str,
 ) -> str:
-    document = {
-        "v": 1,
+    """SHA-256 of the row's canonical JSON, in format ``v`` (section 10 of the format)."""
+    document: dict[str, Any] = {
+        "v": v,
         "seq": seq,
         "at": at,
         "actor": actor,
@@ -101,11 +109,16 @@ def entry_hash(
         "user_agent": user_agent,
         "prev": prev_hash,
     }
+    if v == 2:  # absent is absent, never null
+        document = {key: value for key, value in document.items() if value is not None}
+    elif v != 1:
+        raise ValueError(f"unknown custody row format {v}")
     return hashlib.sha256(canonical_json(document)).hexdigest()
 
 
 def _entry(row: CustodyRow) -> CustodyEntry:
     return CustodyEntry(
+        v=row.v,
         seq=row.seq,
         at=row.at,
         actor=row.actor,
@@ -150,18 +163,11 @@ class CustodyLog:
         store: CheckpointStore,
         signer: DeviceSigner,
         *,
-        checkpoint_interval: float = 0.0,
         on_checkpoint: CheckpointHook | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.signer = signer
-        # 0: checkpoint after every append (the command line). A busy console checkpoints at
-        # most once per interval; rows appended since the last checkpoint are still
-        # hash-chained, and the next append past the interval checkpoints them all.
-        self.checkpoint_interval = checkpoint_interval
-        self._last_checkpoint = float("-inf")
-        self._checkpoint_lock = threading.Lock()
         self._on_checkpoint = on_checkpoint
 
     @classmethod
@@ -171,20 +177,13 @@ class CustodyLog:
         store: CheckpointStore,
         signer: DeviceSigner,
         *,
-        checkpoint_interval: float = 0.0,
         on_checkpoint: CheckpointHook | None = None,
     ) -> CustodyLog:
         engine = create_engine(url)
         if engine.dialect.name == "sqlite":
             _serialise_sqlite_writers(engine)
         migrate(engine)
-        return cls(
-            engine,
-            store,
-            signer,
-            checkpoint_interval=checkpoint_interval,
-            on_checkpoint=on_checkpoint,
-        )
+        return cls(engine, store, signer, on_checkpoint=on_checkpoint)
 
     def record(
         self,
@@ -197,7 +196,7 @@ class CustodyLog:
         ip: str | None = None,
         user_agent: str | None = None,
     ) -> CustodyEntry:
-        """Append one event and checkpoint the new head."""
+        """Append one event and checkpoint the new head; returns once both are stored."""
         detail = detail or {}
         canonical_json(detail)  # reject what cannot be hashed before touching the database
         with Session(self.engine) as session, session.begin():
@@ -216,6 +215,7 @@ class CustodyLog:
             prev = last.hash if last else GENESIS_PREV
             at = format_utc(utc_now())
             digest = entry_hash(
+                v=ROW_FORMAT,
                 seq=seq,
                 at=at,
                 actor=actor,
@@ -228,6 +228,7 @@ class CustodyLog:
                 prev_hash=prev,
             )
             row = CustodyRow(
+                v=ROW_FORMAT,
                 seq=seq,
                 at=at,
                 actor=actor,
@@ -243,11 +244,10 @@ class CustodyLog:
             session.add(row)
             session.flush()
             entry = _entry(row)
-        with self._checkpoint_lock:
-            now = time.monotonic()
-            if now - self._last_checkpoint >= self.checkpoint_interval:
-                self._checkpoint(entry)
-                self._last_checkpoint = now
+        # Every row is anchored before anyone is told it was recorded. A crash between the
+        # commit and this leaves the newest row unanchored: `verify` says so, until the next
+        # append anchors it (its checkpoint's hash covers every row before it).
+        self._checkpoint(entry)
         return entry
 
     def _checkpoint(self, entry: CustodyEntry) -> None:
@@ -333,6 +333,7 @@ class CustodyLog:
         key = public_key or self.signer.public_key
         hashes: dict[int, str] = {}
         prev = GENESIS_PREV
+        row_format = 1
         with Session(self.engine) as session:
             for expected_seq, row in enumerate(self._all_rows(session), start=1):
                 where = f"custody row {row.seq}"
@@ -340,7 +341,14 @@ class CustodyLog:
                     raise CustodyError(f"row {expected_seq} is missing (deleted)", location=where)
                 if row.prev_hash != prev:
                     raise CustodyError("prev_hash does not match the row before it", location=where)
+                if row.v not in (1, 2) or row.v < row_format:
+                    raise CustodyError(
+                        f"row format {row.v} after format {row_format} (rewritten)",
+                        location=where,
+                    )
+                row_format = row.v
                 recomputed = entry_hash(
+                    v=row.v,
                     seq=row.seq,
                     at=row.at,
                     actor=row.actor,
@@ -362,6 +370,13 @@ class CustodyLog:
         last_seq = 0
         for checkpoint_key in checkpoints:
             last_seq = max(last_seq, self._check_checkpoint(checkpoint_key, hashes, key))
+        if count and last_seq != count:
+            raise CustodyError(
+                f"rows {last_seq + 1} to {count} are anchored by no signed checkpoint (every "
+                "append writes one): the newest checkpoint was deleted, or the process died "
+                "before writing it",
+                location=f"custody row {count}",
+            )
         stamped = self._check_tokens(sorted(checkpoints), tokens) if tokens else 0
         return CustodyReport(
             rows=count,

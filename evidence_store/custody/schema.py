@@ -14,6 +14,9 @@ class CustodyRow(CustodyBase):
     __tablename__ = "custody_events"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # The row's hash format (docs/evidence-format.md section 10): 1 hashed absent values as
+    # null; 2, written since, leaves them out.
+    v: Mapped[int] = mapped_column(Integer, server_default="1")
     at: Mapped[str] = mapped_column(String(27), index=True)
     actor: Mapped[str] = mapped_column(String(200), index=True)
     role: Mapped[str] = mapped_column(String(50))

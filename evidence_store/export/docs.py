@@ -14,6 +14,7 @@ from evidence_store.model import Manifest, spelled_out
 
 ASSETS = Path(__file__).parent / "assets"
 STATIC_ASSETS = ("verify.py", "player.html", "player.js", "player.css")
+PROCEDURE = "procedure.sh"  # the hand procedure of the format, to run in the session's folder
 NOT_INCLUDED = "NOT-INCLUDED.txt"
 CUSTODY = "custody.json"
 PLAYER_DATA = "player-data.js"
@@ -47,9 +48,15 @@ def clock(us: int) -> str:
 
 
 def _procedure(kind: str, language: str) -> str:
-    """A procedure's shell text: ``session``, ``clip`` (run in the session's directory) or
-    ``package`` (run first, at the package's root)."""
+    """A procedure's shell text: ``session`` (the recording's, run in the session's
+    directory, for a clip too) or ``package`` (run first, at the package's root)."""
     return (ASSETS / f"procedure.{kind}.{language}.sh").read_text(encoding="utf-8")
+
+
+def _run_procedure(facts: PackageFacts) -> str:
+    """How to run ``procedure.sh`` on this package's session (a clip names its proof)."""
+    clip = "CLIP=../../clip.json " if facts.kind == "clip" else ""
+    return f"cd sessions/{facts.session_id}\n{clip}sh ../../{PROCEDURE}"
 
 
 # Every ASCII punctuation mark may be backslash-escaped in Markdown (CommonMark), and each of
@@ -86,7 +93,8 @@ def render_readme(facts: PackageFacts, language: str) -> str:
         "span": span,
         "title": markdown_text(facts.title) if facts.title else "-",
         "exhibit_number": markdown_text(facts.exhibit_number) if facts.exhibit_number else "-",
-        "procedure": _procedure(facts.kind, language).rstrip("\n"),
+        "procedure": _procedure("session", language).rstrip("\n"),
+        "run_procedure": _run_procedure(facts),
         "package_procedure": _procedure("package", language).rstrip("\n"),
         "kind_section": _kind_section(facts, language, span),
     }
@@ -232,6 +240,7 @@ def write_documents(stage: Path, facts: PackageFacts, not_included: list[str]) -
         )
     for name in STATIC_ASSETS:
         shutil.copyfile(ASSETS / name, stage / name)
+    shutil.copyfile(ASSETS / "procedure.session.en.sh", stage / PROCEDURE)
     (stage / PLAYER_DATA).write_text(player_data(facts), encoding="utf-8")
     if facts.kind == "clip":
         (stage / NOT_INCLUDED).write_text(

@@ -26,7 +26,12 @@ from evidence_store.installation.permissions import (
 )
 from evidence_store.outbox import Outbox
 from evidence_store.settings import EvidenceSettings, default_data_dir
-from evidence_store.signing import DeviceSigner, TrustStore, ensure_device_identity
+from evidence_store.signing import (
+    DeviceSigner,
+    TrustStore,
+    ensure_device_identity,
+    existing_device_identity,
+)
 from evidence_store.store import FilesystemStore
 from evidence_store.timestamping import TSA_OUTBOX, Stamper, TsaConfig, tsa_config
 
@@ -84,6 +89,9 @@ class DataDir:
         return FilesystemStore.open(self.evidence, create=create)
 
     def signer(self) -> DeviceSigner:
+        """The installation's signing identity; on first use, without a configured key, a new
+        device key and a local root are made. Never for a path that only reads or verifies:
+        those take ``existing_signer``."""
         signing = self.settings.signing
         if signing.key_file is not None:
             return DeviceSigner.load(
@@ -92,6 +100,16 @@ class DataDir:
         return ensure_device_identity(
             self.root / "keys", self.root / "trust", device_name=signing.device_name
         )
+
+    def existing_signer(self) -> DeviceSigner | None:
+        """The signing identity if the installation has one; None otherwise. Creates
+        nothing: verification may record custody with it, never make keys or trust roots."""
+        signing = self.settings.signing
+        if signing.key_file is not None:
+            return DeviceSigner.load(
+                signing.key_file, cert_file=signing.certificate_file, chain_file=signing.chain_file
+            )
+        return existing_device_identity(self.root / "keys")
 
     def trust(
         self, extra: list[Path] | None = None, *, witness_keys: list[Path] | None = None
@@ -133,17 +151,11 @@ class DataDir:
         self.root.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.root / 'session-index.db'}"
 
-    def custody(
-        self, store: FilesystemStore, signer: DeviceSigner, *, checkpoint_interval: float = 0.0
-    ) -> CustodyLog:
+    def custody(self, store: FilesystemStore, signer: DeviceSigner) -> CustodyLog:
         """The custody log; with a time-stamp authority, each checkpoint is queued to be
         stamped (sent by whichever process drains ``outbox/tsa``)."""
         url = self.settings.custody_database_url or f"sqlite:///{self.root / 'custody.db'}"
         stamper = self.stamper()
         return CustodyLog.open(
-            url,
-            store,
-            signer,
-            checkpoint_interval=checkpoint_interval,
-            on_checkpoint=stamper.on_checkpoint if stamper else None,
+            url, store, signer, on_checkpoint=stamper.on_checkpoint if stamper else None
         )

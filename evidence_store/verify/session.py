@@ -40,12 +40,13 @@ from evidence_store.signing import (
     load_public_key,
     verify_signature,
 )
-from evidence_store.store import EvidenceReader, digest_object
+from evidence_store.store import EvidenceReader, digest_object, unfinished_writes
 from evidence_store.timefmt import parse_utc
 from evidence_store.tokens import StampedTime, TokenCheck, check_tokens, token_name
 
 Progress = Callable[[int], None]
 HASH_WORKERS = 2  # the appliance has two cores; more threads only contend
+SIGNER_FILES = (layout.PUBLIC_KEY, layout.CERTIFICATE, layout.CERT_CHAIN)
 # Written at sealing time, and not themselves listed in SHA256SUMS.
 SEALING_FILES = frozenset(
     {layout.CHECKSUMS, layout.CHECKSUMS_SIG, layout.MANIFEST, layout.MANIFEST_SIG}
@@ -73,6 +74,7 @@ class VerifiedSession:
     time_stamps: tuple[StampedTime, ...] = field(default=())
     unchecked_time_stamps: int = 0
     clock_marks: tuple[str, ...] = ()  # clock_skew events in the chain: "chain/N.json: why"
+    recovered_at: str | None = None  # an interrupted session's recovery, when recorded
 
     def as_dict(self) -> dict[str, Any]:
         witnessed = {} if self.witness is None else {"witness": self.witness.as_dict()}
@@ -93,6 +95,7 @@ class VerifiedSession:
             "time_stamps": [stamp.as_dict() for stamp in self.time_stamps],
             "unchecked_time_stamps": self.unchecked_time_stamps,
             "clock_marks": list(self.clock_marks),
+            **({"recovered_at": self.recovered_at} if self.recovered_at else {}),
         }
 
 
@@ -110,7 +113,9 @@ class _Verification:
         self.session_id = session_id
         self.trust = trust
         self.progress = progress
-        self.keys = set(store.list_keys(self.prefix))
+        # Every file is an object here, an unfinished write's temporary too: a sealed session
+        # holds nothing that is not sealed.
+        self.keys = set(store.list_keys(self.prefix)) | set(unfinished_writes(store, self.prefix))
         if not self.keys:
             raise UnknownSessionError(f"unknown session {session_id}")
         self.digests: dict[str, str] = {}
@@ -161,6 +166,7 @@ class _Verification:
             time_stamps=tuple(stamps),
             unchecked_time_stamps=unchecked,
             clock_marks=tuple(self.clock_marks),
+            recovered_at=manifest.recovered_at,
         )
 
     def _walk_chain(
@@ -225,7 +231,18 @@ class _Verification:
                     )
                 pending.append((link.segment, pool.submit(self._digest_object, key)))
         if chain.length == 0:
-            raise TamperedError("the chain has no first link", location=layout.link_name(0))
+            signer_files = {self.prefix + name for name in SIGNER_FILES}
+            if self.keys <= signer_files:  # the writer stores these first, then link 0
+                raise IncompleteError(
+                    "missing: the session holds only its signer's files (cut off before its "
+                    "first link was written)",
+                    location=layout.link_name(0),
+                )
+            raise TamperedError(
+                f"missing: the session's first link is gone, while {len(self.keys)} other "
+                "object(s) of the session remain",
+                location=layout.link_name(0),
+            )
         return chain, signature
 
     def _is_last_link(self, seq: int) -> bool:
@@ -353,11 +370,23 @@ class _Verification:
                 location=layout.MANIFEST,
             )
         body = self.read(layout.MANIFEST)
+        if self.prefix + layout.MANIFEST_SIG not in self.keys:  # signed last, when sealing
+            raise IncompleteError(
+                "missing: the seal was cut off before the manifest was signed (or the "
+                "signature removed); run `sealroom recover`",
+                location=layout.MANIFEST_SIG,
+            )
         verify_signature(public_key, self.read(layout.MANIFEST_SIG), body, location=layout.MANIFEST)
-        stored = Manifest.parse(body, location=layout.MANIFEST)
+        # Read as canonical JSON of a version 1 manifest, then compared with the manifest the
+        # chain implies, byte for byte: equal bytes make every field valid, so nothing is
+        # judged by a re-serialisation, and the export's verify.py can check the same way.
+        document = parse_canonical(body, location=layout.MANIFEST)
+        if document.get("v") != 1 or document.get("type") != "sealroom.manifest":
+            raise TamperedError("not a version 1 sealroom manifest", location=layout.MANIFEST)
+        sealed = document["chain"] if isinstance(document.get("chain"), dict) else {}
         if not chain.terminal:
             raise TamperedError(
-                f"the manifest seals {stored.chain.length} links but the chain has only "
+                f"the manifest seals {sealed.get('length')} links but the chain has only "
                 f"{chain.length} and does not end: links were removed (head rolled back)",
                 location=layout.MANIFEST,
             )
@@ -365,23 +394,20 @@ class _Verification:
         expected = chain.manifest(
             head_signature=last_signature, checksums_sha256=hashlib.sha256(checksums).hexdigest()
         )
-        if stored.chain.length != chain.length or stored.chain.head != chain.head:
+        if sealed.get("length") != chain.length or sealed.get("head") != chain.head:
             raise TamperedError(
-                f"the manifest seals {stored.chain.length} links with head "
-                f"{stored.chain.head[:16]}…, the chain has {chain.length} with head "
+                f"the manifest seals {sealed.get('length')} links with head "
+                f"{str(sealed.get('head'))[:16]}…, the chain has {chain.length} with head "
                 f"{chain.head[:16]}…: links were removed or replaced (head rolled back)",
                 location=layout.MANIFEST,
             )
-        # Byte for byte, as the format says: the stored bytes, not a re-serialisation of them.
         if body != manifest_bytes(expected):
-            difference = first_difference(
-                parse_canonical(body, location=layout.MANIFEST), expected.to_document()
-            )
+            difference = first_difference(document, expected.to_document())
             field = difference.field if difference else "(whole document)"
             raise TamperedError(
                 f"manifest field {field!r} does not match the chain", location=layout.MANIFEST
             )
-        return stored
+        return Manifest.parse(body, location=layout.MANIFEST)
 
     def _check_checksums(self, public_key: PublicKey) -> bytes:
         body = self.read(layout.CHECKSUMS)

@@ -37,7 +37,7 @@ def describe(report: RecoveryReport) -> list[str]:
         else:
             lines.append(
                 f"{done.session_id}: INTERRUPTED and sealed, {done.segments} "
-                f"segments — {done.reason}"
+                f"segments, ended {done.ended_at} (recovered {done.recovered_at}) — {done.reason}"
             )
     lines += [f"{sid}: being recorded by a live process; left alone" for sid in report.busy]
     lines += [f"{r.session_id}: NOT RECOVERED — {r.reason}" for r in report.refused]

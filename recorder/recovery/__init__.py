@@ -1,5 +1,5 @@
 """Finishing the sessions a dead recorder left unsealed, and salvaging its segment in flight;
-never one recorded as sealed elsewhere (the witness, the bucket)."""
+never one recorded as sealed elsewhere (the custody log, the witness, the bucket)."""
 
 from recorder.recovery.finish import (
     RecoveryReport,
@@ -13,6 +13,7 @@ from recorder.recovery.sealed import (
     held_by_witness,
     in_bucket,
     receipt_on_the_box,
+    recorded_in_custody,
     seal_checks_for,
     sealed_elsewhere,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "held_by_witness",
     "in_bucket",
     "receipt_on_the_box",
+    "recorded_in_custody",
     "recover_session",
     "recover_unfinished",
     "seal_checks_for",

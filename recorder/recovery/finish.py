@@ -12,13 +12,17 @@ each one whose writer is gone (its ``flock`` is free; a live one is skipped), re
    ``NNNNNN.partial.mp4``); a 0-byte or undecodable one is left exactly where it is. Nothing
    is ever deleted;
 4. ends the session with ``interrupted`` (a reason that says what was salvaged) and seals it;
-   if the chain had already ended (a crash while sealing), it only finishes the seal.
+   if the chain had already ended (a crash while sealing), it only finishes the seal. The
+   session ends when its last sealed media ended (``ended_at``: the last link written before
+   the cut-off, plus the media chained by recovery after it), not when recovery ran, which
+   is recorded beside it (``recovered_at``).
 
 Every step can be cut off by another crash and simply run again.
 
-A session that the witness, the bucket or its own receipts record as sealed is never
-recovered (``recorder.recovery.sealed``): its seal was removed, and sealing it again would
-shorten the evidence with the device key. It is refused, with an alarm in the custody log.
+A session that the custody log, the witness, the bucket or its own receipts record as sealed
+is never recovered (``recorder.recovery.sealed``): its seal was removed, and sealing it again
+would shorten the evidence with the device key. It is refused, with an alarm in the custody
+log.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,13 +44,17 @@ from evidence_store import (
     SessionBusyError,
     SessionState,
     SessionWriter,
+    WallClock,
+    format_utc,
     layout,
+    parse_utc,
     publish_once,
+    utc_now,
 )
 from evidence_store.custody import CustodyLog
 from recorder.media import US_PER_SECOND, segment_times
 from recorder.recovery.salvage import count_video_frames, salvage_segment
-from recorder.recovery.sealed import SealCheck, sealed_elsewhere
+from recorder.recovery.sealed import SealCheck, recorded_in_custody, sealed_elsewhere
 
 log = logging.getLogger("sealroom.recorder")
 
@@ -67,6 +76,8 @@ class RecoveredSession:
     session_id: str
     outcome: Literal["interrupted", "sealed"]  # sealed: the chain had ended; only sealed now
     reason: str  # the session's end reason as sealed
+    ended_at: str  # when the recording ended (for a cut-off: its last sealed media)
+    recovered_at: str | None  # when recovery sealed it, if it ended by being cut off
     segments: int
     head: str
     linked_segment: int | None  # stored but unchained at the crash, chained now
@@ -130,28 +141,34 @@ def recover_unfinished(
 ) -> RecoveryReport:
     """Recover every unfinished session that no live process is recording, and record each
     recovery (``record_recovered``) or refusal (``alarm``) in the custody log. ``on_head``
-    gets the heads recovery signs (for the witness); a session one of ``seal_checks`` finds
-    sealed elsewhere is refused."""
+    gets the heads recovery signs (for the witness); a session the custody log, or one of
+    ``seal_checks``, records as sealed already is refused with an alarm, never re-sealed."""
     started = time.monotonic()
     report = RecoveryReport()
+    checks = [recorded_in_custody(custody), *(seal_checks or [])]
+
+    def refuse(session_id: str, kind: str, reason: str) -> None:
+        log.error("ALARM: session %s cannot be recovered: %s", session_id, reason)
+        report.refused.append(RefusedSession(session_id, reason))
+        custody.record(
+            actor=actor,
+            role=role,
+            action="alarm",
+            session_id=session_id,
+            detail={"kind": kind, "reason": reason},
+        )
+
     for session_id in unfinished_sessions(store):
         if not store.exists(layout.session_prefix(session_id) + layout.link_name(0)):
             report.empty.append(session_id)  # nothing recorded: there is no chain to end
             continue
-        where = sealed_elsewhere(seal_checks or [], session_id)
+        where = sealed_elsewhere(checks, session_id)
         if where is not None:
-            reason = (
+            refuse(
+                session_id,
+                "reseal_refused",
                 f"not re-sealed: the session was sealed and its seal is gone from the box "
-                f"({where}); look at what was removed"
-            )
-            log.error("ALARM: session %s: %s", session_id, reason)
-            report.refused.append(RefusedSession(session_id, reason))
-            custody.record(
-                actor=actor,
-                role=role,
-                action="alarm",
-                session_id=session_id,
-                detail={"kind": "reseal_refused", "reason": reason},
+                f"({where}); look at what was removed",
             )
             continue
         try:
@@ -160,15 +177,7 @@ def recover_unfinished(
             report.busy.append(session_id)
             continue
         except SealroomError as exc:
-            log.error("ALARM: session %s cannot be recovered: %s", session_id, exc)
-            report.refused.append(RefusedSession(session_id, str(exc)))
-            custody.record(
-                actor=actor,
-                role=role,
-                action="alarm",
-                session_id=session_id,
-                detail={"kind": "recovery_refused", "reason": str(exc)},
-            )
+            refuse(session_id, "recovery_refused", str(exc))
             continue
         report.recovered.append(recovered)
         custody.record(
@@ -188,11 +197,13 @@ def recover_session(
     session_id: str,
     *,
     on_head: HeadHook | None = None,
+    clock: WallClock = utc_now,
 ) -> RecoveredSession:
     """Recover one session (see the module's docstring). Raises SessionBusyError if a live
-    process records it, and a SealroomError if what is stored does not check out."""
+    process records it, and a SealroomError if what is stored does not check out. ``clock``
+    is the device's: the time of the links recovery writes."""
     started = time.monotonic()
-    writer = SessionWriter.reopen(store, signer, session_id, on_head=on_head)
+    writer = SessionWriter.reopen(store, signer, session_id, on_head=on_head, clock=clock)
     try:
         if writer.chain.terminal:  # it ended and was being sealed when the process died
             manifest = writer.seal()
@@ -200,6 +211,8 @@ def recover_session(
                 session_id=session_id,
                 outcome="sealed",
                 reason=manifest.stop_reason,
+                ended_at=manifest.ended_at,
+                recovered_at=manifest.recovered_at,
                 segments=len(manifest.segments),
                 head=manifest.chain.head,
                 linked_segment=None,
@@ -207,10 +220,15 @@ def recover_session(
                 kept_partial=None,
                 milliseconds=_ms_since(started),
             )
+        last_sealed = writer.chain.last_time
+        media_before = writer.chain.next_segment_start_us
         linked = chain_stored_segment(writer)
         salvaged, kept = _salvage_in_flight(writer)
         reason = _interrupted_reason(linked, salvaged, kept)
-        manifest = writer.interrupt(reason)
+        assert last_sealed is not None  # reopen found link 0
+        recovered_media_us = writer.chain.next_segment_start_us - media_before
+        ended_at = parse_utc(last_sealed) + timedelta(microseconds=recovered_media_us)
+        manifest = writer.interrupt(reason, ended_at=format_utc(ended_at))
     finally:
         writer.close()
     log.info("recovered session %s: %s", session_id, reason)
@@ -218,6 +236,8 @@ def recover_session(
         session_id=session_id,
         outcome="interrupted",
         reason=reason,
+        ended_at=manifest.ended_at,
+        recovered_at=manifest.recovered_at,
         segments=len(manifest.segments),
         head=manifest.chain.head,
         linked_segment=None if linked is None else linked.index,
@@ -306,10 +326,13 @@ def custody_detail(recovered: RecoveredSession) -> dict[str, Any]:
     detail: dict[str, Any] = {
         "outcome": recovered.outcome,
         "reason": recovered.reason,
+        "ended_at": recovered.ended_at,
         "segments": recovered.segments,
         "head": recovered.head,
         "milliseconds": recovered.milliseconds,
     }
+    if recovered.recovered_at is not None:
+        detail["recovered_at"] = recovered.recovered_at
     if recovered.linked_segment is not None:
         detail["linked_segment"] = recovered.linked_segment
     if recovered.salvaged is not None:

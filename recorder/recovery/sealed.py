@@ -1,8 +1,9 @@
 """Where else a session may be recorded as sealed: recovery never re-seals such a session.
 
 A session without ``manifest.sig`` looks unfinished on the box, but the box is not the only
-witness of it: the off-box witness may hold its seal, the bucket may hold its manifest, and
-the box may still hold the witness's receipt for the seal. If any of them does, the seal was
+witness of it: the custody log may record its sealing (``record_sealed``, ``record_recovered``),
+the off-box witness may hold its seal, the bucket may hold its manifest, and the box may
+still hold the witness's receipt for the seal. If any of them does, the seal was
 removed after it was made (issue 11, finding 1: shorten and re-seal), and recovery refuses,
 with an alarm and a custody event, instead of sealing a shorter session with the device key.
 
@@ -18,12 +19,34 @@ from collections.abc import Callable
 
 from evidence_store import FilesystemStore, SealroomError, layout
 from evidence_store.bucket import S3Access, S3Store
+from evidence_store.custody import CustodyLog
 from evidence_store.installation import DataDir
 from evidence_store.witnessing import WitnessClient, sealed_at_witness
 
 log = logging.getLogger("sealroom.recorder")
 
 SealCheck = Callable[[str], str | None]
+# Custody actions written once a session's seal is complete.
+SEALED_ACTIONS = frozenset({"record_sealed", "record_recovered"})
+
+
+def recorded_in_custody(custody: CustodyLog) -> SealCheck:
+    """The custody log records the session's sealing. Recovery always asks it: it is the
+    installation's own record, and an insider who removes it leaves the log's checkpoints
+    (and the witness) to tell."""
+
+    def check(session_id: str) -> str | None:
+        for entry in custody.entries(session_id=session_id):
+            if entry.action in SEALED_ACTIONS:
+                segments = entry.detail.get("segments", "?")
+                head = str(entry.detail.get("head", ""))[:16]
+                return (
+                    f"the custody log records it as sealed (row {entry.seq}, {entry.action} "
+                    f"at {entry.at}: {segments} segments, head {head}…)"
+                )
+        return None
+
+    return check
 
 
 def receipt_on_the_box(store: FilesystemStore) -> SealCheck:

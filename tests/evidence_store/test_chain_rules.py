@@ -57,12 +57,13 @@ def make_link(
     seq: int | None = None,
     prev: str | None = None,
     session: str = SESSION_ID,
+    time: str = TIME,
 ) -> tuple[Link, bytes]:
     link = Link(
         session=session,
         seq=chain.length if seq is None else seq,
         prev=chain.head if prev is None else prev,
-        time=TIME,
+        time=time,
         kind="segment" if segment else "event",
         segment=segment,
         event=event,
@@ -238,6 +239,66 @@ def test_a_refusal_names_the_links_place_in_the_chain_not_its_claimed_seq(
         "link says seq 5 but is link 2",
     )
     assert error.location == "chain/000002.json"
+
+
+def test_link_times_never_go_backwards(chain: ChainState) -> None:
+    earlier = "2026-11-22T23:59:11.123455Z"  # one microsecond before the last link
+    error = refused(
+        chain,
+        lambda c: c.apply(*make_link(c, segment=next_segment(c), time=earlier)),
+        "before the previous link's 2026-11-22T23:59:11.123456Z: link times never go backwards",
+    )
+    assert error.location == "chain/000002.json"
+    apply_segment(chain)  # the same time as the link before: allowed
+    assert chain.length == 3
+
+
+def test_an_interrupted_session_ends_at_its_cut_off_and_records_its_recovery(
+    chain: ChainState,
+) -> None:
+    recovered = "2026-11-23T07:30:00.000000Z"  # the next morning
+    chain.apply(
+        *make_link(
+            chain,
+            event=Event(type=EventType.INTERRUPTED, reason="mất điện", ended_at=TIME),
+            time=recovered,
+        )
+    )
+    manifest = chain.manifest(head_signature=b"\x01", checksums_sha256="cd" * 32)
+    assert (manifest.ended_at, manifest.recovered_at) == (TIME, recovered)
+    assert manifest.interrupted and manifest.to_document()["recovered_at"] == recovered
+
+
+@pytest.mark.parametrize("cut_off", ["2026-11-22T23:59:11.123455Z", "2026-11-23T07:30:00.000001Z"])
+def test_an_interruption_outside_the_session_and_its_recovery_is_refused(
+    chain: ChainState, cut_off: str
+) -> None:
+    event = Event(type=EventType.INTERRUPTED, reason="mất điện", ended_at=cut_off)
+    refused(
+        chain,
+        lambda c: c.apply(*make_link(c, event=event, time="2026-11-23T07:30:00.000000Z")),
+        "outside the session's start",
+    )
+
+
+def test_a_stopped_session_has_no_recovery_time(chain: ChainState) -> None:
+    apply_event(chain, EventType.STOPPED, reason=STOP_REASON)
+    manifest = chain.manifest(head_signature=b"\x01", checksums_sha256="cd" * 32)
+    assert manifest.recovered_at is None and "recovered_at" not in manifest.to_document()
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"type": EventType.PAUSED, "reason": "x", "device": CAMERA}, "carries no device"),
+        ({"type": EventType.DEVICE_RESTORED, "device": CAMERA, "reason": "x"}, "no reason"),
+        ({"type": EventType.STOPPED, "reason": "x", "ended_at": TIME}, "carries no ended_at"),
+        ({"type": EventType.DEVICE_LOST, "device": CAMERA}, "needs reason"),
+    ],
+)
+def test_an_event_carries_exactly_its_types_fields(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Event.model_validate(fields)
 
 
 def test_only_an_ended_chain_can_be_sealed(chain: ChainState) -> None:

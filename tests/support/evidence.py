@@ -89,11 +89,15 @@ def _ffmpeg_segment(target: Path, number: int) -> None:
 
 def segment_media(factory: pytest.TempPathFactory, count: int = 8) -> list[Path]:
     """``count`` distinct 1 s segments, generated once per test run and shared read-only."""
-    directory = factory.getbasetemp() / "segment-media"
+    return make_segment_media(factory.getbasetemp() / "segment-media", count)
+
+
+def make_segment_media(directory: Path, count: int = 8) -> list[Path]:
+    """``count`` distinct 1 s segments in ``directory`` (made once, then reused)."""
     files = [directory / f"{n:02d}.mp4" for n in range(count)]
     if all(f.exists() for f in files):
         return files
-    directory.mkdir(exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     for number, target in enumerate(files):
         if not target.exists():
             partial = target.with_suffix(".part")
@@ -369,16 +373,48 @@ def resign_session(
         ),
     }
 
+    def edit_with_signer(seq: int, link: dict[str, Any]) -> None:
+        edit_link(seq, link)
+        if seq == 0:
+            link["event"]["signer"] = signer
+
+    def manifest_with_signer(manifest: dict[str, Any]) -> None:
+        edit_manifest(manifest)
+        manifest["signer"] = signer
+
+    reseal(
+        session_dir,
+        attacker.key.sign,
+        edit_link=edit_with_signer,
+        edit_manifest=manifest_with_signer,
+    )
+
+
+def reseal(
+    session_dir: Path,
+    sign: Callable[[bytes], bytes],
+    *,
+    edit_link: Callable[[int, dict[str, Any]], None] = lambda _seq, _link: None,
+    edit_manifest: Callable[[dict[str, Any]], None] = lambda _manifest: None,
+    manifest_body: Callable[[dict[str, Any]], bytes] = canonical,
+    link_body: Callable[[int, dict[str, Any]], bytes] = lambda _seq, link: canonical(link),
+) -> None:
+    """Rewrite a session's chain and seal with ``sign`` (an insider with the device key, or an
+    attacker with a key of their own), as the spec describes them.
+
+    Every link is rewritten with its ``prev`` recomputed and signed again, SHA256SUMS is
+    rebuilt from the files as they are, and the manifest gets the new chain values and
+    checksum digest; ``edit_link`` and ``edit_manifest`` change the documents on the way,
+    ``link_body`` and ``manifest_body`` give their bytes (canonical JSON unless told).
+    """
     head, signature, length = "0" * 64, b"", 0
     while link_path(session_dir, length).exists():
         path = link_path(session_dir, length)
         link = json.loads(path.read_bytes())
         edit_link(length, link)
         link["prev"] = head
-        if length == 0:
-            link["event"]["signer"] = signer
-        body = canonical(link)
-        signature = attacker.key.sign(body)
+        body = link_body(length, link)
+        signature = sign(body)
         path.write_bytes(body)
         sig_path(session_dir, length).write_bytes(signature)
         head, length = sha256_hex(body), length + 1
@@ -388,11 +424,9 @@ def resign_session(
         f"{sha256_hex((session_dir / name).read_bytes())}  {name}\n" for name in listed
     ).encode()
     (session_dir / "SHA256SUMS").write_bytes(checksums)
-    (session_dir / "SHA256SUMS.sig").write_bytes(attacker.key.sign(checksums))
+    (session_dir / "SHA256SUMS.sig").write_bytes(sign(checksums))
 
     manifest = json.loads((session_dir / "manifest.json").read_bytes())
-    edit_manifest(manifest)
-    manifest["signer"] = signer
     manifest["chain"] = {
         "algorithm": "sha256",
         "length": length,
@@ -400,33 +434,34 @@ def resign_session(
         "head_signature": signature.hex(),
     }
     manifest["checksums_sha256"] = sha256_hex(checksums)
-    body = canonical(manifest)
+    edit_manifest(manifest)
+    body = manifest_body(manifest)
     (session_dir / "manifest.json").write_bytes(body)
-    (session_dir / "manifest.sig").write_bytes(attacker.key.sign(body))
+    (session_dir / "manifest.sig").write_bytes(sign(body))
 
 
 # -- custody -----------------------------------------------------------------------------------
 
 
 def custody_row_hash(row: dict[str, Any], prev: str) -> str:
-    """A custody row's hash exactly as section 10 of the format spec states it."""
-    return sha256_hex(
-        canonical(
-            {
-                "v": 1,
-                "seq": row["seq"],
-                "at": row["at"],
-                "actor": row["actor"],
-                "role": row["role"],
-                "action": row["action"],
-                "session": row["session_id"],
-                "detail": json.loads(row["detail"]),
-                "ip": row["ip"],
-                "user_agent": row["user_agent"],
-                "prev": prev,
-            }
-        )
-    )
+    """A custody row's hash exactly as section 10 of the format spec states it: format 1
+    writes an absent value as null, format 2 leaves it out."""
+    document = {
+        "v": row["v"],
+        "seq": row["seq"],
+        "at": row["at"],
+        "actor": row["actor"],
+        "role": row["role"],
+        "action": row["action"],
+        "session": row["session_id"],
+        "detail": json.loads(row["detail"]),
+        "ip": row["ip"],
+        "user_agent": row["user_agent"],
+        "prev": prev,
+    }
+    if row["v"] == 2:
+        document = {key: value for key, value in document.items() if value is not None}
+    return sha256_hex(canonical(document))
 
 
 def append_custody_events(data_root: str, url: str, worker: int, count: int, barrier: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -37,9 +38,17 @@ def run_verify(package: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def readme_procedure(readme: Path) -> str:
+    """The README's hand procedure of the recording: the script it prints."""
     text = readme.read_text(encoding="utf-8")
     blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
-    return next(b for b in blocks if "# 1. " in b)
+    return next(b for b in blocks if b.startswith("#!/bin/sh"))
+
+
+def readme_run_line(readme: Path) -> str:
+    """How the README says to run the procedure (the block naming procedure.sh)."""
+    text = readme.read_text(encoding="utf-8")
+    blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
+    return next(b for b in blocks if "procedure.sh" in b and not b.startswith("#!"))
 
 
 def package_procedure(readme: Path) -> str:
@@ -47,3 +56,34 @@ def package_procedure(readme: Path) -> str:
     text = readme.read_text(encoding="utf-8")
     blocks: list[str] = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
     return next(b for b in blocks if "# P1. " in b)
+
+
+# Each package's own verify.py, loaded from its bytes and run as its main() runs, in one
+# process of the system's Python: the same program as `python3 verify.py`, without starting
+# a Python for each of many packages.
+_MANY = """
+import contextlib, io, json, sys, types
+results = []
+for package, args in json.loads(sys.argv[1]):
+    path = package + "/verify.py"
+    module = types.ModuleType("verify")
+    module.__file__ = path
+    exec(compile(open(path, "rb").read(), path, "exec"), module.__dict__)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        status = module.main([package, *args])
+    results.append([status, out.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def run_verify_many(runs: list[tuple[Path, list[str]]]) -> list[tuple[int, str]]:
+    """verify.py of each package with its arguments: (exit status, what it printed) each."""
+    done = subprocess.run(
+        [standalone_python(), "-I", "-c", _MANY, json.dumps([(str(p), a) for p, a in runs])],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    return [(int(status), str(out)) for status, out in json.loads(done.stdout)]

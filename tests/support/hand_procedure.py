@@ -1,97 +1,73 @@
-"""The hand procedure of docs/evidence-format.md, run step by step as a person would."""
+"""The hand procedure of docs/evidence-format.md section 9, run as a person runs it: the
+script, with dash (a POSIX shell and nothing more), in the session's directory."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 from tests.support.paths import ROOT
 
 SPEC = ROOT / "docs" / "evidence-format.md"
+ASSETS = ROOT / "evidence_store" / "export" / "assets"
+PROCEDURE = ASSETS / "procedure.session.en.sh"
 
 
-def procedure_steps() -> dict[int, str]:
-    """The shell block of section 9, split into its numbered steps ("# 1. …")."""
+def documented_procedure() -> str:
+    """The shell block of section 9, as a reader copies it."""
     text = SPEC.read_text(encoding="utf-8")
     section = text.split("## 9.", 1)[1].split("\n## ", 1)[0]
-    match = re.search(r"```sh\n(.*?)```", section, re.DOTALL)
-    assert match, "section 9 has no sh block"
-    steps: dict[int, str] = {}
-    current = 0
-    for line in match.group(1).splitlines():
-        if heading := re.match(r"# (\d+)\. ", line):
-            current = int(heading.group(1))
-        steps[current] = steps.get(current, "") + line + "\n"
-    assert sorted(steps) == [1, 2, 3, 4, 5], sorted(steps)
-    return steps
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    script = [block for block in blocks if block.startswith("#!/bin/sh")]
+    assert len(script) == 1, "section 9 prints no script, or more than one"
+    return str(script[0])
 
 
 @dataclass(frozen=True)
-class Step:
+class HandResult:
+    """What a person running the procedure sees: its output and exit status."""
+
     returncode: int
     out: str
 
-    def count(self, text: str) -> int:
-        return self.out.count(text)
-
-
-@dataclass(frozen=True)
-class HandCheck:
-    """What a person running the procedure sees, step by step."""
-
-    steps: dict[int, Step]
+    @property
+    def intact(self) -> bool:
+        return self.returncode == 0 and "RESULT: INTACT" in self.out
 
     @property
-    def signer_ok(self) -> bool:
-        out = self.steps[1].out
-        return "signer/certificate.pem: OK" in out and "key matches certificate" in out
+    def file(self) -> str | None:
+        """The file the first failure names."""
+        found = re.search(r"^  file:   (.+)$", self.out, re.MULTILINE)
+        return found.group(1) if found else None
 
     @property
-    def signatures_ok(self) -> bool:
-        return self.steps[2].count("Signature Verified Successfully") == 2
+    def reason(self) -> str | None:
+        found = re.search(r"^  reason: (.+)$", self.out, re.MULTILINE)
+        return found.group(1) if found else None
 
-    @property
-    def checksums_ok(self) -> bool:
-        return self.steps[3].returncode == 0 and "FAILED" not in self.steps[3].out
 
-    @property
-    def checksum_list_sealed(self) -> bool:
-        out = self.steps[4].out
-        listed = re.search(r"^([0-9a-f]{64})  SHA256SUMS$", out, re.MULTILINE)
-        sealed = re.search(r'"checksums_sha256":"([0-9a-f]{64})"', out)
-        return bool(listed and sealed and listed.group(1) == sealed.group(1))
-
-    @property
-    def links_signed(self) -> bool:
-        return "BAD SIGNATURE" not in self.steps[5].out
-
-    @property
-    def chain_unbroken(self) -> bool:
-        return "BROKEN CHAIN" not in self.steps[5].out
-
-    @property
-    def head_matches(self) -> bool:
-        out = self.steps[5].out
-        last = re.search(r"^last head: ([0-9a-f]{64})$", out, re.MULTILINE)
-        sealed = re.search(r'"head":"([0-9a-f]{64})"', out)
-        return bool(last and sealed and last.group(1) == sealed.group(1))
-
-    @property
-    def length_matches(self) -> bool:
-        out = self.steps[5].out
-        counted = re.search(r"^\s*(\d+)$", out, re.MULTILINE)
-        sealed = re.search(r'"length":(\d+)', out)
-        return bool(counted and sealed and counted.group(1) == sealed.group(1))
-
-    def failures(self) -> set[str]:
-        checks = [
-            "signer_ok",
-            "signatures_ok",
-            "checksums_ok",
-            "checksum_list_sealed",
-            "links_signed",
-            "chain_unbroken",
-            "head_matches",
-            "length_matches",
-        ]
-        return {name for name in checks if not getattr(self, name)}
+def run_procedure(
+    session: Path,
+    root: Path,
+    *,
+    clip: str | None = None,
+    script: Path = PROCEDURE,
+    shell: str = "dash",
+) -> HandResult:
+    """Run the procedure in ``session``'s directory with ``ROOT`` naming ``root``."""
+    env = {"PATH": "/usr/bin:/bin", "ROOT": str(root.resolve())}
+    if clip is not None:
+        env["CLIP"] = clip
+    done = subprocess.run(
+        [shell, str(script)],
+        cwd=session,
+        env={**env, "HOME": os.environ.get("HOME", "/root")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return HandResult(done.returncode, done.stdout + done.stderr)

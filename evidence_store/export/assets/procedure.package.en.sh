@@ -1,8 +1,8 @@
 # P1. Who exported: the exporting installation's certificate chains to the same root as the
 #     device's. Check it at the time of the export ("taken_at" in custody.json).
 exported=$(grep -o '"taken_at": "[^"]*"' custody.json | cut -d'"' -f4)
-openssl verify -attime "$(date -u -d "$exported" +%s)" -CAfile "$ROOT" \
-    -untrusted exporter/chain.pem exporter/certificate.pem   # leave out -untrusted without chain.pem
+untrusted=""; [ -s exporter/chain.pem ] && untrusted="-untrusted exporter/chain.pem"
+openssl verify -attime "$(date -u -d "$exported" +%s)" -CAfile "$ROOT" $untrusted exporter/certificate.pem
 openssl x509 -in exporter/certificate.pem -noout -subject -dates
 openssl x509 -in exporter/certificate.pem -pubkey -noout | cmp - exporter/public_key.pem && echo "exporter key matches certificate"
 
@@ -13,5 +13,5 @@ openssl pkeyutl -verify -pubin -inkey exporter/public_key.pem -rawin -in PACKAGE
 # P3. Every file is the one the exporter signed (clip.json, NOT-INCLUDED.txt and custody.json
 #     too), and no file was added or removed.
 sha256sum -c --quiet PACKAGE-SHA256SUMS && echo "package files OK"
-find . -type f ! -name PACKAGE-SHA256SUMS ! -name PACKAGE-SHA256SUMS.sig \
-  | sed 's|^\./||' | sort | diff - <(cut -d' ' -f3- PACKAGE-SHA256SUMS | sort) && echo "no extra or missing files"
+found=$(find . -type f ! -name PACKAGE-SHA256SUMS ! -name PACKAGE-SHA256SUMS.sig | sed 's|^\./||' | LC_ALL=C sort)
+[ "$found" = "$(cut -d' ' -f3- PACKAGE-SHA256SUMS | LC_ALL=C sort)" ] && echo "no extra or missing files"

@@ -1,8 +1,8 @@
 # P1. Ai đã xuất: chứng thư của hệ thống xuất gói nối về cùng chứng thư gốc với chứng thư của
 #     thiết bị. Kiểm tra tại thời điểm xuất ("taken_at" trong custody.json).
 exported=$(grep -o '"taken_at": "[^"]*"' custody.json | cut -d'"' -f4)
-openssl verify -attime "$(date -u -d "$exported" +%s)" -CAfile "$ROOT" \
-    -untrusted exporter/chain.pem exporter/certificate.pem   # bỏ -untrusted nếu không có chain.pem
+untrusted=""; [ -s exporter/chain.pem ] && untrusted="-untrusted exporter/chain.pem"
+openssl verify -attime "$(date -u -d "$exported" +%s)" -CAfile "$ROOT" $untrusted exporter/certificate.pem
 openssl x509 -in exporter/certificate.pem -noout -subject -dates
 openssl x509 -in exporter/certificate.pem -pubkey -noout | cmp - exporter/public_key.pem && echo "exporter key matches certificate"
 
@@ -13,5 +13,5 @@ openssl pkeyutl -verify -pubin -inkey exporter/public_key.pem -rawin -in PACKAGE
 # P3. Mọi tệp đều đúng là tệp mà bên xuất đã ký (kể cả clip.json, NOT-INCLUDED.txt và
 #     custody.json), và không tệp nào bị thêm vào hay bị xoá đi.
 sha256sum -c --quiet PACKAGE-SHA256SUMS && echo "package files OK"
-find . -type f ! -name PACKAGE-SHA256SUMS ! -name PACKAGE-SHA256SUMS.sig \
-  | sed 's|^\./||' | sort | diff - <(cut -d' ' -f3- PACKAGE-SHA256SUMS | sort) && echo "no extra or missing files"
+found=$(find . -type f ! -name PACKAGE-SHA256SUMS ! -name PACKAGE-SHA256SUMS.sig | sed 's|^\./||' | LC_ALL=C sort)
+[ "$found" = "$(cut -d' ' -f3- PACKAGE-SHA256SUMS | LC_ALL=C sort)" ] && echo "no extra or missing files"

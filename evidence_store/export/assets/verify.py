@@ -71,9 +71,9 @@ except ImportError:  # pragma: no cover - depends on the reader's machine
 
 ZERO_HASH = "0" * 64
 MAX_CHAIN_DEPTH = 6
-SESSION_ID = re.compile(r"^s-\d{8}T\d{6}Z-[0-9a-f]{8}$")
-TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+SESSION_ID = re.compile(r"s-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
+TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # Files written when a session is sealed; SHA256SUMS lists every other file.
 SEALING_FILES = ("SHA256SUMS", "SHA256SUMS.sig", "manifest.json", "manifest.sig")
 PACKAGE_SUMS = "PACKAGE-SHA256SUMS"
@@ -334,83 +334,190 @@ class TrustRoot:
 
 # -- 4. the chain's rules (format section 4) ---------------------------------------------------
 
-LINK_FIELDS = {"v", "session", "seq", "prev", "time", "kind", "segment", "event"}
-SEGMENT_FIELDS = {"index", "name", "sha256", "size", "start_us", "duration_us"}
-EVENT_FIELDS = {"type", "reason", "device", "metadata", "media", "signer"}
-EVENT_TYPES = {
-    "session_started",
-    "paused",
-    "resumed",
-    "device_lost",
-    "device_restored",
-    "interrupted",
-    "stopped",
-    "clock_skew",
+# A link's fields (format section 4): required, then optional. Every field that has a value is
+# written, defaults too, so "required" here is about the bytes, not about meaning.
+Fields = tuple[set[str], set[str]]  # required, optional
+LINK_FIELDS: Fields = ({"v", "session", "seq", "prev", "time", "kind"}, {"segment", "event"})
+SEGMENT_FIELDS: Fields = ({"index", "name", "sha256", "size", "start_us", "duration_us"}, set())
+METADATA_FIELDS: Fields = (
+    {"case_number", "room", "accused", "investigators", "others_present", "timezone"},
+    {"unit"},
+)
+MEDIA_FIELDS: Fields = (
+    {
+        "container",
+        "video_codec",
+        "audio_codec",
+        "width",
+        "height",
+        "fps",
+        "sample_rate",
+        "channels",
+        "segment_seconds",
+    },
+    set(),
+)
+SIGNER_FIELDS: Fields = ({"algorithm", "public_key_sha256"}, {"certificate_sha256"})
+PERSON_FIELDS: Fields = ({"name", "role"}, set())
+# Each event type's fields besides "type": required, optional.
+EVENT_FIELDS: dict[str, Fields] = {
+    "session_started": ({"metadata", "media", "signer"}, set()),
+    "paused": ({"reason"}, set()),
+    "resumed": ({"reason"}, set()),
+    "device_lost": ({"device", "reason"}, set()),
+    "device_restored": ({"device"}, set()),
+    "interrupted": ({"reason"}, {"ended_at"}),
+    "stopped": ({"reason"}, set()),
+    "clock_skew": ({"reason"}, set()),  # the time-stamp authority's time disagreed
 }
-NEEDS_REASON = {"paused", "resumed", "stopped", "interrupted", "device_lost", "clock_skew"}
+MEDIA_LIMITS = {
+    "width": 7680,
+    "height": 4320,
+    "fps": 120,
+    "sample_rate": 192000,
+    "channels": 8,
+    "segment_seconds": 60,
+}
+NAME_LIMIT, TEXT_LIMIT = 200, 2000  # characters: names of people, rooms, devices; reasons
+# Unicode White_Space: no text value begins or ends with one of these.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + ("\u2028\u2029\u202f\u205f\u3000")
+)
+
+
+COUNT_LIMIT = 10**18  # whole numbers in links stay below it (format section 3)
 
 
 def is_count(value: Any, minimum: int = 0) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+    return isinstance(value, int) and not isinstance(value, bool) and minimum <= value < COUNT_LIMIT
+
+
+def is_text(value: Any, limit: int) -> bool:
+    """Non-empty, at most ``limit`` characters, not beginning or ending with white space."""
+    return isinstance(value, str) and 0 < len(value) <= limit and value.strip(WHITESPACE) == value
+
+
+def is_time(value: Any) -> bool:
+    """A UTC timestamp of the stored form that names a real calendar time."""
+    if not isinstance(value, str) or not TIMESTAMP.fullmatch(value):
+        return False
+    try:
+        parse_time(value)
+    except ValueError:
+        return False
+    return True
+
+
+def is_sha256(value: Any) -> bool:
+    return isinstance(value, str) and SHA256_HEX.fullmatch(value) is not None
+
+
+def check_fields(value: Any, fields: Fields, what: str) -> dict[str, Any]:
+    """``value`` is an object with all the required fields and no others but the optional."""
+    required, optional = fields
+    if not isinstance(value, dict):
+        raise ValueError(f"{what} is not an object")
+    if missing := sorted(required - set(value)):
+        raise ValueError(f"{what} needs {', '.join(missing)}")
+    if extra := sorted(set(value) - required - optional):
+        raise ValueError(f"{what} carries no {', '.join(extra)}")
+    return value
+
+
+def check_segment_form(segment: Any) -> None:
+    check_fields(segment, SEGMENT_FIELDS, "segment")
+    counts = [("index", 0), ("size", 1), ("start_us", 0), ("duration_us", 1)]
+    if not all(is_count(segment[name], low) for name, low in counts):
+        raise ValueError("segment index, size, start and duration must be whole numbers")
+    if not is_sha256(segment["sha256"]):
+        raise ValueError("segment sha256 is not a SHA-256")
+    if segment["name"] != f"{segment['index']:06d}.mp4":
+        raise ValueError(f"segment {segment['index']} must be named {segment['index']:06d}.mp4")
+
+
+def check_metadata_form(metadata: Any) -> None:
+    check_fields(metadata, METADATA_FIELDS, "metadata")
+    names = [metadata["case_number"], metadata["room"], metadata["timezone"]]
+    if "unit" in metadata:
+        names.append(metadata["unit"])
+    for field in ("accused", "investigators", "others_present"):
+        if not isinstance(metadata[field], list):
+            raise ValueError(f"metadata {field} is not a list")
+    names += metadata["accused"] + metadata["investigators"]
+    for person in metadata["others_present"]:
+        check_fields(person, PERSON_FIELDS, "a person present")
+        names += [person["name"], person["role"]]
+    if not all(is_text(name, NAME_LIMIT) for name in names):
+        raise ValueError(
+            f"metadata names are 1 to {NAME_LIMIT} characters, without white space around them"
+        )
+
+
+def check_media_form(media: Any) -> None:
+    check_fields(media, MEDIA_FIELDS, "media")
+    codecs = (media["container"], media["video_codec"], media["audio_codec"])
+    if codecs != ("mp4", "h264", "aac"):
+        raise ValueError("media must be mp4 with h264 and aac")
+    for field, limit in MEDIA_LIMITS.items():
+        if not is_count(media[field], 1) or media[field] > limit:
+            raise ValueError(f"media {field} must be a whole number from 1 to {limit}")
+
+
+def check_signer_form(signer: Any) -> None:
+    check_fields(signer, SIGNER_FIELDS, "signer")
+    if signer["algorithm"] not in ("ed25519", "ecdsa-p256-sha256"):
+        raise ValueError("signer algorithm must be ed25519 or ecdsa-p256-sha256")
+    digests = [signer["public_key_sha256"], signer.get("certificate_sha256", "0" * 64)]
+    if not all(is_sha256(digest) for digest in digests):
+        raise ValueError("signer digests must be SHA-256")
+
+
+def check_event_form(event: Any) -> None:
+    if not isinstance(event, dict):
+        raise ValueError("event is not an object")
+    if event.get("type") not in EVENT_FIELDS:
+        raise ValueError(f"unknown event type {event.get('type')!r}")
+    kind = event["type"]
+    required, optional = EVENT_FIELDS[kind]
+    check_fields(event, ({"type"} | required, optional), f"a {kind} event")
+    if "reason" in event and not is_text(event["reason"], TEXT_LIMIT):
+        raise ValueError(f"a reason is 1 to {TEXT_LIMIT} characters, without white space around it")
+    if "device" in event and not is_text(event["device"], NAME_LIMIT):
+        raise ValueError(f"a device is named in 1 to {NAME_LIMIT} characters")
+    if "ended_at" in event and not is_time(event["ended_at"]):
+        raise ValueError("ended_at is not a UTC timestamp")
+    if kind == "session_started":
+        check_metadata_form(event["metadata"])
+        check_media_form(event["media"])
+        check_signer_form(event["signer"])
 
 
 def check_link_form(link: dict[str, Any], where: str) -> None:
-    """The shape of a link. Metadata and media contents are covered by the signatures."""
-
-    def bad(reason: str) -> Failure:
-        return Failure(where, f"malformed link: {reason}")
-
-    if not set(link) <= LINK_FIELDS:
-        raise bad(f"unknown fields {sorted(set(link) - LINK_FIELDS)}")
-    if link.get("v") != 1:
-        raise bad(f"format version {link.get('v')!r} is not 1")
-    if not SESSION_ID.match(str(link.get("session", ""))):
-        raise bad("session is not a session id")
-    if not is_count(link.get("seq")):
-        raise bad("seq is not a number")
-    if not SHA256_HEX.match(str(link.get("prev", ""))):
-        raise bad("prev is not a SHA-256")
-    if not TIMESTAMP.match(str(link.get("time", ""))):
-        raise bad("time is not a UTC timestamp")
-    kind = link.get("kind")
-    if kind not in ("segment", "event") or set(link) & {"segment", "event"} != {kind}:
-        raise bad("a link carries exactly the payload its kind names")
-    if kind == "segment":
-        segment = link["segment"]
-        if not isinstance(segment, dict) or set(segment) != SEGMENT_FIELDS:
-            raise bad("segment must have exactly " + ", ".join(sorted(SEGMENT_FIELDS)))
-        counts = [("index", 0), ("size", 1), ("start_us", 0), ("duration_us", 1)]
-        if not all(is_count(segment[name], low) for name, low in counts):
-            raise bad("segment index, size, start and duration must be whole numbers")
-        if not SHA256_HEX.match(str(segment["sha256"])):
-            raise bad("segment sha256 is not a SHA-256")
-        if segment["name"] != f"{segment['index']:06d}.mp4":
-            raise bad(f"segment {segment['index']} must be named {segment['index']:06d}.mp4")
-        return
-    event = link["event"]
-    if not isinstance(event, dict) or not set(event) <= EVENT_FIELDS:
-        raise bad("event has unknown fields")
-    kind = event.get("type")
-    if kind not in EVENT_TYPES:
-        raise bad(f"unknown event type {kind!r}")
-    starting = kind == "session_started"
-    if starting != ("metadata" in event and "media" in event and "signer" in event):
-        raise bad("metadata, media and signer belong to session_started, and it needs them")
-    if not starting and set(event) & {"metadata", "media", "signer"}:
-        raise bad("metadata, media and signer belong to session_started only")
-    if kind in NEEDS_REASON and not event.get("reason"):
-        raise bad(f"a {kind} event needs a reason")
-    if kind in ("device_lost", "device_restored") and not event.get("device"):
-        raise bad(f"a {kind} event names its device")
-    if starting:
-        signer = event["signer"]
-        if not isinstance(signer, dict) or signer.get("algorithm") not in (
-            "ed25519",
-            "ecdsa-p256-sha256",
-        ):
-            raise bad("signer algorithm must be ed25519 or ecdsa-p256-sha256")
-        if not SHA256_HEX.match(str(signer.get("public_key_sha256", ""))):
-            raise bad("signer public_key_sha256 is not a SHA-256")
+    """A link is exactly one of the shapes format section 4 describes, every value in its
+    exact form (the sealroom verifier's model, written out)."""
+    try:
+        check_fields(link, LINK_FIELDS, "link")
+        if link["v"] != 1 or isinstance(link["v"], bool):
+            raise ValueError(f"format version {link['v']!r} is not 1")
+        if not isinstance(link["session"], str) or not SESSION_ID.fullmatch(link["session"]):
+            raise ValueError("session is not a session id")
+        if not is_count(link["seq"]):
+            raise ValueError("seq is not a number")
+        if not is_sha256(link["prev"]):
+            raise ValueError("prev is not a SHA-256")
+        if not is_time(link["time"]):
+            raise ValueError("time is not a UTC timestamp")
+        kind = link["kind"]
+        if kind not in ("segment", "event") or set(link) & {"segment", "event"} != {kind}:
+            raise ValueError("a link carries exactly the payload its kind names")
+        if kind == "segment":
+            check_segment_form(link["segment"])
+        else:
+            check_event_form(link["event"])
+    except ValueError as exc:
+        raise Failure(where, f"malformed link: {exc}") from exc
 
 
 class Chain:
@@ -424,7 +531,9 @@ class Chain:
         self.start_event: dict[str, Any] = {}
         self.started_at = ""
         self.ended_at = ""
+        self.recovered_at = ""  # an interrupted session's recovery, when it records its end
         self.end_reason = ""
+        self.last_time = ""  # the newest link's time: no link may be earlier
         self.segments: list[dict[str, Any]] = []
         self.pauses: list[dict[str, Any]] = []
         self.outages: list[dict[str, Any]] = []
@@ -456,12 +565,20 @@ class Chain:
             )
         if self.ended:
             raise Failure(where, f"link after the session ended ({self.state})")
+        # Fixed-width UTC timestamps: text order is time order.
+        if link["time"] < self.last_time:
+            raise Failure(
+                where,
+                f"link time {link['time']} is before the previous link's {self.last_time}: "
+                "link times never go backwards",
+            )
         if link["kind"] == "segment":
             self.apply_segment(link["segment"], where)
         else:
             self.apply_event(link["event"], link["time"], where)
         self.head = sha256_hex(body)
         self.length += 1
+        self.last_time = link["time"]
 
     def apply_segment(self, segment: dict[str, Any], where: str) -> None:
         if self.state != "recording":
@@ -505,7 +622,17 @@ class Chain:
                 if outage["device"] == event["device"]:
                     outage["restored_at"] = time
                     break
-        else:  # stopped or interrupted end the session
+        elif kind == "interrupted" and "ended_at" in event:
+            # Cut off at ended_at (its last sealed media); recovered at the link's time.
+            if not self.started_at <= event["ended_at"] <= time:
+                raise Failure(
+                    where,
+                    f"interrupted at {event['ended_at']}, outside the session's start "
+                    f"{self.started_at} and its recovery {time}",
+                )
+            self.ended_at, self.recovered_at = event["ended_at"], time
+            self.end_reason, self.state = event["reason"], kind
+        else:  # stopped, or interrupted as recorded before the cut-off time was
             self.ended_at, self.end_reason, self.state = time, event["reason"], kind
 
     def require(self, state: str, kind: str, where: str) -> None:
@@ -514,7 +641,9 @@ class Chain:
 
     def manifest(self, head_signature: bytes, checksums_sha256: str) -> dict[str, Any]:
         """The manifest this chain implies (format section 6)."""
+        recovered = {"recovered_at": self.recovered_at} if self.recovered_at else {}
         return {
+            **recovered,
             "v": 1,
             "type": "sealroom.manifest",
             "session": self.session_id,
@@ -579,6 +708,10 @@ class Session:
         )
         self.absent: list[dict[str, Any]] = []  # segments outside the clip, not included
 
+    @property
+    def sealed(self) -> bool:
+        return "manifest.json" in self.files
+
     def where(self, relative: str) -> str:
         """A path as the reader finds it in the package."""
         return (self.dir / relative).relative_to(self.package).as_posix()
@@ -603,6 +736,11 @@ class Session:
             name, sig_name = f"chain/{seq:06d}.json", f"chain/{seq:06d}.sig"
             body = self.read(name)
             if sig_name not in self.files:
+                if f"chain/{seq + 1:06d}.json" not in self.files and not self.sealed:
+                    raise Failure(
+                        self.where(name),
+                        "the last link was never signed (cut off while sealing): not sealed",
+                    )
                 raise Failure(self.where(sig_name), "signature missing")
             last_signature = self.read(sig_name)
             check_signature(key, last_signature, body, self.where(name))
@@ -617,7 +755,11 @@ class Session:
             if link["kind"] == "segment":
                 self.check_segment(link["segment"])
         if chain.length == 0:
-            raise Failure(self.where("chain/000000.json"), "the chain has no first link")
+            raise Failure(
+                self.where("chain/000000.json"),
+                f"missing: the session's first link is gone, while {len(self.files)} other "
+                "file(s) of the session remain",
+            )
         self.no_strays(chain)
         witnessed = check_receipts(self, chain, self.witness)  # section 5b
         manifest = self.check_manifest(key, chain, last_signature)
@@ -1159,7 +1301,7 @@ class Custody:
             raise Failure(CUSTODY, f"unknown custody excerpt version {version!r} (expected 2)")
         if session != session_id:
             raise Failure(CUSTODY, f"the excerpt is of session {session}, not {session_id}")
-        if not TIMESTAMP.match(self.taken_at):
+        if not is_time(self.taken_at):
             raise Failure(CUSTODY, "taken_at is not a UTC timestamp")
         self.session_id = session_id
 
@@ -1374,7 +1516,7 @@ def signed_session(package: Path, found: list[Path], listing: dict[str, str]) ->
     """The one session whose files the exporter signed. Any other directory under sessions/
     (another session, or this one renamed) was put there after the export: not intact."""
     signed = {name.split("/")[1] for name in listing if re.match(r"sessions/[^/]+/.", name)}
-    if len(signed) != 1 or not SESSION_ID.match(next(iter(signed))):
+    if len(signed) != 1 or not SESSION_ID.fullmatch(next(iter(signed))):
         raise Failure(PACKAGE_SUMS, "does not list the files of exactly one session")
     session_id = signed.pop()
     for directory in found:
@@ -1440,9 +1582,11 @@ def verify(
     report(f"Session:        {session.session_id}")
     report(f"  case number:  {manifest['metadata'].get('case_number')}")
     report(f"  started:      {manifest['started_at']}")
+    recovered = manifest.get("recovered_at")
     report(
         f"  ended:        {manifest['ended_at']}"
-        + ("  (interrupted)" if manifest["interrupted"] else "")
+        + ("  (interrupted" if manifest["interrupted"] else "")
+        + (f"; recovered {recovered})" if recovered else ")" if manifest["interrupted"] else "")
     )
     report(f"  duration:     {clock(manifest['duration_us'])} (pauses excluded)")
     report(f"Chain:          {result['chain_length']} links, every one signed, unbroken")

@@ -13,8 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine
 
 from evidence_store.custody import CustodyLog
+from evidence_store.custody.log import MIGRATIONS
 from evidence_store.errors import CustodyError
 from evidence_store.model import GENESIS_PREV
 from tests.support.evidence import (
@@ -147,7 +151,7 @@ def test_migrations_are_idempotent(data: DataDir, database: Path) -> None:
     assert second.verify().rows == 2
     with raw(database) as connection:
         versions = connection.execute("SELECT version_num FROM custody_alembic_version").fetchall()
-    assert [v[0] for v in versions] == ["0001"]
+    assert [v[0] for v in versions] == ["0002"]
 
 
 def test_two_processes_appending_at_once_make_one_gap_free_chain(
@@ -180,11 +184,11 @@ def test_two_processes_appending_at_once_make_one_gap_free_chain(
         assert mine == list(range(per_worker))
 
 
-def test_a_forged_row_appended_after_the_last_checkpoint_is_not_vouched_for(
+def test_a_forged_row_appended_after_the_last_checkpoint_is_refused(
     log: CustodyLog, database: Path
 ) -> None:
     # Hashes carry no secret: whoever can write the database can append a consistent row.
-    # No checkpoint covers it, and the report has to say so.
+    # Every genuine append writes its checkpoint, so a row without one is not vouched for.
     last = rows(database)[-1]
     forged = {**last, "seq": ROWS + 1, "action": "destroyed", "detail": "{}"}
     forged["prev_hash"], forged["hash"] = last["hash"], custody_row_hash(forged, last["hash"])
@@ -194,6 +198,78 @@ def test_a_forged_row_appended_after_the_last_checkpoint_is_not_vouched_for(
         connection.execute(
             f"INSERT INTO custody_events ({columns}) VALUES ({marks})", tuple(forged.values())
         )
-    report = log.verify()
-    assert report.rows == ROWS + 1
-    assert report.last_checkpoint_seq == ROWS
+    with pytest.raises(CustodyError, match=f"rows {ROWS + 1} to {ROWS + 1} are anchored by no"):
+        log.verify()
+
+
+def test_every_append_is_anchored_before_it_returns(log: CustodyLog, data: DataDir) -> None:
+    checkpoints = data.evidence / "custody" / "checkpoints"
+    for seq in range(1, ROWS + 1):
+        assert (checkpoints / f"{seq:012d}.json").is_file()
+        assert (checkpoints / f"{seq:012d}.sig").is_file()
+    entry = log.record(actor="Lê Hoàng Phúc", role="investigator", action="viewed")
+    assert (checkpoints / f"{entry.seq:012d}.json").is_file()  # already there on return
+
+
+def test_deleting_the_newest_checkpoint_is_detected(log: CustodyLog, data: DataDir) -> None:
+    newest = data.evidence / "custody" / "checkpoints" / f"{ROWS:012d}"
+    for suffix in (".json", ".sig"):
+        newest.with_suffix(suffix).unlink()
+    with pytest.raises(CustodyError, match=f"rows {ROWS} to {ROWS} are anchored by no") as caught:
+        log.verify()
+    assert caught.value.location == f"custody row {ROWS}"
+
+
+def test_deleting_the_newest_rows_is_detected(log: CustodyLog, database: Path) -> None:
+    with raw(database) as connection:
+        connection.execute(f"DELETE FROM custody_events WHERE seq >= {ROWS - 1}")
+    with pytest.raises(CustodyError, match=f"log ends at row {ROWS - 2}.*rolled back"):
+        log.verify()
+
+
+def test_rows_leave_absent_values_out_rather_than_null(
+    data: DataDir, database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Rows written before format 2 hashed an absent ip as "ip":null; they keep that format and
+    # still verify. New rows leave absent values out, as every document of the format does.
+    log = open_log(data, database)
+    monkeypatch.setattr("evidence_store.custody.log.ROW_FORMAT", 1)
+    log.record(actor="Lê Hoàng Phúc", role="investigator", action="recorded", session_id=SESSION)
+    monkeypatch.undo()
+    log.record(actor="Lê Hoàng Phúc", role="investigator", action="viewed", session_id=SESSION)
+    old, new = rows(database)
+    assert (old["v"], new["v"]) == (1, 2)
+    assert old["ip"] is None and new["ip"] is None
+    assert old["hash"] == custody_row_hash(old, GENESIS_PREV)
+    assert new["hash"] == custody_row_hash(new, old["hash"])
+    assert new["hash"] != custody_row_hash({**new, "v": 1}, old["hash"])  # no null hashed
+    assert log.verify().rows == 2
+    assert [e.v for e in log.entries()] == [1, 2]
+
+
+def test_a_log_of_the_first_schema_is_upgraded_and_its_rows_keep_their_format(
+    data: DataDir, database: Path
+) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    first = {
+        "seq": 1, "at": "2026-11-22T23:59:11.123456Z", "actor": "Lê Hoàng Phúc",
+        "role": "investigator", "action": "recorded", "session_id": SESSION, "detail": "{}",
+        "ip": None, "user_agent": None, "prev_hash": GENESIS_PREV, "v": 1,
+    }  # fmt: skip
+    first["hash"] = custody_row_hash(first, GENESIS_PREV)
+    del first["v"]  # the first schema has no such column
+    with raw(database) as connection:
+        columns, marks = ", ".join(first), ", ".join("?" for _ in first)
+        connection.execute(
+            f"INSERT INTO custody_events ({columns}) VALUES ({marks})", tuple(first.values())
+        )
+    log = open_log(data, database)  # migrates to the newest schema
+    log.record(actor="Lê Hoàng Phúc", role="investigator", action="sealed", session_id=SESSION)
+    assert [row["v"] for row in rows(database)] == [1, 2]
+    # The old row had no checkpoint of its own; the new row's checkpoint anchors it too.
+    assert log.verify().rows == 2

@@ -38,8 +38,13 @@ from tests.support.evidence import (
     segment_media,
     session_files,
 )
-from tests.support.exports import package_procedure, readme_procedure, run_verify
-from tests.support.hand_procedure import SPEC, procedure_steps
+from tests.support.exports import (
+    package_procedure,
+    readme_procedure,
+    readme_run_line,
+    run_verify,
+)
+from tests.support.hand_procedure import SPEC, documented_procedure
 from tests.support.paths import ARTIFACTS
 
 SIGNER = "CN=phong-hoi-cung-1,O=sealroom"
@@ -188,23 +193,29 @@ def test_the_readmes_explain_both_ways_to_verify_in_both_languages(exported: Exp
 
 
 def commands(script: str) -> list[str]:
-    return [line.split("   #")[0].rstrip() for line in script.splitlines() if line[:1] != "#"]
+    """A script without its comments: what it does, in any language."""
+    lines = (re.sub(r" # .*$|   #.*$", "", line).rstrip() for line in script.splitlines())
+    return [line for line in lines if not line.lstrip().startswith("#")]
 
 
-def test_a_session_package_carries_the_format_documents_procedure_unchanged(
+def test_a_package_carries_the_format_documents_procedure_unchanged(
     exported: Exported,
 ) -> None:
-    english = readme_procedure(exported.session_package / "README.en.md")
-    documented = "".join(procedure_steps().values())
-    assert english == documented, f"README.en.md differs from section 9 of {SPEC.name}"
-    vietnamese = readme_procedure(exported.session_package / "README.vi.md")
-    assert commands(vietnamese) == commands(english)
+    for package in (exported.session_package, exported.clip_package):
+        english = readme_procedure(package / "README.en.md")
+        assert english == documented_procedure(), f"README.en.md differs from {SPEC.name}"
+        assert (package / "procedure.sh").read_text(encoding="utf-8") == english
+        vietnamese = readme_procedure(package / "README.vi.md")
+        assert commands(vietnamese) == commands(english) and vietnamese != english
 
 
-def test_a_clip_packages_procedure_differs_only_in_step_3(exported: Exported) -> None:
-    clip = readme_procedure(exported.clip_package / "README.en.md")
-    assert "sha256sum -c --ignore-missing SHA256SUMS" in clip
-    assert commands(readme_procedure(exported.clip_package / "README.vi.md")) == commands(clip)
+def test_a_clip_packages_procedure_is_run_with_its_clip(exported: Exported) -> None:
+    session_id = exported.sessions.main
+    for language in ("en", "vi"):
+        clip = readme_run_line(exported.clip_package / f"README.{language}.md")
+        assert clip == f"cd sessions/{session_id}\nCLIP=../../clip.json sh ../../procedure.sh\n"
+        whole = readme_run_line(exported.session_package / f"README.{language}.md")
+        assert whole == f"cd sessions/{session_id}\nsh ../../procedure.sh\n"
 
 
 def test_the_readmes_check_the_exporters_signature_before_the_recording(
@@ -214,7 +225,7 @@ def test_the_readmes_check_the_exporters_signature_before_the_recording(
         english = (package / "README.en.md").read_text(encoding="utf-8")
         procedure = package_procedure(package / "README.en.md")
         assert "PACKAGE-SHA256SUMS.sig" in procedure
-        assert english.index("# P1. ") < english.index("# 1. ")
+        assert english.index("# P1. ") < english.index("sh ../../procedure.sh")
         vietnamese = package_procedure(package / "README.vi.md")
         assert commands(vietnamese) == commands(procedure)
 

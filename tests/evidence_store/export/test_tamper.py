@@ -3,7 +3,7 @@
 
 Each case copies one pristine package, tampers with it, and runs the package's own verify.py
 as a separate process: it must exit 1 and name the failing file and the reason. The hand
-procedure of the package's README (openssl + sha256sum) must catch what it is meant to catch.
+procedure of the package's README (openssl + sha256sum, under dash) must name the same file.
 
 The catalogue's cases leave PACKAGE-SHA256SUMS alone, so they show what the device's
 signatures catch on their own. The package's own cases show what the exporter's signature
@@ -56,8 +56,8 @@ from tests.support.evidence import (
     self_signed_attacker,
     sig_path,
 )
-from tests.support.exports import package_procedure, readme_procedure, run_verify
-from tests.support.hand_procedure import HandCheck, Step
+from tests.support.exports import package_procedure, run_verify
+from tests.support.hand_procedure import HandResult, run_procedure
 from tests.support.paths import TESTS
 from tests.support.tampering import (
     EDITED_REASON,
@@ -814,73 +814,42 @@ def test_a_clip_package_missing_a_segment_it_covers(clip_package: Tampered) -> N
 # -- the hand procedure of the README ----------------------------------------------------------
 
 
-def run_numbered_steps(
-    script: str, heading: str, cwd: Path, root: str, chain: str
-) -> dict[int, Step]:
-    """Run a procedure's numbered steps (``heading`` matches a step's first line) one by one
-    in ``cwd``; ``-untrusted <chain>`` is left out when there is no such file, as told."""
-    steps: dict[int, str] = {}
-    current = 0
-    for line in script.splitlines():
-        if found := re.match(heading, line):
-            current = int(found.group(1))
-        steps[current] = steps.get(current, "") + line + "\n"
-    results: dict[int, Step] = {}
-    for number, text in steps.items():
-        if not (cwd / chain).exists():
-            text = text.replace(f" -untrusted {chain}", "")
-        done = subprocess.run(
-            ["bash", "-c", text],
-            cwd=cwd,
-            env={"PATH": "/usr/bin:/bin", "ROOT": root},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        results[number] = Step(done.returncode, done.stdout + done.stderr)
-    return results
-
-
-def run_hand_check(package: Path) -> HandCheck:
-    """Run the README's procedure step by step in the session directory, as it instructs."""
-    script = readme_procedure(package / "README.en.md")
+def run_hand_check(package: Path) -> HandResult:
+    """The package's procedure.sh, run with dash in the session directory as the README says
+    (a clip with CLIP naming its proof), against the package's root."""
     session = next((package / "sessions").iterdir())
-    return HandCheck(
-        run_numbered_steps(
-            script, r"# (\d+)\. ", session, "../../trust-root.pem", "signer/chain.pem"
-        )
+    clip = "../../clip.json" if (package / "clip.json").exists() else None
+    return run_procedure(
+        session, package / "trust-root.pem", clip=clip, script=package / "procedure.sh"
     )
 
 
 def test_the_hand_check_passes_on_pristine_packages(
     session_package: Tampered, clip_package: Tampered
 ) -> None:
-    assert run_hand_check(session_package.package).failures() == set()
-    clip = run_hand_check(clip_package.package)
-    assert clip.failures() == set(), clip.steps
-    assert "MISSING" not in clip.steps[3].out
+    for tampered in (session_package, clip_package):
+        check = run_hand_check(tampered.package)
+        assert check.intact, check.out
 
 
-HAND_CASES: dict[str, tuple[str, set[str]]] = {
-    # case of CASES -> the checks of the hand procedure that must fail
-    "flipped byte in a segment": ("flipped byte in a segment", {"checksums_ok"}),
-    "deleted segment": ("deleted segment", {"checksums_ok"}),
-    "extra unknown file": ("extra unknown file", {"checksums_ok"}),
-    "edited manifest": ("edited case number in the manifest", {"signatures_ok"}),
-    "edited link": ("edited case number in the first link", {"links_signed"}),
-    "removed pause": ("removed pause event", {"chain_unbroken", "length_matches"}),
-    "rolled back": ("last segments removed, manifest kept", {"head_matches", "length_matches"}),
-    "re-signed": ("re-signed with a self-signed key", {"signer_ok"}),
-}
+HAND_CASES = [
+    "flipped byte in a segment",
+    "deleted segment",
+    "extra unknown file",
+    "edited case number in the manifest",
+    "edited case number in the first link",
+    "removed pause event",
+    "last segments removed, manifest kept",
+    "re-signed with a self-signed key",
+]
 
 
-@pytest.mark.parametrize("case", list(HAND_CASES))
+@pytest.mark.parametrize("case", HAND_CASES)
 def test_the_hand_check_catches(case: str, session_package: Tampered) -> None:
-    tamper_case, expected = HAND_CASES[case]
-    CASES[tamper_case][0](session_package)
+    tamper, where, _reason = CASES[case]
+    tamper(session_package)
     check = run_hand_check(session_package.package)
-    assert expected <= check.failures(), check.steps
+    assert (check.returncode, check.file) == (1, where), check.out
 
 
 def test_the_hand_check_of_a_clip_catches_a_missing_covered_segment(
@@ -888,14 +857,24 @@ def test_the_hand_check_of_a_clip_catches_a_missing_covered_segment(
 ) -> None:
     segment_file(clip_package.session, 2).unlink()
     check = run_hand_check(clip_package.package)
-    assert "MISSING segments/000002.mp4" in check.steps[3].out
-    assert "checksums_ok" in check.failures()
+    assert (check.returncode, check.file) == (1, "segments/000002.mp4"), check.out
+    assert "segment missing" in (check.reason or "")
 
 
 def test_the_hand_check_of_a_clip_catches_a_flipped_byte(clip_package: Tampered) -> None:
     flip_byte(segment_file(clip_package.session, 1))
     check = run_hand_check(clip_package.package)
-    assert "segments/000001.mp4: FAILED" in check.steps[3].out
+    assert (check.returncode, check.file) == (1, "segments/000001.mp4"), check.out
+
+
+def test_the_hand_check_of_a_clip_refuses_a_covered_segment_listed_as_left_out(
+    clip_package: Tampered,
+) -> None:
+    listed = clip_package.package / "NOT-INCLUDED.txt"
+    listed.chmod(0o644)
+    listed.write_text(listed.read_text(encoding="utf-8") + "segments/000001.mp4\n")
+    check = run_hand_check(clip_package.package)
+    assert (check.returncode, check.file) == (1, "segments/000001.mp4"), check.out
 
 
 # -- the exporter's signature by hand ----------------------------------------------------------
@@ -905,10 +884,10 @@ def test_the_hand_check_of_a_clip_catches_a_flipped_byte(clip_package: Tampered)
 class PackageCheck:
     """What a person sees running the README's steps P1-P3 at the package's root."""
 
-    steps: dict[int, Step]
+    out: str
 
     def failures(self) -> set[str]:
-        first, second, third = (self.steps[n].out for n in (1, 2, 3))
+        first, second, third = (self.out.split("# P")[n] for n in (1, 2, 3))
         checks = {
             "exporter_ok": "exporter/certificate.pem: OK" in first
             and "exporter key matches certificate" in first,
@@ -919,10 +898,21 @@ class PackageCheck:
 
 
 def run_package_check(package: Path) -> PackageCheck:
+    """Steps P1-P3 one after the other, under dash, each step's output after its heading."""
     script = package_procedure(package / "README.en.md")
-    return PackageCheck(
-        run_numbered_steps(script, r"# P(\d+)\. ", package, "trust-root.pem", "exporter/chain.pem")
-    )
+    out = ""
+    for step in re.split(r"(?m)^(?=# P\d\. )", script)[1:]:
+        done = subprocess.run(
+            ["dash", "-c", step],
+            cwd=package,
+            env={"PATH": "/usr/bin:/bin", "ROOT": "trust-root.pem"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        out += "# P" + step.split("# P", 1)[1][:1] + "\n" + done.stdout + done.stderr
+    return PackageCheck(out)
 
 
 def test_the_package_check_by_hand_passes_on_pristine_packages(
@@ -930,8 +920,8 @@ def test_the_package_check_by_hand_passes_on_pristine_packages(
 ) -> None:
     for tampered in (session_package, clip_package):
         check = run_package_check(tampered.package)
-        assert check.failures() == set(), check.steps
-        assert "CN = phong-hoi-cung-1" in check.steps[1].out
+        assert check.failures() == set(), check.out
+        assert "CN = phong-hoi-cung-1" in check.out.split("# P2")[0]
 
 
 def trim_and_sign_elsewhere(t: Tampered) -> None:
@@ -965,4 +955,4 @@ def test_the_package_check_by_hand_catches(
     tampered = clip_package if kind == "clip" else session_package
     tamper(tampered)
     check = run_package_check(tampered.package)
-    assert expected <= check.failures(), check.steps
+    assert expected <= check.failures(), check.out

@@ -100,9 +100,10 @@ def new_session(data_dir: Path, known: set[str]) -> Path | None:
 
 
 def wait_for(
-    process: subprocess.Popen[str], condition: Callable[[], bool], timeout: float = 20.0
+    process: subprocess.Popen[str], condition: Callable[[], bool], timeout: float = 120.0
 ) -> None:
-    """Poll ``condition`` until it holds (or the process ends: the caller sees that)."""
+    """Poll ``condition`` until it holds (or the process ends: the caller sees that). The
+    deadline only stops a hung recorder: on a loaded machine starting one takes long."""
     deadline = time.monotonic() + timeout
     while not condition() and process.poll() is None:
         if time.monotonic() > deadline:

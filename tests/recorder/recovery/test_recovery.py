@@ -7,16 +7,18 @@ built on purpose, so every branch runs on every test run, in about a second.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from evidence_store import layout
+from evidence_store import format_utc, layout, parse_utc
 from evidence_store.custody import CustodyLog
 from evidence_store.model import SessionMetadata
 from evidence_store.session import SessionWriter
@@ -25,7 +27,12 @@ from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
 from hardware.synthetic import SyntheticCamera, SyntheticMicrophone
 from recorder.media.segment_encoder import SegmentEncoder
-from recorder.recovery.finish import CUT_OFF, recover_session, recover_unfinished
+from recorder.recovery.finish import (
+    CUT_OFF,
+    custody_detail,
+    recover_session,
+    recover_unfinished,
+)
 from recorder.recovery.salvage import count_video_frames, salvage_segment
 from recorder.settings import RecorderSettings, media_info
 
@@ -223,3 +230,45 @@ def test_a_session_cut_off_before_its_first_link_is_reported_empty(parts: Parts)
     )
 
     assert report.empty == [writer.session_id] and report.ok
+
+
+def test_a_power_cut_overnight_ends_the_session_at_its_last_sealed_media(parts: Parts) -> None:
+    writer = crashed(parts, sealed=2)
+    last_sealed = writer.chain.last_time
+    assert last_sealed is not None
+    next_morning = parse_utc(last_sealed) + timedelta(hours=10)
+
+    recovered = recover_session(
+        parts.store, parts.signer, writer.session_id, clock=lambda: next_morning
+    )
+
+    assert (recovered.ended_at, recovered.recovered_at) == (last_sealed, format_utc(next_morning))
+    result = verify_session(parts.store, writer.session_id, parts.trust)
+    assert result.interrupted and result.ended_at == last_sealed
+    manifest = json.loads(parts.store.read_bytes(writer.prefix + layout.MANIFEST))
+    assert manifest["recovered_at"] == format_utc(next_morning)
+    final = json.loads(parts.store.read_bytes(writer.prefix + layout.link_name(3)))
+    assert final["event"] == {"type": "interrupted", "reason": recovered.reason,
+                              "ended_at": last_sealed}  # fmt: skip
+    assert final["time"] == format_utc(next_morning)
+    assert custody_detail(recovered)["recovered_at"] == format_utc(next_morning)
+
+
+def test_media_salvaged_on_recovery_counts_toward_the_end(parts: Parts, tmp_path: Path) -> None:
+    writer = crashed(parts, sealed=1)
+    last_sealed = writer.chain.last_time
+    assert last_sealed is not None
+    torn_partial(writer.inflight_path(1), tmp_path, keep=0.8)
+    next_morning = parse_utc(last_sealed) + timedelta(hours=10)
+
+    recovered = recover_session(
+        parts.store, parts.signer, writer.session_id, clock=lambda: next_morning
+    )
+
+    assert recovered.salvaged is not None
+    salvaged = timedelta(microseconds=recovered.salvaged.duration_us)
+    assert recovered.ended_at == format_utc(parse_utc(last_sealed) + salvaged)
+    assert recovered.recovered_at == format_utc(next_morning)
+    assert verify_session(parts.store, writer.session_id, parts.trust).ended_at == (
+        recovered.ended_at
+    )
