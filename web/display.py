@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from flask import Flask
@@ -102,12 +103,28 @@ def state_label(state: str) -> str:
     return str(STATE_LABELS.get(state, state))
 
 
+def detail_items(detail: dict[str, object]) -> list[tuple[str, str]]:
+    """A custody event's detail as (name, value) lines a person reads: nested values as
+    compact JSON, text as it is (control characters spelled out)."""
+    items = []
+    for key, value in detail.items():
+        if isinstance(value, dict | list):
+            shown = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+        elif value is None:
+            shown = "—"
+        else:
+            shown = str(value)
+        items.append((key.replace("_", " "), printable(shown)))
+    return items
+
+
 def init_display(app: Flask) -> None:
     app.add_template_global(lambda: str(get_locale() or "vi"), "current_locale")
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(stored_time, "stored_time")
     app.add_template_filter(printable, "printable")
     app.add_template_filter(duration, "duration")
+    app.add_template_filter(detail_items, "detail_items")
     app.add_template_global(lambda role: str(ROLE_LABELS.get(role, role)), "role_label")
     app.add_template_global(state_label, "state_label")
     app.add_template_filter(clock_ms, "clock_ms")
