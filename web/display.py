@@ -10,7 +10,7 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 from evidence_store import parse_utc, spelled_out
-from web.labels import action_label
+from web.labels import action_label, detail_label
 
 ROLE_LABELS = {
     "investigator": _l("Investigator"),
@@ -114,7 +114,7 @@ def detail_items(detail: dict[str, object]) -> list[tuple[str, str]]:
             shown = "—"
         else:
             shown = str(value)
-        items.append((key.replace("_", " "), printable(shown)))
+        items.append((detail_label(key), printable(shown)))
     return items
 
 

@@ -85,6 +85,39 @@ ACTION_LABELS: dict[str, LazyString] = {
 }
 
 
+# The names of a custody event's details that people meet most; others show as their code.
+DETAIL_LABELS: dict[str, LazyString] = {
+    "bytes": _l("bytes"),
+    "clip_id": _l("clip"),
+    "filters": _l("filters"),
+    "format": _l("format"),
+    "found_by": _l("found by"),
+    "hearing_id": _l("hearing"),
+    "index": _l("segment number"),
+    "intact": _l("intact"),
+    "kind": _l("kind"),
+    "location": _l("where"),
+    "login_id": _l("login number"),
+    "note": _l("note"),
+    "offset_ms": _l("moment (ms)"),
+    "page": _l("page"),
+    "reason": _l("reason"),
+    "reprint": _l("reprint"),
+    "request_id": _l("request"),
+    "result": _l("result"),
+    "room": _l("room"),
+    "rows": _l("rows"),
+    "segment": _l("segment"),
+    "shared": _l("shared"),
+    "shown": _l("shown"),
+}
+
+
+def detail_label(key: str) -> str:
+    label = DETAIL_LABELS.get(key)
+    return key if label is None else str(label)
+
+
 def action_label(code: str) -> str:
     label = ACTION_LABELS.get(code)
     return code if label is None else str(label)

@@ -41,11 +41,11 @@ def test_pages_newest_first_with_readable_details(console: Console) -> None:
     assert "100 trên 230 sự kiện" in first
     assert "Trang 1 / 3" in first and 'id="custody-next"' in first
     assert "xóa đánh dấu" in first and ">bookmark_removed<" not in first
-    assert "offset ms:</span> 229" in first  # the newest first, as a line
+    assert "thời điểm (ms):</span> 229" in first  # the newest first, as a line
     assert '{"offset_ms"' not in first
     last = auditor.get("/custody/?action=bookmark_removed&page=3").get_data(as_text=True)
-    assert "Trang 3 / 3" in last and "offset ms:</span> 0<" in last
-    assert "offset ms:</span> 229" not in last
+    assert "Trang 3 / 3" in last and "thời điểm (ms):</span> 0<" in last
+    assert "thời điểm (ms):</span> 229" not in last
     # A page past the end shows the last one; the action is chosen from a menu of names.
     assert "Trang 3 / 3" in auditor.get("/custody/?page=99&action=bookmark_removed").get_data(
         as_text=True
@@ -63,5 +63,5 @@ def test_the_filtered_events_as_csv(console: Console) -> None:
     assert rows[0][:5] == ["#", "Thời gian", "Người thực hiện", "Vai trò", "Hành động"]
     assert len(rows) == 1 + 230
     assert rows[1][4] == "xóa đánh dấu" and rows[1][3] == "Kiểm tra viên"
-    assert "offset ms: 229" in rows[1][7]
+    assert "thời điểm (ms): 229" in rows[1][7]
     assert logged_in(console, "investigator").get("/custody/?format=csv").status_code == 403
