@@ -18,21 +18,69 @@ from pathlib import Path
 import pytest
 
 from evidence_store import (
+    DeviceSigner,
     FilesystemStore,
+    MediaInfo,
     Receipt,
+    SessionMetadata,
     SessionWriter,
+    SignedHead,
     TamperedError,
     TreeHead,
 )
 from evidence_store.installation import DataDir
 from evidence_store.receipts import check_witness_view
+from evidence_store.settings import EvidenceSettings
+from evidence_store.signing import ensure_device_identity
 from evidence_store.witnessing import WitnessLink, local_chain
-from tests.support.witness import InProcessCli, WitnessProcess, appliance_env, free_port
-from tests.witness.test_serve import MEDIA, METADATA, appliance, write
-from tests.witness.test_service import appliance as service_appliance
-from tests.witness.test_service import keys, record, send
+from tests.support.witness import (
+    InProcessCli,
+    WitnessProcess,
+    appliance_env,
+    free_port,
+    submission,
+)
 from witness.identity import WitnessIdentity
-from witness.service import Witness
+from witness.service import Outcome, Witness
+from witness.submissions import read_submission
+
+MEDIA = MediaInfo(width=160, height=120, fps=15, sample_rate=48000, channels=1, segment_seconds=1)
+METADATA = SessionMetadata(case_number="VKS-11/2026", room="Phòng 1")
+
+
+def appliance(root: Path, url: str) -> DataDir:
+    data = DataDir.resolve(root, EvidenceSettings(witness_url=url, witness_timeout_seconds=2.0))
+    data.store(create=True)
+    return data
+
+
+def write(data: DataDir, link: WitnessLink, segments: int, *, seal: bool = True) -> SessionWriter:
+    writer = SessionWriter.start(data.store(), data.signer(), METADATA, MEDIA, on_head=link.hook)
+    for index in range(segments):
+        writer.inflight_path(index).write_bytes(os.urandom(2000))
+        writer.seal_segment(index, start_us=index * 1_000_000, duration_us=1_000_000)
+    if seal:
+        writer.stop("kết thúc")
+    return writer
+
+
+def service_appliance(root: Path) -> tuple[FilesystemStore, DeviceSigner]:
+    store = FilesystemStore.open(root / "evidence", create=True)
+    return store, ensure_device_identity(root / "keys", root / "trust", device_name="phong-1")
+
+
+def record(store: FilesystemStore, signer: DeviceSigner, segments: int = 2) -> list[SignedHead]:
+    heads: list[SignedHead] = []
+    writer = SessionWriter.start(store, signer, METADATA, MEDIA, on_head=heads.append)
+    for index in range(segments):
+        writer.inflight_path(index).write_bytes(os.urandom(2000))
+        writer.seal_segment(index, start_us=index * 1_000_000, duration_us=1_000_000)
+    writer.stop("kết thúc")
+    return heads
+
+
+def send(witness: Witness, head: SignedHead, signer: DeviceSigner) -> Outcome:
+    return witness.submit(read_submission(submission(head, signer)))
 
 
 @pytest.fixture(scope="module")
@@ -171,7 +219,7 @@ def test_an_answer_from_an_older_or_rewritten_log_is_refused(
         nonce = secrets.token_hex(32)
         with pytest.raises(TamperedError, match="the answer is older than the receipts"):
             check_witness_view(
-                other.session_view(session_id, nonce), local, keys(other), witness="w",
+                other.session_view(session_id, nonce), local, [identity.public_key], witness="w",
                 nonce=nonce, receipt_heads=heads,
             )  # fmt: skip
         # A log of another history, grown past the receipts' size: not consistent with them.
@@ -181,14 +229,14 @@ def test_an_answer_from_an_older_or_rewritten_log_is_refused(
         nonce = secrets.token_hex(32)
         with pytest.raises(TamperedError, match="does not extend the one of 5"):
             check_witness_view(
-                other.session_view(session_id, nonce), local, keys(other), witness="w",
+                other.session_view(session_id, nonce), local, [identity.public_key], witness="w",
                 nonce=nonce, receipt_heads=heads, consistency=other.consistency,
             )  # fmt: skip
         # Without a consistency proof at hand the size alone is not enough to refuse; the
         # receipts still name this log, and it has never heard of the session: tampered.
         with pytest.raises(TamperedError, match="never heard of this session"):
             check_witness_view(
-                other.session_view(session_id, nonce), local, keys(other), witness="w",
+                other.session_view(session_id, nonce), local, [identity.public_key], witness="w",
                 nonce=nonce, receipt_heads=heads,
             )  # fmt: skip
     finally:
