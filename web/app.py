@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from evidence_store import PRIVATE, FilesystemStore, NameTaken, StoreError, UsageError, write_once
-from evidence_store.bucket import LayeredStore, S3Access, S3Store
+from evidence_store.bucket import LayeredStore, RetentionPolicy, S3Access, S3Store
 from evidence_store.index import SessionIndex
 from evidence_store.installation import DataDir
 from web import audit
@@ -25,6 +25,7 @@ from web.access import init_access, public
 from web.auth import sessions as login_sessions
 from web.display import init_display
 from web.extensions import babel, csrf, db, limiter, login_manager
+from web.jobs import JobRunner, Schedule
 from web.models import User
 from web.recorders import room_key
 from web.schema import upgrade_database
@@ -83,7 +84,9 @@ def create_app(
     app.extensions["sealroom.data"] = data
     app.extensions["sealroom.local_store"] = store
     app.extensions["sealroom.store"] = evidence_reader(data, store, environ)
-    app.extensions["sealroom.session_index"] = SessionIndex.open(data.index_url())
+    app.extensions["sealroom.session_index"] = SessionIndex.open(
+        data.index_url(), policy=RetentionPolicy(data.settings.s3.retention)
+    )
 
     with app.app_context():
         upgrade_database(db.engine)
@@ -91,6 +94,8 @@ def create_app(
     init_access(app)
     init_display(app)
     _register_blueprints(app)
+    if settings.run_jobs:
+        _own_job_runner(app, data, settings, environ)
     _error_pages(app)
     _security_headers(app)
     _warn_without_room_key(app, data, settings)
@@ -129,9 +134,46 @@ def evidence_reader(
     return LayeredStore(local, lambda: S3Store.connect(access))
 
 
+def job_runner(
+    app: Flask,
+    data: DataDir,
+    settings: ConsoleSettings,
+    environ: Mapping[str, str] | None = None,
+) -> JobRunner:
+    """The runner of this installation's jobs, with the catalog's reconcile on its schedule
+    (not started)."""
+    from evidence_store.cli import reconcile_installation
+    from web.exports import EXPORT_JOB, run_export
+
+    def reconcile() -> object:
+        return reconcile_installation(data, environ=environ).as_dict()
+
+    schedule = Schedule("catalog reconcile", settings.reconcile_minutes * 60, reconcile)
+    return JobRunner(app, {EXPORT_JOB: run_export}, schedules=[schedule])
+
+
+def _own_job_runner(
+    app: Flask, data: DataDir, settings: ConsoleSettings, environ: Mapping[str, str] | None
+) -> None:
+    """A console that runs its own jobs: its runner starts with the first job it queues, or
+    when it is served (``start_jobs``)."""
+    from web.exports import JOBS_KEY
+
+    app.extensions[JOBS_KEY] = job_runner(app, data, settings, environ)
+
+
+def start_jobs(app: Flask) -> None:
+    """Start this console's own runner, if it runs its jobs (reconciling at once)."""
+    from web.exports import JOBS_KEY
+
+    if (runner := app.extensions.get(JOBS_KEY)) is not None:
+        runner.start(scheduled=True)
+
+
 def _register_blueprints(app: Flask) -> None:
     from web.admin import blueprint as admin
     from web.auth import blueprint as auth
+    from web.catalog import blueprint as catalog
     from web.clips import blueprint as exhibits
     from web.courtroom import blueprint as courtroom
     from web.custody import blueprint as custody
@@ -140,7 +182,18 @@ def _register_blueprints(app: Flask) -> None:
     from web.review import blueprint as review
     from web.terminal import blueprint as terminal
 
-    every = (auth, review, custody, admin, terminal, exhibits, diagrams, courtroom, exports)
+    every = (
+        auth,
+        review,
+        custody,
+        admin,
+        terminal,
+        exhibits,
+        diagrams,
+        courtroom,
+        exports,
+        catalog,
+    )
     for blueprint in every:
         app.register_blueprint(blueprint)
 

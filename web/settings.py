@@ -166,6 +166,18 @@ class ConsoleSettings(BaseModel):
         default=True,
         description="an export asked for in the console waits for a supervisor's approval",
     )
+    run_jobs: bool = Field(
+        default=True,
+        description="this console runs background jobs (export builds, the catalog's "
+        "reconcile) itself, as on one machine; turn off where `sealroom worker` runs them",
+    )
+    reconcile_minutes: float = Field(
+        default=10.0,
+        ge=0.1,
+        le=24 * 60,
+        description="how often the job runner reconciles the catalog with the store and "
+        "the bucket (what the rooms' events missed)",
+    )
 
     def with_shared_database(self, url: str | None) -> ConsoleSettings:
         """These settings with the shared database (``[database]``) where none of its own

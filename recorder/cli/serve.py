@@ -22,6 +22,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from evidence_store import UsageError
 from evidence_store.cli import data_dir_from, data_dir_option
+from evidence_store.index import reporting
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
 from recorder.control import is_loopback
@@ -112,13 +113,27 @@ def serve(
             "the synthetic room",
             err=True,
         )
-    service = RoomService(
-        data=data_dir_from(ctx, data_dir),
-        settings=settings,
-        room=room,
-        profile=profile,
-        unit=unit,
-    )
+    data = data_dir_from(ctx, data_dir)
+    with reporting(data) as catalog:  # each session is in the catalog as it is recorded
+        service = RoomService(
+            data=data,
+            settings=settings,
+            room=room,
+            profile=profile,
+            unit=unit,
+            catalog=catalog.on_head,
+        )
+        _serve(service, room, settings, token, host, port)
+
+
+def _serve(
+    service: RoomService,
+    room: str,
+    settings: RecorderSettings,
+    token: str,
+    host: str | None,
+    port: int | None,
+) -> None:
     stopping = threading.Event()
 
     def _shut_down(signum: int, _frame: types.FrameType | None) -> None:
