@@ -4,6 +4,7 @@ commands share (``--data-dir``, ``--json``, the one-line errors and exit statuse
 
 from evidence_store.cli import bucket, doctor, evidence, timestamps
 from evidence_store.cli.options import (
+    PLAIN_TEXT,
     SETTINGS_KEY,
     byte_progress,
     data_dir_from,
@@ -18,6 +19,7 @@ COMMANDS = [*evidence.COMMANDS, *bucket.COMMANDS, *timestamps.COMMANDS, *doctor.
 
 __all__ = [
     "COMMANDS",
+    "PLAIN_TEXT",
     "SETTINGS_KEY",
     "byte_progress",
     "data_dir_from",

@@ -21,7 +21,14 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from evidence_store import UsageError
-from evidence_store.cli import data_dir_from, data_dir_option, emit_json, json_option, operator
+from evidence_store.cli import (
+    PLAIN_TEXT,
+    data_dir_from,
+    data_dir_option,
+    emit_json,
+    json_option,
+    operator,
+)
 from web import auth
 from web.app import create_app
 from web.audit import record
@@ -73,8 +80,8 @@ def users() -> None:
     required=True,
     help="investigator, prosecutor, court_clerk, supervisor, auditor or admin",
 )
-@click.option("--unit", required=True, help="Unit code, e.g. supreme or hanoi.")
-@click.option("--name", "display_name", default="", help="Full name as shown.")
+@click.option("--unit", required=True, type=PLAIN_TEXT, help="Unit code, e.g. supreme or hanoi.")
+@click.option("--name", "display_name", type=PLAIN_TEXT, default="", help="Full name as shown.")
 @click.option(
     "--password-stdin",
     is_flag=True,
@@ -198,7 +205,7 @@ def set_role_command(
 
 @users.command("set-unit")
 @_username_option
-@click.option("--unit", required=True, help="The new unit's code.")
+@click.option("--unit", required=True, type=PLAIN_TEXT, help="The new unit's code.")
 @data_dir_option
 @json_option
 @click.pass_context
@@ -259,7 +266,7 @@ def units() -> None:
 @units.command("create")
 @click.option("--code", required=True)
 @click.option("--parent", required=True, help="The parent unit's code.")
-@click.option("--name", default=None)
+@click.option("--name", type=PLAIN_TEXT, default=None)
 @data_dir_option
 @json_option
 @click.pass_context
