@@ -64,7 +64,7 @@ def operator() -> str:
     return f"{pwd.getpwuid(os.geteuid()).pw_name}@{socket.gethostname()}"
 
 
-class PlainTextParam(click.ParamType):
+class PlainTextParam(click.ParamType[str]):
     """A free-text option: one line without control characters, the same rule as every
     metadata field (``plain_text_problem``); refused as a usage error (exit 2)."""
 
