@@ -16,10 +16,14 @@ from web.auth.accounts import (
     user_by_name,
 )
 from web.auth.approvals import Actor
+from web.auth.login import Attempt, LoginRefused, authenticate
 from web.auth.views import blueprint
 
 __all__ = [
     "Actor",
+    "Attempt",
+    "LoginRefused",
+    "authenticate",
     "blueprint",
     "create_account",
     "create_unit",

@@ -35,7 +35,6 @@ from web import auth
 from web.app import create_app
 from web.audit import record
 from web.auth import approvals
-from web.auth.login import Attempt, LoginRefused, authenticate
 from web.extensions import db
 from web.models import User
 from web.roles import Role
@@ -240,10 +239,12 @@ CLI_ADDRESS = "command line"  # where a decision's login is counted for the back
 
 def _administrator(username: str, password: str, settings: ConsoleSettings) -> auth.Actor:
     """The console administrator deciding at the command line, checked like a login."""
-    attempt = Attempt(username=username.strip().lower(), password=password, address=CLI_ADDRESS)
+    attempt = auth.Attempt(
+        username=username.strip().lower(), password=password, address=CLI_ADDRESS
+    )
     try:
-        user = authenticate(attempt, settings)
-    except LoginRefused as refused:
+        user = auth.authenticate(attempt, settings)
+    except auth.LoginRefused as refused:
         record(
             "login_failed",
             actor=attempt.username[:64] or "?",
