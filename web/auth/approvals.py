@@ -163,7 +163,7 @@ def decide(
         user.role, user.unit = change.role, change.unit
     if change.kind == PASSWORD:
         change.password_hash = None  # applied or refused, it is not kept
-    elif change.kind == CREATE:
+    if change.kind == CREATE and not approve:
         user.active = False  # refused: it never becomes usable (an administrator may remove it)
     change.status = APPROVED if approve else REFUSED
     change.decided_by, change.decided_at = actor.name, datetime.now(UTC).replace(tzinfo=None)
