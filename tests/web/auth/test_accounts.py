@@ -102,6 +102,7 @@ def test_an_administrator_set_password_must_be_changed_at_the_first_login(
     )
     assert created.status_code == 302
     client = console.app.test_client()
+    client.get("/language/en")
     first = attempt_login(client, "new-clerk")
     assert first.status_code == 302 and first.location.endswith("/account/password")
     # Nothing else is reachable until the password is changed.

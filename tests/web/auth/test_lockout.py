@@ -76,7 +76,7 @@ def test_the_wait_doubles_and_an_administrator_unlocks(console: Console) -> None
     )
     unlocked = events(console.app, "user_unlocked")
     assert [(e.actor, e.detail) for e in unlocked] == [
-        ("admin", {"username": "prosecutor", "addresses": 1})
+        ("admin", {"username": "prosecutor", "addresses": 1, "filed_under": "hanoi"})
     ]
 
 
