@@ -196,6 +196,7 @@ def test_an_administrator_cannot_take_over_an_account_by_its_password(console: C
         assert db.session.get(User, target).must_change_password
 
 
+@pytest.mark.slow
 def test_the_first_administrator_appoints_the_second(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
