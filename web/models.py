@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from web.extensions import db
@@ -257,6 +257,18 @@ class PresentationState(db.Model):  # type: ignore[name-defined]
     updated_at: Mapped[datetime] = mapped_column(default=_now)
 
 
+class StreamSlot(db.Model):  # type: ignore[name-defined]
+    """An open court-screen stream, counted per user and per unit by every console process
+    alike (``web.courtroom.slots``); it expires unless its process renews it."""
+
+    __tablename__ = "stream_slots"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    unit_code: Mapped[str] = mapped_column(String(64), index=True)
+    holder: Mapped[str] = mapped_column(String(100))  # host:pid of the process, for operators
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class ExportRequest(db.Model):  # type: ignore[name-defined]
     """An export of a session or a clip asked for in the console; approved by a supervisor
     where the configuration requires it, then built as a package."""
@@ -274,3 +286,28 @@ class ExportRequest(db.Model):  # type: ignore[name-defined]
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     package: Mapped[str] = mapped_column(String(300), default="")  # file name under exports/
     package_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Job(db.Model):  # type: ignore[name-defined]
+    """Background work in the shared database (``web.jobs``): an export build, later scrubs.
+
+    Whoever runs it holds a lease (``lease_owner`` until ``lease_until``) that it renews while
+    it works; a lease that runs out is a runner that died, and the job is taken again, up to
+    ``MAX_ATTEMPTS``. So work asked for on one console replica is done by any worker, and
+    survives the restart of the replica, and of the worker."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    ref: Mapped[str] = mapped_column(String(100), index=True)  # e.g. the export request's id
+    state: Mapped[str] = mapped_column(String(10), index=True)  # queued running done failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    actor: Mapped[str] = mapped_column(String(300), default="{}")  # JSON: username, role
+    stage: Mapped[str] = mapped_column(String(20), default="")
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now)

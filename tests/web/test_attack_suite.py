@@ -244,12 +244,15 @@ def test_the_data_directory_is_not_for_other_users(console: Console) -> None:
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
 
 
-def test_without_a_recorder_token_the_console_warns_and_the_terminal_says_so(
+def test_without_a_room_key_the_console_warns_and_the_terminal_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.delenv("SEALROOM_RECORDER_TOKEN", raising=False)
+    """Each room's token is made from the installation's room key: a key file that cannot
+    be read is said at start, and the terminal says no credential, never "recording"."""
+    monkeypatch.delenv("SEALROOM_ROOM_KEY", raising=False)
+    absent = tmp_path / "absent-room-key"
     with caplog.at_level(logging.WARNING):
-        console = build_console(tmp_path, settings=ConsoleSettings())
+        console = build_console(tmp_path / "data", settings=ConsoleSettings(room_key_file=absent))
     assert "no recorder credential" in caplog.text
     investigator = logged_in(console.app, "investigator")
     status = investigator.get("/terminal/room1/status.json")
