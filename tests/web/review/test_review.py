@@ -174,7 +174,7 @@ def test_units_and_users_from_the_command_line(tmp_path: Path) -> None:
         "username": "root-admin",
         "role": "admin",
         "unit": "supreme",
-        "awaiting_approval": False,  # an administrator reads no evidence: no second one needed
+        "awaiting_approval": False,  # the first administrator (bootstrap): nobody could approve
     }
     again = sealroom(
         "users",
