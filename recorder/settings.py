@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from evidence_store import MediaInfo
 
@@ -14,7 +14,11 @@ X264Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "me
 
 class RecorderServiceSettings(BaseModel):
     """The room's recorder service (``sealroom recorder serve``): the ``[recorder.service]``
-    section. The control token is a secret: it is named by a file, never written here."""
+    section. The control token is a secret: it is named by a file, never written here.
+
+    Across a network the control API speaks TLS only, with the room's certificate from the
+    installation's CA (``sealroom ca room``): without one the service listens on the
+    loopback interface alone."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -28,6 +32,20 @@ class RecorderServiceSettings(BaseModel):
             "service refuses to start"
         ),
     )
+    tls_certificate_file: Path | None = Field(
+        default=None,
+        description="PEM certificate of this room from the installation's CA "
+        "(`sealroom ca room`); with tls_key_file the control API speaks HTTPS",
+    )
+    tls_key_file: Path | None = Field(
+        default=None, description="its private key (PEM, readable by the service only)"
+    )
+
+    @model_validator(mode="after")
+    def _certificate_and_key_together(self) -> Self:
+        if (self.tls_certificate_file is None) != (self.tls_key_file is None):
+            raise ValueError("tls_certificate_file and tls_key_file go together")
+        return self
 
 
 class RecorderSettings(BaseModel):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evidence_store import EvidenceSettings, UsageError, first_error
+from evidence_store import DatabaseSettings, EvidenceSettings, UsageError, first_error
 from recorder import RecorderSettings
 from recorder.room import RoomProfile
 from web import ConsoleSettings
-from witness import DatabaseSettings, WitnessSettings
+from witness import WitnessSettings
 
 
 class SealroomConfig(BaseModel):
@@ -27,14 +27,28 @@ class SealroomConfig(BaseModel):
         default_factory=WitnessSettings, description="the off-box witness (a central site)"
     )
     database: DatabaseSettings = Field(
-        default_factory=DatabaseSettings, description="the witness's database"
+        default_factory=DatabaseSettings,
+        description="the database every central process shares: the console, custody, the "
+        "catalog, the worker and the witness (else SQLite in each data directory)",
     )
+
+    def central(self) -> SealroomConfig:
+        """This configuration with the shared database (``[database]`` or
+        ``$SEALROOM_DATABASE_URL``) filled in for the console, custody and the catalog,
+        wherever no URL of their own is set (the witness reads ``database`` itself)."""
+        url = self.database.shared_url()
+        return self.model_copy(
+            update={
+                "evidence": self.evidence.with_shared_database(url),
+                "console": self.console.with_shared_database(url),
+            }
+        )
 
 
 def load_config(path: Path | None) -> SealroomConfig:
     """Read and validate the config file; no file means every default."""
     if path is None:
-        return SealroomConfig()
+        return SealroomConfig().central()
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -42,6 +56,7 @@ def load_config(path: Path | None) -> SealroomConfig:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"config {path} is not valid TOML: {exc}") from exc
     try:
-        return SealroomConfig.model_validate(document)
+        loaded = SealroomConfig.model_validate(document)
     except ValidationError as exc:
         raise UsageError(f"config {path}: {first_error(exc)}") from exc
+    return loaded.central()

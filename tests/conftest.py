@@ -17,6 +17,8 @@ pytest_plugins = [
     "tests.support.s3",
     "tests.support.postgres",
     "tests.support.browser",
+    "tests.support.site.ca",
+    "tests.support.site.topology",
     "tests.support.ldap",
     "tests.support.accounts",
     "tests.support.witness",

@@ -13,10 +13,11 @@ from flask import Flask, current_app, redirect, render_template, request, sessio
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from evidence_store import PRIVATE, FilesystemStore, NameTaken, StoreError, UsageError, write_once
-from evidence_store.bucket import LayeredStore, S3Access, S3Store
+from evidence_store.bucket import LayeredStore, RetentionPolicy, S3Access, S3Store
 from evidence_store.index import SessionIndex
 from evidence_store.installation import DataDir
 from web import audit
@@ -24,7 +25,9 @@ from web.access import init_access, public
 from web.auth import sessions as login_sessions
 from web.display import init_display
 from web.extensions import babel, csrf, db, limiter, login_manager
+from web.jobs import JobRunner, Schedule
 from web.models import User
+from web.recorders import room_key
 from web.schema import upgrade_database
 from web.settings import ConsoleSettings
 
@@ -45,6 +48,9 @@ def create_app(
     app.config.update(
         SECRET_KEY=_secret_key(data.root, settings),
         SQLALCHEMY_DATABASE_URI=settings.database_url or f"sqlite:///{data.root / 'console.db'}",
+        # A connection that died with a restarted database is replaced before use, so the
+        # console recovers by itself instead of failing requests until it is restarted.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -61,6 +67,9 @@ def create_app(
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         SEALROOM_SETTINGS=settings,
     )
+    if settings.proxy_hops:  # behind nginx: the client's address, not the proxy's
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
@@ -75,7 +84,9 @@ def create_app(
     app.extensions["sealroom.data"] = data
     app.extensions["sealroom.local_store"] = store
     app.extensions["sealroom.store"] = evidence_reader(data, store, environ)
-    app.extensions["sealroom.session_index"] = SessionIndex.open(data.index_url())
+    app.extensions["sealroom.session_index"] = SessionIndex.open(
+        data.index_url(), policy=RetentionPolicy(data.settings.s3.retention)
+    )
 
     with app.app_context():
         upgrade_database(db.engine)
@@ -83,9 +94,11 @@ def create_app(
     init_access(app)
     init_display(app)
     _register_blueprints(app)
+    if settings.run_jobs:
+        _own_job_runner(app, data, settings, environ)
     _error_pages(app)
     _security_headers(app)
-    _warn_without_recorder_token(app, settings)
+    _warn_without_room_key(app, data, settings)
 
     @login_manager.user_loader
     def load_user(token: str) -> User | None:
@@ -121,10 +134,47 @@ def evidence_reader(
     return LayeredStore(local, lambda: S3Store.connect(access))
 
 
+def job_runner(
+    app: Flask,
+    data: DataDir,
+    settings: ConsoleSettings,
+    environ: Mapping[str, str] | None = None,
+) -> JobRunner:
+    """The runner of this installation's jobs, with the catalog's reconcile on its schedule
+    (not started)."""
+    from evidence_store.cli import reconcile_installation
+    from web.exports import EXPORT_JOB, run_export
+
+    def reconcile() -> object:
+        return reconcile_installation(data, environ=environ).as_dict()
+
+    schedule = Schedule("catalog reconcile", settings.reconcile_minutes * 60, reconcile)
+    return JobRunner(app, {EXPORT_JOB: run_export}, schedules=[schedule])
+
+
+def _own_job_runner(
+    app: Flask, data: DataDir, settings: ConsoleSettings, environ: Mapping[str, str] | None
+) -> None:
+    """A console that runs its own jobs: its runner starts with the first job it queues, or
+    when it is served (``start_jobs``)."""
+    from web.exports import JOBS_KEY
+
+    app.extensions[JOBS_KEY] = job_runner(app, data, settings, environ)
+
+
+def start_jobs(app: Flask) -> None:
+    """Start this console's own runner, if it runs its jobs (reconciling at once)."""
+    from web.exports import JOBS_KEY
+
+    if (runner := app.extensions.get(JOBS_KEY)) is not None:
+        runner.start(scheduled=True)
+
+
 def _register_blueprints(app: Flask) -> None:
     from web.admin import blueprint as admin
     from web.alarms import blueprint as alarms
     from web.auth import blueprint as auth
+    from web.catalog import blueprint as catalog
     from web.clips import blueprint as exhibits
     from web.courtroom import blueprint as courtroom
     from web.custody import blueprint as custody
@@ -133,7 +183,19 @@ def _register_blueprints(app: Flask) -> None:
     from web.review import blueprint as review
     from web.terminal import blueprint as terminal
 
-    every = (auth, review, custody, admin, terminal, exhibits, diagrams, courtroom, exports, alarms)
+    every = (
+        auth,
+        review,
+        custody,
+        admin,
+        terminal,
+        exhibits,
+        diagrams,
+        courtroom,
+        exports,
+        catalog,
+        alarms,
+    )
     for blueprint in every:
         app.register_blueprint(blueprint)
 
@@ -180,13 +242,16 @@ def _long_enough(key: str, where: str) -> str:
     return key
 
 
-def _warn_without_recorder_token(app: Flask, settings: ConsoleSettings) -> None:
-    """The room terminal drives recorders with a token; without one it cannot, so say so
-    at start rather than at the first button pressed."""
-    if settings.recorder_token_file is None and not os.environ.get("SEALROOM_RECORDER_TOKEN"):
+def _warn_without_room_key(app: Flask, data: DataDir, settings: ConsoleSettings) -> None:
+    """The room terminal drives each recorder with a token made from the installation's
+    room key; without a readable key it cannot, so say so at start rather than at the first
+    button pressed."""
+    try:
+        room_key(data.root, settings)
+    except UsageError as problem:
         app.logger.warning(
-            "no recorder credential ([console] recorder_token_file or "
-            "$SEALROOM_RECORDER_TOKEN): the room terminal cannot control any recorder"
+            "no recorder credential (%s): the room terminal cannot control any recorder",
+            problem,
         )
 
 

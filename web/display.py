@@ -56,6 +56,9 @@ EVENT_LABELS = {
     "resumed": _l("Resumed"),
     "device_lost": _l("Device lost"),
     "device_restored": _l("Device restored"),
+    "clock_corrected": _l("Clock corrected"),
+    "note": _l("Note on the record"),
+    "device_stats": _l("What each device delivered"),
     "interrupted": _l("Interrupted"),
     "stopped": _l("Stopped"),
 }

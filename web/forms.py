@@ -47,7 +47,7 @@ def _refusal(character: str) -> str:
 
 class PlainText:
     """One line of text without control characters (C0, C1, line and paragraph separators,
-    bidirectional overrides)."""
+    format characters such as bidirectional marks and zero-width spaces)."""
 
     def __call__(self, form: Any, field: Any) -> None:
         if isinstance(field.data, str) and (found := control_character(field.data)) is not None:

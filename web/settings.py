@@ -84,6 +84,14 @@ class ConsoleSettings(BaseModel):
         description="Send cookies over HTTPS only (browsers also accept them "
         "from http://localhost and 127.0.0.1, for a console on the same machine)",
     )
+    proxy_hops: int = Field(
+        default=0,
+        ge=0,
+        le=3,
+        description="reverse proxies in front of the console (nginx: 1); their "
+        "X-Forwarded-For/-Proto give the client's address (throttling, custody) and scheme. "
+        "Leave 0 when clients reach the console directly, or they could forge their address",
+    )
     default_language: str = Field(default="vi", pattern="^(vi|en)$")
     timezone: str = Field(default="Asia/Ho_Chi_Minh", description="for displaying times")
     max_failed_logins: int = Field(
@@ -116,8 +124,16 @@ class ConsoleSettings(BaseModel):
     )
     two_person_rule: bool = Field(
         default=True,
-        description="creating an account that can read evidence, or giving one a new role "
-        "or unit, waits for a second administrator's approval",
+        description="creating or promoting an administrator or an account that can read "
+        "evidence, giving one a new unit, and an administrator setting a password wait for a "
+        "second administrator's approval",
+    )
+    min_password_score: int = Field(
+        default=3,
+        ge=0,
+        le=4,
+        description="the least strength (zxcvbn's 0-4 scale) a new password must have, "
+        "beside 12+ characters, no common password and no username",
     )
     directory: DirectorySettings | None = Field(
         default=None, description="LDAP / Active Directory login ([console.directory])"
@@ -129,15 +145,54 @@ class ConsoleSettings(BaseModel):
         description="uploads converted at once; more wait their turn (each may use 2 GiB)",
     )
     page_size: int = Field(default=25, ge=5, le=200)
-    recorder_token_file: Path | None = Field(
+    database_notifications: bool = Field(
+        default=True,
+        description="on PostgreSQL, court screens follow changes made on other console "
+        "replicas through LISTEN/NOTIFY; turn off behind a pooler that drops LISTEN "
+        "(PgBouncer in transaction mode): screens then poll every second",
+    )
+    stream_keepalive_seconds: float = Field(
+        default=15.0,
+        ge=1,
+        le=60,
+        description="a court screen's stream sends a comment this often, so proxies keep an "
+        "idle stream open and the console notices a screen that went away (and frees its slot)",
+    )
+    room_key_file: Path | None = Field(
         default=None,
-        description="Bearer token for the room recorders' control API; "
-        "default $SEALROOM_RECORDER_TOKEN",
+        description="File holding the installation's room key, from which each room's "
+        "recorder token is derived (`sealroom room-credential`); shared by the console "
+        "replicas. Default: $SEALROOM_ROOM_KEY, else <data_dir>/room-key, generated once (0600)",
+    )
+    recorder_ca_file: Path | None = Field(
+        default=None,
+        description="The installation's CA certificate (`sealroom ca init`): a room's "
+        "recorder must present a certificate from it naming the room. "
+        "Default: <data_dir>/ca/ca.pem",
     )
     exports_need_approval: bool = Field(
         default=True,
         description="an export asked for in the console waits for a supervisor's approval",
     )
+    run_jobs: bool = Field(
+        default=True,
+        description="this console runs background jobs (export builds, the catalog's "
+        "reconcile) itself, as on one machine; turn off where `sealroom worker` runs them",
+    )
+    reconcile_minutes: float = Field(
+        default=10.0,
+        ge=0.1,
+        le=24 * 60,
+        description="how often the job runner reconciles the catalog with the store and "
+        "the bucket (what the rooms' events missed)",
+    )
+
+    def with_shared_database(self, url: str | None) -> ConsoleSettings:
+        """These settings with the shared database (``[database]``) where none of its own
+        is set."""
+        if url is None or self.database_url:
+            return self
+        return self.model_copy(update={"database_url": url})
 
 
 def settings_in(meta: Mapping[str, Any]) -> ConsoleSettings:

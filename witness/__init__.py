@@ -7,11 +7,12 @@ public API (the documents, ``merkle``, ``receipts``) and nothing imports it but 
 ``witness.service`` its rules, ``witness.tree`` its Merkle tree in SQL.
 """
 
+from evidence_store import DatabaseSettings  # the site's one [database], shared
 from witness.api import ROUTE_RULES, create_app
 from witness.cli import COMMANDS, open_witness
 from witness.identity import WitnessIdentity
 from witness.service import Outcome, Witness
-from witness.settings import DATABASE_KEY, SETTINGS_KEY, DatabaseSettings, WitnessSettings
+from witness.settings import DATABASE_KEY, SETTINGS_KEY, WitnessSettings
 from witness.stamping import Stamp, TreeHeadStamper
 
 __all__ = [

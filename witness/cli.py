@@ -26,6 +26,7 @@ import waitress
 from sqlalchemy.orm import Session
 
 from evidence_store import (
+    DatabaseSettings,
     TreeHead,
     TrustStore,
     UsageError,
@@ -42,7 +43,6 @@ from witness.service import Witness
 from witness.settings import (
     DATABASE_KEY,
     SETTINGS_KEY,
-    DatabaseSettings,
     WitnessSettings,
     database_url,
     operator_token,

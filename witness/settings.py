@@ -17,11 +17,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evidence_store import UsageError
+from evidence_store import DatabaseSettings, UsageError
 
 SETTINGS_KEY = "sealroom.witness"  # where the shell leaves the section in ctx.meta
 DATABASE_KEY = "sealroom.database"
-DATABASE_ENV = "SEALROOM_DATABASE_URL"
 DATA_DIR_ENV = "SEALROOM_WITNESS_DATA_DIR"
 TOKEN_ENV = "SEALROOM_WITNESS_TOKEN"  # noqa: S105 -- the variable's name, not a secret
 MIN_TOKEN_LENGTH = 16
@@ -66,16 +65,6 @@ class WitnessSettings(BaseModel):
     )
 
 
-class DatabaseSettings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    url: str | None = Field(
-        default=None,
-        description="SQLAlchemy URL of the witness's log (PostgreSQL or SQLite); "
-        "$SEALROOM_DATABASE_URL wins; default sqlite:///<witness data dir>/witness.db",
-    )
-
-
 def witness_data_dir(explicit: Path | None, settings: WitnessSettings) -> Path:
     path = explicit or settings.data_dir or Path(os.environ.get(DATA_DIR_ENV) or "witness-data")
     return path.absolute()
@@ -84,13 +73,9 @@ def witness_data_dir(explicit: Path | None, settings: WitnessSettings) -> Path:
 def database_url(
     settings: DatabaseSettings, data_dir: Path, environ: Mapping[str, str] | None = None
 ) -> str:
-    """The log's database: the environment, the file, else SQLite in the data directory."""
-    env = os.environ if environ is None else environ
-    if env.get(DATABASE_ENV):
-        return env[DATABASE_ENV]
-    if settings.url:
-        return settings.url
-    return f"sqlite:///{data_dir / 'witness.db'}"
+    """The log's database: the site's one database (``[database]``, ``$SEALROOM_DATABASE_URL``
+    winning), else SQLite in the witness's data directory."""
+    return settings.shared_url(environ) or f"sqlite:///{data_dir / 'witness.db'}"
 
 
 def operator_token(

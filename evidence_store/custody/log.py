@@ -179,7 +179,9 @@ class CustodyLog:
         *,
         on_checkpoint: CheckpointHook | None = None,
     ) -> CustodyLog:
-        engine = create_engine(url)
+        # pre_ping: a pooled connection that died with a restarted server is replaced, not
+        # handed to an append (the next event after a database restart must still land).
+        engine = create_engine(url, pool_pre_ping=True)
         if engine.dialect.name == "sqlite":
             _serialise_sqlite_writers(engine)
         migrate(engine)

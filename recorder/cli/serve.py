@@ -1,23 +1,34 @@
-"""``sealroom recorder serve``: one room's recorder service, until SIGTERM or Ctrl-C."""
+"""``sealroom recorder serve``: one room's recorder service, until SIGTERM or Ctrl-C.
+
+The control API is served by cheroot (threads, and TLS from the standard library's ``ssl``):
+over HTTPS with the room's certificate from the installation's CA when
+``[recorder.service] tls_certificate_file`` and ``tls_key_file`` are set, otherwise over
+plain HTTP on the loopback interface only, so that a room's token never crosses a network
+in clear.
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
 import types
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
-import waitress
+from cheroot import wsgi
+from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from evidence_store import UsageError
-from evidence_store.cli import data_dir_from, data_dir_option
+from evidence_store.cli import PLAIN_TEXT, data_dir_from, data_dir_option
+from evidence_store.index import reporting
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
+from recorder.control import is_loopback
 from recorder.room import RoomProfile
 from recorder.service import RoomService, create_app, read_token, registered_unit
-from recorder.settings import RecorderSettings
+from recorder.settings import RecorderServiceSettings, RecorderSettings
 
 log = logging.getLogger("sealroom.recorder")
 
@@ -25,12 +36,31 @@ SERVER_THREADS = 4  # the terminal polls status, preview and level while a reque
 SHUTDOWN_REASON = "the recorder service was shut down while recording"
 
 
-class _Shutdown(Exception):
-    """SIGTERM or SIGINT: stop the session in progress and leave."""
-
-
-def _shut_down(signum: int, _frame: types.FrameType | None) -> NoReturn:
-    raise _Shutdown(signal.Signals(signum).name)
+def control_server(
+    app: Any, host: str, port: int, service: RecorderServiceSettings
+) -> tuple[wsgi.Server, str]:
+    """The control API's server, bound (port 0: any free port), and its base URL."""
+    tls = service.tls_certificate_file is not None and service.tls_key_file is not None
+    if not tls and not is_loopback(host):
+        raise UsageError(
+            f"the recorder's control API listens on {host} only over TLS: set "
+            "[recorder.service] tls_certificate_file and tls_key_file (`sealroom ca room`)"
+        )
+    server = wsgi.Server((host, port), app, numthreads=SERVER_THREADS)
+    server.server_name = "sealroom-recorder"
+    if tls:
+        for path in (service.tls_certificate_file, service.tls_key_file):
+            if path is None or not path.is_file():
+                raise UsageError(f"cannot read the recorder's TLS file {path}")
+        server.ssl_adapter = BuiltinSSLAdapter(
+            str(service.tls_certificate_file), str(service.tls_key_file)
+        )
+    try:
+        server.prepare()
+    except OSError as exc:
+        raise UsageError(f"cannot listen: {exc.strerror or exc}") from exc
+    bound_host, bound_port = server.bind_addr[0], server.bind_addr[1]
+    return server, f"{'https' if tls else 'http'}://{bound_host}:{bound_port}"
 
 
 @click.group("recorder")
@@ -39,7 +69,12 @@ def recorder_group() -> None:
 
 
 @recorder_group.command()
-@click.option("--room", required=True, help="The room this service records, e.g. P1-VKS-HaNoi.")
+@click.option(
+    "--room",
+    required=True,
+    type=PLAIN_TEXT,
+    help="The room this service records, e.g. P1-VKS-HaNoi.",
+)
 @click.option("--host", default=None, help="Address to listen on (default from config: 127.0.0.1).")
 @click.option(
     "--port",
@@ -54,6 +89,7 @@ def recorder_group() -> None:
 )
 @click.option(
     "--unit",
+    type=PLAIN_TEXT,
     default=None,
     help="The unit the room is registered to, when its profile names none; its sessions "
     "are filed there, whatever a request names.",
@@ -83,39 +119,54 @@ def serve(
             "the synthetic room",
             err=True,
         )
-    service = RoomService(
-        data=data_dir_from(ctx, data_dir),
-        settings=settings,
-        room=room,
-        profile=profile,
-        unit=unit,
-    )
-    for line in describe(service.open()):
-        click.echo(f"sealroom: recovery: {line}", err=True)
+    data = data_dir_from(ctx, data_dir)
+    with reporting(data) as catalog:  # each session is in the catalog as it is recorded
+        service = RoomService(
+            data=data,
+            settings=settings,
+            room=room,
+            profile=profile,
+            unit=unit,
+            catalog=catalog.on_head,
+        )
+        _serve(service, room, settings, token, host, port)
+
+
+def _serve(
+    service: RoomService,
+    room: str,
+    settings: RecorderSettings,
+    token: str,
+    host: str | None,
+    port: int | None,
+) -> None:
+    stopping = threading.Event()
+
+    def _shut_down(signum: int, _frame: types.FrameType | None) -> None:
+        log.info("%s: shutting down", signal.Signals(signum).name)
+        stopping.set()
+
     previous = {sig: signal.signal(sig, _shut_down) for sig in (signal.SIGTERM, signal.SIGINT)}
-    server: Any = None
+    server: wsgi.Server | None = None
     try:
-        server = waitress.create_server(
+        for line in describe(service.open()):
+            click.echo(f"sealroom: recovery: {line}", err=True)
+        server, url = control_server(
             create_app(service, token),
-            host=host or settings.service.host,
-            port=settings.service.port if port is None else port,
-            threads=SERVER_THREADS,
-            ident="sealroom-recorder",
+            host or settings.service.host,
+            settings.service.port if port is None else port,
+            settings.service,
         )
-        click.echo(
-            f"recorder service for room {room} listening on "
-            f"http://{server.effective_host}:{server.effective_port}"
-        )
-        server.run()
-    except _Shutdown as signalled:
-        log.info("%s: shutting down", signalled)
-    except OSError as exc:
-        raise UsageError(f"cannot listen: {exc.strerror or exc}") from exc
+        click.echo(f"recorder service for room {room} listening on {url}")
+        serving = threading.Thread(target=server.serve, name="control-api", daemon=True)
+        serving.start()
+        while serving.is_alive() and not stopping.wait(0.5):
+            pass
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if server is not None:
-            server.close()
+            server.stop()
         service.close(SHUTDOWN_REASON)
 
 

@@ -2,7 +2,14 @@
 
 Light on purpose: the console imports it, and must never load ``av``, ``cv2`` or ``hardware``."""
 
-from recorder.control.client import RecorderClient, RecorderUnreachableError
+from recorder.control.client import (
+    RecorderAuthError,
+    RecorderClient,
+    RecorderIdentity,
+    RecorderIdentityError,
+    RecorderUnreachableError,
+    is_loopback,
+)
 from recorder.control.models import (
     AudioLevel,
     DeviceHealth,
@@ -22,11 +29,15 @@ __all__ = [
     "ErrorBody",
     "ErrorResponse",
     "ReasonRequest",
+    "RecorderAuthError",
     "RecorderClient",
+    "RecorderIdentity",
+    "RecorderIdentityError",
     "RecorderStatusView",
     "RecorderUnreachableError",
     "RecoveredSessionView",
     "ServiceState",
     "SessionOutcome",
     "StartRequest",
+    "is_loopback",
 ]

@@ -4,18 +4,31 @@ It imports nothing of the recording pipeline (no ``av``, ``cv2`` or ``hardware``
 standard library, pydantic and the wire models. Every failure is an exception a person can
 read; a recorder that cannot be reached raises ``RecorderUnreachableError`` so the console
 says "not recording", never shows a recording that may not be happening.
+
+Identity before anything is sent: over ``https://`` the connection is made, the recorder's
+certificate is checked against the installation's CA and must name the room being
+addressed (``RecorderIdentity``), and only then does the request (with the room's token) go
+out. A recorder that cannot prove it is that room gets nothing, and is treated as
+unreachable. Plain ``http://`` is accepted only on the loopback interface (tests, and a
+recorder beside its console), never across a network.
 """
 
 from __future__ import annotations
 
+import http.client
+import ipaddress
 import json
-import urllib.error
-import urllib.request
+import ssl
+from dataclasses import dataclass
 from http.client import HTTPException
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
+from cryptography import x509
 from pydantic import BaseModel, ValidationError
 
+from evidence_store.installation import rooms_named
 from recorder.control.models import (
     AudioLevel,
     ErrorResponse,
@@ -37,6 +50,11 @@ class RecorderUnreachableError(RecorderClientError):
     about the room, in particular not that it is recording."""
 
 
+class RecorderIdentityError(RecorderUnreachableError):
+    """The recorder could not prove it is the room addressed (no certificate from the
+    installation's CA naming that room): nothing was sent to it."""
+
+
 class RecorderAuthError(RecorderClientError):
     """The service refused the token (401)."""
 
@@ -51,15 +69,54 @@ class RecorderRefusedError(RecorderClientError):
         self.code = code
 
 
-class RecorderClient:
-    """Controls one room's recorder service at ``base_url`` (e.g. ``http://127.0.0.1:8750``)."""
+@dataclass(frozen=True)
+class RecorderIdentity:
+    """Who must answer at a recorder's ``https://`` address: a certificate issued by the CA in
+    ``ca_file`` that names ``room``."""
 
-    def __init__(self, base_url: str, token: str, timeout: float = 5.0) -> None:
-        if not base_url.startswith(("http://", "https://")):
-            raise RecorderClientError(f"recorder URL must be http(s)://…, got {base_url!r}")
+    room: str
+    ca_file: Path
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine's loopback interface (by name or address)."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # any other name may resolve anywhere
+
+
+class RecorderClient:
+    """Controls one room's recorder service at ``base_url`` (``https://room-1.lan:8750``;
+    ``http://`` only on loopback)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        timeout: float = 5.0,
+        *,
+        identity: RecorderIdentity | None = None,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RecorderClientError(f"recorder URL must be https://host:port, got {base_url!r}")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise RecorderClientError(
+                f"the recorder at {base_url} is reached over TLS only: register its https:// "
+                "address (plain http is for the loopback interface)"
+            )
+        if parts.scheme == "https" and identity is None:
+            raise RecorderClientError(
+                f"the recorder at {base_url} cannot be checked: no CA to check it against"
+            )
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._token = token
+        self._parts = parts
+        self._identity = identity
 
     def start(
         self,
@@ -123,36 +180,77 @@ class RecorderClient:
                 f"unexpected answer from the recorder at {self.base_url}{path}"
             ) from exc
 
+    def _connect(self) -> http.client.HTTPConnection:
+        """A connection to the recorder, its identity proven (over TLS) before it is used."""
+        host, port = self._parts.hostname or "", self._parts.port
+        if self._identity is None:
+            connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
+            connection.connect()
+            return connection
+        try:
+            context = ssl.create_default_context(cafile=str(self._identity.ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            raise RecorderIdentityError(
+                f"the installation's CA {self._identity.ca_file} cannot be read, so the "
+                f"recorder at {self.base_url} cannot be checked: nothing was sent to it"
+            ) from exc
+        # The address may change (a room moves, DHCP); what is checked is the room the
+        # certificate names, below, on top of the chain to the installation's CA.
+        context.check_hostname = False
+        secure = http.client.HTTPSConnection(host, port, timeout=self.timeout, context=context)
+        try:
+            secure.connect()
+        except ssl.SSLError as exc:
+            secure.close()
+            raise RecorderIdentityError(
+                f"the recorder at {self.base_url} has no certificate from this installation's "
+                f"CA ({exc.reason or exc}): nothing was sent to it"
+            ) from exc
+        der = secure.sock.getpeercert(binary_form=True) if secure.sock else None
+        named = rooms_named(x509.load_der_x509_certificate(der)) if der else []
+        if self._identity.room not in named:
+            secure.close()
+            raise RecorderIdentityError(
+                f"the recorder at {self.base_url} is not room {self._identity.room!r} "
+                f"(its certificate names {', '.join(map(repr, named)) or 'no room'}): "
+                "nothing was sent to it"
+            )
+        return secure
+
     def _request(self, method: str, path: str, payload: dict[str, Any] | None) -> tuple[bytes, str]:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         data = None
         if payload is not None:
             data = json.dumps(payload, ensure_ascii=False).encode()
             headers["Content-Type"] = "application/json"
-        request = urllib.request.Request(  # noqa: S310 -- the scheme is checked in __init__
-            self.base_url + path, data=data, method=method, headers=headers
-        )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                return response.read(), response.headers.get_content_type()
-        except urllib.error.HTTPError as exc:
-            raise self._refusal(exc) from None
-        except (urllib.error.URLError, OSError, HTTPException) as exc:
-            reason = getattr(exc, "reason", exc)
+            connection = self._connect()
+        except RecorderIdentityError:
+            raise
+        except (OSError, HTTPException) as exc:
             raise RecorderUnreachableError(
-                f"the recorder at {self.base_url} cannot be reached: {reason}"
+                f"the recorder at {self.base_url} cannot be reached: {exc}"
             ) from exc
-
-    def _refusal(self, exc: urllib.error.HTTPError) -> RecorderClientError:
         try:
-            body = exc.read()
-        except (OSError, HTTPException):
-            body = b""
+            connection.request(method, self._parts.path.rstrip("/") + path, data, headers)
+            response = connection.getresponse()
+            body = response.read()
+        except (OSError, HTTPException) as exc:
+            raise RecorderUnreachableError(
+                f"the recorder at {self.base_url} cannot be reached: {exc}"
+            ) from exc
+        finally:
+            connection.close()
+        if response.status >= 400:
+            raise self._refusal(response.status, response.reason, body)
+        return body, response.headers.get_content_type()
+
+    def _refusal(self, status: int, reason: str, body: bytes) -> RecorderClientError:
         try:
             error = ErrorResponse.model_validate_json(body).error
             message, code = error.message, error.code
         except ValidationError:
-            message, code = f"HTTP {exc.code} {exc.reason}", "http_error"
-        if exc.code == 401:
+            message, code = f"HTTP {status} {reason}", "http_error"
+        if status == 401:
             return RecorderAuthError(f"the recorder refused the token: {message}")
-        return RecorderRefusedError(message, status=exc.code, code=code)
+        return RecorderRefusedError(message, status=status, code=code)

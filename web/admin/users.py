@@ -146,7 +146,9 @@ def reset_password(user_id: int) -> Response:
     return _act(
         account,
         _("Password set. It must be changed at the next login; the account's sessions ended."),
-        lambda: auth.reset_password(_actor(), account, form.password.data or ""),
+        lambda: auth.reset_password(
+            _actor(), console_settings(), account, form.password.data or ""
+        ),
     )
 
 
@@ -243,7 +245,7 @@ def decide(change_id: int, decision: str) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        approvals.decide(change_id, approve=decision == "approve", actor=_actor())
+        auth.decide_change(change_id, approve=decision == "approve", actor=_actor())
     except UsageError as exc:
         flash(spoken(str(exc)), "error")
     else:

@@ -1,13 +1,18 @@
 """Administration: units and rooms (accounts: ``web.admin.users``). The administrator never
-sees evidence."""
+sees evidence.
+
+A room's recorder address is ``https://`` only, and changing it is a custody event: the
+console checks the recorder's certificate names the room before it sends anything
+(``web.recorders``), so a changed address can never collect another room's token."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.wrappers import Response
 from wtforms import StringField
 from wtforms.validators import URL, DataRequired, Length, Optional
 
@@ -19,6 +24,7 @@ from web.extensions import db
 from web.forms import PlainText, errors_of
 from web.labels import spoken
 from web.models import Room, Unit
+from web.recorders import check_recorder_url
 from web.roles import Role
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -37,6 +43,22 @@ class RoomForm(FlaskForm):
     recorder_url = StringField(
         validators=[DataRequired(), Length(max=300), URL(require_tld=False), PlainText()]
     )
+
+
+class RoomAddressForm(FlaskForm):
+    recorder_url = StringField(
+        validators=[DataRequired(), Length(max=300), URL(require_tld=False), PlainText()]
+    )
+
+
+def _recorder_url(field: StringField) -> str | None:
+    """The field's address if it is one a recorder may have (https://), else None, with
+    the reason shown."""
+    try:
+        return check_recorder_url(field.data or "")
+    except UsageError as exc:
+        flash(str(exc), "error")
+        return None
 
 
 @blueprint.route("/units", methods=["GET", "POST"])
@@ -67,7 +89,10 @@ def rooms() -> ResponseReturnValue:
     if form.validate_on_submit():
         unit = db.session.scalar(select(Unit).where(Unit.code == (form.unit.data or "").strip()))
         code = (form.code.data or "").strip()
-        if unit is None:
+        url = _recorder_url(form.recorder_url)
+        if url is None:
+            pass
+        elif unit is None:
             flash(_("Unknown unit."), "error")
         elif db.session.scalar(select(Room).where(Room.code == code)) is not None:
             flash(_("A room with that code exists."), "error")
@@ -77,15 +102,42 @@ def rooms() -> ResponseReturnValue:
                     code=code,
                     name=(form.name.data or "").strip(),
                     unit=unit,
-                    recorder_url=(form.recorder_url.data or "").strip(),
+                    recorder_url=url,
                 )
             )
             db.session.commit()
-            record("room_created", detail={"code": code, "unit": unit.code})
+            record("room_created", detail={"code": code, "unit": unit.code, "recorder_url": url})
             return redirect(url_for("admin.rooms"))
     status = _refused(form)
     rows = db.session.scalars(select(Room).order_by(Room.code)).all()
-    return render_template("admin/rooms.html", form=form, rooms=rows), status
+    return render_template(
+        "admin/rooms.html", form=form, rooms=rows, address_form=RoomAddressForm()
+    ), status
+
+
+@blueprint.post("/rooms/<code>/address")
+@allow(Role.ADMIN)
+def room_address(code: str) -> Response:
+    """Point a room at another recorder address: a custody event, old and new."""
+    room = db.session.scalar(select(Room).where(Room.code == code))
+    if room is None:
+        abort(404)
+    form = RoomAddressForm()
+    if not form.validate_on_submit():
+        for message in errors_of(form) or [_("Give the recorder's address as https://host:port.")]:
+            flash(message, "error")
+        return redirect(url_for("admin.rooms"))
+    url = _recorder_url(form.recorder_url)
+    if url is not None and url != room.recorder_url:
+        previous = room.recorder_url
+        room.recorder_url = url
+        db.session.commit()
+        record(
+            "room_address_changed",
+            detail={"room": room.code, "from": previous, "to": url},
+        )
+        flash(_("The room's recorder address was changed."), "ok")
+    return redirect(url_for("admin.rooms"))
 
 
 def _refused(form: FlaskForm) -> int:

@@ -1,5 +1,5 @@
-"""The synthetic room of ``sealroom run``: its row in the console, its control token, and its
-recorder service as a child process.
+"""The synthetic room of ``sealroom run``: its row in the console, its control token (derived
+from the room key, like every room's), and its recorder service as a child process.
 
 The service is started through the recorder package's own module entry
 (``python -m recorder.cli``), not imported: the console may not load the capture pipeline
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +22,12 @@ from flask import Flask
 from pydantic_core import to_jsonable_python
 from sqlalchemy import select
 
-from evidence_store import PRIVATE, NameTaken, write_once
 from evidence_store.installation import DataDir
 from web.auth import unit_by_code
 from web.extensions import db
 from web.models import Room
-from web.settings import SETTINGS_KEY
+from web.recorders import room_key, room_token
+from web.settings import SETTINGS_KEY, ConsoleSettings
 
 ROOM_CODE = "demo"
 ROOM_NAME = "Phòng hỏi cung mô phỏng"
@@ -39,16 +37,10 @@ SECTION_PREFIX = "sealroom."  # how the shell names the configuration sections i
 STOP_SECONDS = 30  # a stopped service seals the session in progress; then it is killed
 
 
-def recorder_token(root: Path) -> str:
-    """$SEALROOM_RECORDER_TOKEN, else a token generated once into <data_dir>/recorder-token."""
-    if token := os.environ.get("SEALROOM_RECORDER_TOKEN"):
-        return token
-    path = root / "recorder-token"
-    if not path.exists():
-        # Whole or absent, never half-written; a recorder service starting alongside may win.
-        with suppress(NameTaken):
-            write_once(path, secrets.token_urlsafe(32).encode(), mode=PRIVATE)
-    return path.read_text().strip()
+def recorder_token(root: Path, settings: ConsoleSettings) -> str:
+    """The synthetic room's own token, derived from the installation's room key as every
+    room's is (``web.recorders``)."""
+    return room_token(room_key(root, settings), ROOM_CODE)
 
 
 def ensure_room(app: Flask, *, url: str) -> None:

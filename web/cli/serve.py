@@ -4,7 +4,6 @@ recorder service on this machine, both stopped by SIGTERM or Ctrl-C."""
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import subprocess
 import types
@@ -16,7 +15,7 @@ import waitress
 from flask import Flask
 
 from evidence_store.cli import data_dir_from, data_dir_option
-from web.app import create_app
+from web.app import create_app, start_jobs
 from web.cli.accounts import ensure_first_admin
 from web.cli.demo_room import ensure_room, recorder_token, start_recorder, stop_recorder
 from web.settings import settings_in
@@ -35,6 +34,7 @@ def _stop(signum: int, _frame: types.FrameType | None) -> NoReturn:
 def serve(app: Flask, host: str, port: int) -> None:
     """Serve with waitress, a production WSGI server, until the process is stopped."""
     logging.basicConfig()  # waitress's warnings (a full task queue) reach the operator
+    start_jobs(app)  # if this console runs its own jobs (one machine): builds, reconcile
     click.echo(f"console on http://{host}:{port}/", err=True)
     server = waitress.create_server(
         app, host=host, port=port, threads=SERVER_THREADS, ident="sealroom"
@@ -67,9 +67,9 @@ def run(
     """Run everything on this machine: a synthetic room's recorder service and the console."""
     data = data_dir_from(ctx, data_dir)
     data.store(create=True)
-    token = recorder_token(data.root)
-    os.environ["SEALROOM_RECORDER_TOKEN"] = token  # for this console's terminal pages
-    app = create_app(data, settings_in(ctx.meta))
+    settings = settings_in(ctx.meta)
+    token = recorder_token(data.root, settings)
+    app = create_app(data, settings)
     if (password := ensure_first_admin(app)) is not None:
         click.echo("first administrator: admin", err=True)
         click.echo(f"one-time password (shown only now): {password}", err=True)

@@ -11,16 +11,20 @@ so each open stream holds one thread:
   reconnects by itself after ``RETRY_MS`` and sends ``Last-Event-ID`` (the last version it
   saw), so nothing is missed and no thread is held forever;
 - a change made in this process wakes its streams at once through a ``threading.Condition``;
-- every stream also re-reads the version from the database every ``POLL_SECONDS``, so a
-  change made by another process (several console processes behind one address) still
-  arrives, a little later;
-- a comment line every ``KEEPALIVE_SECONDS`` keeps proxies from closing an idle stream and
-  lets waitress notice a closed browser (a write to it fails) and free the thread;
+- a change made by another process (console replicas behind nginx) wakes them through
+  PostgreSQL ``LISTEN``/``NOTIFY`` (``web.courtroom.listener``);
+- every stream also re-reads the version from the database every ``POLL_SECONDS`` while no
+  notifications arrive (SQLite, or a database restarting), and every
+  ``LISTENING_POLL_SECONDS`` while they do, so a change is never missed for long;
+- a comment line every ``[console] stream_keepalive_seconds`` (15) keeps proxies from
+  closing an idle stream and lets waitress notice a closed browser (a write to it fails)
+  and free the thread;
 - at most ``MAX_STREAMS`` streams are open at once in a process, so screens can never take
-  every thread of the server; at most ``MAX_STREAMS_PER_USER`` of them belong to one user and
+  every thread of the server; and, counted in the database by every process alike
+  (``web.courtroom.slots``), at most ``MAX_STREAMS_PER_USER`` belong to one user and
   ``MAX_STREAMS_PER_UNIT`` to the people of one unit, so neither one presenter opening many
-  court-screen tabs nor one unit's courtrooms can shut out another unit's; one more is
-  answered 503 and the screen tries again shortly.
+  court-screen tabs nor one unit's courtrooms can shut out another's, on any replica; one
+  more is answered 503 and the screen tries again shortly.
 """
 
 from __future__ import annotations
@@ -34,15 +38,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from web.courtroom.listener import CHANNEL, ChangeListener
+from web.courtroom.slots import SharedSlots
 from web.extensions import db
 from web.models import PresentationState
+from web.settings import ConsoleSettings
 
 STREAM_SECONDS = 240.0
 KEEPALIVE_SECONDS = 15.0
 POLL_SECONDS = 1.0
+LISTENING_POLL_SECONDS = 5.0  # notifications do the work; this only bounds a missed one
 RETRY_MS = 1000
 MAX_STREAMS = 8  # of waitress's 16 threads (web/cli.py): the rest keep serving pages
 MAX_STREAMS_PER_USER = 4  # a presenter and a court screen, with room for a reload or two
@@ -53,6 +61,8 @@ STREAM_SECONDS_KEY = "SEALROOM_PRESENTATION_STREAM_SECONDS"
 MAX_STREAMS_KEY = "SEALROOM_PRESENTATION_MAX_STREAMS"
 MAX_STREAMS_PER_USER_KEY = "SEALROOM_PRESENTATION_MAX_STREAMS_PER_USER"
 MAX_STREAMS_PER_UNIT_KEY = "SEALROOM_PRESENTATION_MAX_STREAMS_PER_UNIT"
+SHARED_SLOTS_KEY = "sealroom.presentation.shared_slots"
+LISTENER_KEY = "sealroom.presentation.listener"
 
 State = dict[str, Any]
 
@@ -78,17 +88,29 @@ class Notifier:
     def __init__(self) -> None:
         self._condition = threading.Condition()
         self._versions: dict[int, int] = {}
+        self._generation = 0
 
     def announce(self, hearing_id: int, version: int) -> None:
         with self._condition:
             self._versions[hearing_id] = max(version, self._versions.get(hearing_id, -1))
             self._condition.notify_all()
 
-    def wait(self, hearing_id: int, known: int, timeout: float) -> None:
-        """Until a version newer than ``known`` is announced, or ``timeout`` seconds."""
+    def wake_all(self) -> None:
+        """Every stream re-reads its state now (after notifications may have been missed)."""
         with self._condition:
+            self._generation += 1
+            self._condition.notify_all()
+
+    def wait(self, hearing_id: int, known: int, timeout: float) -> None:
+        """Until a version newer than ``known`` is announced, ``wake_all``, or ``timeout``
+        seconds."""
+        with self._condition:
+            generation = self._generation
             self._condition.wait_for(
-                lambda: self._versions.get(hearing_id, -1) > known, timeout=max(0.0, timeout)
+                lambda: (
+                    self._versions.get(hearing_id, -1) > known or self._generation != generation
+                ),
+                timeout=max(0.0, timeout),
             )
 
 
@@ -97,65 +119,76 @@ def notifier(app: Flask) -> Notifier:
     return found
 
 
-class StreamSlots:
-    """The process's stream slots, counted overall, per user and per unit."""
+def listening(app: Flask, engine: Engine) -> bool:
+    """Whether changes from other processes arrive as notifications now; the first call
+    starts this process's listener (PostgreSQL, unless turned off)."""
+    settings: ConsoleSettings | None = app.config.get("SEALROOM_SETTINGS")
+    if engine.dialect.name != "postgresql" or (settings and not settings.database_notifications):
+        return False
+    with _LISTENER_LOCK:
+        listener: ChangeListener | None = app.extensions.get(LISTENER_KEY)
+        if listener is None:
+            wake = notifier(app)
+            listener = ChangeListener(engine, wake.announce, wake.wake_all).start()
+            app.extensions[LISTENER_KEY] = listener
+    return listener.connected.is_set()
 
-    def __init__(self, limit: int, per_user: int, per_unit: int) -> None:
+
+_LISTENER_LOCK = threading.Lock()
+
+
+class ProcessSlots:
+    """This process's stream slots: they bound its threads, so they are counted here."""
+
+    def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.per_user = per_user
-        self.per_unit = per_unit
         self._lock = threading.Lock()
         self._open = 0
-        self._by_user: dict[int, int] = {}
-        self._by_unit: dict[str, int] = {}
 
-    def take(self, user_id: int, unit: str) -> Callable[[], None] | None:
-        """A slot for one of the streams of ``user_id`` (of ``unit``): its release function
-        (safe to call more than once), or None if the process, this user or this unit has no
-        slot left."""
+    def take(self) -> Callable[[], None] | None:
+        """A slot: its release function (safe to call more than once), or None."""
         with self._lock:
-            mine = self._by_user.get(user_id, 0)
-            ours = self._by_unit.get(unit, 0)
-            if self._open >= self.limit or mine >= self.per_user or ours >= self.per_unit:
+            if self._open >= self.limit:
                 return None
             self._open += 1
-            self._by_user[user_id] = mine + 1
-            self._by_unit[unit] = ours + 1
         released = False
 
         def release() -> None:
             nonlocal released
             with self._lock:
-                if released:
-                    return
-                released = True
-                self._open -= 1
-                _count_down(self._by_user, user_id)
-                _count_down(self._by_unit, unit)
+                if not released:
+                    released = True
+                    self._open -= 1
 
         return release
 
 
-def _count_down(counts: dict[Any, int], key: Any) -> None:
-    left = counts[key] - 1
-    if left:
-        counts[key] = left
-    else:
-        del counts[key]
-
-
 def stream_slot(app: Flask, user_id: int, unit: str) -> Callable[[], None] | None:
-    """Take one of the process's stream slots for ``user_id`` of ``unit``: its release
-    function, or None if all are in use or this user or unit already holds its share."""
-    slots: StreamSlots = app.extensions.setdefault(
-        SLOTS_KEY,
-        StreamSlots(
-            int(app.config.get(MAX_STREAMS_KEY, MAX_STREAMS)),
-            int(app.config.get(MAX_STREAMS_PER_USER_KEY, MAX_STREAMS_PER_USER)),
-            int(app.config.get(MAX_STREAMS_PER_UNIT_KEY, MAX_STREAMS_PER_UNIT)),
-        ),
+    """Take a stream slot for ``user_id`` of ``unit``: one of this process's, and one of the
+    user's and the unit's shares counted in the database across every process. Its release
+    function, or None if any of them is used up."""
+    process: ProcessSlots = app.extensions.setdefault(
+        SLOTS_KEY, ProcessSlots(int(app.config.get(MAX_STREAMS_KEY, MAX_STREAMS)))
     )
-    return slots.take(user_id, unit)
+    shared: SharedSlots = app.extensions.setdefault(SHARED_SLOTS_KEY, SharedSlots(db.engine))
+    release_thread = process.take()
+    if release_thread is None:
+        return None
+    slot = shared.take(
+        user_id,
+        unit,
+        per_user=int(app.config.get(MAX_STREAMS_PER_USER_KEY, MAX_STREAMS_PER_USER)),
+        per_unit=int(app.config.get(MAX_STREAMS_PER_UNIT_KEY, MAX_STREAMS_PER_UNIT)),
+    )
+    if slot is None:
+        release_thread()
+        return None
+
+    def release() -> None:
+        shared.release(slot)
+        release_thread()
+
+    return release
 
 
 def read_state(engine: Engine, hearing_id: int) -> tuple[int, State]:
@@ -222,6 +255,11 @@ def change(hearing_id: int, edit: Callable[[State], State]) -> Change:
                 )
                 landed = result.rowcount == 1  # type: ignore[attr-defined]
             if landed:
+                if db.engine.dialect.name == "postgresql":  # delivered on commit, to all
+                    db.session.execute(
+                        text("SELECT pg_notify(:channel, :change)"),
+                        {"channel": CHANNEL, "change": f"{hearing_id}:{version + 1}"},
+                    )
                 db.session.commit()
                 notifier(current_app).announce(hearing_id, version + 1)
                 return Change(version + 1, updated, state, changed=True)
@@ -251,9 +289,11 @@ def stream(app: Flask, engine: Engine, hearing_id: int, since: int | None) -> It
     context (none is kept alive for the stream's minutes)."""
     wake = notifier(app)
     lifetime = float(app.config.get(STREAM_SECONDS_KEY, STREAM_SECONDS))
+    settings: ConsoleSettings | None = app.config.get("SEALROOM_SETTINGS")
+    keepalive = settings.stream_keepalive_seconds if settings else KEEPALIVE_SECONDS
     started = time.monotonic()
     deadline = started + lifetime
-    next_keepalive = started + KEEPALIVE_SECONDS
+    next_keepalive = started + keepalive
     known = -1 if since is None else since
     yield f"retry: {RETRY_MS}\n\n"
     while True:
@@ -266,12 +306,9 @@ def stream(app: Flask, engine: Engine, hearing_id: int, since: int | None) -> It
             return
         if moment >= next_keepalive:
             yield ": keep-alive\n\n"
-            next_keepalive = moment + KEEPALIVE_SECONDS
-        wake.wait(
-            hearing_id,
-            known,
-            timeout=min(POLL_SECONDS, deadline - moment, next_keepalive - moment),
-        )
+            next_keepalive = moment + keepalive
+        poll = LISTENING_POLL_SECONDS if listening(app, engine) else POLL_SECONDS
+        wake.wait(hearing_id, known, timeout=min(poll, deadline - moment, next_keepalive - moment))
 
 
 def last_seen_version(header: str | None, query: str | None) -> int | None:

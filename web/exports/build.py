@@ -1,4 +1,5 @@
-"""Building an approved export on a worker thread, and the request's status along the way.
+"""Building an approved export as a job of the shared database (``web.jobs``: a worker, or a
+console that runs its own), and the request's status along the way.
 
 pending ──approve──> building ──> built
    │                    │
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select, update
 
 from evidence_store import StoreError, UsageError, VerificationError
@@ -31,15 +32,18 @@ from evidence_store.export import ExportedPackage, ExportSpec, export_bytes
 from web.audit import custody_log, record
 from web.evidence import console_settings, data_dir, evidence_store, session_index
 from web.exports import jobs as export_jobs
-from web.exports.jobs import COPYING, DONE, FAILED, JobKey, ProgressSink
+from web.exports.jobs import COPYING, DONE, FAILED, BuildProgress, JobKey, ProgressSink
 from web.exports.package import Exporter, build_export, clip_spec, session_spec
 from web.extensions import db
+from web.jobs import JobContext, alive, cancel, enqueue, give_up_expired
 from web.models import ExportRequest, User
 
 PENDING, APPROVED, REFUSED, BUILDING, BUILT = "pending", "approved", "refused", "building", "built"
 # "approved" without a package is what a build that crashed left before builds were tracked.
 RETRYABLE = (FAILED, APPROVED)
 INTERRUPTED = "interrupted"
+EXPORT_JOB = "export"
+JOBS_KEY = "sealroom.jobs"  # the app's own job runner, when it runs its jobs itself
 
 
 @dataclass(frozen=True)
@@ -80,26 +84,41 @@ def transition(request_id: int, old: tuple[str, ...], new: str, **values: Any) -
     return True
 
 
-def begin_build(request_id: int, old: tuple[str, ...], **values: Any) -> JobKey | None:
-    """Claim the build in this process, then move the request to "building"; None if the
+def begin_build(request_id: int, old: tuple[str, ...], actor: Actor, **values: Any) -> bool:
+    """Move the request from one of ``old`` to "building" and queue its build; False if the
     request was not in one of ``old`` (someone else decided, or it is being built)."""
+    # The job first: a "building" request with no job is what a dead process leaves.
+    job = enqueue(EXPORT_JOB, str(request_id), {"username": actor.username, "role": actor.role})
+    if transition(request_id, old, BUILDING, **values):
+        return True
+    cancel(job.id, "the request was decided or built meanwhile")  # a runner that took it
+    return False  # first finds it not "building" and does nothing
+
+
+def wake_runner() -> None:
+    """Tell this console's own runner (if it runs jobs) that a build is waiting."""
+    runner = current_app.extensions.get(JOBS_KEY)
+    if runner is not None:
+        runner.wake()
+
+
+def run_export(context: JobContext) -> None:
+    """The job handler: build the request ``context.ref``, claimed in this process while it
+    runs, its progress going to the job row as well."""
+    request_id = int(context.ref)
     key = job_key(request_id)
-    export_jobs.claim(key)  # first: a claimless "building" row counts as a dead process's
+    actor = Actor(context.actor.get("username", "?"), context.actor.get("role", "?"))
+
+    def publish(progress: BuildProgress) -> None:
+        context.report(progress.stage, progress.done, progress.total)
+
+    export_jobs.claim(key)
     try:
-        won = transition(request_id, old, BUILDING, **values)
-    except BaseException:
+        sink = ProgressSink(key, publish)
+        with export_jobs.build_slot():
+            build(request_id, actor, sink)
+    finally:
         export_jobs.release(key)
-        raise
-    if not won:
-        export_jobs.release(key)
-        return None
-    return key
-
-
-def start_build(key: JobKey, actor: Actor) -> None:
-    """Run the build of a request ``begin_build`` moved to "building", in the background."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    export_jobs.launch(app, key, lambda sink: build(key[1], actor, sink))
 
 
 def package_name(export: ExportRequest, spec: ExportSpec) -> str:
@@ -225,15 +244,22 @@ def _fail(
 
 
 def fail_interrupted() -> int:
-    """Fail the builds a previous console process left "building" (no thread here claims
-    them); they can be built again. Returns how many."""
+    """Fail the builds left "building" that nothing will finish: no job queued or held for
+    them (and none of this process's threads), or a job whose every attempt's runner
+    stopped. They can be built again. Returns how many."""
     failed: list[ExportRequest] = []
-    with export_jobs.claims_held() as alive:
+    give_up_expired(EXPORT_JOB)
+    with export_jobs.claims_held() as claimed:
+        live = alive(EXPORT_JOB)
         building = db.session.scalars(
             select(ExportRequest).where(ExportRequest.status == BUILDING)
         ).all()
         for export in building:
-            if job_key(export.id) not in alive and transition(export.id, (BUILDING,), FAILED):
+            if (
+                str(export.id) not in live
+                and job_key(export.id) not in claimed
+                and transition(export.id, (BUILDING,), FAILED)
+            ):
                 failed.append(export)
     for export in failed:
         record(
@@ -244,7 +270,7 @@ def fail_interrupted() -> int:
                 "clip_id": export.clip_id,
                 "outcome": FAILED,
                 "result": INTERRUPTED,
-                "reason": "the console stopped during the build",
+                "reason": "the process building it stopped, and no attempt finished",
             },
             actor="console",
             role="system",

@@ -39,6 +39,7 @@ from web.exports import jobs as export_jobs
 from web.exports.build import (
     BUILDING,
     BUILT,
+    EXPORT_JOB,
     PENDING,
     REFUSED,
     RETRYABLE,
@@ -49,13 +50,13 @@ from web.exports.build import (
     failures_of,
     job_key,
     now,
-    start_build,
     transition,
+    wake_runner,
 )
 from web.exports.download import SendOutcome, checked_chunks, digest_of, open_package
-from web.exports.jobs import JobKey
 from web.extensions import db
 from web.forms import ConfirmForm, PlainText, errors_of
+from web.jobs import latest
 from web.models import Clip, ExportRequest, User
 from web.roles import Role
 from web.visibility import (
@@ -199,11 +200,9 @@ def create() -> Response | tuple[str, int]:
     )
     if need_approval():
         flash(_("Export requested; a supervisor must approve it."), "ok")
-    else:
-        key = begin_build(export.id, (PENDING,))
-        if key is not None:
-            _start(key, None, export)
-            flash(_("The export package is being built."), "ok")
+    elif begin_build(export.id, (PENDING,), _actor()):
+        _start(None, export)
+        flash(_("The export package is being built."), "ok")
     return _back_to(export)
 
 
@@ -212,10 +211,11 @@ def create() -> Response | tuple[str, int]:
 def approve(request_id: int) -> Response:
     export = _confirmed(request_id)
     # The UPDATE decides: of two supervisors approving at once, one gets 409.
-    key = begin_build(export.id, (PENDING,), decided_by=current_user.id, decided_at=now())
-    if key is None:
+    if not begin_build(
+        export.id, (PENDING,), _actor(), decided_by=current_user.id, decided_at=now()
+    ):
         abort(409)
-    _start(key, "export_approved", export)
+    _start("export_approved", export)
     flash(_("Export approved; the package is being built."), "ok")
     return _back_to(export)
 
@@ -238,10 +238,9 @@ def retry(request_id: int) -> Response:
     export = _confirmed(request_id)
     if current_user.role_enum not in APPROVERS and export.requested_by != current_user.id:
         hidden(session_id=export.session_id, request_id=export.id, reason="not yours")
-    key = begin_build(export.id, RETRYABLE)
-    if key is None:
+    if not begin_build(export.id, RETRYABLE, _actor()):
         abort(409)
-    _start(key, "export_retried", export)
+    _start("export_retried", export)
     flash(_("The export package is being built again."), "ok")
     return _back_to(export)
 
@@ -253,16 +252,13 @@ def _confirmed(request_id: int) -> ExportRequest:
     return export
 
 
-def _start(key: JobKey, action: str | None, export: ExportRequest) -> None:
-    """Log the decision, then build in the background; a claim whose build never starts is
-    released, so the request is failed as interrupted rather than left building."""
+def _start(action: str | None, export: ExportRequest) -> None:
+    """Log the decision; the build is queued already, for a worker (or this console)."""
     try:
         if action:
             record(action, session_id=export.session_id, detail={"request_id": export.id})
-    except BaseException:
-        export_jobs.release(key)
-        raise
-    start_build(key, _actor())
+    finally:
+        wake_runner()
 
 
 def _back_to(export: ExportRequest) -> Response:
@@ -275,12 +271,23 @@ def progress(request_id: int) -> Response:
     """A build's progress, polled by the list: bytes of evidence copied of the total."""
     fail_interrupted()
     export = visible_export(request_id)
-    known = export_jobs.progress_of(job_key(export.id))
     body: dict[str, object] = {"id": export.id, "status": export.status}
-    body.update(known.as_json() if known else {"stage": None, "done": None, "total": None})
+    body.update(_progress_of(export.id))
     if export.status != BUILDING:
         body["stage"] = export.status
     return jsonify(body)
+
+
+def _progress_of(request_id: int) -> dict[str, object]:
+    """This process's own view of a build it runs, else what its job row says (a build run
+    by a worker or another replica)."""
+    known = export_jobs.progress_of(job_key(request_id))
+    if known is not None:
+        return known.as_json()
+    job = latest(EXPORT_JOB, str(request_id))
+    if job is None or not job.stage:
+        return {"stage": None, "done": None, "total": None}
+    return {"stage": job.stage, "done": job.done, "total": job.total}
 
 
 @blueprint.get("/<int:request_id>/download")

@@ -109,7 +109,7 @@ def first_refusal(place: str, index: int, found: str) -> bool:
 
 
 def _log_refusal(playback: Playback, refusal: Refusal) -> None:
-    found = f"{refusal.found_sha256}/{refusal.found_size}"
+    found = f"{refusal.path}:{refusal.found_sha256}/{refusal.found_size}"
     if not first_refusal(playback.place, refusal.index, found):
         return
     entry = record(
@@ -117,7 +117,7 @@ def _log_refusal(playback: Playback, refusal: Refusal) -> None:
         session_id=playback.session_id,
         detail={
             **playback.detail,
-            "segment": refusal.name,
+            "segment": refusal.path.removeprefix("segments/"),
             "index": refusal.index,
             "sealed_sha256": refusal.sealed_sha256,
             "found_sha256": refusal.found_sha256,

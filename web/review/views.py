@@ -16,6 +16,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
@@ -29,25 +30,35 @@ from werkzeug.wrappers import Response
 from evidence_store import (
     Manifest,
     TamperedError,
+    UsageError,
     VerificationError,
     layout,
+    runs,
     verify_session,
 )
-from evidence_store.index import SessionSearch, read_links, read_manifest
-from web.access import allow
+from evidence_store.export import ASSETS
+from evidence_store.index import SessionPage, SessionSearch, read_links, read_manifest
+from web.access import allow, public
 from web.audit import custody_log, record
 from web.display import clock_ms, localtime, state_label
 from web.evidence import (
     console_settings,
     data_dir,
     evidence_store,
-    refresh_index,
+    session_index,
     witnessing,
 )
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm, errors_of
 from web.models import ROOT_UNIT, Bookmark
-from web.playback import Playback, refuse_unverified, serve_segment, session_player, session_seals
+from web.playback import (
+    TRACK_ID,
+    Playback,
+    refuse_unverified,
+    serve_segment,
+    session_player,
+    session_seals,
+)
 from web.roles import ALARM_READERS, EVIDENCE_READERS
 from web.trust import (
     last_verdict,
@@ -60,12 +71,13 @@ from web.trust import (
 from web.visibility import EventScope, known_units, visible_session, visible_units
 
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
+MAX_PAGE = 10_000  # deeper than anyone pages; a search narrows faster
 
 
 @blueprint.get("/")
 @allow(*EVIDENCE_READERS)
-def sessions() -> str:
-    index = refresh_index()
+def sessions() -> str | tuple[str, int]:
+    """The list and search: the catalog alone, newest first, a page at a time."""
     form = SearchForm(request.args)
     filters: dict[str, str] = {}
     if form.validate():
@@ -82,9 +94,18 @@ def sessions() -> str:
         investigator=filters.get("investigator", ""),
         date_from=filters.get("date_from", ""),
         date_to=filters.get("date_to", ""),
+        timezone=console_settings().timezone,  # a day is a day where the console is
     )
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    rows = index.search(search, page=page, per_page=console_settings().page_size)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_PAGE)
+    try:
+        rows = session_index().search(search, page=page, per_page=console_settings().page_size)
+    except UsageError as bad:
+        flash(_("Dates are written YYYY-MM-DD (%(why)s).", why=str(bad)), "error")
+        empty = SessionPage([], 1, console_settings().page_size, 0)
+        page_of_nothing = render_template(
+            "review/list.html", rows=empty, form=form, filters=filters, verdicts={}, open_alarms=0
+        )
+        return page_of_nothing, 400
     record("list_sessions", detail={"filters": filters, "page": page})
     return render_template(
         "review/list.html",
@@ -114,7 +135,15 @@ def detail(session_id: str) -> str:
         if manifest
         else [link.segment for link in links if link.segment is not None]
     )
-    player = session_player(store, session_id, segments)
+    started = next((link.event for link in links if link.event is not None), None)
+    player = session_player(
+        store,
+        session_id,
+        segments,
+        media=started.media if started is not None else None,
+        metadata=started.metadata if started is not None else None,
+        runs=runs(manifest) if manifest else None,
+    )
     bookmarks = db.session.scalars(
         select(Bookmark)
         .where(
@@ -154,11 +183,15 @@ def segment(session_id: str, index: int) -> Response:
     visible_session(session_id)
     if not 0 <= index < 10**6:
         abort(404)
+    return _serve(session_id, index, None)
+
+
+def _serve(session_id: str, index: int, track: str | None) -> Response:
     store = evidence_store()
     playback = Playback(session_id=session_id, place=session_id)
-    name = layout.segment_name(index)
+    name = layout.segment_path(index, track).removeprefix("segments/")
     try:
-        seal = session_seals().segment(store, session_id, index)
+        seal = session_seals().segment(store, session_id, index, track)
     except VerificationError as failure:
         message = _(
             "Segment %(name)s is not played: the chain that seals it does not verify "
@@ -178,6 +211,30 @@ def segment(session_id: str, index: int) -> Response:
         abort(404)  # no signed link seals a segment of that number (yet)
     message = _("Segment %(name)s does not match its seal and is not played.", name=name)
     return serve_segment(store, playback, seal, message)
+
+
+@blueprint.get("/<session_id>/tracks/<track>/<int:index>.mp4")
+@allow(*EVIDENCE_READERS)
+def track_segment(session_id: str, track: str, index: int) -> Response:
+    """A passthrough session's sealed segment of ``track``, as ``segment`` serves the
+    others: sent only if it is what its signed link seals, checked as it is served."""
+    visible_session(session_id)
+    if not TRACK_ID.fullmatch(track) or not 0 <= index < 10**6:
+        abort(404)
+    return _serve(session_id, index, track)
+
+
+@blueprint.get("/player/tracks.js")
+@public
+def tracks_script() -> Response:
+    """The multi-track player: code only, no evidence (the export ships the same file)."""
+    return send_file(ASSETS / "tracks.js", mimetype="text/javascript", max_age=0)
+
+
+@blueprint.get("/player/tracks.css")
+@public
+def tracks_style() -> Response:
+    return send_file(ASSETS / "tracks.css", mimetype="text/css", max_age=0)
 
 
 @blueprint.post("/<session_id>/verify")

@@ -6,7 +6,6 @@ be reached it says so plainly: it never shows a recording that is not happening.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from flask import (
@@ -42,6 +41,7 @@ from web.extensions import db
 from web.forms import PlainLines, PlainText, errors_of, lines_of
 from web.labels import spoken
 from web.models import Room, Unit
+from web.recorders import recorder_client
 from web.roles import Role
 from web.terminal.seal_sheet import qr_svg, seal_sheet_pdf, seal_text
 from web.visibility import unit_of, visible_units
@@ -58,9 +58,6 @@ PAUSE_REASONS = [
     _l("Meal break"),
 ]
 RESUME_REASONS = [_l("Questioning resumes"), _l("Lawyer present")]
-NO_CREDENTIAL = (
-    "no recorder credential: set [console] recorder_token_file or $SEALROOM_RECORDER_TOKEN"
-)
 STOP_REASONS = [
     _l("Questioning finished"),
     _l("Ended at the accused's request"),
@@ -94,7 +91,7 @@ class ReasonForm(FlaskForm):
 
 
 class NoRecorderCredential(SealroomError):
-    """The console has no token for the recorders' control API."""
+    """The console cannot make a room's token: the installation's room key is unreadable."""
 
 
 def _room(code: str) -> Room:
@@ -105,19 +102,12 @@ def _room(code: str) -> Room:
 
 
 def _client(room: Room) -> RecorderClient:
-    """The room's recorder, with the console's token; NoRecorderCredential without one."""
-    settings = console_settings()
-    token = ""
-    if settings.recorder_token_file is not None:
-        try:
-            token = settings.recorder_token_file.read_text(encoding="utf-8").strip()
-        except OSError:
-            token = ""
-    else:
-        token = os.environ.get("SEALROOM_RECORDER_TOKEN", "").strip()
-    if not token:
-        raise NoRecorderCredential(NO_CREDENTIAL)
-    return RecorderClient(room.recorder_url, token, timeout=5.0)
+    """The room's recorder, with the room's own token, its identity checked before use;
+    NoRecorderCredential when the installation's room key cannot be read."""
+    try:
+        return recorder_client(data_dir().root, console_settings(), room.code, room.recorder_url)
+    except UsageError as problem:  # the room key: unreadable, or too short
+        raise NoRecorderCredential(str(problem)) from problem
 
 
 def _unavailable(problem: SealroomError) -> str:
@@ -201,7 +191,7 @@ def status(code: str) -> WerkzeugResponse:
         client = _client(room)
         current = client.status()
         level = client.audio_level()
-    except SealroomError as problem:  # unreachable, no credential, or a refused token
+    except SealroomError as problem:  # unreachable, no credential, or not the room it claims
         response = jsonify({"reachable": False, "error": _unavailable(problem)})
         response.status_code = 503
         return response

@@ -12,7 +12,7 @@ from evidence_store.installation import DataDir
 from tests.support.console import PASSWORD, Console, build_console, csrf_token, login
 from web.app import create_app
 from web.audit import custody_log
-from web.cli.demo_room import recorder_token
+from web.recorders import room_key
 from web.settings import ConsoleSettings
 
 
@@ -166,7 +166,7 @@ def test_repeated_failures_lock_the_account_and_are_logged(console: Console) -> 
     with console.app.app_context():
         failures = custody_log().entries(action="login_failed", actor="auditor")
     assert len(failures) == 6
-    assert failures[-1].detail == {"reason": "account locked"}
+    assert failures[-1].detail == {"reason": "account locked", "filed_under": "hanoi"}
     assert failures[0].ip == "127.0.0.1"
 
 
@@ -192,12 +192,12 @@ def test_generated_secrets_are_private_whole_and_made_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SEALROOM_SECRET_KEY", raising=False)
-    monkeypatch.delenv("SEALROOM_RECORDER_TOKEN", raising=False)
+    monkeypatch.delenv("SEALROOM_ROOM_KEY", raising=False)
     data = DataDir.resolve(tmp_path)
     first = create_app(data, ConsoleSettings()).secret_key
     again = create_app(data, ConsoleSettings()).secret_key
-    token = recorder_token(tmp_path)
-    assert recorder_token(tmp_path) == token and first == again and first
-    for name in ("console-secret", "recorder-token"):
+    key = room_key(tmp_path, ConsoleSettings())
+    assert room_key(tmp_path, ConsoleSettings()) == key and first == again and first
+    for name in ("console-secret", "room-key"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

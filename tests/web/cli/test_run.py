@@ -25,6 +25,7 @@ from recorder.cli.__main__ import read_sections
 from sealroom.config import load_config
 from tests.support.browser import free_port, wait_for
 from web.cli.demo_room import recorder_sections
+from web.recorders import room_token
 from web.settings import SETTINGS_KEY as CONSOLE_SETTINGS
 
 pytestmark = pytest.mark.slow
@@ -81,15 +82,17 @@ def test_run_prints_a_one_time_password_that_logs_in(tmp_path: Path) -> None:
         wait_for(
             f"http://127.0.0.1:{recorder_port}/status",
             timeout=30,
-            headers={
-                "Authorization": "Bearer "
-                + (tmp_path / "data" / "recorder-token").read_text().strip()
-            },
+            headers={"Authorization": f"Bearer {demo_token(tmp_path / 'data')}"},
         )
     finally:
         process.terminate()
         process.wait(timeout=30)
     assert log.read_text().count("one-time password") == 1
+
+
+def demo_token(data: Path) -> str:
+    """The demo room's own token, derived from the room key `run` generated."""
+    return room_token((data / "room-key").read_bytes().strip(), "demo")
 
 
 def start_run(
@@ -135,7 +138,7 @@ def test_stopping_run_stops_the_recorder_service_it_started(
     pid = 0
     try:
         pid = recorder_pid(log)
-        token = (tmp_path / "data" / "recorder-token").read_text().strip()
+        token = demo_token(tmp_path / "data")
         wait_for(f"http://127.0.0.1:{port}/login")
         wait_for(
             f"http://127.0.0.1:{recorder_port}/status",
@@ -170,7 +173,7 @@ def test_run_hands_the_recorder_service_the_configuration_it_loaded(tmp_path: Pa
             timeout=60,
             headers={"Authorization": "Bearer " + "t" * 40},
         )
-        generated = (tmp_path / "data" / "recorder-token").read_text().strip()
+        generated = demo_token(tmp_path / "data")
         refused = urllib.request.Request(
             f"http://127.0.0.1:{recorder_port}/status",
             headers={"Authorization": f"Bearer {generated}"},

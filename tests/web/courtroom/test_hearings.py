@@ -574,15 +574,16 @@ def test_the_event_stream_follows_versions_and_ends(
     assert events[0]["state"]["blank"] is True and events[0]["server_time"] > 0
 
 
-def test_live_screens_cannot_take_every_server_thread(court: Court) -> None:
+def test_live_screens_cannot_take_every_server_thread(
+    court: Court, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Here the process's threads are the limit: the unit's share does not get in the way.
+    monkeypatch.setitem(court.app.config, presentation.MAX_STREAMS_PER_UNIT_KEY, 100)
     clerk = client_for(court.app, "court-clerk")
     hearing_id = new_hearing(clerk, case="VKS-streams")
     url = f"/hearings/{hearing_id}/events"
     clients = [client_for(court.app, u) for u in ("court-clerk", "prosecutor")]
     per_user = presentation.MAX_STREAMS_PER_USER  # two users' shares fill the process's 8
-    # Both are of one unit here: lift the unit's share to see the process's cap alone.
-    court.app.config[presentation.MAX_STREAMS_PER_UNIT_KEY] = 2 * per_user
-    court.app.extensions.pop(presentation.SLOTS_KEY, None)
     open_streams = [c.get(url) for c in clients for _ in range(per_user)]
     assert all(r.status_code == 200 for r in open_streams)
     for client in clients:  # every slot is taken
@@ -596,8 +597,6 @@ def test_live_screens_cannot_take_every_server_thread(court: Court) -> None:
     for _ in range(2):  # every slot was given back
         with clerk.get(url) as later:
             assert later.status_code == 200
-    court.app.config.pop(presentation.MAX_STREAMS_PER_UNIT_KEY)
-    court.app.extensions.pop(presentation.SLOTS_KEY, None)
 
 
 def test_one_unit_cannot_take_every_live_screen(court: Court) -> None:
@@ -617,10 +616,29 @@ def test_one_unit_cannot_take_every_live_screen(court: Court) -> None:
         response.close()
 
 
-def test_one_user_cannot_take_every_live_screen(court: Court) -> None:
-    # Both users are of one unit: lift the unit's share to see the user's alone.
-    court.app.config[presentation.MAX_STREAMS_PER_UNIT_KEY] = presentation.MAX_STREAMS
-    court.app.extensions.pop(presentation.SLOTS_KEY, None)
+def test_presenters_of_one_unit_share_its_live_screens(court: Court) -> None:
+    """Counted per unit (in the database, as every replica counts): two presenters of one
+    unit share its slots, however few each holds."""
+    clerk = client_for(court.app, "court-clerk")
+    prosecutor = client_for(court.app, "prosecutor")  # of the same unit
+    hearing_id = new_hearing(clerk, case="VKS-unit")
+    url = f"/hearings/{hearing_id}/events"
+    half = presentation.MAX_STREAMS_PER_UNIT // 2
+    screens = [c.get(url) for c in (clerk, prosecutor) for _ in range(half)]
+    assert all(r.status_code == 200 for r in screens)
+    assert half < presentation.MAX_STREAMS_PER_USER  # neither user is at their own limit
+    assert clerk.get(url).status_code == 503
+    screens.pop().close()
+    with clerk.get(url) as again:
+        assert again.status_code == 200
+    for response in screens:
+        response.close()
+
+
+def test_one_user_cannot_take_every_live_screen(
+    court: Court, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(court.app.config, presentation.MAX_STREAMS_PER_UNIT_KEY, 100)
     clerk = client_for(court.app, "court-clerk")
     hearing_id = new_hearing(clerk, case="VKS-tabs")
     url = f"/hearings/{hearing_id}/events"
@@ -636,5 +654,3 @@ def test_one_user_cannot_take_every_live_screen(court: Court) -> None:
         assert again.status_code == 200
     for response in tabs:
         response.close()
-    court.app.config.pop(presentation.MAX_STREAMS_PER_UNIT_KEY)
-    court.app.extensions.pop(presentation.SLOTS_KEY, None)

@@ -34,6 +34,7 @@ from tests.support.console import (
     PASSWORD,
     Console,
     build_console,
+    catalog_reporter,
     csrf_token,
     login,
     record_session,
@@ -562,6 +563,7 @@ def record_long_session(console: Console, segments: int, size: int) -> str:
         console.data.signer(),
         SessionMetadata(case_number="VKS-7/2026", room="Phòng 1", unit="hanoi-bd"),
         MEDIA,
+        on_head=catalog_reporter(console.data).on_head,
     )
     for index in range(segments):
         writer.inflight_path(index).write_bytes(os.urandom(size))

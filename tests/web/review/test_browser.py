@@ -15,8 +15,9 @@ import pytest
 
 from tests.support.browser import free_port, log_in, shot, wait_for, wait_js
 from tests.support.console import build_console
+from web.recorders import room_key, room_token
+from web.settings import ConsoleSettings
 
-TOKEN = "browser-test-token-" + os.urandom(8).hex()
 pytestmark = pytest.mark.slow
 
 
@@ -34,7 +35,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
     recorder_port, console_port = free_port(), free_port()
     recorder_url = f"http://127.0.0.1:{recorder_port}"
     console = build_console(data_dir, recorder_url=recorder_url)
-    env = {**os.environ, "SEALROOM_RECORDER_TOKEN": TOKEN}
+    token = room_token(room_key(data_dir, ConsoleSettings()), "room1")  # the room's own
+    env = {**os.environ, "SEALROOM_RECORDER_TOKEN": token}
     env.pop("SEALROOM_DATA_DIR", None)
     config = root / "recorder.toml"  # a small picture keeps the test light on two cores
     config.write_text("[recorder]\nwidth = 320\nheight = 240\nfps = 15\nsegment_seconds = 1\n")
@@ -63,7 +65,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
         root / "console.log",
     )
     try:
-        wait_for(f"{recorder_url}/status", headers={"Authorization": f"Bearer {TOKEN}"})
+        wait_for(f"{recorder_url}/status", headers={"Authorization": f"Bearer {token}"})
         wait_for(f"http://127.0.0.1:{console_port}/login")
         yield {"base": f"http://127.0.0.1:{console_port}", "console": console, "root": root}
     finally:

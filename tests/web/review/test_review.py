@@ -21,6 +21,7 @@ from tests.support.console import (
     PASSWORD,
     Console,
     build_console,
+    catalogue,
     csrf_token,
     login,
     record_session,
@@ -187,7 +188,7 @@ def test_units_and_users_from_the_command_line(tmp_path: Path) -> None:
         "username": "root-admin",
         "role": "admin",
         "unit": "supreme",
-        "awaiting_approval": False,  # an administrator reads no evidence: no second one needed
+        "awaiting_approval": False,  # the first administrator (bootstrap): nobody could approve
     }
     again = sealroom(
         "users",
@@ -225,14 +226,17 @@ def test_a_session_whose_first_link_is_unreadable_is_damaged_and_belongs_to_the_
     tmp_path: Path,
 ) -> None:
     """The console used to leave such a session out of every list; it is shown as damaged,
-    with its reason, to the root unit only (its own unit cannot be read any more)."""
+    with its reason, to the root unit only (its own unit cannot be read any more). No room
+    reported it: reconcile found it so."""
     console = build_console(tmp_path)
     with console.app.app_context():
         create_user("vks-toi-cao", role="prosecutor", unit="supreme", password=PASSWORD)
-    first = console.data.store().path(f"sessions/{console.own_session}/chain/000000.json")
+    damaged = record_session(console.data, "hanoi-bd", "VKS-3/2026", b"\0" * 64, report=False)
+    first = console.data.store().path(f"sessions/{damaged}/chain/000000.json")
     first.chmod(0o644)
     first.write_bytes(b"{")
-    url = f"/sessions/{console.own_session}"
+    catalogue(console.app)
+    url = f"/sessions/{damaged}"
     top = console.app.test_client()
     login(top, "vks-toi-cao")
     listed = top.get("/sessions/").get_data(as_text=True)
@@ -249,7 +253,7 @@ def test_the_console_and_the_command_line_share_one_session_index(tmp_path: Path
     console = build_console(tmp_path / "data")
     client = console.app.test_client()
     login(client, "prosecutor")
-    assert client.get("/sessions/").status_code == 200  # the list refreshes the index
+    assert client.get("/sessions/").status_code == 200
     indexed = run_sealroom("sessions", "--index", "--json", data_dir=console.data.root)
     assert indexed.returncode == 0, indexed.stderr
     from_store = run_sealroom("sessions", "--json", data_dir=console.data.root)

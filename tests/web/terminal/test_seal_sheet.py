@@ -44,7 +44,7 @@ def test_the_pdf_holds_the_facts_and_the_seal(console: Console) -> None:
         assert expected in text, expected
     with console.app.app_context():
         printed = custody_log().entries(session_id=console.own_session, action="seal_sheet_printed")
-    assert printed[-1].detail == {"format": "pdf"}
+    assert printed[-1].detail == {"format": "pdf", "filed_under": "hanoi-bd"}
 
 
 def test_another_units_investigator_gets_no_pdf(console: Console) -> None:

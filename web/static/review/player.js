@@ -8,8 +8,23 @@
 // Bookmarks, markers, speed and frame step are review.js's.
 (function () {
   "use strict";
-  const video = document.getElementById("player");
   const data = JSON.parse(document.getElementById("player-data").textContent);
+  const tracks = document.getElementById("tracks");
+  if (tracks && data.tracks) {
+    // A passthrough session: every camera and the sound in step (tracks.js, loaded before
+    // this script), each segment served only if it matches its seal.
+    const refused = function (src) {
+      return fetch(src, { method: "HEAD", credentials: "same-origin" })
+        .then(function (response) { return response.status === 409; })
+        .catch(function () { return false; });
+    };
+    const start = function () {
+      window.sealroomPlayer = new window.SealroomTracks.Player(tracks, data, { checkRefusal: refused });
+    };
+    if (window.SealroomTracks) { start(); } else { window.addEventListener("load", start); }
+    return;
+  }
+  const video = document.getElementById("player");
   if (!video || !data.segments.length) return;
   const AHEAD_SECONDS = 12;   // buffer this much beyond the playhead
   const BEHIND_SECONDS = 30;  // and drop what is further behind, to bound memory
