@@ -98,6 +98,7 @@ def _get_urls(console: Console, role: Role) -> list[str]:
     values = {
         "session_id": console.own_session,
         "index": 0,
+        "track": "cam1",
         "code": "room1",
         "bookmark_id": 1,
         "user_id": 1,
