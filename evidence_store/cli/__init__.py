@@ -5,6 +5,7 @@ package's commands share (``--data-dir``, ``--json``, the one-line errors and ex
 from evidence_store.cli import authority, bucket, catalog, doctor, evidence, timestamps
 from evidence_store.cli.catalog import reconcile_installation
 from evidence_store.cli.options import (
+    PLAIN_TEXT,
     SETTINGS_KEY,
     byte_progress,
     data_dir_from,
@@ -26,6 +27,7 @@ COMMANDS = [
 
 __all__ = [
     "COMMANDS",
+    "PLAIN_TEXT",
     "SETTINGS_KEY",
     "byte_progress",
     "data_dir_from",
