@@ -19,6 +19,7 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -42,9 +43,10 @@ from evidence_store.timefmt import TIMESTAMP_PATTERN, parse_utc
 FORMAT_VERSION: Literal[1] = 1
 
 # Characters that may not appear in metadata text: C0 and C1 controls (newline, tab, DEL and
-# the rest), the Unicode line and paragraph separators, and the bidirectional overrides and
-# isolates, which make text display other than it is stored.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# the rest), the Unicode line and paragraph separators, and the format characters (category
+# Cf: bidirectional overrides, isolates and marks, zero-width spaces and joiners), which are
+# invisible and make text display other than it is stored.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 _CHARACTER_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}
 # Set by ``parse`` (and other readers of stored documents): what was sealed is read as it was
 # sealed, so a session sealed before the rule existed still verifies.
@@ -54,7 +56,7 @@ STORED = "stored"
 def control_character(text: str) -> str | None:
     """The first character of ``text`` that metadata may not hold, or None."""
     for character in text:
-        if character in _BIDI_CONTROLS or unicodedata.category(character) in ("Cc", "Zl", "Zp"):
+        if unicodedata.category(character) in _REFUSED_CATEGORIES:
             return character
     return None
 
@@ -85,8 +87,9 @@ def plain_text_problem(text: str) -> str | None:
     return f"contains {what}: write it on one line, without control characters"
 
 
-def _plain_text(value: str, info: ValidationInfo) -> str:
-    if isinstance(info.context, dict) and info.context.get(STORED):
+def _plain_text(value: Any, info: ValidationInfo) -> Any:
+    # Before trimming: a trailing line break is refused, not quietly stripped away.
+    if not isinstance(value, str) or (isinstance(info.context, dict) and info.context.get(STORED)):
         return value
     problem = plain_text_problem(value)
     if problem is not None:
@@ -109,12 +112,12 @@ Timestamp = Annotated[str, StringConstraints(pattern=TIMESTAMP_PATTERN), AfterVa
 Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
-    AfterValidator(_plain_text),
+    BeforeValidator(_plain_text),
 ]
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
-    AfterValidator(_plain_text),
+    BeforeValidator(_plain_text),
 ]
 SessionId = Annotated[str, StringConstraints(pattern=r"^s-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")]
 

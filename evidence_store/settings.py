@@ -349,6 +349,12 @@ class EvidenceSettings(BaseModel):
     witness_timeout_seconds: float = Field(
         default=5.0, gt=0, le=120, description="how long one request to the witness may take"
     )
+    witness_late_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="a receipt received later than this after its head was signed is flagged "
+        "LATE by `sealroom verify`; none: 2 x segment_seconds + 30 s",
+    )
     tsa_url: str | None = Field(
         default=None,
         description="RFC 3161 time-stamp authority (http or https URL); $SEALROOM_TSA_URL wins",

@@ -86,6 +86,7 @@ def init_access(app: Flask) -> None:
                     "path": request.path[:300],
                     "method": request.method,
                 },
+                denial=True,
             )
             abort(403)
         if current_user.must_change_password and request.endpoint not in BEFORE_PASSWORD_CHANGE:

@@ -119,7 +119,7 @@ def create_app(
     def language(code: str) -> Response:
         if code in SUPPORTED_LANGUAGES:
             session["lang"] = code
-        return redirect(url_for("home"))
+        return redirect(_same_site(request.args.get("next", "")) or url_for("home"))
 
     return app
 
@@ -174,6 +174,7 @@ def start_jobs(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from web.admin import blueprint as admin
+    from web.alarms import blueprint as alarms
     from web.auth import blueprint as auth
     from web.catalog import blueprint as catalog
     from web.clips import blueprint as exhibits
@@ -195,9 +196,17 @@ def _register_blueprints(app: Flask) -> None:
         courtroom,
         exports,
         catalog,
+        alarms,
     )
     for blueprint in every:
         app.register_blueprint(blueprint)
+
+
+def _same_site(path: str) -> str | None:
+    """A path on this console to go back to; anything else (another site) is ignored."""
+    if path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return None
 
 
 def _locale() -> str:
@@ -272,7 +281,11 @@ def _error_pages(app: Flask) -> None:
         401: _l("Please log in."),
         403: _l("Not allowed."),
         404: _l("Not found."),
+        405: _l("This address does not accept that kind of request."),
+        409: _l("Not possible in the current state."),
         413: _l("Too large."),
+        429: _l("Too many requests: wait a moment, then try again."),
+        500: _l("Something went wrong on the server. Nothing was changed; try again."),
         503: _l("Unavailable."),
     }
 

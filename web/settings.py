@@ -124,8 +124,16 @@ class ConsoleSettings(BaseModel):
     )
     two_person_rule: bool = Field(
         default=True,
-        description="creating an account that can read evidence, or giving one a new role "
-        "or unit, waits for a second administrator's approval",
+        description="creating or promoting an administrator or an account that can read "
+        "evidence, giving one a new unit, and an administrator setting a password wait for a "
+        "second administrator's approval",
+    )
+    min_password_score: int = Field(
+        default=3,
+        ge=0,
+        le=4,
+        description="the least strength (zxcvbn's 0-4 scale) a new password must have, "
+        "beside 12+ characters, no common password and no username",
     )
     directory: DirectorySettings | None = Field(
         default=None, description="LDAP / Active Directory login ([console.directory])"

@@ -17,6 +17,7 @@ from evidence_store.cli.backup import BACKUP_DATABASES, CONFIG_PATH
 from evidence_store.cli.catalog import reconcile_installation
 from evidence_store.cli.doctor import DOCTOR_CHECKS
 from evidence_store.cli.options import (
+    PLAIN_TEXT,
     SETTINGS_KEY,
     byte_progress,
     data_dir_from,
@@ -43,6 +44,7 @@ __all__ = [
     "COMMANDS",
     "CONFIG_PATH",
     "DOCTOR_CHECKS",
+    "PLAIN_TEXT",
     "SETTINGS_KEY",
     "byte_progress",
     "data_dir_from",

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evidence_store import DeviceStats, PresentPerson, SessionMetadata, UsageError, first_error
 from evidence_store.cli import (
+    PLAIN_TEXT,
     data_dir_from,
     data_dir_option,
     emit_json,
@@ -58,15 +59,26 @@ def _size(text: str) -> tuple[int, int]:
 @click.option(
     "--room",
     required=True,
+    type=PLAIN_TEXT,
     help="Room name, e.g. P1-VKS-HaNoi; its [rooms.<name>] profile names the devices.",
 )
-@click.option("--case", "case_number", required=True, help="Case number.")
+@click.option("--case", "case_number", required=True, type=PLAIN_TEXT, help="Case number.")
 @click.option("--duration", type=float, required=True, help="Seconds to record.")
-@click.option("--accused", multiple=True, help="Name of an accused person (repeatable).")
-@click.option("--investigator", multiple=True, help="Name of an investigator (repeatable).")
-@click.option("--present", multiple=True, help="Someone else present, NAME:ROLE (repeatable).")
+@click.option(
+    "--accused", multiple=True, type=PLAIN_TEXT, help="Name of an accused person (repeatable)."
+)
+@click.option(
+    "--investigator", multiple=True, type=PLAIN_TEXT, help="Name of an investigator (repeatable)."
+)
+@click.option(
+    "--present",
+    multiple=True,
+    type=PLAIN_TEXT,
+    help="Someone else present, NAME:ROLE (repeatable).",
+)
 @click.option(
     "--unit",
+    type=PLAIN_TEXT,
     default=None,
     help="The unit (procuracy) the session belongs to; the room profile's unit, if it has one.",
 )

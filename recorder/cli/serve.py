@@ -23,7 +23,7 @@ from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from evidence_store import UsageError
-from evidence_store.cli import data_dir_from, data_dir_option
+from evidence_store.cli import PLAIN_TEXT, data_dir_from, data_dir_option
 from evidence_store.index import reporting
 from evidence_store.metrics import (
     BacklogReader,
@@ -78,7 +78,12 @@ def recorder_group() -> None:
 
 
 @recorder_group.command()
-@click.option("--room", required=True, help="The room this service records, e.g. P1-VKS-HaNoi.")
+@click.option(
+    "--room",
+    required=True,
+    type=PLAIN_TEXT,
+    help="The room this service records, e.g. P1-VKS-HaNoi.",
+)
 @click.option("--host", default=None, help="Address to listen on (default from config: 127.0.0.1).")
 @click.option(
     "--port",
@@ -94,6 +99,7 @@ def recorder_group() -> None:
 @metrics_options
 @click.option(
     "--unit",
+    type=PLAIN_TEXT,
     default=None,
     help="The unit the room is registered to, when its profile names none; its sessions "
     "are filed there, whatever a request names.",

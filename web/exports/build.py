@@ -14,12 +14,15 @@ custody event with the reason; it can then be built again.
 
 from __future__ import annotations
 
+import re
 import shutil
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select, update
@@ -27,7 +30,7 @@ from sqlalchemy import select, update
 from evidence_store import StoreError, UsageError, VerificationError
 from evidence_store.export import ExportedPackage, ExportSpec, export_bytes
 from web.audit import custody_log, record
-from web.evidence import data_dir, evidence_store
+from web.evidence import console_settings, data_dir, evidence_store, session_index
 from web.exports import jobs as export_jobs
 from web.exports.jobs import COPYING, DONE, FAILED, BuildProgress, JobKey, ProgressSink
 from web.exports.package import Exporter, build_export, clip_spec, session_spec
@@ -119,7 +122,30 @@ def run_export(context: JobContext) -> None:
 
 
 def package_name(export: ExportRequest, spec: ExportSpec) -> str:
-    return f"{export.id:06d}-{spec.clip_ref or export.session_id}.zip"
+    """A name a person can read and file: case, exhibit (or "session"), the day it was asked
+    for (the console's time zone) and the request's number, which keeps names unique:
+    VKS-12-2026_VC-01_2026-12-07_7.zip.
+    Only ASCII letters, digits and '-': any file system, any archive tool."""
+    summary = session_index().get(export.session_id)
+    case = summary.case_number if summary else ""
+    created = export.created_at or now()
+    if created.tzinfo is None:  # SQLite hands UTC back without its zone
+        created = created.replace(tzinfo=UTC)
+    created = created.astimezone(ZoneInfo(console_settings().timezone))  # the seal sheet's day
+    parts = [
+        _ascii_slug(case) or "case",
+        _ascii_slug(spec.exhibit_number) or ("clip" if spec.clip_ref else "session"),
+        created.strftime("%Y-%m-%d"),
+        str(export.id),
+    ]
+    return "_".join(parts) + ".zip"
+
+
+def _ascii_slug(text: str, limit: int = 40) -> str:
+    """Vietnamese without its marks (đ as d), everything else but letters and digits as '-'."""
+    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return re.sub(r"[^A-Za-z0-9]+", "-", plain).strip("-")[:limit].strip("-")
 
 
 def spec_of(export: ExportRequest) -> ExportSpec:

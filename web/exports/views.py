@@ -4,9 +4,10 @@ A prosecutor or court clerk asks for an export of a session or a clip, with a re
 the configuration requires it (``exports_need_approval``, on by default) a supervisor of the
 unit approves or refuses it; then the package is built in the background as a .zip under
 ``<data_dir>/exports/`` (``web.exports.build``), verified as it is built, while the list shows
-its progress. A failed build can be built again. Only the person who asked may download it,
-and only bytes that still hash to what the build recorded (``web.exports.download``). Every
-step is a custody event.
+its progress. A failed build can be built again. Everyone of the case's team whose role reads
+exports (requesters, supervisors, auditors of the unit) may download it, and only bytes
+that still hash to what the build recorded (``web.exports.download``). Every step is a
+custody event.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from web.access import allow
 from web.audit import record
@@ -76,8 +77,29 @@ VIEWERS = REQUESTERS | APPROVERS | {Role.AUDITOR}
 
 class ExportRequestForm(FlaskForm):
     session_id = StringField(validators=[Optional(), Length(max=40)])
-    clip_id = IntegerField(validators=[Optional(), NumberRange(min=1)])
+    # As people see a clip: its exhibit number ("VC-01"), or clip-7 / 7.
+    clip_id = StringField(validators=[Optional(), Length(max=50), PlainText()])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000), PlainText()])
+
+
+def _clip_named(ref: str, session_id: str) -> Clip | str:
+    """The clip ``ref`` names, among those the user may see: by its exhibit number as shown
+    (narrowed to ``session_id`` when given), else by its number; or why there is none."""
+    query = select(Clip).where(
+        Clip.exhibit_number == ref, Clip.unit_code.in_(visible_units(current_user))
+    )
+    if session_id:
+        query = query.where(Clip.session_id == session_id)
+    matches: list[Clip] = list(db.session.scalars(query.limit(2)).all())
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        return str(_("Several clips are numbered %(ref)s: give the session too.", ref=ref))
+    number = ref.removeprefix("clip-")
+    if number.isascii() and number.isdigit() and 0 < int(number) < 2**31:
+        clip: Clip = visible_clip(int(number))  # 404 when it is not the user's to see
+        return clip
+    return str(_("No clip %(ref)s.", ref=ref))
 
 
 def need_approval() -> bool:
@@ -95,7 +117,7 @@ def requests() -> str:
     form = ExportRequestForm(
         data={
             "session_id": request.args.get("session_id", ""),
-            "clip_id": request.args.get("clip_id", type=int),
+            "clip_id": request.args.get("clip", ""),
         }
     )
     return _list_page(form)
@@ -143,10 +165,15 @@ def create() -> Response | tuple[str, int]:
             flash(message, "error")
         flash(_("Give the reason for the export, and a session or a clip."), "error")
         return _list_page(form), 400
-    clip_id = form.clip_id.data
-    if clip_id:
-        clip = visible_clip(clip_id)
-        session_id, unit_code = clip.session_id, clip.unit_code
+    clip_ref = (form.clip_id.data or "").strip()
+    clip_id: int | None = None
+    if clip_ref:
+        found = _clip_named(clip_ref, (form.session_id.data or "").strip())
+        if isinstance(found, str):
+            flash(found, "error")
+            return _list_page(form), 400
+        clip_id = found.id
+        session_id, unit_code = found.session_id, found.unit_code
     elif form.session_id.data:
         row = visible_session(form.session_id.data.strip())
         if row.state not in ("sealed", "interrupted"):
@@ -264,11 +291,11 @@ def _progress_of(request_id: int) -> dict[str, object]:
 
 
 @blueprint.get("/<int:request_id>/download")
-@allow(*REQUESTERS)
+@allow(*VIEWERS)
 def download(request_id: int) -> Response | tuple[str, int]:
+    # Anyone of the case's team (the units that may see it) with a role that reads exports,
+    # not only who asked; every download is a custody event under its own name.
     export = visible_export(request_id)
-    if export.requested_by != current_user.id:
-        hidden(session_id=export.session_id, request_id=export.id, reason="not yours")
     if export.status != BUILT:
         abort(409)
     opened = open_package(exports_dir() / export.package)

@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -22,7 +23,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from evidence_store import (
@@ -38,6 +40,7 @@ from evidence_store.export import ASSETS
 from evidence_store.index import SessionPage, SessionSearch, read_links, read_manifest
 from web.access import allow, public
 from web.audit import custody_log, record
+from web.display import clock_ms, localtime, state_label
 from web.evidence import (
     console_settings,
     data_dir,
@@ -57,7 +60,15 @@ from web.playback import (
     session_player,
     session_seals,
 )
-from web.roles import EVIDENCE_READERS
+from web.roles import ALARM_READERS, EVIDENCE_READERS
+from web.trust import (
+    last_verdict,
+    last_verdicts,
+    open_alarm_count,
+    raise_alarm,
+    shown_state,
+    verdict_of,
+)
 from web.visibility import EventScope, known_units, visible_session, visible_units
 
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
@@ -92,10 +103,19 @@ def sessions() -> str | tuple[str, int]:
     except UsageError as bad:
         flash(_("Dates are written YYYY-MM-DD (%(why)s).", why=str(bad)), "error")
         empty = SessionPage([], 1, console_settings().page_size, 0)
-        return render_template("review/list.html", rows=empty, form=form, filters=filters), 400
+        page_of_nothing = render_template(
+            "review/list.html", rows=empty, form=form, filters=filters, verdicts={}, open_alarms=0
+        )
+        return page_of_nothing, 400
     record("list_sessions", detail={"filters": filters, "page": page})
     return render_template(
-        "review/list.html", rows=rows, form=form, filters=filters, witnessing=witnessing()
+        "review/list.html",
+        rows=rows,
+        form=form,
+        filters=filters,
+        witnessing=witnessing(),
+        verdicts=last_verdicts([row.session_id for row in rows.items]),
+        open_alarms=open_alarm_count() if current_user.role in ALARM_READERS else 0,
     )
 
 
@@ -127,14 +147,20 @@ def detail(session_id: str) -> str:
     )
     bookmarks = db.session.scalars(
         select(Bookmark)
-        .where(Bookmark.session_id == session_id, Bookmark.user_id == current_user.id)
+        .where(
+            Bookmark.session_id == session_id,
+            or_(Bookmark.user_id == current_user.id, Bookmark.shared),
+        )
         .order_by(Bookmark.offset_ms)
     ).all()
     record("view", session_id=session_id)
+    verdict = last_verdict(session_id)
     custody = EventScope(current_user).visible(custody_log().entries(session_id=session_id))
     return render_template(
         "review/session.html",
         row=row,
+        verdict=verdict,
+        shown_state=shown_state(str(row.state), verdict),
         manifest=manifest,
         events=events,
         player=player,
@@ -214,8 +240,8 @@ def tracks_style() -> Response:
 
 @blueprint.post("/<session_id>/verify")
 @allow(*EVIDENCE_READERS)
-def verify(session_id: str) -> Response:
-    visible_session(session_id)
+def verify(session_id: str) -> ResponseReturnValue:
+    row = visible_session(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     data = data_dir()
@@ -235,11 +261,35 @@ def verify(session_id: str) -> Response:
             "location": failure.location,
             "reason": failure.reason,
         }
-    record(
+    entry = record(
         "verify", session_id=session_id, detail={k: v for k, v in outcome.items() if k != "signer"}
     )
+    verdict = verdict_of(entry) if entry is not None else None  # None: journaled
+    if verdict is not None and not verdict.intact:
+        raise_alarm(session_id, verdict)
+    if _wants_json():  # the page asked in the background: it keeps its place
+        return jsonify(
+            intact=outcome["intact"],
+            label=verdict.label if verdict else "",
+            shown_state=state_label(shown_state(str(row.state), verdict)),
+            at=localtime(entry.at) if entry is not None else "",
+            text=_verification_text(outcome),
+        )
     session[f"verified:{session_id}"] = outcome
     return redirect(url_for("review.detail", session_id=session_id, _anchor="verification"))
+
+
+def _verification_text(outcome: dict[str, Any]) -> str:
+    if outcome["intact"]:
+        head = str(outcome["head"])[:16] + "…"
+        return str(_("%(n)s segments, seal %(head)s", n=outcome["segments"], head=head))
+    return f"{outcome['location'] or ''}: {outcome['reason']}"
+
+
+def _wants_json() -> bool:
+    """A request from the page's script (fetch), not a form submitted by the browser."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
 
 
 @blueprint.post("/<session_id>/bookmarks")
@@ -249,27 +299,46 @@ def add_bookmark(session_id: str) -> ResponseReturnValue:
     form = BookmarkForm()
     if not form.validate_on_submit():
         message = "; ".join(errors_of(form)) or _("Bad request.")
+        if _wants_json():
+            return jsonify(error=message), 400
         return render_template("error.html", code=400, message=message), 400
     bookmark = Bookmark(
         user_id=current_user.id,
         session_id=session_id,
         offset_ms=form.offset_ms.data,
         note=(form.note.data or "").strip(),
+        shared=not form.private.data,
     )
     db.session.add(bookmark)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same note at the same moment, twice (a double click)
+        db.session.rollback()
+        message = _("This bookmark exists already.")
+        return (jsonify(error=message), 409) if _wants_json() else (message, 409)
     record(
         "bookmark_added",
         session_id=session_id,
-        detail={"offset_ms": bookmark.offset_ms, "note": bookmark.note},
+        detail={"offset_ms": bookmark.offset_ms, "note": bookmark.note, "shared": bookmark.shared},
     )
+    if _wants_json():
+        return jsonify(
+            id=bookmark.id,
+            seconds=bookmark.offset_ms / 1000,
+            time=clock_ms(bookmark.offset_ms),
+            note=bookmark.note,
+            shared=bookmark.shared,
+            delete_url=url_for(
+                "review.delete_bookmark", session_id=session_id, bookmark_id=bookmark.id
+            ),
+        )
     flash(_("Bookmark saved."), "ok")
     return redirect(url_for("review.detail", session_id=session_id, _anchor="bookmarks"))
 
 
 @blueprint.post("/<session_id>/bookmarks/<int:bookmark_id>/delete")
 @allow(*EVIDENCE_READERS)
-def delete_bookmark(session_id: str, bookmark_id: int) -> Response:
+def delete_bookmark(session_id: str, bookmark_id: int) -> ResponseReturnValue:
     visible_session(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -279,4 +348,6 @@ def delete_bookmark(session_id: str, bookmark_id: int) -> Response:
     db.session.delete(bookmark)
     db.session.commit()
     record("bookmark_removed", session_id=session_id, detail={"offset_ms": bookmark.offset_ms})
+    if _wants_json():
+        return jsonify(removed=bookmark_id)
     return redirect(url_for("review.detail", session_id=session_id, _anchor="bookmarks"))

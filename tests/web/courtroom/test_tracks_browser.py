@@ -14,7 +14,7 @@ import pytest
 from evidence_store.model import SessionMetadata
 from tests.support.browser import log_in, shot, wait_js
 from tests.support.clips import client_for, clip_id_of, make_clip
-from tests.support.console import build_console
+from tests.support.console import build_console, catalogue
 from tests.support.hearings import add_exhibit, exhibit_ids, new_hearing
 from tests.support.ip_cameras.passthrough import cameras, record_passthrough
 
@@ -40,6 +40,7 @@ def court(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Court]:
         writer = record_passthrough(
             console.data.store(), console.data.signer(), servers, metadata, seconds=10
         )
+    catalogue(console.app)  # written straight into the store: the catalog learns of it here
     prosecutor = client_for(console.app, "prosecutor")
     status, clip = make_clip(prosecutor, writer.session_id, "0:03", "0:08", title="Hai góc")
     assert status == 302, clip

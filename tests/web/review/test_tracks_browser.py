@@ -15,7 +15,7 @@ from flask import Flask
 from evidence_store.model import Manifest, SessionMetadata
 from tests.support.browser import log_in, shot, wait_js
 from tests.support.clips import custody
-from tests.support.console import build_console
+from tests.support.console import build_console, catalogue
 from tests.support.ip_cameras.passthrough import cameras, record_passthrough
 
 pytestmark = pytest.mark.slow
@@ -49,6 +49,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     data[len(data) // 2] ^= 0x01  # one flipped bit, same size
     stored.chmod(0o644)
     stored.write_bytes(bytes(data))
+    catalogue(console.app)  # written straight into the store: the catalog learns of it here
     server = create_server(console.app, host="127.0.0.1", port=0, threads=8)
     threading.Thread(target=server.run, daemon=True).start()
     try:

@@ -5,6 +5,7 @@
 // The console sends a segment only if it matches its seal; otherwise it answers 409. The
 // player then stops at that point of the timeline with a warning (#player-refused, in the
 // page's language) instead of playing on, and never asks for that segment again.
+// Bookmarks, markers, speed and frame step are review.js's.
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("player-data").textContent);
@@ -156,17 +157,4 @@
     });
     feed();
   });
-
-  document.querySelectorAll("a.seek").forEach(function (link) {
-    link.addEventListener("click", function (event) {
-      event.preventDefault();
-      video.currentTime = parseFloat(link.dataset.seconds);
-    });
-  });
-  const form = document.getElementById("bookmark-form");
-  if (form) {
-    form.addEventListener("submit", function () {
-      document.getElementById("bookmark-offset").value = Math.round(video.currentTime * 1000);
-    });
-  }
 })();
