@@ -285,6 +285,24 @@ def test_the_offline_player_shows_every_track_in_step_from_file_url(
     )
     assert state == ["side", "cam2"]
     shot(page, "export-player-tracks")
+    # The same keys and controls as the single-camera player: speed for every track at once,
+    # skips within the recording, fullscreen.
+    page.select_option("[data-action=speed]", "2")
+    rates = "Array.from(document.querySelectorAll('#tracks video')).map(v => v.playbackRate)"
+    assert set(page.evaluate(rates)) == {2}
+    page.keyboard.press("<")  # type: ignore[attr-defined]
+    assert page.get_attribute("#tracks", "data-rate") == "1.5"
+    assert set(page.evaluate(rates)) == {1.5}
+    playing = page.get_attribute("#tracks", "data-playing")
+    page.keyboard.press("k")  # type: ignore[attr-defined]
+    toggled = page.get_attribute("#tracks", "data-playing")
+    assert {playing, toggled} == {"true", "false"}
+    page.keyboard.press("ArrowLeft")  # type: ignore[attr-defined]
+    assert float(page.get_attribute("#tracks", "data-time")) == 0
+    page.click("[data-action=fullscreen]")
+    wait_js(page, "document.fullscreenElement?.id === 'tracks'", timeout=5)
+    page.keyboard.press("f")  # type: ignore[attr-defined]
+    wait_js(page, "document.fullscreenElement === null", timeout=5)
     assert errors == []
 
 

@@ -2,23 +2,31 @@
 // files (so Media Source Extensions cannot be fed), but a <video> may play a local file.
 // Each original segment plays in its own element; the next one is loaded in a second,
 // hidden element while the current one plays, and the two swap when a segment ends.
+// Only the segments the package lists (the ones verify.py checks) are ever played; the seek
+// bar, the ±10 s skips and the speed move within them.
 (function () {
   "use strict";
   var data = window.SEALROOM_PACKAGE;
+  var SKIP_SECONDS = 10;
+  var RATES = [0.5, 0.75, 1, 1.25, 1.5, 2];
   if (data.tracks && data.tracks.length) { playTracks(data); return; }
   var screens = [document.getElementById("screen-a"), document.getElementById("screen-b")];
   var position = document.getElementById("position");
   var segmentName = document.getElementById("segment-name");
   var list = document.getElementById("segments");
+  var seek = document.getElementById("seek");
+  var speed = document.getElementById("speed");
   var active = 0; // which screen is visible
   var current = -1; // which segment it holds
   var ended = false;
+  var scrubbing = false; // the seek bar is held: the clock does not move it meanwhile
+  var rate = 1;
 
   function clock(us) {
     var seconds = Math.floor(us / 1e6);
     var ms = Math.floor((us % 1e6) / 1000);
     var pad = function (n, w) { return String(n).padStart(w, "0"); };
-    return Math.floor(seconds / 3600) + ":" + pad(Math.floor(seconds / 60) % 60, 2) + ":" +
+    return pad(Math.floor(seconds / 3600), 2) + ":" + pad(Math.floor(seconds / 60) % 60, 2) + ":" +
       pad(seconds % 60, 2) + "." + pad(ms, 3);
   }
 
@@ -45,7 +53,58 @@
   function prepare(screen, index) {
     screen.dataset.index = String(index);
     screen.src = data.segments[index].src;
-    screen.load();
+    screen.load(); // resets the rate to the default one, which carries the chosen speed
+    screen.defaultPlaybackRate = rate;
+    screen.playbackRate = rate;
+  }
+
+  // The listed segment that holds session time ``us`` (the last one before it, in a gap).
+  function segmentAt(us) {
+    var found = 0;
+    data.segments.forEach(function (segment, index) { if (segment.start_us <= us) { found = index; } });
+    return found;
+  }
+
+  function playing() { return current >= 0 && !screens[active].paused && !ended; }
+
+  // Jump to session time ``us``, kept within what the package holds; playing goes on playing.
+  function seekTo(us) {
+    var last = data.segments[data.segments.length - 1];
+    var end = Math.min(data.end_us, last.start_us + last.duration_us);
+    us = Math.max(data.start_us, Math.min(end - 1000, us));
+    var index = segmentAt(us);
+    var offset = Math.max(0, us - data.segments[index].start_us) / 1e6;
+    var wasPlaying = playing();
+    if (index === current && screens[active].readyState >= 1) {
+      ended = false;
+      screens[active].currentTime = offset;
+    } else {
+      show(index, offset, wasPlaying);
+    }
+    showTime(us);
+  }
+
+  function now() { return Number(position.dataset.us); }
+
+  function setRate(value) {
+    rate = value;
+    screens.forEach(function (screen) { screen.defaultPlaybackRate = value; screen.playbackRate = value; });
+    speed.value = String(value);
+    document.getElementById("player").dataset.rate = String(value);
+  }
+
+  function stepRate(direction) {
+    var at = RATES.indexOf(rate);
+    setRate(RATES[Math.max(0, Math.min(RATES.length - 1, at + direction))]);
+  }
+
+  function togglePlay() {
+    if (playing()) { screens[active].pause(); } else { startPlaying(); }
+  }
+
+  function startPlaying() {
+    if (ended) { active = 0; screens[1].classList.add("hidden"); screens[0].classList.remove("hidden"); show(0, offsetIn(0), true); return; }
+    screens[active].play();
   }
 
   function show(index, offsetSeconds, play) {
@@ -59,7 +118,9 @@
       screen.currentTime = offsetSeconds;
       if (play) { screen.play(); }
     };
-    if (screen.readyState >= 1) { start(); } else { screen.addEventListener("loadedmetadata", start, { once: true }); }
+    if (screen.readyState >= 1 && screen.dataset.loaded === String(index)) { start(); } else {
+      screen.addEventListener("loadedmetadata", function () { screen.dataset.loaded = String(index); start(); }, { once: true });
+    }
     var next = screens[1 - active];
     if (index + 1 < data.segments.length) { prepare(next, index + 1); }
     Array.prototype.forEach.call(list.children, function (item, i) {
@@ -84,36 +145,84 @@
     // A segment's media may run a frame past its sealed duration; the timeline is the seal's.
     var us = segment.start_us +
       Math.min(Math.round(screens[active].currentTime * 1e6), segment.duration_us);
-    position.dataset.us = String(us);
+    showTime(us);
     position.dataset.segment = String(current);
-    position.textContent = clock(us);
     if (data.kind === "clip" && us >= data.end_us && !ended) {
       screens[active].pause();
       ended = true;
     }
   }
 
+  function showTime(us) {
+    position.dataset.us = String(us);
+    position.textContent = clock(us);
+    if (!scrubbing) { seek.value = String(Math.round(us / 1000)); }
+  }
+
   screens.forEach(function (screen, i) {
+    screen.addEventListener("loadedmetadata", function () { screen.dataset.loaded = screen.dataset.index; });
     screen.addEventListener("ended", function () { if (i === active) { advance(); } });
     screen.addEventListener("timeupdate", function () { if (i === active) { tick(); } });
     screen.addEventListener("error", function () {
       if (i === active) { segmentName.textContent = "⚠ " + (screen.dataset.index || "") + ": cannot play"; }
     });
   });
-  document.getElementById("play").addEventListener("click", function () {
-    if (ended) { active = 0; screens[1].classList.add("hidden"); screens[0].classList.remove("hidden"); show(0, offsetIn(0), true); return; }
-    screens[active].play();
-  });
+  document.getElementById("play").addEventListener("click", startPlaying);
   document.getElementById("pause").addEventListener("click", function () { screens[active].pause(); });
+  document.getElementById("back").addEventListener("click", function () { seekTo(now() - SKIP_SECONDS * 1e6); });
+  document.getElementById("forward").addEventListener("click", function () { seekTo(now() + SKIP_SECONDS * 1e6); });
+  document.getElementById("fullscreen").addEventListener("click", function () { fullscreen(document.getElementById("player")); });
+  speed.addEventListener("change", function () { setRate(Number(speed.value)); });
+  seek.min = String(Math.round(data.start_us / 1000));
+  seek.max = String(Math.round(data.end_us / 1000));
+  seek.value = seek.min;
+  seek.addEventListener("pointerdown", function () { scrubbing = true; });
+  seek.addEventListener("input", function () { seekTo(Number(seek.value) * 1000); });
+  seek.addEventListener("change", function () { scrubbing = false; seekTo(Number(seek.value) * 1000); });
+  document.addEventListener("pointerup", function () { scrubbing = false; });
+  shortcuts({
+    toggle: togglePlay,
+    skip: function (seconds) { seekTo(now() + seconds * 1e6); },
+    rate: stepRate,
+    fullscreen: function () { fullscreen(document.getElementById("player")); },
+  });
 
   describe();
   show(0, offsetIn(0), false);
+  showTime(data.start_us);
+
+  // Fullscreen on, or off again (a second press or Esc).
+  function fullscreen(element) {
+    if (document.fullscreenElement) { document.exitFullscreen(); return; }
+    if (element.requestFullscreen) { element.requestFullscreen().catch(function () {}); }
+  }
+
+  // The keys (shown on the page): Space or K play/pause, ←/J and →/L skip 10 s, < and >
+  // slower and faster, F fullscreen. A key typed into the speed list is the list's own.
+  function shortcuts(player) {
+    document.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.altKey || event.metaKey || event.target.tagName === "SELECT") { return; }
+      var key = event.key;
+      var actions = {
+        " ": function () { player.toggle(); }, k: function () { player.toggle(); },
+        ArrowLeft: function () { player.skip(-SKIP_SECONDS); }, j: function () { player.skip(-SKIP_SECONDS); },
+        ArrowRight: function () { player.skip(SKIP_SECONDS); }, l: function () { player.skip(SKIP_SECONDS); },
+        "<": function () { player.rate(-1); }, ",": function () { player.rate(-1); },
+        ">": function () { player.rate(1); }, ".": function () { player.rate(1); },
+        f: function () { player.fullscreen(); },
+      };
+      var action = actions[key.length === 1 ? key.toLowerCase() : key];
+      if (!action) { return; }
+      event.preventDefault(); // no second press of a focused button, no native slider step
+      action();
+    });
+  }
 
   // A passthrough session: every camera and the sound, in step (tracks.js), the caption
   // drawn from the sealed metadata.
   function playTracks(data) {
     var container = document.getElementById("tracks");
-    ["stage", "controls", "segments"].forEach(function (id) {
+    ["player", "segments"].forEach(function (id) {
       document.getElementById(id).style.display = "none";
     });
     container.hidden = false;
@@ -134,6 +243,17 @@
       start: data.start_us / 1e6,
       end: data.end_us / 1e6,
       caption: { room: data.room, case_number: data.case_number, timezone: data.timezone, runs: data.runs },
+    }, { full: true });
+    var player = window.sealroomPlayer;
+    var rates = RATES;
+    shortcuts({
+      toggle: function () { player.toggle(); },
+      skip: function (seconds) { player.skip(seconds); },
+      rate: function (direction) {
+        var at = rates.indexOf(player.rate);
+        player.setRate(rates[Math.max(0, Math.min(rates.length - 1, at + direction))]);
+      },
+      fullscreen: function () { fullscreen(container); },
     });
   }
 })();

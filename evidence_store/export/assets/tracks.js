@@ -163,6 +163,8 @@
     this.container = container;
     this.data = data;
     this.checkRefusal = options && options.checkRefusal;
+    this.full = Boolean(options && options.full); // skips, speed and fullscreen (the export's player)
+    this.rate = 1;
     this.start = data.start || 0;
     this.end = data.end || data.duration;
     this.time = this.start;
@@ -225,6 +227,7 @@
     controls.appendChild(pause);
     controls.appendChild(this.seek);
     controls.appendChild(this.clockText);
+    if (this.full) { this.addFullControls(controls, button); }
     [["inset", "▣"], ["side", "◫"], ["single", "□"]].forEach(function (layout) {
       controls.appendChild(button(layout[1], "layout-" + layout[0], function () { self.setLayout(layout[0]); }));
     });
@@ -243,6 +246,28 @@
       b.addEventListener("click", action);
       return b;
     }
+  };
+
+  // Skip ±10 s, speed 0.5–2× and fullscreen, for a player that has the page to itself.
+  Player.prototype.addFullControls = function (controls, button) {
+    var self = this;
+    controls.appendChild(button("↺ −10 s", "back", function () { self.skip(-10); }));
+    controls.appendChild(button("+10 s ↻", "forward", function () { self.skip(10); }));
+    this.speed = document.createElement("select");
+    this.speed.dataset.action = "speed";
+    this.speed.title = "Tốc độ / Speed";
+    [0.5, 0.75, 1, 1.25, 1.5, 2].forEach(function (rate) {
+      var option = document.createElement("option");
+      option.value = String(rate);
+      option.textContent = String(rate).replace(".", ",") + "×";
+      option.selected = rate === 1;
+      self.speed.appendChild(option);
+    });
+    this.speed.addEventListener("change", function () { self.setRate(Number(self.speed.value)); });
+    controls.appendChild(this.speed);
+    controls.appendChild(button("⛶", "fullscreen", function () {
+      if (document.fullscreenElement) { document.exitFullscreen(); } else { self.container.requestFullscreen().catch(function () {}); }
+    }));
   };
 
   Player.prototype.arrange = function () {
@@ -266,7 +291,7 @@
 
   Player.prototype.now = function () {
     if (!this.playing || this.anchor === null) { return this.time; }
-    return this.anchor.t + (performance.now() - this.anchor.ms) / 1000;
+    return this.anchor.t + (performance.now() - this.anchor.ms) / 1000 * this.rate;
   };
 
   Player.prototype.play = function () {
@@ -283,6 +308,21 @@
     this.anchor = null;
     this.follow();
   };
+
+  // Every element plays at ``rate``; the session clock runs at it too.
+  Player.prototype.setRate = function (rate) {
+    this.time = this.now();
+    if (this.playing) { this.anchor = { ms: performance.now(), t: this.time }; }
+    this.rate = rate;
+    this.tracks.forEach(function (track) {
+      track.elements.forEach(function (e) { e.defaultPlaybackRate = rate; e.playbackRate = rate; });
+    });
+    if (this.speed) { this.speed.value = String(rate); }
+    this.container.dataset.rate = String(rate);
+  };
+
+  Player.prototype.toggle = function () { if (this.playing) { this.pause(); } else { this.play(); } };
+  Player.prototype.skip = function (seconds) { this.seekTo(this.now() + seconds); };
 
   Player.prototype.seekTo = function (t) {
     this.time = Math.min(this.end, Math.max(this.start, t));

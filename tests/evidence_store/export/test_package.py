@@ -27,6 +27,7 @@ from evidence_store.installation.data_dir import DataDir
 from evidence_store.signing import load_public_key, public_key_der, verify_signature
 from tests.support.browser import wait_js
 from tests.support.cli import run_sealroom
+from tests.support.console import PASSWORD
 from tests.support.evidence import (
     SEGMENT_US,
     SEGMENTS,
@@ -71,7 +72,7 @@ def add_console_clip(root: Path, session_id: str, proof: ClipProof) -> str:
 
     app = create_app(DataDir.resolve(root))
     with app.app_context():
-        create_user("kiem-sat-vien", role="prosecutor", unit="supreme", password="x" * 16)
+        create_user("kiem-sat-vien", role="prosecutor", unit="supreme", password=PASSWORD)
         user = db.session.query(User).filter_by(username="kiem-sat-vien").one()
         clip = Clip(
             session_id=session_id,
@@ -479,4 +480,74 @@ def test_the_offline_player_plays_the_segments_from_file_url(
     # A clip starts inside its first segment, at the clip's start.
     wait_js(clip_page, f"{position} > {CLIP_SPAN[0]}", timeout=20)
     assert clip_page.evaluate(position) < CLIP_SPAN[0] + 1_000_000
+    assert errors == []
+
+
+SHOWN = "document.querySelector('#stage .screen:not(.hidden)')"
+AT_US = "Number(document.getElementById('position').dataset.us)"
+
+
+@pytest.mark.slow
+def test_the_offline_player_scrubs_skips_changes_speed_and_goes_fullscreen(
+    exported: Exported, browser: object
+) -> None:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto((exported.session_package / "player.html").as_uri())
+    wait_js(page, f"{SHOWN}.readyState >= 1", timeout=20)
+    seek = page.locator("#seek")  # type: ignore[attr-defined]
+    assert (seek.get_attribute("min"), seek.get_attribute("max")) == ("0", str(4 * 1000))
+
+    # Scrubbing: the bar dragged to 60 % shows segment 2 (the recording is 4 s long).
+    box = seek.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] / 2)  # type: ignore[attr-defined]
+    page.mouse.down()  # type: ignore[attr-defined]
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] / 2, steps=5)  # type: ignore[attr-defined]
+    page.mouse.up()  # type: ignore[attr-defined]
+    wait_js(page, f"{SHOWN}.dataset.index === '2' && {SHOWN}.readyState >= 1", timeout=20)
+    at = page.evaluate(AT_US)
+    assert 2 * SEGMENT_US < at < 3 * SEGMENT_US, at
+    assert page.inner_text("#position").startswith("00:00:02.")  # type: ignore[attr-defined]
+    offset = page.evaluate(f"{SHOWN}.currentTime")
+    assert abs(offset - (at - 2 * SEGMENT_US) / 1e6) < 0.1, (offset, at)
+
+    # Skips stay within the recording: back 10 s is its start, forward 10 s its end.
+    page.click("#back")
+    assert page.evaluate(AT_US) == 0
+    page.keyboard.press("ArrowRight")  # type: ignore[attr-defined]
+    assert page.evaluate(AT_US) > 3 * SEGMENT_US
+    wait_js(page, f"{SHOWN}.dataset.index === '3'", timeout=20)
+    page.keyboard.press("j")  # type: ignore[attr-defined]
+    assert page.evaluate(AT_US) == 0
+
+    # Speed: chosen in the list or with < and >, and kept by the next segment's file.
+    page.select_option("#speed", "2")
+    page.keyboard.press("<")  # type: ignore[attr-defined]
+    assert page.get_attribute("#player", "data-rate") == "1.5"
+    assert page.input_value("#speed") == "1.5"
+    page.keyboard.press("k")  # plays
+    wait_js(page, f"{AT_US} > {SEGMENT_US + 200_000}", timeout=20)
+    assert page.evaluate(f"{SHOWN}.playbackRate") == 1.5
+    page.keyboard.press(" ")  # pauses
+    wait_js(page, f"{SHOWN}.paused", timeout=5)
+
+    page.click("#fullscreen")
+    wait_js(page, "document.fullscreenElement?.id === 'player'", timeout=5)
+    shot = ARTIFACTS / "export-player-controls.png"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(shot))
+    page.keyboard.press("f")  # type: ignore[attr-defined]
+    wait_js(page, "document.fullscreenElement === null", timeout=5)
+
+    # A clip's player moves only within the clip's own segments.
+    clip = browser.new_page()  # type: ignore[attr-defined]
+    clip.on("pageerror", lambda error: errors.append(str(error)))
+    clip.goto((exported.clip_package / "player.html").as_uri())
+    wait_js(clip, f"{SHOWN}.readyState >= 1", timeout=20)
+    clip.keyboard.press("ArrowLeft")  # type: ignore[attr-defined]
+    assert clip.evaluate(AT_US) == CLIP_SPAN[0]
+    clip.keyboard.press("l")  # type: ignore[attr-defined]
+    assert CLIP_SPAN[1] - 10_000 < clip.evaluate(AT_US) < CLIP_SPAN[1]
+    wait_js(clip, f"{SHOWN}.src.endsWith('segments/000002.mp4')", timeout=20)
     assert errors == []
