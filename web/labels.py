@@ -99,6 +99,7 @@ DETAIL_LABELS: dict[str, LazyString] = {
     "location": _l("where"),
     "login_id": _l("login number"),
     "note": _l("note"),
+    "other_case": _l("of another case"),
     "offset_ms": _l("moment (ms)"),
     "page": _l("page"),
     "reason": _l("reason"),

@@ -35,12 +35,16 @@ def new_hearing(client: FlaskClient, case: str = "VKS-7/2026", date: str = "2026
     return int(response.location.rstrip("/").split("/")[-1])
 
 
-def add_exhibit(client: FlaskClient, hearing_id: int, item: str, number: str = "") -> TestResponse:
+def add_exhibit(
+    client: FlaskClient, hearing_id: int, item: str, number: str = "", *, other_case: bool = False
+) -> TestResponse:
+    """``other_case``: the box ticked that confirms a clip of another case than the hearing's."""
     url = f"/hearings/{hearing_id}"
     token = csrf_token(client, url)
-    return client.post(
-        f"{url}/exhibits", data={"csrf_token": token, "item": item, "exhibit_number": number}
-    )
+    data = {"csrf_token": token, "item": item, "exhibit_number": number}
+    if other_case:
+        data["other_case"] = "y"
+    return client.post(f"{url}/exhibits", data=data)
 
 
 def exhibit_ids(app: Flask, hearing_id: int) -> list[int]:

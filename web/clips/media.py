@@ -10,12 +10,15 @@ the clip's proof before sending it (``web.clips.segments``, ``web.playback``).
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import url_for
 
 from evidence_store import (
     ClipProof,
+    Manifest,
     TrackedMedia,
     UsageError,
     VerificationError,
@@ -46,13 +49,47 @@ def parse_timecode(text: str) -> int:
 
 
 def format_timecode(milliseconds: int) -> str:
-    """``m:ss.fff`` (``h:mm:ss.fff`` past an hour): what parse_timecode reads back."""
+    """``hh:mm:ss.fff`` from the session's start, pauses excluded: a clip's one time-code
+    scheme (its page, the presenter, the offline player), and what parse_timecode reads back."""
     seconds, millis = divmod(max(0, milliseconds), 1000)
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours}:{minutes:02d}:{seconds:02d}.{millis:03d}"
-    return f"{minutes}:{seconds:02d}.{millis:03d}"
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def wall_clock(manifest: Manifest, session_us: int) -> str:
+    """The date and time at which session time ``session_us`` was recorded, in the session's
+    time zone, as the players write it beside the time code (``dd/mm/yyyy hh:mm:ss GMT+7``)."""
+    at = session_us / 1e6
+    run = runs(manifest)[0]
+    for candidate in runs(manifest):
+        if candidate["at"] <= at:
+            run = candidate
+    epoch = (run["wall_ms"] + (at - run["at"]) * 1000) / 1000
+    try:
+        zone: tzinfo = ZoneInfo(manifest.metadata.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    when = datetime.fromtimestamp(epoch, zone)
+    offset = int((when.utcoffset() or timedelta(0)).total_seconds() // 60)
+    hours, minutes = divmod(abs(offset), 60)
+    sign = "+" if offset >= 0 else "-"
+    name = "GMT" if not offset else f"GMT{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
+    return f"{when:%d/%m/%Y %H:%M:%S} {name}"
+
+
+def clock_of(manifest: Manifest) -> dict[str, Any]:
+    """What a browser needs to write the wall-clock time beside a time code."""
+    return {"timezone": manifest.metadata.timezone, "runs": runs(manifest)}
+
+
+def manifest_of(clip: Clip) -> Manifest | None:
+    """The clip's session's stored manifest, for display (wall-clock times); None if it cannot
+    be read (the clip's verification says why)."""
+    try:
+        return read_manifest(evidence_store(), clip.session_id)
+    except (VerificationError, UsageError, OSError):
+        return None
 
 
 def proof_of(clip: Clip) -> ClipProof:
@@ -68,6 +105,10 @@ def clip_player(clip: Clip) -> dict[str, Any]:
     the multi-track player (``tracks.js``)."""
     proof = proof_of(clip)
     data = _single_track(clip, proof)
+    # Positions are shown on the session's clock: the clip's start plus the position in it.
+    data["session_start"] = proof.start_us / 1e6
+    stored = manifest_of(clip)
+    data["clock"] = clock_of(stored) if stored else None
     if any(s.track is not None for s in proof.segments):
         manifest = read_manifest(evidence_store(), clip.session_id)
         if isinstance(manifest.media, TrackedMedia):

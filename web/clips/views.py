@@ -35,9 +35,11 @@ from web.clips.forms import ClipForm
 from web.clips.media import (
     clip_player,
     format_timecode,
+    manifest_of,
     parse_timecode,
     proof_of,
     verify,
+    wall_clock,
 )
 from web.evidence import data_dir, evidence_store
 from web.extensions import db
@@ -200,6 +202,7 @@ def _span(form: ClipForm, manifest: Manifest) -> tuple[int, int]:
 def detail(clip_id: int) -> str:
     clip = visible_clip(clip_id)
     proof = proof_of(clip)
+    manifest = manifest_of(clip)
     record("view", session_id=clip.session_id, detail={"clip_id": clip.id})
     return render_template(
         "clips/clip.html",
@@ -208,6 +211,8 @@ def detail(clip_id: int) -> str:
         player=clip_player(clip),
         start=format_timecode(clip.start_ms),
         end=format_timecode(clip.end_ms),
+        start_wall=wall_clock(manifest, clip.start_ms * 1000) if manifest else "",
+        end_wall=wall_clock(manifest, clip.end_ms * 1000) if manifest else "",
         confirm_form=ConfirmForm(),
         verification=session.pop(f"clip-verified:{clip.id}", None),
     )

@@ -7,7 +7,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import BooleanField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from web.forms import PlainText
@@ -35,6 +35,8 @@ class ExhibitForm(FlaskForm):
 
     item = SelectField(_l("Exhibit"), validators=[DataRequired()], validate_choice=False)
     exhibit_number = StringField(_l("Exhibit number"), validators=[Length(max=50), PlainText()])
+    # Asked for when the clip is of another case than the hearing's: a mistake more often than not.
+    other_case = BooleanField(_l("Yes, add this clip of another case to this hearing"))
 
 
 class MoveForm(FlaskForm):

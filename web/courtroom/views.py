@@ -22,6 +22,7 @@ from web.audit import record
 from web.courtroom import commands, presentation
 from web.courtroom.forms import ExhibitForm, HearingForm, MoveForm
 from web.courtroom.present import blueprint as presentation_screens
+from web.evidence import session_index
 from web.extensions import db
 from web.forms import ConfirmForm, errors_of
 from web.models import Clip, Diagram, Hearing, HearingExhibit
@@ -102,12 +103,30 @@ def detail(hearing_id: int) -> str:
     return _detail_page(hearing, ExhibitForm())
 
 
-def _detail_page(hearing: Hearing, form: ExhibitForm) -> str:
+def clip_case(clip: Clip) -> str:
+    """The case number the clip's session was recorded under ("" if not catalogued)."""
+    summary = session_index().get(clip.session_id)
+    return summary.case_number if summary else ""
+
+
+def _other_cases(hearing: Hearing) -> dict[int, str]:
+    """Exhibit id → the other case its clip is of, for the clips not of the hearing's case."""
+    found: dict[int, str] = {}
+    for entry in hearing.exhibits:
+        case = clip_case(entry.clip) if entry.clip else hearing.case_number
+        if case != hearing.case_number:
+            found[entry.id] = case
+    return found
+
+
+def _detail_page(hearing: Hearing, form: ExhibitForm, ask_other_case: str = "") -> str:
     form.item.choices = _choices(hearing) if can_manage_hearings() else []
     return render_template(
         "courtroom/hearing.html",
         hearing=hearing,
         exhibits=hearing.exhibits,
+        other_cases=_other_cases(hearing),
+        ask_other_case=ask_other_case,
         form=form,
         move_form=MoveForm(),
         confirm_form=ConfirmForm(),
@@ -144,6 +163,17 @@ def add_exhibit(hearing_id: int) -> Response | tuple[str, int]:
     if any(e.exhibit_number == number for e in hearing.exhibits):
         flash(_("Exhibit number %(n)s is already on this hearing's list.", n=number), "error")
         return _detail_page(hearing, form), 400
+    case = clip_case(clip) if clip else hearing.case_number
+    if case != hearing.case_number and not form.other_case.data:
+        message = _(
+            "Clip %(n)s is of case %(case)s, not of this hearing's case %(hearing_case)s. "
+            "Confirm to add it anyway.",
+            n=number,
+            case=case or "—",
+            hearing_case=hearing.case_number,
+        )
+        flash(message, "error")
+        return _detail_page(hearing, form, ask_other_case=case or "—"), 409
     entry = HearingExhibit(
         hearing_id=hearing.id,
         position=len(hearing.exhibits),
@@ -153,10 +183,13 @@ def add_exhibit(hearing_id: int) -> Response | tuple[str, int]:
     )
     db.session.add(entry)
     db.session.commit()
+    detail = _described(hearing, entry)
+    if case != hearing.case_number:
+        detail["other_case"] = case  # added knowingly, after the confirmation
     record(
         "hearing_exhibit_added",
         session_id=clip.session_id if clip else None,
-        detail=_described(hearing, entry),
+        detail=detail,
     )
     return redirect(url_for("courtroom.detail", hearing_id=hearing.id))
 

@@ -155,7 +155,8 @@
 
   function showTime(us) {
     position.dataset.us = String(us);
-    position.textContent = clock(us);
+    // The session's clock with the wall-clock time beside it, as on the console's clip page.
+    position.textContent = window.SealroomTracks.stamp({ timezone: data.timezone, runs: data.runs }, us / 1e6);
     if (!scrubbing) { seek.value = String(Math.round(us / 1000)); }
   }
 

@@ -32,7 +32,21 @@
     return new Date(run.wall_ms + (t - run.at) * 1000);
   }
 
-  function captionText(caption, t) {
+  // ``hh:mm:ss.mmm`` on the session's clock: a clip's one time-code scheme, on its page, the
+  // presenter and the offline player (web.clips.media.format_timecode writes the same).
+  function timecode(seconds) {
+    var millis = Math.max(0, Math.round(seconds * 1000));
+    return clock(Math.floor(millis / 1000)) + "." + pad(millis % 1000, 3);
+  }
+
+  // The time code with the wall-clock time it was recorded at beside it, as on the clip's
+  // page: "00:01:05.250 · 07/12/2026 09:31:05 GMT+7".
+  function stamp(info, t) {
+    if (!info || !info.runs || !info.runs.length) { return timecode(t); }
+    return timecode(t) + " · " + wallText(info, t);
+  }
+
+  function wallText(caption, t) {
     var when = wallTime(caption, t);
     var parts = new Intl.DateTimeFormat("en-GB", {
       timeZone: caption.timezone, year: "numeric", month: "2-digit", day: "2-digit",
@@ -43,9 +57,15 @@
       var part = parts.find(function (p) { return p.type === type; });
       return part ? part.value : "";
     };
-    var stamp = get("day") + "/" + get("month") + "/" + get("year") + " " + get("hour") + ":" +
-      get("minute") + ":" + get("second") + " (" + get("timeZoneName") + ")";
-    return stamp + "  ·  " + caption.room + "  ·  Vụ án " + caption.case_number + "  ·  " + clock(t);
+    return get("day") + "/" + get("month") + "/" + get("year") + " " + get("hour") + ":" +
+      get("minute") + ":" + get("second") + " " + get("timeZoneName");
+  }
+
+  function captionText(caption, t) {
+    var when = wallText(caption, t).split(" ");
+    var zone = when.pop();
+    return when.join(" ") + " (" + zone + ")  ·  " + caption.room + "  ·  Vụ án " +
+      caption.case_number + "  ·  " + clock(t);
   }
 
   // One track: its segments, two elements, and where it is.
@@ -352,7 +372,7 @@
     var playing = this.playing;
     this.tracks.forEach(function (track) { track.follow(t, playing); });
     this.caption.textContent = captionText(this.data.caption, t);
-    this.clockText.textContent = clock(t);
+    this.clockText.textContent = timecode(t);
     this.container.dataset.time = t.toFixed(3);
     this.container.dataset.playing = String(playing);
     if (document.activeElement !== this.seek) { this.seek.value = String(t); }
@@ -365,5 +385,7 @@
     return out;
   };
 
-  root.SealroomTracks = { Player: Player, captionText: captionText, clock: clock };
+  root.SealroomTracks = {
+    Player: Player, captionText: captionText, clock: clock, timecode: timecode, stamp: stamp,
+  };
 })(window);

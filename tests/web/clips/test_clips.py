@@ -127,7 +127,7 @@ def test_a_prosecutor_defines_a_clip_that_keeps_its_proof(room: Room) -> None:
     [
         ("0:03", "0:02", "The clip must end after it starts."),
         ("0:02", "0:02", "The clip must end after it starts."),
-        ("0:01", "0:09", "after the recording&#39;s end (0:04.000)"),
+        ("0:01", "0:09", "after the recording&#39;s end (00:00:04.000)"),
         ("abc", "0:02", "Start: abc is not a time such as 1:05"),
         ("0:01", "1:75", "End: 1:75 is not a time such as 1:05"),
         ("", "0:02", "Start: This field is required."),

@@ -6,6 +6,7 @@ Screenshots are kept in test-artifacts/."""
 from __future__ import annotations
 
 import io
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -79,7 +80,7 @@ def courtroom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Courtroom]:
     status, tamper_clip = make_clip(prosecutor, tamper_session, "0:00", "0:01.5", number="VC-T")
     assert status == 302, tamper_clip
     tamper_hearing = new_hearing(clerk, case="VKS-8/2026")
-    add_exhibit(clerk, tamper_hearing, f"clip-{clip_id_of(tamper_clip)}")
+    add_exhibit(clerk, tamper_hearing, f"clip-{clip_id_of(tamper_clip)}", other_case=True)
     (tamper_entry,) = exhibit_ids(app, tamper_hearing)
     tamper_segment = console.data.store().path(f"sessions/{tamper_session}/segments/000000.mp4")
 
@@ -119,6 +120,10 @@ def view_box(page: object) -> list[float]:
         " return svg ? svg.getAttribute('viewBox') : ''; }"
     )
     return [float(v) for v in str(text).split()]
+
+
+# How the players write the wall-clock time beside a time code.
+WALL_CLOCK = r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d GMT([+-]\d{1,2}(:\d\d)?)?"
 
 
 def test_presenter_drives_the_audience_screen(courtroom: Courtroom, browser: object) -> None:
@@ -167,6 +172,13 @@ def test_presenter_drives_the_audience_screen(courtroom: Courtroom, browser: obj
         " s.dispatchEvent(new Event('change')); }"
     )
     wait_js(audience, f"Math.abs({video}.currentTime - 4.5) < 0.3", timeout=10)  # in point 0.5
+    # The presenter shows the session's clock (4 s into a clip starting at 0.5 s), as the
+    # clip's page and the offline player do, with the wall-clock time beside it.
+    position = "document.getElementById('position')"
+    wait_js(presenter, f"{position}.textContent.startsWith('00:00:04.')", timeout=10)
+    assert re.search(WALL_CLOCK, presenter.inner_text("#position")), presenter.inner_text(
+        "#position"
+    )
     presenter.click("#play")
     wait_js(audience, f"{video}.paused && {video}.currentTime >= 5.4", timeout=10)
     assert audience.evaluate(f"() => {video}.currentTime") <= 5.6  # not past the out point
@@ -184,6 +196,12 @@ def test_presenter_drives_the_audience_screen(courtroom: Courtroom, browser: obj
     wait_js(audience, "document.querySelector('#audience-diagram svg') !== null", timeout=10)
     whole = view_box(audience)
     assert whole[:2] == [0, 0]
+    # The annotation boxes only tint what they mark: the diagram under them stays visible.
+    opacities = audience.evaluate(
+        "() => Array.from(document.querySelectorAll('#audience-diagram [data-type=box] rect'))"
+        ".map(r => Number(getComputedStyle(r).fillOpacity))"
+    )
+    assert len(opacities) == 2 and all(o <= 0.3 for o in opacities), opacities
     assert audience.evaluate(f"() => {video}.paused")  # the clip is gone with its sound
     page = presenter.locator("#preview-diagram svg").bounding_box()
     assert page is not None
@@ -234,14 +252,14 @@ def test_a_clip_is_marked_on_the_session_page_and_plays_only_its_span(
     page.evaluate("() => { document.getElementById('player').currentTime = 2.25; }")
     wait_js(page, "document.getElementById('player').currentTime > 2.2")
     page.click("button[data-mark='clip-start']")
-    assert page.input_value("#clip-start") == "0:02.250"
+    assert page.input_value("#clip-start") == "00:00:02.250"
     page.evaluate("() => { document.getElementById('player').currentTime = 3.5; }")
     wait_js(page, "document.getElementById('player').currentTime > 3.4")
     page.click("button[data-mark='clip-end']")
     page.click("#clip-define")
     page.wait_for_selector("#clip-form")
-    assert page.input_value("#clip-start") == "0:02.250"
-    assert page.input_value("#clip-end") == "0:03.500"
+    assert page.input_value("#clip-start") == "00:00:02.250"
+    assert page.input_value("#clip-end") == "00:00:03.500"
 
     # A clip plays only the segments it covers, from its start, and stops at its end.
     page.goto("about:blank")  # the pages before played the whole session
@@ -256,6 +274,15 @@ def test_a_clip_is_marked_on_the_session_page_and_plays_only_its_span(
     assert page.evaluate(f"() => {video}.currentTime") <= 1.6  # 3.5 s: not past the end
     segments = {url.rsplit("/", 1)[-1] for url in requested if "/segments/" in url}
     assert segments == {"2.mp4", "3.mp4"}
+    # One time code: the session's clock, hh:mm:ss.mmm, the wall-clock time beside it.
+    assert page.inner_text("#clip-start") == "00:00:02.500"
+    assert page.inner_text("#clip-end") == "00:00:03.500"
+    span = page.inner_text("#clip-span")
+    assert len(re.findall(WALL_CLOCK, span)) == 2, span
+    wait_js(page, "document.getElementById('clip-position').textContent.startsWith('00:00:03.')")
+    shown = page.inner_text("#clip-position")
+    day = re.search(WALL_CLOCK, span)
+    assert day and day.group(0)[:10] in shown and re.search(WALL_CLOCK, shown), shown
     shot(page, "present-09-clip-page")
     context.close()
 

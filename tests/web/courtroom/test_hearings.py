@@ -129,6 +129,30 @@ def test_a_clerk_creates_a_hearing_and_orders_its_exhibits(court: Court) -> None
     assert "Sơ đồ hiện trường" in page and 'id="open-presenter"' in page
 
 
+def test_a_clip_of_another_case_is_added_only_when_confirmed_and_is_marked(court: Court) -> None:
+    prosecutor = client_for(court.app, "prosecutor")  # of hanoi: sees both units' clips
+    hearing_id = new_hearing(prosecutor, case="VKS-7/2026")
+    asked = add_exhibit(prosecutor, hearing_id, f"clip-{court.upper_clip_id}")
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 409
+    assert "is of case VKS-9/2026, not of this hearing&#39;s case VKS-7/2026" in page
+    assert 'id="other-case-question"' in page and 'id="exhibit-other-case"' in page
+    assert exhibit_list(court.app, hearing_id) == []  # nothing added until confirmed
+
+    assert add_exhibit(prosecutor, hearing_id, f"clip-{court.clip_id}").status_code == 302
+    confirmed = add_exhibit(prosecutor, hearing_id, f"clip-{court.upper_clip_id}", other_case=True)
+    assert confirmed.status_code == 302
+    assert exhibit_list(court.app, hearing_id) == [
+        ("VC-1", court.clip_id, None),
+        ("VC-H", court.upper_clip_id, None),
+    ]
+    added = custody(court.app, "hearing_exhibit_added")
+    assert added[-1]["other_case"] == "VKS-9/2026" and "other_case" not in added[-2]
+    page = prosecutor.get(f"/hearings/{hearing_id}").get_data(as_text=True)
+    rows = page.split('id="exhibit-list"', 1)[1].split("</table>", 1)[0].split("<tr data-exhibit")
+    assert "other-case" not in rows[1] and "Of another case: VKS-9/2026" in rows[2]
+
+
 @pytest.mark.parametrize(
     ("form", "message"),
     [
@@ -154,7 +178,10 @@ def test_a_bad_hearing_is_refused_and_nothing_stored(
 def test_who_may_manage_view_and_present(court: Court) -> None:
     prosecutor = client_for(court.app, "prosecutor")
     hearing_id = new_hearing(prosecutor, case="VKS-roles")
-    assert add_exhibit(prosecutor, hearing_id, f"clip-{court.clip_id}").status_code == 302
+    assert (
+        add_exhibit(prosecutor, hearing_id, f"clip-{court.clip_id}", other_case=True).status_code
+        == 302
+    )
     for username in ("supervisor", "auditor"):
         viewer = client_for(court.app, username)
         page = viewer.get(f"/hearings/{hearing_id}").get_data(as_text=True)
@@ -196,7 +223,7 @@ def test_hearings_and_their_exhibits_are_unit_scoped(court: Court) -> None:
 
 def presented_hearing(court: Court, client: FlaskClient) -> tuple[int, int, int]:
     hearing_id = new_hearing(client, case="VKS-present")
-    add_exhibit(client, hearing_id, f"clip-{court.clip_id}")
+    add_exhibit(client, hearing_id, f"clip-{court.clip_id}", other_case=True)
     add_exhibit(client, hearing_id, f"diagram-{court.diagram_id}", "SĐ-2")
     clip_entry, diagram_entry = exhibit_ids(court.app, hearing_id)
     return hearing_id, clip_entry, diagram_entry

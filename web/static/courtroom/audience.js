@@ -396,6 +396,14 @@
     if (!video) return;
     const media = JSON.parse(document.getElementById("clip-data").textContent);
     const notice = document.getElementById("clip-refused");
+    const shown = document.getElementById("clip-position");
+    // The position on the session's clock, with its wall-clock time (the clip's time codes).
+    setInterval(function () {
+      if (!window.sealroomClip || !shown || !window.SealroomTracks) return;
+      const t = media.session_start + window.sealroomClip.position();
+      shown.dataset.seconds = t.toFixed(3);
+      shown.textContent = window.SealroomTracks.stamp(media.clock, t);
+    }, 250);
     if (media.tracks && window.SealroomTracks) {
       const container = document.createElement("div");
       container.id = "clip-tracks";

@@ -9,15 +9,14 @@
 (function () {
   "use strict";
 
+  // hh:mm:ss.mmm on the session's clock, as everywhere a clip is shown (tracks.js).
+  // (Written here too: the new-clip page marks times without loading tracks.js.)
   function timecode(seconds) {
     const millis = Math.max(0, Math.round(seconds * 1000));
     const s = Math.floor(millis / 1000);
-    const minutes = Math.floor(s / 60);
-    const rest = String(s % 60).padStart(2, "0") + "." + String(millis % 1000).padStart(3, "0");
-    if (minutes >= 60) {
-      return Math.floor(minutes / 60) + ":" + String(minutes % 60).padStart(2, "0") + ":" + rest;
-    }
-    return minutes + ":" + rest;
+    const pad = function (n, width) { return String(n).padStart(width, "0"); };
+    return pad(Math.floor(s / 3600), 2) + ":" + pad(Math.floor(s / 60) % 60, 2) + ":" +
+      pad(s % 60, 2) + "." + pad(millis % 1000, 3);
   }
 
   // "Start = current position" / "End = current position"
@@ -161,7 +160,13 @@
     if (!dragging && state && state.exhibit && state.exhibit.kind === "clip") {
       const position = screen.position();
       seek.value = String(position);
-      $("position").textContent = timecode(position) + " / " + timecode(Number(seek.max));
+      // Shown on the session's clock (the clip's start plus the position in it), with the
+      // wall-clock time: the same time code as the clip's page and the offline player.
+      const clip = state.exhibit.clip || {};
+      const start = clip.session_start || 0;
+      $("position").dataset.seconds = (start + position).toFixed(3);
+      $("position").textContent = window.SealroomTracks.stamp(clip.clock, start + position) +
+        " / " + timecode(start + Number(seek.max));
     }
   }, 250);
 

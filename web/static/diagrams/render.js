@@ -18,6 +18,7 @@
   const TEXT_SIZES = { small: 0.022, medium: 0.032, large: 0.048 }; // of the page height
   const FONT = "DejaVu Sans, Noto Sans, Arial, sans-serif";
   const CHAR_WIDTH = 0.56; // average advance of a character, in font sizes, for wrapping
+  const BOX_OPACITY = 0.12; // a box tints what it marks, never hides it
 
   function el(name, attrs, parent) {
     const node = document.createElementNS(NS, name);
@@ -94,8 +95,15 @@
     if (shape.type === "highlight") {
       el("rect", { x: x, y: y, width: w, height: h, fill: c, "fill-opacity": 0.28, stroke: c, "stroke-width": stroke }, g);
     } else if (shape.type === "box") {
-      el("rect", { x: x, y: y, width: w, height: h, rx: stroke * 2, fill: "#ffffff", "fill-opacity": 0.92, stroke: c, "stroke-width": stroke }, g);
-      if (shape.text) textBlock(g, shape.text, x + w / 2, y + h / 2, w * 0.9, h * 0.9, H * TEXT_SIZES.medium, "#111111");
+      // Translucent: the diagram under a box stays visible (on the court screen too); its text
+      // keeps a white halo so it reads over whatever is drawn there.
+      el("rect", { x: x, y: y, width: w, height: h, rx: stroke * 2, fill: c, "fill-opacity": BOX_OPACITY, stroke: c, "stroke-width": stroke }, g);
+      if (shape.text) {
+        const text = textBlock(g, shape.text, x + w / 2, y + h / 2, w * 0.9, h * 0.9, H * TEXT_SIZES.medium, "#111111");
+        text.setAttribute("stroke", "#ffffff");
+        text.setAttribute("stroke-width", String(stroke * 1.5));
+        text.setAttribute("paint-order", "stroke");
+      }
     } else if (shape.type === "arrow") {
       const x1 = fraction(shape.x1) * W, y1 = fraction(shape.y1) * H;
       const x2 = fraction(shape.x2) * W, y2 = fraction(shape.y2) * H;
