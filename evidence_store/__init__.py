@@ -39,14 +39,18 @@ from evidence_store.errors import (
 )
 from evidence_store.layout import check_session_id
 from evidence_store.model import (
+    DeviceStats,
     Link,
     Manifest,
     MediaInfo,
     Name,
     PresentPerson,
+    SealLatency,
     SegmentRef,
     SessionMetadata,
     Text,
+    TrackedMedia,
+    TrackInfo,
     control_character,
     first_error,
     plain_text_problem,
@@ -96,6 +100,7 @@ from evidence_store.store import (
     sha256_file,
 )
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
+from evidence_store.timeline import runs
 from evidence_store.tokens import StampedTime, TokenCheck, token_name
 from evidence_store.verify import verify_session
 
@@ -108,6 +113,7 @@ __all__ = [
     "ClipSegment",
     "DatabaseSettings",
     "DeviceSigner",
+    "DeviceStats",
     "EvidenceReader",
     "EvidenceSettings",
     "FilesystemStore",
@@ -122,6 +128,7 @@ __all__ = [
     "PresentPerson",
     "PublicKey",
     "Receipt",
+    "SealLatency",
     "SealRecord",
     "SealedSegments",
     "SealroomError",
@@ -138,6 +145,8 @@ __all__ = [
     "TamperedError",
     "Text",
     "TokenCheck",
+    "TrackInfo",
+    "TrackedMedia",
     "TreeHead",
     "TrustStore",
     "UsageError",
@@ -167,6 +176,7 @@ __all__ = [
     "public_key_pem",
     "publish_once",
     "replace_atomically",
+    "runs",
     "sha256_file",
     "spelled_out",
     "token_name",

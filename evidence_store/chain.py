@@ -16,15 +16,19 @@ from evidence_store.model import (
     GENESIS_PREV,
     ChainSummary,
     DeviceOutage,
+    DeviceStats,
     Event,
     EventType,
     Link,
     Manifest,
     MediaInfo,
+    Note,
     Pause,
     SegmentRef,
     SessionMetadata,
     SignerInfo,
+    TrackedMedia,
+    TrackGap,
 )
 
 
@@ -52,7 +56,7 @@ class ChainState:
     length: int = 0
     state: SessionState = SessionState.NEW
     metadata: SessionMetadata | None = None
-    media: MediaInfo | None = None
+    media: MediaInfo | TrackedMedia | None = None
     signer: SignerInfo | None = None
     started_at: str | None = None
     ended_at: str | None = None
@@ -63,11 +67,30 @@ class ChainState:
     pauses: list[Pause] = field(default_factory=list)
     outages: list[DeviceOutage] = field(default_factory=list)
     lost_devices: set[str] = field(default_factory=set)
+    # Tracks (passthrough sessions): each track's segments, in order.
+    tracks: dict[str, list[SegmentRef]] = field(default_factory=dict)
+    corrections: dict[str, int] = field(default_factory=dict)  # clock_corrected per device
+    notes: list[Note] = field(default_factory=list)
+    stats: list[DeviceStats] | None = None
+
+    @property
+    def passthrough(self) -> bool:
+        return isinstance(self.media, TrackedMedia)
 
     @property
     def next_segment_start_us(self) -> int:
+        """Where the timeline ends so far: the next composite segment starts here, and a
+        passthrough session's tracks resume here after a pause."""
+        if self.passthrough:
+            return max((s.end_us for s in self.segments), default=0)
         last = self.segments[-1] if self.segments else None
         return last.start_us + last.duration_us if last else 0
+
+    def next_index(self, track: str | None) -> int:
+        """The index the next segment (of ``track``) must have."""
+        if track is None:
+            return len(self.segments)
+        return len(self.tracks.get(track, []))
 
     @property
     def terminal(self) -> bool:
@@ -80,6 +103,10 @@ class ChainState:
             pauses=list(self.pauses),
             outages=list(self.outages),
             lost_devices=set(self.lost_devices),
+            tracks={track: list(segments) for track, segments in self.tracks.items()},
+            corrections=dict(self.corrections),
+            notes=list(self.notes),
+            stats=None if self.stats is None else list(self.stats),
         )
 
     def apply(self, link: Link, link_bytes: bytes) -> None:
@@ -121,6 +148,14 @@ class ChainState:
     def apply_segment(self, segment: SegmentRef, where: str) -> None:
         if self.state is not SessionState.RECORDING:
             raise TamperedError(f"segment while the session is {self.state.value}", location=where)
+        if isinstance(self.media, TrackedMedia):
+            self._apply_track_segment(self.media, segment, where)
+            return
+        if segment.track is not None:
+            raise TamperedError(
+                "segment names a track, but the session records one composite picture",
+                location=where,
+            )
         if segment.index != len(self.segments):
             raise TamperedError(
                 f"segment index {segment.index} where {len(self.segments)} was expected",
@@ -128,6 +163,30 @@ class ChainState:
             )
         if segment.start_us != self.next_segment_start_us:
             raise TamperedError("segment start does not continue the timeline", location=where)
+        self.segments.append(segment)
+
+    def _apply_track_segment(self, media: TrackedMedia, segment: SegmentRef, where: str) -> None:
+        """A track's segments are numbered 0, 1, 2, ... and never overlap; a gap between
+        two (an outage, a wait for a keyframe) is allowed and shows in the manifest."""
+        if segment.track is None or segment.track not in {t.id for t in media.tracks}:
+            raise TamperedError(
+                f"segment of unknown track {segment.track!r} (the session's tracks are "
+                f"{', '.join(t.id for t in media.tracks)})",
+                location=where,
+            )
+        earlier = self.tracks.setdefault(segment.track, [])
+        if segment.index != len(earlier):
+            raise TamperedError(
+                f"segment index {segment.index} of track {segment.track} where "
+                f"{len(earlier)} was expected",
+                location=where,
+            )
+        if earlier and segment.start_us < earlier[-1].end_us:
+            raise TamperedError(
+                f"segment starts before the end of track {segment.track}'s previous segment",
+                location=where,
+            )
+        earlier.append(segment)
         self.segments.append(segment)
 
     def apply_event(self, event: Event, time: str, where: str) -> None:
@@ -178,6 +237,16 @@ class ChainState:
                 if self.outages[i].device == event.device:
                     self.outages[i] = self.outages[i].model_copy(update={"restored_at": time})
                     break
+        elif kind is EventType.CLOCK_CORRECTED:
+            assert event.device is not None
+            self.corrections[event.device] = self.corrections.get(event.device, 0) + 1
+        elif kind is EventType.NOTE:
+            assert event.reason is not None
+            self.notes.append(Note(at=time, reason=event.reason, device=event.device))
+        elif kind is EventType.DEVICE_STATS:
+            assert event.stats is not None
+            self._check_stats(event.stats, where)
+            self.stats = list(event.stats)
         elif kind is EventType.INTERRUPTED:
             self._interrupted(event, time, where)
         else:  # STOPPED ends the session
@@ -200,6 +269,42 @@ class ChainState:
             self.ended_at, self.recovered_at = event.ended_at, time
         self.end_reason = event.reason
         self.state = SessionState.INTERRUPTED
+
+    def _check_stats(self, stats: list[DeviceStats], where: str) -> None:
+        """Each device once; the clock corrections counted under a device's name are the
+        ones the chain records for it (a camera and a microphone may share a name)."""
+        devices = [(s.kind, s.device) for s in stats]
+        if len(set(devices)) != len(devices):
+            raise TamperedError("device stats name a device twice", location=where)
+        media = self.media
+        tracks = {t.id for t in media.tracks} if isinstance(media, TrackedMedia) else set()
+        for entry in stats:
+            if entry.track is not None and entry.track not in tracks:
+                raise TamperedError(
+                    f"device stats of {entry.device} name unknown track {entry.track!r}",
+                    location=where,
+                )
+        for device in sorted({s.device for s in stats} | set(self.corrections)):
+            counted = sum(s.clock_corrections for s in stats if s.device == device)
+            chained = self.corrections.get(device, 0)
+            if counted != chained:
+                raise TamperedError(
+                    f"device stats count {counted} clock corrections of "
+                    f"{device}, the chain records {chained}",
+                    location=where,
+                )
+
+    def gaps(self) -> list[TrackGap]:
+        """Each track's stretches without segments: before its first, and between two."""
+        found: list[TrackGap] = []
+        assert isinstance(self.media, TrackedMedia)
+        for track in self.media.tracks:
+            end = 0
+            for segment in self.tracks.get(track.id, []):
+                if segment.start_us > end:
+                    found.append(TrackGap(track=track.id, from_us=end, to_us=segment.start_us))
+                end = segment.end_us
+        return found
 
     def _require(self, state: SessionState, kind: EventType, where: str) -> None:
         if self.state is not state:
@@ -227,6 +332,9 @@ class ChainState:
             device_outages=self.outages,
             segments=self.segments,
             duration_us=self.next_segment_start_us,
+            devices=self.stats,
+            notes=self.notes or None,
+            gaps=self.gaps() if self.passthrough else None,
             chain=ChainSummary(
                 length=self.length, head=self.head, head_signature=head_signature.hex()
             ),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ from evidence_store.verify import verify_session
 
 PROOF_TYPE = "sealroom.clip-proof"
 PROOF_VERSION = 1
+TRACK_ID = re.compile(r"[a-z][a-z0-9]{0,15}")
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,14 @@ class ClipSegment:
     start_us: int
     duration_us: int
     link_seq: int
+    track: str | None = None  # its track, in a passthrough session
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @property
+    def path(self) -> str:
+        return layout.segment_path(self.index, self.track)
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,7 @@ class ClipProof:
                     start_us=_int(s["start_us"]),
                     duration_us=_int(s["duration_us"]),
                     link_seq=_int(s["link_seq"]),
+                    track=_track(s["track"]) if "track" in s else None,
                 )
                 for s in document["segments"]
             )
@@ -122,6 +130,12 @@ class ClipProof:
 def _int(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ValueError(f"expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _track(value: Any) -> str:
+    if not isinstance(value, str) or not TRACK_ID.fullmatch(value):
+        raise ValueError(f"expected a track id, got {value!r}")
     return value
 
 
@@ -148,14 +162,15 @@ class VerifiedClip:
             "start_us": self.proof.start_us,
             "end_us": self.proof.end_us,
             "segments": self.segments,
-            "segment_names": [s.name for s in self.proof.segments],
+            "segment_names": [s.path.removeprefix("segments/") for s in self.proof.segments],
             "head": self.head,
             "chain_length": self.proof.head_seq + 1,
         }
 
 
 def covered(segments: list[SegmentRef], start_us: int, end_us: int) -> list[SegmentRef]:
-    """The segments that hold any part of [start_us, end_us)."""
+    """The segments that hold any part of [start_us, end_us): of every track, in a
+    passthrough session."""
     return [s for s in segments if s.start_us < end_us and s.start_us + s.duration_us > start_us]
 
 
@@ -178,13 +193,13 @@ def clip_proof(
             f"the clip ends at {end_us} µs, after the recording's end ({manifest.duration_us} µs)"
         )
     hashes: list[str] = []
-    link_of_segment: dict[int, int] = {}
+    link_of_segment: dict[tuple[str | None, int], int] = {}
     for seq in range(manifest.chain.length):
         body = reader.read_bytes(prefix + layout.link_name(seq))
         hashes.append(link_digest(body))
         link = Link.parse(body, location=layout.link_name(seq))
         if link.segment is not None:
-            link_of_segment[link.segment.index] = seq
+            link_of_segment[(link.segment.track, link.segment.index)] = seq
     segments = tuple(
         ClipSegment(
             index=s.index,
@@ -193,7 +208,8 @@ def clip_proof(
             size=s.size,
             start_us=s.start_us,
             duration_us=s.duration_us,
-            link_seq=link_of_segment[s.index],
+            link_seq=link_of_segment[(s.track, s.index)],
+            track=s.track,
         )
         for s in covered(manifest.segments, start_us, end_us)
     )
@@ -284,9 +300,13 @@ class _ClipCheck:
         if not 0 <= proof.start_us < proof.end_us <= manifest.duration_us:
             raise TamperedError("the clip's span is outside the recording", location=where)
         expected = covered(manifest.segments, proof.start_us, proof.end_us)
-        named = [(s.index, s.name, s.sha256, s.size, s.start_us, s.duration_us) for s in expected]
+        named = [
+            (s.track, s.index, s.name, s.sha256, s.size, s.start_us, s.duration_us)
+            for s in expected
+        ]
         held = [
-            (s.index, s.name, s.sha256, s.size, s.start_us, s.duration_us) for s in proof.segments
+            (s.track, s.index, s.name, s.sha256, s.size, s.start_us, s.duration_us)
+            for s in proof.segments
         ]
         if named != held:
             raise TamperedError(
@@ -326,11 +346,15 @@ class _ClipCheck:
         where = layout.link_name(segment.link_seq)
         link = Link.parse(link_body, location=where)
         sealed = link.segment
-        if sealed is None or sealed.index != segment.index or sealed.sha256 != segment.sha256:
+        if (
+            sealed is None
+            or (sealed.track, sealed.index) != (segment.track, segment.index)
+            or sealed.sha256 != segment.sha256
+        ):
             raise TamperedError(
                 f"link does not seal segment {segment.name} as the clip says", location=where
             )
-        relative = layout.segment_path(segment.index)
+        relative = segment.path
         seen, digest = self._digest(relative)
         if seen != sealed.size:
             raise TamperedError(

@@ -3,6 +3,7 @@
 sessions/<id>/chain/000000.json     link 0 (canonical JSON)
 sessions/<id>/chain/000000.sig      device signature over the link's bytes (= the head)
 sessions/<id>/segments/000000.mp4   media segment 0
+sessions/<id>/segments/cam1/000000.mp4  segment 0 of track cam1 (passthrough sessions)
 sessions/<id>/signer/public_key.pem SubjectPublicKeyInfo of the device key
 sessions/<id>/signer/certificate.pem  leaf certificate, when the key has one
 sessions/<id>/signer/chain.pem      intermediate certificates, when there are any
@@ -69,8 +70,11 @@ def segment_name(index: int) -> str:
     return f"{index:06d}.mp4"
 
 
-def segment_path(index: int) -> str:
-    return f"segments/{segment_name(index)}"
+def segment_path(index: int, track: str | None = None) -> str:
+    """``segments/NNNNNN.mp4``, or ``segments/<track>/NNNNNN.mp4`` for a track's segment."""
+    if track is None:
+        return f"segments/{segment_name(index)}"
+    return f"segments/{track}/{segment_name(index)}"
 
 
 def receipt_name(seq: int) -> str:

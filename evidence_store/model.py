@@ -19,9 +19,12 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     ValidationError,
     ValidationInfo,
     model_validator,
@@ -40,9 +43,10 @@ from evidence_store.timefmt import TIMESTAMP_PATTERN, parse_utc
 FORMAT_VERSION: Literal[1] = 1
 
 # Characters that may not appear in metadata text: C0 and C1 controls (newline, tab, DEL and
-# the rest), the Unicode line and paragraph separators, and the bidirectional overrides and
-# isolates, which make text display other than it is stored.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# the rest), the Unicode line and paragraph separators, and the format characters (category
+# Cf: bidirectional overrides, isolates and marks, zero-width spaces and joiners), which are
+# invisible and make text display other than it is stored.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 _CHARACTER_NAMES = {"\n": "a line break", "\r": "a carriage return", "\t": "a tab"}
 # Set by ``parse`` (and other readers of stored documents): what was sealed is read as it was
 # sealed, so a session sealed before the rule existed still verifies.
@@ -52,7 +56,7 @@ STORED = "stored"
 def control_character(text: str) -> str | None:
     """The first character of ``text`` that metadata may not hold, or None."""
     for character in text:
-        if character in _BIDI_CONTROLS or unicodedata.category(character) in ("Cc", "Zl", "Zp"):
+        if unicodedata.category(character) in _REFUSED_CATEGORIES:
             return character
     return None
 
@@ -83,8 +87,9 @@ def plain_text_problem(text: str) -> str | None:
     return f"contains {what}: write it on one line, without control characters"
 
 
-def _plain_text(value: str, info: ValidationInfo) -> str:
-    if isinstance(info.context, dict) and info.context.get(STORED):
+def _plain_text(value: Any, info: ValidationInfo) -> Any:
+    # Before trimming: a trailing line break is refused, not quietly stripped away.
+    if not isinstance(value, str) or (isinstance(info.context, dict) and info.context.get(STORED)):
         return value
     problem = plain_text_problem(value)
     if problem is not None:
@@ -107,12 +112,12 @@ Timestamp = Annotated[str, StringConstraints(pattern=TIMESTAMP_PATTERN), AfterVa
 Text = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
-    AfterValidator(_plain_text),
+    BeforeValidator(_plain_text),
 ]
 Name = Annotated[
     str,
     StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
-    AfterValidator(_plain_text),
+    BeforeValidator(_plain_text),
 ]
 SessionId = Annotated[str, StringConstraints(pattern=r"^s-[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$")]
 
@@ -120,6 +125,9 @@ GENESIS_PREV = "0" * 64
 # Whole numbers in links stay below 10^18 (31,000 years of microseconds, an exabyte), so that
 # a shell's 64-bit arithmetic can check a chain by hand (format section 3).
 COUNT_LIMIT = 10**18
+# A track of a passthrough session: "cam1", "cam2", ... and "sound". It names a directory.
+TrackId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{0,15}$")]
+Count = Annotated[int, Field(ge=0, lt=COUNT_LIMIT)]
 
 
 class _Document(BaseModel):
@@ -178,6 +186,9 @@ class EventType(StrEnum):
     RESUMED = "resumed"
     DEVICE_LOST = "device_lost"
     DEVICE_RESTORED = "device_restored"
+    CLOCK_CORRECTED = "clock_corrected"
+    NOTE = "note"
+    DEVICE_STATS = "device_stats"
     INTERRUPTED = "interrupted"
     STOPPED = "stopped"
     CLOCK_SKEW = "clock_skew"  # the time-stamp authority's time disagreed with the device's
@@ -214,6 +225,53 @@ class MediaInfo(_Document):
     segment_seconds: int = Field(gt=0, le=60)
 
 
+class TrackInfo(_Document):
+    """One track of a passthrough session: a camera's own stream, or the room's sound."""
+
+    id: TrackId
+    kind: Literal["camera", "sound"]
+    device: Name = Field(description="the device's name, as events and stats name it")
+
+
+class TrackedMedia(_Document):
+    """A passthrough session's format: each camera is its own track, recorded as it arrives
+    (its codec, size and rate are those of its segment files); the room's sound is the
+    ``sound`` track, AAC on the session clock."""
+
+    mode: Literal["passthrough"]
+    container: Literal["mp4"] = "mp4"
+    audio_codec: Literal["aac"] = "aac"
+    sample_rate: int = Field(gt=0, le=192000)
+    channels: int = Field(gt=0, le=8)
+    segment_seconds: int = Field(gt=0, le=60)
+    tracks: list[TrackInfo] = Field(min_length=1, max_length=32)
+
+    @model_validator(mode="after")
+    def _tracks_distinct(self) -> Self:
+        ids = [t.id for t in self.tracks]
+        if len(set(ids)) != len(ids):
+            raise ValueError("track ids must be distinct")
+        devices = [t.device for t in self.tracks]
+        if len(set(devices)) != len(devices):
+            raise ValueError("each track has its own device")
+        return self
+
+
+MEDIA_TAGS = ("composite", "passthrough")
+
+
+def _media_mode(value: Any) -> str:
+    if isinstance(value, dict):
+        return "passthrough" if "mode" in value else "composite"
+    return "passthrough" if isinstance(value, TrackedMedia) else "composite"
+
+
+SessionMedia = Annotated[
+    Annotated[MediaInfo, Tag("composite")] | Annotated[TrackedMedia, Tag("passthrough")],
+    Discriminator(_media_mode),
+]
+
+
 class SignerInfo(_Document):
     """Binds the signing key into the chain: a swapped key cannot reuse the old links."""
 
@@ -222,6 +280,36 @@ class SignerInfo(_Document):
     certificate_sha256: Sha256Hex | None = Field(
         default=None, description="SHA-256 of the DER leaf certificate, when there is one"
     )
+
+
+class SealLatency(_Document):
+    """How long a device's media waited, after its segment's last frame, for its seal."""
+
+    p50_us: Count
+    p99_us: Count
+    worst_us: Count
+
+
+class DeviceStats(_Document):
+    """What one device delivered and what the recorder did with it, for the whole session.
+
+    Audio counts are in samples at the session's rate. ``join_wait_us`` is the time spent
+    joining a running device until its first usable media (a camera's first keyframe, a
+    microphone's first samples), at each start, resume and reconnection: a wait, never a
+    lost device or filled frames."""
+
+    device: Name
+    kind: Literal["camera", "microphone"]
+    track: TrackId | None = None
+    frames_received: Count
+    frames_dropped: Count
+    frames_filled: Count
+    silence_filled_samples: Count
+    samples_cut: Count
+    samples_resampled: Count
+    clock_corrections: Count
+    join_wait_us: Count
+    seal_latency: SealLatency | None = None
 
 
 # Which fields each event type carries (besides ``type``): required, then optional. An event
@@ -238,6 +326,11 @@ EVENT_FIELDS: dict[EventType, tuple[frozenset[str], frozenset[str]]] = {
     EventType.STOPPED: (frozenset({"reason"}), frozenset()),
     # The time-stamp authority's time disagreed with the device's: a mark on the record.
     EventType.CLOCK_SKEW: (frozenset({"reason"}), frozenset()),
+    # Passthrough sessions (format section 15): a device's clock corrected by resampling, a
+    # note on the record (device optional), and every device's stats before the end.
+    EventType.CLOCK_CORRECTED: (frozenset({"device", "reason"}), frozenset()),
+    EventType.NOTE: (frozenset({"reason"}), frozenset({"device"})),
+    EventType.DEVICE_STATS: (frozenset({"stats"}), frozenset()),
 }
 
 
@@ -246,8 +339,9 @@ class Event(_Document):
     reason: Text | None = None
     device: Name | None = None
     metadata: SessionMetadata | None = None
-    media: MediaInfo | None = None
+    media: SessionMedia | None = None
     signer: SignerInfo | None = None
+    stats: list[DeviceStats] | None = None
     ended_at: Timestamp | None = None
 
     @model_validator(mode="after")
@@ -269,12 +363,26 @@ class SegmentRef(_Document):
     size: int = Field(gt=0, lt=COUNT_LIMIT)
     start_us: int = Field(ge=0, lt=COUNT_LIMIT, description="start on the media timeline")
     duration_us: int = Field(gt=0, lt=COUNT_LIMIT)
+    track: TrackId | None = Field(
+        default=None, description="the track it belongs to (passthrough sessions only)"
+    )
 
     @model_validator(mode="after")
     def _name_fits_index(self) -> Self:
         if self.name != f"{self.index:06d}.mp4":
             raise ValueError(f"segment {self.index} must be named {self.index:06d}.mp4")
         return self
+
+    @property
+    def path(self) -> str:
+        """Where it lives in its session: ``segments/NNNNNN.mp4``, or under its track."""
+        if self.track is None:
+            return f"segments/{self.name}"
+        return f"segments/{self.track}/{self.name}"
+
+    @property
+    def end_us(self) -> int:
+        return self.start_us + self.duration_us
 
 
 class Link(_Document):
@@ -314,6 +422,22 @@ class DeviceOutage(_Document):
     restored_at: Timestamp | None = None
 
 
+class Note(_Document):
+    """Something the recorder put on the record (e.g. a camera's long keyframe interval)."""
+
+    at: Timestamp
+    reason: Text
+    device: Name | None = None
+
+
+class TrackGap(_Document):
+    """A stretch of a track's timeline without segments (an outage, a keyframe wait)."""
+
+    track: TrackId
+    from_us: Count
+    to_us: Count
+
+
 class ChainSummary(_Document):
     algorithm: Literal["sha256"] = "sha256"
     length: int = Field(gt=0)
@@ -335,7 +459,7 @@ class Manifest(_Document):
     type: Literal["sealroom.manifest"] = "sealroom.manifest"
     session: SessionId
     metadata: SessionMetadata
-    media: MediaInfo
+    media: SessionMedia
     signer: SignerInfo
     started_at: Timestamp
     ended_at: Timestamp
@@ -346,6 +470,11 @@ class Manifest(_Document):
     device_outages: list[DeviceOutage]
     segments: list[SegmentRef]
     duration_us: int = Field(ge=0)
+    # Derived from the chain, and present only when it has them (sessions before tracks,
+    # device stats and notes have none of these fields).
+    devices: list[DeviceStats] | None = None
+    notes: list[Note] | None = None
+    gaps: list[TrackGap] | None = None
     chain: ChainSummary
     checksums_sha256: Sha256Hex = Field(description="SHA-256 of the session's SHA256SUMS file")
 
@@ -353,6 +482,7 @@ class Manifest(_Document):
 def first_error(exc: ValidationError) -> str:
     """The first validation problem, as one line a person can act on."""
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
+    # A union's tag (which kind of media it was read as) is not part of the document's path.
+    where = ".".join(str(p) for p in first["loc"] if p not in MEDIA_TAGS)
     message = str(first["msg"]).removeprefix("Value error, ")
     return f"{where}: {message}" if where else message

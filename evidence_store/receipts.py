@@ -24,6 +24,7 @@ view are signed over their canonical form without the ``signature`` field.
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Self
@@ -152,6 +153,20 @@ class SessionView(_Signed):
     first_received_at: Timestamp | None = None
     seal: SealRecord | None = None
     forks: list[ForkRecord] = Field(default_factory=list)
+    nonce: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{32,128}$",
+        description="the asker's random nonce, signed with the answer: a saved answer replays",
+    )
+    tree_head: TreeHead | None = Field(
+        default=None, description="the witness's newest signed tree head when it answered"
+    )
+    received: list[Timestamp] | None = Field(
+        default=None, description="when the witness received each link it holds, by seq"
+    )
+    last_heard_at: Timestamp | None = Field(
+        default=None, description="when the witness last heard anything of the session"
+    )
 
 
 # -- what a check established ------------------------------------------------------------------
@@ -354,28 +369,38 @@ class LocalChain:
     manifest_sha256: str | None  # None: not sealed
 
 
+Consistency = Callable[[int, int], Sequence[bytes]]
+
+
 def check_witness_view(
-    data: bytes, local: LocalChain, witness_keys: Sequence[PublicKey], *, witness: str
+    data: bytes,
+    local: LocalChain,
+    witness_keys: Sequence[PublicKey],
+    *,
+    witness: str,
+    nonce: str,
+    receipt_heads: Sequence[TreeHead] = (),
+    consistency: Consistency | None = None,
 ) -> SessionView:
     """Compare what the witness holds for the session (``data``: its signed view) with the
-    session as verified. Raises TamperedError, located at the witness, for a fork the witness
-    refused, for a chain shorter than or different from the one witnessed, and for a seal,
-    head or segment count other than the one first witnessed."""
+    session as verified. Raises TamperedError, located at the witness, for an answer that is
+    not fresh (without the asker's ``nonce``, or with a tree older than, or not consistent
+    with, the tree heads of the session's receipts: a saved answer replayed), for a fork the
+    witness refused, for a chain shorter than or different from the one witnessed, for a
+    seal, head or segment count other than the one first witnessed, and for a session whose
+    receipts name this witness when it has never heard of it."""
     where = f"witness {witness}"
     view = SessionView.parse(data, location=where)
-    for key in witness_keys:
-        if key_id(key) == view.log:
-            verify_signature(
-                key, bytes.fromhex(view.signature), view.signed_bytes(), location=where
-            )
-            break
-    else:
-        raise UntrustedSignerError(
-            f"the witness answered with key sha256:{view.log}, which is not a trusted witness key",
-            location=where,
-        )
+    _check_view_signature(view, witness_keys, where)
     if view.session != local.session_id:
         raise TamperedError(f"the witness answered for session {view.session}", location=where)
+    _check_fresh(view, nonce, receipt_heads, consistency, witness_keys, where)
+    if never_heard(view) and any(head.log == view.log for head in receipt_heads):
+        raise TamperedError(
+            "the session's receipts say this witness received its heads, but the witness has "
+            "never heard of this session: the receipts are not the witness's",
+            location=where,
+        )
     if view.forks:
         fork = view.forks[0]
         what = "the seal" if fork.kind == "seal" else f"link {fork.seq}"
@@ -419,3 +444,134 @@ def check_witness_view(
             location=where,
         )
     return view
+
+
+def never_heard(view: SessionView) -> bool:
+    """The witness holds nothing of the session: no link, no seal, no fork."""
+    return view.links == 0 and view.seal is None and not view.forks
+
+
+def _check_view_signature(view: SessionView, keys: Sequence[PublicKey], where: str) -> None:
+    for key in keys:
+        if key_id(key) == view.log:
+            verify_signature(
+                key, bytes.fromhex(view.signature), view.signed_bytes(), location=where
+            )
+            return
+    raise UntrustedSignerError(
+        f"the witness answered with key sha256:{view.log}, which is not a trusted witness key",
+        location=where,
+    )
+
+
+def _check_fresh(
+    view: SessionView,
+    nonce: str,
+    receipt_heads: Sequence[TreeHead],
+    consistency: Consistency | None,
+    keys: Sequence[PublicKey],
+    where: str,
+) -> None:
+    """The answer was made for this question (it signs the asker's nonce) from a log that
+    holds every tree head the session's receipts were given (a saved, older answer fails)."""
+    if view.nonce != nonce:
+        raise TamperedError(
+            "the witness's answer does not carry this verification's nonce: it is not fresh "
+            "(a saved answer replayed, or not the witness)",
+            location=where,
+        )
+    current = view.tree_head
+    if current is None:
+        raise TamperedError("the witness's answer carries no signed tree head", location=where)
+    if current.log != view.log:
+        raise TamperedError("the answer's tree head is another witness's", location=where)
+    trusted_key(current, keys, location=where)
+    same_log = [head for head in receipt_heads if head.log == current.log]
+    newest = max(same_log, key=lambda head: head.tree_size, default=None)
+    if newest is None:
+        return
+    if newest.tree_size > current.tree_size:
+        raise TamperedError(
+            f"the witness answered from a log of {current.tree_size} entries; the session's "
+            f"receipts were given by a log of {newest.tree_size}: the answer is older than the "
+            "receipts (replayed)",
+            location=where,
+        )
+    if newest.tree_size == current.tree_size or consistency is None:
+        if newest.tree_size == current.tree_size and newest.root_hash != current.root_hash:
+            raise TamperedError(
+                "the witness's tree head and a receipt's have the same size and different "
+                "roots: the log was rewritten",
+                location=where,
+            )
+        return
+    try:
+        merkle.verify_consistency(
+            newest.tree_size,
+            current.tree_size,
+            bytes.fromhex(newest.root_hash),
+            bytes.fromhex(current.root_hash),
+            consistency(newest.tree_size, current.tree_size),
+        )
+    except merkle.ProofError as exc:
+        raise TamperedError(
+            f"the witness's log of {current.tree_size} entries does not extend the one of "
+            f"{newest.tree_size} the session's receipts name: {exc}",
+            location=where,
+        ) from exc
+
+
+# -- late receipts and silences ----------------------------------------------------------------
+
+
+def default_late_tolerance(segment_seconds: int) -> float:
+    """How late a receipt may be before it is flagged: two segments and half a minute (a
+    head is sent within seconds; a retry after a short outage stays under it)."""
+    return 2 * segment_seconds + 30.0
+
+
+def late_lines(lateness: Sequence[Lateness], tolerance: float) -> list[str]:
+    """Receipts received later than ``tolerance`` after their heads were signed, grouped
+    into runs, each with the window for which the witness proves only existence."""
+    late = [item for item in lateness if item.seconds > tolerance]
+    runs: list[list[Lateness]] = []
+    for item in sorted(late, key=lambda i: _head_order(i.name)):
+        follows = _head_order(item.name) == _head_order(runs[-1][-1].name) + 1 if runs else False
+        if runs and (follows or item.name == layout.MANIFEST):  # the seal ends the last run
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    lines = []
+    for run in runs:
+        seqs = [_head_order(item.name) for item in run if item.name != layout.MANIFEST]
+        parts = []
+        if seqs:
+            parts.append(f"link {seqs[0]}" if len(seqs) == 1 else f"links {seqs[0]}-{seqs[-1]}")
+        if run[-1].name == layout.MANIFEST:
+            parts.append("the seal")
+        worst = max(item.seconds for item in run)
+        lines.append(
+            f"LATE: {' and '.join(parts)} reached the witness up to {worst:.0f} s after "
+            f"{'it was' if len(run) == 1 else 'they were'} signed (tolerance {tolerance:.0f} s); "
+            "for that window the witness proves only that they existed by then"
+        )
+    return lines
+
+
+def _head_order(name: str) -> int:
+    """A head's place in the session: a link's seq, the seal after every link."""
+    if name == layout.MANIFEST:
+        return 1 << 40
+    return int(name.removeprefix("chain/").removesuffix(".json"))
+
+
+def silences(view: SessionView, tolerance: float) -> list[tuple[str, str]]:
+    """Windows longer than ``tolerance`` in which the witness heard nothing of the session
+    before its seal (or, open at the witness, before it answered): (from, to), UTC."""
+    times = list(view.received or [])
+    times.append(view.seal.received_at if view.seal is not None else view.at)
+    found = []
+    for earlier, later in itertools.pairwise(times):
+        if (parse_utc(later) - parse_utc(earlier)).total_seconds() > tolerance:
+            found.append((earlier, later))
+    return found

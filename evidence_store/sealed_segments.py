@@ -39,15 +39,17 @@ class SealedSegments:
         self.trust = trust
         self._chain = ChainState(session_id)
         self._public_key: PublicKey | None = None
-        self._sealed: dict[int, SegmentRef] = {}
+        self._sealed: dict[tuple[str | None, int], SegmentRef] = {}  # by (track, index)
 
-    def segment(self, index: int) -> SegmentRef | None:
-        """What the chain seals as segment ``index``; None when no signed link (yet) seals
-        it. Raises VerificationError (TamperedError, UntrustedSignerError) at the first link
-        before it that fails; the links accepted so far stay accepted."""
-        while index not in self._sealed and not self._chain.terminal and self._next_link():
+    def segment(self, index: int, track: str | None = None) -> SegmentRef | None:
+        """What the chain seals as segment ``index`` (of ``track``, in a passthrough
+        session); None when no signed link (yet) seals it. Raises VerificationError
+        (TamperedError, UntrustedSignerError) at the first link before it that fails; the
+        links accepted so far stay accepted."""
+        key = (track, index)
+        while key not in self._sealed and not self._chain.terminal and self._next_link():
             pass
-        return self._sealed.get(index)
+        return self._sealed.get(key)
 
     def _read(self, relative: str) -> bytes:
         if not self.reader.exists(self.prefix + relative):
@@ -85,7 +87,7 @@ class SealedSegments:
             self._check_signer(chain, public_key, link.time)
             self._chain = chain
         if link.segment is not None:
-            self._sealed[link.segment.index] = link.segment
+            self._sealed[(link.segment.track, link.segment.index)] = link.segment
         return True
 
     def _check_signer(self, chain: ChainState, public_key: PublicKey, started: str) -> None:

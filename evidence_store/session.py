@@ -35,6 +35,7 @@ from evidence_store.errors import (
     UnknownSessionError,
 )
 from evidence_store.model import (
+    DeviceStats,
     Event,
     EventType,
     Link,
@@ -42,6 +43,7 @@ from evidence_store.model import (
     MediaInfo,
     SegmentRef,
     SessionMetadata,
+    TrackedMedia,
 )
 from evidence_store.signing import DeviceSigner, public_key_pem, verify_signature
 from evidence_store.store import FilesystemStore, sha256_file
@@ -149,7 +151,7 @@ class SessionWriter:
         store: FilesystemStore,
         signer: DeviceSigner,
         metadata: SessionMetadata,
-        media: MediaInfo,
+        media: MediaInfo | TrackedMedia,
         *,
         session_id: str | None = None,
         on_head: HeadHook | None = None,
@@ -232,7 +234,7 @@ class SessionWriter:
                 self.store.put_bytes(sig_key, signature)
                 self._emit(SignedHead(self.session_id, "link", seq, body, signature))
             if link.segment is not None:
-                relative = layout.segment_path(link.segment.index)
+                relative = link.segment.path
                 digest, _ = sha256_file(self.store.path(self.prefix + relative))
                 if digest != link.segment.sha256:
                     raise TamperedError("segment does not match its link", location=relative)
@@ -246,51 +248,74 @@ class SessionWriter:
     def sealed(self) -> bool:
         return self.store.exists(self.prefix + layout.MANIFEST)
 
-    def published_unlinked_segment(self) -> int | None:
-        """The index of a segment that reached the store but not the chain (a crash between
-        the two steps of sealing), if there is one."""
-        index = len(self.chain.segments)
-        if self.store.exists(self.prefix + layout.segment_path(index)):
+    def published_unlinked_segment(self, track: str | None = None) -> int | None:
+        """The index of a segment (of ``track``) that reached the store but not the chain (a
+        crash between the two steps of sealing), if there is one."""
+        index = self.chain.next_index(track)
+        if self.store.exists(self.prefix + layout.segment_path(index, track)):
             return index
         return None
 
-    def link_published_segment(self, index: int, *, duration_us: int) -> SegmentRef:
-        """Chain a segment that is already in the store (see published_unlinked_segment)."""
+    def link_published_segment(
+        self,
+        index: int,
+        *,
+        duration_us: int,
+        start_us: int | None = None,
+        track: str | None = None,
+    ) -> SegmentRef:
+        """Chain a segment that is already in the store (see published_unlinked_segment). A
+        composite segment starts where the timeline ends; a track's says where it starts."""
         with self._lock:
-            stored = self.store.path(self.prefix + layout.segment_path(index))
+            stored = self.store.path(self.prefix + layout.segment_path(index, track))
             return self._chain_segment(
                 index,
                 stored,
-                start_us=self.chain.next_segment_start_us,
+                start_us=self.chain.next_segment_start_us if start_us is None else start_us,
                 duration_us=duration_us,
                 adopt=False,
+                track=track,
             )
 
     @property
     def path(self) -> Path:
         return self.store.path(self.prefix.rstrip("/"))
 
-    def inflight_path(self, index: int) -> Path:
-        """Where the encoder writes segment ``index`` until it is sealed."""
-        return self.store.inflight_dir(self.prefix) / layout.segment_name(index)
+    def inflight_path(self, index: int, track: str | None = None) -> Path:
+        """Where the encoder writes segment ``index`` (of ``track``) until it is sealed."""
+        directory = self.store.inflight_dir(self.prefix)
+        if track is not None:
+            directory = directory / track
+            directory.mkdir(exist_ok=True)
+        return directory / layout.segment_name(index)
 
-    def seal_segment(self, index: int, *, start_us: int, duration_us: int) -> SegmentRef:
-        """Adopt the finished file for segment ``index`` into the store and chain it."""
+    def seal_segment(
+        self, index: int, *, start_us: int, duration_us: int, track: str | None = None
+    ) -> SegmentRef:
+        """Adopt the finished file for segment ``index`` (of ``track``) into the store and
+        chain it."""
         with self._lock:
             return self._chain_segment(
                 index,
-                self.inflight_path(index),
+                self.inflight_path(index, track),
                 start_us=start_us,
                 duration_us=duration_us,
                 adopt=True,
+                track=track,
             )
 
     def _chain_segment(
-        self, index: int, file: Path, *, start_us: int, duration_us: int, adopt: bool
+        self,
+        index: int,
+        file: Path,
+        *,
+        start_us: int,
+        duration_us: int,
+        adopt: bool,
+        track: str | None = None,
     ) -> SegmentRef:
         """Hash ``file``, check the segment fits the chain, store it (if ``adopt``), link it."""
         digest, size = sha256_file(file)
-        relative = layout.segment_path(index)
         segment = SegmentRef(
             index=index,
             name=layout.segment_name(index),
@@ -298,7 +323,9 @@ class SessionWriter:
             size=size,
             start_us=start_us,
             duration_us=duration_us,
+            track=track,
         )
+        relative = segment.path
         self._check(lambda probe: probe.apply_segment(segment, relative))
         if adopt:
             self.store.put_file(self.prefix + relative, file)
@@ -326,6 +353,18 @@ class SessionWriter:
 
     def device_restored(self, device: str) -> None:
         self._event(Event(type=EventType.DEVICE_RESTORED, device=device))
+
+    def clock_corrected(self, device: str, reason: str) -> None:
+        """Record that ``device``'s clock was corrected (how, in ``reason``)."""
+        self._event(Event(type=EventType.CLOCK_CORRECTED, device=device, reason=reason))
+
+    def note(self, reason: str, *, device: str | None = None) -> None:
+        """Put something on the record that is neither an event of the session nor a fault."""
+        self._event(Event(type=EventType.NOTE, reason=reason, device=device))
+
+    def device_stats(self, stats: list[DeviceStats]) -> None:
+        """Record what each device delivered; the manifest carries the last of these."""
+        self._event(Event(type=EventType.DEVICE_STATS, stats=stats))
 
     def clock_skew(self, reason: str) -> None:
         """Mark on the record that the device's clock disagreed with a time-stamp authority.

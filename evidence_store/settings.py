@@ -212,6 +212,59 @@ class UploaderSettings(BaseModel):
     )
 
 
+class CatalogSettings(BaseModel):
+    """Where this appliance reports its sessions (the ``[evidence.catalog]`` section).
+
+    Without a URL the catalog is this machine's own (``session_index_url``), written
+    directly: one machine, embedded. With one, events go over HTTPS to the console's ingest
+    endpoint, signed in as this room with its own credential (never one for every room).
+    The environment wins over the file: ``SEALROOM_CATALOG_URL``, ``SEALROOM_CATALOG_ROOM``,
+    ``SEALROOM_CATALOG_TOKEN`` (the credential itself; else ``token_file``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str | None = Field(
+        default=None, description="the console's address, e.g. https://console.example"
+    )
+    room: str | None = Field(default=None, description="the room code this appliance reports as")
+    token_file: Path | None = Field(
+        default=None, description="file holding this room's catalog credential"
+    )
+    ca_file: Path | None = Field(
+        default=None, description="PEM CA bundle for the console's TLS certificate"
+    )
+
+    def with_environment(self, environ: Mapping[str, str] | None = None) -> CatalogSettings:
+        env = os.environ if environ is None else environ
+        changes = {
+            name: env[variable]
+            for name, variable in (
+                ("url", "SEALROOM_CATALOG_URL"),
+                ("room", "SEALROOM_CATALOG_ROOM"),
+            )
+            if env.get(variable)
+        }
+        return self.model_copy(update=changes)
+
+    def token(self, environ: Mapping[str, str] | None = None) -> str:
+        """The room's credential: ``$SEALROOM_CATALOG_TOKEN``, else ``token_file``."""
+        env = os.environ if environ is None else environ
+        if env.get("SEALROOM_CATALOG_TOKEN"):
+            return env["SEALROOM_CATALOG_TOKEN"].strip()
+        if self.token_file is not None:
+            try:
+                value = self.token_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot read the catalog credential {self.token_file}: {exc.strerror}"
+                ) from exc
+            if value:
+                return value
+        raise UsageError(
+            "no catalog credential: set SEALROOM_CATALOG_TOKEN or [evidence.catalog] token_file"
+        )
+
+
 class TimestampingSettings(BaseModel):
     """How the RFC 3161 time-stamp authority (``[evidence] tsa_url``) is used."""
 
@@ -256,6 +309,7 @@ class EvidenceSettings(BaseModel):
         description="SQLAlchemy URL of the session index (the console's, rebuilt by "
         "`sealroom reindex`); default sqlite:///<data_dir>/session-index.db",
     )
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     witness_url: str | None = Field(
         default=None,
         description="the off-box witness every signed head is sent to, http(s)://host:port; "
@@ -268,6 +322,12 @@ class EvidenceSettings(BaseModel):
     )
     witness_timeout_seconds: float = Field(
         default=5.0, gt=0, le=120, description="how long one request to the witness may take"
+    )
+    witness_late_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="a receipt received later than this after its head was signed is flagged "
+        "LATE by `sealroom verify`; none: 2 x segment_seconds + 30 s",
     )
     tsa_url: str | None = Field(
         default=None,

@@ -8,44 +8,32 @@ backoff, which reconnects.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from urllib.parse import quote, urlsplit, urlunsplit
+from collections.abc import Callable, Iterator
+from urllib.parse import urlsplit
 
 import av
 
 from hardware.errors import HardwareError
 from hardware.pixels import to_bgr
-from hardware.sources import VideoFrame
+from hardware.rtsp_stream import RtspStream, redact, rtsp_reason, with_credentials
+from hardware.sources import AudioChunk, VideoFrame
 from hardware.threaded import ThreadedDevice
-from hardware.timestamps import ArrivalAnchor
 
 FRAME_BUFFER = 8
-US_PER_SECOND = 1_000_000
-
-
-def redact(url: str) -> str:
-    """The URL without user name and password, fit for logs and the evidence chain."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def with_credentials(url: str, user: str, password: str) -> str:
-    """``url`` with ``user:password@`` inserted (quoted), replacing any there."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+MAX_DECODER_DELAY = 32  # pictures a decoder may hold back before handing them out
+__all__ = ["RtspCamera", "redact", "with_credentials"]
 
 
 class RtspCamera(ThreadedDevice[VideoFrame]):
-    """An RTSP camera. ``width``, ``height`` and ``fps`` are what the stream announced when it
-    was last opened (the hints given before that)."""
+    """An RTSP camera, decoded (the composite mode). ``width``, ``height`` and ``fps`` are
+    what the stream announced when it was last opened (the hints given before that).
+
+    The connection is ``hardware.rtsp_stream.RtspStream``'s: each picture is stamped from its
+    packet (before decoding, so decoding time is not taken for network delay), on the
+    camera's media clock shared with its sound. ``sound``, when given, receives the camera's
+    own sound decoded from the same connection (the room's microphone may be the camera's:
+    ``hardware.rtsp_sound.CameraSound``), so picture and sound keep the sync the camera gave
+    them."""
 
     def __init__(
         self,
@@ -58,21 +46,25 @@ class RtspCamera(ThreadedDevice[VideoFrame]):
         width: int = 0,
         height: int = 0,
         fps: int = 0,
+        sound: Callable[[AudioChunk], None] | None = None,
+        sound_format: tuple[int, int] = (48000, 1),
     ) -> None:
         if urlsplit(url).scheme not in ("rtsp", "rtsps"):
             raise HardwareError(f"not an RTSP URL: {redact(url)}")
-        super().__init__(
-            name or f"rtsp:{redact(url).split('://', 1)[1]}",
-            buffer=FRAME_BUFFER,
-            live=True,
-            open_timeout=open_timeout + 1,
+        label = name or f"rtsp:{redact(url).split('://', 1)[1]}"
+        super().__init__(label, buffer=FRAME_BUFFER, live=True, open_timeout=open_timeout + 1)
+        self._stream = RtspStream(
+            url,
+            name=label,
+            open_timeout=open_timeout,
+            read_timeout=read_timeout,
+            latency_ms=latency_ms,
+            audio=sound is not None,
+            any_video=True,
         )
-        self._url = url
-        self._open_timeout = open_timeout
-        self._read_timeout = read_timeout
-        self._anchor = ArrivalAnchor(latency_ns=latency_ms * 1_000_000)
+        self._sound = sound
+        self._sound_format = sound_format
         self._width, self._height, self._fps = width, height, fps
-        self._container: av.container.InputContainer | None = None
 
     @property
     def width(self) -> int:
@@ -87,66 +79,39 @@ class RtspCamera(ThreadedDevice[VideoFrame]):
         return self._fps
 
     def _connect(self) -> None:
-        options = {
-            "rtsp_transport": "tcp",
-            # Socket timeout (µs): a server that stops answering is an error, not a hang.
-            "timeout": str(int(self._read_timeout * US_PER_SECOND)),
-            # Probe briefly: a camera's stream format is simple, and a long probe delays the
-            # first picture after every reconnect by seconds.
-            "analyzeduration": "500000",
-            "probesize": "262144",
-            "fflags": "nobuffer",
-        }
-        try:
-            container = av.open(
-                self._url, options=options, timeout=(self._open_timeout, self._read_timeout)
-            )
-        except (av.FFmpegError, OSError) as exc:
-            raise HardwareError(f"{self.name}: cannot connect: {_reason(exc)}") from exc
-        if not container.streams.video:
-            container.close()
-            raise HardwareError(f"{self.name}: the stream has no video")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        context = stream.codec_context
-        self._width, self._height = context.width or self._width, context.height or self._height
-        if stream.average_rate:
-            self._fps = round(float(stream.average_rate))
-        self._anchor.reset()
-        self._container = container
+        found = self._stream.connect()
+        self._width, self._height = found.width or self._width, found.height or self._height
+        if found.fps:
+            self._fps = round(found.fps)
+        assert self._stream.video_stream is not None
+        self._stream.video_stream.thread_type = "AUTO"
 
     def _items(self) -> Iterator[VideoFrame]:
-        container = self._container
-        assert container is not None
-        stream = container.streams.video[0]
-        try:
-            for packet in container.demux(stream):
-                for frame in packet.decode():
-                    arrival = time.monotonic_ns()
-                    media = None if frame.time is None else round(frame.time * 1e9)
-                    image = to_bgr(frame)
-                    self._height, self._width = image.shape[:2]
-                    yield VideoFrame(
-                        image=image,
-                        captured_ns=self._anchor.captured_ns(media_ns=media, arrival_ns=arrival),
-                    )
-                if self._stopping.is_set():
-                    return
-        except (av.FFmpegError, OSError) as exc:
-            raise HardwareError(f"{self.name}: the stream failed: {_reason(exc)}") from exc
-        raise HardwareError(f"{self.name}: the stream ended")
+        stream = self._stream
+        rate, channels = self._sound_format
+        # The decoder hands a picture out a packet or two after its own (threads): each is
+        # stamped with its own packet's capture time, found by its timestamp.
+        captured: dict[int | None, int] = {}
+        for item in stream.packets():
+            if item.kind == "audio":
+                if self._sound is not None:
+                    self._sound(stream.decode_audio(item, rate, channels))
+                continue
+            assert stream.video_stream is not None
+            captured[item.packet.pts] = item.captured_ns
+            try:
+                frames = stream.video_stream.codec_context.decode(item.packet)
+            except (av.FFmpegError, OSError) as exc:
+                raise HardwareError(f"{self.name}: the stream failed: {rtsp_reason(exc)}") from exc
+            for frame in frames:
+                image = to_bgr(frame)
+                self._height, self._width = image.shape[:2]
+                stamp = captured.pop(frame.pts, item.captured_ns)
+                yield VideoFrame(image=image, captured_ns=stamp)
+            while len(captured) > MAX_DECODER_DELAY:
+                captured.pop(next(iter(captured)))
+            if self._stopping.is_set():
+                return
 
     def _disconnect(self) -> None:
-        container, self._container = self._container, None
-        if container is not None:
-            try:
-                container.close()
-            except av.FFmpegError as exc:
-                raise HardwareError(f"{self.name}: {_reason(exc)}") from exc
-
-
-def _reason(exc: BaseException) -> str:
-    """FFmpeg's message without the URL it quotes (which may hold a password)."""
-    if isinstance(exc, av.FFmpegError) and exc.strerror:
-        return str(exc.strerror)
-    return type(exc).__name__ if isinstance(exc, av.FFmpegError) else str(exc)
+        self._stream.close()

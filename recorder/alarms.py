@@ -7,7 +7,7 @@ import logging
 
 from evidence_store.custody import CustodyLog
 from recorder.errors import RecorderError
-from recorder.session_recorder import SessionRecorder
+from recorder.room_recorder import RoomRecorder
 
 log = logging.getLogger("sealroom.recorder")
 
@@ -27,7 +27,7 @@ def record_alarm(
 
 
 def raise_if_stopped_itself(
-    recorder: SessionRecorder, custody: CustodyLog, *, actor: str, role: str, session_id: str
+    recorder: RoomRecorder, custody: CustodyLog, *, actor: str, role: str, session_id: str
 ) -> None:
     """If the recorder stopped itself (its guard, a full disk), record the alarm and raise a
     RecorderError that says so; the session is already stopped and sealed. Otherwise

@@ -28,6 +28,7 @@ class DeviceHealth:
     audio_level_dbfs: float | None  # RMS over the last ~0.3 s; None for cameras
     lost: bool  # reported lost in the chain and not yet restored
     error: str | None  # the device's last error, while it has not delivered since
+    clock_corrections: int = 0  # changes of the rate its sound is resampled at (in the chain)
 
 
 class AudioMeter:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from evidence_store import Manifest
+from evidence_store import DeviceStats, Manifest
 from hardware import AudioChunk, Clock, Image, VideoFrame
 from recorder.capture import Capture
 from recorder.errors import RecorderError
@@ -29,6 +29,7 @@ from recorder.media import (
     AudioBuffer,
     CameraFeed,
     Choice,
+    ClockFollower,
     Compositor,
     Pick,
     Planar,
@@ -37,7 +38,6 @@ from recorder.media import (
     samples_before,
     segment_is_full,
     segment_times,
-    slot_at,
     slots_before,
     to_bgr,
 )
@@ -64,6 +64,10 @@ class EvidenceWriter(Protocol):
 
     def device_restored(self, device: str) -> None: ...
 
+    def clock_corrected(self, device: str, reason: str) -> None: ...
+
+    def device_stats(self, stats: list[DeviceStats]) -> None: ...
+
     def stop(self, reason: str) -> Manifest: ...
 
 
@@ -73,6 +77,7 @@ class _Run:
 
     requested_ns: int  # media captured before this is not part of the run
     audio: AudioBuffer
+    follower: ClockFollower | None
     clock_anchor_ns: int  # the clock's reading at ...
     wall_anchor: datetime  # ... this wall-clock time: the caption's time of each frame
     origin_ns: int | None = None  # the instant of frame slot 0: the run's clock
@@ -110,6 +115,13 @@ class Pipeline:
         self._segment_first_ns = 0  # the instants of the open segment's first and last frames
         self._segment_last_ns = 0
         self._session_frames = 0  # frames in sealed segments: the session's timeline
+        # What each device delivered and what was done with it (sealed at the stop).
+        self.filled = [0] * len(self.cameras)  # frames without a fresh picture, per camera
+        self.join_wait_us = [0] * (len(self.cameras) + 1)  # cameras, then the microphone
+        self.samples_cut = 0
+        self.clock_corrections = 0
+        self._resampled_before = 0  # by the followers of earlier runs
+        self._ratio = 1.0  # the microphone's measured clock, carried to the next run
         self._half_frame_ns = NS_PER_SECOND // (2 * settings.fps)
         self._timeout_ns = round(settings.device_timeout_seconds * NS_PER_SECOND)
         self._start_grace_ns = round(START_GRACE_SECONDS * NS_PER_SECOND)
@@ -122,6 +134,7 @@ class Pipeline:
         self._run = _Run(
             requested_ns=requested_ns,
             audio=AudioBuffer(self.settings.channels, tolerance=tolerance),
+            follower=None,
             clock_anchor_ns=self.clock.now_ns(),
             wall_anchor=datetime.now(UTC),
         )
@@ -139,7 +152,16 @@ class Pipeline:
                 self.record_step(until_ns=at_ns)
         if self._segment is not None:
             self._finish_segment()
+        if run.follower is not None:
+            self._resampled_before += run.follower.samples_resampled
+            self._ratio = run.follower.ratio
         self._run = None
+
+    @property
+    def samples_resampled(self) -> int:
+        """Microphone samples resampled onto the session clock, over every run."""
+        follower = self._run.follower if self._run is not None else None
+        return self._resampled_before + (follower.samples_resampled if follower else 0)
 
     def record_step(self, *, until_ns: int | None = None) -> None:
         """Take what the devices delivered, make every frame whose pictures are in (or whose
@@ -209,6 +231,15 @@ class Pipeline:
             run.origin_ns = first
         elif now - self._timeout_ns > run.requested_ns:
             run.origin_ns = run.requested_ns  # the main camera never delivered: go without it
+        if run.origin_ns is not None:
+            # Joining: the wait for the main camera's first picture is a wait, not filling.
+            self.join_wait_us[0] += max(0, run.origin_ns - run.requested_ns) // 1000
+            run.follower = ClockFollower(
+                self.settings.sample_rate,
+                self.settings.channels,
+                origin_ns=run.origin_ns,
+                ratio=self._ratio,
+            )
 
     def _make_frames(self, run: _Run, *, now: int, until_ns: int | None) -> None:
         assert run.origin_ns is not None
@@ -236,13 +267,20 @@ class Pipeline:
             self._make_frame(run, slot_ns, picks)
 
     def _make_frame(self, run: _Run, slot_ns: int, picks: list[Pick]) -> None:
-        for capture, feed, pick in zip(self.cameras, self.feeds, picks, strict=True):
+        for number, (capture, feed, pick) in enumerate(
+            zip(self.cameras, self.feeds, picks, strict=True)
+        ):
             if pick.choice is Choice.FRESH:
                 self._restored(capture.name)
             elif pick.lost_now:
                 self._lost(capture)
+            if pick.choice is not Choice.FRESH:
+                if not feed.started and not self.board.is_lost(capture.name):
+                    self.join_wait_us[number] += NS_PER_SECOND // self.settings.fps // 1000
+                else:
+                    self.filled[number] += 1
             feed.made(slot_ns, self._half_frame_ns)
-        if picks[0].choice is not Choice.FRESH:
+        if picks[0].choice is not Choice.FRESH and self.feeds[0].started:
             self.board.count(filled=1)
         elapsed_frames = self._session_frames + (self._segment.frames if self._segment else 0)
         wall = run.wall_anchor + timedelta(microseconds=(slot_ns - run.clock_anchor_ns) // 1000)
@@ -262,13 +300,23 @@ class Pipeline:
                 chunk = self.audio.queue.get_nowait()
             except queue.Empty:
                 return
-            slot = slot_at(
-                chunk.captured_ns, origin_ns=run.origin_ns, rate=self.settings.sample_rate
-            )
-            placement = run.audio.add(chunk.samples, slot=slot)
-            if placement.fill:
+            # The microphone's clock is followed by resampling (recorder.media.drift), so
+            # its chunks continue each other unless the device jumped (an outage).
+            assert run.follower is not None
+            placed = run.follower.place(chunk.samples, chunk.captured_ns)
+            for correction in placed.corrections:
+                self.clock_corrections += 1
+                self.writer.clock_corrected(self.audio.name, correction.describe())
+            self.samples_cut += placed.cut
+            first = run.audio.end == 0
+            placement = run.audio.add(placed.samples, slot=placed.slot)
+            if first and placed.slot > 0:
+                # Joining: the microphone's first sound came after the run began.
+                self.join_wait_us[-1] += placed.slot * 1_000_000 // self.settings.sample_rate
+            elif placement.fill:
                 self.board.count(silence=placement.fill)
-            if placement.skip < chunk.frames:
+            self.samples_cut += placement.skip
+            if len(placed.samples) and placement.skip < len(placed.samples):
                 self._restored(self.audio.name)
 
     def _stall_horizon(self, now: int, until_ns: int | None) -> int:

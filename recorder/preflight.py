@@ -8,8 +8,9 @@ required device must open, before the session's first link is written.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
-from hardware import Camera, HardwareError, Microphone
+from hardware import Camera, HardwareError, Microphone, RtspStream
 from recorder.disk_guard import DiskGuard
 from recorder.errors import RecorderError
 
@@ -29,6 +30,20 @@ def check_devices(*devices: Camera | Microphone) -> None:
             ) from exc
         with contextlib.suppress(HardwareError):  # it opened: that is what we needed to know
             device.close()
+
+
+def preflight_streams(streams: Sequence[RtspStream]) -> None:
+    """Connect to each passthrough camera once: a camera that does not answer, or sends
+    nothing passthrough can record, refuses the session."""
+    for stream in streams:
+        try:
+            stream.connect()
+        except HardwareError as exc:
+            raise DeviceMissingError(
+                f"required device {stream.name} is missing or unusable: {exc}"
+            ) from exc
+        finally:
+            stream.close()
 
 
 def preflight(guard: DiskGuard, seconds: float, *devices: Camera | Microphone) -> None:

@@ -14,12 +14,11 @@ import contextlib
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from evidence_store import Manifest, SessionWriter
+from evidence_store import DeviceStats, Manifest, SessionWriter
 from hardware import (
     MONOTONIC,
     AudioChunk,
@@ -44,6 +43,8 @@ from recorder.status import (
     SealTiming,
     StatusBoard,
     describe_failure,
+    seal_latency,
+    wait_for_media,
 )
 
 AUDIO_QUEUE_CHUNKS = 500  # 10 s of 20 ms chunks: audio is small, keep plenty
@@ -212,22 +213,9 @@ class SessionRecorder:
         then the status returned shows less). ``progress`` gets the recorded media seconds
         about 4 times a second. Raises if the recording fails or is stopped first. While paused
         the media does not grow: it waits for a resume (from another thread) or the timeout."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            status = self.status()
-            if status.state is RecorderState.FAILED:
-                self._raise_failure()
-            if progress is not None:
-                progress(status.media_seconds)
-            if status.media_seconds >= media_seconds:
-                return status
-            if status.state in ENDED:
-                why = f": {status.alarm}" if status.alarm else ""
-                raise RecorderStateError(f"the recorder is {status.state.value}{why}")
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                return status
-            self._board.wait(0.25 if remaining is None else min(0.25, remaining))
+        return wait_for_media(
+            self, self._board, media_seconds, progress=progress, timeout=timeout, ended=ENDED
+        )
 
     def status(self) -> RecorderStatus:
         """The current state, counters and each device's health. Never raises: a failure
@@ -271,6 +259,7 @@ class SessionRecorder:
             audio_level_dbfs=self._meter.level_dbfs,
             lost=self._board.is_lost(audio.name),
             error=audio.last_error,
+            clock_corrections=self._pipeline.clock_corrections,
         )
         return (*cameras, microphone)
 
@@ -373,9 +362,49 @@ class SessionRecorder:
             self.writer.pause(command.reason)
             self._board.set_state(RecorderState.PAUSED)
             return None
+        self.writer.device_stats(self.device_stats())
         manifest = self.writer.stop(command.reason)
         self._board.set_state(RecorderState.STOPPED)
         return manifest
+
+    def device_stats(self) -> list[DeviceStats]:
+        """What each device delivered and what the recorder did with it, so far (sealed into
+        the chain at the stop). The composite's segments hold every device, so each device
+        shows the same seal latency."""
+        pipeline, board = self._pipeline, self._board
+        latency = seal_latency(board.seal_timings())
+        status = board.snapshot()
+        cameras = [
+            DeviceStats(
+                device=capture.name,
+                kind="camera",
+                frames_received=capture.received,
+                frames_dropped=capture.dropped + feed.late,
+                frames_filled=pipeline.filled[number],
+                silence_filled_samples=0,
+                samples_cut=0,
+                samples_resampled=0,
+                clock_corrections=0,
+                join_wait_us=pipeline.join_wait_us[number],
+                seal_latency=latency,
+            )
+            for number, (capture, feed) in enumerate(zip(self._videos, pipeline.feeds, strict=True))
+        ]
+        audio = self._audio
+        microphone = DeviceStats(
+            device=audio.name,
+            kind="microphone",
+            frames_received=audio.received,
+            frames_dropped=audio.dropped,
+            frames_filled=0,
+            silence_filled_samples=round(status.silence_filled_seconds * self.settings.sample_rate),
+            samples_cut=pipeline.samples_cut,
+            samples_resampled=pipeline.samples_resampled,
+            clock_corrections=pipeline.clock_corrections,
+            join_wait_us=pipeline.join_wait_us[-1],
+            seal_latency=latency,
+        )
+        return [*cameras, microphone]
 
     def _guard_stops_recording(self) -> bool:
         """Ask the guard once before each new segment; if it gives a reason, stop and seal

@@ -36,7 +36,8 @@ from recorder.alarms import record_alarm
 from recorder.disk_guard import DiskGuard
 from recorder.errors import RecorderError, RecorderStateError
 from recorder.media import Caption, Picture
-from recorder.preflight import preflight
+from recorder.passthrough import PassthroughRecorder, passthrough_media
+from recorder.preflight import preflight, preflight_streams
 from recorder.recovery import RecoveryReport, recover_unfinished, seal_checks_for
 from recorder.room import (
     DEFAULT_TIMEZONE,
@@ -47,6 +48,7 @@ from recorder.room import (
     room_devices,
     synthetic_room,
 )
+from recorder.room_recorder import RoomRecorder
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
 from recorder.trusted_time import TrustedTime
@@ -63,7 +65,7 @@ class Recording:
     """A session being recorded: the writer that holds its evidence and the recorder."""
 
     writer: SessionWriter
-    recorder: SessionRecorder
+    recorder: RoomRecorder
 
 
 def device_factory(profile: RoomProfile | None, *, synthetic: bool = False) -> DeviceFactory:
@@ -103,9 +105,11 @@ class RecordingStarter:
         profile: RoomProfile | None = None,
         synthetic: bool = False,
         devices: DeviceFactory | None = None,
+        catalog: HeadHook | None = None,
         clock: WallClock = utc_now,
     ) -> None:
         self.room = room
+        self.catalog = catalog  # each signed head, to the catalog's reporter
         self.settings = settings
         self.actor = actor
         self.role = role
@@ -177,11 +181,12 @@ class RecordingStarter:
     @property
     def on_head(self) -> HeadHook | None:
         """The session writers' hook: each signed head goes to what queues it to leave the
-        box (the witness's outbox, the time-stamp authority's stamper), or None when nothing
-        does."""
+        box (the witness's outbox, the time-stamp authority's stamper, the catalog's
+        reporter), or None when nothing does."""
         return fan_out(
             None if self.witness is None else self.witness.hook,
             None if self.trusted_time is None else self.trusted_time.on_head,
+            self.catalog,
         )
 
     def start(self, metadata: SessionMetadata, *, seconds: float) -> Recording:
@@ -191,12 +196,19 @@ class RecordingStarter:
         if self._lock is None:
             raise RecorderStateError(f"cannot start: room {self.room} is not held")
         devices = self._devices(self.settings)
+        if devices.passthrough:
+            preflight_streams(devices.streams)
         preflight(self.guard, seconds, *devices.cameras, devices.microphone)
+        media = (
+            passthrough_media(self.settings, devices.names, devices.microphone.name)
+            if devices.passthrough
+            else media_info(self.settings)
+        )
         writer = SessionWriter.start(
             self.store,
             self.signer,
             metadata,
-            media_info(self.settings),
+            media,
             on_head=self.on_head,
             clock=self.clock,
         )
@@ -210,14 +222,7 @@ class RecordingStarter:
             detail={"room": metadata.room, "case": metadata.case_number},
         )
         try:
-            recorder = SessionRecorder(
-                devices.cameras,
-                devices.microphone,
-                self.settings,
-                writer,
-                guard=self.guard,
-                picture=room_picture(self._profile, metadata),
-            )
+            recorder = self._recorder(devices, writer, metadata)
             recorder.start()
         except Exception as exc:
             reason = f"recording could not start: {exc}"
@@ -228,6 +233,27 @@ class RecordingStarter:
                 f"{reason} (session {writer.session_id} was ended and sealed with that reason)"
             ) from exc
         return Recording(writer, recorder)
+
+    def _recorder(
+        self, devices: RoomDevices, writer: SessionWriter, metadata: SessionMetadata
+    ) -> RoomRecorder:
+        if devices.passthrough:
+            return PassthroughRecorder(
+                devices.streams,
+                devices.microphone,
+                self.settings,
+                writer,
+                guard=self.guard,
+                sound_from=devices.sound_from,
+            )
+        return SessionRecorder(
+            devices.cameras,
+            devices.microphone,
+            self.settings,
+            writer,
+            guard=self.guard,
+            picture=room_picture(self._profile, metadata),
+        )
 
     def _end_unstarted(self, writer: SessionWriter, reason: str) -> None:
         # Link 0 is written: end the session honestly rather than leave it open.

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
+from evidence_store import SealLatency
+from recorder.errors import RecorderError, RecorderStateError
 from recorder.health import DeviceHealth
 
 SEAL_HISTORY = 100_000  # segments whose seal timing is kept (more than 2 days of 2 s segments)
@@ -165,13 +171,21 @@ class StatusBoard:
         return self._lost.get(device)
 
     def snapshot(
-        self, *, capture_dropped: int = 0, devices: tuple[DeviceHealth, ...] = ()
+        self,
+        *,
+        capture_dropped: int = 0,
+        devices: tuple[DeviceHealth, ...] = (),
+        media_seconds: float | None = None,
     ) -> RecorderStatus:
+        """The status now; ``media_seconds`` overrides the frame count (a passthrough
+        recording counts its timeline, not frames it makes)."""
         with self._changed:
             last = self._seals[-1] if self._seals else None
             return RecorderStatus(
                 state=self._state,
-                media_seconds=self._media_frames / self._fps,
+                media_seconds=(
+                    self._media_frames / self._fps if media_seconds is None else media_seconds
+                ),
                 segments_sealed=self._segments_sealed,
                 frames_dropped=self._frames_dropped + capture_dropped,
                 frames_filled=self._frames_filled,
@@ -188,6 +202,60 @@ class StatusBoard:
                     None if self._worst_wait is None else self._worst_wait.capture_to_seal_seconds
                 ),
             )
+
+
+def seal_latency(timings: Sequence[SealTiming]) -> SealLatency | None:
+    """p50, p99 and worst of the wait from a segment's last frame to its seal."""
+    return latency_summary([(t.sealed_ns - t.last_frame_ns) // 1000 for t in timings])
+
+
+def latency_summary(latencies_us: Sequence[int]) -> SealLatency | None:
+    """p50, p99 (nearest rank) and worst of ``latencies_us``; None for none."""
+    values = sorted(max(0, value) for value in latencies_us)
+    if not values:
+        return None
+
+    def rank(fraction: float) -> int:
+        return values[min(len(values), max(1, math.ceil(fraction * len(values)))) - 1]
+
+    return SealLatency(p50_us=rank(0.50), p99_us=rank(0.99), worst_us=values[-1])
+
+
+class Observed(Protocol):
+    """A recorder whose status can be waited on."""
+
+    def status(self) -> RecorderStatus: ...
+
+
+def wait_for_media(
+    recorder: Observed,
+    board: StatusBoard,
+    media_seconds: float,
+    *,
+    progress: Callable[[float], None] | None,
+    timeout: float | None,
+    ended: set[RecorderState],
+) -> RecorderStatus:
+    """Block until ``media_seconds`` of media are recorded (or ``timeout`` seconds pass; the
+    status returned then shows less). Raises RecorderError if the recording fails, and
+    RecorderStateError if it ends first. See ``SessionRecorder.wait_until``."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        status = recorder.status()
+        failure = board.failure
+        if status.state is RecorderState.FAILED and failure is not None:
+            raise RecorderError(f"recording failed: {describe_failure(failure)}") from failure
+        if progress is not None:
+            progress(status.media_seconds)
+        if status.media_seconds >= media_seconds:
+            return status
+        if status.state in ended:
+            why = f": {status.alarm}" if status.alarm else ""
+            raise RecorderStateError(f"the recorder is {status.state.value}{why}")
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            return status
+        board.wait(0.25 if remaining is None else min(0.25, remaining))
 
 
 def describe_failure(exc: BaseException) -> str:

@@ -1,6 +1,8 @@
 """Every route states who may use it; anything unstated is refused.
 
-``@allow(Role.PROSECUTOR, ...)`` admits those roles; ``@public`` admits anyone (the login page).
+``@allow(Role.PROSECUTOR, ...)`` admits those roles; ``@public`` admits anyone (the login page);
+``@rooms`` admits a room appliance signed in with its own credential, and no user
+(``web.room_credential``: the catalog's ingest).
 A ``before_request`` hook enforces the rule of the matched endpoint, so a view cannot forget
 to check, and every denial is written to the custody log. A person whose password an
 administrator set reaches nothing but the page to change it (and logging out) until they do.
@@ -17,9 +19,11 @@ from werkzeug.wrappers import Response
 
 from web.audit import record
 from web.roles import Role
+from web.room_credential import sign_in_room
 
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC = "public"
+ROOMS = "rooms"
 RULE_ATTRIBUTE = "_sealroom_access"
 # What a person who must change their password may still reach.
 BEFORE_PASSWORD_CHANGE = frozenset(
@@ -44,7 +48,14 @@ def public(view: F) -> F:
     return view
 
 
+def rooms(view: F) -> F:
+    """Admit a room appliance that presents its own room's credential (users never)."""
+    setattr(view, RULE_ATTRIBUTE, ROOMS)
+    return view
+
+
 def rule_of(app: Flask, endpoint: str) -> frozenset[Role] | str | None:
+    """The rule of ``endpoint``: a set of roles, PUBLIC, ROOMS, or None (refused)."""
     if endpoint == "static":
         return PUBLIC
     view = app.view_functions.get(endpoint)
@@ -59,6 +70,10 @@ def init_access(app: Flask) -> None:
         rule = rule_of(app, request.endpoint)
         if rule == PUBLIC:
             return None
+        if rule == ROOMS:
+            if sign_in_room() is None:
+                abort(401)
+            return None
         if not current_user.is_authenticated:
             if request.method == "GET" and request.accept_mimetypes.accept_html:
                 return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
@@ -71,6 +86,7 @@ def init_access(app: Flask) -> None:
                     "path": request.path[:300],
                     "method": request.method,
                 },
+                denial=True,
             )
             abort(403)
         if current_user.must_change_password and request.endpoint not in BEFORE_PASSWORD_CHANGE:

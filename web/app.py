@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 from evidence_store import PRIVATE, FilesystemStore, NameTaken, StoreError, UsageError, write_once
-from evidence_store.bucket import LayeredStore, S3Access, S3Store
+from evidence_store.bucket import LayeredStore, RetentionPolicy, S3Access, S3Store
 from evidence_store.index import SessionIndex
 from evidence_store.installation import DataDir
 from web import audit
@@ -25,6 +25,7 @@ from web.access import init_access, public
 from web.auth import sessions as login_sessions
 from web.display import init_display
 from web.extensions import babel, csrf, db, limiter, login_manager
+from web.jobs import JobRunner, Schedule
 from web.models import User
 from web.recorders import room_key
 from web.schema import upgrade_database
@@ -83,7 +84,9 @@ def create_app(
     app.extensions["sealroom.data"] = data
     app.extensions["sealroom.local_store"] = store
     app.extensions["sealroom.store"] = evidence_reader(data, store, environ)
-    app.extensions["sealroom.session_index"] = SessionIndex.open(data.index_url())
+    app.extensions["sealroom.session_index"] = SessionIndex.open(
+        data.index_url(), policy=RetentionPolicy(data.settings.s3.retention)
+    )
 
     with app.app_context():
         upgrade_database(db.engine)
@@ -91,6 +94,8 @@ def create_app(
     init_access(app)
     init_display(app)
     _register_blueprints(app)
+    if settings.run_jobs:
+        _own_job_runner(app, data, settings, environ)
     _error_pages(app)
     _security_headers(app)
     _warn_without_room_key(app, data, settings)
@@ -112,7 +117,7 @@ def create_app(
     def language(code: str) -> Response:
         if code in SUPPORTED_LANGUAGES:
             session["lang"] = code
-        return redirect(url_for("home"))
+        return redirect(_same_site(request.args.get("next", "")) or url_for("home"))
 
     return app
 
@@ -129,9 +134,47 @@ def evidence_reader(
     return LayeredStore(local, lambda: S3Store.connect(access))
 
 
+def job_runner(
+    app: Flask,
+    data: DataDir,
+    settings: ConsoleSettings,
+    environ: Mapping[str, str] | None = None,
+) -> JobRunner:
+    """The runner of this installation's jobs, with the catalog's reconcile on its schedule
+    (not started)."""
+    from evidence_store.cli import reconcile_installation
+    from web.exports import EXPORT_JOB, run_export
+
+    def reconcile() -> object:
+        return reconcile_installation(data, environ=environ).as_dict()
+
+    schedule = Schedule("catalog reconcile", settings.reconcile_minutes * 60, reconcile)
+    return JobRunner(app, {EXPORT_JOB: run_export}, schedules=[schedule])
+
+
+def _own_job_runner(
+    app: Flask, data: DataDir, settings: ConsoleSettings, environ: Mapping[str, str] | None
+) -> None:
+    """A console that runs its own jobs: its runner starts with the first job it queues, or
+    when it is served (``start_jobs``)."""
+    from web.exports import JOBS_KEY
+
+    app.extensions[JOBS_KEY] = job_runner(app, data, settings, environ)
+
+
+def start_jobs(app: Flask) -> None:
+    """Start this console's own runner, if it runs its jobs (reconciling at once)."""
+    from web.exports import JOBS_KEY
+
+    if (runner := app.extensions.get(JOBS_KEY)) is not None:
+        runner.start(scheduled=True)
+
+
 def _register_blueprints(app: Flask) -> None:
     from web.admin import blueprint as admin
+    from web.alarms import blueprint as alarms
     from web.auth import blueprint as auth
+    from web.catalog import blueprint as catalog
     from web.clips import blueprint as exhibits
     from web.courtroom import blueprint as courtroom
     from web.custody import blueprint as custody
@@ -140,9 +183,28 @@ def _register_blueprints(app: Flask) -> None:
     from web.review import blueprint as review
     from web.terminal import blueprint as terminal
 
-    every = (auth, review, custody, admin, terminal, exhibits, diagrams, courtroom, exports)
+    every = (
+        auth,
+        review,
+        custody,
+        admin,
+        terminal,
+        exhibits,
+        diagrams,
+        courtroom,
+        exports,
+        catalog,
+        alarms,
+    )
     for blueprint in every:
         app.register_blueprint(blueprint)
+
+
+def _same_site(path: str) -> str | None:
+    """A path on this console to go back to; anything else (another site) is ignored."""
+    if path.startswith("/") and not path.startswith("//") and "\\" not in path:
+        return path
+    return None
 
 
 def _locale() -> str:
@@ -217,7 +279,11 @@ def _error_pages(app: Flask) -> None:
         401: _l("Please log in."),
         403: _l("Not allowed."),
         404: _l("Not found."),
+        405: _l("This address does not accept that kind of request."),
+        409: _l("Not possible in the current state."),
         413: _l("Too large."),
+        429: _l("Too many requests: wait a moment, then try again."),
+        500: _l("Something went wrong on the server. Nothing was changed; try again."),
         503: _l("Unavailable."),
     }
 

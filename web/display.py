@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from flask import Flask
@@ -9,6 +10,7 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 from evidence_store import parse_utc, spelled_out
+from web.labels import action_label, detail_label
 
 ROLE_LABELS = {
     "investigator": _l("Investigator"),
@@ -23,6 +25,30 @@ STATE_LABELS = {
     "interrupted": _l("interrupted, sealed"),
     "open": _l("recording or unsealed"),
     "damaged": _l("damaged"),
+    # Shown instead of the stored state once the last verification failed (web.trust).
+    "tampered": _l("tampered"),
+    "incomplete": _l("incomplete"),
+    "untrusted": _l("signed by an untrusted device"),
+    "custody": _l("custody log damaged"),
+    "failed": _l("failed verification"),
+}
+VERDICT_LABELS = {
+    "intact": _l("INTACT"),
+    "tampered": _l("TAMPERED"),
+    "incomplete": _l("INCOMPLETE"),
+    "untrusted": _l("UNTRUSTED SIGNER"),
+    "custody": _l("CUSTODY LOG DAMAGED"),
+    "failed": _l("VERIFICATION FAILED"),
+}
+ALARM_LABELS = {
+    "verification_failed": _l("Verification failed"),
+    "clock_skew": _l("Clock skew"),
+    "custody_damaged": _l("Custody log damaged"),
+}
+SOURCE_LABELS = {  # what found a verdict
+    "verify": _l("verify now"),
+    "playback_refused": _l("playback refused a segment"),
+    "scrub": _l("scheduled check"),
 }
 EVENT_LABELS = {
     "session_started": _l("Session started"),
@@ -30,6 +56,9 @@ EVENT_LABELS = {
     "resumed": _l("Resumed"),
     "device_lost": _l("Device lost"),
     "device_restored": _l("Device restored"),
+    "clock_corrected": _l("Clock corrected"),
+    "note": _l("Note on the record"),
+    "device_stats": _l("What each device delivered"),
     "interrupted": _l("Interrupted"),
     "stopped": _l("Stopped"),
 }
@@ -67,12 +96,44 @@ def duration(microseconds: int | float) -> str:
     return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def clock_ms(milliseconds: int) -> str:
+    """A moment of a session, to the millisecond: 0:01:02.345."""
+    seconds, ms = divmod(int(milliseconds), 1000)
+    return f"{seconds // 3600:d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}.{ms:03d}"
+
+
+def state_label(state: str) -> str:
+    return str(STATE_LABELS.get(state, state))
+
+
+def detail_items(detail: dict[str, object]) -> list[tuple[str, str]]:
+    """A custody event's detail as (name, value) lines a person reads: nested values as
+    compact JSON, text as it is (control characters spelled out)."""
+    items = []
+    for key, value in detail.items():
+        if isinstance(value, dict | list):
+            shown = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+        elif value is None:
+            shown = "—"
+        else:
+            shown = str(value)
+        items.append((detail_label(key), printable(shown)))
+    return items
+
+
 def init_display(app: Flask) -> None:
     app.add_template_global(lambda: str(get_locale() or "vi"), "current_locale")
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(stored_time, "stored_time")
     app.add_template_filter(printable, "printable")
     app.add_template_filter(duration, "duration")
+    app.add_template_filter(detail_items, "detail_items")
     app.add_template_global(lambda role: str(ROLE_LABELS.get(role, role)), "role_label")
-    app.add_template_global(lambda state: str(STATE_LABELS.get(state, state)), "state_label")
+    app.add_template_global(state_label, "state_label")
+    app.add_template_filter(clock_ms, "clock_ms")
     app.add_template_global(lambda kind: str(EVENT_LABELS.get(str(kind), kind)), "event_label")
+    app.add_template_global(action_label, "action_label")
+    app.add_template_global(lambda kind: str(ALARM_LABELS.get(str(kind), kind)), "alarm_label")
+    app.add_template_global(
+        lambda kind: str(VERDICT_LABELS.get(str(kind), VERDICT_LABELS["failed"])), "verdict_label"
+    )

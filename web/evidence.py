@@ -1,8 +1,10 @@
 """Typed access to what every page reads: the evidence (the local store, then the bucket),
 the installation's data directory, the console's settings, and the index of sessions.
 
-The store holds the truth; the index (``evidence_store.index``) only makes search and unit
-scoping fast, and can be dropped and rebuilt at any time.
+The store holds the truth; the catalog (``evidence_store.index``) is what pages list, search
+and look sessions up in: the rooms feed it with their events and the worker reconciles it with
+the store, never a request (a page never lists the store: its cost would grow with every
+session, and an unknown id would make every request a rebuild).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from flask import current_app
 
 from evidence_store import FilesystemStore
-from evidence_store.bucket import LayeredStore, RetentionPolicy
+from evidence_store.bucket import LayeredStore
 from evidence_store.index import SessionIndex
 from evidence_store.installation import DataDir
 from evidence_store.witnessing import witness_url
@@ -48,16 +50,8 @@ def console_settings() -> ConsoleSettings:
 
 
 def session_index() -> SessionIndex:
-    """The installation's session index (the one `sealroom reindex` rebuilds)."""
+    """The installation's catalog of sessions (the one every page reads)."""
     index: SessionIndex = current_app.extensions[INDEX_KEY]
-    return index
-
-
-def refresh_index() -> SessionIndex:
-    """The session index, after adding new sessions and updating unfinished ones."""
-    index = session_index()
-    settings = data_dir().settings
-    index.refresh(evidence_store(), RetentionPolicy(settings.s3.retention), witnessing=witnessing())
     return index
 
 

@@ -15,8 +15,22 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from evidence_store import control_character
 
@@ -33,7 +47,7 @@ def _refusal(character: str) -> str:
 
 class PlainText:
     """One line of text without control characters (C0, C1, line and paragraph separators,
-    bidirectional overrides)."""
+    format characters such as bidirectional marks and zero-width spaces)."""
 
     def __call__(self, form: Any, field: Any) -> None:
         if isinstance(field.data, str) and (found := control_character(field.data)) is not None:
@@ -81,7 +95,9 @@ class PasswordChangeForm(FlaskForm):
 
 
 class BookmarkForm(FlaskForm):
-    offset_ms = IntegerField(validators=[DataRequired(), NumberRange(min=0, max=10**9)])
+    # InputRequired: 0 (the very start) is a moment like any other.
+    offset_ms = IntegerField(validators=[InputRequired(), NumberRange(min=0, max=10**9)])
+    private = BooleanField(_l("Only for me"))
     note = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=1000), PlainText()])
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from web.extensions import db
@@ -118,14 +118,14 @@ class LoginBackoff(db.Model):  # type: ignore[name-defined]
 
 
 class AccountChange(db.Model):  # type: ignore[name-defined]
-    """A change that gives an account access to evidence (creating it, or a new role or
-    unit), waiting for a second administrator (the two-person rule)."""
+    """A change that opens a path to evidence (a new account, role or unit, or a password an
+    administrator sets), waiting for a second administrator (the two-person rule)."""
 
     __tablename__ = "account_changes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     user: Mapped[User] = relationship()
-    kind: Mapped[str] = mapped_column(String(20))  # create, role, unit
+    kind: Mapped[str] = mapped_column(String(20))  # create, role, unit, password
     role: Mapped[str] = mapped_column(String(20))  # the role the account will have
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))  # the unit it will have
     unit: Mapped[Unit] = relationship()
@@ -134,6 +134,8 @@ class AccountChange(db.Model):  # type: ignore[name-defined]
     requested_at: Mapped[datetime] = mapped_column(default=_now)
     decided_by: Mapped[str] = mapped_column(String(64), default="")
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    # A password an administrator set, as its argon2 hash, until a second one decides.
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class Room(db.Model):  # type: ignore[name-defined]
@@ -155,6 +157,9 @@ class Bookmark(db.Model):  # type: ignore[name-defined]
     offset_ms: Mapped[int] = mapped_column(Integer)
     note: Mapped[str] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    # Shared: everyone who may see the session sees it (the case's team); else its author only.
+    shared: Mapped[bool] = mapped_column(default=True)
+    author: Mapped[User] = relationship()
 
 
 # -- the courtroom (exhibits, hearings, presentation, exports) --------------------------------
@@ -284,3 +289,28 @@ class ExportRequest(db.Model):  # type: ignore[name-defined]
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     package: Mapped[str] = mapped_column(String(300), default="")  # file name under exports/
     package_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Job(db.Model):  # type: ignore[name-defined]
+    """Background work in the shared database (``web.jobs``): an export build, later scrubs.
+
+    Whoever runs it holds a lease (``lease_owner`` until ``lease_until``) that it renews while
+    it works; a lease that runs out is a runner that died, and the job is taken again, up to
+    ``MAX_ATTEMPTS``. So work asked for on one console replica is done by any worker, and
+    survives the restart of the replica, and of the worker."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    ref: Mapped[str] = mapped_column(String(100), index=True)  # e.g. the export request's id
+    state: Mapped[str] = mapped_column(String(10), index=True)  # queued running done failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(200), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    actor: Mapped[str] = mapped_column(String(300), default="{}")  # JSON: username, role
+    stage: Mapped[str] = mapped_column(String(20), default="")
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now)

@@ -28,3 +28,6 @@ CLIP_READERS = EVIDENCE_READERS
 HEARING_MANAGERS = frozenset({Role.COURT_CLERK, Role.PROSECUTOR})
 HEARING_VIEWERS = HEARING_MANAGERS | {Role.SUPERVISOR, Role.AUDITOR}
 PRESENTERS = HEARING_MANAGERS
+# Alarms (a verification failed, a clock drifted) are for the unit's supervisors; the
+# auditor sees them too.
+ALARM_READERS = frozenset({Role.SUPERVISOR, Role.AUDITOR})

@@ -124,8 +124,16 @@ class ConsoleSettings(BaseModel):
     )
     two_person_rule: bool = Field(
         default=True,
-        description="creating an account that can read evidence, or giving one a new role "
-        "or unit, waits for a second administrator's approval",
+        description="creating or promoting an administrator or an account that can read "
+        "evidence, giving one a new unit, and an administrator setting a password wait for a "
+        "second administrator's approval",
+    )
+    min_password_score: int = Field(
+        default=3,
+        ge=0,
+        le=4,
+        description="the least strength (zxcvbn's 0-4 scale) a new password must have, "
+        "beside 12+ characters, no common password and no username",
     )
     directory: DirectorySettings | None = Field(
         default=None, description="LDAP / Active Directory login ([console.directory])"
@@ -165,6 +173,18 @@ class ConsoleSettings(BaseModel):
     exports_need_approval: bool = Field(
         default=True,
         description="an export asked for in the console waits for a supervisor's approval",
+    )
+    run_jobs: bool = Field(
+        default=True,
+        description="this console runs background jobs (export builds, the catalog's "
+        "reconcile) itself, as on one machine; turn off where `sealroom worker` runs them",
+    )
+    reconcile_minutes: float = Field(
+        default=10.0,
+        ge=0.1,
+        le=24 * 60,
+        description="how often the job runner reconciles the catalog with the store and "
+        "the bucket (what the rooms' events missed)",
     )
 
     def with_shared_database(self, url: str | None) -> ConsoleSettings:

@@ -4,9 +4,12 @@ unit and the units below it, never sideways or above.
 Anything outside answers 404, so its existence is not revealed, and the attempt is written
 to the custody log as a denial (``access_denied``).
 
-The custody log follows the same rule (``EventScope``): a viewer sees the events about their
-units (a session's, a clip's, a hearing's..., or, for an event about nothing else, the unit of
-the person who acted) and their own actions; another person's private note is never shown.
+The custody log follows the same rule (``EventScope``): a viewer sees the events filed under
+their units and their own actions; another person's private note is never shown. An event is
+filed when it is written (``filed_under``), from trusted facts only: the unit of the session
+or console object it is about, else of the account it is about, else the actor's unit at that
+time; never a unit a request names. A refused access is filed under the actor's unit, so the
+unit they tried to reach never sees their address or browser in its view.
 What leaves in an export's custody excerpt is narrower still (``excerpt_rows``).
 """
 
@@ -23,8 +26,8 @@ from sqlalchemy import select
 from evidence_store import UsageError, layout
 from evidence_store.custody import CustodyEntry
 from evidence_store.index import SessionSummary
-from web.audit import record
-from web.evidence import refresh_index, session_index
+from web.audit import FILED_UNDER, record
+from web.evidence import session_index
 from web.extensions import db
 from web.models import ROOT_UNIT, Clip, Diagram, ExportRequest, Hearing, Unit, User
 from web.roles import CLIP_AUTHORS, HEARING_MANAGERS
@@ -48,6 +51,7 @@ def hidden(*, session_id: str | None = None, reason: str = OUTSIDE, **what: Any)
         "access_denied",
         session_id=session_id,
         detail={"endpoint": request.endpoint, **what, "reason": reason},
+        denial=True,
     )
     abort(404)
 
@@ -73,14 +77,13 @@ def session_unit(summary: SessionSummary) -> str:
 
 
 def visible_session(session_id: str) -> SessionSummary:
-    """The session if this user may see it; otherwise 404, logged as a denial."""
+    """The session if this user may see it; otherwise 404, logged as a denial. Looked up in
+    the catalog alone: an id it does not hold is 404 at the cost of one indexed read."""
     try:
         layout.check_session_id(session_id)
     except UsageError:
         abort(404)
     summary = session_index().get(session_id)
-    if summary is None:
-        summary = refresh_index().get(session_id)
     if summary is None:
         abort(404)
     if session_unit(summary) not in visible_units(current_user):
@@ -154,6 +157,35 @@ def _units_of_users(usernames: Iterable[str]) -> dict[str, str]:
     return {str(name): str(code) for name, code in rows}
 
 
+_OBJECTS: tuple[tuple[str, Any], ...] = (
+    ("clip_id", Clip),
+    ("hearing_id", Hearing),
+    ("diagram", Diagram),
+    ("diagram_id", Diagram),
+    ("request_id", ExportRequest),
+)
+
+
+def filed_under(
+    actor: str, *, session_id: str | None, detail: dict[str, Any], denial: bool = False
+) -> str:
+    """The unit an event is filed under, decided as it is written: the session's, else the
+    console object's, else the account's it is about, else the actor's unit now. A denial
+    goes to the actor's unit (the caller leaves its target out)."""
+    if not denial:
+        if session_id:
+            summary = session_index().get(session_id)
+            return session_unit(summary) if summary else ROOT_UNIT
+        for key, model in _OBJECTS:
+            if isinstance(detail.get(key), int):
+                found = db.session.get(model, detail[key])
+                return unit_of(found.unit_code if found else None)
+        account = detail.get("username")
+        if isinstance(account, str) and (unit := _units_of_users([account]).get(account)):
+            return unit
+    return _units_of_users([actor]).get(actor, ROOT_UNIT)
+
+
 @dataclass
 class EventScope:
     """Which custody events ``viewer`` may see, and how (private notes hidden)."""
@@ -184,22 +216,17 @@ class EventScope:
         return CustodyEntry(**{**entry.__dict__, "detail": detail})
 
     def unit_of_event(self, entry: CustodyEntry) -> str:
-        """What the event is about: a session, else an object of the console, else a unit
-        or an account named in it, else the person who acted."""
+        """The unit the event was filed under when written. Events written before filing
+        (and by other programs): a session, else an object of the console, else an account
+        named in it, else the person who acted (a unit a request named is never trusted)."""
+        detail = entry.detail
+        if isinstance(filed := detail.get(FILED_UNDER), str):
+            return unit_of(filed)
         if entry.session_id:
             return self._session(entry.session_id)
-        detail = entry.detail
-        for key, model in (
-            ("clip_id", Clip),
-            ("hearing_id", Hearing),
-            ("diagram", Diagram),
-            ("diagram_id", Diagram),
-            ("request_id", ExportRequest),
-        ):
+        for key, model in _OBJECTS:
             if isinstance(detail.get(key), int):
                 return self._object(key, model, detail[key])
-        if isinstance(detail.get("unit"), str):
-            return unit_of(detail["unit"])
         if isinstance(detail.get("username"), str):
             return self._actor(detail["username"])
         return self._actor(entry.actor)

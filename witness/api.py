@@ -6,7 +6,8 @@ without one is refused to everyone.
     GET  /sth/<size>/tsr        its RFC 3161 time-stamp token (DER)     public
     GET  /consistency?first=&second=  the proof between two heads        public
     GET  /key                   the witness's public key (PEM)          public
-    GET  /sessions/<id>         what it holds of a session, signed      public
+    GET  /sessions/<id>?nonce=  what it holds of a session, signed with
+                                the asker's nonce and its newest head   public
     POST /submit                one signed chain head                   device
     GET  /alarms                forks and refused enrolments            operator
 
@@ -25,6 +26,7 @@ Errors are JSON ``{"error": {"code", "message"}}``: 400 malformed, 401 no or wro
 from __future__ import annotations
 
 import hmac
+import re
 from typing import Literal
 
 from flask import Flask, Response, jsonify, request
@@ -45,6 +47,7 @@ ROUTE_RULES: dict[str, Role] = {
     "submit": "device",
     "alarms": "operator",
 }
+NONCE = re.compile(r"[0-9a-f]{32,128}")
 STATUS = {"accepted": 200, "held": 200, "gap": 409, "fork": 409, "refused": 403}
 
 
@@ -101,7 +104,10 @@ def create_app(
             check_session_id(session_id)
         except UsageError as exc:
             return _error(400, "bad_request", str(exc))
-        return Response(witness.session_view(session_id), mimetype="application/json")
+        nonce = request.args.get("nonce")
+        if nonce is not None and not NONCE.fullmatch(nonce):
+            return _error(400, "bad_request", "the nonce must be 32 to 128 lowercase hex digits")
+        return Response(witness.session_view(session_id, nonce), mimetype="application/json")
 
     @app.post("/submit")
     def submit() -> tuple[Response, int]:

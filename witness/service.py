@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from typing import Any, Literal
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from evidence_store import (
@@ -42,7 +43,7 @@ from evidence_store import (
 )
 from witness.enrolment import EnrolmentRefused, enrolled_device, record_alarm
 from witness.identity import WitnessIdentity
-from witness.schema import AlarmRow, ForkRow, HeadRow, SessionRow, TreeHeadRow
+from witness.schema import AlarmRow, EntryRow, ForkRow, HeadRow, SessionRow, TreeHeadRow
 from witness.submissions import Submission
 from witness.tree import MerkleTree, lock_for_append, serialise_sqlite_writers
 
@@ -343,13 +344,30 @@ class Witness:
                 )
             return self.tree.consistency(session, first, second)
 
-    def session_view(self, session_id: str) -> bytes:
-        """What it holds of a session, signed (``evidence_store.receipts.SessionView``)."""
+    def session_view(self, session_id: str, nonce: str | None = None) -> bytes:
+        """What it holds of a session, signed (``evidence_store.receipts.SessionView``), with
+        the asker's ``nonce`` and its newest tree head, so a saved answer cannot pass for a
+        fresh one; and when it received each link and last heard of the session, so a
+        verifier sees how long the session was silent at the witness."""
         with Session(self.engine) as session:
             row = session.get(SessionRow, session_id)
             forks = session.scalars(
                 select(ForkRow).where(ForkRow.session_id == session_id).order_by(ForkRow.id)
             ).all()
+            received = (
+                session.execute(
+                    select(EntryRow.received_at)
+                    .join(HeadRow, HeadRow.leaf_index == EntryRow.leaf_index)
+                    .where(HeadRow.session_id == session_id)
+                    .order_by(HeadRow.seq)
+                )
+                .scalars()
+                .all()
+            )
+            last_heard = session.scalar(
+                select(func.max(EntryRow.received_at)).where(EntryRow.session_id == session_id)
+            )
+            tree_head = self.tree.head(session)
         body: dict[str, Any] = {
             "v": 1,
             "type": "sealroom.witness-session",
@@ -358,6 +376,10 @@ class Witness:
             "at": format_utc(utc_now()),
             "links": row.links if row else 0,
             "segments": row.segments if row else 0,
+            "received": list(received),
+            **({"nonce": nonce} if nonce is not None else {}),
+            **({"last_heard_at": last_heard} if last_heard is not None else {}),
+            **({"tree_head": json.loads(tree_head)} if tree_head is not None else {}),
             "forks": [
                 {
                     "kind": fork.kind,

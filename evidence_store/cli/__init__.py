@@ -1,9 +1,11 @@
 """The evidence commands (verify, show, sessions, custody, uploader, reindex, legal-hold,
-timestamps, ca), the installation's ``doctor``, and the command-line plumbing every package's
-commands share (``--data-dir``, ``--json``, the one-line errors and exit statuses)."""
+timestamps, catalog, ca), the installation's ``doctor``, and the command-line plumbing every
+package's commands share (``--data-dir``, ``--json``, the one-line errors and exit statuses)."""
 
-from evidence_store.cli import authority, bucket, doctor, evidence, timestamps
+from evidence_store.cli import authority, bucket, catalog, doctor, evidence, timestamps
+from evidence_store.cli.catalog import reconcile_installation
 from evidence_store.cli.options import (
+    PLAIN_TEXT,
     SETTINGS_KEY,
     byte_progress,
     data_dir_from,
@@ -18,12 +20,14 @@ COMMANDS = [
     *evidence.COMMANDS,
     *bucket.COMMANDS,
     *timestamps.COMMANDS,
+    *catalog.COMMANDS,
     *authority.COMMANDS,
     *doctor.COMMANDS,
 ]
 
 __all__ = [
     "COMMANDS",
+    "PLAIN_TEXT",
     "SETTINGS_KEY",
     "byte_progress",
     "data_dir_from",
@@ -31,5 +35,6 @@ __all__ = [
     "emit_json",
     "json_option",
     "operator",
+    "reconcile_installation",
     "run_commands",
 ]

@@ -27,7 +27,7 @@ from evidence_store.cli.options import (
     operator,
 )
 from evidence_store.errors import UsageError
-from evidence_store.index import SessionIndex
+from evidence_store.index import SessionIndex, reporting
 from evidence_store.settings import EvidenceSettings
 from evidence_store.upload import (
     Backlog,
@@ -121,12 +121,15 @@ def uploader(
     }
     witness: WitnessLink | None = None
     try:
-        worker = open_uploader(data, create_bucket=create_bucket, on_upload=sent.append)
-        # The witness's queue drains here too: what a recorder left behind leaves now.
-        witness = WitnessLink.open(data, on_event=worker.record_event)
-        if witness is not None:
-            witness.start()
-        backlog = worker.run(stop, drain=drain, timeout=timeout)
+        with reporting(data) as catalog:  # uploaded and released sessions, to the catalog
+            worker = open_uploader(
+                data, create_bucket=create_bucket, on_upload=sent.append, catalog=catalog
+            )
+            # The witness's queue drains here too: what a recorder left behind leaves now.
+            witness = WitnessLink.open(data, on_event=worker.record_event)
+            if witness is not None:
+                witness.start()
+            backlog = worker.run(stop, drain=drain, timeout=timeout)
     finally:
         if witness is not None:
             witness.flush(WITNESS_FLUSH_SECONDS if drain else 0.0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,25 @@ from evidence_store.cli.options import (
 from evidence_store.errors import UnknownSessionError, UsageError, VerificationError
 from evidence_store.index import SessionIndex, list_sessions, read_manifest
 from evidence_store.installation import DataDir
+from evidence_store.receipts import (
+    Lateness,
+    default_late_tolerance,
+    late_lines,
+    never_heard,
+    silences,
+)
 from evidence_store.signing import DeviceSigner, TrustStore
 from evidence_store.store import EvidenceReader, FilesystemStore
 from evidence_store.timefmt import format_utc, utc_now
 from evidence_store.timestamping import TokenVerifier, token_verifier
 from evidence_store.verify import verify_session
-from evidence_store.witnessing import WitnessClient, WitnessUnavailable, ask_witness, witness_url
+from evidence_store.witnessing import (
+    WitnessClient,
+    WitnessUnavailable,
+    ask_witness,
+    segment_seconds,
+    witness_url,
+)
 
 
 def _existing_session(data: DataDir, session_id: str) -> None:
@@ -76,6 +90,25 @@ def _record_custody(data: DataDir, store: FilesystemStore, **event: Any) -> None
     help="A trusted witness key (PEM public key or certificate), for the session's receipts.",
 )
 @click.option(
+    "--witness-url",
+    default=None,
+    help="Ask this witness (http(s)://host:port) rather than the configured one "
+    "(SEALROOM_WITNESS_URL or [evidence] witness_url): a box's own setting may be wrong.",
+)
+@click.option(
+    "--no-witness",
+    is_flag=True,
+    help="Do not ask the witness (the output says so): without it, a configured witness "
+    "that cannot be asked makes the verdict INCOMPLETE (exit 3), never INTACT.",
+)
+@click.option(
+    "--late-after",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Flag receipts received more than this many seconds after their heads were signed "
+    "as LATE (default [evidence] witness_late_seconds, or 2 x segment_seconds + 30).",
+)
+@click.option(
     "--store",
     "store_kind",
     type=click.Choice(["local", "s3"]),
@@ -98,24 +131,35 @@ def verify(
     session_id: str,
     extra_trust: tuple[Path, ...],
     witness_keys: tuple[Path, ...],
+    witness_url: str | None,
+    no_witness: bool,
+    late_after: float | None,
     store_kind: str,
     tsa_ca: Path | None,
     data_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Verify a session: exit 0 intact, 1 tampered or incomplete, 2 usage error.
+    """Verify a session: exit 0 intact, 1 tampered or incomplete, 2 usage error, 3 intact
+    as far as the box shows but the configured witness could not be asked (INCOMPLETE).
 
     Its time-stamp tokens are checked too, when the time-stamp authority's root is known.
-    With a witness configured (SEALROOM_WITNESS_URL or [evidence] witness_url), the witness is
-    asked what it holds of the session too; what it holds must be what the session holds."""
+    With a witness configured (SEALROOM_WITNESS_URL, [evidence] witness_url or --witness-url),
+    the witness is asked what it holds of the session too, with a fresh nonce; what it holds
+    must be what the session holds. Receipts that reached the witness late are flagged."""
     data = data_dir_from(ctx, data_dir)
+    asking = _WitnessQuestion(
+        url=None if no_witness else (witness_url or _configured_witness(data)),
+        skipped=no_witness,
+        late_after=late_after or data.settings.witness_late_seconds,
+        timeout=data.settings.witness_timeout_seconds,
+    )
     tokens = TokenVerifier.from_file(tsa_ca) if tsa_ca else token_verifier(data.settings)
 
     def trust() -> TrustStore:
         return data.trust(list(extra_trust), witness_keys=list(witness_keys))
 
     if store_kind == "s3":
-        _verify_from_bucket(ctx, data, session_id, trust, tokens, as_json=as_json)
+        _verify_from_bucket(ctx, data, session_id, trust, tokens, asking, as_json=as_json)
         return
     layout.check_session_id(session_id)
     _any_of_session(data, session_id)
@@ -123,12 +167,12 @@ def verify(
     prefix = layout.session_prefix(session_id)
     total = sum(store.size(k) for k in store.list_keys(prefix + "segments/"))
     outcome = _verify_outcome(store, session_id, trust, tokens, total, as_json)
-    _ask_witness(data, store, session_id, trust, outcome)
+    _ask_witness(asking, store, session_id, trust, outcome)
     _record_custody(
         data, store, action="verify", session_id=session_id, detail=_verify_detail(outcome)
     )
     _print_verify(outcome, as_json=as_json)
-    ctx.exit(0 if outcome["intact"] else 1)
+    ctx.exit(_exit_code(outcome))
 
 
 def _verify_outcome(
@@ -155,34 +199,65 @@ def _verify_outcome(
     return outcome
 
 
+WITNESS_NOT_ASKED = "witness_not_asked"  # INCOMPLETE: the configured witness did not answer
+EXIT_WITNESS_NOT_ASKED = 3
+
+
+@dataclass(frozen=True)
+class _WitnessQuestion:
+    url: str | None  # None: no witness configured, or --no-witness
+    skipped: bool  # --no-witness
+    late_after: float | None
+    timeout: float
+
+
+def _configured_witness(data: DataDir) -> str | None:
+    return witness_url(data.settings)
+
+
+def _exit_code(outcome: dict[str, Any]) -> int:
+    if outcome["intact"]:
+        return 0
+    return EXIT_WITNESS_NOT_ASKED if outcome["result"] == WITNESS_NOT_ASKED else 1
+
+
 def _ask_witness(
-    data: DataDir,
+    asking: _WitnessQuestion,
     store: EvidenceReader,
     session_id: str,
     trust: Callable[[], TrustStore],
     outcome: dict[str, Any],
 ) -> None:
-    """Compare an intact session with what the configured witness holds of it (in place)."""
-    url = witness_url(data.settings)
+    """Compare an intact session with what the witness holds of it, and flag late receipts
+    (in place). A witness that cannot be asked makes the outcome INCOMPLETE, never intact."""
+    tolerance = asking.late_after or default_late_tolerance(
+        segment_seconds(store, session_id) or 60
+    )
+    report = outcome.get("witness")
+    if report is not None:
+        lateness = [Lateness(n, s) for n, s in report["lateness_seconds"].items()]
+        report["late_tolerance_seconds"] = tolerance
+        report["late"] = late_lines(lateness, tolerance)
+    if asking.skipped:
+        outcome["witness_asked"] = {"answered": False, "skipped": True}
+        return
+    url = asking.url
     # An incomplete session may be one whose end was removed: the witness can tell.
     if url is None or not (outcome["intact"] or outcome.get("result") == "incomplete"):
         return
-    client = WitnessClient(url, timeout=data.settings.witness_timeout_seconds)
     try:
-        view = ask_witness(client, store, session_id, list(trust().witness_keys))
+        view = ask_witness(
+            WitnessClient(url, timeout=asking.timeout),
+            store,
+            session_id,
+            list(trust().witness_keys),
+        )
     except WitnessUnavailable as exc:
-        outcome["witness_asked"] = {"url": url, "answered": False, "reason": str(exc)}
+        reason = f"the witness could not be asked: {exc}"
+        _replace(outcome, session_id, WITNESS_NOT_ASKED, f"witness {url}", reason)
         return
     except VerificationError as failure:
-        outcome.clear()
-        outcome.update(
-            session_id=session_id,
-            intact=False,
-            result=failure.kind,
-            location=failure.location,
-            reason=failure.reason,
-            verified_at=format_utc(utc_now()),
-        )
+        _replace(outcome, session_id, failure.kind, failure.location, failure.reason)
         return
     outcome["witness_asked"] = {
         "url": url,
@@ -190,7 +265,24 @@ def _ask_witness(
         "links": view.links,
         "sealed": view.seal is not None,
         "forks": len(view.forks),
+        "never_heard": never_heard(view),
+        "last_heard_at": view.last_heard_at,
+        "silences": [list(window) for window in silences(view, tolerance)],
     }
+
+
+def _replace(
+    outcome: dict[str, Any], session_id: str, result: str, location: str | None, reason: str
+) -> None:
+    outcome.clear()
+    outcome.update(
+        session_id=session_id,
+        intact=False,
+        result=result,
+        location=location,
+        reason=reason,
+        verified_at=format_utc(utc_now()),
+    )
 
 
 def time_stamp_lines(outcome: dict[str, Any]) -> list[str]:
@@ -239,6 +331,12 @@ def _print_verify(outcome: dict[str, Any], *, as_json: bool) -> None:
         )
         for line in [*time_stamp_lines(outcome), *_witness_lines(outcome)]:
             click.echo(f"  {line}")
+    elif outcome["result"] == WITNESS_NOT_ASKED:
+        click.echo(
+            f"{session_id}: INCOMPLETE — {outcome['location']}: {outcome['reason']} "
+            "(the box's own evidence may be intact; without the witness nothing shows it was "
+            "not shortened or re-sealed: ask it again, or pass --no-witness to verify without it)"
+        )
     else:
         where = f"{outcome['location']}: " if outcome["location"] else ""
         click.echo(
@@ -247,11 +345,17 @@ def _print_verify(outcome: dict[str, Any], *, as_json: bool) -> None:
 
 
 def _witness_lines(outcome: dict[str, Any]) -> list[str]:
-    """What the receipts and the witness say, for a person."""
+    """What the receipts and the witness say, for a person: the warnings first."""
     lines = []
     report = outcome.get("witness")
     asked = outcome.get("witness_asked")
+    if asked is not None and asked.get("never_heard"):
+        lines.append(
+            f"WARNING: the witness {asked['url']} has never heard of this session: nothing "
+            "outside this box vouches that it was recorded, or when"
+        )
     if report is not None:
+        lines += report.get("late", [])
         if report["state"] == "not yet witnessed" and asked is None:
             lines.append(
                 "witness: none configured and no receipts: nothing outside this box vouches "
@@ -266,13 +370,19 @@ def _witness_lines(outcome: dict[str, Any]) -> list[str]:
                 f"links{' and the seal' if report['seal_witnessed'] else ''} have receipts"
                 + ("" if late is None else f", received at most {late:.1f} s after signing")
             )
-    if asked is not None and asked["answered"]:
+    if asked is not None and asked.get("skipped"):
+        lines.append("witness: NOT ASKED (--no-witness): nothing outside this box was consulted")
+    elif asked is not None and not asked.get("never_heard"):
         lines.append(
             f"witness {asked['url']} holds {asked['links']} links"
             f"{' and the seal' if asked['sealed'] else ''}: the same as the session"
         )
-    elif asked is not None:
-        lines.append(f"warning: the witness was not asked: {asked['reason']}")
+        lines += [
+            f"LATE: the session was silent at the witness from {start} to {end}"
+            for start, end in asked["silences"]
+        ]
+        if not asked["sealed"] and asked["last_heard_at"]:
+            lines.append(f"witness: last heard of this session at {asked['last_heard_at']}")
     return lines
 
 
@@ -282,6 +392,7 @@ def _verify_from_bucket(
     session_id: str,
     trust: Callable[[], TrustStore],
     tokens: TokenVerifier | None,
+    asking: _WitnessQuestion,
     *,
     as_json: bool,
 ) -> None:
@@ -296,7 +407,7 @@ def _verify_from_bucket(
         raise UnknownSessionError(f"unknown session {session_id} in {bucket.describe()}")
     total = sum(bucket.size(k) for k in keys if k.startswith(prefix + "segments/"))
     outcome = _verify_outcome(bucket, session_id, trust, tokens, total, as_json)
-    _ask_witness(data, bucket, session_id, trust, outcome)
+    _ask_witness(asking, bucket, session_id, trust, outcome)
     outcome["store"] = bucket.describe()
     covered = bucket.shadowed(prefix)
     if covered:
@@ -316,7 +427,7 @@ def _verify_from_bucket(
             detail={**_verify_detail(outcome), "store": bucket.describe()},
         )
     _print_verify(outcome, as_json=as_json)
-    ctx.exit(0 if outcome["intact"] else 1)
+    ctx.exit(_exit_code(outcome))
 
 
 @click.command()

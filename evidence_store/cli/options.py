@@ -1,13 +1,13 @@
 """What every package's commands share: ``--data-dir``, ``--json``, the operator's name for
-the custody log, a progress bar for long work, and how a command line ends (one line and an
-exit status: 0 success, 1 evidence failed verification or the operation failed, 2 usage
-error)."""
+the custody log, ``PLAIN_TEXT`` for every free-text option (the metadata rule, exit 2), a
+progress bar for long work, and how a command line ends (one line and an exit status:
+0 success, 1 evidence failed verification or the operation failed, 2 usage error)."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
+import pwd
 import socket
 import sys
 import traceback
@@ -22,6 +22,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from evidence_store.errors import SealroomError
 from evidence_store.installation import DataDir
+from evidence_store.model import plain_text_problem
 from evidence_store.settings import EvidenceSettings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -58,8 +59,25 @@ def emit_json(document: Any) -> None:
 
 
 def operator() -> str:
-    """Who is acting at the command line, for the custody log."""
-    return f"{getpass.getuser()}@{socket.gethostname()}"
+    """Who is acting at the command line, for the custody log: the account the process runs
+    as (from the system's user database, not $LOGNAME or $USER, which anyone can set)."""
+    return f"{pwd.getpwuid(os.geteuid()).pw_name}@{socket.gethostname()}"
+
+
+class PlainTextParam(click.ParamType[str]):
+    """A free-text option: one line without control characters, the same rule as every
+    metadata field (``plain_text_problem``); refused as a usage error (exit 2)."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value)
+        if (problem := plain_text_problem(text)) is not None:
+            self.fail(problem, param, ctx)
+        return text
+
+
+PLAIN_TEXT = PlainTextParam()
 
 
 @contextmanager

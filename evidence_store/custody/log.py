@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -302,6 +302,23 @@ class CustodyLog:
             query = query.limit(limit)
         with Session(self.engine) as session:
             return [_entry(row) for row in session.scalars(query)]
+
+    def latest(
+        self, session_ids: Collection[str], actions: Collection[str]
+    ) -> dict[str, CustodyEntry]:
+        """Each session's newest entry of one of ``actions`` (sessions without one are left
+        out): one query for a whole page of sessions."""
+        if not session_ids or not actions:
+            return {}
+        newest = (
+            select(CustodyRow.session_id, func.max(CustodyRow.seq).label("seq"))
+            .where(CustodyRow.session_id.in_(session_ids), CustodyRow.action.in_(actions))
+            .group_by(CustodyRow.session_id)
+            .subquery()
+        )
+        query = select(CustodyRow).join(newest, CustodyRow.seq == newest.c.seq)
+        with Session(self.engine) as session:
+            return {str(row.session_id): _entry(row) for row in session.scalars(query)}
 
     def _all_rows(self, session: Session) -> Iterator[CustodyRow]:
         yield from session.scalars(

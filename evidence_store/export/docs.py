@@ -9,11 +9,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evidence_store import layout
 from evidence_store.custody import CustodyEntry
-from evidence_store.model import Manifest, spelled_out
+from evidence_store.model import Manifest, TrackedMedia, spelled_out
+from evidence_store.timeline import runs
 
 ASSETS = Path(__file__).parent / "assets"
-STATIC_ASSETS = ("verify.py", "player.html", "player.js", "player.css")
+STATIC_ASSETS = ("verify.py", "player.html", "player.js", "player.css", "tracks.js", "tracks.css")
 PROCEDURE = "procedure.sh"  # the hand procedure of the format, to run in the session's folder
 NOT_INCLUDED = "NOT-INCLUDED.txt"
 CUSTODY = "custody.json"
@@ -136,6 +138,14 @@ def _kind_section(facts: PackageFacts, language: str, span: str) -> str:
     )
 
 
+def _tracks(facts: PackageFacts) -> list[dict[str, str]]:
+    """The passthrough session's tracks (cameras, then the sound); none for a composite."""
+    media = facts.manifest.media
+    if not isinstance(media, TrackedMedia):
+        return []
+    return [{"id": t.id, "kind": t.kind, "device": t.device} for t in media.tracks]
+
+
 def player_data(facts: PackageFacts) -> str:
     """A script, not JSON: a page opened from file:// may load scripts but not fetch files."""
     document = {
@@ -148,10 +158,17 @@ def player_data(facts: PackageFacts) -> str:
         "exhibit_number": facts.exhibit_number,
         "start_us": facts.start_us,
         "end_us": facts.end_us,
+        "timezone": facts.manifest.metadata.timezone,
+        "runs": runs(facts.manifest),
+        "tracks": _tracks(facts),
         "segments": [
             {
-                "src": f"sessions/{facts.session_id}/segments/{s['name']}",
+                "src": (
+                    f"sessions/{facts.session_id}/"
+                    + layout.segment_path(s["index"], s.get("track"))
+                ),
                 "name": s["name"],
+                "track": s.get("track"),
                 "start_us": s["start_us"],
                 "duration_us": s["duration_us"],
             }

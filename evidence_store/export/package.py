@@ -140,7 +140,7 @@ def _sizes(reader: EvidenceReader, spec: ExportSpec) -> dict[str, int]:
     prefix = layout.session_prefix(spec.session_id)
     wanted = _wanted_keys(reader, spec)
     manifest = read_manifest(reader, spec.session_id)
-    by_name = {prefix + layout.segment_path(s.index): s.size for s in manifest.segments}
+    by_name = {prefix + s.path: s.size for s in manifest.segments}
     return {key: by_name.get(key, 0) for key in wanted}
 
 
@@ -156,7 +156,7 @@ def _wanted_keys(reader: EvidenceReader, spec: ExportSpec) -> list[str]:
         return keys
     if spec.proof.session_id != spec.session_id:
         raise UsageError(f"the clip is of session {spec.proof.session_id}, not {spec.session_id}")
-    covered = {prefix + layout.segment_path(s.index) for s in spec.proof.segments}
+    covered = {prefix + s.path for s in spec.proof.segments}
     segments = prefix + "segments/"
     return [k for k in keys if not k.startswith(segments) or k in covered]
 
@@ -265,9 +265,9 @@ def _write_and_check(
     """Write the documents beside the copied evidence, sign the package, and check it with
     the verify.py it ships: one full reading of the copy, with the recipient's rules."""
     prefix = layout.session_prefix(spec.session_id)
-    included = [s for s in manifest.segments if prefix + layout.segment_path(s.index) in wanted]
+    included = [s for s in manifest.segments if prefix + s.path in wanted]
     # The sealed digests: verify.py below checks each copied segment against them.
-    digests = {prefix + layout.segment_path(s.index): s.sha256 for s in included}
+    digests = {prefix + s.path: s.sha256 for s in included}
     root_pem = _anchoring_root(store, spec.session_id, trust, manifest.started_at)
     exported_at = utc_now()
     exporter = _check_exporter(signer, root_pem, exported_at)
@@ -281,8 +281,8 @@ def _write_and_check(
     (stage / CUSTODY).write_text(
         custody_excerpt(spec.session_id, entries, facts.exported_at), encoding="utf-8"
     )
-    copied = {s.index for s in included}
-    left_out = [layout.segment_path(s.index) for s in manifest.segments if s.index not in copied]
+    copied = {s.path for s in included}
+    left_out = [s.path for s in manifest.segments if s.path not in copied]
     write_documents(stage, facts, left_out)
     package_sha256 = write_package_sums(stage, digests)
     (stage / PACKAGE_SIG).write_bytes(signer.sign((stage / PACKAGE_SUMS).read_bytes()))

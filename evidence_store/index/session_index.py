@@ -1,11 +1,19 @@
-"""The session index: one SQL table of session summaries, for listing, searching and scoping.
+"""The catalog: one SQL table of sessions, for listing, searching and scoping.
 
-The store holds the truth; every row is a ``summarise`` summary, so the index can be dropped
-and rebuilt at any time. One table, three users: the console refreshes it as sessions appear
-(``refresh``), `sealroom reindex` rebuilds it from the bucket alone (``rebuild``), and
-`sealroom sessions --index` lists it (``all``). Its database is the installation's
-``session_index_url`` (default ``sqlite:///<data_dir>/session-index.db``). Its schema is
-upgraded by its own Alembic migrations at open, with its own version table, so it can live
+The rooms feed it as sessions happen (``record``, from their events: ``events.CatalogEvent``);
+`sealroom catalog reconcile` adds what the events missed, from listings of the store and the
+bucket (``merge``, in bounded batches: ``reconcile``); `sealroom reindex` rebuilds it from the
+bucket alone (``rebuild``). Pages only ever read it (``get``, ``search``): never a listing.
+
+Rows only move forward. An event or a summary is applied field by field only where it is
+further along than the row (sealed beats open, then the longer chain; the evidence's place
+goes spool, bucket, released), so a late or repeated event changes nothing. A session
+belongs to the room that first reported it: another room's event about it is refused, and so
+is an event whose sealed metadata differs from the row's.
+
+Its database is the installation's ``session_index_url`` (default
+``sqlite:///<data_dir>/session-index.db``; PostgreSQL for a site's central catalog). Its schema
+is upgraded by its own Alembic migrations at open, with its own version table, so it can live
 beside the console's or the custody log's tables in one database.
 
 A session that recorded nothing (``empty``) has no row: there is nothing to search or show.
@@ -14,156 +22,173 @@ A session that recorded nothing (``empty``) has no row: there is nothing to sear
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Collection
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import ColumnElement, Engine, and_, create_engine, delete, event, func, or_, select
+from sqlalchemy import Engine, create_engine, delete, event, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from evidence_store import layout
 from evidence_store.bucket import RetentionPolicy
 from evidence_store.canonical import canonical_json
+from evidence_store.errors import SealroomError
+from evidence_store.index.events import LOCATION_RANK, STATE_RANK, CatalogEvent, Location
 from evidence_store.index.schema import SessionRow
-from evidence_store.index.summary import (
-    FINAL_STATES,
-    SealState,
-    SessionSummary,
-    session_ids,
-    summarise,
-)
+from evidence_store.index.search import SessionPage, SessionSearch, page_rows
+from evidence_store.index.search_text import list_key, search_key
+from evidence_store.index.summary import SealState, SessionSummary, session_ids, summarise
 from evidence_store.model import SessionMetadata, stored
 from evidence_store.store import BrowsableStore
-from evidence_store.timefmt import format_utc, utc_now
+from evidence_store.timefmt import format_utc, parse_utc, utc_now
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+ATTEMPTS = 3  # a row inserted by another writer meanwhile: read it and merge again
 
 
-@dataclass(frozen=True)
-class SessionSearch:
-    """What to look for. Text fields match anywhere in their column; dates are whole UTC
-    days, ``YYYY-MM-DD``, both included."""
-
-    units: Collection[str] | None = None  # None: every unit
-    unit_of_unassigned: str | None = None  # the unit a session recorded without one counts as
-    # Every unit there is: a session filed under none of them counts as unassigned (it is
-    # the root's, never nobody's). None: only a session without a unit is unassigned.
-    known_units: Collection[str] | None = None
-    case_number: str = ""
-    accused: str = ""
-    room: str = ""
-    investigator: str = ""
-    date_from: str = ""
-    date_to: str = ""
-
-    def conditions(self) -> list[ColumnElement[bool]]:
-        found: list[ColumnElement[bool]] = []
-        if self.units is not None:
-            scope: ColumnElement[bool] = SessionRow.unit.in_(list(self.units))
-            if self.unit_of_unassigned is not None and self.unit_of_unassigned in self.units:
-                scope = or_(scope, SessionRow.unit.is_(None))
-                if self.known_units is not None:
-                    scope = or_(scope, SessionRow.unit.not_in(list(self.known_units)))
-            found.append(scope)
-        for column, value in (
-            (SessionRow.case_number, self.case_number),
-            (SessionRow.accused, self.accused),
-            (SessionRow.room, self.room),
-            (SessionRow.investigators, self.investigator),
-        ):
-            if value:
-                found.append(column.contains(value))
-        if self.date_from:
-            found.append(SessionRow.started_at >= self.date_from)
-        if self.date_to:
-            found.append(SessionRow.started_at < self.date_to + "T99")  # to the day's end
-        return found
-
-
-@dataclass(frozen=True)
-class SessionPage:
-    """One page of a search, newest first."""
-
-    items: list[SessionSummary]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return math.ceil(self.total / self.per_page)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
+class CatalogConflict(SealroomError):
+    """An event that contradicts the catalog: another room's session, or other metadata."""
 
 
 class SessionIndex:
-    """The index in one database. Thread-safe: every call has its own SQL session."""
+    """The catalog in one database. Thread-safe: every call has its own SQL session."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        writer: Engine | None = None,
+        *,
+        policy: RetentionPolicy | None = None,
+    ) -> None:
         self.engine = engine
+        self._writer = writer or engine
+        self.policy = policy  # gives events' rows their retention category and date
 
     @classmethod
-    def open(cls, url: str) -> SessionIndex:
-        """Open the index at ``url``, creating or upgrading its table first."""
+    def open(cls, url: str, *, policy: RetentionPolicy | None = None) -> SessionIndex:
+        """Open the catalog at ``url``, creating or upgrading its table first."""
         migrate(url)
-        return cls(create_engine(url, pool_pre_ping=True))  # survives a database restart
+        engine = create_engine(url, pool_pre_ping=True)  # survives a database restart
+        if engine.dialect.name != "sqlite":
+            return cls(engine, policy=policy)
+        # SQLite: a read-then-write takes the write lock first, so two writers wait in turn
+        # instead of one failing to upgrade its lock.
+        writer = create_engine(url)
+        _begin_immediately(writer)
+        return cls(engine, writer, policy=policy)
 
     def close(self) -> None:
         self.engine.dispose()
+        self._writer.dispose()
 
     def get(self, session_id: str) -> SessionSummary | None:
         with Session(self.engine) as session:
-            row = session.get(SessionRow, session_id)
+            row = _row_of(session, session_id)
             return _summary(row) if row is not None else None
 
     def all(self) -> list[SessionSummary]:
-        """Every indexed session, oldest first (by id, which starts with the start time)."""
+        """Every session in the catalog, oldest first (by id, which starts with the start)."""
         with Session(self.engine) as session:
             rows = session.scalars(select(SessionRow).order_by(SessionRow.session_id))
             return [_summary(row) for row in rows]
 
     def search(self, search: SessionSearch, *, page: int, per_page: int) -> SessionPage:
         """The ``page``-th page (from 1) of the sessions ``search`` finds, newest first."""
-        conditions = search.conditions()
-        where = and_(*conditions) if conditions else None
         with Session(self.engine) as session:
-            counting = select(func.count()).select_from(SessionRow)
-            query = select(SessionRow)
-            if where is not None:
-                counting, query = counting.where(where), query.where(where)
-            total = session.scalar(counting) or 0
-            rows = session.scalars(
-                query.order_by(SessionRow.started_at.desc().nulls_last(), SessionRow.session_id)
-                .offset((page - 1) * per_page)
-                .limit(per_page)
+            rows, total, more = page_rows(
+                session, search, self.engine.dialect.name, page=page, per_page=per_page
             )
-            return SessionPage([_summary(row) for row in rows], page, per_page, total)
+            return SessionPage([_summary(row) for row in rows], page, per_page, total, more)
+
+    def progress(self, session_ids: Iterable[str]) -> dict[str, tuple[str, int, str, bool]]:
+        """(state, links, location, witnessed) of those of ``session_ids`` the catalog holds."""
+        wanted = list(session_ids)
+        with Session(self.engine) as session:
+            rows = session.execute(
+                select(
+                    SessionRow.session_id,
+                    SessionRow.state,
+                    SessionRow.links,
+                    SessionRow.location,
+                    SessionRow.witnessed,
+                ).where(SessionRow.session_id.in_(wanted))
+            )
+            return {r.session_id: (r.state, r.links, r.location, bool(r.witnessed)) for r in rows}
+
+    def record(self, event: CatalogEvent, *, room: str | None) -> bool:
+        """Apply one room's event; True if the row changed. CatalogConflict, with nothing
+        changed, when the session is another room's or its metadata differs."""
+        return self.record_all([event], room=room) == 1
+
+    def record_all(self, events: Sequence[CatalogEvent], *, room: str | None) -> int:
+        """Apply events in one transaction (all or, on a conflict, none); returns how many
+        changed a row."""
+        for attempt in range(ATTEMPTS):
+            with Session(self._writer) as session:
+                changed = 0
+                try:
+                    for item in events:
+                        metadata = canonical_json(item.metadata.to_document()).decode()
+                        changed += _merge(
+                            session,
+                            item.session_id,
+                            _event_fields(item, metadata, self.policy),
+                            item.progress,
+                            item.location,
+                            room=room,
+                            check=metadata,
+                        )
+                    session.commit()
+                except IntegrityError:  # a row inserted by another writer: merge into it
+                    session.rollback()
+                    if attempt == ATTEMPTS - 1:
+                        raise
+                    continue
+                return changed
+        return 0  # not reached
+
+    def merge(self, summary: SessionSummary, location: Location) -> bool:
+        """Apply what a listing found (reconcile): like an event, it only moves a row
+        forward. An empty session is not catalogued."""
+        if summary.state is SealState.EMPTY:
+            return False
+        fields = _summary_fields(summary)
+        del fields["session_id"]
+        progress = (STATE_RANK[summary.state.value], summary.links)
+        for attempt in range(ATTEMPTS):
+            with Session(self._writer) as session:
+                try:
+                    changed = _merge(
+                        session,
+                        summary.session_id,
+                        fields,
+                        progress,
+                        location,
+                        room=None,
+                        check=None,
+                    )
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    if attempt == ATTEMPTS - 1:
+                        raise
+                    continue
+                return changed
+        return False  # not reached
 
     def put(self, summary: SessionSummary) -> bool:
-        """Add or replace one session's row; False if another writer added it first (its
-        row is as good: it was made from the same store)."""
-        with Session(self.engine) as session:
-            session.merge(_row(summary, format_utc(utc_now())))
+        """Add or replace one session's row as ``summary`` has it (whatever the row held)."""
+        with Session(self._writer) as session:
+            row = _row_of(session, summary.session_id)
+            if row is None:
+                session.add(SessionRow(**_summary_fields(summary), indexed_at=_now()))
+            else:
+                for name, value in _summary_fields(summary).items():
+                    setattr(row, name, value)
+                row.indexed_at = _now()
             try:
                 session.commit()
             except IntegrityError:
@@ -171,76 +196,170 @@ class SessionIndex:
                 return False
         return True
 
-    def refresh(
-        self,
-        store: BrowsableStore,
-        policy: RetentionPolicy | None = None,
-        *,
-        witnessing: bool = False,
-    ) -> int:
-        """Add new sessions and update unfinished ones; returns how many rows changed.
-
-        A sealed session's row never changes again, so it is not read again; with
-        ``witnessing`` (a witness is configured), except to note that the witness's receipt
-        for its seal has arrived (one look at one file)."""
-        with Session(self.engine) as session:
-            known = {row.session_id: _summary(row) for row in session.scalars(select(SessionRow))}
-        changed = 0
-        for session_id in session_ids(store):
-            before = known.get(session_id)
-            if before is not None and before.state in FINAL_STATES:
-                receipt = layout.session_prefix(session_id) + layout.SEAL_RECEIPT
-                if witnessing and not before.witnessed and store.exists(receipt):
-                    changed += self.put(replace(before, witnessed=True))
-                continue
-            summary = summarise(store, session_id, policy)
-            if summary.state is SealState.EMPTY or summary == before:
-                continue
-            if self.put(summary):  # one by one: a lost race costs only that row
-                changed += 1
-        return changed
-
     def rebuild(
         self, store: BrowsableStore, policy: RetentionPolicy | None = None
     ) -> list[SessionSummary]:
-        """Replace the whole index with ``store``'s sessions, in one transaction: readers see
-        the old index or the new one, never half of one. Returns the rows written."""
+        """Replace the whole catalog with ``store``'s sessions, in one transaction: readers
+        see the old catalog or the new one, never half of one. Returns the rows written."""
         summaries = [summarise(store, session_id, policy) for session_id in session_ids(store)]
         kept = [s for s in summaries if s.state is not SealState.EMPTY]
-        now = format_utc(utc_now())
-        with Session(self.engine) as session, session.begin():
+        now = _now()
+        with Session(self._writer) as session, session.begin():
             session.execute(delete(SessionRow))
-            session.add_all(_row(summary, now) for summary in kept)
+            session.add_all(
+                SessionRow(**_summary_fields(summary), location="bucket", indexed_at=now)
+                for summary in kept
+            )
         return kept
+
+
+def _merge(
+    session: Session,
+    session_id: str,
+    fields: dict[str, Any],
+    progress: tuple[int, int],
+    location: Location,
+    *,
+    room: str | None,
+    check: str | None,
+) -> bool:
+    """Add the session's row, or move it forward, in ``session`` (not committed)."""
+    fields = dict(fields)
+    witnessed = bool(fields.pop("witnessed", False))  # like the place: once true, true
+    row = _row_of(session, session_id, for_update=True)
+    if row is None:
+        session.add(
+            SessionRow(
+                session_id=session_id,
+                **fields,
+                location=location,
+                witnessed=witnessed,
+                reported_by=room,
+                indexed_at=_now(),
+            )
+        )
+        session.flush()  # a second event of the same batch finds it
+        return True
+    _refuse_conflicts(row, room, check)
+    return _forward(row, fields, progress, location, room, witnessed=witnessed)
+
+
+def _event_fields(
+    event: CatalogEvent, metadata: str, policy: RetentionPolicy | None
+) -> dict[str, Any]:
+    retention: dict[str, Any] = {}
+    if policy is not None:
+        until = policy.session_until(event.metadata, parse_utc(event.started_at))
+        retention = {
+            "category": policy.category(event.metadata),
+            "retain_until": format_utc(until),
+        }
+    return {
+        **retention,
+        "state": event.state,
+        "links": event.links,
+        "head": event.head,
+        "started_at": event.started_at,
+        "ended_at": event.ended_at,
+        "duration_us": event.duration_us,
+        "segments": event.segments,
+        "media_bytes": event.media_bytes,
+        "problem": None,
+        "witnessed": event.witnessed,
+        **_metadata_fields(event.metadata, metadata),
+    }
+
+
+def _row_of(session: Session, session_id: str, *, for_update: bool = False) -> SessionRow | None:
+    query = select(SessionRow).where(SessionRow.session_id == session_id)
+    if for_update:
+        query = query.with_for_update()
+    return session.scalars(query).first()
+
+
+def _refuse_conflicts(row: SessionRow, room: str | None, metadata: str | None) -> None:
+    if room is not None and row.reported_by is not None and row.reported_by != room:
+        raise CatalogConflict(
+            f"session {row.session_id} was reported by room {row.reported_by!r}, not {room!r}"
+        )
+    if metadata is not None and row.session_metadata not in (None, metadata):
+        raise CatalogConflict(f"session {row.session_id}: its metadata differs from the row's")
+
+
+def _forward(
+    row: SessionRow,
+    fields: dict[str, Any],
+    progress: tuple[int, int],
+    location: Location,
+    room: str | None,
+    *,
+    witnessed: bool,
+) -> bool:
+    """Move ``row`` forward to what ``fields`` say, where they are further along."""
+    changed = False
+    if progress > (STATE_RANK.get(row.state, 0), row.links):
+        for name, value in fields.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                changed = True
+    if LOCATION_RANK[location] > LOCATION_RANK.get(row.location, 0):
+        row.location = location
+        changed = True
+    if witnessed and not row.witnessed:  # the witness's receipt for the seal has arrived
+        row.witnessed = True
+        changed = True
+    if room is not None and row.reported_by is None:
+        row.reported_by = room
+        changed = True
+    if changed:
+        row.indexed_at = _now()
+    return changed
+
+
+def _now() -> str:
+    return format_utc(utc_now())
 
 
 def _names(names: list[str]) -> str:
     return json.dumps(names, ensure_ascii=False)
 
 
-def _row(summary: SessionSummary, indexed_at: str) -> SessionRow:
+def _metadata_fields(metadata: SessionMetadata | None, document: str | None) -> dict[str, Any]:
+    accused = list(metadata.accused) if metadata else []
+    investigators = list(metadata.investigators) if metadata else []
+    return {
+        "unit": metadata.unit if metadata else None,
+        "room": metadata.room if metadata else None,
+        "case_number": metadata.case_number if metadata else None,
+        "accused": _names(accused),
+        "investigators": _names(investigators),
+        "session_metadata": document,
+        "case_key": search_key(metadata.case_number) if metadata else "",
+        "room_key": search_key(metadata.room) if metadata else "",
+        "accused_key": list_key(accused),
+        "investigators_key": list_key(investigators),
+    }
+
+
+def _summary_fields(summary: SessionSummary) -> dict[str, Any]:
     metadata = summary.metadata
-    return SessionRow(
-        session_id=summary.session_id,
-        state=summary.state.value,
-        unit=summary.unit,
-        room=metadata.room if metadata else None,
-        case_number=metadata.case_number if metadata else None,
-        accused=_names(summary.accused),
-        investigators=_names(summary.investigators),
-        session_metadata=canonical_json(metadata.to_document()).decode() if metadata else None,
-        started_at=summary.started_at,
-        ended_at=summary.ended_at,
-        duration_us=summary.duration_us,
-        segments=summary.segments,
-        media_bytes=summary.media_bytes,
-        head=summary.head,
-        problem=summary.problem,
-        category=summary.category,
-        retain_until=summary.retain_until,
-        indexed_at=indexed_at,
-        witnessed=summary.witnessed,
-    )
+    document = canonical_json(metadata.to_document()).decode() if metadata else None
+    return {
+        "session_id": summary.session_id,
+        "state": summary.state.value,
+        **_metadata_fields(metadata, document),
+        "started_at": summary.started_at,
+        "ended_at": summary.ended_at,
+        "duration_us": summary.duration_us,
+        "segments": summary.segments,
+        "media_bytes": summary.media_bytes,
+        "head": summary.head,
+        "links": summary.links,
+        "problem": summary.problem,
+        "category": summary.category,
+        "retain_until": summary.retain_until,
+        "witnessed": summary.witnessed,
+    }
 
 
 def _summary(row: SessionRow) -> SessionSummary:
@@ -262,13 +381,14 @@ def _summary(row: SessionRow) -> SessionSummary:
         problem=row.problem,
         category=row.category,
         retain_until=row.retain_until,
+        links=row.links,
         witnessed=bool(row.witnessed),
     )
 
 
 def migrate(url: str) -> None:
-    """Bring the index's table to the newest schema (on SQLite, holding the write lock for
-    the whole upgrade, so two processes opening a new index do not both create it)."""
+    """Bring the catalog's table to the newest schema (on SQLite, holding the write lock for
+    the whole upgrade, so two processes opening a new catalog do not both create it)."""
     engine = create_engine(url)
     if engine.dialect.name == "sqlite":
         _begin_immediately(engine)

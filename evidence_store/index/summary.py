@@ -8,6 +8,7 @@ refuse makes the session *damaged* here too, never quietly something else.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -52,6 +53,7 @@ class SessionSummary:
     problem: str | None = None  # why the session is damaged: the first failing file and reason
     category: str | None = None  # the retention category, when summarised with a policy
     retain_until: str | None = None
+    links: int = 0  # the chain's length this summary reflects (0: unknown)
     witnessed: bool = False  # the off-box witness's receipt for the seal is stored with it
 
     @property
@@ -200,9 +202,15 @@ class _Reading:
             except TamperedError as failure:
                 return self.damaged(event.metadata, first.time, str(failure))
             return self.sealed(manifest)
-        summary = self.stored(SealState.OPEN, event.metadata, first.time, head=self.newest_head())
-        seconds = len(self.segment_keys) * event.media.segment_seconds
-        return replace(summary, duration_us=seconds * 1_000_000)
+        length = self.chain_length()
+        head = link_digest(self.read(layout.link_name(length - 1)))
+        summary = self.stored(SealState.OPEN, event.metadata, first.time, head=head)
+        # A rough length while recording: a passthrough session's tracks each hold the
+        # session's time, so the busiest one counts.
+        per_track = Counter(key.rsplit("/", 1)[0] for key in self.segment_keys)
+        segments = max(per_track.values(), default=0)
+        seconds = segments * event.media.segment_seconds
+        return replace(summary, duration_us=seconds * 1_000_000, links=length)
 
     def sealed(self, manifest: Manifest) -> SessionSummary:
         return SessionSummary(
@@ -215,6 +223,7 @@ class _Reading:
             segments=len(manifest.segments),
             media_bytes=sum(s.size for s in manifest.segments),
             head=manifest.chain.head,
+            links=manifest.chain.length,
             witnessed=self.has(layout.SEAL_RECEIPT),
         )
 
@@ -245,9 +254,9 @@ class _Reading:
             head=head,
         )
 
-    def newest_head(self) -> str:
-        """The hash of the newest link of an unbroken run from link 0."""
+    def chain_length(self) -> int:
+        """How many links run unbroken from link 0."""
         length = 1
         while self.has(layout.link_name(length)):
             length += 1
-        return link_digest(self.read(layout.link_name(length - 1)))
+        return length

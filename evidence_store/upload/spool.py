@@ -242,7 +242,7 @@ class Spool:
                 return plan
             link = _parse_link(body, name) if link_ok else None
             if link is not None and link.segment is not None:
-                relative = layout.segment_path(link.segment.index)
+                relative = link.segment.path
                 if relative in files:
                     add(relative, link.segment.sha256)
                 else:

@@ -51,6 +51,7 @@ from evidence_store.bucket import (
 from evidence_store.custody import CustodyLog
 from evidence_store.durable import PRIVATE, replace_atomically
 from evidence_store.errors import SealroomError, StoreError, UsageError
+from evidence_store.index import CatalogReporter
 from evidence_store.installation import DataDir
 from evidence_store.outbox import Backoff, Outbox, OutboxSender, Route
 from evidence_store.settings import UploaderSettings
@@ -182,9 +183,11 @@ class Uploader:
         status_path: Path | None = None,
         on_upload: Callable[[SpoolObject], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        catalog: CatalogReporter | None = None,
         outbox_root: Path | None = None,
     ) -> None:
         self.spool = spool
+        self.catalog = catalog  # told when a session is whole in the bucket, and released
         self.state = state
         self.settings = settings
         self.connect = connect
@@ -531,6 +534,8 @@ class Uploader:
                 "bytes": sum(o.size for o in plan.objects),
             },
         )
+        if self.catalog is not None:
+            self.catalog.stored(self.spool.store, plan.session_id, "bucket")
 
     def _quarantine(self, damage: Damage, session_id: str | None) -> None:
         moved = self.spool.quarantine(damage)
@@ -579,6 +584,8 @@ class Uploader:
             if problems:
                 self._alarm(f"not releasing {session_id}: {item.key}: {'; '.join(problems)}")
                 return
+        if self.catalog is not None:  # read from the spool copy while there is one
+            self.catalog.stored(self.spool.store, session_id, "released")
         _, files, size = self.spool.begin_release(session_id)
         self._record(
             "release",
@@ -691,6 +698,7 @@ def open_uploader(
     create_bucket: bool = False,
     environ: Mapping[str, str] | None = None,
     on_upload: Callable[[SpoolObject], None] | None = None,
+    catalog: CatalogReporter | None = None,
 ) -> Uploader:
     """The uploader of a data directory, to the object store its settings and environment
     name. Connecting waits for the first pass (the server may be down)."""
@@ -711,6 +719,7 @@ def open_uploader(
         custody=data.custody(store, signer),
         status_path=data.root / UPLOADER_DIR / "status.json",
         on_upload=on_upload,
+        catalog=catalog,
         outbox_root=data.outbox_root,
     )
 

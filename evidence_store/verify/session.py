@@ -222,12 +222,11 @@ class _Verification:
             if seq == 0:
                 self._check_signer(chain, public_key, certificate, intermediates, link.time, body)
             if link.segment is not None:
-                key = self.prefix + layout.segment_path(link.segment.index)
+                key = self.prefix + link.segment.path
                 if key not in self.keys:
                     self._check_segments(pending)
                     raise TamperedError(
-                        "segment missing (deleted or renamed)",
-                        location=layout.segment_path(link.segment.index),
+                        "segment missing (deleted or renamed)", location=link.segment.path
                     )
                 pending.append((link.segment, pool.submit(self._digest_object, key)))
         if chain.length == 0:
@@ -314,7 +313,7 @@ class _Verification:
     def _check_segments(self, pending: list[tuple[SegmentRef, Future[tuple[int, str]]]]) -> None:
         """Check hashed segments in chain order; raise at the first that does not match."""
         for segment, future in pending:
-            relative = layout.segment_path(segment.index)
+            relative = segment.path
             seen, digest = future.result()
             if seen != segment.size:
                 raise TamperedError(
@@ -340,8 +339,7 @@ class _Verification:
             relative = key[len(self.prefix) :]
             if relative in expected or is_witness_file(relative):  # receipts: check_receipts
                 continue
-            next_segment = layout.segment_path(len(chain.segments))
-            if relative == next_segment and not chain.terminal:
+            if relative in _next_segments(chain) and not chain.terminal:
                 raise IncompleteError(
                     "a segment was stored but never chained (cut off while "
                     "sealing); run `sealroom recover`",
@@ -421,6 +419,16 @@ class _Verification:
                 location=layout.CHECKSUMS,
             )
         return body
+
+
+def _next_segments(chain: ChainState) -> set[str]:
+    """Where the segment a cut-off recorder was sealing would be: the next of the session,
+    or of any of its tracks."""
+    media = chain.media
+    if media is None or not chain.passthrough:
+        return {layout.segment_path(len(chain.segments))}
+    tracks = [t.id for t in getattr(media, "tracks", [])]
+    return {layout.segment_path(chain.next_index(track), track) for track in tracks}
 
 
 def verify_session(

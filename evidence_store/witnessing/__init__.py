@@ -2,7 +2,13 @@
 sending it, keeping the witness's receipts with the session, and asking the witness what it
 holds (``sealroom verify``, recovery)."""
 
-from evidence_store.witnessing.asking import ask_witness, local_chain, sealed_at_witness
+from evidence_store.witnessing.asking import (
+    ask_witness,
+    local_chain,
+    receipt_heads,
+    sealed_at_witness,
+    segment_seconds,
+)
 from evidence_store.witnessing.client import WitnessClient, WitnessUnavailable
 from evidence_store.witnessing.delivery import WitnessDelivery, device_identity
 from evidence_store.witnessing.heads import head_payload, head_queue
@@ -18,6 +24,8 @@ __all__ = [
     "head_payload",
     "head_queue",
     "local_chain",
+    "receipt_heads",
     "sealed_at_witness",
+    "segment_seconds",
     "witness_url",
 ]

@@ -44,9 +44,12 @@ class WitnessClient:
             raise WitnessUnavailable(f"{self.url} answered {status} with JSON that is no object")
         return status, answer
 
-    def session_view(self, session_id: str) -> bytes:
-        """GET /sessions/<id>: what the witness holds of a session, signed."""
-        return self._ok(*self._request("GET", f"/sessions/{urllib.parse.quote(session_id)}"))
+    def session_view(self, session_id: str, nonce: str | None = None) -> bytes:
+        """GET /sessions/<id>: what the witness holds of a session, signed (with ``nonce``)."""
+        path = f"/sessions/{urllib.parse.quote(session_id)}"
+        if nonce is not None:
+            path += "?" + urllib.parse.urlencode({"nonce": nonce})
+        return self._ok(*self._request("GET", path))
 
     def tree_head(self, size: int | None = None) -> bytes:
         """GET /sth (the newest) or /sth/<size>."""

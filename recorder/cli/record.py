@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evidence_store import PresentPerson, SessionMetadata, UsageError, first_error
+from evidence_store import DeviceStats, PresentPerson, SessionMetadata, UsageError, first_error
 from evidence_store.cli import (
+    PLAIN_TEXT,
     data_dir_from,
     data_dir_option,
     emit_json,
@@ -20,12 +21,13 @@ from evidence_store.cli import (
     operator,
 )
 from evidence_store.custody import CustodyLog
+from evidence_store.index import reporting
 from recorder.alarms import raise_if_stopped_itself
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
 from recorder.errors import RecorderStateError
 from recorder.room import RoomProfile
-from recorder.session_recorder import SessionRecorder
+from recorder.room_recorder import RoomRecorder
 from recorder.settings import RecorderSettings
 from recorder.start import Recording, RecordingStarter
 
@@ -57,15 +59,26 @@ def _size(text: str) -> tuple[int, int]:
 @click.option(
     "--room",
     required=True,
+    type=PLAIN_TEXT,
     help="Room name, e.g. P1-VKS-HaNoi; its [rooms.<name>] profile names the devices.",
 )
-@click.option("--case", "case_number", required=True, help="Case number.")
+@click.option("--case", "case_number", required=True, type=PLAIN_TEXT, help="Case number.")
 @click.option("--duration", type=float, required=True, help="Seconds to record.")
-@click.option("--accused", multiple=True, help="Name of an accused person (repeatable).")
-@click.option("--investigator", multiple=True, help="Name of an investigator (repeatable).")
-@click.option("--present", multiple=True, help="Someone else present, NAME:ROLE (repeatable).")
+@click.option(
+    "--accused", multiple=True, type=PLAIN_TEXT, help="Name of an accused person (repeatable)."
+)
+@click.option(
+    "--investigator", multiple=True, type=PLAIN_TEXT, help="Name of an investigator (repeatable)."
+)
+@click.option(
+    "--present",
+    multiple=True,
+    type=PLAIN_TEXT,
+    help="Someone else present, NAME:ROLE (repeatable).",
+)
 @click.option(
     "--unit",
+    type=PLAIN_TEXT,
     default=None,
     help="The unit (procuracy) the session belongs to; the room profile's unit, if it has one.",
 )
@@ -134,34 +147,36 @@ def record(
         raise UsageError(first_error(exc)) from exc
 
     data = data_dir_from(ctx, data_dir)
-    starter = RecordingStarter(
-        data=data,
-        settings=settings,
-        room=room,
-        actor=operator(),
-        role="operator",
-        profile=profile,
-        synthetic=synthetic,
-    )
-    # Refused, with nothing changed, while another process records the room.
-    report = starter.take_room(HOLDER)
-    starter.start_witness()
-    try:
-        for line in describe(report):
-            click.echo(f"sealroom: recovery: {line}", err=True)
-        recording = starter.start(metadata, seconds=duration)
-        where = f" --data-dir {data.root}" if data_dir else ""
-        _record(recording, starter.custody, duration, as_json=as_json, data_dir_option=where)
-    finally:
-        # Recording never waits for the witness: a few seconds for the last heads, then
-        # whatever is left stays queued for the next process that runs (service, uploader).
-        left = starter.stop_witness(flush_seconds=WITNESS_FLUSH_SECONDS)
-        if left:
-            click.echo(
-                f"sealroom: {left} signed head(s) wait for the witness; they are sent later",
-                err=True,
-            )
-        starter.release_room()
+    with reporting(data) as catalog:  # the session is in the catalog as it is recorded
+        starter = RecordingStarter(
+            data=data,
+            settings=settings,
+            room=room,
+            actor=operator(),
+            role="operator",
+            profile=profile,
+            synthetic=synthetic,
+            catalog=catalog.on_head,
+        )
+        # Refused, with nothing changed, while another process records the room.
+        report = starter.take_room(HOLDER)
+        starter.start_witness()
+        try:
+            for line in describe(report):
+                click.echo(f"sealroom: recovery: {line}", err=True)
+            recording = starter.start(metadata, seconds=duration)
+            where = f" --data-dir {data.root}" if data_dir else ""
+            _record(recording, starter.custody, duration, as_json=as_json, data_dir_option=where)
+        finally:
+            # Recording never waits for the witness: a few seconds for the last heads, then
+            # whatever is left stays queued for the next process that runs (service, uploader).
+            left = starter.stop_witness(flush_seconds=WITNESS_FLUSH_SECONDS)
+            if left:
+                click.echo(
+                    f"sealroom: {left} signed head(s) wait for the witness; they are sent later",
+                    err=True,
+                )
+            starter.release_room()
 
 
 def _record(
@@ -198,17 +213,27 @@ def _record(
         },
     )
     if as_json:
-        emit_json({"session_id": writer.session_id, "path": str(writer.path)})
+        emit_json(
+            {
+                "session_id": writer.session_id,
+                "path": str(writer.path),
+                "devices": [s.to_document() for s in manifest.devices or []],
+            }
+        )
     else:
         click.echo(
             f"sealed session {writer.session_id}: {len(manifest.segments)} segments, "
             f"{manifest.duration_us / 1e6:.1f} s, head {manifest.chain.head}"
         )
+        for stats in manifest.devices or []:
+            click.echo(describe_stats(stats))
+        for note in manifest.notes or []:
+            click.echo(f"note: {note.reason}")
         click.echo(f"stored in {writer.path}")
         click.echo(f"check it with: sealroom verify {writer.session_id}{data_dir_option}")
 
 
-def _wait(recorder: SessionRecorder, duration: float, *, show: bool) -> None:
+def _wait(recorder: RoomRecorder, duration: float, *, show: bool) -> None:
     """Record until ``duration`` seconds of media are sealed-or-in-flight, with a progress bar."""
     console = Console(stderr=True)
     if not show or not console.is_terminal:
@@ -227,6 +252,25 @@ def _wait(recorder: SessionRecorder, duration: float, *, show: bool) -> None:
             progress.update(task, completed=elapsed, segments=recorder.status().segments_sealed)
 
         recorder.wait_until(duration, progress=update)
+
+
+def describe_stats(stats: DeviceStats) -> str:
+    """One line per device: what it delivered and what the recorder did with it."""
+    where = f" [{stats.track}]" if stats.track else ""
+    latency = stats.seal_latency
+    sealed = (
+        "nothing sealed"
+        if latency is None
+        else f"sealed after {latency.p50_us / 1e6:.3f} s p50, {latency.p99_us / 1e6:.3f} s "
+        f"p99, {latency.worst_us / 1e6:.3f} s worst"
+    )
+    return (
+        f"{stats.device}{where}: frames received {stats.frames_received}, dropped "
+        f"{stats.frames_dropped}, filled {stats.frames_filled}; silence filled "
+        f"{stats.silence_filled_samples} samples, cut {stats.samples_cut}, resampled "
+        f"{stats.samples_resampled}; clock corrections {stats.clock_corrections}; waited "
+        f"{stats.join_wait_us / 1e6:.2f} s to join; {sealed}"
+    )
 
 
 COMMANDS = [record]

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from evidence_store import fan_out
 from evidence_store.cli import (
     data_dir_from,
     data_dir_option,
@@ -19,6 +20,7 @@ from evidence_store.cli import (
     json_option,
     operator,
 )
+from evidence_store.index import reporting
 from evidence_store.witnessing import WitnessLink
 from recorder.recovery import RecoveryReport, recover_unfinished, seal_checks_for
 
@@ -68,15 +70,18 @@ def recover(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
     if witness is not None:
         witness.start()
     try:
-        report = recover_unfinished(
-            store,
-            signer,
-            custody,
-            actor=operator(),
-            role="operator",
-            on_head=None if witness is None else witness.hook,
-            seal_checks=seal_checks_for(data, store, None if witness is None else witness.client),
-        )
+        with reporting(data) as catalog:  # what recovery seals reaches the catalog too
+            report = recover_unfinished(
+                store,
+                signer,
+                custody,
+                actor=operator(),
+                role="operator",
+                on_head=fan_out(None if witness is None else witness.hook, catalog.on_head),
+                seal_checks=seal_checks_for(
+                    data, store, None if witness is None else witness.client
+                ),
+            )
     finally:
         if witness is not None:
             witness.flush(WITNESS_FLUSH_SECONDS)

@@ -21,7 +21,8 @@ from cheroot import wsgi
 from cheroot.ssl.builtin import BuiltinSSLAdapter
 
 from evidence_store import UsageError
-from evidence_store.cli import data_dir_from, data_dir_option
+from evidence_store.cli import PLAIN_TEXT, data_dir_from, data_dir_option
+from evidence_store.index import reporting
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
 from recorder.control import is_loopback
@@ -68,7 +69,12 @@ def recorder_group() -> None:
 
 
 @recorder_group.command()
-@click.option("--room", required=True, help="The room this service records, e.g. P1-VKS-HaNoi.")
+@click.option(
+    "--room",
+    required=True,
+    type=PLAIN_TEXT,
+    help="The room this service records, e.g. P1-VKS-HaNoi.",
+)
 @click.option("--host", default=None, help="Address to listen on (default from config: 127.0.0.1).")
 @click.option(
     "--port",
@@ -83,6 +89,7 @@ def recorder_group() -> None:
 )
 @click.option(
     "--unit",
+    type=PLAIN_TEXT,
     default=None,
     help="The unit the room is registered to, when its profile names none; its sessions "
     "are filed there, whatever a request names.",
@@ -112,13 +119,27 @@ def serve(
             "the synthetic room",
             err=True,
         )
-    service = RoomService(
-        data=data_dir_from(ctx, data_dir),
-        settings=settings,
-        room=room,
-        profile=profile,
-        unit=unit,
-    )
+    data = data_dir_from(ctx, data_dir)
+    with reporting(data) as catalog:  # each session is in the catalog as it is recorded
+        service = RoomService(
+            data=data,
+            settings=settings,
+            room=room,
+            profile=profile,
+            unit=unit,
+            catalog=catalog.on_head,
+        )
+        _serve(service, room, settings, token, host, port)
+
+
+def _serve(
+    service: RoomService,
+    room: str,
+    settings: RecorderSettings,
+    token: str,
+    host: str | None,
+    port: int | None,
+) -> None:
     stopping = threading.Event()
 
     def _shut_down(signum: int, _frame: types.FrameType | None) -> None:

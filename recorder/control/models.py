@@ -50,6 +50,7 @@ class DeviceHealth(_Wire):
     last_frame_age_seconds: float | None
     audio_level_dbfs: float | None  # microphones only
     error: str | None
+    clock_corrections: int = 0  # the microphone's clock corrections (each one in the chain)
 
 
 class SessionOutcome(_Wire):

@@ -3,10 +3,17 @@ segment encoder."""
 
 from recorder.media.audio_buffer import AudioBuffer
 from recorder.media.compositor import Compositor, Picture
+from recorder.media.drift import ClockFollower, Correction, Placed
 from recorder.media.frame_sync import CameraFeed, Choice, Pick, SlotTiming
 from recorder.media.overlay import Caption
 from recorder.media.planar import Planar, to_bgr
-from recorder.media.segment_encoder import CONTAINER_OPTIONS, EncodedSegment, SegmentEncoder
+from recorder.media.segment_encoder import (
+    CONTAINER_OPTIONS,
+    EncodedSegment,
+    SegmentEncoder,
+    fsync_segment,
+)
+from recorder.media.sound_encoder import SoundEncoder
 from recorder.media.timeline import (
     NS_PER_SECOND,
     US_PER_SECOND,
@@ -25,13 +32,18 @@ __all__ = [
     "CameraFeed",
     "Caption",
     "Choice",
+    "ClockFollower",
     "Compositor",
+    "Correction",
     "EncodedSegment",
     "Pick",
     "Picture",
+    "Placed",
     "Planar",
     "SegmentEncoder",
     "SlotTiming",
+    "SoundEncoder",
+    "fsync_segment",
     "samples_before",
     "segment_is_full",
     "segment_times",

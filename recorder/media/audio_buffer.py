@@ -15,10 +15,10 @@ class AudioBuffer:
     ``tolerance`` samples is corrected: a gap before it is filled with silence, an overlap
     (typically with silence already filled for a stalled microphone) is cut from its front.
     The very first chunk of a run is placed exactly, so audio starts with the first frame.
-    When that first chunk begins within ``tolerance`` after the run's first frame, the
-    microphone simply started a moment after the camera: the lead-in is padded to keep sound
-    and picture in step, but it is not a missing microphone, so it is not reported as filled
-    silence (``Placement.fill`` stays 0).
+    When that first chunk begins after the run's first frame, the microphone simply started
+    a moment after the camera: the lead-in is padded to keep sound and picture in step, but
+    it is not a missing microphone, so it is not reported as filled silence
+    (``Placement.fill`` stays 0; the caller counts it as the wait to join).
     """
 
     def __init__(self, channels: int, *, tolerance: int) -> None:
@@ -30,8 +30,8 @@ class AudioBuffer:
 
     def add(self, samples: Samples, *, slot: int) -> Placement:
         """Append a chunk whose first sample belongs at run sample ``slot``."""
-        if self.end == 0 and 0 < slot <= self.tolerance:
-            self.fill_silence(slot)  # lead-in: the run began between two of the mic's chunks
+        if self.end == 0 and slot > 0:
+            self.fill_silence(slot)  # lead-in: the microphone joined after the run began
             placement = Placement()
         else:
             tolerance = 0 if self.end == 0 else self.tolerance

@@ -69,6 +69,11 @@ class CameraFeed:
         self._floor_ns = self._made_until_ns = requested_ns
 
     @property
+    def started(self) -> bool:
+        """The camera has delivered a picture in this run (before that it is joining)."""
+        return self._held is not None or bool(self._waiting)
+
+    @property
     def first_captured_ns(self) -> int | None:
         return self._waiting[0].captured_ns if self._waiting else None
 

@@ -179,7 +179,7 @@ class SegmentEncoder:
         except av.FFmpegError as exc:
             self._abandon()
             raise RecorderError(f"encoding segment {self.path.name} failed: {exc}") from exc
-        _fsync(self.path)
+        fsync_segment(self.path)
         return EncodedSegment(
             path=self.path,
             frames=self.frames,
@@ -227,10 +227,10 @@ class SegmentEncoder:
         with contextlib.suppress(av.FFmpegError):
             self._container.close()
         with contextlib.suppress(RecorderError):
-            _fsync(self.path)
+            fsync_segment(self.path)
 
 
-def _fsync(path: Path) -> None:
+def fsync_segment(path: Path) -> None:
     """Make the closed file durable before anyone hashes and seals it."""
     try:
         fd = os.open(path, os.O_RDONLY)

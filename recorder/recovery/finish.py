@@ -39,6 +39,7 @@ from evidence_store import (
     DeviceSigner,
     FilesystemStore,
     HeadHook,
+    MediaInfo,
     SealroomError,
     SegmentRef,
     SessionBusyError,
@@ -55,6 +56,8 @@ from evidence_store.custody import CustodyLog
 from recorder.media import US_PER_SECOND, segment_times
 from recorder.recovery.salvage import count_video_frames, salvage_segment
 from recorder.recovery.sealed import SealCheck, recorded_in_custody, sealed_elsewhere
+from recorder.recovery.tracks import describe as describe_tracks
+from recorder.recovery.tracks import recover_tracks
 
 log = logging.getLogger("sealroom.recorder")
 
@@ -222,11 +225,17 @@ def recover_session(
             )
         last_sealed = writer.chain.last_time
         media_before = writer.chain.next_segment_start_us
-        linked = chain_stored_segment(writer)
-        salvaged, kept = _salvage_in_flight(writer)
-        reason = _interrupted_reason(linked, salvaged, kept)
+        if writer.chain.passthrough:
+            tracks = recover_tracks(writer)
+            linked, salvaged, kept = None, None, None
+            reason = "; ".join([CUT_OFF, *describe_tracks(tracks)])
+        else:
+            linked = chain_stored_segment(writer)
+            salvaged, kept = _salvage_in_flight(writer)
+            reason = _interrupted_reason(linked, salvaged, kept)
         assert last_sealed is not None  # reopen found link 0
-        recovered_media_us = writer.chain.next_segment_start_us - media_before
+        # The session ends at its last sealed media: for tracks, where the furthest one ends.
+        recovered_media_us = max(0, writer.chain.next_segment_start_us - media_before)
         ended_at = parse_utc(last_sealed) + timedelta(microseconds=recovered_media_us)
         manifest = writer.interrupt(reason, ended_at=format_utc(ended_at))
     finally:
@@ -295,7 +304,7 @@ def _duration_us(writer: SessionWriter, frames: int) -> int:
     """The duration of ``frames`` frames appended to the session's timeline, rounded exactly
     as the recorder rounds it (``recorder.media.timeline.segment_times``)."""
     media = writer.chain.media
-    assert media is not None  # link 0 is there
+    assert isinstance(media, MediaInfo)  # link 0 is there, and it is a composite session
     start_us = writer.chain.next_segment_start_us
     first_frame = -(-start_us * media.fps // US_PER_SECOND)  # the frame that starts there
     return segment_times(first_frame, frames, fps=media.fps).duration_us

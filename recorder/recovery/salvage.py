@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+import av.audio.stream
+import av.container
+import av.video.stream
 
 from recorder.errors import RecorderError
 from recorder.media import CONTAINER_OPTIONS
@@ -27,6 +30,34 @@ class Salvage:
     frames: int
     audio_packets: int
     source_bytes: int
+
+
+def media_duration_us(path: Path) -> int:
+    """How long a finished segment lasts, from its packets' timestamps: its picture's (or,
+    for a sound segment, its sound's) first timestamp to the end of its last packet."""
+    try:
+        with av.open(str(path)) as container:
+            stream = _main_stream(container)
+            first: float | None = None
+            end = 0.0
+            for packet in container.demux(stream):
+                if not packet.size or packet.pts is None or packet.time_base is None:
+                    continue
+                at = float(packet.pts * packet.time_base)
+                first = at if first is None else min(first, at)
+                end = max(end, at + float((packet.duration or 0) * packet.time_base))
+    except (av.FFmpegError, IndexError) as exc:
+        raise RecorderError(f"cannot read segment {path.name}: {exc}") from exc
+    return max(1, round((end - (first or 0.0)) * 1_000_000))
+
+
+def _main_stream(
+    container: av.container.InputContainer,
+) -> av.video.stream.VideoStream | av.audio.stream.AudioStream:
+    """The picture, or the sound of a sound-only segment (a passthrough session's sound)."""
+    if container.streams.video:
+        return container.streams.video[0]
+    return container.streams.audio[0]
 
 
 def count_video_frames(path: Path) -> int:
@@ -72,10 +103,14 @@ def _decodable_packets(source: Path) -> _Kept | None:
     except av.FFmpegError:
         return None
     with container:
-        if not container.streams.video:
+        if not container.streams.video and not container.streams.audio:
             return None
-        video = container.streams.video[0]
-        audio = container.streams.audio[0] if container.streams.audio else None
+        video = _main_stream(container)
+        audio = (
+            container.streams.audio[0]
+            if container.streams.audio and video is not container.streams.audio[0]
+            else None
+        )
         streams = [video] if audio is None else [video, audio]
         count = frames = audio_packets = decoded = 0
         try:
@@ -103,8 +138,12 @@ def _decodable_packets(source: Path) -> _Kept | None:
 def _write(source: Path, target: Path, kept: _Kept) -> None:
     try:
         with av.open(str(source)) as container:
-            video = container.streams.video[0]
-            audio = container.streams.audio[0] if container.streams.audio else None
+            video = _main_stream(container)
+            audio = (
+                container.streams.audio[0]
+                if container.streams.audio and video is not container.streams.audio[0]
+                else None
+            )
             streams = [video] if audio is None else [video, audio]
             with av.open(str(target), mode="w", format="mp4", options=CONTAINER_OPTIONS) as output:
                 mapping = {s.index: output.add_stream_from_template(s) for s in streams}

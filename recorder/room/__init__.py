@@ -1,6 +1,6 @@
 """Room profiles (``[rooms.<name>]``), the devices they name, and the room's lock."""
 
-from recorder.room.devices import RoomDevices, room_devices, synthetic_room
+from recorder.room.devices import RoomDevices, read_credentials, room_devices, synthetic_room
 from recorder.room.lock import RoomBusyError, RoomLock, room_file
 from recorder.room.profile import DEFAULT_TIMEZONE, PictureLayout, RoomProfile
 
@@ -11,6 +11,7 @@ __all__ = [
     "RoomDevices",
     "RoomLock",
     "RoomProfile",
+    "read_credentials",
     "room_devices",
     "room_file",
     "synthetic_room",

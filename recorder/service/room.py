@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evidence_store import (
     PRIVATE,
+    HeadHook,
     Manifest,
     SealroomError,
     SessionMetadata,
@@ -51,7 +52,7 @@ from recorder.control import (
 from recorder.errors import RecorderError, RecorderStateError
 from recorder.recovery import RecoveryReport, custody_detail, recover_session
 from recorder.room import RoomProfile, room_file
-from recorder.session_recorder import SessionRecorder
+from recorder.room_recorder import RoomRecorder
 from recorder.settings import RecorderSettings
 from recorder.start import DeviceFactory, RecordingStarter
 from recorder.status import RecorderState
@@ -126,7 +127,7 @@ class _Live:
     """The session being recorded."""
 
     writer: SessionWriter
-    recorder: SessionRecorder
+    recorder: RoomRecorder
     started_monotonic: float
 
 
@@ -143,6 +144,7 @@ class RoomService:
         unit: str | None = None,
         devices: DeviceFactory | None = None,
         backlog: Callable[[], dict[str, Any]] | None = None,
+        catalog: HeadHook | None = None,
     ) -> None:
         if not room.strip() or len(room) > 200:
             raise UsageError("--room takes the room's id (1 to 200 characters)")
@@ -160,6 +162,7 @@ class RoomService:
             role=ROLE,
             profile=profile,
             devices=devices,
+            catalog=catalog,
         )
         self.store, self.signer = self._starter.store, self._starter.signer
         self.custody, self.guard = self._starter.custody, self._starter.guard

@@ -70,6 +70,21 @@ def test_arrival_timestamps_restart_at_a_discontinuity_and_subtract_latency() ->
     assert anchor.captured_ns(media_ns=None, arrival_ns=9500 * MS) == 9400 * MS
 
 
+def test_arrival_timestamps_keep_their_place_through_a_stall() -> None:
+    anchor = ArrivalAnchor()
+    # 20 ms chunks; the reader is starved for 1.5 s, then catches up with what queued.
+    arrivals = [i * 20 for i in range(50)] + [2500 + i for i in range(75)]
+    arrivals += [i * 20 + 5 for i in range(125, 200)]
+    stamps = [
+        anchor.captured_ns(media_ns=i * 20 * MS, arrival_ns=(1000 + a) * MS)
+        for i, a in enumerate(arrivals)
+    ]
+    # Every chunk where it was captured, give or take the anchor's creep of 1000 ppm towards
+    # the 5 ms delay after the stall: the stall moved none of them.
+    expected = [(1000 + i * 20) * MS for i in range(len(arrivals))]
+    assert all(0 <= s - e <= 5 * MS for s, e in zip(stamps, expected, strict=True)), stamps
+
+
 def test_arrival_timestamps_follow_a_slow_device_clock() -> None:
     anchor = ArrivalAnchor(drift_ppm=1000)
     # The device's clock runs 500 ppm slow: its 1 s is 1.0005 s of ours.

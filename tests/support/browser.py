@@ -23,7 +23,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_for(url: str, *, headers: dict[str, str] | None = None, timeout: float = 30) -> None:
+def wait_for(url: str, *, headers: dict[str, str] | None = None, timeout: float = 90) -> None:
+    """Until ``url`` answers 2xx; the deadline only catches a process that never comes up
+    (on a loaded machine, starting one can take tens of seconds)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -12,6 +12,7 @@ from evidence_store.model import SessionMetadata
 from evidence_store.session import SessionWriter
 from tests.support.console import (
     MEDIA,
+    catalog_reporter,
     csrf_token,
     login,
 )
@@ -35,6 +36,7 @@ def record_long_session(
             investigators=["Trần Thị B"],
         ),
         MEDIA,
+        on_head=catalog_reporter(data).on_head,
     )
     try:
         for index, media in enumerate(segments):

@@ -10,11 +10,16 @@ from pathlib import Path
 from flask import Flask
 from flask.testing import FlaskClient
 
+from evidence_store.bucket import RetentionPolicy
+from evidence_store.index import CatalogReporter, catalog_outbox, catalog_sender, reconcile
 from evidence_store.installation.data_dir import DataDir
 from evidence_store.model import MediaInfo, SessionMetadata
+from evidence_store.outbox import OutboxSender
 from evidence_store.session import SessionWriter
+from evidence_store.settings import CatalogSettings
 from web.app import create_app
 from web.auth.accounts import create_unit, create_user
+from web.evidence import INDEX_KEY, LOCAL_STORE_KEY
 from web.extensions import db
 from web.models import Room, Unit
 from web.roles import Role
@@ -32,7 +37,31 @@ class Console:
     other_session: str  # recorded in unit danang, sideways from hanoi
 
 
-def record_session(data: DataDir, unit: str, case: str, segment: bytes) -> str:
+_SENDERS: dict[tuple[Path, str], OutboxSender] = {}
+
+
+def catalog_reporter(data: DataDir) -> CatalogReporter:
+    """What a room's recorder reports through, delivering each event at once into the
+    installation's own catalog (the one its console reads), as `sealroom run` does."""
+    key = (data.root, data.index_url())
+    if key not in _SENDERS:
+        policy = RetentionPolicy(data.settings.s3.retention)
+        _SENDERS[key] = catalog_sender(
+            data.root, CatalogSettings(), data.index_url(), policy=policy
+        )
+    sender = _SENDERS[key]
+
+    def deliver_now() -> None:
+        sender.drain_once()
+
+    return CatalogReporter(catalog_outbox(data.root), wake=deliver_now)
+
+
+def record_session(
+    data: DataDir, unit: str, case: str, segment: bytes, *, report: bool = True
+) -> str:
+    """A sealed one-segment session, reported to the catalog as a room reports it (unless
+    ``report`` is False: then only reconcile will find it)."""
     store = data.store(create=True)
     writer = SessionWriter.start(
         store,
@@ -45,6 +74,7 @@ def record_session(data: DataDir, unit: str, case: str, segment: bytes) -> str:
             investigators=["Trần Thị B"],
         ),
         MEDIA,
+        on_head=catalog_reporter(data).on_head if report else None,
     )
     writer.inflight_path(0).write_bytes(segment)
     writer.seal_segment(0, start_us=0, duration_us=1_000_000)
@@ -84,6 +114,15 @@ def build_console(
     own = record_session(data, "hanoi-bd", "VKS-1/2026", media)
     other = record_session(data, "danang", "VKS-2/2026", media)
     return Console(app, data, own, other)
+
+
+def catalogue(app: Flask, *, witnessing: bool = False) -> None:
+    """Bring the console's catalog up to its store, as the worker's reconcile does (the
+    sessions here are written straight into the store, without a room to report them)."""
+    report = reconcile(
+        app.extensions[INDEX_KEY], app.extensions[LOCAL_STORE_KEY], None, witnessing=witnessing
+    )
+    assert not report.failed, report.failed
 
 
 def csrf_token(client: FlaskClient, url: str = "/login") -> str:

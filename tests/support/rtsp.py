@@ -40,12 +40,32 @@ def free_port() -> int:
 
 
 class RtspServer:
-    """``rtsp://127.0.0.1:PORT/cam1``: 320x240 at 15 fps, H.264 plus Opus sound."""
+    """``rtsp://127.0.0.1:PORT/cam1``: 320x240 at 15 fps, H.264 plus Opus sound by default;
+    see rtsp_server.py for the rest (H.265, keyframe interval, a wrong audio clock, flash and
+    beep markers, a log of every picture sent)."""
 
-    def __init__(self, port: int, *, size: str = "320x240", fps: int = 15) -> None:
+    def __init__(
+        self,
+        port: int,
+        *,
+        size: str = "320x240",
+        fps: int = 15,
+        codec: str = "h264",
+        keyframe_seconds: float = 1.0,
+        audio: str = "opus",
+        audio_clock: float = 0.0,
+        markers: float = 0.0,
+        packet_log: Path | None = None,
+    ) -> None:
         self.port = port
         self.url = f"rtsp://127.0.0.1:{port}/cam1"
+        self.packet_log = packet_log
         self._args = [SYSTEM_PYTHON, str(SERVER), str(port), "--size", size, "--fps", str(fps)]
+        self._args += ["--codec", codec, "--keyframe-seconds", str(keyframe_seconds)]
+        self._args += ["--audio", audio, "--audio-clock", str(audio_clock)]
+        self._args += ["--markers", str(markers)]
+        if packet_log is not None:
+            self._args += ["--packet-log", str(packet_log)]
         self._process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
@@ -75,6 +95,23 @@ class RtspServer:
                 self._process.kill()
                 self._process.wait(timeout=10)
             self._process = None
+
+
+@functools.cache
+def x265_available() -> bool:
+    """Whether Debian's x265enc (gstreamer1.0-plugins-bad) is installed."""
+    probe = subprocess.run(
+        [
+            SYSTEM_PYTHON,
+            "-c",
+            "import gi; gi.require_version('Gst', '1.0'); from gi.repository import Gst; "
+            "Gst.init(None); import sys; sys.exit(Gst.ElementFactory.find('x265enc') is None)",
+        ],
+        capture_output=True,
+        check=False,
+        timeout=30,
+    )
+    return probe.returncode == 0
 
 
 def require_gst_rtsp() -> None:

@@ -15,6 +15,21 @@ and must now hold. Province A is ``hanoi`` (with ``hanoi-bd`` below it), provinc
 - a one-character secret key ......................... web/auth/test_sessions.py
 - diagram conversions without a limit ................ web/diagrams/test_queue.py
 - no recorder token: no warning, terminal 500 ......... here
+
+The second penetration test (of the work above), each finding repeated where it belongs:
+
+- one administrator walks around the two-person rule (an administrator made at once, then
+  approving; a password reset to log in as a prosecutor) ... web/auth/test_two_person.py
+- ``LOGNAME=mallory sealroom users approve`` .............. web/auth/test_two_person.py
+- unlimited guesses of the current password ............... web/auth/test_lockout.py
+- ``sealroom export --operator`` with line breaks ......... web/test_plain_text.py
+- custody rows filed under a unit a request named, denials
+  under the target's unit, events following a moved actor .. web/custody/test_scope.py
+- weak passwords (``123456789012``, ``dragondragon``...) .... web/auth/test_accounts.py
+- ``recorder serve --room $'R\\nX'``; U+200B, U+200F, U+061C;
+  a trailing line break stripped ......................... web/test_plain_text.py
+- parallel failed logins counted short .................... web/auth/test_lockout.py
+- the diagram queue holding console threads ............... web/diagrams/test_queue.py
 """
 
 from __future__ import annotations

@@ -68,6 +68,11 @@ def refused(
         ("accused", "Nguyễn Văn A\tB"),
         ("investigators", "Trần\x00Thị B"),
         ("others_present", "Lê Văn C:luật\u0085sư"),
+        # Later findings: invisible format characters, and a trailing line break.
+        ("case_number", "VKS\u200f1"),
+        ("case_number", "VKS\u061c1"),
+        ("accused", "Nguyễn\u200bVăn A"),
+        ("case_number", "VKS-1\n"),
     ],
 )
 def test_the_terminal_refuses_control_characters_before_the_recorder_is_asked(
@@ -174,6 +179,9 @@ def test_the_administrators_forms(console: Console) -> None:
         ("--case", "VKS-1", "--investigator", "B\x1bC"),
         ("--case", "VKS-1", "--present", "Lê Văn C:luật\nsư"),
         ("--case", "VKS-1", "--unit", "ha\nnoi"),
+        ("--case", "VKS-1\n"),
+        ("--case", "VKS\u200f1"),
+        ("--case", "VKS-1", "--accused", "A\u200bB"),
     ],
 )
 def test_sealroom_record_refuses_with_exit_status_2(tmp_path: Path, args: tuple[str, ...]) -> None:
@@ -201,3 +209,20 @@ def test_the_account_commands_refuse_too(tmp_path: Path) -> None:
         stdin="ngõ nhỏ phố nhỏ 2026\n",
     )  # fmt: skip
     assert user.returncode == 2 and "tab" in user.stderr
+
+
+def test_every_free_text_option_refuses_too(tmp_path: Path) -> None:
+    """Later findings: ``sealroom export --operator`` wrote line breaks into the custody log
+    (so ``sealroom custody log`` printed made-up entries), and ``sealroom recorder serve
+    --room $'R\\nX'`` started and then refused every start."""
+    out = tmp_path / "out"
+    export = sealroom_here(
+        "export", "s-20260101T000000Z-00000000", "--out", str(out),
+        "--operator", "mallory\n2026-01-01 fake entry", "--data-dir", str(tmp_path),
+    )  # fmt: skip
+    assert export.returncode == 2 and "line break" in export.stderr
+    assert not out.exists()
+    serve = sealroom_here(
+        "recorder", "serve", "--room", "R\nX", "--synthetic", "--data-dir", str(tmp_path)
+    )
+    assert serve.returncode == 2 and "line break" in serve.stderr

@@ -104,8 +104,11 @@ def test_a_recorded_session_is_witnessed_and_verifies_against_the_witness(
         assert verified.code == 0, verified.stdout + verified.stderr
         outcome = json.loads(verified.stdout)
         assert outcome["witness"]["state"] == "witnessed"
-        assert outcome["witness_asked"] == {
+        asked = outcome["witness_asked"]
+        assert asked.pop("last_heard_at") >= outcome["ended_at"]  # the seal, heard after the end
+        assert asked == {
             "url": process.url, "answered": True, "links": links, "sealed": True, "forks": 0,
+            "never_heard": False, "silences": [],
         }  # fmt: skip
         witnessed = sealroom_cli(
             "custody", "log", "--action", "witnessed", "--json", "--data-dir", str(data_dir),

@@ -14,6 +14,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, PasswordField, SelectField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from evidence_store import UsageError
@@ -21,14 +22,16 @@ from web import auth
 from web.access import allow
 from web.admin.views import blueprint
 from web.auth import approvals, backoff
+from web.display import ROLE_LABELS
 from web.evidence import console_settings
 from web.extensions import db
 from web.forms import ConfirmForm, PlainText, errors_of
+from web.labels import spoken
 from web.models import User
 from web.roles import Role
 from web.visibility import visible_units
 
-ROLE_CHOICES = [r.value for r in Role]
+ROLE_CHOICES = [SelectChoice(r.value, ROLE_LABELS[r.value]) for r in Role]  # names shown
 
 
 class UserForm(FlaskForm):
@@ -87,7 +90,7 @@ def users() -> ResponseReturnValue:
                 display_name=(form.display_name.data or "").strip(),
             )
         except UsageError as exc:
-            flash(str(exc), "error")
+            flash(spoken(str(exc)), "error")
             status = 400
         else:
             if user.approved:
@@ -124,7 +127,7 @@ def _act(account: User, action: str, run: Callable[[], object]) -> Response:
     try:
         result = run()
     except UsageError as exc:
-        flash(str(exc), "error")
+        flash(spoken(str(exc)), "error")
         return _back(account)
     if result is False:
         flash(_("Requested: it waits for a second administrator's approval."), "ok")
@@ -143,7 +146,9 @@ def reset_password(user_id: int) -> Response:
     return _act(
         account,
         _("Password set. It must be changed at the next login; the account's sessions ended."),
-        lambda: auth.reset_password(_actor(), account, form.password.data or ""),
+        lambda: auth.reset_password(
+            _actor(), console_settings(), account, form.password.data or ""
+        ),
     )
 
 
@@ -240,9 +245,9 @@ def decide(change_id: int, decision: str) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        approvals.decide(change_id, approve=decision == "approve", actor=_actor())
+        auth.decide_change(change_id, approve=decision == "approve", actor=_actor())
     except UsageError as exc:
-        flash(str(exc), "error")
+        flash(spoken(str(exc)), "error")
     else:
         flash(_("Approved.") if decision == "approve" else _("Refused."), "ok")
     return redirect(url_for("admin.approvals_list"))

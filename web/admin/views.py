@@ -22,6 +22,7 @@ from web.audit import record
 from web.auth import create_unit
 from web.extensions import db
 from web.forms import PlainText, errors_of
+from web.labels import spoken
 from web.models import Room, Unit
 from web.recorders import check_recorder_url
 from web.roles import Role
@@ -72,7 +73,7 @@ def units() -> ResponseReturnValue:
                 name=(form.name.data or "").strip() or None,
             )
         except UsageError as exc:
-            flash(str(exc), "error")
+            flash(spoken(str(exc)), "error")
         else:
             record("unit_created", detail={"code": unit.code, "parent": form.parent.data})
             return redirect(url_for("admin.units"))

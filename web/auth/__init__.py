@@ -5,6 +5,7 @@ from web.auth.accounts import (
     create_account,
     create_unit,
     create_user,
+    decide_change,
     disable,
     enable,
     reset_password,
@@ -15,14 +16,19 @@ from web.auth.accounts import (
     user_by_name,
 )
 from web.auth.approvals import Actor
+from web.auth.login import Attempt, LoginRefused, authenticate
 from web.auth.views import blueprint
 
 __all__ = [
     "Actor",
+    "Attempt",
+    "LoginRefused",
+    "authenticate",
     "blueprint",
     "create_account",
     "create_unit",
     "create_user",
+    "decide_change",
     "disable",
     "enable",
     "reset_password",

@@ -5,8 +5,8 @@ the command line. Every change of an account is a custody event naming who made 
   ``sealroom run`` makes) must be changed at the next login; a person changes their own.
 - Disabling ends the account's sessions; enabling is the way back. Unlocking clears the
   waits after failed logins. A password change or reset ends the account's other sessions.
-- Role and unit changes, and new accounts, that give access to evidence wait for a second
-  administrator (``web.auth.approvals``).
+- New accounts, role and unit changes and passwords an administrator sets that open a path
+  to evidence wait for a second administrator (``web.auth.approvals``).
 - A directory account's password, role and unit are the directory's: only disabling,
   enabling and unlocking apply to it here.
 """
@@ -24,12 +24,16 @@ from web.auth import approvals, backoff, passwords, sessions
 from web.auth.approvals import Actor
 from web.extensions import db
 from web.models import DIRECTORY, ROOT_UNIT, Unit, User
-from web.roles import Role
+from web.roles import EVIDENCE_READERS, Role
 from web.settings import ConsoleSettings
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 UNIT_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 MIN_PASSWORD = passwords.MIN_PASSWORD
+
+
+class WrongPassword(UsageError):
+    """The current password given to change it is not right."""
 
 
 def _now() -> datetime:
@@ -85,13 +89,14 @@ def create_user(
     display_name: str = "",
     must_change: bool = False,
     approved: bool = True,
+    min_score: int = passwords.MIN_SCORE,
 ) -> User:
     """Add a local account (committed). The administrators' way in, with the two-person rule
     and a custody event, is ``create_account``."""
     if not USERNAME_RE.fullmatch(username):
         raise UsageError("a username is 2-64 lowercase letters, digits, '.', '_' or '-'")
     role_value = role_of(role)
-    passwords.check_policy(password, username=username)
+    passwords.check_policy(password, username=username, min_score=min_score)
     if db.session.scalar(select(User).where(User.username == username)) is not None:
         raise UsageError(f"user {username!r} exists already")
     user = User(
@@ -120,8 +125,10 @@ def create_account(
     display_name: str = "",
 ) -> User:
     """An administrator creates an account: its password is to be changed at first login,
-    and one that can read evidence waits for a second administrator."""
-    second = approvals.needs_second(settings, role_of(role).value)
+    and one that can read evidence or administer waits for a second administrator."""
+    role_value = role_of(role).value
+    second = approvals.needs_second(settings, role_value)
+    bootstrap = settings.two_person_rule and approvals.bootstrap(None, role_value)
     user = create_user(
         username,
         role=role,
@@ -130,6 +137,7 @@ def create_account(
         display_name=display_name,
         must_change=True,
         approved=not second,
+        min_score=settings.min_password_score,
     )
     record(
         "user_created",
@@ -140,6 +148,7 @@ def create_account(
             "role": user.role,
             "unit": user.unit.code,
             "awaiting_approval": second,
+            **({"bootstrap": True} if bootstrap else {}),
         },
     )
     if second:
@@ -152,14 +161,31 @@ def _local_only(user: User, what: str) -> None:
         raise UsageError(f"{user.username} is a directory account: its {what} is the directory's")
 
 
-def reset_password(actor: Actor, user: User, password: str) -> None:
-    """An administrator sets a new password: changed at the next login; sessions end."""
-    _local_only(user, "password")
-    passwords.check_policy(password, username=user.username)
-    user.password_hash = passwords.hash_password(password)
+def _apply_password(user: User, password_hash: str) -> int:
+    """Set a password an administrator chose: changed at the next login; sessions end."""
+    user.password_hash = password_hash
     user.must_change_password = True
     user.password_changed_at = _now()
-    ended = sessions.revoke_all(user.id, sessions.PASSWORD_RESET)
+    return sessions.revoke_all(user.id, sessions.PASSWORD_RESET)
+
+
+def reset_password(actor: Actor, settings: ConsoleSettings, user: User, password: str) -> bool:
+    """An administrator sets a new password: changed at the next login; sessions end. False
+    when it waits for a second administrator (whoever knows it could log in as the owner)."""
+    _local_only(user, "password")
+    passwords.check_policy(password, username=user.username, min_score=settings.min_password_score)
+    password_hash = passwords.hash_password(password)
+    if approvals.password_needs_second(settings, user):
+        approvals.ask(
+            user,
+            approvals.PASSWORD,
+            role=user.role,
+            unit=user.unit,
+            actor=actor,
+            password_hash=password_hash,
+        )
+        return False
+    ended = _apply_password(user, password_hash)
     db.session.commit()
     record(
         "password_reset",
@@ -167,16 +193,27 @@ def reset_password(actor: Actor, user: User, password: str) -> None:
         role=actor.role,
         detail={"username": user.username, "sessions_ended": ended},
     )
+    return True
 
 
-def change_own_password(user: User, current: str, new: str) -> None:
-    """A person changes their own password; their other sessions end."""
+def decide_change(
+    change_id: int, *, approve: bool, actor: Actor, detail: dict[str, str] | None = None
+) -> None:
+    """A second administrator approves (and applies) or refuses a waiting change."""
+    approvals.decide(
+        change_id, approve=approve, actor=actor, apply_password=_apply_password, detail=detail
+    )
+
+
+def change_own_password(settings: ConsoleSettings, user: User, current: str, new: str) -> None:
+    """A person changes their own password; their other sessions end. A wrong current
+    password is refused (``WrongPassword``); the caller counts it as a failed login."""
     _local_only(user, "password")
     if not passwords.verify(user.password_hash, current):
-        raise UsageError("the current password is not right")
+        raise WrongPassword("the current password is not right")
     if new == current:
         raise UsageError("the new password must differ from the current one")
-    passwords.check_policy(new, username=user.username)
+    passwords.check_policy(new, username=user.username, min_score=settings.min_password_score)
     user.password_hash = passwords.hash_password(new)
     user.must_change_password = False
     user.password_changed_at = _now()
@@ -248,7 +285,7 @@ def set_role(actor: Actor, settings: ConsoleSettings, user: User, role: str) -> 
         raise UsageError(f"{user.username} is {new} already")
     if user.role == Role.ADMIN.value and _last_admin(user):
         raise UsageError("the last active administrator must stay an administrator")
-    if approvals.needs_second(settings, new):
+    if approvals.needs_second(settings, new, user):
         approvals.ask(user, approvals.ROLE, role=new, unit=user.unit, actor=actor)
         return False
     old, user.role = user.role, new
@@ -268,7 +305,7 @@ def set_unit(actor: Actor, settings: ConsoleSettings, user: User, unit_code: str
     unit = unit_by_code(unit_code)
     if unit.id == user.unit_id:
         raise UsageError(f"{user.username} is in {unit.code} already")
-    if approvals.needs_second(settings, user.role):
+    if settings.two_person_rule and Role(user.role) in EVIDENCE_READERS:
         approvals.ask(user, approvals.UNIT, role=user.role, unit=unit, actor=actor)
         return False
     old, user.unit = user.unit.code, unit

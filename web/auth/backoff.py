@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, and_, delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from web.extensions import db
 from web.models import LoginBackoff
@@ -40,19 +41,47 @@ def waiting(username: str, address: str, now: datetime) -> bool:
     return bool(row and row.blocked_until and row.blocked_until > _naive(now))
 
 
-def note_failure(username: str, address: str, settings: ConsoleSettings, now: datetime) -> None:
-    """Count a failure of the pair and, past the threshold, make it wait (not committed)."""
-    row = _pair(username, address)
-    if row is None:
-        row = LoginBackoff(username=username[:64], address=address[:MAX_ADDRESS], failures=0)
-        db.session.add(row)
-    row.failures += 1
-    row.last_failure_at = _naive(now)
-    beyond = row.failures - settings.max_failed_logins
+def note_failure(username: str, address: str, settings: ConsoleSettings, now: datetime) -> int:
+    """Count a failure of the pair and, past the threshold, make it wait (not committed).
+    Returns the pair's failures so far. The count is raised in the database in one statement,
+    so failures arriving at once, in any console process, are all counted."""
+    user_key, address_key = username[:64], address[:MAX_ADDRESS]
+    pair = and_(LoginBackoff.username == user_key, LoginBackoff.address == address_key)
+    failures = _count_one_more(pair, now)
+    if failures is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(
+                    LoginBackoff(
+                        username=user_key,
+                        address=address_key,
+                        failures=1,
+                        last_failure_at=_naive(now),
+                    )
+                )
+            failures = 1
+        except IntegrityError:  # another attempt made the pair's row first: count on it
+            failures = _count_one_more(pair, now) or 1
+    beyond = failures - settings.max_failed_logins
     if beyond >= 0:
         longest = settings.lockout_minutes * 60
         wait = min(longest, settings.backoff_seconds * 2 ** min(beyond, 20))
-        row.blocked_until = _naive(now + timedelta(seconds=wait))
+        db.session.execute(
+            update(LoginBackoff)
+            .where(pair)
+            .values(blocked_until=_naive(now + timedelta(seconds=wait)))
+        )
+    return failures
+
+
+def _count_one_more(pair: ColumnElement[bool], now: datetime) -> int | None:
+    counted: int | None = db.session.execute(
+        update(LoginBackoff)
+        .where(pair)
+        .values(failures=LoginBackoff.failures + 1, last_failure_at=_naive(now))
+        .returning(LoginBackoff.failures)
+    ).scalar_one_or_none()
+    return counted
 
 
 def forget(username: str, address: str | None = None) -> int:

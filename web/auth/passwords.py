@@ -13,18 +13,30 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import has_request_context
+from flask_babel import gettext
+from zxcvbn import zxcvbn
 
 from evidence_store import UsageError, plain_text_problem
 
 hasher = PasswordHasher()
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
+MIN_SCORE = 3  # zxcvbn's 0-4 scale; 3: "safely unguessable", about 10^8 guesses or more
 # A common password with digits or signs stuck on its end is still a common password.
 _DECORATION = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 
 
 class PasswordRefused(UsageError):
-    """The password does not meet the policy; the message says why."""
+    """The password does not meet the policy; the message says why (in the person's
+    language in the console, in English at the command line)."""
+
+
+def _say(message: str, **values: object) -> str:
+    # Only in a request is there a person whose language is known.
+    if has_request_context():
+        return str(gettext(message, **values))
+    return message % values if values else message
 
 
 @functools.cache
@@ -35,21 +47,35 @@ def common_passwords() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
-def check_policy(password: str, *, username: str) -> None:
+def check_policy(password: str, *, username: str, min_score: int = MIN_SCORE) -> None:
     """Raise PasswordRefused unless ``password`` has 12+ characters, is not a common password
-    (nor one with digits or signs added), and does not contain the username."""
+    (nor one with digits or signs added), does not contain the username, and zxcvbn rates it
+    at least ``min_score`` (which refuses repeats, keyboard rows and number runs)."""
     if len(password) < MIN_PASSWORD:
-        raise PasswordRefused(f"a password needs at least {MIN_PASSWORD} characters")
+        raise PasswordRefused(
+            _say("a password needs at least %(count)s characters", count=MIN_PASSWORD)
+        )
     if len(password) > MAX_PASSWORD:
-        raise PasswordRefused(f"a password has at most {MAX_PASSWORD} characters")
+        raise PasswordRefused(
+            _say("a password has at most %(count)s characters", count=MAX_PASSWORD)
+        )
     if plain_text_problem(password) is not None:
-        raise PasswordRefused("a password may not contain control characters")
+        raise PasswordRefused(_say("a password may not contain control characters"))
     folded = password.casefold()
     common = common_passwords()
-    if folded in common or _DECORATION.sub("", folded) in common:
-        raise PasswordRefused("that password is one of the most common ones; choose another")
+    undecorated = _DECORATION.sub("", folded)
+    # All digits or signs leaves nothing once undecorated: that is no word at all.
+    if folded in common or not undecorated or undecorated in common:
+        raise PasswordRefused(_say("that password is one of the most common ones; choose another"))
     if username and username.casefold() in folded:
-        raise PasswordRefused("a password may not contain the username")
+        raise PasswordRefused(_say("a password may not contain the username"))
+    if zxcvbn(password, user_inputs=[username] if username else [])["score"] < min_score:
+        raise PasswordRefused(
+            _say(
+                "that password is too easy to guess (repeats, keyboard rows, sequences or "
+                "common words): add more words that do not belong together"
+            )
+        )
 
 
 def hash_password(password: str) -> str:

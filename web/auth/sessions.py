@@ -31,6 +31,7 @@ PASSWORD_CHANGED = "password_changed"  # noqa: S105 -- why a session ended, not 
 PASSWORD_RESET = "password_reset"  # noqa: S105 -- why a session ended, not a secret
 DISABLED = "account_disabled"
 ENDED_BY_USER = "ended_by_user"
+WRONG_PASSWORDS = "wrong_current_passwords"
 
 
 def _digest(token: str) -> str:

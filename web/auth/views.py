@@ -1,12 +1,16 @@
 """Logging in and out, changing one's password, and one's own login sessions.
 
 Failures are throttled per address, counted per username and address (back-off), and
-logged in custody. A login is a session kept on the server (``web.auth.sessions``): logging
-out ends it there, so its cookie is worth nothing afterwards.
+logged in custody. A wrong current password when changing one's password is a failed login
+too: the same back-off, a custody event, and after ``max_failed_logins`` of them the login
+session ends, so a borrowed or stolen session cannot be used to guess the password. A login
+is a session kept on the server (``web.auth.sessions``): logging out ends it there, so its
+cookie is worth nothing afterwards.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import (
@@ -30,13 +34,14 @@ from werkzeug.wrappers import Response
 from evidence_store import UsageError
 from web.access import allow, public
 from web.audit import record
-from web.auth import accounts, sessions
+from web.auth import accounts, backoff, sessions
 from web.auth.login import Attempt, LoginRefused, authenticate
 from web.evidence import console_settings
 from web.extensions import db, limiter
 from web.forms import ConfirmForm, LoginForm, PasswordChangeForm
 from web.models import LoginSession
 from web.roles import ALL_ROLES, Role
+from web.settings import ConsoleSettings
 
 blueprint = Blueprint("auth", __name__)
 
@@ -156,19 +161,47 @@ def change_password() -> ResponseReturnValue:
         if form.new_password.data != form.repeat.data:
             flash(_("The two new passwords differ."), "error")
             return render_template("auth/password.html", form=form), 400
+        settings, now = console_settings(), datetime.now(UTC)
+        if backoff.waiting(current_user.username, _address(), now):
+            record("password_change_refused", detail={"reason": "account locked"})
+            flash(_("Too many wrong passwords. Wait before you try again."), "error")
+            return render_template("auth/password.html", form=form), 429
         try:
             accounts.change_own_password(
-                current_user, form.current_password.data or "", form.new_password.data or ""
+                settings,
+                current_user,
+                form.current_password.data or "",
+                form.new_password.data or "",
             )
+        except accounts.WrongPassword:
+            return _wrong_current_password(settings, now, form)
         except UsageError as refused:
             flash(_("Password not changed: %(why)s", why=str(refused)), "error")
             return render_template("auth/password.html", form=form), 400
+        backoff.forget(current_user.username, _address())
+        db.session.commit()
         flash(_("Password changed. Your other sessions have ended."), "ok")
         return redirect(url_for("auth.landing"))
     if request.method == "POST":
         flash(_("Fill in every field."), "error")
         return render_template("auth/password.html", form=form), 400
     return render_template("auth/password.html", form=form)
+
+
+def _wrong_current_password(
+    settings: ConsoleSettings, now: datetime, form: PasswordChangeForm
+) -> ResponseReturnValue:
+    """Count it as a failed login; after too many, end this login session."""
+    failures = backoff.note_failure(current_user.username, _address(), settings, now)
+    db.session.commit()
+    record("password_change_failed", detail={"reason": "wrong current password"})
+    if failures >= settings.max_failed_logins:
+        record("logout", detail={"login_id": current_user.login_id, "reason": "wrong passwords"})
+        _end_session(sessions.WRONG_PASSWORDS)
+        flash(_("Too many wrong passwords: you have been logged out."), "error")
+        return redirect(url_for("auth.login"))
+    flash(_("Password not changed: %(why)s", why=_("the current password is not right")), "error")
+    return render_template("auth/password.html", form=form), 400
 
 
 @blueprint.get("/account/sessions")

@@ -2,10 +2,12 @@
 ``sealroom units create``, and the first administrator that ``sealroom run`` creates.
 
 The same rules as the console (``web.auth``): the password policy, a password set here is
-changed at the next login, and an account that can read evidence waits for a second
-administrator. At the command line the administrator is the operator (``user@host``), so a
-change asked for by one operator is approved by another, or by an administrator in the
-console. Each action is a custody event.
+changed at the next login, and whatever opens a path to evidence waits for a second
+administrator. A change asked for here names the operator (the process's account
+``user@host``). Deciding one takes a console administrator: ``approve --as USER`` reads that
+administrator's password from standard input and checks it like a login (the same waits
+after failures), and that administrator must not be the one who asked. An environment
+variable is not a second person. Each action is a custody event.
 """
 
 from __future__ import annotations
@@ -21,13 +23,21 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from evidence_store import UsageError
-from evidence_store.cli import data_dir_from, data_dir_option, emit_json, json_option, operator
+from evidence_store.cli import (
+    PLAIN_TEXT,
+    data_dir_from,
+    data_dir_option,
+    emit_json,
+    json_option,
+    operator,
+)
 from web import auth
 from web.app import create_app
 from web.audit import record
 from web.auth import approvals
 from web.extensions import db
 from web.models import User
+from web.roles import Role
 from web.settings import ConsoleSettings, settings_in
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,8 +83,8 @@ def users() -> None:
     required=True,
     help="investigator, prosecutor, court_clerk, supervisor, auditor or admin",
 )
-@click.option("--unit", required=True, help="Unit code, e.g. supreme or hanoi.")
-@click.option("--name", "display_name", default="", help="Full name as shown.")
+@click.option("--unit", required=True, type=PLAIN_TEXT, help="Unit code, e.g. supreme or hanoi.")
+@click.option("--name", "display_name", type=PLAIN_TEXT, default="", help="Full name as shown.")
 @click.option(
     "--password-stdin",
     is_flag=True,
@@ -141,9 +151,14 @@ def passwd_command(
 ) -> None:
     """Set a new password: it must be changed at the next login; the sessions end."""
     password = _password_from_stdin()
-    _on_user(ctx, data_dir, username, lambda a, _s, u: auth.reset_password(a, u, password))
+    applied = _on_user(
+        ctx, data_dir, username, lambda a, s, u: auth.reset_password(a, s, u, password)
+    )
+    waits = "" if applied else " (waiting for a second administrator's approval)"
     _done(
-        as_json, {"username": username, "must_change_password": True}, f"password set: {username}"
+        as_json,
+        {"username": username, "must_change_password": True, "awaiting_approval": not applied},
+        f"password set: {username}{waits}",
     )
 
 
@@ -198,7 +213,7 @@ def set_role_command(
 
 @users.command("set-unit")
 @_username_option
-@click.option("--unit", required=True, help="The new unit's code.")
+@click.option("--unit", required=True, type=PLAIN_TEXT, help="The new unit's code.")
 @data_dir_option
 @json_option
 @click.pass_context
@@ -219,35 +234,81 @@ def _changed(as_json: bool, username: str, what: str, value: str, applied: bool)
     )
 
 
-def _decide(ctx: click.Context, data_dir: Path | None, change_id: int, approve: bool) -> None:
-    app, _settings = _console(ctx, data_dir)
+CLI_ADDRESS = "command line"  # where a decision's login is counted for the back-off
+
+
+def _administrator(username: str, password: str, settings: ConsoleSettings) -> auth.Actor:
+    """The console administrator deciding at the command line, checked like a login."""
+    attempt = auth.Attempt(
+        username=username.strip().lower(), password=password, address=CLI_ADDRESS
+    )
+    try:
+        user = auth.authenticate(attempt, settings)
+    except auth.LoginRefused as refused:
+        record(
+            "login_failed",
+            actor=attempt.username[:64] or "?",
+            role="none",
+            detail={"reason": str(refused)[:300], "via": "command line", "os_user": operator()},
+        )
+        raise UsageError(
+            f"{attempt.username}: wrong username or password, or the account is locked"
+        ) from refused
+    if user.role != Role.ADMIN.value:
+        raise UsageError(f"{user.username} is not an administrator")
+    return auth.Actor(user.username, user.role)
+
+
+def _decide(
+    ctx: click.Context, data_dir: Path | None, change_id: int, approve: bool, as_user: str
+) -> None:
+    password = _password_from_stdin()
+    app, settings = _console(ctx, data_dir)
     with app.app_context():
-        approvals.decide(change_id, approve=approve, actor=_actor())
+        actor = _administrator(as_user, password, settings)
+        auth.decide_change(
+            change_id,
+            approve=approve,
+            actor=actor,
+            detail={"via": "command line", "os_user": operator()},
+        )
+
+
+def _as_option(func: F) -> F:
+    return click.option(
+        "--as",
+        "as_user",
+        required=True,
+        type=PLAIN_TEXT,
+        help="The console administrator deciding; their password is read from standard input.",
+    )(func)
 
 
 @users.command("approve")
 @click.option("--change", "change_id", type=int, required=True, help="The change's number.")
+@_as_option
 @data_dir_option
 @json_option
 @click.pass_context
 def approve_command(
-    ctx: click.Context, change_id: int, data_dir: Path | None, as_json: bool
+    ctx: click.Context, change_id: int, as_user: str, data_dir: Path | None, as_json: bool
 ) -> None:
     """Approve a change another administrator asked for (the two-person rule)."""
-    _decide(ctx, data_dir, change_id, approve=True)
+    _decide(ctx, data_dir, change_id, approve=True, as_user=as_user)
     _done(as_json, {"change": change_id, "status": approvals.APPROVED}, f"approved: {change_id}")
 
 
 @users.command("refuse")
 @click.option("--change", "change_id", type=int, required=True, help="The change's number.")
+@_as_option
 @data_dir_option
 @json_option
 @click.pass_context
 def refuse_command(
-    ctx: click.Context, change_id: int, data_dir: Path | None, as_json: bool
+    ctx: click.Context, change_id: int, as_user: str, data_dir: Path | None, as_json: bool
 ) -> None:
     """Refuse a change another administrator asked for."""
-    _decide(ctx, data_dir, change_id, approve=False)
+    _decide(ctx, data_dir, change_id, approve=False, as_user=as_user)
     _done(as_json, {"change": change_id, "status": approvals.REFUSED}, f"refused: {change_id}")
 
 
@@ -259,7 +320,7 @@ def units() -> None:
 @units.command("create")
 @click.option("--code", required=True)
 @click.option("--parent", required=True, help="The parent unit's code.")
-@click.option("--name", default=None)
+@click.option("--name", type=PLAIN_TEXT, default=None)
 @data_dir_option
 @json_option
 @click.pass_context

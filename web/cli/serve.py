@@ -15,7 +15,7 @@ import waitress
 from flask import Flask
 
 from evidence_store.cli import data_dir_from, data_dir_option
-from web.app import create_app
+from web.app import create_app, start_jobs
 from web.cli.accounts import ensure_first_admin
 from web.cli.demo_room import ensure_room, recorder_token, start_recorder, stop_recorder
 from web.settings import settings_in
@@ -34,6 +34,7 @@ def _stop(signum: int, _frame: types.FrameType | None) -> NoReturn:
 def serve(app: Flask, host: str, port: int) -> None:
     """Serve with waitress, a production WSGI server, until the process is stopped."""
     logging.basicConfig()  # waitress's warnings (a full task queue) reach the operator
+    start_jobs(app)  # if this console runs its own jobs (one machine): builds, reconcile
     click.echo(f"console on http://{host}:{port}/", err=True)
     server = waitress.create_server(
         app, host=host, port=port, threads=SERVER_THREADS, ident="sealroom"

@@ -14,11 +14,19 @@ from typing import Any
 
 from flask import url_for
 
-from evidence_store import ClipProof, UsageError, VerificationError, verify_clip
+from evidence_store import (
+    ClipProof,
+    TrackedMedia,
+    UsageError,
+    VerificationError,
+    runs,
+    verify_clip,
+)
+from evidence_store.index import read_manifest
 from web.clips.verified import key_of, verified_clips
 from web.evidence import data_dir, evidence_store
 from web.models import Clip
-from web.playback import segment_mime
+from web.playback import segment_mime, track_messages, tracks_of
 
 # "75", "75.5", "1:15", "01:15.250", "1:02:03": hours optional, seconds may have a fraction.
 _TIMECODE = re.compile(r"^(?:(?:(\d{1,3}):)?(\d{1,3}):)?(\d{1,6})(?:[.,](\d{1,3}))?$")
@@ -53,8 +61,35 @@ def proof_of(clip: Clip) -> ClipProof:
 
 def clip_player(clip: Clip) -> dict[str, Any]:
     """The player's data: the covered segments' URLs on a timeline that starts at the first
-    of them, and the clip's in and out points on that timeline (seconds)."""
+    of them, and the clip's in and out points on that timeline (seconds).
+
+    A clip of a passthrough session also has its ``tracks`` (each on the session's own
+    timeline, ``start`` and ``end`` the clip's points) and the caption's facts: it plays in
+    the multi-track player (``tracks.js``)."""
     proof = proof_of(clip)
+    data = _single_track(clip, proof)
+    if any(s.track is not None for s in proof.segments):
+        manifest = read_manifest(evidence_store(), clip.session_id)
+        if isinstance(manifest.media, TrackedMedia):
+            data["tracks"] = tracks_of(
+                proof.segments,
+                manifest.media,
+                lambda track, index: url_for(
+                    "exhibits.track_segment", clip_id=clip.id, track=track, index=index
+                ),
+            )
+            data["start"], data["end"] = proof.start_us / 1e6, proof.end_us / 1e6
+            data["caption"] = {
+                "room": manifest.metadata.room,
+                "case_number": manifest.metadata.case_number,
+                "timezone": manifest.metadata.timezone,
+                "runs": runs(manifest),
+            }
+            data["messages"] = track_messages()
+    return data
+
+
+def _single_track(clip: Clip, proof: ClipProof) -> dict[str, Any]:
     first = proof.segments[0]
     return {
         "mime": segment_mime(evidence_store(), clip.session_id, first.index),

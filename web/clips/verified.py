@@ -27,7 +27,9 @@ CAPACITY = 256  # clips; an entry is a few hundred bytes per segment
 EXTENSION_KEY = "sealroom.verified_clips"
 
 Key = tuple[int, str]
-Sealed = Mapping[int, ClipSegment]  # segment index -> what the signed chain sealed
+# (track, segment index) -> what the signed chain sealed; the track is None but in a
+# passthrough session.
+Sealed = Mapping[tuple[str | None, int], ClipSegment]
 
 
 def key_of(clip_id: int, proof_text: str) -> Key:
@@ -51,7 +53,7 @@ class VerifiedClips:
             return found
 
     def put(self, key: Key, proof: ClipProof) -> Sealed:
-        sealed: Sealed = MappingProxyType({s.index: s for s in proof.segments})
+        sealed: Sealed = MappingProxyType({(s.track, s.index): s for s in proof.segments})
         with self._lock:
             self._entries[key] = sealed
             self._entries.move_to_end(key)

@@ -43,7 +43,7 @@ from web.evidence import data_dir, evidence_store
 from web.extensions import db
 from web.forms import ConfirmForm
 from web.models import Clip
-from web.playback import refuse_unverified, serve_segment, session_player
+from web.playback import TRACK_ID, refuse_unverified, serve_segment, session_player
 from web.roles import CLIP_AUTHORS, CLIP_READERS
 from web.visibility import session_unit, visible_clip, visible_session, visible_units
 
@@ -237,22 +237,37 @@ def segment(clip_id: int, index: int) -> Response:
     is the segment the signed chain sealed, as a ``verify_clip`` run in this process
     established; otherwise 409, logged, and the clip is taken off every court screen
     showing it."""
+    return _serve_segment(visible_clip(clip_id), index, None)
+
+
+@blueprint.get("/<int:clip_id>/tracks/<track>/<int:index>.mp4")
+@allow(*CLIP_READERS)
+def track_segment(clip_id: int, track: str, index: int) -> Response:
+    """One segment of ``track`` the clip of a passthrough session covers, served as
+    ``segment`` serves the others."""
     clip = visible_clip(clip_id)
+    if not TRACK_ID.fullmatch(track):
+        abort(404)
+    return _serve_segment(clip, index, track)
+
+
+def _serve_segment(clip: Clip, index: int, track: str | None) -> Response:
     try:
-        covered = any(s.index == index for s in proof_of(clip).segments)
+        covered = any((s.track, s.index) == (track, index) for s in proof_of(clip).segments)
     except VerificationError:
         covered = True  # a proof that cannot even be read is refused below, and logged
     if not covered:
         abort(404)  # not part of this clip: a clip never serves the rest of the session
     playback = courtroom_segments.playback_of(clip)
     try:
-        seal = courtroom_segments.established(clip).get(index)
+        seal = courtroom_segments.established(clip).get((track, index))
     except courtroom_segments.NotVerified as failed:
         message = _("The clip does not match its seal and is not played.")
         return refuse_unverified(playback, index, failed.outcome, message)
     if seal is None:
         abort(404)
     message = _(
-        "Segment %(name)s does not match the clip's seal and is not played.", name=seal.name
+        "Segment %(name)s does not match the clip's seal and is not played.",
+        name=seal.path.removeprefix("segments/"),
     )
     return serve_segment(evidence_store(), playback, seal, message)

@@ -7,17 +7,24 @@ viewer may not see answers 404, as the session's own page does, and the attempt 
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+import csv
+import io
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from evidence_store import VerificationError, format_utc, parse_utc
+from evidence_store.custody import CustodyEntry
 from web.access import allow
 from web.audit import custody_log, record
+from web.display import ROLE_LABELS, detail_items, localtime
+from web.labels import ACTION_LABELS, action_label
 from web.roles import Role
 from web.visibility import EventScope, visible_session
 
 blueprint = Blueprint("custody", __name__, url_prefix="/custody")
-MAX_ROWS = 500
+PAGE_ROWS = 100
 
 
 def _day_bound(value: str, *, end: bool) -> str | None:
@@ -30,7 +37,7 @@ def _day_bound(value: str, *, end: bool) -> str | None:
 
 @blueprint.get("/")
 @allow(Role.AUDITOR, Role.SUPERVISOR)
-def overview() -> str:
+def overview() -> str | Response:
     log = custody_log()
     try:
         report = log.verify()
@@ -57,12 +64,67 @@ def overview() -> str:
         since=_day_bound(filters["since"], end=False) if filters["since"] else None,
         until=_day_bound(filters["until"], end=True) if filters["until"] else None,
     )
-    entries = scope.visible(entries)
-    shown = entries[-MAX_ROWS:][::-1]
+    entries = scope.visible(entries)[::-1]  # newest first
+    wants_csv = request.args.get("format") == "csv"
     record(
         "custody_viewed",
-        detail={"filters": {k: v for k, v in filters.items() if v}, "intact": integrity["intact"]},
+        detail={
+            "filters": {k: v for k, v in filters.items() if v},
+            "intact": integrity["intact"],
+            **({"format": "csv"} if wants_csv else {}),
+        },
     )
+    if wants_csv:
+        return _as_csv(entries, auditing=True)
+    pages = max(1, -(-len(entries) // PAGE_ROWS))
+    page = min(pages, max(1, request.args.get("page", 1, type=int) or 1))
+    shown = entries[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
     return render_template(
-        "custody/log.html", integrity=integrity, entries=shown, total=len(entries), filters=filters
+        "custody/log.html",
+        integrity=integrity,
+        entries=shown,
+        total=len(entries),
+        filters=filters,
+        page=page,
+        pages=pages,
+        actions=sorted(ACTION_LABELS, key=action_label),
+    )
+
+
+def _as_csv(entries: list[CustodyEntry], *, auditing: bool) -> Response:
+    """The filtered events as CSV (UTF-8 with a BOM, so spreadsheets read Vietnamese), with
+    the actions and roles by name and the times in the console's zone."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "#",
+            _("Time"),
+            _("Who"),
+            _("Role"),
+            _("Action"),
+            _("Session"),
+            "IP",
+            _("Detail"),
+            "UTC",
+        ]
+    )
+    for e in entries:
+        writer.writerow(
+            [
+                e.seq,
+                localtime(e.at),
+                e.actor,
+                ROLE_LABELS.get(e.role, e.role),
+                action_label(e.action),
+                e.session_id or "",
+                (e.ip or "") if auditing else "",
+                "; ".join(f"{k}: {v}" for k, v in detail_items(e.detail)),
+                e.at,
+            ]
+        )
+    return Response(
+        "\ufeff" + out.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="custody.csv"'},
     )

@@ -59,5 +59,5 @@ def convert_in_turn(data: bytes) -> Converted:
     """Convert an upload in the isolated worker, when its turn comes (Rejected("busy") if
     the queue is full)."""
     limits = diagram_limits()
-    with conversion_queue().turn(timeout=limits.render_seconds):
+    with conversion_queue().turn():
         return convert_isolated(data, limits)

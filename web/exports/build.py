@@ -1,4 +1,5 @@
-"""Building an approved export on a worker thread, and the request's status along the way.
+"""Building an approved export as a job of the shared database (``web.jobs``: a worker, or a
+console that runs its own), and the request's status along the way.
 
 pending ──approve──> building ──> built
    │                    │
@@ -13,30 +14,36 @@ custody event with the reason; it can then be built again.
 
 from __future__ import annotations
 
+import re
 import shutil
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select, update
 
 from evidence_store import StoreError, UsageError, VerificationError
 from evidence_store.export import ExportedPackage, ExportSpec, export_bytes
 from web.audit import custody_log, record
-from web.evidence import data_dir, evidence_store
+from web.evidence import console_settings, data_dir, evidence_store, session_index
 from web.exports import jobs as export_jobs
-from web.exports.jobs import COPYING, DONE, FAILED, JobKey, ProgressSink
+from web.exports.jobs import COPYING, DONE, FAILED, BuildProgress, JobKey, ProgressSink
 from web.exports.package import Exporter, build_export, clip_spec, session_spec
 from web.extensions import db
+from web.jobs import JobContext, alive, cancel, enqueue, give_up_expired
 from web.models import ExportRequest, User
 
 PENDING, APPROVED, REFUSED, BUILDING, BUILT = "pending", "approved", "refused", "building", "built"
 # "approved" without a package is what a build that crashed left before builds were tracked.
 RETRYABLE = (FAILED, APPROVED)
 INTERRUPTED = "interrupted"
+EXPORT_JOB = "export"
+JOBS_KEY = "sealroom.jobs"  # the app's own job runner, when it runs its jobs itself
 
 
 @dataclass(frozen=True)
@@ -77,30 +84,68 @@ def transition(request_id: int, old: tuple[str, ...], new: str, **values: Any) -
     return True
 
 
-def begin_build(request_id: int, old: tuple[str, ...], **values: Any) -> JobKey | None:
-    """Claim the build in this process, then move the request to "building"; None if the
+def begin_build(request_id: int, old: tuple[str, ...], actor: Actor, **values: Any) -> bool:
+    """Move the request from one of ``old`` to "building" and queue its build; False if the
     request was not in one of ``old`` (someone else decided, or it is being built)."""
+    # The job first: a "building" request with no job is what a dead process leaves.
+    job = enqueue(EXPORT_JOB, str(request_id), {"username": actor.username, "role": actor.role})
+    if transition(request_id, old, BUILDING, **values):
+        return True
+    cancel(job.id, "the request was decided or built meanwhile")  # a runner that took it
+    return False  # first finds it not "building" and does nothing
+
+
+def wake_runner() -> None:
+    """Tell this console's own runner (if it runs jobs) that a build is waiting."""
+    runner = current_app.extensions.get(JOBS_KEY)
+    if runner is not None:
+        runner.wake()
+
+
+def run_export(context: JobContext) -> None:
+    """The job handler: build the request ``context.ref``, claimed in this process while it
+    runs, its progress going to the job row as well."""
+    request_id = int(context.ref)
     key = job_key(request_id)
-    export_jobs.claim(key)  # first: a claimless "building" row counts as a dead process's
+    actor = Actor(context.actor.get("username", "?"), context.actor.get("role", "?"))
+
+    def publish(progress: BuildProgress) -> None:
+        context.report(progress.stage, progress.done, progress.total)
+
+    export_jobs.claim(key)
     try:
-        won = transition(request_id, old, BUILDING, **values)
-    except BaseException:
+        sink = ProgressSink(key, publish)
+        with export_jobs.build_slot():
+            build(request_id, actor, sink)
+    finally:
         export_jobs.release(key)
-        raise
-    if not won:
-        export_jobs.release(key)
-        return None
-    return key
-
-
-def start_build(key: JobKey, actor: Actor) -> None:
-    """Run the build of a request ``begin_build`` moved to "building", in the background."""
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
-    export_jobs.launch(app, key, lambda sink: build(key[1], actor, sink))
 
 
 def package_name(export: ExportRequest, spec: ExportSpec) -> str:
-    return f"{export.id:06d}-{spec.clip_ref or export.session_id}.zip"
+    """A name a person can read and file: case, exhibit (or "session"), the day it was asked
+    for (the console's time zone) and the request's number, which keeps names unique:
+    VKS-12-2026_VC-01_2026-12-07_7.zip.
+    Only ASCII letters, digits and '-': any file system, any archive tool."""
+    summary = session_index().get(export.session_id)
+    case = summary.case_number if summary else ""
+    created = export.created_at or now()
+    if created.tzinfo is None:  # SQLite hands UTC back without its zone
+        created = created.replace(tzinfo=UTC)
+    created = created.astimezone(ZoneInfo(console_settings().timezone))  # the seal sheet's day
+    parts = [
+        _ascii_slug(case) or "case",
+        _ascii_slug(spec.exhibit_number) or ("clip" if spec.clip_ref else "session"),
+        created.strftime("%Y-%m-%d"),
+        str(export.id),
+    ]
+    return "_".join(parts) + ".zip"
+
+
+def _ascii_slug(text: str, limit: int = 40) -> str:
+    """Vietnamese without its marks (đ as d), everything else but letters and digits as '-'."""
+    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return re.sub(r"[^A-Za-z0-9]+", "-", plain).strip("-")[:limit].strip("-")
 
 
 def spec_of(export: ExportRequest) -> ExportSpec:
@@ -199,15 +244,22 @@ def _fail(
 
 
 def fail_interrupted() -> int:
-    """Fail the builds a previous console process left "building" (no thread here claims
-    them); they can be built again. Returns how many."""
+    """Fail the builds left "building" that nothing will finish: no job queued or held for
+    them (and none of this process's threads), or a job whose every attempt's runner
+    stopped. They can be built again. Returns how many."""
     failed: list[ExportRequest] = []
-    with export_jobs.claims_held() as alive:
+    give_up_expired(EXPORT_JOB)
+    with export_jobs.claims_held() as claimed:
+        live = alive(EXPORT_JOB)
         building = db.session.scalars(
             select(ExportRequest).where(ExportRequest.status == BUILDING)
         ).all()
         for export in building:
-            if job_key(export.id) not in alive and transition(export.id, (BUILDING,), FAILED):
+            if (
+                str(export.id) not in live
+                and job_key(export.id) not in claimed
+                and transition(export.id, (BUILDING,), FAILED)
+            ):
                 failed.append(export)
     for export in failed:
         record(
@@ -218,7 +270,7 @@ def fail_interrupted() -> int:
                 "clip_id": export.clip_id,
                 "outcome": FAILED,
                 "result": INTERRUPTED,
-                "reason": "the console stopped during the build",
+                "reason": "the process building it stopped, and no attempt finished",
             },
             actor="console",
             role="system",

@@ -14,6 +14,7 @@ import click
 
 from evidence_store import VerificationError
 from evidence_store.cli import (
+    PLAIN_TEXT,
     byte_progress,
     data_dir_from,
     data_dir_option,
@@ -40,6 +41,7 @@ from web.settings import settings_in
 @click.option(
     "--operator",
     "operator_name",
+    type=PLAIN_TEXT,
     default=None,
     help="Who exports, for the custody log (default: the OS user@host).",
 )

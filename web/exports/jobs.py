@@ -1,11 +1,11 @@
-"""Export builds run on worker threads of the console's process, not inside a request.
+"""What this process knows of the export builds it runs: which it is running (claims), and
+their progress, keyed by request, for the progress endpoint to read at once.
 
-A build copies, verifies and zips up to gigabytes: it must not hold a waitress thread, nor the
-supervisor's POST, for that long. The console is one process (docs/architecture.md), so this
-module's memory is the authority on which builds are alive: a request marked "building" in
-the database that no thread here claims was left by a process that ended, and is failed by
-``web.exports.build.fail_interrupted``. Progress lives here too, keyed by request, for the
-progress endpoint to read.
+Builds are jobs of the shared database (``web.jobs``), run by ``sealroom worker`` or by a
+console that runs its own; the job's lease says which process holds a build, and the job row
+carries its progress to every replica (``ProgressSink``'s ``publish``). A request marked
+"building" that no live job and no claim here accounts for is failed by
+``web.exports.build.fail_interrupted``. At most ``MAX_PARALLEL_BUILDS`` build at once here.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-
-from flask import Flask
 
 MAX_PARALLEL_BUILDS = 2  # each build is disk-bound; more in parallel only slows them all
 KEPT_RESULTS = 500  # finished builds' last progress, for pages polled just after the end
@@ -79,10 +77,12 @@ def set_progress(key: JobKey, progress: BuildProgress) -> None:
 
 
 class ProgressSink:
-    """What a build reports through: bytes copied, then the stages after the copy."""
+    """What a build reports through: bytes copied, then the stages after the copy.
+    ``publish`` hears every change too (the job's heartbeat takes it to the database)."""
 
-    def __init__(self, key: JobKey) -> None:
+    def __init__(self, key: JobKey, publish: Callable[[BuildProgress], None] | None = None) -> None:
         self.key = key
+        self.publish = publish
         self.current = BuildProgress(QUEUED, 0, 0)
         set_progress(key, self.current)
 
@@ -102,23 +102,12 @@ class ProgressSink:
     def _publish(self, progress: BuildProgress) -> None:
         self.current = progress
         set_progress(self.key, progress)
+        if self.publish is not None:
+            self.publish(progress)
 
 
-def launch(app: Flask, key: JobKey, work: Callable[[ProgressSink], None]) -> None:
-    """Run ``work`` on a daemon thread inside an app context, at most MAX_PARALLEL_BUILDS at a
-    time; the claim made before is released when it ends, whatever happens."""
-    sink = ProgressSink(key)
-
-    def run() -> None:
-        try:
-            with _slots, app.app_context():
-                work(sink)
-        finally:
-            release(key)
-
-    thread = threading.Thread(target=run, name=f"export-build-{key[1]}", daemon=True)
-    try:
-        thread.start()
-    except BaseException:
-        release(key)
-        raise
+@contextmanager
+def build_slot() -> Iterator[None]:
+    """One of this process's MAX_PARALLEL_BUILDS; waits for one to be free."""
+    with _slots:
+        yield

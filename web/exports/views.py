@@ -4,9 +4,10 @@ A prosecutor or court clerk asks for an export of a session or a clip, with a re
 the configuration requires it (``exports_need_approval``, on by default) a supervisor of the
 unit approves or refuses it; then the package is built in the background as a .zip under
 ``<data_dir>/exports/`` (``web.exports.build``), verified as it is built, while the list shows
-its progress. A failed build can be built again. Only the person who asked may download it,
-and only bytes that still hash to what the build recorded (``web.exports.download``). Every
-step is a custody event.
+its progress. A failed build can be built again. Everyone of the case's team whose role reads
+exports (requesters, supervisors, auditors of the unit) may download it, and only bytes
+that still hash to what the build recorded (``web.exports.download``). Every step is a
+custody event.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
 
 from web.access import allow
 from web.audit import record
@@ -38,6 +39,7 @@ from web.exports import jobs as export_jobs
 from web.exports.build import (
     BUILDING,
     BUILT,
+    EXPORT_JOB,
     PENDING,
     REFUSED,
     RETRYABLE,
@@ -48,13 +50,13 @@ from web.exports.build import (
     failures_of,
     job_key,
     now,
-    start_build,
     transition,
+    wake_runner,
 )
 from web.exports.download import SendOutcome, checked_chunks, digest_of, open_package
-from web.exports.jobs import JobKey
 from web.extensions import db
 from web.forms import ConfirmForm, PlainText, errors_of
+from web.jobs import latest
 from web.models import Clip, ExportRequest, User
 from web.roles import Role
 from web.visibility import (
@@ -75,8 +77,29 @@ VIEWERS = REQUESTERS | APPROVERS | {Role.AUDITOR}
 
 class ExportRequestForm(FlaskForm):
     session_id = StringField(validators=[Optional(), Length(max=40)])
-    clip_id = IntegerField(validators=[Optional(), NumberRange(min=1)])
+    # As people see a clip: its exhibit number ("VC-01"), or clip-7 / 7.
+    clip_id = StringField(validators=[Optional(), Length(max=50), PlainText()])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=1000), PlainText()])
+
+
+def _clip_named(ref: str, session_id: str) -> Clip | str:
+    """The clip ``ref`` names, among those the user may see: by its exhibit number as shown
+    (narrowed to ``session_id`` when given), else by its number; or why there is none."""
+    query = select(Clip).where(
+        Clip.exhibit_number == ref, Clip.unit_code.in_(visible_units(current_user))
+    )
+    if session_id:
+        query = query.where(Clip.session_id == session_id)
+    matches: list[Clip] = list(db.session.scalars(query.limit(2)).all())
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        return str(_("Several clips are numbered %(ref)s: give the session too.", ref=ref))
+    number = ref.removeprefix("clip-")
+    if number.isascii() and number.isdigit() and 0 < int(number) < 2**31:
+        clip: Clip = visible_clip(int(number))  # 404 when it is not the user's to see
+        return clip
+    return str(_("No clip %(ref)s.", ref=ref))
 
 
 def need_approval() -> bool:
@@ -94,7 +117,7 @@ def requests() -> str:
     form = ExportRequestForm(
         data={
             "session_id": request.args.get("session_id", ""),
-            "clip_id": request.args.get("clip_id", type=int),
+            "clip_id": request.args.get("clip", ""),
         }
     )
     return _list_page(form)
@@ -142,10 +165,15 @@ def create() -> Response | tuple[str, int]:
             flash(message, "error")
         flash(_("Give the reason for the export, and a session or a clip."), "error")
         return _list_page(form), 400
-    clip_id = form.clip_id.data
-    if clip_id:
-        clip = visible_clip(clip_id)
-        session_id, unit_code = clip.session_id, clip.unit_code
+    clip_ref = (form.clip_id.data or "").strip()
+    clip_id: int | None = None
+    if clip_ref:
+        found = _clip_named(clip_ref, (form.session_id.data or "").strip())
+        if isinstance(found, str):
+            flash(found, "error")
+            return _list_page(form), 400
+        clip_id = found.id
+        session_id, unit_code = found.session_id, found.unit_code
     elif form.session_id.data:
         row = visible_session(form.session_id.data.strip())
         if row.state not in ("sealed", "interrupted"):
@@ -172,11 +200,9 @@ def create() -> Response | tuple[str, int]:
     )
     if need_approval():
         flash(_("Export requested; a supervisor must approve it."), "ok")
-    else:
-        key = begin_build(export.id, (PENDING,))
-        if key is not None:
-            _start(key, None, export)
-            flash(_("The export package is being built."), "ok")
+    elif begin_build(export.id, (PENDING,), _actor()):
+        _start(None, export)
+        flash(_("The export package is being built."), "ok")
     return _back_to(export)
 
 
@@ -185,10 +211,11 @@ def create() -> Response | tuple[str, int]:
 def approve(request_id: int) -> Response:
     export = _confirmed(request_id)
     # The UPDATE decides: of two supervisors approving at once, one gets 409.
-    key = begin_build(export.id, (PENDING,), decided_by=current_user.id, decided_at=now())
-    if key is None:
+    if not begin_build(
+        export.id, (PENDING,), _actor(), decided_by=current_user.id, decided_at=now()
+    ):
         abort(409)
-    _start(key, "export_approved", export)
+    _start("export_approved", export)
     flash(_("Export approved; the package is being built."), "ok")
     return _back_to(export)
 
@@ -211,10 +238,9 @@ def retry(request_id: int) -> Response:
     export = _confirmed(request_id)
     if current_user.role_enum not in APPROVERS and export.requested_by != current_user.id:
         hidden(session_id=export.session_id, request_id=export.id, reason="not yours")
-    key = begin_build(export.id, RETRYABLE)
-    if key is None:
+    if not begin_build(export.id, RETRYABLE, _actor()):
         abort(409)
-    _start(key, "export_retried", export)
+    _start("export_retried", export)
     flash(_("The export package is being built again."), "ok")
     return _back_to(export)
 
@@ -226,16 +252,13 @@ def _confirmed(request_id: int) -> ExportRequest:
     return export
 
 
-def _start(key: JobKey, action: str | None, export: ExportRequest) -> None:
-    """Log the decision, then build in the background; a claim whose build never starts is
-    released, so the request is failed as interrupted rather than left building."""
+def _start(action: str | None, export: ExportRequest) -> None:
+    """Log the decision; the build is queued already, for a worker (or this console)."""
     try:
         if action:
             record(action, session_id=export.session_id, detail={"request_id": export.id})
-    except BaseException:
-        export_jobs.release(key)
-        raise
-    start_build(key, _actor())
+    finally:
+        wake_runner()
 
 
 def _back_to(export: ExportRequest) -> Response:
@@ -248,20 +271,31 @@ def progress(request_id: int) -> Response:
     """A build's progress, polled by the list: bytes of evidence copied of the total."""
     fail_interrupted()
     export = visible_export(request_id)
-    known = export_jobs.progress_of(job_key(export.id))
     body: dict[str, object] = {"id": export.id, "status": export.status}
-    body.update(known.as_json() if known else {"stage": None, "done": None, "total": None})
+    body.update(_progress_of(export.id))
     if export.status != BUILDING:
         body["stage"] = export.status
     return jsonify(body)
 
 
+def _progress_of(request_id: int) -> dict[str, object]:
+    """This process's own view of a build it runs, else what its job row says (a build run
+    by a worker or another replica)."""
+    known = export_jobs.progress_of(job_key(request_id))
+    if known is not None:
+        return known.as_json()
+    job = latest(EXPORT_JOB, str(request_id))
+    if job is None or not job.stage:
+        return {"stage": None, "done": None, "total": None}
+    return {"stage": job.stage, "done": job.done, "total": job.total}
+
+
 @blueprint.get("/<int:request_id>/download")
-@allow(*REQUESTERS)
+@allow(*VIEWERS)
 def download(request_id: int) -> Response | tuple[str, int]:
+    # Anyone of the case's team (the units that may see it) with a role that reads exports,
+    # not only who asked; every download is a custody event under its own name.
     export = visible_export(request_id)
-    if export.requested_by != current_user.id:
-        hidden(session_id=export.session_id, request_id=export.id, reason="not yours")
     if export.status != BUILT:
         abort(409)
     opened = open_package(exports_dir() / export.package)

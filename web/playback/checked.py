@@ -40,6 +40,8 @@ class Seal(Protocol):
     def sha256(self) -> str: ...
     @property
     def size(self) -> int: ...
+    @property
+    def path(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Refusal:
 
     index: int
     name: str
+    path: str  # where it lives in its session (under its track, in a passthrough session)
     sealed_sha256: str
     sealed_size: int
     found_sha256: str  # its SHA-256, MISSING or NOT_READ
@@ -73,7 +76,7 @@ class Refusal:
         return {
             "intact": False,
             "result": "tampered",
-            "location": layout.segment_path(self.index),
+            "location": self.path,
             "reason": self.reason(),
         }
 
@@ -116,7 +119,7 @@ class CheckedSegments:
 
     def bytes_of(self, store: LayeredStore, session_id: str, seal: Seal) -> bytes | Refusal:
         """The segment's bytes if they are the sealed ones, else what was found instead."""
-        key = layout.session_prefix(session_id) + layout.segment_path(seal.index)
+        key = layout.session_prefix(session_id) + seal.path
         now = identity(store, key)
         if now is None:
             return self._refusal(seal, MISSING, -1)
@@ -161,7 +164,9 @@ class CheckedSegments:
 
     @staticmethod
     def _refusal(seal: Seal, found_sha256: str, found_size: int) -> Refusal:
-        return Refusal(seal.index, seal.name, seal.sha256, seal.size, found_sha256, found_size)
+        return Refusal(
+            seal.index, seal.name, seal.path, seal.sha256, seal.size, found_sha256, found_size
+        )
 
 
 def checked_segments() -> CheckedSegments:

@@ -37,9 +37,11 @@ class SessionSeals:
         self._lock = threading.Lock()
         self._walks: OrderedDict[str, _Walk] = OrderedDict()
 
-    def segment(self, store: LayeredStore, session_id: str, index: int) -> SegmentRef | None:
-        """What the session's signed chain seals as segment ``index`` (None: nothing yet).
-        Raises VerificationError when a link up to it fails."""
+    def segment(
+        self, store: LayeredStore, session_id: str, index: int, track: str | None = None
+    ) -> SegmentRef | None:
+        """What the session's signed chain seals as segment ``index`` of ``track`` (None:
+        nothing yet). Raises VerificationError when a link up to it fails."""
         with self._lock:
             walk = self._walks.get(session_id)
             if walk is None:
@@ -49,7 +51,7 @@ class SessionSeals:
                     self._walks.popitem(last=False)
             self._walks.move_to_end(session_id)
         with walk.lock:
-            return walk.sealed.segment(index)
+            return walk.sealed.segment(index, track)
 
 
 def session_seals() -> SessionSeals:

@@ -8,7 +8,8 @@ player then gets it, or the range it asked for, with HTTP Range support (206, su
 open ranges, 416 beyond the end).
 
 A segment that does not match is refused with 409 and a clear message, and never sent. The
-refusal is a custody event (``playback_refused``, with both hashes), logged once per login
+refusal is a custody event (``playback_refused``, with both hashes) and an alarm for the
+unit's supervisors (``web.trust``), logged once per login
 for each place it is played from, segment and what was found in its place (a player
 retrying must not flood the custody log); the caller may add its own consequences (a clip
 leaves the court screens). Playing is a ``playback`` event, once per login and place.
@@ -27,8 +28,10 @@ from flask import send_file, session
 from werkzeug.wrappers import Response
 
 from evidence_store.bucket import LayeredStore
+from evidence_store.custody import CustodyEntry
 from web.audit import record
 from web.playback.checked import Refusal, Seal, checked_segments
+from web.trust import raise_alarm, verdict_of
 
 PLAYED_KEY = "played"  # in the login's session: places already logged as played
 PLAYED_REMEMBERED = 50
@@ -83,11 +86,12 @@ def refuse_unverified(
         log.warning(
             "%s: segment %s refused, its seal does not verify: %s", playback.place, index, failure
         )
-        record(
+        entry = record(
             "playback_refused",
             session_id=playback.session_id,
             detail={**playback.detail, "index": index, "verification": failure},
         )
+        _alarm(entry)
     if playback.on_refused is not None:
         playback.on_refused(failure)
     return Response(refused_message, status=409, mimetype="text/plain")
@@ -105,15 +109,15 @@ def first_refusal(place: str, index: int, found: str) -> bool:
 
 
 def _log_refusal(playback: Playback, refusal: Refusal) -> None:
-    found = f"{refusal.found_sha256}/{refusal.found_size}"
+    found = f"{refusal.path}:{refusal.found_sha256}/{refusal.found_size}"
     if not first_refusal(playback.place, refusal.index, found):
         return
-    record(
+    entry = record(
         "playback_refused",
         session_id=playback.session_id,
         detail={
             **playback.detail,
-            "segment": refusal.name,
+            "segment": refusal.path.removeprefix("segments/"),
             "index": refusal.index,
             "sealed_sha256": refusal.sealed_sha256,
             "found_sha256": refusal.found_sha256,
@@ -121,6 +125,14 @@ def _log_refusal(playback: Playback, refusal: Refusal) -> None:
             "found_size": refusal.found_size,
         },
     )
+    _alarm(entry)
+
+
+def _alarm(refused: CustodyEntry) -> None:
+    """A refusal is a failed verification in front of a person: the supervisors hear of it."""
+    verdict = verdict_of(refused)
+    if verdict is not None and refused.session_id:
+        raise_alarm(refused.session_id, verdict)
 
 
 def _log_playback(playback: Playback) -> None:

@@ -12,49 +12,72 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from evidence_store import (
     Manifest,
     TamperedError,
+    UsageError,
     VerificationError,
     layout,
+    runs,
     verify_session,
 )
-from evidence_store.index import SessionSearch, read_links, read_manifest
-from web.access import allow
+from evidence_store.export import ASSETS
+from evidence_store.index import SessionPage, SessionSearch, read_links, read_manifest
+from web.access import allow, public
 from web.audit import custody_log, record
+from web.display import clock_ms, localtime, state_label
 from web.evidence import (
     console_settings,
     data_dir,
     evidence_store,
-    refresh_index,
+    session_index,
     witnessing,
 )
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm, errors_of
 from web.models import ROOT_UNIT, Bookmark
-from web.playback import Playback, refuse_unverified, serve_segment, session_player, session_seals
-from web.roles import EVIDENCE_READERS
+from web.playback import (
+    TRACK_ID,
+    Playback,
+    refuse_unverified,
+    serve_segment,
+    session_player,
+    session_seals,
+)
+from web.roles import ALARM_READERS, EVIDENCE_READERS
+from web.trust import (
+    last_verdict,
+    last_verdicts,
+    open_alarm_count,
+    raise_alarm,
+    shown_state,
+    verdict_of,
+)
 from web.visibility import EventScope, known_units, visible_session, visible_units
 
 blueprint = Blueprint("review", __name__, url_prefix="/sessions")
+MAX_PAGE = 10_000  # deeper than anyone pages; a search narrows faster
 
 
 @blueprint.get("/")
 @allow(*EVIDENCE_READERS)
-def sessions() -> str:
-    index = refresh_index()
+def sessions() -> str | tuple[str, int]:
+    """The list and search: the catalog alone, newest first, a page at a time."""
     form = SearchForm(request.args)
     filters: dict[str, str] = {}
     if form.validate():
@@ -71,12 +94,27 @@ def sessions() -> str:
         investigator=filters.get("investigator", ""),
         date_from=filters.get("date_from", ""),
         date_to=filters.get("date_to", ""),
+        timezone=console_settings().timezone,  # a day is a day where the console is
     )
-    page = max(1, request.args.get("page", 1, type=int) or 1)
-    rows = index.search(search, page=page, per_page=console_settings().page_size)
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), MAX_PAGE)
+    try:
+        rows = session_index().search(search, page=page, per_page=console_settings().page_size)
+    except UsageError as bad:
+        flash(_("Dates are written YYYY-MM-DD (%(why)s).", why=str(bad)), "error")
+        empty = SessionPage([], 1, console_settings().page_size, 0)
+        page_of_nothing = render_template(
+            "review/list.html", rows=empty, form=form, filters=filters, verdicts={}, open_alarms=0
+        )
+        return page_of_nothing, 400
     record("list_sessions", detail={"filters": filters, "page": page})
     return render_template(
-        "review/list.html", rows=rows, form=form, filters=filters, witnessing=witnessing()
+        "review/list.html",
+        rows=rows,
+        form=form,
+        filters=filters,
+        witnessing=witnessing(),
+        verdicts=last_verdicts([row.session_id for row in rows.items]),
+        open_alarms=open_alarm_count() if current_user.role in ALARM_READERS else 0,
     )
 
 
@@ -97,17 +135,31 @@ def detail(session_id: str) -> str:
         if manifest
         else [link.segment for link in links if link.segment is not None]
     )
-    player = session_player(store, session_id, segments)
+    started = next((link.event for link in links if link.event is not None), None)
+    player = session_player(
+        store,
+        session_id,
+        segments,
+        media=started.media if started is not None else None,
+        metadata=started.metadata if started is not None else None,
+        runs=runs(manifest) if manifest else None,
+    )
     bookmarks = db.session.scalars(
         select(Bookmark)
-        .where(Bookmark.session_id == session_id, Bookmark.user_id == current_user.id)
+        .where(
+            Bookmark.session_id == session_id,
+            or_(Bookmark.user_id == current_user.id, Bookmark.shared),
+        )
         .order_by(Bookmark.offset_ms)
     ).all()
     record("view", session_id=session_id)
+    verdict = last_verdict(session_id)
     custody = EventScope(current_user).visible(custody_log().entries(session_id=session_id))
     return render_template(
         "review/session.html",
         row=row,
+        verdict=verdict,
+        shown_state=shown_state(str(row.state), verdict),
         manifest=manifest,
         events=events,
         player=player,
@@ -131,11 +183,15 @@ def segment(session_id: str, index: int) -> Response:
     visible_session(session_id)
     if not 0 <= index < 10**6:
         abort(404)
+    return _serve(session_id, index, None)
+
+
+def _serve(session_id: str, index: int, track: str | None) -> Response:
     store = evidence_store()
     playback = Playback(session_id=session_id, place=session_id)
-    name = layout.segment_name(index)
+    name = layout.segment_path(index, track).removeprefix("segments/")
     try:
-        seal = session_seals().segment(store, session_id, index)
+        seal = session_seals().segment(store, session_id, index, track)
     except VerificationError as failure:
         message = _(
             "Segment %(name)s is not played: the chain that seals it does not verify "
@@ -157,10 +213,34 @@ def segment(session_id: str, index: int) -> Response:
     return serve_segment(store, playback, seal, message)
 
 
+@blueprint.get("/<session_id>/tracks/<track>/<int:index>.mp4")
+@allow(*EVIDENCE_READERS)
+def track_segment(session_id: str, track: str, index: int) -> Response:
+    """A passthrough session's sealed segment of ``track``, as ``segment`` serves the
+    others: sent only if it is what its signed link seals, checked as it is served."""
+    visible_session(session_id)
+    if not TRACK_ID.fullmatch(track) or not 0 <= index < 10**6:
+        abort(404)
+    return _serve(session_id, index, track)
+
+
+@blueprint.get("/player/tracks.js")
+@public
+def tracks_script() -> Response:
+    """The multi-track player: code only, no evidence (the export ships the same file)."""
+    return send_file(ASSETS / "tracks.js", mimetype="text/javascript", max_age=0)
+
+
+@blueprint.get("/player/tracks.css")
+@public
+def tracks_style() -> Response:
+    return send_file(ASSETS / "tracks.css", mimetype="text/css", max_age=0)
+
+
 @blueprint.post("/<session_id>/verify")
 @allow(*EVIDENCE_READERS)
-def verify(session_id: str) -> Response:
-    visible_session(session_id)
+def verify(session_id: str) -> ResponseReturnValue:
+    row = visible_session(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     data = data_dir()
@@ -179,11 +259,35 @@ def verify(session_id: str) -> Response:
             "location": failure.location,
             "reason": failure.reason,
         }
-    record(
+    entry = record(
         "verify", session_id=session_id, detail={k: v for k, v in outcome.items() if k != "signer"}
     )
+    verdict = verdict_of(entry)
+    if verdict is not None and not verdict.intact:
+        raise_alarm(session_id, verdict)
+    if _wants_json():  # the page asked in the background: it keeps its place
+        return jsonify(
+            intact=outcome["intact"],
+            label=verdict.label if verdict else "",
+            shown_state=state_label(shown_state(str(row.state), verdict)),
+            at=localtime(entry.at),
+            text=_verification_text(outcome),
+        )
     session[f"verified:{session_id}"] = outcome
     return redirect(url_for("review.detail", session_id=session_id, _anchor="verification"))
+
+
+def _verification_text(outcome: dict[str, Any]) -> str:
+    if outcome["intact"]:
+        head = str(outcome["head"])[:16] + "…"
+        return str(_("%(n)s segments, seal %(head)s", n=outcome["segments"], head=head))
+    return f"{outcome['location'] or ''}: {outcome['reason']}"
+
+
+def _wants_json() -> bool:
+    """A request from the page's script (fetch), not a form submitted by the browser."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
 
 
 @blueprint.post("/<session_id>/bookmarks")
@@ -193,27 +297,46 @@ def add_bookmark(session_id: str) -> ResponseReturnValue:
     form = BookmarkForm()
     if not form.validate_on_submit():
         message = "; ".join(errors_of(form)) or _("Bad request.")
+        if _wants_json():
+            return jsonify(error=message), 400
         return render_template("error.html", code=400, message=message), 400
     bookmark = Bookmark(
         user_id=current_user.id,
         session_id=session_id,
         offset_ms=form.offset_ms.data,
         note=(form.note.data or "").strip(),
+        shared=not form.private.data,
     )
     db.session.add(bookmark)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same note at the same moment, twice (a double click)
+        db.session.rollback()
+        message = _("This bookmark exists already.")
+        return (jsonify(error=message), 409) if _wants_json() else (message, 409)
     record(
         "bookmark_added",
         session_id=session_id,
-        detail={"offset_ms": bookmark.offset_ms, "note": bookmark.note},
+        detail={"offset_ms": bookmark.offset_ms, "note": bookmark.note, "shared": bookmark.shared},
     )
+    if _wants_json():
+        return jsonify(
+            id=bookmark.id,
+            seconds=bookmark.offset_ms / 1000,
+            time=clock_ms(bookmark.offset_ms),
+            note=bookmark.note,
+            shared=bookmark.shared,
+            delete_url=url_for(
+                "review.delete_bookmark", session_id=session_id, bookmark_id=bookmark.id
+            ),
+        )
     flash(_("Bookmark saved."), "ok")
     return redirect(url_for("review.detail", session_id=session_id, _anchor="bookmarks"))
 
 
 @blueprint.post("/<session_id>/bookmarks/<int:bookmark_id>/delete")
 @allow(*EVIDENCE_READERS)
-def delete_bookmark(session_id: str, bookmark_id: int) -> Response:
+def delete_bookmark(session_id: str, bookmark_id: int) -> ResponseReturnValue:
     visible_session(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -223,4 +346,6 @@ def delete_bookmark(session_id: str, bookmark_id: int) -> Response:
     db.session.delete(bookmark)
     db.session.commit()
     record("bookmark_removed", session_id=session_id, detail={"offset_ms": bookmark.offset_ms})
+    if _wants_json():
+        return jsonify(removed=bookmark_id)
     return redirect(url_for("review.detail", session_id=session_id, _anchor="bookmarks"))

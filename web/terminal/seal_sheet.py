@@ -84,11 +84,18 @@ def seal_sheet_pdf(
 
 
 def _signature_lines(pdf: FPDF, signers: list[str], font: Callable[[], None]) -> None:
+    """Two signature lines a row, as many rows as people present (a new page when full)."""
     font()
-    width = (pdf.w - pdf.l_margin - pdf.r_margin) / max(1, len(signers))
-    top = pdf.get_y()
-    for column, signer in enumerate(signers):
-        left = pdf.l_margin + column * width
-        pdf.line(left + 5, top + 25, left + width - 5, top + 25)
-        pdf.set_xy(left, top + 27)
-        pdf.cell(width, 6, signer, align="C")
+    per_row = 2
+    width = (pdf.w - pdf.l_margin - pdf.r_margin) / per_row
+    row_height = 36
+    for first in range(0, len(signers), per_row):
+        if pdf.get_y() + row_height > pdf.h - pdf.b_margin:
+            pdf.add_page()
+        top = pdf.get_y()
+        for column, signer in enumerate(signers[first : first + per_row]):
+            left = pdf.l_margin + column * width
+            pdf.line(left + 5, top + 25, left + width - 5, top + 25)
+            pdf.set_xy(left, top + 27)
+            pdf.multi_cell(width, 5, signer, align="C", new_x="RIGHT", new_y="TOP")
+        pdf.set_xy(pdf.l_margin, top + row_height)

@@ -39,13 +39,16 @@ from web.display import duration, localtime, printable
 from web.evidence import console_settings, data_dir, evidence_store
 from web.extensions import db
 from web.forms import PlainLines, PlainText, errors_of, lines_of
-from web.models import Room
+from web.labels import spoken
+from web.models import Room, Unit
 from web.recorders import recorder_client
 from web.roles import Role
 from web.terminal.seal_sheet import qr_svg, seal_sheet_pdf, seal_text
 from web.visibility import unit_of, visible_units
 
 blueprint = Blueprint("terminal", __name__, url_prefix="/terminal")
+# The seal sheet is printed at the room; it is printed again by whoever files the record.
+SEAL_SHEET_READERS = (Role.INVESTIGATOR, Role.PROSECUTOR, Role.SUPERVISOR, Role.COURT_CLERK)
 
 PAUSE_REASONS = [
     _l("Rest break requested"),
@@ -159,7 +162,7 @@ def start(code: str) -> ResponseReturnValue:
             flash(_unavailable(problem), "error")
             return render_template("terminal/start.html", room=room, form=form), 503
         except SealroomError as exc:
-            flash(str(exc), "error")
+            flash(spoken(str(exc)), "error")
             return render_template("terminal/start.html", room=room, form=form), 409
         record("session_started", session_id=status.session_id, detail={"room": room.code})
         return redirect(url_for("terminal.live", code=room.code))
@@ -236,7 +239,7 @@ def control(code: str, action: str) -> WerkzeugResponse:
         flash(_unavailable(problem), "error")
         return redirect(url_for("terminal.live", code=room.code))
     except SealroomError as exc:
-        flash(str(exc), "error")
+        flash(spoken(str(exc)), "error")
         return redirect(url_for("terminal.live", code=room.code))
     session_id = getattr(result, "session_id", None)
     record(
@@ -274,23 +277,75 @@ def _sealed_manifest(session_id: str) -> Manifest:
     return manifest
 
 
+def signers_of(manifest: Manifest) -> list[tuple[str, str]]:
+    """(name, role) of everyone present, each to sign: investigators, the accused, others."""
+    meta = manifest.metadata
+    people = [(printable(name), str(_("Investigator"))) for name in meta.investigators]
+    people += [(printable(name), str(_("The accused"))) for name in meta.accused]
+    people += [(printable(p.name), printable(p.role)) for p in meta.others_present]
+    return people
+
+
+def _unit_header(manifest: Manifest) -> str:
+    """The unit the session is filed under, by its name (its code when it has none here)."""
+    code = manifest.metadata.unit or ""
+    unit = db.session.scalars(select(Unit).where(Unit.code == code)).first()
+    return unit.name if unit is not None and unit.name else code
+
+
+def _seal_sheet_page(manifest: Manifest, pdf_url: str, *, reprint: bool) -> str:
+    record(
+        "seal_sheet_printed",
+        session_id=manifest.session,
+        detail={"reprint": True} if reprint else None,
+    )
+    return render_template(
+        "terminal/seal_sheet.html",
+        manifest=manifest,
+        qr=qr_svg(seal_text(manifest)),
+        signers=signers_of(manifest),
+        unit_name=_unit_header(manifest),
+        pdf_url=pdf_url,
+        reprint=reprint,
+    )
+
+
 @blueprint.get("/<code>/seal/<session_id>")
 @allow(Role.INVESTIGATOR)
 def seal_sheet(code: str, session_id: str) -> str:
     room = _room(code)
     manifest = _sealed_manifest(session_id)
-    record("seal_sheet_printed", session_id=session_id)
-    return render_template(
-        "terminal/seal_sheet.html", room=room, manifest=manifest, qr=qr_svg(seal_text(manifest))
+    pdf_url = url_for("terminal.seal_sheet_as_pdf", code=room.code, session_id=session_id)
+    return _seal_sheet_page(manifest, pdf_url, reprint=False)
+
+
+@blueprint.get("/seal/<session_id>")
+@allow(*SEAL_SHEET_READERS)
+def reprint(session_id: str) -> str:
+    """The seal sheet again, from the session's page: a custody event like the first print."""
+    manifest = _sealed_manifest(session_id)
+    return _seal_sheet_page(
+        manifest, url_for("terminal.reprint_as_pdf", session_id=session_id), reprint=True
     )
+
+
+@blueprint.get("/seal/<session_id>.pdf")
+@allow(*SEAL_SHEET_READERS)
+def reprint_as_pdf(session_id: str) -> WerkzeugResponse:
+    return _seal_sheet_pdf(session_id, reprint=True)
 
 
 @blueprint.get("/<code>/seal/<session_id>.pdf")
 @allow(Role.INVESTIGATOR)
 def seal_sheet_as_pdf(code: str, session_id: str) -> WerkzeugResponse:
     _room(code)
+    return _seal_sheet_pdf(session_id, reprint=False)
+
+
+def _seal_sheet_pdf(session_id: str, *, reprint: bool) -> WerkzeugResponse:
     manifest = _sealed_manifest(session_id)
-    record("seal_sheet_printed", session_id=session_id, detail={"format": "pdf"})
+    detail: dict[str, Any] = {"format": "pdf", **({"reprint": True} if reprint else {})}
+    record("seal_sheet_printed", session_id=session_id, detail=detail)
     meta = manifest.metadata
     # Text from users is written out as it is, control characters spelled (``printable``).
     pauses = "; ".join(
@@ -299,6 +354,7 @@ def seal_sheet_as_pdf(code: str, session_id: str) -> WerkzeugResponse:
     )
     others = ", ".join(f"{printable(p.name)} ({printable(p.role)})" for p in meta.others_present)
     facts = [
+        (_("Unit"), _unit_header(manifest)),
         (_("Session"), manifest.session),
         (_("Case number"), printable(meta.case_number)),
         (_("Room"), printable(meta.room)),
@@ -320,7 +376,7 @@ def seal_sheet_as_pdf(code: str, session_id: str) -> WerkzeugResponse:
         seal_label=_("Seal (SHA-256 chain head)"),
         seal=manifest.chain.head,
         qr_text=seal_text(manifest),
-        signers=[_("Investigator"), _("The accused")],
+        signers=[f"{name} — {role}" for name, role in signers_of(manifest)],
     )
     return WerkzeugResponse(
         document,

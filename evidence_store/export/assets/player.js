@@ -5,6 +5,7 @@
 (function () {
   "use strict";
   var data = window.SEALROOM_PACKAGE;
+  if (data.tracks && data.tracks.length) { playTracks(data); return; }
   var screens = [document.getElementById("screen-a"), document.getElementById("screen-b")];
   var position = document.getElementById("position");
   var segmentName = document.getElementById("segment-name");
@@ -107,4 +108,32 @@
 
   describe();
   show(0, offsetIn(0), false);
+
+  // A passthrough session: every camera and the sound, in step (tracks.js), the caption
+  // drawn from the sealed metadata.
+  function playTracks(data) {
+    var container = document.getElementById("tracks");
+    ["stage", "controls", "segments"].forEach(function (id) {
+      document.getElementById(id).style.display = "none";
+    });
+    container.hidden = false;
+    document.getElementById("heading").textContent = "sealroom — " + data.case_number +
+      (data.title ? " — " + data.title : "");
+    document.getElementById("facts").textContent = data.session + " · " + data.room;
+    var tracks = data.tracks.map(function (track) {
+      return {
+        id: track.id, kind: track.kind, device: track.device,
+        segments: data.segments.filter(function (s) { return s.track === track.id; })
+          .map(function (s) {
+            return { src: s.src, name: s.name, start: s.start_us / 1e6, duration: s.duration_us / 1e6 };
+          }),
+      };
+    });
+    window.sealroomPlayer = new window.SealroomTracks.Player(container, {
+      tracks: tracks,
+      start: data.start_us / 1e6,
+      end: data.end_us / 1e6,
+      caption: { room: data.room, case_number: data.case_number, timezone: data.timezone, runs: data.runs },
+    });
+  }
 })();

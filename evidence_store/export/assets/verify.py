@@ -338,7 +338,10 @@ class TrustRoot:
 # written, defaults too, so "required" here is about the bytes, not about meaning.
 Fields = tuple[set[str], set[str]]  # required, optional
 LINK_FIELDS: Fields = ({"v", "session", "seq", "prev", "time", "kind"}, {"segment", "event"})
-SEGMENT_FIELDS: Fields = ({"index", "name", "sha256", "size", "start_us", "duration_us"}, set())
+SEGMENT_FIELDS: Fields = (
+    {"index", "name", "sha256", "size", "start_us", "duration_us"},
+    {"track"},  # a passthrough session's segments (format section 15)
+)
 METADATA_FIELDS: Fields = (
     {"case_number", "room", "accused", "investigators", "others_present", "timezone"},
     {"unit"},
@@ -357,6 +360,11 @@ MEDIA_FIELDS: Fields = (
     },
     set(),
 )
+TRACKED_MEDIA_FIELDS: Fields = (
+    {"mode", "container", "audio_codec", "sample_rate", "channels", "segment_seconds", "tracks"},
+    set(),
+)
+TRACK_FIELDS: Fields = ({"id", "kind", "device"}, set())
 SIGNER_FIELDS: Fields = ({"algorithm", "public_key_sha256"}, {"certificate_sha256"})
 PERSON_FIELDS: Fields = ({"name", "role"}, set())
 # Each event type's fields besides "type": required, optional.
@@ -369,6 +377,10 @@ EVENT_FIELDS: dict[str, Fields] = {
     "interrupted": ({"reason"}, {"ended_at"}),
     "stopped": ({"reason"}, set()),
     "clock_skew": ({"reason"}, set()),  # the time-stamp authority's time disagreed
+    # Passthrough sessions (format section 15).
+    "clock_corrected": ({"device", "reason"}, set()),
+    "note": ({"reason"}, {"device"}),
+    "device_stats": ({"stats"}, set()),
 }
 MEDIA_LIMITS = {
     "width": 7680,
@@ -388,6 +400,48 @@ WHITESPACE = (
 
 
 COUNT_LIMIT = 10**18  # whole numbers in links stay below it (format section 3)
+
+
+TRACK_ID = re.compile(r"^[a-z][a-z0-9]{0,15}$")
+STATS_COUNTS = (
+    "frames_received",
+    "frames_dropped",
+    "frames_filled",
+    "silence_filled_samples",
+    "samples_cut",
+    "samples_resampled",
+    "clock_corrections",
+    "join_wait_us",
+)
+
+
+def segment_path(segment: dict[str, Any]) -> str:
+    """Where a sealed segment lives in its session: under its track, if it has one."""
+    track = segment.get("track")
+    if track is None:
+        return f"segments/{segment['name']}"
+    return f"segments/{track}/{segment['name']}"
+
+
+def check_stats_form(stats: Any) -> None:
+    """device_stats: one entry per device, every count a whole number."""
+    if not isinstance(stats, list):
+        raise ValueError("stats must be a list")
+    allowed = {"device", "kind", "track", "seal_latency", *STATS_COUNTS}
+    for entry in stats:
+        if not isinstance(entry, dict) or not set(entry) <= allowed:
+            raise ValueError("device stats entry is malformed")
+        if not is_text(entry.get("device"), NAME_LIMIT):
+            raise ValueError(f"a device is named in 1 to {NAME_LIMIT} characters")
+        if entry.get("kind") not in ("camera", "microphone"):
+            raise ValueError("device stats kind must be camera or microphone")
+        if not all(is_count(entry.get(name)) for name in STATS_COUNTS):
+            raise ValueError("device stats counts must be whole numbers")
+        if "track" in entry and not TRACK_ID.fullmatch(str(entry["track"])):
+            raise ValueError("device stats name a malformed track")
+        latency = entry.get("seal_latency", {})
+        if not isinstance(latency, dict) or not all(is_count(v) for v in latency.values()):
+            raise ValueError("seal latency must be whole microseconds")
 
 
 def is_count(value: Any, minimum: int = 0) -> bool:
@@ -435,6 +489,8 @@ def check_segment_form(segment: Any) -> None:
         raise ValueError("segment sha256 is not a SHA-256")
     if segment["name"] != f"{segment['index']:06d}.mp4":
         raise ValueError(f"segment {segment['index']} must be named {segment['index']:06d}.mp4")
+    if "track" in segment and not TRACK_ID.fullmatch(str(segment["track"])):
+        raise ValueError("segment track is not a track id")
 
 
 def check_metadata_form(metadata: Any) -> None:
@@ -456,6 +512,9 @@ def check_metadata_form(metadata: Any) -> None:
 
 
 def check_media_form(media: Any) -> None:
+    if isinstance(media, dict) and "mode" in media:
+        check_tracked_media_form(media)
+        return
     check_fields(media, MEDIA_FIELDS, "media")
     codecs = (media["container"], media["video_codec"], media["audio_codec"])
     if codecs != ("mp4", "h264", "aac"):
@@ -463,6 +522,30 @@ def check_media_form(media: Any) -> None:
     for field, limit in MEDIA_LIMITS.items():
         if not is_count(media[field], 1) or media[field] > limit:
             raise ValueError(f"media {field} must be a whole number from 1 to {limit}")
+
+
+def check_tracked_media_form(media: Any) -> None:
+    """A passthrough session's media: its tracks (format section 15)."""
+    check_fields(media, TRACKED_MEDIA_FIELDS, "media")
+    if (media["mode"], media["container"], media["audio_codec"]) != ("passthrough", "mp4", "aac"):
+        raise ValueError("passthrough media must be mp4 with aac sound")
+    for field in ("sample_rate", "channels", "segment_seconds"):
+        limit = MEDIA_LIMITS[field]
+        if not is_count(media[field], 1) or media[field] > limit:
+            raise ValueError(f"media {field} must be a whole number from 1 to {limit}")
+    tracks = media["tracks"]
+    if not isinstance(tracks, list) or not 1 <= len(tracks) <= 32:
+        raise ValueError("media tracks are a list of 1 to 32")
+    for track in tracks:
+        check_fields(track, TRACK_FIELDS, "a track")
+        if not TRACK_ID.fullmatch(str(track["id"])) or track["kind"] not in ("camera", "sound"):
+            raise ValueError("a track has an id and a kind (camera or sound)")
+        if not is_text(track["device"], NAME_LIMIT):
+            raise ValueError(f"a device is named in 1 to {NAME_LIMIT} characters")
+    if len({t["id"] for t in tracks}) != len(tracks):
+        raise ValueError("track ids must be distinct")
+    if len({t["device"] for t in tracks}) != len(tracks):
+        raise ValueError("each track has its own device")
 
 
 def check_signer_form(signer: Any) -> None:
@@ -488,6 +571,8 @@ def check_event_form(event: Any) -> None:
         raise ValueError(f"a device is named in 1 to {NAME_LIMIT} characters")
     if "ended_at" in event and not is_time(event["ended_at"]):
         raise ValueError("ended_at is not a UTC timestamp")
+    if kind == "device_stats":
+        check_stats_form(event["stats"])
     if kind == "session_started":
         check_metadata_form(event["metadata"])
         check_media_form(event["media"])
@@ -538,13 +623,29 @@ class Chain:
         self.pauses: list[dict[str, Any]] = []
         self.outages: list[dict[str, Any]] = []
         self.lost: set[str] = set()
+        # Passthrough sessions: each track's segments, clock corrections per device, notes,
+        # and the last device stats.
+        self.tracks: dict[str, list[dict[str, Any]]] = {}
+        self.corrections: dict[str, int] = {}
+        self.notes: list[dict[str, Any]] = []
+        self.stats: list[dict[str, Any]] | None = None
 
     @property
     def ended(self) -> bool:
         return self.state in ("stopped", "interrupted")
 
     @property
+    def track_ids(self) -> list[str] | None:
+        """The session's tracks, or None for a session of one composite picture."""
+        media = self.start_event.get("media", {})
+        if not isinstance(media, dict) or media.get("mode") != "passthrough":
+            return None
+        return [str(t.get("id")) for t in media.get("tracks", []) if isinstance(t, dict)]
+
+    @property
     def duration_us(self) -> int:
+        if self.track_ids is not None:
+            return max((s["start_us"] + s["duration_us"] for s in self.segments), default=0)
         last = self.segments[-1] if self.segments else None
         return last["start_us"] + last["duration_us"] if last else 0
 
@@ -583,12 +684,44 @@ class Chain:
     def apply_segment(self, segment: dict[str, Any], where: str) -> None:
         if self.state != "recording":
             raise Failure(where, f"segment while the session is {self.state}")
+        tracks = self.track_ids
+        if tracks is not None:
+            self.apply_track_segment(tracks, segment, where)
+            return
+        if "track" in segment:
+            raise Failure(
+                where, "segment names a track, but the session records one composite picture"
+            )
         if segment["index"] != len(self.segments):
             raise Failure(
                 where, f"segment index {segment['index']} where {len(self.segments)} was expected"
             )
         if segment["start_us"] != self.duration_us:
             raise Failure(where, "segment start does not continue the timeline")
+        self.segments.append(segment)
+
+    def apply_track_segment(self, tracks: list[str], segment: dict[str, Any], where: str) -> None:
+        """A track's segments are numbered from 0 and never overlap; gaps are allowed."""
+        track = segment.get("track")
+        if track not in tracks:
+            raise Failure(
+                where,
+                f"segment of unknown track {track!r} (the session's tracks are "
+                f"{', '.join(tracks)})",
+            )
+        earlier = self.tracks.setdefault(track, [])
+        if segment["index"] != len(earlier):
+            raise Failure(
+                where,
+                f"segment index {segment['index']} of track {track} where {len(earlier)} "
+                "was expected",
+            )
+        end = earlier[-1]["start_us"] + earlier[-1]["duration_us"] if earlier else 0
+        if earlier and segment["start_us"] < end:
+            raise Failure(
+                where, f"segment starts before the end of track {track}'s previous segment"
+            )
+        earlier.append(segment)
         self.segments.append(segment)
 
     def apply_event(self, event: dict[str, Any], time: str, where: str) -> None:
@@ -622,6 +755,16 @@ class Chain:
                 if outage["device"] == event["device"]:
                     outage["restored_at"] = time
                     break
+        elif kind == "clock_corrected":
+            self.corrections[event["device"]] = self.corrections.get(event["device"], 0) + 1
+        elif kind == "note":
+            note = {"at": time, "reason": event["reason"]}
+            if "device" in event:
+                note["device"] = event["device"]
+            self.notes.append(note)
+        elif kind == "device_stats":
+            self.check_stats(event["stats"], where)
+            self.stats = event["stats"]
         elif kind == "interrupted" and "ended_at" in event:
             # Cut off at ended_at (its last sealed media); recovered at the link's time.
             if not self.started_at <= event["ended_at"] <= time:
@@ -635,15 +778,57 @@ class Chain:
         else:  # stopped, or interrupted as recorded before the cut-off time was
             self.ended_at, self.end_reason, self.state = time, event["reason"], kind
 
+    def check_stats(self, stats: list[dict[str, Any]], where: str) -> None:
+        """Each device once; the clock corrections counted under a device's name are those
+        the chain records for it (a camera and a microphone may share a name)."""
+        devices = [(entry["kind"], entry["device"]) for entry in stats]
+        if len(set(devices)) != len(devices):
+            raise Failure(where, "device stats name a device twice")
+        tracks = self.track_ids or []
+        for entry in stats:
+            if "track" in entry and entry["track"] not in tracks:
+                raise Failure(
+                    where,
+                    f"device stats of {entry['device']} name unknown track {entry['track']!r}",
+                )
+        for device in sorted({e["device"] for e in stats} | set(self.corrections)):
+            counted = sum(e["clock_corrections"] for e in stats if e["device"] == device)
+            chained = self.corrections.get(device, 0)
+            if counted != chained:
+                raise Failure(
+                    where,
+                    f"device stats count {counted} clock corrections of {device}, the chain "
+                    f"records {chained}",
+                )
+
+    def gaps(self) -> list[dict[str, Any]]:
+        """Each track's stretches without segments: before its first, and between two."""
+        found = []
+        for track in self.track_ids or []:
+            end = 0
+            for segment in self.tracks.get(track, []):
+                if segment["start_us"] > end:
+                    found.append({"track": track, "from_us": end, "to_us": segment["start_us"]})
+                end = segment["start_us"] + segment["duration_us"]
+        return found
+
     def require(self, state: str, kind: str, where: str) -> None:
         if self.state != state:
             raise Failure(where, f"{kind} while the session is {self.state}")
 
     def manifest(self, head_signature: bytes, checksums_sha256: str) -> dict[str, Any]:
         """The manifest this chain implies (format section 6)."""
-        recovered = {"recovered_at": self.recovered_at} if self.recovered_at else {}
+        derived: dict[str, Any] = {}
+        if self.stats is not None:
+            derived["devices"] = self.stats
+        if self.notes:
+            derived["notes"] = self.notes
+        if self.track_ids is not None:
+            derived["gaps"] = self.gaps()
+        if self.recovered_at:
+            derived["recovered_at"] = self.recovered_at
         return {
-            **recovered,
+            **derived,
             "v": 1,
             "type": "sealroom.manifest",
             "session": self.session_id,
@@ -830,7 +1015,7 @@ class Session:
         return certificate.subject.rfc4514_string()
 
     def check_segment(self, segment: dict[str, Any]) -> None:
-        relative = f"segments/{segment['name']}"
+        relative = segment_path(segment)
         if relative not in self.files:
             # Left out on purpose only if the signed clip's span does not reach it.
             if self.clip is not None and not self.clip.covers(segment):
@@ -1248,16 +1433,16 @@ class Clip:
         if not 0 <= self.start_us < self.end_us <= result["manifest"]["duration_us"]:
             raise Failure(self.where, "the clip's span is outside the recording")
         covered = [s for s in result["segments"] if self.covers(s)]
-        fields = ("index", "name", "sha256", "size", "start_us", "duration_us")
+        fields = ("index", "name", "sha256", "size", "start_us", "duration_us", "track")
         claimed = [{f: s.get(f) for f in fields} for s in self.segments]
-        if claimed != [{f: s[f] for f in fields} for s in covered]:
+        if claimed != [{f: s.get(f) for f in fields} for s in covered]:
             raise Failure(
                 self.where, "the clip's segments are not the sealed segments its span covers"
             )
 
     def check_left_out(self, listed: bytes | None, segments: list[dict[str, Any]]) -> None:
         """NOT-INCLUDED.txt names exactly the sealed segments outside the span."""
-        expected = [f"segments/{s['name']}" for s in segments if not self.covers(s)]
+        expected = [segment_path(s) for s in segments if not self.covers(s)]
         if listed is None:
             raise Failure(NOT_INCLUDED, "missing: a clip lists the sealed segments it leaves out")
         if listed.decode("utf-8", "replace").split() != expected:
@@ -1600,7 +1785,7 @@ def verify(
     for segment in segments:
         state = "not included (outside the clip)" if segment in session.absent else "OK"
         start = clock(segment["start_us"])
-        report(f"  {segment['name']}  {start}  sha256 {segment['sha256']}  {state}")
+        report(f"  {segment_path(segment)}  {start}  sha256 {segment['sha256']}  {state}")
     if clip is not None:
         clip.check(session, result)
         clip.check_left_out(not_included, segments)

@@ -14,6 +14,7 @@ import pytest
 from evidence_store import layout
 from evidence_store.bucket.store import S3Access, S3Store
 from evidence_store.errors import IncompleteError, TamperedError
+from evidence_store.index import SessionIndex, reporting
 from evidence_store.installation.data_dir import DataDir
 from evidence_store.timefmt import parse_utc
 from evidence_store.upload.spool import SpoolObject
@@ -33,10 +34,27 @@ from tests.support.s3 import (
 def drain(
     data: DataDir, target: S3Target, name: str, sent: list[SpoolObject] | None = None
 ) -> Backlog:
-    uploader = open_uploader(
-        data, environ=target.env(name), on_upload=None if sent is None else sent.append
-    )
-    return uploader.run(threading.Event(), drain=True, timeout=120)
+    with reporting(data) as catalog:  # into the installation's own catalog
+        uploader = open_uploader(
+            data,
+            environ=target.env(name),
+            on_upload=None if sent is None else sent.append,
+            catalog=catalog,
+        )
+        return uploader.run(threading.Event(), drain=True, timeout=120)
+
+
+def catalogued(data: DataDir) -> dict[str, tuple[str, str]]:
+    """Each catalogued session's (state, where its evidence is)."""
+    index = SessionIndex.open(data.index_url())
+    try:
+        return {
+            s.session_id: (s.state.value, p[2])
+            for s in index.all()
+            for p in [index.progress([s.session_id])[s.session_id]]
+        }
+    finally:
+        index.close()
 
 
 def bucket_store(target: S3Target, name: str) -> S3Store:
@@ -192,6 +210,8 @@ def test_a_spool_copy_is_released_only_after_confirmation_with_a_custody_event(
     assert [e.session_id for e in release] == [sealed]
     assert release[0].detail["files"] == 16  # 2 signer, 5 links and signatures, 2 segments, 4 seal
     verify_session(bucket_store(s3_target, bucket), sealed, data.trust())
+    # No room reported these sessions; the uploader's events alone catalogued the sealed one.
+    assert catalogued(data) == {sealed: ("sealed", "released")}
 
 
 def test_a_release_killed_after_its_rename_is_finished_and_logged(
@@ -224,6 +244,7 @@ def test_the_command_line_drains_verifies_from_the_bucket_reindexes_and_holds(
     assert drained.returncode == 0, drained.stderr
     report = json.loads(drained.stdout)
     assert report["uploaded_objects"] >= 16 and report["backlog"]["objects"] == 0
+    assert catalogued(data) == {session_id: ("sealed", "bucket")}  # the "uploaded" event
 
     # The bucket alone: a machine with no data directory at all.
     elsewhere = {**s3_target.env(bucket), "SEALROOM_DATA_DIR": str(tmp_path / "empty")}

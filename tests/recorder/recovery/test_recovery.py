@@ -20,8 +20,10 @@ import pytest
 
 from evidence_store import format_utc, layout, parse_utc
 from evidence_store.custody import CustodyLog
+from evidence_store.index import CatalogReporter, SessionIndex, catalog_outbox, catalog_sender
 from evidence_store.model import SessionMetadata
 from evidence_store.session import SessionWriter
+from evidence_store.settings import CatalogSettings
 from evidence_store.signing import DeviceSigner, TrustStore, ensure_device_identity
 from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
@@ -230,6 +232,32 @@ def test_a_session_cut_off_before_its_first_link_is_reported_empty(parts: Parts)
     )
 
     assert report.empty == [writer.session_id] and report.ok
+
+
+def test_a_recovered_session_reaches_the_catalog_as_interrupted(
+    parts: Parts, tmp_path: Path
+) -> None:
+    """The recorder that died reported the start and its segment; the process that recovers
+    it (a new reporter, which never saw it start) reports the seal, and the catalog row
+    moves forward to it."""
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    sender = catalog_sender(tmp_path, CatalogSettings(), url)
+    before = CatalogReporter(catalog_outbox(tmp_path))
+    writer = SessionWriter.start(
+        parts.store, parts.signer, METADATA, media_info(SETTINGS), on_head=before.on_head
+    )
+    encode(writer.inflight_path(0), 30)
+    writer.seal_segment(0, start_us=0, duration_us=2_000_000)
+    writer.close()  # the recorder dies here
+    assert sender.drain_once() == 2  # started, segments
+    after = CatalogReporter(catalog_outbox(tmp_path))
+    recover_session(parts.store, parts.signer, writer.session_id, on_head=after.on_head)
+    assert sender.drain_once() == 1  # interrupted (the segment-less links are not events)
+    index = SessionIndex.open(url)
+    row = index.get(writer.session_id)
+    index.close()
+    assert row is not None
+    assert (row.state.value, row.segments, row.case_number) == ("interrupted", 1, "VKS-9/2026")
 
 
 def test_a_power_cut_overnight_ends_the_session_at_its_last_sealed_media(parts: Parts) -> None:

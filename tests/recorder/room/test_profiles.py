@@ -57,7 +57,8 @@ def test_a_profile_names_the_rooms_devices_and_layout(tmp_path: Path) -> None:
     assert isinstance(main, V4L2Camera) and main.name == "v4l2:/dev/video7"
     assert (main.width, main.height, main.fps) == (320, 240, 15)  # the room's, by default
     assert isinstance(pip, RtspCamera) and pip.name == "rtsp:10.0.0.21:554/stream1"
-    assert "s3cret" not in pip.name and pip._url == "rtsp://admin:s3cret@10.0.0.21:554/stream1"
+    assert "s3cret" not in pip.name
+    assert pip._stream._url == "rtsp://admin:s3cret@10.0.0.21:554/stream1"  # sent, not shown
     assert isinstance(devices.microphone, AlsaMicrophone)
     assert devices.microphone.name == "alsa:plughw:1,0"
     demo = room_devices(loaded.rooms["demo"], RecorderSettings())

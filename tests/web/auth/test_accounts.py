@@ -59,12 +59,36 @@ def sealroom(data: Path, *args: str, stdin: str = "") -> Ran:
         ("short-pass", "12 characters"),
         ("xx-admin-2-yy-zz", "username"),
         ("tab\tinside-password", "control"),
+        # The later finding: each of these was accepted (admin create, reset, self change).
+        ("123456789012", "common"),
+        ("aaaaaaaaaaaa", "too easy"),
+        ("passwordpassword", "too easy"),
+        ("qwertyuiopasdf", "too easy"),
+        ("dragondragon", "too easy"),
     ],
 )
 def test_the_password_policy(password: str, why: str) -> None:
     with pytest.raises(PasswordRefused, match=why):
         check_policy(password, username="admin-2")
     check_policy("ngõ nhỏ phố nhỏ 2026", username="admin-2")
+
+
+def test_the_strength_needed_is_configurable() -> None:
+    check_policy("dragondragon", username="admin-2", min_score=0)
+    with pytest.raises(PasswordRefused, match="too easy"):
+        check_policy("ngõ nhỏ phố nhỏ 2026", username="admin-2", min_score=5)
+
+
+def test_weak_passwords_are_refused_in_vietnamese_too(console: Console) -> None:
+    admin = logged_in(console.app, "admin")
+    admin.get("/language/vi")
+    weak = {"username": "yeu", "role": "admin", "unit": "supreme", "password": "qwertyuiopasdf"}
+    messages = flashes(send_form(admin, "/admin/users", weak))
+    assert any("quá dễ đoán" in m for m in messages), messages
+    client = logged_in(console.app, "investigator")
+    form = {"current_password": PASSWORD, "new_password": "dragondragon", "repeat": "dragondragon"}
+    refused = send_form(client, "/account/password", form)
+    assert refused.status_code == 400 and any("too easy" in m for m in flashes(refused))
 
 
 def test_an_administrator_set_password_must_be_changed_at_the_first_login(
@@ -78,6 +102,7 @@ def test_an_administrator_set_password_must_be_changed_at_the_first_login(
     )
     assert created.status_code == 302
     client = console.app.test_client()
+    client.get("/language/en")
     first = attempt_login(client, "new-clerk")
     assert first.status_code == 302 and first.location.endswith("/account/password")
     # Nothing else is reachable until the password is changed.

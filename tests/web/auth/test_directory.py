@@ -58,7 +58,7 @@ def test_refused_directory_logins(
     response = attempt_login(client, username, password)
     assert response.status_code == 401
     assert argon2_count.verifications - before == 1  # the work of a local login, no more
-    assert events(console.app, "login_failed")[-1].detail == {"reason": reason}
+    assert events(console.app, "login_failed")[-1].detail["reason"] == reason
     assert any("Wrong username or password" in m for m in flashes(response))
 
 
@@ -88,4 +88,4 @@ def test_a_directory_account_disabled_in_the_console_stays_out(console: Console)
         db.session.commit()
     refused = attempt_login(console.app.test_client(), "binh.to", DIRECTORY_PASSWORD)
     assert refused.status_code == 401
-    assert events(console.app, "login_failed")[-1].detail == {"reason": "account disabled"}
+    assert events(console.app, "login_failed")[-1].detail["reason"] == "account disabled"

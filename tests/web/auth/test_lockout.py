@@ -5,11 +5,14 @@ tells an attacker nothing (the times themselves are measured in
 
 from __future__ import annotations
 
+import threading
+from datetime import UTC, datetime
+
 import pytest
 
 from tests.support.accounts import CountingHasher, attempt_login, events, logged_in, send_form
 from tests.support.console import PASSWORD, Console, build_console
-from web.auth import create_user
+from web.auth import backoff, create_user
 from web.extensions import db
 from web.models import LoginBackoff, User
 from web.settings import ConsoleSettings
@@ -73,7 +76,7 @@ def test_the_wait_doubles_and_an_administrator_unlocks(console: Console) -> None
     )
     unlocked = events(console.app, "user_unlocked")
     assert [(e.actor, e.detail) for e in unlocked] == [
-        ("admin", {"username": "prosecutor", "addresses": 1})
+        ("admin", {"username": "prosecutor", "addresses": 1, "filed_under": "hanoi"})
     ]
 
 
@@ -126,3 +129,46 @@ def test_every_failure_costs_one_argon2_verification(
         next(line for line in page.splitlines() if 'class="flash' in line) for page in pages
     }
     assert len(flash_lines) == 1
+
+
+def test_guessing_the_current_password_counts_like_failed_logins(console: Console) -> None:
+    """The finding: 25 wrong current passwords on /account/password, no wait, no custody
+    event, then the right one accepted."""
+    with console.app.app_context():
+        create_user("guessed-one", role="prosecutor", unit="hanoi", password=PASSWORD)
+    client = logged_in(console.app, "guessed-one")
+    limit = ConsoleSettings().max_failed_logins
+    form = {"new_password": "một mật khẩu mới rất dài", "repeat": "một mật khẩu mới rất dài"}
+    for _ in range(limit - 1):
+        wrong = send_form(client, "/account/password", {**form, "current_password": "guess"})
+        assert wrong.status_code == 400
+    last = send_form(client, "/account/password", {**form, "current_password": "guess"})
+    assert last.status_code == 302 and "/login" in last.location  # the session ended
+    assert client.get("/account/password").status_code in (302, 401)  # the cookie is spent
+    failed = [e for e in events(console.app, "password_change_failed") if e.actor == "guessed-one"]
+    assert len(failed) == limit
+    # The same back-off as logins: from that address, even the right password waits now.
+    assert attempt_login(console.app.test_client(), "guessed-one").status_code == 401
+    assert attempt_login(console.app.test_client(), "guessed-one", address=OWNER).status_code == 302
+
+
+def test_parallel_failures_are_all_counted(console: Console) -> None:
+    """The finding: 24 parallel failures were counted as 16 (read, then write)."""
+    attempts = 24
+    settings = ConsoleSettings(max_failed_logins=50)
+    start = threading.Barrier(attempts)
+
+    def one_failure() -> None:
+        with console.app.app_context():
+            start.wait()
+            backoff.note_failure("counted-one", ATTACKER, settings, datetime.now(UTC))
+            db.session.commit()
+
+    threads = [threading.Thread(target=one_failure) for _ in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with console.app.app_context():
+        row = db.session.query(LoginBackoff).filter_by(username="counted-one").one()
+        assert row.failures == attempts

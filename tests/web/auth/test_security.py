@@ -166,7 +166,7 @@ def test_repeated_failures_lock_the_account_and_are_logged(console: Console) -> 
     with console.app.app_context():
         failures = custody_log().entries(action="login_failed", actor="auditor")
     assert len(failures) == 6
-    assert failures[-1].detail == {"reason": "account locked"}
+    assert failures[-1].detail == {"reason": "account locked", "filed_under": "hanoi"}
     assert failures[0].ip == "127.0.0.1"
 
 

@@ -30,6 +30,7 @@ from tests.support.console import (
     PASSWORD,
     Console,
     build_console,
+    catalog_reporter,
     csrf_token,
 )
 from web.auth.accounts import create_user
@@ -298,6 +299,7 @@ def test_a_long_clips_verification_fits_in_the_session_cookie(tmp_path: Path) ->
         console.data.signer(),
         SessionMetadata(case_number="VKS-8/2026", room="Phòng 1", unit="hanoi-bd"),
         MEDIA,
+        on_head=catalog_reporter(console.data).on_head,
     )
     try:
         for index in range(count):

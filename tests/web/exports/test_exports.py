@@ -34,6 +34,7 @@ from tests.support.console import (
     PASSWORD,
     Console,
     build_console,
+    catalog_reporter,
     csrf_token,
     login,
     record_session,
@@ -43,7 +44,7 @@ from web.audit import custody_log
 from web.auth.accounts import create_user
 from web.evidence import evidence_store
 from web.exports import jobs as export_jobs
-from web.exports.build import job_key
+from web.exports.build import job_key, package_name, spec_of
 from web.exports.download import PackageChanged, SendOutcome, checked_chunks, digest_of
 from web.extensions import db
 from web.models import Clip, ExportRequest, User
@@ -316,9 +317,10 @@ def test_a_build_left_by_a_stopped_console_is_failed_and_can_be_built_again(
         assert row is not None
         row.status = "building"
         db.session.commit()
-    staging = (
-        console.data.root / "exports" / f".{request.id:06d}-{console.own_session}.zip.x.partial"
-    )
+    with console.app.app_context():
+        name = package_name(request, spec_of(request))
+    assert name.startswith("VKS-1-2026_session_") and name.endswith(f"_{request.id}.zip")
+    staging = console.data.root / "exports" / f".{name}.x.partial"
     (staging / "sessions").mkdir(parents=True)
     (staging / "sessions" / "half").write_bytes(b"\x00" * 100)
 
@@ -506,13 +508,20 @@ def test_a_download_is_recorded_once_it_was_sent_whole_not_before(console: Conso
     assert len(events_of(console, "export_download_incomplete", built.id)) == 1
 
 
-def test_only_the_requester_downloads(console: Console) -> None:
+def test_the_case_team_downloads_not_only_the_requester(console: Console) -> None:
     request_id = approved(console)
     settle(console, request_id)
-    clerk = client_for(console, "court-clerk")
-    assert clerk.get(f"/exports/{request_id}/download").status_code == 404
-    listing = clerk.get("/exports/").get_data(as_text=True)
-    assert f"/exports/{request_id}/download" not in listing
+    for username in ("court-clerk", "supervisor", "auditor"):  # the unit's, not who asked
+        other = client_for(console, username)
+        response = other.get(f"/exports/{request_id}/download")
+        assert response.status_code == 200 and response.data, username  # taken whole
+        assert f"/exports/{request_id}/download" in other.get("/exports/").get_data(as_text=True)
+        downloads = events_of(console, "export_download", request_id)
+        assert downloads[-1].actor == username  # each download under its own name
+    assert (
+        client_for(console, "investigator").get(f"/exports/{request_id}/download").status_code
+        == 403
+    )
 
 
 def test_a_refused_request_builds_nothing_and_cannot_be_approved_after(console: Console) -> None:
@@ -554,6 +563,7 @@ def record_long_session(console: Console, segments: int, size: int) -> str:
         console.data.signer(),
         SessionMetadata(case_number="VKS-7/2026", room="Phòng 1", unit="hanoi-bd"),
         MEDIA,
+        on_head=catalog_reporter(console.data).on_head,
     )
     for index in range(segments):
         writer.inflight_path(index).write_bytes(os.urandom(size))
@@ -564,14 +574,21 @@ def record_long_session(console: Console, segments: int, size: int) -> str:
 
 def test_a_clip_export_holds_only_the_clips_segments(console: Console, tmp_path: Path) -> None:
     clip_id = add_clip(console, console.own_session)
+    with console.app.app_context():  # the number people see on the clip's page
+        db.session.get(Clip, clip_id).exhibit_number = "VC-77"
+        db.session.commit()
     prosecutor = client_for(console, "prosecutor")
-    status, _ = ask(prosecutor, clip_id=clip_id, reason=REASON)
+    status, _ = ask(prosecutor, clip_id="VC-77", reason=REASON)
     assert status == 302
     request = latest_request(console)
     assert request.clip_id == clip_id
     decide(client_for(console, "supervisor"), request.id, "approve")
     settle(console, request.id)
     download = prosecutor.get(f"/exports/{request.id}/download")
+    disposition = download.headers["Content-Disposition"]
+    assert re.search(
+        rf'filename="VKS-1-2026_VC-77_\d{{4}}-\d{{2}}-\d{{2}}_{request.id}.zip"', disposition
+    )
     with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
         names = archive.namelist()
     assert any(n.endswith("/clip.json") for n in names)
@@ -651,12 +668,21 @@ def test_without_approval_the_package_is_built_at_once(tmp_path: Path) -> None:
     assert clerk.get(f"/exports/{request.id}/download").status_code == 200
 
 
-def test_the_auditor_sees_the_list_but_cannot_request_or_download(console: Console) -> None:
+def test_a_clip_named_as_shown_must_be_one(console: Console) -> None:
+    add_clip(console, console.own_session)
+    add_clip(console, console.own_session)  # two clips numbered VC-01
+    prosecutor = client_for(console, "prosecutor")
+    status, page = ask(prosecutor, clip_id="VC-01", reason=REASON)
+    assert status == 400 and "Có nhiều đoạn trích mang số VC-01" in page
+    status, page = ask(prosecutor, clip_id="VC-99", reason=REASON)
+    assert status == 400 and "Không có đoạn trích VC-99" in page
+
+
+def test_the_auditor_sees_the_list_but_cannot_request(console: Console) -> None:
     auditor = client_for(console, "auditor")
     page = auditor.get("/exports/")
     assert page.status_code == 200
     assert 'id="export-form"' not in page.get_data(as_text=True)
-    assert auditor.get("/exports/1/download").status_code == 403
     token = csrf_token(auditor, "/exports/")
     assert auditor.post("/exports/1/retry", data={"csrf_token": token}).status_code == 403
 
@@ -711,3 +737,22 @@ def test_the_list_shows_a_build_progress_and_its_result_in_chromium(
             export_jobs._slots.release()
         server.close()
     assert settle(console, request_id).status == "built"
+
+
+def test_export_buttons_on_the_session_and_clip_pages_fill_the_request(console: Console) -> None:
+    clip_id = add_clip(console, console.own_session)
+    prosecutor = client_for(console, "prosecutor")
+    session_page = prosecutor.get(f"/sessions/{console.own_session}").get_data(as_text=True)
+    link = re.search(r'id="export-session" href="([^"]+)"', session_page)
+    assert link is not None
+    form = prosecutor.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert f'value="{console.own_session}"' in form
+    clip_page = prosecutor.get(f"/clips/{clip_id}").get_data(as_text=True)
+    link = re.search(r'id="export-clip" href="([^"]+)"', clip_page)
+    assert link is not None
+    form = prosecutor.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert 'value="VC-01"' in form
+    # No button for who may not ask for an export.
+    investigator = client_for(console, "investigator")
+    page = investigator.get(f"/sessions/{console.own_session}").get_data(as_text=True)
+    assert 'id="export-session"' not in page

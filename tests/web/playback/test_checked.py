@@ -17,7 +17,7 @@ from evidence_store.bucket import LayeredStore
 from evidence_store.model import SessionMetadata
 from evidence_store.session import SessionWriter
 from tests.support.clips import SECOND_US, client_for, custody, record_long_session
-from tests.support.console import MEDIA, Console, build_console
+from tests.support.console import MEDIA, Console, build_console, catalog_reporter
 from tests.support.evidence import edit_json, resign_session, self_signed_attacker
 from web.playback import CheckedSegments, Refusal, checked_segments
 
@@ -176,6 +176,7 @@ def test_a_session_still_recording_plays_as_its_chain_grows(console: Console) ->
         console.data.signer(),
         SessionMetadata(case_number="VKS-9/2026", room="Phòng 2", unit="hanoi-bd"),
         MEDIA,
+        on_head=catalog_reporter(console.data).on_head,
     )
     segments = [os.urandom(2000) for _ in range(3)]
     try:

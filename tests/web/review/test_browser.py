@@ -81,7 +81,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, obje
 
 def test_record_review_play_verify_in_chromium(servers: dict[str, object], browser: object) -> None:
     base = str(servers["base"])
-    context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    context = browser.new_context(  # type: ignore[attr-defined]
+        locale="vi-VN", viewport={"width": 1280, "height": 800}
+    )
     page = context.new_page()
 
     log_in(page, base, "investigator")
@@ -95,23 +97,48 @@ def test_record_review_play_verify_in_chromium(servers: dict[str, object], brows
     page.click("#start")
     page.wait_for_selector("#rec[data-state=recording]", timeout=20_000)
     wait_js(page, "Number(document.getElementById('segments').textContent) >= 2", timeout=30)
+    # A kiosk: only the controls that fit, Stop above the fold, the picture and the devices.
+    assert page.is_visible("#pause") and page.is_visible("#stop")
+    assert not page.is_visible("#resume") and not page.is_visible("#start-link")
+    stop_box = page.locator("#stop").bounding_box()
+    assert stop_box is not None and stop_box["y"] + stop_box["height"] <= 800
+    assert stop_box["height"] >= 44  # a finger's width
+    colours = {b: page.eval_on_selector(f"#{b}", "e => getComputedStyle(e).backgroundColor")
+               for b in ("pause", "stop")}  # fmt: skip
+    assert colours["pause"] != colours["stop"]
+    wait_js(page, "document.getElementById('preview').naturalWidth > 0", timeout=20)
+    assert not page.is_visible("#preview-idle")
+    wait_js(page, "document.querySelector('#devices li.working') !== null", timeout=20)
+    assert "Máy quay" in page.inner_text("#devices")
     shot(page, "02-terminal-recording")
 
     page.select_option("#pause-reason", index=1)
     page.click("#pause")
     page.wait_for_selector("#rec[data-state=paused]", timeout=20_000)
+    wait_js(page, "document.getElementById('pause-form').hidden", timeout=10)
+    assert page.is_visible("#resume") and page.is_visible("#stop")
     page.fill("#resume-other", "Luật sư đã có mặt")
     page.click("#resume")
     page.wait_for_selector("#rec[data-state=recording]", timeout=20_000)
     time.sleep(3)
     page.select_option("#stop-reason", index=1)
+    page.click("#stop")  # asks first, and stops nothing
+    page.wait_for_selector("#stop-confirmation:not([hidden])")
+    page.click("#stop-cancel")
+    time.sleep(1.5)
+    assert page.get_attribute("#rec", "data-state") == "recording"
     page.click("#stop")
+    page.click("#stop-confirm")
     page.wait_for_selector("#seal-sheet", timeout=30_000)
     seal = page.inner_text("#seal-hash")
     assert len(seal) == 64
     shot(page, "03-seal-sheet")
     session_url = page.url
     session_id = session_url.rstrip("/").split("/")[-1]
+    page.goto(f"{base}/terminal/room1")  # idle: a placeholder, never a broken picture
+    page.wait_for_selector("#start-link:not([hidden])", timeout=20_000)
+    assert page.is_visible("#preview-idle") and not page.is_visible("#preview")
+    assert not page.is_visible("#stop") and not page.is_visible("#pause")
     context.close()
 
     context = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
@@ -128,8 +155,8 @@ def test_record_review_play_verify_in_chromium(servers: dict[str, object], brows
     wait_js(page, "document.getElementById('player').currentTime > 1.5", timeout=30)
     shot(page, "05-session-playing")
     page.click("#verify-now")
-    page.wait_for_selector("#verify-result")
-    assert "NGUYÊN VẸN" in page.inner_text("#verify-result")
+    page.wait_for_selector("#verify-live:not([hidden])", timeout=30_000)  # in the page
+    assert "NGUYÊN VẸN" in page.inner_text("#verify-live")
     shot(page, "06-verified")
     context.close()
 

@@ -21,6 +21,7 @@ from tests.support.console import (
     PASSWORD,
     Console,
     build_console,
+    catalogue,
     csrf_token,
     login,
     record_session,
@@ -79,7 +80,7 @@ def test_segments_are_the_sealed_bytes_with_ranges(console: Console) -> None:
     assert len([e for e in plays if e.actor == "prosecutor"]) == 1  # once per login
 
 
-def test_bookmarks_belong_to_their_author(console: Console) -> None:
+def test_bookmarks_are_shared_with_the_team_unless_private(console: Console) -> None:
     author, other = console.app.test_client(), console.app.test_client()
     login(author, "prosecutor")
     login(other, "supervisor")
@@ -89,8 +90,21 @@ def test_bookmarks_belong_to_their_author(console: Console) -> None:
         f"{url}/bookmarks", data={"offset_ms": "1500", "note": "lời khai", "csrf_token": token}
     )
     assert response.status_code == 302
+    private = author.post(
+        f"{url}/bookmarks",
+        data={"offset_ms": "0", "note": "riêng tư", "private": "y", "csrf_token": token},
+        headers={"Accept": "application/json"},
+    )
+    assert private.status_code == 200 and private.json is not None
+    assert private.json["time"] == "0:00:00.000" and private.json["shared"] is False
     assert "lời khai" in author.get(url).get_data(as_text=True)
-    assert "lời khai" not in other.get(url).get_data(as_text=True)
+    seen = other.get(url).get_data(as_text=True)
+    assert "lời khai" in seen and "riêng tư" not in seen
+    # Only the author removes it; in the background, the page stays where it is.
+    mark = private.json["delete_url"]
+    assert other.post(mark, data={"csrf_token": csrf_token(other, url)}).status_code == 404
+    removed = author.post(mark, data={"csrf_token": token}, headers={"Accept": "application/json"})
+    assert removed.json == {"removed": private.json["id"]}
 
 
 def test_verify_now_reports_intact_then_the_first_failure(tmp_path: Path) -> None:
@@ -105,7 +119,7 @@ def test_verify_now_reports_intact_then_the_first_failure(tmp_path: Path) -> Non
     segment.write_bytes(b"edited" + segment.read_bytes()[6:])
     client.post(f"{url}/verify", data={"csrf_token": csrf_token(client, url)})
     page = client.get(url).get_data(as_text=True)
-    assert "TAMPERED" in page and "segments/000000.mp4" in page
+    assert "BỊ CAN THIỆP" in page and "segments/000000.mp4" in page
     with console.app.app_context():
         results = [e.detail.get("intact") for e in custody_log().entries(action="verify")]
     assert results == [True, False]
@@ -116,7 +130,8 @@ def test_the_auditor_sees_integrity_and_filters(tmp_path: Path) -> None:
     client = console.app.test_client()
     login(client, "auditor")
     page = client.get("/custody/?action=login").get_data(as_text=True)
-    assert "NGUYÊN VẸN" in page and ">login<" in page and ">view<" not in page
+    events = page.split('id="custody"', 1)[1]  # the table, not the menu of every action
+    assert "NGUYÊN VẸN" in page and ">đăng nhập<" in events and ">xem<" not in events
     with sqlite3.connect(console.data.root / "custody.db") as db:
         db.execute("UPDATE custody_events SET actor = 'x' WHERE seq = 2")
     page = client.get("/custody/").get_data(as_text=True)
@@ -173,7 +188,7 @@ def test_units_and_users_from_the_command_line(tmp_path: Path) -> None:
         "username": "root-admin",
         "role": "admin",
         "unit": "supreme",
-        "awaiting_approval": False,  # an administrator reads no evidence: no second one needed
+        "awaiting_approval": False,  # the first administrator (bootstrap): nobody could approve
     }
     again = sealroom(
         "users",
@@ -211,14 +226,17 @@ def test_a_session_whose_first_link_is_unreadable_is_damaged_and_belongs_to_the_
     tmp_path: Path,
 ) -> None:
     """The console used to leave such a session out of every list; it is shown as damaged,
-    with its reason, to the root unit only (its own unit cannot be read any more)."""
+    with its reason, to the root unit only (its own unit cannot be read any more). No room
+    reported it: reconcile found it so."""
     console = build_console(tmp_path)
     with console.app.app_context():
         create_user("vks-toi-cao", role="prosecutor", unit="supreme", password=PASSWORD)
-    first = console.data.store().path(f"sessions/{console.own_session}/chain/000000.json")
+    damaged = record_session(console.data, "hanoi-bd", "VKS-3/2026", b"\0" * 64, report=False)
+    first = console.data.store().path(f"sessions/{damaged}/chain/000000.json")
     first.chmod(0o644)
     first.write_bytes(b"{")
-    url = f"/sessions/{console.own_session}"
+    catalogue(console.app)
+    url = f"/sessions/{damaged}"
     top = console.app.test_client()
     login(top, "vks-toi-cao")
     listed = top.get("/sessions/").get_data(as_text=True)
@@ -235,7 +253,7 @@ def test_the_console_and_the_command_line_share_one_session_index(tmp_path: Path
     console = build_console(tmp_path / "data")
     client = console.app.test_client()
     login(client, "prosecutor")
-    assert client.get("/sessions/").status_code == 200  # the list refreshes the index
+    assert client.get("/sessions/").status_code == 200
     indexed = run_sealroom("sessions", "--index", "--json", data_dir=console.data.root)
     assert indexed.returncode == 0, indexed.stderr
     from_store = run_sealroom("sessions", "--json", data_dir=console.data.root)

@@ -1,5 +1,6 @@
 """With a witness configured, the console marks a session "not yet witnessed" (Vietnamese by
-default) until the witness's receipt for its seal is stored with it."""
+default) until the witness's receipt for its seal is stored with it: the session's page looks
+at once, the list once the catalog knows (an event from the room, or the worker's reconcile)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from werkzeug.test import TestResponse
 
 from evidence_store import layout
-from tests.support.console import build_console, login
+from tests.support.console import build_console, catalogue, login
 
 
 def row_of(response: TestResponse, session_id: str) -> str:
@@ -37,6 +38,8 @@ def test_a_session_is_not_yet_witnessed_until_its_seal_receipt_is_here(
     receipt.write_bytes(b"{}")
     page = client.get(f"/sessions/{console.own_session}").get_data(as_text=True)
     assert "chưa được chứng thực" not in page
+    assert "chưa được chứng thực" in row_of(client.get("/sessions/"), console.own_session)
+    catalogue(console.app, witnessing=True)  # the worker's reconcile: one look per session
     assert "chưa được chứng thực" not in row_of(client.get("/sessions/"), console.own_session)
 
 

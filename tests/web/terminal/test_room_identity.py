@@ -156,6 +156,7 @@ def test_a_room_pointed_at_an_impostor_gets_nothing_and_shows_nothing(
             "room": "room1",
             "from": recorder.url,
             "to": f"https://127.0.0.1:{impostor.port}",
+            "filed_under": "hanoi",  # the administrator's unit
         }
 
         code, body = status(console)

@@ -9,8 +9,10 @@ import pytest
 from evidence_store import SessionMetadata, SessionWriter
 from evidence_store.index.summary import read_manifest
 from evidence_store.model import stored
-from tests.support.console import MEDIA, Console, build_console, login
+from tests.support.console import MEDIA, Console, build_console, catalogue, login
 from web.audit import custody_log
+from web.extensions import db
+from web.models import Unit
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,7 @@ def test_the_pdf_holds_the_facts_and_the_seal(console: Console) -> None:
         assert expected in text, expected
     with console.app.app_context():
         printed = custody_log().entries(session_id=console.own_session, action="seal_sheet_printed")
-    assert printed[-1].detail == {"format": "pdf"}
+    assert printed[-1].detail == {"format": "pdf", "filed_under": "hanoi-bd"}
 
 
 def test_another_units_investigator_gets_no_pdf(console: Console) -> None:
@@ -68,3 +70,66 @@ def test_control_characters_sealed_before_the_rule_are_spelled_out(console: Cons
     assert "VKS-77\\nGIẢ" in text
     page = client.get(f"/terminal/room1/seal/{writer.session_id}").get_data(as_text=True)
     assert "VKS-77\\nGIẢ" in page
+
+
+def test_everyone_present_signs_under_the_units_name_and_a_reprint_is_logged(
+    console: Console,
+) -> None:
+    metadata = SessionMetadata.model_validate(
+        {
+            "case_number": "VKS-90/2026",
+            "room": "Phòng 1",
+            "unit": "hanoi-bd",
+            "accused": ["Nguyễn Văn A", "Phạm Văn D"],
+            "investigators": ["Trần Thị B", "Lê Văn E"],
+            "others_present": [
+                {"name": "Lê Văn C", "role": "luật sư"},
+                {"name": "Đỗ Thị G", "role": "phiên dịch"},
+            ],
+        }
+    )
+    writer = SessionWriter.start(console.data.store(), console.data.signer(), metadata, MEDIA)
+    writer.inflight_path(0).write_bytes(b"\x00" * 512)
+    writer.seal_segment(0, start_us=0, duration_us=1_000_000)
+    writer.stop("kết thúc")
+    catalogue(console.app)  # the session page reads the catalog
+    with console.app.app_context():
+        unit = db.session.query(Unit).filter_by(code="hanoi-bd").one()
+        unit.name = "Công an quận Ba Đình"
+        db.session.commit()
+    people = [
+        ("Trần Thị B", "Điều tra viên"),
+        ("Lê Văn E", "Điều tra viên"),
+        ("Nguyễn Văn A", "Bị can"),
+        ("Phạm Văn D", "Bị can"),
+        ("Lê Văn C", "luật sư"),
+        ("Đỗ Thị G", "phiên dịch"),
+    ]
+    investigator = console.app.test_client()
+    login(investigator, "investigator")
+    page = investigator.get(f"/terminal/room1/seal/{writer.session_id}").get_data(as_text=True)
+    signatures = page.split('id="signatures"', 1)[1].split("</div>\n", 1)[0]
+    for name, role in people:
+        assert f"{name}<br><small>{role}</small>" in signatures, name
+    assert "Công an quận Ba Đình" in page
+    text = pdf_text(investigator.get(f"/terminal/room1/seal/{writer.session_id}.pdf").data)
+    assert all(f"{name} — {role}" in text for name, role in people)
+    assert "Công an quận Ba Đình" in text
+
+    # From the session's page, by the prosecutor filing the record: the same sheet, logged.
+    prosecutor = console.app.test_client()
+    login(prosecutor, "prosecutor")
+    session_page = prosecutor.get(f"/sessions/{writer.session_id}").get_data(as_text=True)
+    assert f'href="/terminal/seal/{writer.session_id}" id="reprint-seal-sheet"' in session_page
+    again = prosecutor.get(f"/terminal/seal/{writer.session_id}").get_data(as_text=True)
+    assert 'id="reprint"' in again and "Lê Văn C<br><small>luật sư</small>" in again
+    assert prosecutor.get(f"/terminal/seal/{writer.session_id}.pdf").mimetype == "application/pdf"
+    with console.app.app_context():
+        printed = custody_log().entries(session_id=writer.session_id, action="seal_sheet_printed")
+    assert [(e.actor, e.detail.get("reprint"), e.detail.get("format")) for e in printed[-2:]] == [
+        ("prosecutor", True, None),
+        ("prosecutor", True, "pdf"),
+    ]
+    outsider = console.app.test_client()
+    login(outsider, "investigator-danang")
+    assert outsider.get(f"/terminal/seal/{writer.session_id}").status_code == 404

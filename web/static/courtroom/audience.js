@@ -195,6 +195,40 @@
     };
   }
 
+  // A clip of a passthrough session: every camera and the sound in step (tracks.js), behind
+  // the same interface as createClipPlayer, so the screens drive either.
+  function createTracksClipPlayer(container, media, options) {
+    options = options || {};
+    const refused = function (src) {
+      return fetch(src, { method: "HEAD", credentials: "same-origin" })
+        .then(function (response) {
+          if (response.status !== 409) return false;
+          if (options.onRefused) options.onRefused(media.messages.refused || "");
+          return true;
+        })
+        .catch(function () { return false; });
+    };
+    const tracks = new window.SealroomTracks.Player(container, media, { checkRefusal: refused });
+    const length = media.end - media.start;
+    const facade = {
+      get paused() { return !tracks.playing; },
+      get muted() { return tracks.sound ? tracks.sound.elements[0].muted : true; },
+      set muted(value) { tracks.setMuted(value); },
+      readyState: 4,
+    };
+    return {
+      ready: Promise.resolve(),
+      length: length,
+      video: facade,
+      tracks: tracks,
+      position: function () { return Math.min(Math.max(tracks.now() - media.start, 0), length); },
+      seek: function (position) { tracks.seekTo(media.start + position); },
+      play: function () { tracks.play(); return Promise.resolve(); },
+      pause: function () { tracks.pause(); },
+      destroy: function () { tracks.destroy(); container.remove(); },
+    };
+  }
+
   // A screen: {root, video, diagram, notice} elements. options.muted for the preview;
   // options.onChange(state) after each state is shown.
   function createScreen(parts, options) {
@@ -264,7 +298,14 @@
       shownKey = exhibit ? exhibit.key : null;
       if (!exhibit) return;
       parts.root.dataset.kind = exhibit.kind;
-      if (exhibit.kind === "clip") {
+      if (exhibit.kind === "clip" && exhibit.clip.tracks && window.SealroomTracks) {
+        const container = document.createElement("div");
+        container.className = "screen-tracks";
+        parts.video.after(container);
+        parts.root.dataset.tracks = "true";
+        player = createTracksClipPlayer(container, exhibit.clip);
+      } else if (exhibit.kind === "clip") {
+        parts.root.dataset.tracks = "false";
         player = createClipPlayer(parts.video, exhibit.clip);
         const mine = player;
         player.ready.then(function () { if (player === mine) sync(); });
@@ -330,7 +371,7 @@
     connect();
   }
 
-  window.SealroomClipPlayer = { create: createClipPlayer };
+  window.SealroomClipPlayer = { create: createClipPlayer, createTracks: createTracksClipPlayer };
   window.SealroomScreen = { create: createScreen, follow: follow };
 
   function bootAudience() {
@@ -355,6 +396,16 @@
     if (!video) return;
     const media = JSON.parse(document.getElementById("clip-data").textContent);
     const notice = document.getElementById("clip-refused");
+    if (media.tracks && window.SealroomTracks) {
+      const container = document.createElement("div");
+      container.id = "clip-tracks";
+      video.after(container);
+      video.hidden = true;
+      window.sealroomClip = createTracksClipPlayer(container, media, {
+        onRefused: function (message) { notice.textContent = message; notice.hidden = false; },
+      });
+      return;
+    }
     window.sealroomClip = createClipPlayer(video, media, {
       onRefused: function (message) {
         video.pause();

@@ -5,10 +5,26 @@
 // The console sends a segment only if it matches its seal; otherwise it answers 409. The
 // player then stops at that point of the timeline with a warning (#player-refused, in the
 // page's language) instead of playing on, and never asks for that segment again.
+// Bookmarks, markers, speed and frame step are review.js's.
 (function () {
   "use strict";
-  const video = document.getElementById("player");
   const data = JSON.parse(document.getElementById("player-data").textContent);
+  const tracks = document.getElementById("tracks");
+  if (tracks && data.tracks) {
+    // A passthrough session: every camera and the sound in step (tracks.js, loaded before
+    // this script), each segment served only if it matches its seal.
+    const refused = function (src) {
+      return fetch(src, { method: "HEAD", credentials: "same-origin" })
+        .then(function (response) { return response.status === 409; })
+        .catch(function () { return false; });
+    };
+    const start = function () {
+      window.sealroomPlayer = new window.SealroomTracks.Player(tracks, data, { checkRefusal: refused });
+    };
+    if (window.SealroomTracks) { start(); } else { window.addEventListener("load", start); }
+    return;
+  }
+  const video = document.getElementById("player");
   if (!video || !data.segments.length) return;
   const AHEAD_SECONDS = 12;   // buffer this much beyond the playhead
   const BEHIND_SECONDS = 30;  // and drop what is further behind, to bound memory
@@ -141,17 +157,4 @@
     });
     feed();
   });
-
-  document.querySelectorAll("a.seek").forEach(function (link) {
-    link.addEventListener("click", function (event) {
-      event.preventDefault();
-      video.currentTime = parseFloat(link.dataset.seconds);
-    });
-  });
-  const form = document.getElementById("bookmark-form");
-  if (form) {
-    form.addEventListener("submit", function () {
-      document.getElementById("bookmark-offset").value = Math.round(video.currentTime * 1000);
-    });
-  }
 })();

@@ -1,0 +1,29 @@
+"""What starting, controlling and watching a recording needs of a recorder, whichever mode
+records the room: ``SessionRecorder`` (composite) or ``PassthroughRecorder``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from evidence_store import Manifest
+from hardware import Image
+from recorder.status import RecorderStatus, SealTiming
+
+
+class RoomRecorder(Protocol):
+    def start(self) -> None: ...
+    def pause(self, reason: str) -> None: ...
+    def resume(self, reason: str) -> None: ...
+    def stop(self, reason: str) -> Manifest: ...
+    def close(self) -> None: ...
+    def status(self) -> RecorderStatus: ...
+    def seal_timings(self) -> tuple[SealTiming, ...]: ...
+    def latest_frame(self) -> Image | None: ...
+    def wait_until(
+        self,
+        media_seconds: float,
+        *,
+        progress: Callable[[float], None] | None = None,
+        timeout: float | None = None,
+    ) -> RecorderStatus: ...

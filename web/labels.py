@@ -1,0 +1,194 @@
+"""Words for what the console shows but does not write itself: custody actions, and the
+errors that other packages raise in English (accounts, the room's recorder).
+
+The codes and the English messages stay as they are in the custody log and on the command
+line; a person in the console reads them in the console's language. A message that matches
+no pattern is shown as it is, after a translated "Error:" (better English than nothing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+ACTION_LABELS: dict[str, LazyString] = {
+    "access_denied": _l("access denied"),
+    "account_change_approved": _l("account change approved"),
+    "account_change_requested": _l("account change requested"),
+    "alarm": _l("alarm"),
+    "audience_opened": _l("court screen opened"),
+    "bookmark_added": _l("bookmark added"),
+    "bookmark_removed": _l("bookmark removed"),
+    "clip_created": _l("clip defined"),
+    "custody_viewed": _l("custody log viewed"),
+    "diagram_display": _l("diagram shown"),
+    "diagram_download": _l("diagram downloaded"),
+    "diagram_upload": _l("diagram uploaded"),
+    "diagram_upload_refused": _l("diagram upload refused"),
+    "diagram_view": _l("diagram viewed"),
+    "export": _l("exported"),
+    "export_download": _l("export downloaded"),
+    "export_download_refused": _l("export download refused"),
+    "export_refused": _l("export refused"),
+    "export_requested": _l("export requested"),
+    "hearing_created": _l("hearing created"),
+    "hearing_exhibit_added": _l("exhibit added to a hearing"),
+    "hearing_exhibit_moved": _l("exhibit moved"),
+    "hearing_exhibit_removed": _l("exhibit removed from a hearing"),
+    "legal_hold_set": _l("legal hold set"),
+    "list_alarms": _l("alarms listed"),
+    "list_clips": _l("clips listed"),
+    "list_diagrams": _l("diagrams listed"),
+    "list_exports": _l("exports listed"),
+    "list_hearings": _l("hearings listed"),
+    "list_sessions": _l("sessions listed"),
+    "login": _l("logged in"),
+    "login_failed": _l("login failed"),
+    "login_throttled": _l("login slowed down"),
+    "logout": _l("logged out"),
+    "logout_everywhere": _l("logged out everywhere"),
+    "password_changed": _l("password changed"),
+    "password_reset": _l("password reset"),
+    "playback": _l("played"),
+    "playback_refused": _l("playback refused"),
+    "present_refused": _l("presenting refused"),
+    "present_withdraw": _l("withdrawn from the court screen"),
+    "presenter_opened": _l("presenter opened"),
+    "record_recovered": _l("recording recovered"),
+    "record_sealed": _l("recording sealed"),
+    "record_started": _l("recording started"),
+    "release": _l("released from the spool"),
+    "room_created": _l("room created"),
+    "scrub": _l("scheduled check"),
+    "seal_sheet_printed": _l("seal sheet printed"),
+    "session_started": _l("session started"),
+    "session_paused": _l("session paused"),
+    "session_resumed": _l("session resumed"),
+    "session_stopped": _l("session stopped"),
+    "show": _l("shown in court"),
+    "time_stamped": _l("time-stamped"),
+    "unit_created": _l("unit created"),
+    "upload": _l("uploaded"),
+    "user_created": _l("user created"),
+    "user_disabled": _l("user disabled"),
+    "user_enabled": _l("user enabled"),
+    "user_role_changed": _l("role changed"),
+    "user_unit_changed": _l("unit changed"),
+    "user_unlocked": _l("user unlocked"),
+    "verify": _l("verified"),
+    "view": _l("viewed"),
+    "view_hearing": _l("hearing viewed"),
+}
+
+
+# The names of a custody event's details that people meet most; others show as their code.
+DETAIL_LABELS: dict[str, LazyString] = {
+    "bytes": _l("bytes"),
+    "clip_id": _l("clip"),
+    "filters": _l("filters"),
+    "format": _l("format"),
+    "found_by": _l("found by"),
+    "hearing_id": _l("hearing"),
+    "index": _l("segment number"),
+    "intact": _l("intact"),
+    "kind": _l("kind"),
+    "location": _l("where"),
+    "login_id": _l("login number"),
+    "note": _l("note"),
+    "offset_ms": _l("moment (ms)"),
+    "page": _l("page"),
+    "reason": _l("reason"),
+    "reprint": _l("reprint"),
+    "request_id": _l("request"),
+    "result": _l("result"),
+    "room": _l("room"),
+    "rows": _l("rows"),
+    "segment": _l("segment"),
+    "shared": _l("shared"),
+    "shown": _l("shown"),
+}
+
+
+def detail_label(key: str) -> str:
+    label = DETAIL_LABELS.get(key)
+    return key if label is None else str(label)
+
+
+def action_label(code: str) -> str:
+    label = ACTION_LABELS.get(code)
+    return code if label is None else str(label)
+
+
+# (pattern, translation): the pattern's named groups fill the translation's placeholders.
+_MESSAGES: list[tuple[re.Pattern[str], Callable[..., str]]] = [
+    (re.compile(r"unknown unit '(?P<unit>[^']*)'"), lambda **v: _("Unknown unit %(unit)s.", **v)),
+    (re.compile(r"no user '(?P<user>[^']*)'"), lambda **v: _("No user %(user)s.", **v)),
+    (
+        re.compile(r"unit '(?P<unit>[^']*)' exists already"),
+        lambda **v: _("Unit %(unit)s exists already.", **v),
+    ),
+    (
+        re.compile(r"user '(?P<user>[^']*)' exists already"),
+        lambda **v: _("User %(user)s exists already.", **v),
+    ),
+    (
+        re.compile(r"a unit code is 1-64 lowercase letters.*"),
+        lambda: _("A unit code is 1-64 lowercase letters, digits, '.', '_' or '-'."),
+    ),
+    (
+        re.compile(r"a username is 2-64 lowercase letters.*"),
+        lambda: _("A username is 2-64 lowercase letters, digits, '.', '_' or '-'."),
+    ),
+    (re.compile(r"the current password is not right"), lambda: _("The current password is wrong.")),
+    (
+        re.compile(r"the new password must differ from the current one"),
+        lambda: _("The new password must differ from the current one."),
+    ),
+    (
+        re.compile(
+            r"the last active administrator (cannot be disabled|must stay an administrator)"
+        ),
+        lambda: _("The last active administrator must stay an active administrator."),
+    ),
+    (
+        re.compile(r"(?P<user>\S+) is (disabled|enabled|in \S+|\S+) already"),
+        lambda **v: _("No change: %(user)s is so already.", **v),
+    ),
+    (
+        re.compile(r"(?P<user>\S+) is a directory account.*"),
+        lambda **v: _("%(user)s is a directory account: change it in the directory.", **v),
+    ),
+    (
+        re.compile(r"cannot start: session (?P<session>\S+) is being recorded"),
+        lambda **v: _("Cannot start: session %(session)s is being recorded.", **v),
+    ),
+    (
+        re.compile(r"cannot start: room (?P<room>.+) is not held"),
+        lambda **v: _("Cannot start: room %(room)s is held by another recorder.", **v),
+    ),
+    (
+        re.compile(r"cannot (?P<action>pause|resume|stop): the room is not recording"),
+        lambda **v: _("Nothing to do: the room is not recording."),
+    ),
+    (
+        re.compile(r"cannot (pause|resume): the recorder is (?P<state>\S+)"),
+        lambda **v: _("Not possible now: the recorder is %(state)s.", **v),
+    ),
+    (
+        re.compile(r"no picture.*"),
+        lambda: _("No picture: the room is not recording, or its first frame is still to come."),
+    ),
+]
+
+
+def spoken(message: str) -> str:
+    """An English error from another package, in the console's language."""
+    text = message.strip()
+    for pattern, translate in _MESSAGES:
+        if match := pattern.fullmatch(text):
+            return str(translate(**match.groupdict()))
+    return str(_("Error: %(message)s", message=text))

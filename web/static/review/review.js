@@ -1,0 +1,240 @@
+// The review page keeps your place: bookmarks and "verify now" are sent in the background
+// (fetch, with the page's CSRF token), so the player never returns to 0:00 and the page
+// never jumps. A bookmark's moment is the player's time when "Mark" was clicked, or when
+// the note was first typed; it is shown on the marker timeline, and a click on a marker or
+// a bookmark seeks there. Speed 0.5-2x, frame step, and keyboard shortcuts.
+//
+// It drives whichever player the page has: the single <video> (player.js) or the
+// multi-track player (window.sealroomPlayer, from tracks.js) through the same few calls.
+(function () {
+  "use strict";
+  const controls = document.getElementById("player-controls");
+  if (!controls) return;
+  const fps = Number(controls.dataset.fps) || 25;
+  const markers = document.getElementById("markers");
+  const duration = Number(markers && markers.dataset.duration) || 0;
+
+  function media() {
+    const tracks = window.sealroomPlayer;
+    if (tracks) {
+      return {
+        time: function () { return tracks.now(); },
+        seek: function (t) { tracks.seekTo(t); },
+        playing: function () { return tracks.playing === true; },
+        play: function () { tracks.play(); },
+        pause: function () { tracks.pause(); },
+        rate: null,  // the tracks keep their own clock at 1x
+      };
+    }
+    const video = document.getElementById("player");
+    return {
+      time: function () { return video ? video.currentTime : 0; },
+      seek: function (t) { if (video) video.currentTime = t; },
+      playing: function () { return video && !video.paused; },
+      play: function () { if (video) video.play(); },
+      pause: function () { if (video) video.pause(); },
+      rate: function (r) { if (video) video.playbackRate = r; },
+    };
+  }
+
+  function clock(seconds) {
+    const ms = Math.max(0, Math.round(seconds * 1000));
+    const whole = Math.floor(ms / 1000);
+    const h = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60), s = whole % 60;
+    return h + ":" + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0") + "." +
+      String(ms % 1000).padStart(3, "0");
+  }
+
+  // -- position, speed, frame step ----------------------------------------------------------
+  const position = document.getElementById("position");
+  setInterval(function () { if (position) position.textContent = clock(media().time()); }, 200);
+
+  const speed = document.getElementById("speed");
+  const speeds = Array.from(speed ? speed.options : []).map(function (o) { return Number(o.value); });
+  function setSpeed(value) {
+    const player = media();
+    if (!speed || !player.rate) return;
+    speed.value = String(value);
+    player.rate(value);
+  }
+  if (speed) {
+    if (!media().rate && window.sealroomPlayer) speed.disabled = true;
+    speed.addEventListener("change", function () { setSpeed(Number(speed.value)); });
+  }
+  function stepSpeed(direction) {
+    if (!speed) return;
+    const at = speeds.indexOf(Number(speed.value));
+    const next = speeds[Math.min(speeds.length - 1, Math.max(0, at + direction))];
+    setSpeed(next);
+  }
+  function stepFrame(direction) {
+    const player = media();
+    player.pause();
+    player.seek(Math.max(0, player.time() + direction / fps));
+  }
+  document.getElementById("frame-back").addEventListener("click", function () { stepFrame(-1); });
+  document.getElementById("frame-forward").addEventListener("click", function () { stepFrame(1); });
+
+  // -- bookmarks ------------------------------------------------------------------------------
+  const form = document.getElementById("bookmark-form");
+  const list = document.getElementById("bookmark-list");
+  const offset = document.getElementById("bookmark-offset");
+  const at = document.getElementById("bookmark-at");
+  const note = document.getElementById("bookmark-note");
+  const error = document.getElementById("bookmark-error");
+  let marked = false;  // the moment is taken once per bookmark, at the first click or key
+
+  function mark() {
+    const seconds = media().time();
+    offset.value = String(Math.round(seconds * 1000));
+    at.textContent = clock(seconds);
+    marked = true;
+  }
+  function seekLink(link) {
+    link.addEventListener("click", function (event) {
+      event.preventDefault();
+      media().seek(parseFloat(link.dataset.seconds));
+    });
+  }
+  function addMarker(seconds, text) {
+    if (!markers || !duration) return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "marker";
+    button.style.left = Math.min(100, (seconds / duration) * 100) + "%";
+    button.title = clock(seconds) + " " + text;
+    button.dataset.seconds = String(seconds);
+    button.addEventListener("click", function () { media().seek(seconds); });
+    markers.appendChild(button);
+  }
+  function deleteInBackground(deleteForm) {
+    deleteForm.addEventListener("submit", function (event) {
+      event.preventDefault();
+      send(deleteForm).then(function (answer) {
+        if (!answer.ok) return;
+        const item = deleteForm.closest("li");
+        const seconds = item.querySelector("a.seek").dataset.seconds;
+        item.remove();
+        markers.querySelectorAll(".marker").forEach(function (m) {
+          if (m.dataset.seconds === seconds) m.remove();
+        });
+        document.getElementById("no-bookmarks").hidden = list.children.length > 0;
+      });
+    });
+  }
+  function send(sending) {
+    return fetch(sending.action, {
+      method: "POST",
+      body: new FormData(sending),
+      credentials: "same-origin",
+      headers: { "Accept": "application/json" },
+    }).then(function (response) {
+      return response.json().then(
+        function (body) { return { ok: response.ok, body: body }; },
+        function () { return { ok: false, body: { error: response.status + " " + response.statusText } }; }
+      );
+    });
+  }
+
+  list.querySelectorAll("a.seek").forEach(function (link) {
+    seekLink(link);
+    addMarker(parseFloat(link.dataset.seconds), link.dataset.note || "");
+  });
+  list.querySelectorAll("form.bookmark-delete").forEach(deleteInBackground);
+  document.getElementById("bookmark-mark").addEventListener("click", function () {
+    mark();
+    note.focus();
+  });
+  note.addEventListener("keydown", function () { if (!marked) mark(); });
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!marked) mark();
+    error.hidden = true;
+    send(form).then(function (answer) {
+      if (!answer.ok) {
+        error.textContent = answer.body.error || "";
+        error.hidden = false;
+        return;
+      }
+      const b = answer.body;
+      const item = document.createElement("li");
+      item.dataset.id = String(b.id);
+      const link = document.createElement("a");
+      link.href = "#";
+      link.className = "seek";
+      link.dataset.seconds = String(b.seconds);
+      link.textContent = b.time;
+      seekLink(link);
+      item.append(link, " " + b.note + " ");
+      if (!b.shared) {
+        const badge = document.createElement("span");
+        badge.className = "badge";
+        badge.textContent = form.dataset.onlyMe;
+        item.append(badge, " ");
+      }
+      const remove = document.createElement("form");
+      remove.method = "post";
+      remove.action = b.delete_url;
+      remove.className = "inline bookmark-delete";
+      const token = form.querySelector("input[name=csrf_token]").cloneNode();
+      const button = document.createElement("button");
+      button.type = "submit";
+      button.className = "link";
+      button.textContent = form.dataset.remove;
+      remove.append(token, button);
+      deleteInBackground(remove);
+      item.append(remove);
+      const later = Array.from(list.children).find(function (li) {
+        return parseFloat(li.querySelector("a.seek").dataset.seconds) > b.seconds;
+      });
+      list.insertBefore(item, later || null);
+      addMarker(b.seconds, b.note);
+      document.getElementById("no-bookmarks").hidden = true;
+      note.value = "";
+      marked = false;
+    });
+  });
+
+  // -- verify now, in the background ----------------------------------------------------------
+  const verifyForm = document.getElementById("verify-form");
+  const progress = document.getElementById("verify-progress");
+  const live = document.getElementById("verify-live");
+  verifyForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    const button = document.getElementById("verify-now");
+    button.disabled = true;
+    progress.hidden = false;  // indeterminate: the whole session is hashed on the server
+    send(verifyForm).then(function (answer) {
+      const b = answer.body;
+      live.className = b.intact ? "ok" : "bad";
+      live.textContent = answer.ok ? b.label + " — " + b.text : (b.error || "");
+      live.hidden = false;
+      const shown = document.getElementById("shown-state");
+      if (answer.ok && shown) {
+        shown.textContent = b.shown_state;
+        shown.className = b.intact ? "" : "bad";
+      }
+    }).finally(function () {
+      button.disabled = false;
+      progress.hidden = true;
+    });
+  });
+
+  // -- keyboard -------------------------------------------------------------------------------
+  document.addEventListener("keydown", function (event) {
+    const target = event.target;
+    if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" ||
+        target.tagName === "SELECT" || target.isContentEditable)) return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const player = media();
+    switch (event.key) {
+      case " ": event.preventDefault(); if (player.playing()) { player.pause(); } else { player.play(); } break;
+      case ",": stepFrame(-1); break;
+      case ".": stepFrame(1); break;
+      case "[": stepSpeed(-1); break;
+      case "]": stepSpeed(1); break;
+      case "b": case "B": event.preventDefault(); mark(); note.focus(); break;
+      default: return;
+    }
+  });
+})();
