@@ -37,6 +37,7 @@ from evidence_store.errors import (
     UsageError,
     VerificationError,
 )
+from evidence_store.failpoints import failpoint
 from evidence_store.layout import check_session_id
 from evidence_store.model import (
     DeviceStats,
@@ -72,6 +73,8 @@ from evidence_store.receipts import (
 )
 from evidence_store.sealed_segments import SealedSegments
 from evidence_store.session import (
+    INFLIGHT_BOOKKEEPING,
+    RECOVERY_NOTES,
     HeadHook,
     SessionBusyError,
     SessionStateError,
@@ -106,8 +109,10 @@ from evidence_store.verify import verify_session
 
 __all__ = [
     "CHUNK",
+    "INFLIGHT_BOOKKEEPING",
     "PRIVATE",
     "READ_ONLY",
+    "RECOVERY_NOTES",
     "BrowsableStore",
     "ClipProof",
     "ClipSegment",
@@ -160,6 +165,7 @@ __all__ = [
     "check_witness_view",
     "clip_proof",
     "control_character",
+    "failpoint",
     "fan_out",
     "first_error",
     "format_utc",

@@ -29,6 +29,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from evidence_store.failpoints import failpoint
+
 READ_ONLY = stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH  # 0444 less the umask: sealed
 PRIVATE = stat.S_IRUSR | stat.S_IWUSR  # 0600: keys, secrets and a service's own state
 TEMPORARY_NAME = re.compile(r"^\..+\.\d+\.tmp$")
@@ -107,6 +109,7 @@ def publish_once(source: Path, path: Path, *, mode: int) -> None:
     except FileExistsError:
         raise NameTaken(f"{path} already exists; it is never replaced") from None
     fsync_directory(path.parent)
+    failpoint("publish_once:linked")  # both names hold the file until the next line
     source.unlink()
     fsync_directory(source.parent)
 

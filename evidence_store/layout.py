@@ -80,3 +80,25 @@ def segment_path(index: int, track: str | None = None) -> str:
 def receipt_name(seq: int) -> str:
     """The witness's receipt for link ``seq``."""
     return f"witness/{seq:06d}.json"
+
+
+def shown_name(name: str) -> str:
+    """A file name as every message prints it: control characters (a line break that would
+    make one name read as two) and the backslash escaped, as the hand procedure escapes them."""
+    special = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    return "".join(
+        special.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
+        for c in name
+    )
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def first_control_name(relative: str) -> str | None:
+    """The path up to its first part whose name holds a control character, if any."""
+    parts = relative.split("/")
+    for end, part in enumerate(parts, 1):
+        if CONTROL.search(part):
+            return "/".join(parts[:end])
+    return None

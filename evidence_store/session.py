@@ -10,12 +10,17 @@ and never stops the session. The time-stamp authority's stamps leave the same wa
 (``evidence_store.timestamping``).
 
 Every time the writer puts into a link comes from ``clock``, the device's clock.
+
+A stop asked for is written to the session's in-flight directory (``request_stop``) before
+the recorder starts finishing its last segment, so that a kill while stopping keeps the
+operator's reason: recovery ends the session with it.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -28,12 +33,14 @@ from typing import Literal
 from evidence_store import layout
 from evidence_store.canonical import canonical_json
 from evidence_store.chain import ChainState, checksums_text, link_digest, manifest_bytes
+from evidence_store.durable import PRIVATE, replace_atomically
 from evidence_store.errors import (
     SealroomError,
     SigningError,
     TamperedError,
     UnknownSessionError,
 )
+from evidence_store.failpoints import failpoint
 from evidence_store.model import (
     DeviceStats,
     Event,
@@ -50,6 +57,10 @@ from evidence_store.store import FilesystemStore, sha256_file
 from evidence_store.timefmt import format_utc, utc_now
 
 WRITER_LOCK = ".writer.lock"
+STOP_REQUEST = "stop-request.json"  # in the session's in-flight directory
+RECOVERY_NOTES = "recovery.json"  # what a recovery did, in the session's in-flight directory
+# What a session's in-flight directory holds that is bookkeeping, never media.
+INFLIGHT_BOOKKEEPING = frozenset({WRITER_LOCK, STOP_REQUEST, RECOVERY_NOTES})
 log = logging.getLogger("sealroom.evidence")
 
 
@@ -371,9 +382,31 @@ class SessionWriter:
         Refused (SessionStateError) once the session has ended."""
         self._event(Event(type=EventType.CLOCK_SKEW, reason=reason))
 
+    def request_stop(self, reason: str) -> None:
+        """Put the stop's reason on disk, flushed, before the stop is carried out: a kill
+        while the last segment is finished then keeps it (see ``stop_requested``). A note
+        that cannot be written (a full disk) never holds the stop up."""
+        document = {"reason": reason, "requested_at": format_utc(self.clock())}
+        try:
+            path = self.store.inflight_dir(self.prefix) / STOP_REQUEST
+            replace_atomically(path, canonical_json(document), mode=PRIVATE)
+        except OSError as exc:
+            log.error("session %s: the stop's reason could not be noted: %s", self.session_id, exc)
+        failpoint("stop:requested")
+
+    def stop_requested(self) -> tuple[str, str] | None:
+        """(reason, when) of a stop asked for and written down, if there is one."""
+        path = self.store.root / self.store.INFLIGHT / self.prefix.rstrip("/") / STOP_REQUEST
+        try:
+            document = json.loads(path.read_bytes())
+            return str(document["reason"]), str(document["requested_at"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
     def stop(self, reason: str) -> Manifest:
         """End the session with ``stopped`` and seal it."""
         self._event(Event(type=EventType.STOPPED, reason=reason))
+        failpoint("writer:ended")
         return self.seal()
 
     def interrupt(self, reason: str, *, ended_at: str | None = None) -> Manifest:
@@ -389,6 +422,7 @@ class SessionWriter:
             self._append_event(
                 Event(type=EventType.INTERRUPTED, reason=reason, ended_at=cut_off), time=now
             )
+        failpoint("writer:ended")
         return self.seal()
 
     def seal(self) -> Manifest:
@@ -405,6 +439,7 @@ class SessionWriter:
                 self.store.path(leftover).unlink(missing_ok=True)
             checksums = checksums_text(self._digests)
             self._put_signed(layout.CHECKSUMS, layout.CHECKSUMS_SIG, checksums)
+            failpoint("seal:checksums")
             manifest = self.chain.manifest(
                 head_signature=self._last_signature,
                 checksums_sha256=hashlib.sha256(checksums).hexdigest(),
@@ -419,6 +454,7 @@ class SessionWriter:
         key = self.prefix + name
         if not self.store.exists(key):
             self.store.put_bytes(key, body)
+            failpoint(f"seal:{name}")
         elif self.store.read_bytes(key) != body:
             raise TamperedError("differs from what the chain implies", location=name)
         if self.store.exists(self.prefix + sig_name):

@@ -287,6 +287,32 @@ class TimestampingSettings(BaseModel):
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
 
+class OperationsSettings(BaseModel):
+    """Running an installation: metrics, scrubbing, and what ``sealroom doctor`` checks."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="where --metrics-port listens; the metrics name rooms and cases' "
+        "volumes, so keep them on loopback or behind the scraper's network",
+    )
+    scrub_bytes_per_second: int = Field(
+        default=32 * 1024 * 1024,
+        gt=0,
+        description="how fast scrubbing reads stored evidence (it shares the disk and link "
+        "with recording and uploading)",
+    )
+    scrub_interval_hours: float = Field(
+        default=24.0, gt=0, le=24 * 365, description="a scrub pass starts this long after the last"
+    )
+    filer_ports: list[int] = Field(
+        default_factory=lambda: [8888, 18888],
+        description="SeaweedFS filer ports that must not be reachable on the object store's "
+        "host (the filer bypasses Object Lock); `sealroom doctor` checks them",
+    )
+
+
 class EvidenceSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -344,6 +370,7 @@ class EvidenceSettings(BaseModel):
         description="let the data directory's group read it (directories 0750, files 0640 or "
         "0440); default: its owner only (0700, 0600 or 0400)",
     )
+    operations: OperationsSettings = Field(default_factory=OperationsSettings)
 
     def with_shared_database(self, url: str | None) -> EvidenceSettings:
         """These settings with the shared database (``[database]``) for custody and the

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import io
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -58,6 +59,39 @@ class BrowsableStore(EvidenceReader, Protocol):
 def unfinished_writes(reader: EvidenceReader, prefix: str) -> list[str]:
     """A store's temporaries under ``prefix`` (only a filesystem store has any)."""
     return reader.unfinished_writes(prefix) if isinstance(reader, FilesystemStore) else []
+
+
+def irregular_entries(reader: EvidenceReader, prefix: str) -> list[tuple[str, str]]:
+    """What under ``prefix`` is neither a regular file nor a directory, as (key, what it is):
+    only a folder on disk can hold one (a bucket holds objects only)."""
+    if isinstance(reader, FilesystemStore):
+        return _irregular(reader.root / check_key(prefix.rstrip("/")), reader.root, "")
+    if isinstance(reader, SessionFolder) and reader.prefix.startswith(prefix):
+        return _irregular(reader.folder, reader.folder, reader.prefix)
+    return []
+
+
+def _irregular(base: Path, root: Path, key_prefix: str) -> list[tuple[str, str]]:
+    # lstat, never stat: a symbolic link is reported as what it is, and never followed (out
+    # of the session, or to a file that would pass for a sealed one).
+    found = []
+    for directory, subdirectories, files in os.walk(base):
+        for name in subdirectories + files:
+            path = Path(directory, name)
+            mode = path.lstat().st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                found.append((key_prefix + path.relative_to(root).as_posix(), _kind(mode)))
+    return sorted(found)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a device"
 
 
 def check_key(key: str) -> str:

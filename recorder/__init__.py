@@ -11,6 +11,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from recorder.doctor import recorder_checks
     from recorder.errors import RecorderError, RecorderStateError
     from recorder.media import EncodedSegment, SegmentEncoder
     from recorder.session_recorder import SessionRecorder
@@ -27,6 +28,7 @@ _EXPORTS = {
     "SegmentEncoder": "recorder.media",
     "SessionRecorder": "recorder.session_recorder",
     "media_info": "recorder.settings",
+    "recorder_checks": "recorder.doctor",
 }
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "SegmentEncoder",
     "SessionRecorder",
     "media_info",
+    "recorder_checks",
 ]
 
 

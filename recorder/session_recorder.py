@@ -78,6 +78,8 @@ class SessionRecorder:
     failure the session is not sealed: the caller owns ``writer`` and decides (typically
     ``writer.interrupt``). All methods are thread-safe.
 
+    ``on_seal`` hears of each segment's seal timing as it is sealed (for metrics).
+
     ``guard`` is asked before each new segment; a reason from it (e.g. the disk is nearly
     full) makes the recorder stop and seal the session itself, and ``status().alarm`` says
     why. A full disk mid-segment does the same: the segment in flight is abandoned, the
@@ -95,6 +97,7 @@ class SessionRecorder:
         guard: Callable[[], str | None] | None = None,
         picture: Picture | None = None,
         clock: Clock = MONOTONIC,
+        on_seal: Callable[[SealTiming], None] | None = None,
     ) -> None:
         # One camera alone is accepted too: a room without a second camera.
         self.cameras: tuple[Camera, ...] = (
@@ -108,7 +111,9 @@ class SessionRecorder:
         self._guard = guard
         self._guarded_at = -1  # the sealed-segment count at the last guard check
         self._api_lock = threading.Lock()  # one control request at a time
-        self._board = StatusBoard(fps=settings.fps, sample_rate=settings.sample_rate)
+        self._board = StatusBoard(
+            fps=settings.fps, sample_rate=settings.sample_rate, on_seal=on_seal
+        )
         self._commands: queue.Queue[_Command] = queue.Queue()
         self._closing = threading.Event()
         compositor = Compositor(
@@ -177,8 +182,11 @@ class SessionRecorder:
 
     def stop(self, reason: str) -> Manifest:
         """Seal the segment in progress, stop the session with ``reason`` and return its
-        sealed manifest. The devices are released, even when this raises."""
+        sealed manifest. The devices are released, even when this raises. The reason is on
+        disk before anything else is done, so a kill while stopping keeps it."""
         try:
+            if self._board.state not in ENDED:
+                self.writer.request_stop(reason)
             manifest = self._command("stop", reason)
         finally:
             self.close()

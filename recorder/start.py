@@ -51,6 +51,7 @@ from recorder.room import (
 from recorder.room_recorder import RoomRecorder
 from recorder.session_recorder import SessionRecorder
 from recorder.settings import RecorderSettings, media_info
+from recorder.status import SealTiming
 from recorder.trusted_time import TrustedTime
 
 DeviceFactory = Callable[[RecorderSettings], RoomDevices]
@@ -126,6 +127,7 @@ class RecordingStarter:
         self._profile = profile
         self._devices = devices or device_factory(profile, synthetic=synthetic)
         self._lock: RoomLock | None = None
+        self.on_seal: Callable[[SealTiming], None] | None = None  # given to each recorder
         self.witness = WitnessLink.open(data, on_event=self._witness_event)
         self.seal_checks = seal_checks_for(
             data, self.store, None if self.witness is None else self.witness.client
@@ -253,6 +255,7 @@ class RecordingStarter:
             writer,
             guard=self.guard,
             picture=room_picture(self._profile, metadata),
+            on_seal=self.on_seal,
         )
 
     def _end_unstarted(self, writer: SessionWriter, reason: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -15,6 +16,7 @@ from evidence_store import SealLatency
 from recorder.errors import RecorderError, RecorderStateError
 from recorder.health import DeviceHealth
 
+log = logging.getLogger("sealroom.recorder")
 SEAL_HISTORY = 100_000  # segments whose seal timing is kept (more than 2 days of 2 s segments)
 
 
@@ -69,8 +71,15 @@ class SealTiming:
 class StatusBoard:
     """The recorder's live counters. Every change wakes ``wait``-ers (progress, wait_until)."""
 
-    def __init__(self, *, fps: int, sample_rate: int) -> None:
+    def __init__(
+        self,
+        *,
+        fps: int,
+        sample_rate: int,
+        on_seal: Callable[[SealTiming], None] | None = None,
+    ) -> None:
         self._fps = fps
+        self._on_seal = on_seal  # hears of every seal (metrics); must not block
         self._sample_rate = sample_rate
         self._changed = threading.Condition()
         self._state = RecorderState.READY
@@ -144,6 +153,11 @@ class StatusBoard:
                 self._worst_wait = timing
             self._segments_sealed += 1
             self._changed.notify_all()
+        if self._on_seal is not None:
+            try:
+                self._on_seal(timing)
+            except Exception:  # a listener never holds up the recording
+                log.exception("a seal listener failed")
 
     def seal_timings(self) -> tuple[SealTiming, ...]:
         with self._changed:

@@ -75,6 +75,10 @@ class TrustedTime:
         self._open: dict[str, SessionWriter] = {}  # sessions still written: where marks go
         self._lock = threading.Lock()
         self._running = False
+        # The newest token's verdict on the device's clock (metrics): how far outside what
+        # the tolerance allows (0: the clocks agree), and how many tokens disagreed.
+        self.last_skew_seconds = 0.0
+        self.skew_alarms = 0
 
     @classmethod
     def configured(
@@ -141,6 +145,8 @@ class TrustedTime:
             role=self.role,
             tolerance=self.tolerance_seconds,
         )
+        self.last_skew_seconds = record.skew_seconds(self.tolerance_seconds) or 0.0
+        self.skew_alarms += reason is not None
         if reason is None or record.session_id is None:
             return
         with self._lock:

@@ -10,15 +10,17 @@ from pathlib import Path
 
 import click
 
+from evidence_store.cli import BACKUP_DATABASES, CONFIG_PATH, DOCTOR_CHECKS, run_commands
 from evidence_store.cli import COMMANDS as EVIDENCE_COMMANDS
 from evidence_store.cli import SETTINGS_KEY as EVIDENCE_SETTINGS
-from evidence_store.cli import run_commands
+from recorder import recorder_checks
 from recorder.cli import COMMANDS as RECORDER_COMMANDS
 from recorder.cli import ROOMS_KEY
 from recorder.cli import SETTINGS_KEY as RECORDER_SETTINGS
 from sealroom.config import load_config
 from web import COMMANDS as CONSOLE_COMMANDS
 from web import SETTINGS_KEY as CONSOLE_SETTINGS
+from web import console_checks
 from witness import COMMANDS as WITNESS_COMMANDS
 from witness import DATABASE_KEY as WITNESS_DATABASE
 from witness import SETTINGS_KEY as WITNESS_SETTINGS
@@ -43,6 +45,14 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     ctx.meta[CONSOLE_SETTINGS] = loaded.console
     ctx.meta[WITNESS_SETTINGS] = loaded.witness
     ctx.meta[WITNESS_DATABASE] = loaded.database
+    ctx.meta[CONFIG_PATH] = config
+    # What only the console's settings name: its database, when it is not the default.
+    ctx.meta[BACKUP_DATABASES] = {"console": loaded.console.database_url}
+    # `sealroom doctor` checks what each package knows to check, with its own settings.
+    ctx.meta[DOCTOR_CHECKS] = [
+        *recorder_checks(loaded.recorder),
+        *console_checks(loaded.console),
+    ]
 
 
 for command in [*RECORDER_COMMANDS, *EVIDENCE_COMMANDS, *CONSOLE_COMMANDS, *WITNESS_COMMANDS]:

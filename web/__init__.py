@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from web.app import create_app
     from web.cli import COMMANDS
+    from web.doctor import console_checks
     from web.settings import SETTINGS_KEY, ConsoleSettings
 
 _EXPORTS = {
     "COMMANDS": "web.cli",
     "ConsoleSettings": "web.settings",
+    "console_checks": "web.doctor",
     "create_app": "web.app",
     "SETTINGS_KEY": "web.settings",
 }
 
-__all__ = ["COMMANDS", "SETTINGS_KEY", "ConsoleSettings", "create_app"]
+__all__ = ["COMMANDS", "SETTINGS_KEY", "ConsoleSettings", "console_checks", "create_app"]
 
 
 def __getattr__(name: str) -> Any:

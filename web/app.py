@@ -26,6 +26,7 @@ from web.auth import sessions as login_sessions
 from web.display import init_display
 from web.extensions import babel, csrf, db, limiter, login_manager
 from web.jobs import JobRunner, Schedule
+from web.metrics import init_metrics
 from web.models import User
 from web.recorders import room_key
 from web.schema import upgrade_database
@@ -67,6 +68,7 @@ def create_app(
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         SEALROOM_SETTINGS=settings,
     )
+    init_metrics(app)  # first: its clock starts before any other hook runs
     if settings.proxy_hops:  # behind nginx: the client's address, not the proxy's
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

@@ -32,9 +32,11 @@ def record(
     actor: str | None = None,
     role: str | None = None,
     denial: bool = False,
-) -> CustodyEntry:
-    """Append a custody event attributed to the current user and request. A ``denial`` (a
-    refused access) is filed under the actor's unit, not the unit of what they tried."""
+) -> CustodyEntry | None:
+    """Append a custody event attributed to the current user and request (None: the custody
+    database is damaged and the event was journaled, see ``evidence_store.custody``). A
+    ``denial`` (a refused access) is filed under the actor's unit, not the unit of what they
+    tried."""
     from web.visibility import filed_under  # visibility records its denials through here
 
     user_known = has_request_context() and current_user.is_authenticated

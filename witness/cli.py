@@ -35,10 +35,12 @@ from evidence_store import (
     trusted_key,
 )
 from evidence_store.cli import data_dir_from, emit_json, json_option
+from evidence_store.metrics import MetricsServer, metrics_options, serve_metrics
 from evidence_store.timestamping import tsa_config
 from evidence_store.witnessing import WitnessClient, WitnessUnavailable, witness_url
 from witness.api import create_app
 from witness.identity import PUBLIC_FILE, WitnessIdentity
+from witness.metrics import WitnessCollector
 from witness.service import Witness
 from witness.settings import (
     DATABASE_KEY,
@@ -92,14 +94,23 @@ def witness_group() -> None:
     default=None,
     help="The witness's data directory (default: $SEALROOM_WITNESS_DATA_DIR, ./witness-data).",
 )
+@metrics_options
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path | None) -> None:
+def serve(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    metrics_port: int | None,
+    metrics_host: str | None,
+) -> None:
     """Run the witness until SIGTERM or Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings, database = _settings(ctx)
     root = witness_data_dir(data_dir, settings)
     witness = open_witness(settings, database, root)
-    tsa = tsa_config(data_dir_from(ctx, None).settings)  # $SEALROOM_TSA_URL/_CA, [evidence]
+    evidence = data_dir_from(ctx, None).settings
+    tsa = tsa_config(evidence)  # $SEALROOM_TSA_URL/_CA, [evidence]
     stamper = _stamper(
         witness, settings, stamp=tsa.client().stamp if tsa is not None and tsa.stamping else None
     )
@@ -111,7 +122,11 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path
     )
     previous = {sig: signal.signal(sig, _shut_down) for sig in (signal.SIGTERM, signal.SIGINT)}
     server: Any = None
+    metrics: MetricsServer | None = None
     try:
+        if metrics_port is not None:
+            host_ = metrics_host or evidence.operations.metrics_host
+            metrics = serve_metrics(metrics_port, host_, WitnessCollector(witness))
         server = waitress.create_server(
             app,
             host=host or settings.host,
@@ -131,6 +146,8 @@ def serve(ctx: click.Context, host: str | None, port: int | None, data_dir: Path
             signal.signal(sig, handler)
         if server is not None:
             server.close()
+        if metrics is not None:
+            metrics.close()
         if stamper is not None:
             stamper.stop()
         witness.close()

@@ -113,16 +113,18 @@ class S3Access:
 
     def client(self) -> Minio:
         # Short timeouts and one quick retry: outages are the uploader's business, with its
-        # own backoff; the SDK's default (5 minutes, 5 retries) would hide them. Enough kept
-        # connections for the console's worker threads each streaming a segment at once
-        # (with 10, bucket playback ran at 0.45 of local; with 32, 0.75).
+        # own backoff; the SDK's default (5 minutes, 5 retries) would hide them. A server
+        # that accepts and then says nothing is never asked twice (no retry on a read
+        # timeout), so a hang is reported within the read timeout, not a multiple of it.
+        # Enough kept connections for the console's worker threads each streaming a
+        # segment at once (with 10, bucket playback ran at 0.45 of local; with 32, 0.75).
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=self.connect_timeout, read=self.read_timeout),
             maxsize=32,
             cert_reqs="CERT_REQUIRED",
             ca_certs=str(self.ca_file) if self.ca_file else certifi.where(),
             retries=urllib3.Retry(
-                total=1, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
+                total=1, read=0, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)
             ),
         )
         return Minio(

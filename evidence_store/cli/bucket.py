@@ -28,6 +28,13 @@ from evidence_store.cli.options import (
 )
 from evidence_store.errors import UsageError
 from evidence_store.index import SessionIndex, reporting
+from evidence_store.metrics import (
+    InstallationCollector,
+    MetricsServer,
+    UploaderCollector,
+    metrics_options,
+    serve_metrics,
+)
 from evidence_store.settings import EvidenceSettings
 from evidence_store.upload import (
     Backlog,
@@ -86,6 +93,7 @@ def _print_backlog(backlog: Backlog) -> None:
     is_flag=True,
     help="Create the bucket, with Object Lock, if it does not exist.",
 )
+@metrics_options
 @data_dir_option
 @json_option
 @click.pass_context
@@ -95,6 +103,8 @@ def uploader(
     status: bool,
     timeout: float | None,
     create_bucket: bool,
+    metrics_port: int | None,
+    metrics_host: str | None,
     data_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -119,12 +129,20 @@ def uploader(
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)
     }
+    metrics: MetricsServer | None = None
     witness: WitnessLink | None = None
     try:
         with reporting(data) as catalog:  # uploaded and released sessions, to the catalog
             worker = open_uploader(
                 data, create_bucket=create_bucket, on_upload=sent.append, catalog=catalog
             )
+            if metrics_port is not None:
+                metrics = serve_metrics(
+                    metrics_port,
+                    metrics_host or data.settings.operations.metrics_host,
+                    UploaderCollector(worker),
+                    InstallationCollector(data),
+                )
             # The witness's queue drains here too: what a recorder left behind leaves now.
             witness = WitnessLink.open(data, on_event=worker.record_event)
             if witness is not None:
@@ -136,6 +154,8 @@ def uploader(
             witness.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if metrics is not None:
+            metrics.close()
         os.close(lock)
     summary: dict[str, Any] = {
         "uploaded_objects": len(sent),

@@ -22,6 +22,7 @@ from evidence_store.cli.options import (
     json_option,
     operator,
 )
+from evidence_store.custody import LOST_ROWS, RepairReport, repair_custody
 from evidence_store.errors import UnknownSessionError, UsageError, VerificationError
 from evidence_store.index import SessionIndex, list_sessions, read_manifest
 from evidence_store.installation import DataDir
@@ -533,13 +534,69 @@ def custody_verify(ctx: click.Context, data_dir: Path | None, as_json: bool) -> 
             click.echo(f"custody log: TAMPERED — {failure}")
         ctx.exit(1)
     if as_json:
-        emit_json({"intact": True, **report.__dict__})
-    else:
+        emit_json({"intact": report.complete, **report.as_dict()})
+    elif report.complete:
         click.echo(
             f"custody log: INTACT — {report.rows} rows, head {report.head}, "
             f"{report.checkpoints} checkpoints (last at row {report.last_checkpoint_seq}), "
             f"{report.stamped_checkpoints} of them time-stamped"
         )
+    else:
+        spans = ", ".join(f"{first}–{last}" for first, last in report.lost)
+        click.echo(
+            f"custody log: INCOMPLETE — rows {spans} were lost and could not be rebuilt "
+            f"(`sealroom custody log --action {LOST_ROWS}` says when and why); the other "
+            f"{report.rows} rows and {report.checkpoints} checkpoints check out"
+        )
+    ctx.exit(0 if report.complete else 1)
+
+
+@custody.command("repair")
+@data_dir_option
+@json_option
+@click.pass_context
+def custody_repair(ctx: click.Context, data_dir: Path | None, as_json: bool) -> None:
+    """Rebuild a damaged custody log from what it still holds, name the rows that cannot be
+    rebuilt, and append the events journaled meanwhile. Exit 0 when nothing was lost."""
+    data = data_dir_from(ctx, data_dir)
+    store = data.store()
+    stamper = data.stamper()
+    report = repair_custody(
+        data.custody_url,
+        store,
+        data.signer(),
+        data.custody_journal,
+        on_checkpoint=stamper.on_checkpoint if stamper else None,
+    )
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        for line in repair_lines(report):
+            click.echo(line)
+    ctx.exit(1 if report.lost else 0)
+
+
+def repair_lines(report: RepairReport) -> list[str]:
+    """What a repair did and what it could not do, for a person."""
+    if report.damage is None and not report.replayed:
+        return ["custody log: sound, and no journaled events: nothing to repair"]
+    lines = []
+    if report.damage is not None:
+        lines.append(f"custody log: damaged: {report.damage}")
+        lines.append(f"  rebuilt {report.kept_rows} row(s) that check out")
+    if report.damaged_copy:
+        lines.append(f"  the damaged database is kept at {report.damaged_copy}")
+    if report.lost:
+        first, last = report.lost
+        lines.append(
+            f"  CANNOT REBUILD rows {first}–{last}: their signed checkpoints prove they existed; "
+            "restore them from a backup (`sealroom restore`) to see what they said"
+        )
+    if report.replayed:
+        lines.append(f"  appended {report.replayed} event(s) journaled while it was damaged")
+    if report.journal_copy:
+        lines.append(f"  the journal is kept at {report.journal_copy}")
+    return lines
 
 
 @custody.command("log")

@@ -6,6 +6,7 @@
 <data_dir>/trust/witness/  the off-box witness's public key (PEM): trusted for its receipts
 <data_dir>/outbox/     what waits to leave the box (evidence_store.outbox), by destination
 <data_dir>/custody.db  the custody log (SQLite, unless a database URL is configured)
+<data_dir>/custody-journal.jsonl  custody events waiting while that database is damaged
 
 Nothing in it is for other local users (``evidence_store.installation.permissions``).
 """
@@ -16,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from evidence_store.custody import CustodyLog
+from evidence_store.custody import JOURNAL_NAME, CustodyJournal, CustodyLog
 from evidence_store.errors import UsageError
 from evidence_store.installation.permissions import (
     OpenPath,
@@ -151,11 +152,25 @@ class DataDir:
         self.root.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.root / 'session-index.db'}"
 
+    @property
+    def custody_url(self) -> str:
+        """The custody log's database: configured, else SQLite in the data directory."""
+        return self.settings.custody_database_url or f"sqlite:///{self.root / 'custody.db'}"
+
+    @property
+    def custody_journal(self) -> CustodyJournal:
+        """Where custody events wait while the custody database is damaged."""
+        return CustodyJournal(self.root / JOURNAL_NAME)
+
     def custody(self, store: FilesystemStore, signer: DeviceSigner) -> CustodyLog:
         """The custody log; with a time-stamp authority, each checkpoint is queued to be
-        stamped (sent by whichever process drains ``outbox/tsa``)."""
-        url = self.settings.custody_database_url or f"sqlite:///{self.root / 'custody.db'}"
+        stamped (sent by whichever process drains ``outbox/tsa``). A damaged database never
+        stops the caller: the log says so (``damage``) and journals events instead."""
         stamper = self.stamper()
         return CustodyLog.open(
-            url, store, signer, on_checkpoint=stamper.on_checkpoint if stamper else None
+            self.custody_url,
+            store,
+            signer,
+            on_checkpoint=stamper.on_checkpoint if stamper else None,
+            journal=self.custody_journal,
         )

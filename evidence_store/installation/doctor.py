@@ -3,7 +3,10 @@
 A check takes the installation (``DataDir``) and returns the problems it found, each with a
 severity; a check that can repair what it finds has a ``fix`` too. ``examine`` runs them
 all (fixing first when asked) and says whether anything serious remains. A new check is one
-function and one ``Check`` entry in ``CHECKS``; nothing else changes.
+function and one ``Check`` entry in ``CHECKS``; nothing else changes. The checks of the
+evidence (custody log, databases, bucket, clock, keys) are in ``evidence_store.doctor``, and
+checks that need another package's settings (the recorder's, the console's) are made by that
+package and handed to ``examine`` by the command line (``sealroom.cli``).
 """
 
 from __future__ import annotations
@@ -106,11 +109,19 @@ CHECKS: tuple[Check, ...] = (Check("permissions", check_permissions, fix_permiss
 
 
 def examine(data: DataDir, *, fix: bool = False, checks: Sequence[Check] = CHECKS) -> Report:
-    """Run every check; with ``fix``, repair what can be repaired first, then check again."""
+    """Run every check; with ``fix``, repair what can be repaired first, then check again.
+    A check that fails outright is itself a serious problem, never a crash of the doctor."""
     fixed: list[str] = []
     if fix:
         for check in checks:
-            if check.fix is not None and check.run(data):
+            if check.fix is not None and _run(check, data):
                 fixed += check.fix(data)
-    problems = [problem for check in checks for problem in check.run(data)]
+    problems = [problem for check in checks for problem in _run(check, data)]
     return Report(problems, fixed)
+
+
+def _run(check: Check, data: DataDir) -> list[Problem]:
+    try:
+        return check.run(data)
+    except Exception as exc:  # a check that cannot run says so, and the others still run
+        return [Problem(check.name, Severity.SERIOUS, f"the check could not run: {exc}")]

@@ -10,6 +10,8 @@ from evidence_store.upload.late import (
 from evidence_store.upload.spool import SpoolObject
 from evidence_store.upload.uploader import (
     Backlog,
+    UploadCounts,
+    Uploader,
     backlog_of,
     hold_uploader_lock,
     last_status,
@@ -20,6 +22,8 @@ __all__ = [
     "Backlog",
     "LateFileUpload",
     "SpoolObject",
+    "UploadCounts",
+    "Uploader",
     "backlog_of",
     "hold_uploader_lock",
     "is_late_file",

@@ -21,10 +21,13 @@ with a reason file, never uploaded. When it cannot yet be told which of two file
 (a link whose signature fails, with no later link or seal to decide), the session is *held*
 at that point and an alarm raised. A sealed session whose every object is confirmed in the
 bucket can be *released*: its spool copy leaves in one atomic rename, then is deleted.
+Media left in the session's in-flight directory (an unfinished segment recovery could not
+salvage, the original of one it did) was never uploaded: a release keeps it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
@@ -43,6 +46,7 @@ from evidence_store.canonical import parse_canonical
 from evidence_store.durable import fsync_directory
 from evidence_store.errors import StoreError, TamperedError, VerificationError
 from evidence_store.model import EventType, Link, Manifest
+from evidence_store.session import INFLIGHT_BOOKKEEPING
 from evidence_store.signing import (
     PublicKey,
     load_public_key,
@@ -118,6 +122,35 @@ class SessionPlan:
             and not self.missing
             and not self.quarantined
         )
+
+
+@dataclass(frozen=True)
+class Release:
+    """What releasing a session's spool copy removes, and what it keeps."""
+
+    session_id: str
+    removed: list[str]  # the session's files, every one confirmed in the bucket
+    bookkeeping: list[str]  # in-flight bookkeeping (the writer's lock, notes), removed
+    kept_in_flight: list[str]  # media in flight, never uploaded: kept
+
+    def custody_detail(self) -> dict[str, Any]:
+        """For the release's custody event: every file removed, grouped by folder (a long
+        session has thousands), and what was kept."""
+        groups: dict[str, list[str]] = {}
+        for name in self.removed:
+            folder, _, _ = name.rpartition("/")
+            groups.setdefault(folder or ".", []).append(name)
+        removed = {
+            folder: names
+            if len(names) <= 3
+            else {"files": len(names), "first": names[0], "last": names[-1]}
+            for folder, names in sorted(groups.items())
+        }
+        return {
+            "removed": removed,
+            "removed_in_flight": self.bookkeeping,
+            "kept_in_flight": self.kept_in_flight,
+        }
 
 
 @dataclass(frozen=True)
@@ -479,14 +512,42 @@ class Spool:
         fsync_directory(source.parent)
         return target, len(files), size
 
-    def finish_release(self, session_id: str) -> None:
-        """Delete a released copy (and the session's in-flight scratch directory)."""
+    def release_plan(self, session_id: str) -> Release:
+        """What finishing the release of a session (taken out by ``begin_release``) removes,
+        and what it keeps: media left in flight (an unfinished segment recovery kept for
+        inspection) was never uploaded, and is never removed."""
+        released = self.store.root / RELEASED / session_id
+        removed = sorted(
+            p.relative_to(released).as_posix() for p in released.rglob("*") if p.is_file()
+        )
+        bookkeeping: list[str] = []
+        kept: list[str] = []
+        inflight = self._inflight_dir(session_id)
+        if inflight.is_dir():
+            for path in sorted(p for p in inflight.rglob("*") if p.is_file()):
+                name = path.relative_to(inflight).as_posix()
+                (bookkeeping if name in INFLIGHT_BOOKKEEPING else kept).append(name)
+        return Release(session_id, removed, bookkeeping, kept)
+
+    def finish_release(self, session_id: str) -> Release:
+        """Delete a released copy and the session's in-flight bookkeeping; media in flight
+        stays where it is (``release_plan``)."""
+        plan = self.release_plan(session_id)
         target = self.store.root / RELEASED / session_id
         if target.exists():
             shutil.rmtree(target)
-        inflight = self.store.root / FilesystemStore.INFLIGHT / layout.SESSIONS / session_id
-        if inflight.is_dir():
-            shutil.rmtree(inflight)
+        inflight = self._inflight_dir(session_id)
+        for name in plan.bookkeeping:
+            (inflight / name).unlink(missing_ok=True)
+        if inflight.is_dir() and not plan.kept_in_flight:
+            with contextlib.suppress(OSError):  # not empty after all: keep what is there
+                for directory in sorted(inflight.rglob("*"), reverse=True):
+                    directory.rmdir()
+                inflight.rmdir()
+        return plan
+
+    def _inflight_dir(self, session_id: str) -> Path:
+        return self.store.root / FilesystemStore.INFLIGHT / layout.SESSIONS / session_id
 
     def releasing(self) -> list[str]:
         """Sessions taken out of the spool whose deletion did not finish (killed)."""

@@ -59,7 +59,7 @@ from evidence_store.signing import PublicKey
 from evidence_store.timefmt import format_utc, utc_now
 from evidence_store.upload.late import DESTINATION as LATE_DESTINATION
 from evidence_store.upload.late import LateFileUpload
-from evidence_store.upload.spool import Damage, SessionPlan, Spool, SpoolObject
+from evidence_store.upload.spool import Damage, Release, SessionPlan, Spool, SpoolObject
 from evidence_store.upload.state import StateJournal, UploaderState
 
 log = logging.getLogger("sealroom.uploader")
@@ -133,6 +133,19 @@ def spool_alarms(
             f"(alarm after {settings.alarm_backlog_age_seconds / 60:.0f} min)"
         )
     return alarms
+
+
+@dataclass
+class UploadCounts:
+    """What this uploader has done since it started (its metrics)."""
+
+    objects: int = 0  # sent (objects found already there are not counted)
+    bytes: int = 0
+    releases: int = 0
+    errors: dict[str, int] = field(
+        default_factory=lambda: {"unreachable": 0, "refused": 0, "quarantined": 0, "conflict": 0}
+    )
+    state: str = "starting"  # as the status file says: idle, unreachable, failing, stopped
 
 
 class RateLimit:
@@ -209,6 +222,7 @@ class Uploader:
         self._last_backlog: Backlog | None = None
         self._alarmed: set[str] = set()
         self._release_after: dict[str, datetime] = {}
+        self.counts = UploadCounts()
         self.late_files: OutboxSender | None = None
         if outbox_root is not None:
             upload = LateFileUpload(
@@ -340,6 +354,7 @@ class Uploader:
                 self._write_status("stopped", refresh=True)
                 raise
             except StoreError as exc:  # not an outage: a refusal (credentials, bucket, …)
+                self.counts.errors["refused"] += 1
                 self._last_error = str(exc)
                 log.error("upload pass failed: %s", exc)
                 self._write_status("failing", refresh=True)
@@ -397,6 +412,7 @@ class Uploader:
             return result
 
     def _outage(self, exc: Exception, delay: float) -> None:
+        self.counts.errors["unreachable"] += 1
         if self._unreachable_since is None:
             self._unreachable_since = self.clock()
             log.warning(
@@ -442,11 +458,15 @@ class Uploader:
             except ObjectConflictError as exc:
                 # Nothing can be done about it here: record it (the session is then never
                 # complete, never released), raise the alarm, and go on with the rest.
+                self.counts.errors["conflict"] += 1
                 progress.conflict = progress.last_key = item.key
                 self.state.save()
                 self._alarm(f"{exc}: the session in the bucket will not verify")
                 continue
             fresh = fresh and there
+            if not there:
+                self.counts.objects += 1
+                self.counts.bytes += item.size
             progress.last_key = item.key
             self.state.save_soon()
             if self.on_upload:
@@ -538,6 +558,7 @@ class Uploader:
             self.catalog.stored(self.spool.store, plan.session_id, "bucket")
 
     def _quarantine(self, damage: Damage, session_id: str | None) -> None:
+        self.counts.errors["quarantined"] += 1
         moved = self.spool.quarantine(damage)
         detail = {
             "key": damage.key,
@@ -587,6 +608,7 @@ class Uploader:
         if self.catalog is not None:  # read from the spool copy while there is one
             self.catalog.stored(self.spool.store, session_id, "released")
         _, files, size = self.spool.begin_release(session_id)
+        release = self.spool.release_plan(session_id)
         self._record(
             "release",
             session_id,
@@ -596,12 +618,15 @@ class Uploader:
                 "files": files,
                 "bytes": size,
                 "keep_days": str(keep),
+                **release.custody_detail(),
             },
         )
         self.spool.finish_release(session_id)
+        self.counts.releases += 1
         self.state.forget(session_id)
         self.state.save()
         log.info("released the spool copy of %s (%d files, %d bytes)", session_id, files, size)
+        self._kept_in_flight(release)
 
     def _confirm(self, store: S3Store, item: SpoolObject, stop: threading.Event) -> list[str]:
         """Look the first version of ``item`` up; extend its retention if it is short."""
@@ -635,13 +660,25 @@ class Uploader:
     def _finish_releases(self) -> None:
         """A release killed after its rename: record it if it was not, then delete."""
         for session_id in self.spool.releasing():
+            release = self.spool.release_plan(session_id)
             if self.custody is not None and not self.custody.entries(
                 session_id=session_id, action="release"
             ):
-                self._record("release", session_id, {"resumed": True})
+                self._record("release", session_id, {"resumed": True, **release.custody_detail()})
             self.spool.finish_release(session_id)
             self.state.forget(session_id)
             self.state.save()
+            self._kept_in_flight(release)
+
+    def _kept_in_flight(self, release: Release) -> None:
+        if release.kept_in_flight:
+            log.warning(
+                "released %s but kept %d file(s) in flight that were never uploaded (%s): "
+                "look at them, then remove them by hand",
+                release.session_id,
+                len(release.kept_in_flight),
+                ", ".join(release.kept_in_flight),
+            )
 
     # -- custody checkpoints ---------------------------------------------------------------
 
@@ -668,6 +705,7 @@ class Uploader:
 
     def _write_status(self, state: str, *, refresh: bool) -> Backlog:
         """Write ``status.json`` for the console: the backlog, alarms and the connection."""
+        self.counts.state = state
         now = time.monotonic()
         if refresh or self._last_backlog is None or now - self._last_status > STATUS_EVERY_SECONDS:
             self._last_backlog = self.backlog()

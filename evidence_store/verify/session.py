@@ -40,7 +40,12 @@ from evidence_store.signing import (
     load_public_key,
     verify_signature,
 )
-from evidence_store.store import EvidenceReader, digest_object, unfinished_writes
+from evidence_store.store import (
+    EvidenceReader,
+    digest_object,
+    irregular_entries,
+    unfinished_writes,
+)
 from evidence_store.timefmt import parse_utc
 from evidence_store.tokens import StampedTime, TokenCheck, check_tokens, token_name
 
@@ -134,6 +139,7 @@ class _Verification:
         return data
 
     def run(self) -> VerifiedSession:
+        self._only_files_and_directories()
         public_key = load_public_key(self.read(layout.PUBLIC_KEY), location=layout.PUBLIC_KEY)
         certificate, intermediates = signer_certificates(
             self.read, lambda relative: self.prefix + relative in self.keys
@@ -329,6 +335,27 @@ class _Verification:
             self.digests[relative] = digest
         pending.clear()
 
+    def _only_files_and_directories(self) -> None:
+        """Before anything is read (format section 8, step 0): a symbolic link, pipe, socket
+        or device is never part of a session, and a name with a control character could read
+        as another file's in a message (a line break makes one name look like two)."""
+        irregular = irregular_entries(self.store, self.prefix)
+        names = sorted({key[len(self.prefix) :] for key in self.keys | dict(irregular).keys()})
+        for relative in names:
+            named = layout.first_control_name(relative)
+            if named is not None:
+                raise TamperedError(
+                    "a name with a line break or another control character is never part of "
+                    "a session",
+                    location=layout.shown_name(named),
+                )
+        for key, what in irregular:
+            raise TamperedError(
+                f"{what}, not a regular file: a session holds only files and directories, and "
+                "a link is never followed",
+                location=layout.shown_name(key[len(self.prefix) :]),
+            )
+
     def _no_strays(self, chain: ChainState) -> None:
         expected = set(self.digests) | SEALING_FILES
         expected |= {layout.link_sig_name(i) for i in range(chain.length)}
@@ -348,7 +375,7 @@ class _Verification:
             raise TamperedError(
                 "object is not part of the sealed chain (added, duplicated or spliced in, "
                 "or left over after a link before it was removed)",
-                location=relative,
+                location=layout.shown_name(relative),
             )
 
     def _check_manifest(

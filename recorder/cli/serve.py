@@ -9,10 +9,12 @@ in clear.
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
 import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +25,18 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from evidence_store import UsageError
 from evidence_store.cli import PLAIN_TEXT, data_dir_from, data_dir_option
 from evidence_store.index import reporting
+from evidence_store.metrics import (
+    BacklogReader,
+    InstallationCollector,
+    MetricsServer,
+    metrics_options,
+    serve_metrics,
+)
 from recorder.cli.context import ROOMS_KEY, SETTINGS_KEY
 from recorder.cli.recover import describe
 from recorder.control import is_loopback
 from recorder.room import RoomProfile
-from recorder.service import RoomService, create_app, read_token, registered_unit
+from recorder.service import RoomCollector, RoomService, create_app, read_token, registered_unit
 from recorder.settings import RecorderServiceSettings, RecorderSettings
 
 log = logging.getLogger("sealroom.recorder")
@@ -87,6 +96,7 @@ def recorder_group() -> None:
     is_flag=True,
     help="Record the synthetic room instead of the room profile's devices.",
 )
+@metrics_options
 @click.option(
     "--unit",
     type=PLAIN_TEXT,
@@ -102,6 +112,8 @@ def serve(
     host: str | None,
     port: int | None,
     synthetic: bool,
+    metrics_port: int | None,
+    metrics_host: str | None,
     unit: str | None,
     data_dir: Path | None,
 ) -> None:
@@ -120,6 +132,7 @@ def serve(
             err=True,
         )
     data = data_dir_from(ctx, data_dir)
+    backlog = BacklogReader(data)
     with reporting(data) as catalog:  # each session is in the catalog as it is recorded
         service = RoomService(
             data=data,
@@ -127,9 +140,15 @@ def serve(
             room=room,
             profile=profile,
             unit=unit,
+            backlog=backlog,
             catalog=catalog.on_head,
         )
-        _serve(service, room, settings, token, host, port)
+        start_metrics = None
+        if metrics_port is not None:
+            where = metrics_host or data.settings.operations.metrics_host
+            collectors = (RoomCollector(service), InstallationCollector(data, backlog))
+            start_metrics = functools.partial(serve_metrics, metrics_port, where, *collectors)
+        _serve(service, room, settings, token, host, port, start_metrics)
 
 
 def _serve(
@@ -139,6 +158,7 @@ def _serve(
     token: str,
     host: str | None,
     port: int | None,
+    start_metrics: Callable[[], MetricsServer] | None = None,
 ) -> None:
     stopping = threading.Event()
 
@@ -148,9 +168,12 @@ def _serve(
 
     previous = {sig: signal.signal(sig, _shut_down) for sig in (signal.SIGTERM, signal.SIGINT)}
     server: wsgi.Server | None = None
+    metrics: MetricsServer | None = None
     try:
         for line in describe(service.open()):
             click.echo(f"sealroom: recovery: {line}", err=True)
+        if start_metrics is not None:
+            metrics = start_metrics()
         server, url = control_server(
             create_app(service, token),
             host or settings.service.host,
@@ -167,6 +190,8 @@ def _serve(
             signal.signal(sig, handler)
         if server is not None:
             server.stop()
+        if metrics is not None:
+            metrics.close()
         service.close(SHUTDOWN_REASON)
 
 

@@ -5,6 +5,7 @@ Light on purpose: the console imports it, and must never load ``av``, ``cv2`` or
 from recorder.control.client import (
     RecorderAuthError,
     RecorderClient,
+    RecorderClientError,
     RecorderIdentity,
     RecorderIdentityError,
     RecorderUnreachableError,
@@ -31,6 +32,7 @@ __all__ = [
     "ReasonRequest",
     "RecorderAuthError",
     "RecorderClient",
+    "RecorderClientError",
     "RecorderIdentity",
     "RecorderIdentityError",
     "RecorderStatusView",

@@ -79,6 +79,9 @@ class RecorderStatusView(_Wire):
     case_number: str | None = None
     started_at: str | None = None  # UTC
     elapsed_seconds: float | None = None  # wall clock since the start, pauses included
+    # Since the last segment was sealed (or the session started, before the first): a room
+    # whose recording has stalled shows it here first. None while idle.
+    last_seal_age_seconds: float | None = None
     media_seconds: float = 0.0  # recorded media, pauses excluded
     segments_sealed: int = 0
     frames_dropped: int = 0
@@ -88,7 +91,8 @@ class RecorderStatusView(_Wire):
     alarm: str | None = None
     error: str | None = None
     free_bytes: int | None = None
-    backlog: dict[str, Any] | None = None
+    disk_total_bytes: int | None = None
+    backlog: dict[str, Any] | None = None  # the spool's (``evidence_store.upload.Backlog``)
     last_session: SessionOutcome | None = None
     recovered: list[RecoveredSessionView] = Field(
         default_factory=list,

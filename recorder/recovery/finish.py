@@ -12,12 +12,21 @@ each one whose writer is gone (its ``flock`` is free; a live one is skipped), re
    ``NNNNNN.partial.mp4``); a 0-byte or undecodable one is left exactly where it is. Nothing
    is ever deleted;
 4. ends the session with ``interrupted`` (a reason that says what was salvaged) and seals it;
-   if the chain had already ended (a crash while sealing), it only finishes the seal. The
-   session ends when its last sealed media ended (``ended_at``: the last link written before
-   the cut-off, plus the media chained by recovery after it), not when recovery ran, which
-   is recorded beside it (``recovered_at``).
+   if the chain had already ended (a crash while sealing), it only finishes the seal. A stop
+   the operator had asked for (``SessionWriter.request_stop``) gives its reason to the end.
+   The session ends when its last sealed media ended (``ended_at``: the last link written
+   before the cut-off, plus the media chained by recovery after it), not when recovery ran,
+   which is recorded beside it (``recovered_at``).
 
-Every step can be cut off by another crash and simply run again.
+Every step can be cut off by another crash and simply run again. What a step did to the
+chain (a segment chained, a segment salvaged) is noted in the session's in-flight directory
+(``recovery.json``) *before* it is done, so a run cut off after the step still says, when
+it ends the session, what was chained or salvaged and from which file.
+
+A segment file found both in flight and in the store, as the same file (a kill between the
+two steps of ``publish_once``: link the new name, remove the old), is one file with two
+names: chaining it removes the in-flight name, and nothing is lost. A file in flight that is
+not the stored one is never removed.
 
 A session that the custody log, the witness, the bucket or its own receipts record as sealed
 is never recovered (``recorder.recovery.sealed``): its seal was removed, and sealing it again
@@ -27,6 +36,7 @@ log.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,7 +45,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from evidence_store import (
+    PRIVATE,
     READ_ONLY,
+    RECOVERY_NOTES,
     DeviceSigner,
     FilesystemStore,
     HeadHook,
@@ -46,10 +58,12 @@ from evidence_store import (
     SessionState,
     SessionWriter,
     WallClock,
+    failpoint,
     format_utc,
     layout,
     parse_utc,
     publish_once,
+    replace_atomically,
     utc_now,
 )
 from evidence_store.custody import CustodyLog
@@ -208,6 +222,7 @@ def recover_session(
     started = time.monotonic()
     writer = SessionWriter.reopen(store, signer, session_id, on_head=on_head, clock=clock)
     try:
+        notes = _Notes.read(writer)
         if writer.chain.terminal:  # it ended and was being sealed when the process died
             manifest = writer.seal()
             return RecoveredSession(
@@ -218,8 +233,8 @@ def recover_session(
                 recovered_at=manifest.recovered_at,
                 segments=len(manifest.segments),
                 head=manifest.chain.head,
-                linked_segment=None,
-                salvaged=None,
+                linked_segment=notes.linked_segment,
+                salvaged=notes.salvaged,
                 kept_partial=None,
                 milliseconds=_ms_since(started),
             )
@@ -227,12 +242,14 @@ def recover_session(
         media_before = writer.chain.next_segment_start_us
         if writer.chain.passthrough:
             tracks = recover_tracks(writer)
-            linked, salvaged, kept = None, None, None
+            kept = None
             reason = "; ".join([CUT_OFF, *describe_tracks(tracks)])
         else:
-            linked = chain_stored_segment(writer)
-            salvaged, kept = _salvage_in_flight(writer)
-            reason = _interrupted_reason(linked, salvaged, kept)
+            chain_stored_segment(writer, notes)
+            kept = _salvage_in_flight(writer, notes)
+            reason = _interrupted_reason(
+                notes.linked_segment, notes.salvaged, kept, writer.stop_requested()
+            )
         assert last_sealed is not None  # reopen found link 0
         # The session ends at its last sealed media: for tracks, where the furthest one ends.
         recovered_media_us = max(0, writer.chain.next_segment_start_us - media_before)
@@ -249,38 +266,78 @@ def recover_session(
         recovered_at=manifest.recovered_at,
         segments=len(manifest.segments),
         head=manifest.chain.head,
-        linked_segment=None if linked is None else linked.index,
-        salvaged=salvaged,
+        linked_segment=notes.linked_segment,
+        salvaged=notes.salvaged,
         kept_partial=None if kept is None else kept.name,
         milliseconds=_ms_since(started),
     )
 
 
-def chain_stored_segment(writer: SessionWriter) -> SegmentRef | None:
+@dataclass
+class _Notes:
+    """What recovery did to the chain, kept in the session's in-flight directory so that a
+    run cut off after a step still knows what the step did."""
+
+    path: Path
+    linked_segment: int | None = None
+    salvaged: SalvagedSegment | None = None
+
+    @classmethod
+    def read(cls, writer: SessionWriter) -> _Notes:
+        """The notes of earlier runs, keeping only what the chain shows was done."""
+        notes = cls(writer.store.inflight_dir(writer.prefix) / RECOVERY_NOTES)
+        try:
+            document = json.loads(notes.path.read_bytes())
+        except (OSError, ValueError):
+            return notes
+        chained = len(writer.chain.segments)
+        linked = document.get("linked_segment")
+        if isinstance(linked, int) and linked < chained:
+            notes.linked_segment = linked
+        salvaged = document.get("salvaged")
+        if isinstance(salvaged, dict) and int(salvaged.get("index", chained)) < chained:
+            notes.salvaged = SalvagedSegment(**salvaged)
+        return notes
+
+    def save(self) -> None:
+        document = {
+            "linked_segment": self.linked_segment,
+            "salvaged": None if self.salvaged is None else asdict(self.salvaged),
+        }
+        replace_atomically(self.path, json.dumps(document).encode(), mode=PRIVATE)
+
+
+def chain_stored_segment(writer: SessionWriter, notes: _Notes | None = None) -> SegmentRef | None:
     """Chain a segment that reached the store but not the chain (the writer was stopped
-    between the two), with its length read from the file. None if there is none."""
+    between the two), with its length read from the file. None if there is none. With
+    ``notes``, that it did so is noted first."""
     index = writer.published_unlinked_segment()
     if index is None:
         return None
     stored = writer.store.path(writer.prefix + layout.segment_path(index))
     frames = count_video_frames(stored)
+    if notes is not None:
+        notes.linked_segment = index
+        notes.save()
     segment = writer.link_published_segment(index, duration_us=_duration_us(writer, frames))
+    failpoint("recovery:linked")
     leftover = writer.inflight_path(index)
     if leftover.exists() and leftover.samefile(stored):
         leftover.unlink()  # a second name of the stored file, not a copy: nothing is lost
     return segment
 
 
-def _salvage_in_flight(writer: SessionWriter) -> tuple[SalvagedSegment | None, Path | None]:
-    """Seal what decodes of the unfinished segment; returns it, or the file kept unsalvaged."""
+def _salvage_in_flight(writer: SessionWriter, notes: _Notes) -> Path | None:
+    """Seal what decodes of the unfinished segment (noted in ``notes``); returns the file
+    kept unsalvaged, if there is one."""
     index = len(writer.chain.segments)
     current = writer.inflight_path(index)
     partial = current.with_name(f"{index:06d}.partial.mp4")
     temp = current.with_name(f".{index:06d}.salvage.mp4")
     if not current.exists() and not partial.exists():
-        return None, None
+        return None
     if writer.chain.state is not SessionState.RECORDING:
-        return None, current if current.exists() else partial  # no segment may be chained
+        return current if current.exists() else partial  # no segment may be chained
     if partial.exists() and current.exists():
         # An earlier recovery finished the salvage but was cut off before sealing it.
         frames, source_bytes = count_video_frames(current), partial.stat().st_size
@@ -288,16 +345,20 @@ def _salvage_in_flight(writer: SessionWriter) -> tuple[SalvagedSegment | None, P
         source = partial if partial.exists() else current
         result = salvage_segment(source, temp)
         if result is None:
-            return None, source  # left in place, untouched, for inspection
+            return source  # left in place, untouched, for inspection
         if source == current:
             current.rename(partial)  # the original is kept, under a name sealing ignores
         publish_once(temp, current, mode=READ_ONLY)  # never over a file found there
+        failpoint("recovery:salvaged")
         frames, source_bytes = result.frames, result.source_bytes
     duration_us = _duration_us(writer, frames)
-    writer.seal_segment(index, start_us=writer.chain.next_segment_start_us, duration_us=duration_us)
-    return SalvagedSegment(
+    notes.salvaged = SalvagedSegment(
         index=index, frames=frames, duration_us=duration_us, source_bytes=source_bytes
-    ), None
+    )
+    notes.save()
+    writer.seal_segment(index, start_us=writer.chain.next_segment_start_us, duration_us=duration_us)
+    failpoint("recovery:segment_sealed")
+    return None
 
 
 def _duration_us(writer: SessionWriter, frames: int) -> int:
@@ -311,11 +372,23 @@ def _duration_us(writer: SessionWriter, frames: int) -> int:
 
 
 def _interrupted_reason(
-    linked: SegmentRef | None, salvaged: SalvagedSegment | None, kept: Path | None
+    linked: int | None,
+    salvaged: SalvagedSegment | None,
+    kept: Path | None,
+    stop: tuple[str, str] | None,
 ) -> str:
     notes = [CUT_OFF]
+    if stop is not None:
+        reason, requested_at = stop
+        notes = [
+            f"stopped by request ({reason}), asked for at {requested_at}; the recorder was "
+            "cut off while stopping (killed, crashed or lost power)"
+        ]
     if linked is not None:
-        notes.append(f"segment {linked.name} was stored but not yet chained; chained on recovery")
+        notes.append(
+            f"segment {layout.segment_name(linked)} was stored but not yet chained; "
+            "chained on recovery"
+        )
     if salvaged is not None:
         notes.append(
             f"salvaged {salvaged.duration_us / US_PER_SECOND:.2f} s "

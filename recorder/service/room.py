@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import threading
 import time
@@ -32,6 +33,7 @@ from evidence_store import (
     SessionMetadata,
     SessionWriter,
     UsageError,
+    failpoint,
     first_error,
     format_utc,
     replace_atomically,
@@ -55,7 +57,7 @@ from recorder.room import RoomProfile, room_file
 from recorder.room_recorder import RoomRecorder
 from recorder.settings import RecorderSettings
 from recorder.start import DeviceFactory, RecordingStarter
-from recorder.status import RecorderState
+from recorder.status import RecorderState, RecorderStatus, SealTiming
 
 log = logging.getLogger("sealroom.recorder")
 
@@ -129,6 +131,19 @@ class _Live:
     writer: SessionWriter
     recorder: RoomRecorder
     started_monotonic: float
+    last_seal_monotonic: float | None = None
+
+
+@dataclass
+class RoomTotals:
+    """What the service has recorded since it started, over all its sessions (metrics)."""
+
+    sessions_started: int = 0
+    segments_sealed: int = 0
+    frames_dropped: int = 0
+    frames_filled: int = 0
+    silence_filled_seconds: float = 0.0
+    last_seal_unix: float | None = None  # when the newest segment was sealed (time.time())
 
 
 class RoomService:
@@ -143,7 +158,7 @@ class RoomService:
         profile: RoomProfile | None = None,
         unit: str | None = None,
         devices: DeviceFactory | None = None,
-        backlog: Callable[[], dict[str, Any]] | None = None,
+        backlog: Callable[[], dict[str, Any] | None] | None = None,
         catalog: HeadHook | None = None,
     ) -> None:
         if not room.strip() or len(room) > 200:
@@ -166,6 +181,7 @@ class RoomService:
         )
         self.store, self.signer = self._starter.store, self._starter.signer
         self.custody, self.guard = self._starter.custody, self._starter.guard
+        self.trusted_time = self._starter.trusted_time
         self._backlog = backlog
         self._state_path = state_file(data.root, room)
         self._lock = threading.RLock()
@@ -173,6 +189,10 @@ class RoomService:
         self._live: _Live | None = None
         self._closing = threading.Event()
         self._watcher = threading.Thread(target=self._watch, name="room-watcher", daemon=True)
+        self._ended = RoomTotals()  # sessions that ended
+        self._last_seal_unix: float | None = None
+        self._seal_listeners: list[Callable[[SealTiming], None]] = []
+        self._starter.on_seal = self._sealed
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -182,19 +202,30 @@ class RoomService:
         report = self._starter.take_room(HOLDER)
         self._starter.start_witness()  # heads leave within seconds, for the service's life
         previous = self._load_state()
-        recovered = {r.session_id: r for r in report.recovered}
         with self._lock:
             state = _StateFile(room=self.room)
             if previous is not None:
                 state.last_session, state.alarm = previous.last_session, previous.alarm
-                cut = recovered.get(previous.session_id or "")
-                if cut is not None and cut.outcome == "interrupted":
-                    state.last_session = self._outcome(cut.session_id)
+                # The session the previous service was recording (or stopping, or whose
+                # recovery was cut off) is the last one, however it was finished: by that
+                # service, by the recovery just run, or by one before it.
+                if previous.session_id is not None:
+                    state.last_session = self._finished(previous.session_id) or state.last_session
             state.recovered = [
                 RecoveredSessionView(session_id=r.session_id, reason=r.reason)
                 for r in report.recovered
                 if r.outcome == "interrupted"
             ]
+            if self.custody.damage is not None:
+                state.alarm = self._custody_alarm()
+                record_alarm(
+                    self.custody,
+                    actor=self.actor,
+                    role=ROLE,
+                    session_id=None,
+                    kind="custody_damaged",
+                    reason=self._custody_alarm() or "",
+                )
             if report.refused:
                 state.alarm = "sessions that do not check out were left unrecovered: " + "; ".join(
                     f"{r.session_id}: {r.reason}" for r in report.refused
@@ -243,6 +274,7 @@ class RoomService:
             recording = self._starter.start(metadata, seconds=self.settings.max_session_seconds)
             writer = recording.writer
             self._live = _Live(writer, recording.recorder, time.monotonic())
+            self._ended.sessions_started += 1
             self._state.state, self._state.session_id = "recording", writer.session_id
             self._state.case_number = metadata.case_number
             self._state.started_at = format_utc(utc_now())
@@ -271,6 +303,7 @@ class RoomService:
         with self._lock:
             live = self._require_live("stop")
             manifest = self._control(live, lambda: live.recorder.stop(reason))
+            failpoint("service:sealed")
             self.custody.record(
                 actor=self.actor,
                 role=ROLE,
@@ -282,7 +315,39 @@ class RoomService:
             self._went_idle(outcome)
             return outcome
 
-    # -- what the room terminal shows ------------------------------------------------------
+    # -- what the room terminal and the metrics show ---------------------------------------
+
+    def add_seal_listener(self, listener: Callable[[SealTiming], None]) -> None:
+        """Hear of every segment sealed, with its timing (the seal-latency histogram)."""
+        self._seal_listeners.append(listener)
+
+    def totals(self) -> RoomTotals:
+        """Counters over every session since the service started, the live one included."""
+        with self._lock:
+            totals = RoomTotals(**self._ended.__dict__)
+            totals.last_seal_unix = self._last_seal_unix
+            if self._live is not None:
+                current = self._live.recorder.status()
+                totals.segments_sealed += current.segments_sealed
+                totals.frames_dropped += current.frames_dropped
+                totals.frames_filled += current.frames_filled
+                totals.silence_filled_seconds += current.silence_filled_seconds
+            return totals
+
+    def _add_to_totals(self, ended: RecorderStatus) -> None:
+        self._ended.segments_sealed += ended.segments_sealed
+        self._ended.frames_dropped += ended.frames_dropped
+        self._ended.frames_filled += ended.frames_filled
+        self._ended.silence_filled_seconds += ended.silence_filled_seconds
+
+    def _sealed(self, timing: SealTiming) -> None:
+        """On the encoder's thread, as each segment is sealed: no lock taken here."""
+        self._last_seal_unix = time.time()
+        live = self._live
+        if live is not None:
+            live.last_seal_monotonic = time.monotonic()
+        for listener in self._seal_listeners:
+            listener(timing)
 
     def status(self) -> RecorderStatusView:
         with self._lock:
@@ -291,10 +356,11 @@ class RoomService:
                 "room": self.room,
                 "unit": self.unit,
                 "state": state.state,
-                "alarm": state.alarm,
+                "alarm": state.alarm or self._custody_alarm(),
                 "last_session": state.last_session,
                 "recovered": state.recovered,
                 "free_bytes": self._free_bytes(),
+                "disk_total_bytes": self._total_bytes(),
                 "backlog": None if self._backlog is None else self._backlog(),
             }
             if live is not None:
@@ -304,6 +370,9 @@ class RoomService:
                     case_number=state.case_number,
                     started_at=state.started_at,
                     elapsed_seconds=round(time.monotonic() - live.started_monotonic, 3),
+                    last_seal_age_seconds=round(
+                        time.monotonic() - (live.last_seal_monotonic or live.started_monotonic), 3
+                    ),
                     media_seconds=current.media_seconds,
                     segments_sealed=current.segments_sealed,
                     frames_dropped=current.frames_dropped,
@@ -313,7 +382,7 @@ class RoomService:
                         DeviceHealth.model_validate(d, from_attributes=True)
                         for d in current.devices
                     ],
-                    alarm=current.alarm or state.alarm,
+                    alarm=current.alarm or state.alarm or self._custody_alarm(),
                     error=current.error,
                 )
             return RecorderStatusView.model_validate(view)
@@ -423,6 +492,8 @@ class RoomService:
         return False
 
     def _went_idle(self, outcome: SessionOutcome, *, alarm: str | None = None) -> None:
+        if self._live is not None:
+            self._add_to_totals(self._live.recorder.status())
         self._live = None
         self._state.state = "idle"
         self._state.session_id = self._state.case_number = self._state.started_at = None
@@ -433,9 +504,32 @@ class RoomService:
     def _outcome(self, session_id: str) -> SessionOutcome:
         return _outcome_of(read_manifest(self.store, session_id))
 
+    def _custody_alarm(self) -> str | None:
+        """While the custody database is damaged: recording goes on, events are journaled."""
+        damage = self.custody.damage
+        if damage is None:
+            return None
+        return (
+            f"custody log damaged ({damage}); recording goes on and custody events are "
+            "journaled: run `sealroom custody repair`"
+        )
+
+    def _finished(self, session_id: str) -> SessionOutcome | None:
+        """How the session ended, if it is sealed; None if it is not (yet)."""
+        try:
+            return self._outcome(session_id)
+        except SealroomError:
+            return None
+
     def _free_bytes(self) -> int | None:
         try:
             return self.guard.free_bytes()
+        except OSError:
+            return None
+
+    def _total_bytes(self) -> int | None:
+        try:
+            return shutil.disk_usage(self.data.root).total
         except OSError:
             return None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from evidence_store.errors import ObjectExistsError, StoreError, UsageError
-from evidence_store.store import FilesystemStore
+from evidence_store.store import FilesystemStore, SessionFolder, irregular_entries
 
 KEY = "sessions/s-20261122T235911Z-1a2b3c4d/segments/000000.mp4"
 
@@ -113,3 +113,29 @@ def test_opening_a_missing_store_without_create_is_a_usage_error(tmp_path: Path)
     with pytest.raises(UsageError, match="no evidence store"):
         FilesystemStore.open(tmp_path / "nowhere", create=False)
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_what_is_not_a_file_or_directory_is_reported_never_followed(
+    store: FilesystemStore, tmp_path: Path
+) -> None:
+    # Listing keeps to regular files (rglob + is_file); verification asks for the rest, so a
+    # link (dangling, to a file, to a directory outside) or a pipe is tampering, not unseen.
+    store.put_bytes(KEY, b"sealed")
+    folder = store.root / "sessions" / "s-20261122T235911Z-1a2b3c4d"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "000001.mp4").write_bytes(b"cut")
+    (folder / "segments" / "cut").symlink_to(outside)
+    (folder / "segments" / "000009.mp4").symlink_to("/nonexistent")
+    (folder / "segments" / "000001.mp4").symlink_to(outside / "000001.mp4")
+    os.mkfifo(folder / "zz.mp4")
+    prefix = "sessions/s-20261122T235911Z-1a2b3c4d/"
+    expected = [
+        (prefix + "segments/000001.mp4", "a symbolic link"),
+        (prefix + "segments/000009.mp4", "a symbolic link"),
+        (prefix + "segments/cut", "a symbolic link"),
+        (prefix + "zz.mp4", "a named pipe (FIFO)"),
+    ]
+    assert irregular_entries(store, prefix) == expected
+    assert irregular_entries(SessionFolder(folder), prefix) == expected
+    assert not any(key.startswith(prefix + "segments/cut/") for key in store.list_keys(prefix))

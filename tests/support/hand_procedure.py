@@ -56,11 +56,15 @@ def run_procedure(
     clip: str | None = None,
     script: Path = PROCEDURE,
     shell: str = "dash",
+    witness_fp: str | None = None,
 ) -> HandResult:
-    """Run the procedure in ``session``'s directory with ``ROOT`` naming ``root``."""
+    """Run the procedure in ``session``'s directory with ``ROOT`` naming ``root`` (and
+    ``WITNESS_FP`` pinning the witness's key, when given)."""
     env = {"PATH": "/usr/bin:/bin", "ROOT": str(root.resolve())}
     if clip is not None:
         env["CLIP"] = clip
+    if witness_fp is not None:
+        env["WITNESS_FP"] = witness_fp
     done = subprocess.run(
         [shell, str(script)],
         cwd=session,

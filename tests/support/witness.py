@@ -38,6 +38,7 @@ class WitnessProcess:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[str] | None = None
     log: Path | None = None
+    metrics_port: int | None = None  # --metrics-port, when set
 
     @property
     def url(self) -> str:
@@ -56,7 +57,8 @@ class WitnessProcess:
         handle = self.log.open("a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "sealroom", "witness", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--data-dir", str(self.data_dir)],
+             "--port", str(self.port), "--data-dir", str(self.data_dir),
+             *(["--metrics-port", str(self.metrics_port)] if self.metrics_port else [])],
             stdout=subprocess.PIPE, stderr=handle, text=True, env=env,
         )  # fmt: skip
         assert self.process.stdout is not None

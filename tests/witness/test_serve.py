@@ -33,7 +33,13 @@ from evidence_store.settings import EvidenceSettings
 from evidence_store.witnessing import WitnessLink
 from tests.support.cli import SMALL
 from tests.support.s3 import run_sealroom_env
-from tests.support.witness import InProcessCli, WitnessProcess, appliance_env, submission
+from tests.support.witness import (
+    InProcessCli,
+    WitnessProcess,
+    appliance_env,
+    free_port,
+    submission,
+)
 from witness.identity import WitnessIdentity
 from witness.schema import EntryRow, NodeRow, TreeHeadRow, TreeRow
 from witness.tree import MerkleTree
@@ -252,6 +258,43 @@ def test_a_submission_with_a_wrong_signature_is_refused(
     assert json.loads(refused.value.read())["error"]["code"] == "signature_refused"
     sth = TreeHead.parse(urllib.request.urlopen(f"{witness.url}/sth").read(), location="sth")
     assert sth.tree_size == 0  # nothing was appended
+
+
+def scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        lines = answer.read().decode().splitlines()
+    return {
+        name: float(value)
+        for name, _, value in (line.rpartition(" ") for line in lines)
+        if name.startswith("sealroom_witness_")
+    }
+
+
+@pytest.mark.slow
+def test_witness_serve_has_metrics_on_loopback(tmp_path: Path) -> None:
+    witness = WitnessProcess(tmp_path / "witness-data", metrics_port=free_port())
+    witness.start()
+    try:
+        assert witness.metrics_port is not None
+        before = scrape(witness.metrics_port)
+        assert before["sealroom_witness_log_size"] == 0
+        data = appliance(tmp_path / "box", witness.url)
+        link = WitnessLink.open(data)
+        assert link is not None
+        link.start()
+        try:
+            write(data, link, 1)
+            assert link.flush(30) == 0
+        finally:
+            link.stop()
+        after = scrape(witness.metrics_port)
+        sth = TreeHead.parse(urllib.request.urlopen(f"{witness.url}/sth").read(), location="sth")
+    finally:
+        witness.stop()
+    assert after["sealroom_witness_log_size"] == sth.tree_size > 0  # every head it took
+    assert 0 <= after["sealroom_witness_tree_head_age_seconds"] < 3600
+    assert after["sealroom_witness_alarms_total"] == 0
+    assert "metrics on http://127.0.0.1:" in witness.log_text()  # loopback unless configured
 
 
 def test_consistency_between_two_tree_heads_and_a_rewritten_log(

@@ -15,9 +15,17 @@ import waitress
 from flask import Flask
 
 from evidence_store.cli import data_dir_from, data_dir_option
+from evidence_store.installation import DataDir
+from evidence_store.metrics import (
+    InstallationCollector,
+    MetricsServer,
+    metrics_options,
+    serve_metrics,
+)
 from web.app import create_app, start_jobs
 from web.cli.accounts import ensure_first_admin
 from web.cli.demo_room import ensure_room, recorder_token, start_recorder, stop_recorder
+from web.metrics import console_metrics
 from web.settings import settings_in
 
 SERVER_THREADS = 16  # live views (court screens' event streams) hold a thread each
@@ -31,9 +39,26 @@ def _stop(signum: int, _frame: types.FrameType | None) -> NoReturn:
     raise _Stopped(signal.Signals(signum).name)
 
 
-def serve(app: Flask, host: str, port: int) -> None:
-    """Serve with waitress, a production WSGI server, until the process is stopped."""
+def serve(
+    app: Flask,
+    host: str,
+    port: int,
+    *,
+    metrics_port: int | None = None,
+    metrics_host: str | None = None,
+) -> None:
+    """Serve with waitress, a production WSGI server, until the process is stopped; with
+    ``metrics_port``, the console's metrics too."""
     logging.basicConfig()  # waitress's warnings (a full task queue) reach the operator
+    metrics: MetricsServer | None = None
+    if metrics_port is not None:
+        data: DataDir = app.extensions["sealroom.data"]
+        metrics = serve_metrics(
+            metrics_port,
+            metrics_host or data.settings.operations.metrics_host,
+            console_metrics(app),
+            InstallationCollector(data),
+        )
     start_jobs(app)  # if this console runs its own jobs (one machine): builds, reconcile
     click.echo(f"console on http://{host}:{port}/", err=True)
     server = waitress.create_server(
@@ -43,16 +68,27 @@ def serve(app: Flask, host: str, port: int) -> None:
         server.run()
     finally:
         server.close()
+        if metrics is not None:
+            metrics.close()
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@metrics_options
 @data_dir_option
 @click.pass_context
-def console(ctx: click.Context, host: str, port: int, data_dir: Path | None) -> None:
+def console(
+    ctx: click.Context,
+    host: str,
+    port: int,
+    metrics_port: int | None,
+    metrics_host: str | None,
+    data_dir: Path | None,
+) -> None:
     """Run the web console."""
-    serve(create_app(data_dir_from(ctx, data_dir), settings_in(ctx.meta)), host, port)
+    app = create_app(data_dir_from(ctx, data_dir), settings_in(ctx.meta))
+    serve(app, host, port, metrics_port=metrics_port, metrics_host=metrics_host)
 
 
 @click.command()

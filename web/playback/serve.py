@@ -30,6 +30,7 @@ from werkzeug.wrappers import Response
 from evidence_store.bucket import LayeredStore
 from evidence_store.custody import CustodyEntry
 from web.audit import record
+from web.metrics import verification_failed
 from web.playback.checked import Refusal, Seal, checked_segments
 from web.trust import raise_alarm, verdict_of
 
@@ -83,6 +84,7 @@ def refuse_unverified(
     failure = {k: v for k, v in failure.items() if k != "signer"}
     found = f"unverified:{failure.get('location', '')}:{failure.get('reason', '')}"
     if first_refusal(playback.place, index, found):
+        verification_failed("playback")
         log.warning(
             "%s: segment %s refused, its seal does not verify: %s", playback.place, index, failure
         )
@@ -128,8 +130,11 @@ def _log_refusal(playback: Playback, refusal: Refusal) -> None:
     _alarm(entry)
 
 
-def _alarm(refused: CustodyEntry) -> None:
-    """A refusal is a failed verification in front of a person: the supervisors hear of it."""
+def _alarm(refused: CustodyEntry | None) -> None:
+    """A refusal is a failed verification in front of a person: the supervisors hear of it.
+    (None: the custody log is damaged and the refusal was journaled; that is alarmed.)"""
+    if refused is None:
+        return
     verdict = verdict_of(refused)
     if verdict is not None and refused.session_id:
         raise_alarm(refused.session_id, verdict)

@@ -50,6 +50,7 @@ from web.evidence import (
 )
 from web.extensions import db
 from web.forms import BookmarkForm, ConfirmForm, SearchForm, errors_of
+from web.metrics import verification_failed
 from web.models import ROOT_UNIT, Bookmark
 from web.playback import (
     TRACK_ID,
@@ -253,6 +254,7 @@ def verify(session_id: str) -> ResponseReturnValue:
             "signer": result.signer,
         }
     except VerificationError as failure:
+        verification_failed("verify")
         outcome = {
             "intact": False,
             "result": failure.kind,
@@ -262,7 +264,7 @@ def verify(session_id: str) -> ResponseReturnValue:
     entry = record(
         "verify", session_id=session_id, detail={k: v for k, v in outcome.items() if k != "signer"}
     )
-    verdict = verdict_of(entry)
+    verdict = verdict_of(entry) if entry is not None else None  # None: journaled
     if verdict is not None and not verdict.intact:
         raise_alarm(session_id, verdict)
     if _wants_json():  # the page asked in the background: it keeps its place
@@ -270,7 +272,7 @@ def verify(session_id: str) -> ResponseReturnValue:
             intact=outcome["intact"],
             label=verdict.label if verdict else "",
             shown_state=state_label(shown_state(str(row.state), verdict)),
-            at=localtime(entry.at),
+            at=localtime(entry.at) if entry is not None else "",
             text=_verification_text(outcome),
         )
     session[f"verified:{session_id}"] = outcome

@@ -36,13 +36,13 @@ from recorder.control import RecorderClient, RecorderUnreachableError
 from web.access import allow
 from web.audit import record
 from web.display import duration, localtime, printable
-from web.evidence import console_settings, data_dir, evidence_store
+from web.evidence import data_dir, evidence_store
 from web.extensions import db
 from web.forms import PlainLines, PlainText, errors_of, lines_of
 from web.labels import spoken
 from web.models import Room, Unit
-from web.recorders import recorder_client
 from web.roles import Role
+from web.room_health import NoRecorderCredential, recorder_client
 from web.terminal.seal_sheet import qr_svg, seal_sheet_pdf, seal_text
 from web.visibility import unit_of, visible_units
 
@@ -90,10 +90,6 @@ class ReasonForm(FlaskForm):
         return (self.reason_other.data or "").strip() or (self.reason.data or "").strip()
 
 
-class NoRecorderCredential(SealroomError):
-    """The console cannot make a room's token: the installation's room key is unreadable."""
-
-
 def _room(code: str) -> Room:
     room: Room | None = db.session.scalar(select(Room).where(Room.code == code))
     if room is None or room.unit.code not in visible_units(current_user):
@@ -104,10 +100,7 @@ def _room(code: str) -> Room:
 def _client(room: Room) -> RecorderClient:
     """The room's recorder, with the room's own token, its identity checked before use;
     NoRecorderCredential when the installation's room key cannot be read."""
-    try:
-        return recorder_client(data_dir().root, console_settings(), room.code, room.recorder_url)
-    except UsageError as problem:  # the room key: unreadable, or too short
-        raise NoRecorderCredential(str(problem)) from problem
+    return recorder_client(room)
 
 
 def _unavailable(problem: SealroomError) -> str:

@@ -11,7 +11,9 @@ openssl pkeyutl -verify -pubin -inkey exporter/public_key.pem -rawin -in PACKAGE
 #     (ECDSA keys: openssl dgst -sha256 -verify exporter/public_key.pem -signature PACKAGE-SHA256SUMS.sig PACKAGE-SHA256SUMS)
 
 # P3. Every file is the one the exporter signed (clip.json, NOT-INCLUDED.txt and custody.json
-#     too), and no file was added or removed.
+#     too), no file was added or removed, and nothing but files and directories is here
+#     (no link, pipe or device; no name with a line break or another control character).
 sha256sum -c --quiet PACKAGE-SHA256SUMS && echo "package files OK"
 found=$(find . -type f ! -name PACKAGE-SHA256SUMS ! -name PACKAGE-SHA256SUMS.sig | sed 's|^\./||' | LC_ALL=C sort)
 [ "$found" = "$(cut -d' ' -f3- PACKAGE-SHA256SUMS | LC_ALL=C sort)" ] && echo "no extra or missing files"
+[ -z "$(find . ! -type f ! -type d -o -name "*[$(printf '\001-\037\177')]*")" ] && echo "only files and directories"

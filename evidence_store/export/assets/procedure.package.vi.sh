@@ -11,7 +11,9 @@ openssl pkeyutl -verify -pubin -inkey exporter/public_key.pem -rawin -in PACKAGE
 #     (Khoá ECDSA: openssl dgst -sha256 -verify exporter/public_key.pem -signature PACKAGE-SHA256SUMS.sig PACKAGE-SHA256SUMS)
 
 # P3. Mọi tệp đều đúng là tệp mà bên xuất đã ký (kể cả clip.json, NOT-INCLUDED.txt và
-#     custody.json), và không tệp nào bị thêm vào hay bị xoá đi.
+#     custody.json), không tệp nào bị thêm vào hay bị xoá đi, và chỉ có tệp và thư mục
+#     (không liên kết, ống hay thiết bị; không tên nào có dấu xuống dòng hay ký tự điều khiển).
 sha256sum -c --quiet PACKAGE-SHA256SUMS && echo "package files OK"
 found=$(find . -type f ! -name PACKAGE-SHA256SUMS ! -name PACKAGE-SHA256SUMS.sig | sed 's|^\./||' | LC_ALL=C sort)
 [ "$found" = "$(cut -d' ' -f3- PACKAGE-SHA256SUMS | LC_ALL=C sort)" ] && echo "no extra or missing files"
+[ -z "$(find . ! -type f ! -type d -o -name "*[$(printf '\001-\037\177')]*")" ] && echo "only files and directories"

@@ -10,7 +10,9 @@
 # ROOT is the CA certificate (PEM) the device's certificate must chain to or, for a device
 # without a certificate, its public key (PEM), pinned. For a clip, also set
 # CLIP=../../clip.json: the sealed segments listed beside it in NOT-INCLUDED.txt may be
-# absent, and only those.
+# absent, and only those. Keys a package carries prove nothing by themselves: pin them with
+# the fingerprints their owners publish, WITNESS_FP=... (the witness's key, or WITNESS=its
+# key file) and TSA_FP=... (the time-stamp authority's root). A wrong pin is NOT INTACT.
 #
 # Each step says what it checked. The first failure stops it, naming the file and the reason.
 # Exit status: 0 intact, 1 not intact (tampered, incomplete or untrusted), 2 could not run.
@@ -155,6 +157,34 @@ if [ -n "${CLIP:-}" ]; then # a clip: what it leaves out, as its signed package 
     ! grep -q "\"name\":\"${name#segments/}\"" "$CLIP" ||
       fail "$name" "listed as not included, but the clip covers it"
   done
+fi
+
+# -- Before step 1: only files and directories, no name with a control character ----------
+# Before any name is read as a line: a name holding a line break would read as two. Names in
+# messages are escaped (a line break as \n, another control character as \xHH, \ as \\).
+ESCAPE='{ s = ""
+  for (i = 1; i <= length($0); i += 3) {
+    c = substr($0, i, 1) * 64 + substr($0, i + 1, 1) * 8 + substr($0, i + 2, 1)
+    if (c == 10) s = s "\\n"; else if (c == 9) s = s "\\t"; else if (c == 13) s = s "\\r"
+    else if (c == 92) s = s "\\\\"; else if (c < 32 || c == 127) s = s sprintf("\\x%02x", c)
+    else s = s sprintf("%c", c)
+  }
+  print s }'
+odd=$(find . -name "*[$(printf '\001-\037\177')]*" -exec sh -c '
+  for p; do printf "%s" "${p#./}" | od -An -v -to1 | tr -d " \n"; echo; done' sh {} + |
+  sort | sed -n 1p)
+[ -z "$odd" ] || fail "$(printf '%s\n' "$odd" | awk "$ESCAPE")" "a name with a line break or \
+another control character is never part of a session or package"
+# lstat only (find without -L): a symbolic link is never followed, out of the session or to a
+# file that would pass for a sealed one.
+odd=$(find . ! -type f ! -type d | sed 's|^\./||' | sort | sed -n 1p)
+if [ -n "$odd" ]; then
+  what="a device"
+  if [ -L "$odd" ]; then what="a symbolic link"; elif [ -p "$odd" ]; then
+    what="a named pipe (FIFO)"
+  elif [ -S "$odd" ]; then what="a socket"; fi
+  fail "$(printf '%s' "$odd" | od -An -v -to1 | tr -d ' \n' | awk "$ESCAPE")" "$what, not a \
+regular file: only files and directories are evidence, and a link is never followed"
 fi
 
 # -- 1. The signer's files: the key (Ed25519 or ECDSA P-256) and its certificates --------------
@@ -393,7 +423,8 @@ say "3. Files:    nothing else is in the session"
 # -- 4. The witness's receipts (format section 14): what it received, signed off the box -------
 # Each witness/NNNNNN.json (link NNNNNN) or witness/manifest.json (the seal) names the exact
 # bytes of a head the session holds, in the witness's Merkle tree (RFC 9162) under a tree head
-# its key signed. The key: WITNESS=/path/to/witness.pem, else those an export package carries.
+# its key signed. The key: WITNESS=/path/to/witness.pem, else those an export package carries,
+# believed only when WITNESS_FP pins one (the fingerprint the witness's operator publishes).
 ENTRY='\{"device":'$H',"fork":(false|true),"kind":"(link|seal)","received_at":'$T'(,"seq":'$N
 ENTRY=$ENTRY')?,"session":'$ID',"sha256":'$H',"type":"sealroom.witness-entry","v":1\}'
 STH='\{"log":'$H',"root_hash":'$H',"signature":"[0-9a-f]{1,512}","timestamp":'$T
@@ -420,13 +451,17 @@ if [ -n "$receipts" ]; then
     [ -f "$WITNESS" ] || usage "WITNESS names no file: $WITNESS"
     keys=$WITNESS whose="given (WITNESS)"
   elif [ -d ../../witness ]; then
-    keys=$(find ../../witness -name '*.pem' | sort) whose="carried by the package"
+    keys=$(find ../../witness -name '*.pem' | sort) whose="carried by the package, NOT pinned"
   fi
+  pin=$(printf '%s' "${WITNESS_FP:-}" | tr 'A-F' 'a-f' | tr -cd '0-9a-f')
+  [ -z "$pin" ] || [ -n "${WITNESS:-}" ] || whose="carried by the package; matches WITNESS_FP"
   ids="" ifs=$IFS
   IFS='
 ' # one key a line: a path may hold spaces
   for k in $keys; do
-    ids="$ids$(openssl pkey -pubin -in "$k" -outform DER 2>/dev/null | sha256sum | cut -c1-64) $k
+    id=$(openssl pkey -pubin -in "$k" -outform DER 2>/dev/null | sha256sum | cut -c1-64)
+    [ -z "$pin" ] || [ "$id" = "$pin" ] || continue # not the pinned key: not believed
+    ids="$ids$id $k
 "
   done
   IFS=$ifs
@@ -496,6 +531,13 @@ done
 if [ -n "$receipts" ]; then
   say "4. Witness:  $witnessed of $n links$sealed_seen have receipts, each in the witness's signed"
   say "   log; witness key $witness_key ($whose)"
+  say "   SHA-256 of its DER $(printf '%s' "$ids" | grep " $witness_key\$" | cut -c1-64)"
+  if [ -z "${WITNESS:-}" ] && [ -z "$pin" ]; then
+    say "   WARNING: these receipts are signed by a key the package itself carries. Whoever"
+    say "   altered the package could have made that key and these receipts. They prove"
+    say "   nothing until the fingerprint above is compared with the one the witness's"
+    say "   operator publishes (or set WITNESS_FP to it, or WITNESS to the key you were given)."
+  fi
 else
   say "4. Witness:  not yet witnessed: no receipt from the off-box witness (reported, not a sign"
   say "   of tampering: the witness may have been unreachable)"
@@ -549,10 +591,26 @@ say "5. Seal:     manifest.json and SHA256SUMS signed, and exactly what the chai
 say "   Ended:    $ended${recovered:+, cut off; recovered $recovered}"
 # Time-stamp tokens are checked by section 13's commands (openssl ts -verify), not here.
 tokens=$(find . -name '*.tsr' ! -type d | wc -l)
-[ "$tokens" -eq 0 ] ||
+if [ "$tokens" -gt 0 ]; then
   say "   Tokens:   $tokens time-stamp token(s) NOT CHECKED here: run section 13's openssl ts -verify"
+  tsa_pin=$(printf '%s' "${TSA_FP:-}" | tr 'A-F' 'a-f' | tr -cd '0-9a-f')
+  if [ -n "$tsa_pin" ]; then # the root section 13 checks them with, when the package carries it
+    [ "$(openssl x509 -in ../../tsa-ca.pem -outform DER 2>/dev/null | sha256sum | cut -c1-64)" \
+      = "$tsa_pin" ] || fail ../../tsa-ca.pem "the time-stamp authority's root is not the one \
+whose fingerprint you gave (TSA_FP)"
+    say "             against ../../tsa-ca.pem, which matches TSA_FP"
+  else
+    say "             against the authority's root you obtained yourself, or ../../tsa-ca.pem once"
+    say "             its fingerprint matches the one the authority publishes (set TSA_FP to it)"
+  fi
+fi
 say ""
 say "RESULT: INTACT"
 say "  Signed by $who, under the root above. A copy shortened and sealed again"
-say "  with the device's own key would pass this check too: only a record off the box,"
-say "  the witness's receipts, shows what was sealed first."
+say "  with the device's own key would pass this check too: only a record off the box"
+if [ -n "$receipts" ] && { [ -n "${WITNESS:-}" ] || [ -n "$pin" ]; }; then
+  say "  shows what was sealed first: here, the witness's receipts, under the key you gave."
+else # a key the package carries proves nothing: the receipts are not cited
+  say "  shows what was sealed first: the witness's receipts, under a key you obtained"
+  say "  yourself (WITNESS or WITNESS_FP), never one taken from the package."
+fi

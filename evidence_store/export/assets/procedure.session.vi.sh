@@ -9,7 +9,10 @@
 # ROOT là chứng thư CA (PEM) mà chứng thư của thiết bị phải nối về, hoặc, với thiết bị không
 # có chứng thư, khoá công khai (PEM) của nó, được ghim. Với một trích đoạn, đặt thêm
 # CLIP=../../clip.json: các đoạn đã niêm phong được liệt kê bên cạnh trong NOT-INCLUDED.txt
-# có thể vắng mặt, và chỉ những đoạn đó.
+# có thể vắng mặt, và chỉ những đoạn đó. Khoá mà gói mang theo tự nó không chứng minh gì: ghim
+# chúng bằng dấu vân tay do chủ của chúng công bố, WITNESS_FP=... (khoá của nhân chứng, hoặc
+# WITNESS=tệp khoá) và TSA_FP=... (chứng thư gốc của đơn vị cấp dấu thời gian). Ghim sai là
+# KHÔNG NGUYÊN VẸN.
 #
 # Mỗi bước cho biết nó đã kiểm tra gì. Lỗi đầu tiên dừng quy trình, nêu tệp và lý do.
 # Mã thoát: 0 nguyên vẹn, 1 không nguyên vẹn (bị sửa, chưa hoàn tất hoặc không tin cậy),
@@ -155,6 +158,34 @@ if [ -n "${CLIP:-}" ]; then # trích đoạn: những gì nó bỏ ra, theo gói
     ! grep -q "\"name\":\"${name#segments/}\"" "$CLIP" ||
       fail "$name" "listed as not included, but the clip covers it"
   done
+fi
+
+# -- Trước bước 1: chỉ tệp và thư mục, không tên nào có ký tự điều khiển ---------------------
+# Trước khi đọc tên nào như một dòng: tên chứa dấu xuống dòng sẽ đọc thành hai. Tên trong
+# thông báo được thoát (xuống dòng thành \n, ký tự điều khiển khác thành \xHH, \ thành \\).
+ESCAPE='{ s = ""
+  for (i = 1; i <= length($0); i += 3) {
+    c = substr($0, i, 1) * 64 + substr($0, i + 1, 1) * 8 + substr($0, i + 2, 1)
+    if (c == 10) s = s "\\n"; else if (c == 9) s = s "\\t"; else if (c == 13) s = s "\\r"
+    else if (c == 92) s = s "\\\\"; else if (c < 32 || c == 127) s = s sprintf("\\x%02x", c)
+    else s = s sprintf("%c", c)
+  }
+  print s }'
+odd=$(find . -name "*[$(printf '\001-\037\177')]*" -exec sh -c '
+  for p; do printf "%s" "${p#./}" | od -An -v -to1 | tr -d " \n"; echo; done' sh {} + |
+  sort | sed -n 1p)
+[ -z "$odd" ] || fail "$(printf '%s\n' "$odd" | awk "$ESCAPE")" "a name with a line break or \
+another control character is never part of a session or package"
+# Chỉ lstat (find không có -L): không bao giờ đi theo liên kết tượng trưng, ra ngoài phiên
+# ghi hay tới một tệp trông như tệp đã niêm phong.
+odd=$(find . ! -type f ! -type d | sed 's|^\./||' | sort | sed -n 1p)
+if [ -n "$odd" ]; then
+  what="a device"
+  if [ -L "$odd" ]; then what="a symbolic link"; elif [ -p "$odd" ]; then
+    what="a named pipe (FIFO)"
+  elif [ -S "$odd" ]; then what="a socket"; fi
+  fail "$(printf '%s' "$odd" | od -An -v -to1 | tr -d ' \n' | awk "$ESCAPE")" "$what, not a \
+regular file: only files and directories are evidence, and a link is never followed"
 fi
 
 # -- 1. Tệp của bên ký: khoá (Ed25519 hoặc ECDSA P-256) và các chứng thư ----------------------
@@ -393,7 +424,8 @@ say "3. Files:    nothing else is in the session"
 # -- 4. Biên nhận của bên chứng kiến (mục 14): điều nó đã nhận, được ký bên ngoài thiết bị ----
 # Mỗi witness/NNNNNN.json (mắt xích NNNNNN) hoặc witness/manifest.json (niêm phong) nêu đúng
 # các byte của một đầu chuỗi mà phiên có, trong cây Merkle của bên chứng kiến (RFC 9162), dưới
-# một đầu cây do khoá của nó ký. Khoá: WITNESS=/duong/dan/witness.pem, nếu không thì khoá gói xuất mang theo.
+# một đầu cây do khoá của nó ký. Khoá: WITNESS=/duong/dan/witness.pem, nếu không thì khoá gói xuất mang theo,
+# chỉ được tin khi WITNESS_FP ghim nó (dấu vân tay do bên vận hành nhân chứng công bố).
 ENTRY='\{"device":'$H',"fork":(false|true),"kind":"(link|seal)","received_at":'$T'(,"seq":'$N
 ENTRY=$ENTRY')?,"session":'$ID',"sha256":'$H',"type":"sealroom.witness-entry","v":1\}'
 STH='\{"log":'$H',"root_hash":'$H',"signature":"[0-9a-f]{1,512}","timestamp":'$T
@@ -420,13 +452,17 @@ if [ -n "$receipts" ]; then
     [ -f "$WITNESS" ] || usage "WITNESS names no file: $WITNESS"
     keys=$WITNESS whose="given (WITNESS)"
   elif [ -d ../../witness ]; then
-    keys=$(find ../../witness -name '*.pem' | sort) whose="carried by the package"
+    keys=$(find ../../witness -name '*.pem' | sort) whose="carried by the package, NOT pinned"
   fi
+  pin=$(printf '%s' "${WITNESS_FP:-}" | tr 'A-F' 'a-f' | tr -cd '0-9a-f')
+  [ -z "$pin" ] || [ -n "${WITNESS:-}" ] || whose="carried by the package; matches WITNESS_FP"
   ids="" ifs=$IFS
   IFS='
 ' # mỗi dòng một khoá: đường dẫn có thể chứa dấu cách
   for k in $keys; do
-    ids="$ids$(openssl pkey -pubin -in "$k" -outform DER 2>/dev/null | sha256sum | cut -c1-64) $k
+    id=$(openssl pkey -pubin -in "$k" -outform DER 2>/dev/null | sha256sum | cut -c1-64)
+    [ -z "$pin" ] || [ "$id" = "$pin" ] || continue # not the pinned key: not believed
+    ids="$ids$id $k
 "
   done
   IFS=$ifs
@@ -496,6 +532,13 @@ done
 if [ -n "$receipts" ]; then
   say "4. Witness:  $witnessed of $n links$sealed_seen have receipts, each in the witness's signed"
   say "   log; witness key $witness_key ($whose)"
+  say "   SHA-256 of its DER $(printf '%s' "$ids" | grep " $witness_key\$" | cut -c1-64)"
+  if [ -z "${WITNESS:-}" ] && [ -z "$pin" ]; then
+    say "   WARNING: these receipts are signed by a key the package itself carries. Whoever"
+    say "   altered the package could have made that key and these receipts. They prove"
+    say "   nothing until the fingerprint above is compared with the one the witness's"
+    say "   operator publishes (or set WITNESS_FP to it, or WITNESS to the key you were given)."
+  fi
 else
   say "4. Witness:  not yet witnessed: no receipt from the off-box witness (reported, not a sign"
   say "   of tampering: the witness may have been unreachable)"
@@ -549,10 +592,26 @@ say "5. Seal:     manifest.json and SHA256SUMS signed, and exactly what the chai
 say "   Ended:    $ended${recovered:+, cut off; recovered $recovered}"
 # Dấu thời gian được kiểm tra bằng các lệnh ở mục 13 (openssl ts -verify), không phải ở đây.
 tokens=$(find . -name '*.tsr' ! -type d | wc -l)
-[ "$tokens" -eq 0 ] ||
+if [ "$tokens" -gt 0 ]; then
   say "   Tokens:   $tokens time-stamp token(s) NOT CHECKED here: run section 13's openssl ts -verify"
+  tsa_pin=$(printf '%s' "${TSA_FP:-}" | tr 'A-F' 'a-f' | tr -cd '0-9a-f')
+  if [ -n "$tsa_pin" ]; then # the root section 13 checks them with, when the package carries it
+    [ "$(openssl x509 -in ../../tsa-ca.pem -outform DER 2>/dev/null | sha256sum | cut -c1-64)" \
+      = "$tsa_pin" ] || fail ../../tsa-ca.pem "the time-stamp authority's root is not the one \
+whose fingerprint you gave (TSA_FP)"
+    say "             against ../../tsa-ca.pem, which matches TSA_FP"
+  else
+    say "             against the authority's root you obtained yourself, or ../../tsa-ca.pem once"
+    say "             its fingerprint matches the one the authority publishes (set TSA_FP to it)"
+  fi
+fi
 say ""
 say "RESULT: INTACT"
 say "  Signed by $who, under the root above. A copy shortened and sealed again"
-say "  with the device's own key would pass this check too: only a record off the box,"
-say "  the witness's receipts, shows what was sealed first."
+say "  with the device's own key would pass this check too: only a record off the box"
+if [ -n "$receipts" ] && { [ -n "${WITNESS:-}" ] || [ -n "$pin" ]; }; then
+  say "  shows what was sealed first: here, the witness's receipts, under the key you gave."
+else # a key the package carries proves nothing: the receipts are not cited
+  say "  shows what was sealed first: the witness's receipts, under a key you obtained"
+  say "  yourself (WITNESS or WITNESS_FP), never one taken from the package."
+fi

@@ -2,7 +2,9 @@
 """Standalone verifier for a sealroom export package.
 
 Usage:  python verify.py [PACKAGE_DIR] [--root ROOT.pem] [--expect-root FINGERPRINT]
-                        [--tsa-root TSA.pem] [--skip-time-stamps] [--witness-key W.pem]
+                        [--tsa-root TSA.pem] [--expect-tsa FINGERPRINT] [--skip-time-stamps]
+                        [--witness-key W.pem] [--expect-witness FINGERPRINT]
+                        [--expect-exporter FINGERPRINT]
 
 Needs only the Python standard library (3.9 or newer) and the ``cryptography`` package.
 It implements the rules of the sealroom evidence format, version 1 (docs/evidence-format.md,
@@ -46,6 +48,11 @@ or time-stamp tokens that could not be checked.
 The trust root shipped in the package proves nothing by itself: anyone can make a root and
 sign a forgery with it. Compare the root's fingerprint printed below with the one published by
 the procuracy, or pass that fingerprint with --expect-root (or their root file with --root).
+The same holds for every other key the package carries: the witness's key (receipts signed by
+a key of the forger's making prove nothing; --expect-witness or --witness-key), the
+time-stamp authority's root (--expect-tsa or --tsa-root) and the exporter's key
+(--expect-exporter). A wrong pin is NOT INTACT; without one, the result says what was taken
+from the package on trust, and never cites the receipts as proof.
 """
 
 from __future__ import annotations
@@ -53,7 +60,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
+import stat
 import sys
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -90,6 +99,18 @@ UNPINNED = (
     "(pin it with --expect-root)"
 )
 
+WITNESS_UNPINNED = (
+    "WARNING: these receipts are signed by a key the package itself carries. Whoever",
+    "altered the package could have made that key and these receipts. They prove nothing",
+    "until the key's fingerprint above is compared with the one the witness's operator",
+    "publishes (or passed with --expect-witness, or the key given with --witness-key).",
+)
+TSA_UNPINNED = (
+    "WARNING: the authority's root is the one the package carries (tsa-ca.pem): tokens",
+    "signed under a root of the forger's making would pass. Compare its fingerprint above",
+    "with the one the authority publishes (or pass it with --expect-tsa, or --tsa-root).",
+)
+
 
 class Failure(Exception):
     """The first thing that did not verify: which file, and why."""
@@ -120,6 +141,61 @@ def sha256_file(path: Path) -> tuple[int, str]:
             digest.update(chunk)
             size += len(chunk)
     return size, digest.hexdigest()
+
+
+def shown(name: str) -> str:
+    """A file name as messages print it: control characters (a line break would make one
+    name read as two) and the backslash escaped, as the hand procedure escapes them."""
+    special = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+    return "".join(
+        special.get(c) or (f"\\x{ord(c):02x}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
+        for c in name
+    )
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def only_files_and_directories(directory: Path, where: Callable[[str], str]) -> None:
+    """Before step 1 (format section 8): no name with a control character, and nothing but
+    regular files and directories (``where`` names an entry as messages print it). Entries
+    are looked at with lstat: a symbolic link is never followed, out of the package or to a
+    file that would pass for a sealed one."""
+    entries: dict[str, int] = {}
+    for parent, subdirectories, files in os.walk(directory):
+        for name in subdirectories + files:
+            path = Path(parent, name)
+            entries[path.relative_to(directory).as_posix()] = path.lstat().st_mode
+    for relative in sorted(entries):
+        parts = relative.split("/")
+        for end, part in enumerate(parts, 1):
+            if CONTROL.search(part):
+                raise Failure(
+                    where("/".join(parts[:end])),
+                    "a name with a line break or another control character is never part of "
+                    "a session or package",
+                )
+    for relative, mode in sorted(entries.items()):
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            what = (
+                "a symbolic link"
+                if stat.S_ISLNK(mode)
+                else "a named pipe (FIFO)"
+                if stat.S_ISFIFO(mode)
+                else "a socket"
+                if stat.S_ISSOCK(mode)
+                else "a device"
+            )
+            raise Failure(
+                where(relative),
+                f"{what}, not a regular file: only files and directories are evidence, and a "
+                "link is never followed",
+            )
+
+
+def hex_of(fingerprint_text: str) -> str:
+    """A fingerprint as given (AB:CD:..., abcd..., with or without colons): lower-case hex."""
+    return re.sub(r"[^0-9a-f]", "", fingerprint_text.lower())
 
 
 def fingerprint(der: bytes) -> str:
@@ -899,7 +975,7 @@ class Session:
 
     def where(self, relative: str) -> str:
         """A path as the reader finds it in the package."""
-        return (self.dir / relative).relative_to(self.package).as_posix()
+        return shown((self.dir / relative).relative_to(self.package).as_posix())
 
     def read(self, relative: str) -> bytes:
         if relative not in self.files:
@@ -909,6 +985,7 @@ class Session:
         return data
 
     def run(self) -> dict[str, Any]:
+        only_files_and_directories(self.dir, self.where)
         key = load_public_key(
             self.read("signer/public_key.pem"), self.where("signer/public_key.pem")
         )
@@ -1144,9 +1221,11 @@ class WitnessKeys:
     """The witness keys believed: given with --witness-key, else those the package carries
     (whose fingerprints are printed, to compare with the ones the procuracy publishes)."""
 
-    def __init__(self, package: Path, given: list[Path]) -> None:
+    def __init__(self, package: Path, given: list[Path], pins: list[str] | None = None) -> None:
         files = [Path(f) for f in given] or sorted((package / WITNESS_KEYS).glob("*.pem"))
         self.given = bool(given)
+        self.pinned = bool(pins)
+        wanted = {hex_of(pin) for pin in pins or []}
         self.keys: dict[str, Any] = {}
         for file in files:
             data = file.read_bytes()
@@ -1154,7 +1233,22 @@ class WitnessKeys:
                 key = load_certificates(data, str(file))[0].public_key()
             else:
                 key = load_public_key(data, str(file))
-            self.keys[sha256_hex(key_der(key))] = key
+            # With a pin, a key whose fingerprint is not pinned is not believed: its receipts
+            # fail as signed by a key that is not trusted.
+            if not wanted or sha256_hex(key_der(key)) in wanted:
+                self.keys[sha256_hex(key_der(key))] = key
+
+    @property
+    def independent(self) -> bool:
+        """Whether the keys believed came from outside the package (given, or pinned)."""
+        return self.given or self.pinned
+
+    def origin(self) -> str:
+        if self.given:
+            return "given (--witness-key)"
+        if self.pinned:
+            return "carried by the package; matches --expect-witness"
+        return "carried by the package, NOT pinned"
 
 
 def check_receipt_form(receipt: dict[str, Any], where: str) -> None:
@@ -1291,9 +1385,11 @@ def report_witness(
     late = max(found["lateness"].values())
     report(f"  each in the witness's signed log; received at most {late:.1f} s after signing")
     for log in found["logs"]:
-        origin = "given (--witness-key)" if witness.given else "carried by the package"
         fingerprint = ":".join(log[i : i + 2].upper() for i in range(0, len(log), 2))
-        report(f"  witness key SHA-256 {fingerprint} ({origin})")
+        report(f"  witness key SHA-256 {fingerprint} ({witness.origin()})")
+    if not witness.independent:
+        for line in WITNESS_UNPINNED:
+            report(f"  {line}")
 
 
 # -- 6. the package's signature: what the exporting installation vouches for -------------------
@@ -1343,6 +1439,20 @@ class Exporter:
         if not path.is_file():
             raise Failure(name, reason)
         return path.read_bytes()
+
+    def check_pin(self, pin: str | None, report: Callable[[str], None]) -> None:
+        """With --expect-exporter: the exporter's key is the one whose fingerprint is given."""
+        key_sha = sha256_hex(key_der(self.key))
+        report(f"  exporter key SHA-256 {fingerprint(key_der(self.key))}")
+        if pin is None:
+            return
+        if key_sha != hex_of(pin):
+            raise Failure(
+                EXPORTER_KEY,
+                "the exporter's key is not the one whose fingerprint you expect "
+                "(--expect-exporter)",
+            )
+        report("  matches the fingerprint you gave (--expect-exporter)")
 
     def anchor(self, root: TrustRoot, exported_at: str) -> None:
         """The exporter's key is certified under ``root`` (or is the pinned root key)."""
@@ -1529,7 +1639,8 @@ def check_package_files(package: Path, listing: dict[str, str], known: dict[str,
     """The files here are exactly those the exporter signed. ``known`` holds digests computed
     already (the segments), so the media is read once."""
     # Every file counts, whatever its name or directory (even __pycache__): anything the
-    # exporter did not sign was put there by someone else.
+    # exporter did not sign was put there by someone else. Only files and directories.
+    only_files_and_directories(package, shown)
     present = sorted(
         p.relative_to(package).as_posix()
         for p in package.rglob("*")
@@ -1537,13 +1648,13 @@ def check_package_files(package: Path, listing: dict[str, str], known: dict[str,
     )
     for name in present:
         if name not in listing:
-            raise Failure(name, "file was added to the package after it was exported")
+            raise Failure(shown(name), "file was added to the package after it was exported")
         digest = known.get(name) or sha256_file(package / name)[1]
         if digest != listing[name]:
-            raise Failure(name, "file changed since the package was exported")
+            raise Failure(shown(name), "file changed since the package was exported")
     for name in listing:
         if name not in present:
-            raise Failure(name, "file was removed from the package after it was exported")
+            raise Failure(shown(name), "file was removed from the package after it was exported")
     return len(present)
 
 
@@ -1566,8 +1677,12 @@ class TimeStamps:
     """RFC 3161 tokens beside the files they stamp. Checking one needs ``rfc3161-client``;
     without it (or without the authority's root) the tokens are reported as not checked."""
 
-    def __init__(self, package: Path, root_file: Path | None, *, skip: bool) -> None:
+    def __init__(
+        self, package: Path, root_file: Path | None, *, skip: bool, pin: str | None = None
+    ) -> None:
         self.skip = skip
+        self.given = root_file is not None
+        self.pin = pin
         self.root_label = str(root_file or TSA_ROOT)
         self.root_file = root_file or package / TSA_ROOT
         self.times: dict[str, datetime] = {}  # token -> the authority's time
@@ -1587,6 +1702,20 @@ class TimeStamps:
             return
         self.rfc3161 = rfc3161_client
         self.roots = load_certificates(self.root_file.read_bytes(), self.root_label)
+        self.check_pin()
+
+    def check_pin(self) -> None:
+        """With --expect-tsa: every root (self-signed) in the file is the pinned one."""
+        if self.pin is None:
+            return
+        for certificate in self.roots:
+            der = certificate.public_bytes(serialization.Encoding.DER)
+            if certificate.subject == certificate.issuer and sha256_hex(der) != hex_of(self.pin):
+                raise Failure(
+                    self.root_label,
+                    "the time-stamp authority's root is not the one whose fingerprint you "
+                    "expect (--expect-tsa)",
+                )
 
     @property
     def can_check(self) -> bool:
@@ -1655,6 +1784,11 @@ class TimeStamps:
         report("  (the authority's times are read to the second)")
         der = root.public_bytes(serialization.Encoding.DER)
         report(f"  SHA-256 fingerprint: {fingerprint(der)}")
+        if self.pin is not None:
+            report("  matches the fingerprint you gave (--expect-tsa)")
+        elif not self.given:
+            for line in TSA_UNPINNED:
+                report(f"  {line}")
         previous: tuple[str, datetime] | None = None
         for name, device_time in present:
             when = self.tsa_time(session, name, session.read(name))
@@ -1723,10 +1857,15 @@ def verify(
     tsa_root: Path | None = None,
     skip_time_stamps: bool = False,
     witness_keys: list[Path] | None = None,
+    expect_witness: list[str] | None = None,
+    expect_tsa: str | None = None,
+    expect_exporter: str | None = None,
 ) -> dict[str, Any]:
     """Verify ``package``; raise Failure at the first thing that does not verify. Returns
     what the session's check found (signer, manifest, chain, segments)."""
     found = session_directories(package)
+    # Before any file is read: a link could point out of the package, at a file that passes.
+    only_files_and_directories(package, shown)
     root = TrustRoot(root_file or package / TRUST_ROOT, str(root_file or TRUST_ROOT))
     report(f"Package:        {package}")
     report(f"Trust root:     {root.label} ({root.subject})")
@@ -1749,11 +1888,12 @@ def verify(
     exporter.anchor(root, custody.taken_at)
     report(f"Exporter:       {exporter.subject}  ({exporter.algorithm})")
     report(f"  signed {PACKAGE_SIG} at {custody.taken_at}; chains to the same trust root")
+    exporter.check_pin(expect_exporter, report)
     clip_data = exporter.statement(CLIP_PROOF)
     clip = Clip(clip_data) if clip_data is not None else None
     not_included = exporter.statement(NOT_INCLUDED)
-    stamps = TimeStamps(package, tsa_root, skip=skip_time_stamps)
-    witness = WitnessKeys(package, witness_keys or [])
+    stamps = TimeStamps(package, tsa_root, skip=skip_time_stamps, pin=expect_tsa)
+    witness = WitnessKeys(package, witness_keys or [], expect_witness)
     session = Session(package, session_dir, root, clip, stamps, witness)
     result = session.run()
     manifest = result["manifest"]
@@ -1816,6 +1956,15 @@ def verify(
     report(f"  the exporter's ({exporter.subject}): the selection. That")
     report(f"    installation issued this package with these files: {selection},")
     report("    and the custody excerpt as its office recorded it.")
+    found = result["witness"]
+    if found["links"] or found["seal"]:
+        if witness.independent:
+            report(f"  the witness's ({witness.origin()}): what it received, off the box, and")
+            report("    when; a copy shortened and sealed again lacks the receipts it gave.")
+        else:
+            report("  the witness's receipts: NOTHING, until their key is pinned (see Witness)")
+    result["witness_independent"] = witness.independent
+    result["tsa_unpinned"] = bool(stamps.times) and not stamps.given and stamps.pin is None
     stamps.conclude(report)
     return result
 
@@ -1846,6 +1995,23 @@ def main(argv: list[str] | None = None) -> int:
         help="the witness's public key (PEM), obtained independently; repeatable",
     )
     parser.add_argument(
+        "--expect-witness",
+        action="append",
+        default=[],
+        metavar="SHA256",
+        help="the published SHA-256 fingerprint of the witness's key (its DER); repeatable",
+    )
+    parser.add_argument(
+        "--expect-tsa",
+        metavar="SHA256",
+        help="the published SHA-256 fingerprint of the time-stamp authority's root",
+    )
+    parser.add_argument(
+        "--expect-exporter",
+        metavar="SHA256",
+        help="the published SHA-256 fingerprint of the exporting installation's key (its DER)",
+    )
+    parser.add_argument(
         "--skip-time-stamps",
         action="store_true",
         help="verify everything else when the time-stamp tokens cannot be checked",
@@ -1855,13 +2021,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as done:
         return 2 if done.code else 0
     try:
-        verify(
+        result = verify(
             args.package.resolve(),
             args.root,
             args.expect_root,
             tsa_root=args.tsa_root,
             skip_time_stamps=args.skip_time_stamps,
             witness_keys=args.witness_key,
+            expect_witness=args.expect_witness,
+            expect_tsa=args.expect_tsa,
+            expect_exporter=args.expect_exporter,
         )
     except TimeStampsNotChecked as unchecked:
         say()
@@ -1882,6 +2051,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.root is None and not args.expect_root:
         # Checked against the root the package itself carries: say so where the verdict is.
         say(f"  {UNPINNED}")
+    if not result["witness_independent"] and (
+        result["witness"]["links"] or result["witness"]["seal"]
+    ):
+        say("  The witness's receipts are not part of this result: their key came with the")
+        say("  package (compare its fingerprint, or pass it with --expect-witness).")
+    if result["tsa_unpinned"]:
+        say("  The time-stamp tokens were checked against the authority's root the package")
+        say("  carries (compare its fingerprint, or pass it with --expect-tsa).")
     return 0
 
 

@@ -28,10 +28,11 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,9 @@ class Work:
     data: Path  # the writable copy's data directory
     root_pem: bytes  # the root the case is judged against; a tamper may change it
     session_id: str
+    # Files of the package outside the session, replaced (None: removed) before the genuine
+    # exporter lists and signs it again, as an insider holding the exporter's key would.
+    package_files: dict[str, bytes | None] = field(default_factory=dict)
 
 
 Tamper = Callable[[Work], object]
@@ -229,6 +233,35 @@ def shorten_and_hide_receipts(w: Work) -> None:
     _recover(w)
 
 
+@doc("segments/cut: a symbolic link to the package's top directory, outside the session")
+def link_out_of_the_session(w: Work) -> None:
+    (w.session / "segments" / "cut").symlink_to(Path("..") / ".." / "..")
+
+
+@doc("segments/000009.mp4: a symbolic link to a file that does not exist")
+def dangling_link(w: Work) -> None:
+    (w.session / "segments" / "000009.mp4").symlink_to("/nonexistent/000009.mp4")
+
+
+@doc("segment 1 moved to .000001.mp4 and a symbolic link left in its place, which would pass")
+def segment_behind_a_link(w: Work) -> None:
+    segment = segment_file(w.session, 1)
+    segment.rename(w.session / ".000001.mp4")
+    segment.symlink_to(Path("..") / ".000001.mp4")
+
+
+@doc("segments/zz.mp4: a named pipe (FIFO), which blocks a reader that opens it")
+def named_pipe(w: Work) -> None:
+    os.mkfifo(w.session / "segments" / "zz.mp4")
+
+
+@doc("a directory named 'SHA256SUMS', a line break, 'witness', holding a copy of a receipt")
+def receipt_under_a_line_break(w: Work) -> None:
+    folder = w.session / "SHA256SUMS\nwitness"
+    folder.mkdir()
+    shutil.copyfile(w.session / "witness" / "000000.json", folder / "000000.json")
+
+
 def _edit_receipt(w: Work, name: str, edit: Callable[[dict[str, Any]], None]) -> None:
     path = w.session / "witness" / name
     receipt = json.loads(path.read_bytes())
@@ -251,6 +284,20 @@ def another_witness_key(w: Work) -> None:
         receipt["tree_head"] = Witness.new().sign_head(receipt["tree_head"])
 
     _edit_receipt(w, "000000.json", edit)
+
+
+@doc(
+    "every receipt's tree head signed again by a key of the insider's own, carried by the "
+    "package in place of the witness's (format section 12: a key the package carries)"
+)
+def substitute_witness_key(w: Work) -> None:
+    substitute = Witness.new()
+    for receipt in sorted((w.session / "witness").iterdir()):
+        _edit_receipt(
+            w, receipt.name, lambda r: r.update(tree_head=substitute.sign_head(r["tree_head"]))
+        )
+    w.package_files["witness"] = None
+    w.package_files[f"witness/{substitute.log_id[:16]}.pem"] = substitute.public_pem
 
 
 @doc("witness/000001.json copied over witness/000002.json")
@@ -1018,6 +1065,13 @@ def cases() -> list[Case]:
             "witness/000000.json",
         ),
         Case(
+            "receipts signed by a substitute witness key the package carries",
+            "witnessed",
+            substitute_witness_key,
+            NOT_INTACT,
+            "witness/000000.json",
+        ),
+        Case(
             "a receipt filed under another link's number",
             "witnessed",
             receipt_under_another_number,
@@ -1046,7 +1100,37 @@ def cases() -> list[Case]:
             "segments/000001.tsr",
         ),
     ]
-    return genuine + catalogue + issue_11 + attested
+    # Only regular files and directories, and names without control characters (format
+    # section 8, before step 1): a name is printed escaped, a line break as \n.
+    kinds_and_names = [
+        Case(
+            "a symbolic link to a directory outside the session",
+            "main",
+            link_out_of_the_session,
+            NOT_INTACT,
+            "segments/cut",
+        ),
+        Case("a dangling symbolic link", "main", dangling_link, NOT_INTACT, seg(9)),
+        Case("a segment behind a symbolic link", "main", segment_behind_a_link, NOT_INTACT,
+             seg(1)),
+        Case("a named pipe among the segments", "main", named_pipe, NOT_INTACT,
+             "segments/zz.mp4"),
+        Case(
+            "a file whose name holds a line break",
+            "main",
+            touch("SHA256SUMS\nmanifest.json"),
+            NOT_INTACT,
+            "SHA256SUMS\\nmanifest.json",
+        ),
+        Case(
+            "a receipt in a directory whose name holds a line break",
+            "witnessed",
+            receipt_under_a_line_break,
+            NOT_INTACT,
+            "SHA256SUMS\\nwitness",
+        ),
+    ]  # fmt: skip
+    return genuine + catalogue + issue_11 + attested + kinds_and_names
 
 
 # -- the off-box witness's receipts (format section 14), made from the spec ----------------
@@ -1262,18 +1346,34 @@ def skeleton(base: Base, name: str, destination: Path) -> Path:
 
 
 def wrap(session: Path, session_id: str, skeleton_dir: Path, exporter: DeviceSigner,
-         target: Path) -> None:  # fmt: skip
+         target: Path, package_files: dict[str, bytes | None]) -> None:  # fmt: skip
     """An export package holding ``session`` as it is now, listed and signed again by the
     genuine exporting installation, so that only the session is judged."""
     shutil.copytree(skeleton_dir, target, ignore=shutil.ignore_patterns("sessions"))
+    for name, data in package_files.items():
+        if data is None:
+            shutil.rmtree(target / name)
+        else:
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            (target / name).write_bytes(data)
     for path in target.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
-    shutil.copytree(session, target / "sessions" / session_id, symlinks=True)
+    shutil.copytree(
+        session, target / "sessions" / session_id, symlinks=True, copy_function=_copy_entry
+    )
     taken_at = json.loads((target / "custody.json").read_bytes())["taken_at"]
     (target / "custody.json").write_text(custody_excerpt(session_id, [], taken_at), "utf-8")
     write_package_sums(target, {})
     (target / PACKAGE_SIG).write_bytes(exporter.sign((target / "PACKAGE-SHA256SUMS").read_bytes()))
     make_read_only(target)
+
+
+def _copy_entry(source: str, destination: str) -> None:
+    """Copy a file as copytree does; a named pipe is made again (reading one would block)."""
+    if stat.S_ISFIFO(os.lstat(source).st_mode):
+        os.mkfifo(destination)
+    else:
+        shutil.copy2(source, destination)
 
 
 def materialise(
@@ -1299,10 +1399,15 @@ def materialise(
     directory.mkdir()
     (directory / "root.pem").write_bytes(w.root_pem)
     source = skeleton(bases["main"] if case.base == "forgery" else base, case.base, work)
-    wrap(w.session, w.session_id, source, base.exporter, directory / "package")
+    wrap(w.session, w.session_id, source, base.exporter, directory / "package", w.package_files)
     (directory / "data").mkdir()
     (directory / "data" / "evidence").symlink_to(Path("..") / "package")
     if base.witness_pem is not None:  # trusted as an installation pins its witness's key
+        # and as a reader pins it: with the fingerprint the witness's operator publishes
+        der = serialization.load_pem_public_key(base.witness_pem).public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        (directory / "witness.fp").write_text(hashlib.sha256(der).hexdigest(), "utf-8")
         (directory / "data" / "trust" / "witness").mkdir(parents=True)
         (directory / "data" / "trust" / "witness" / "witness.pem").write_bytes(base.witness_pem)
     return {**case.record(w.session_id), "directory": directory.name}

@@ -892,7 +892,9 @@ class PackageCheck:
             "exporter_ok": "exporter/certificate.pem: OK" in first
             and "exporter key matches certificate" in first,
             "list_signed": "Signature Verified Successfully" in second,
-            "files_ok": "package files OK" in third and "no extra or missing files" in third,
+            "files_ok": "package files OK" in third
+            and "no extra or missing files" in third
+            and "only files and directories" in third,
         }
         return {name for name, ok in checks.items() if not ok}
 
@@ -944,6 +946,12 @@ PACKAGE_HAND_CASES: dict[str, tuple[Tamper, str, set[str]]] = {
     ),
     "deleted signature": (lambda t: (t.package / SIG).unlink(), "clip", {"list_signed"}),
     "exporter from another root": (trim_and_sign_elsewhere, "clip", {"exporter_ok"}),
+    # Neither listed nor a file: only P3's look for what is not a file or directory sees it.
+    "a dangling link beside the documents": (
+        lambda t: (t.package / "README.fr.md").symlink_to("/nonexistent/README.fr.md"),
+        "session",
+        {"files_ok"},
+    ),
 }
 
 

@@ -4,10 +4,12 @@ reported "not yet witnessed", one whose receipts are signed by a key not trusted
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from evidence_store import MediaInfo, SessionMetadata, SessionWriter, public_key_pem
@@ -65,9 +67,20 @@ def test_the_package_carries_the_receipts_and_verify_py_checks_them(
     checked = run_verify(package)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "Witness:        4 of 4 links and the seal have receipts" in checked.stdout
-    assert "(carried by the package)" in checked.stdout
+    assert "(carried by the package, NOT pinned)" in checked.stdout
+    assert "The witness's receipts are not part of this result" in checked.stdout
     pinned = run_verify(package, "--witness-key", str(witness_process.key_file))
     assert pinned.returncode == 0 and "(given (--witness-key))" in pinned.stdout
+    published = hashlib.sha256(
+        serialization.load_pem_public_key(witness_process.key_file.read_bytes()).public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    ).hexdigest()
+    expected = run_verify(package, "--expect-witness", published)
+    assert expected.returncode == 0, expected.stdout
+    assert "matches --expect-witness" in expected.stdout and "WARNING" not in expected.stdout
+    wrong = run_verify(package, "--expect-witness", "00" * 32)
+    assert wrong.returncode == 1 and "not a trusted witness key" in wrong.stdout
     bare_checked = run_verify(bare)
     assert bare_checked.returncode == 0, bare_checked.stdout
     assert "NOT YET WITNESSED" in bare_checked.stdout

@@ -1,14 +1,18 @@
 """Tokens travel in exports with the authority's root, and the package's own verify.py checks
 them: with ``rfc3161-client`` it names every token and its time; without it, it says so and
-does not pass; a token altered in the package is NOT INTACT."""
+does not pass; a token altered in the package is NOT INTACT; the root the package carries is
+pinned with --expect-tsa, or flagged."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import load_pem_x509_certificates
 
 from evidence_store import UsageError
 from evidence_store.custody import CustodyLog
@@ -117,3 +121,25 @@ def test_a_stamped_session_is_not_exported_without_the_authoritys_root(
     with pytest.raises(UsageError, match="SEALROOM_TSA_CA"):
         export(stamped, tmp_path / "package", None)
     assert not (tmp_path / "package").exists()
+
+
+def test_the_authoritys_root_the_package_carries_is_pinned_or_flagged(
+    stamped: DataDir, tsa: TsaServer, tmp_path: Path
+) -> None:
+    package = export(stamped, tmp_path / "package", TokenVerifier.from_file(tsa.ca_file))
+    [root] = load_pem_x509_certificates(tsa.ca_file.read_bytes())
+    published = hashlib.sha256(root.public_bytes(serialization.Encoding.DER)).hexdigest()
+    unpinned = run_with_rfc3161(package)
+    assert unpinned.returncode == 0, unpinned.stdout + unpinned.stderr
+    assert "WARNING: the authority's root is the one the package carries" in unpinned.stdout
+    assert (
+        "checked against the authority's root the package"
+        in unpinned.stdout.split("RESULT: INTACT")[1]
+    )
+    pinned = run_with_rfc3161(package, "--expect-tsa", published)
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+    assert "matches the fingerprint you gave (--expect-tsa)" in pinned.stdout
+    assert "WARNING" not in pinned.stdout
+    wrong = run_with_rfc3161(package, "--expect-tsa", "ab" * 32)
+    assert wrong.returncode == 1, wrong.stdout + wrong.stderr
+    assert "  file:   tsa-ca.pem" in wrong.stdout and "--expect-tsa" in wrong.stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from evidence_store.bucket.store import S3Access, S3Store
 from evidence_store.installation.data_dir import DataDir
 from evidence_store.session import SessionWriter
 from evidence_store.settings import S3Settings
+from evidence_store.timefmt import parse_utc
 from evidence_store.upload.spool import SpoolObject
 from evidence_store.upload.uploader import Backlog, backlog_of, open_uploader
 from evidence_store.verify import verify_session
@@ -32,6 +34,7 @@ from tests.support.s3 import (
     new_bucket,
     random_segments,
     run_sealroom_env,
+    settings_for,
     write_session,
 )
 
@@ -203,3 +206,75 @@ def test_an_outage_never_stops_recording_and_the_backlog_drains_in_order_after(
         if name_.startswith("segments/"):
             assert keys[i + 1].startswith("chain/") and keys[i + 1].endswith(".json")
     everything_arrived(data, own_seaweed, name, writer.session_id)
+
+
+class HungServer:
+    """A real TCP listener that accepts every connection and never answers: an S3 server
+    hung, as a stuck proxy or a frozen process looks from outside."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepted: list[float] = []  # when each connection came in (time.time())
+        self.held: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted.append(time.time())
+            self.held.append(connection)  # held open, never read, never answered
+
+    def close(self) -> None:
+        self.listener.close()
+        for connection in self.held:
+            connection.close()
+
+
+def test_a_hung_s3_server_is_reported_after_one_read_timeout_in_the_status_file(
+    tmp_path: Path,
+) -> None:
+    """Each request has a deadline, the read timeout, and a request that hung is not sent
+    again: the uploader says the store is unreachable after the first hang, not the second."""
+    server = HungServer()
+    root = tmp_path / "data"
+    data = DataDir.resolve(root, settings_for(root))
+    data.store(create=True)
+    data = DataDir.resolve(
+        root,
+        data.settings.model_copy(
+            update={"s3": S3Settings(connect_timeout_seconds=2, read_timeout_seconds=2)}
+        ),
+    )
+    write_session(data, random_segments(1))
+    env = {
+        "SEALROOM_S3_ENDPOINT": f"127.0.0.1:{server.port}",
+        "SEALROOM_S3_BUCKET": "hung-bucket",
+        "SEALROOM_S3_ACCESS_KEY": "hung-access-key",
+        "SEALROOM_S3_SECRET_KEY": "hung-secret-key-0000",
+        "SEALROOM_S3_SECURE": "0",
+    }
+    uploader = open_uploader(data, environ=env)
+    stop = threading.Event()
+    running = threading.Thread(target=uploader.run, args=(stop,), daemon=True)
+    running.start()
+    try:
+        wait_for(
+            lambda: status_of(data).get("state") == "unreachable",
+            timeout=60,
+            what="the status file to say the store is unreachable",
+        )
+        status = status_of(data)
+    finally:
+        stop.set()
+        running.join(timeout=30)
+        server.close()
+    assert "timed out" in str(status["last_error"])
+    since = parse_utc(str(status["unreachable_since"])).timestamp()
+    asked_before = [t for t in server.accepted if t <= since]
+    assert len(asked_before) == 1  # one request, one hang, reported: never asked twice
+    assert status["backlog"]["objects"] > 0  # type: ignore[index]

@@ -225,7 +225,35 @@ def test_a_release_killed_after_its_rename_is_finished_and_logged(
     uploader.run(threading.Event(), drain=True, timeout=60)
     assert not (data.evidence / ".released" / session_id).exists()
     entries = data.custody(data.store(), data.signer()).entries(action="release")
-    assert [(e.session_id, e.detail) for e in entries] == [(session_id, {"resumed": True})]
+    assert [(e.session_id, e.detail["resumed"]) for e in entries] == [(session_id, True)]
+    assert entries[0].detail["removed"]["segments"] == ["segments/000000.mp4"]
+
+
+def test_a_release_keeps_what_recovery_left_in_flight_and_lists_what_it_removed(
+    s3_target: S3Target, bucket: str, tmp_path: Path
+) -> None:
+    """An unfinished segment recovery kept for inspection was never uploaded: releasing the
+    session removes its sealed files, confirmed in the bucket, and nothing else."""
+    data = data_dir(tmp_path / "data", keep_days=0)
+    session_id = write_session(data, random_segments(5))
+    inflight = data.evidence / ".inflight" / "sessions" / session_id
+    (inflight / "000005.partial.mp4").write_bytes(b"the original of a salvaged segment")
+    (inflight / "000006.mp4").write_bytes(b"")  # nothing decodable: kept as it was
+    drain(data, s3_target, bucket)
+
+    assert not (data.evidence / "sessions" / session_id).exists()
+    assert sorted(p.name for p in inflight.iterdir()) == ["000005.partial.mp4", "000006.mp4"]
+    (entry,) = data.custody(data.store(), data.signer()).entries(action="release")
+    assert entry.detail["kept_in_flight"] == ["000005.partial.mp4", "000006.mp4"]
+    assert entry.detail["removed_in_flight"] == [".writer.lock"]
+    removed = entry.detail["removed"]
+    assert removed["segments"] == {
+        "files": 5,
+        "first": "segments/000000.mp4",
+        "last": "segments/000004.mp4",
+    }
+    assert removed["chain"]["files"] == 14  # links 0-6 and their signatures
+    assert removed["."] == {"files": 4, "first": "SHA256SUMS", "last": "manifest.sig"}
 
 
 def test_the_command_line_drains_verifies_from_the_bucket_reindexes_and_holds(

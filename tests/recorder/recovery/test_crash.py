@@ -33,7 +33,8 @@ from evidence_store.store import FilesystemStore
 from evidence_store.verify import verify_session
 from tests.support.cli import run_sealroom
 
-pytestmark = pytest.mark.slow
+# Twenty recorders started, killed, recovered and verified: minutes on a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 SEED = 20261123
 KILLS = 20
@@ -41,6 +42,9 @@ LANES = 2
 MAX_ATTEMPTS = 16  # per lane: a planned kill can miss a process that already finished
 PICTURE = ["--size", "320x240", "--fps", "15"]
 MODES = ("startup", "mid_segment", "before_boundary", "after_boundary", "while_stopping")
+# Deadlines that only stop a hung test: a loaded machine (other suites on the same two cores)
+# can take many seconds to start Python or seal a segment, and that is no failure.
+PATIENCE = 300.0
 
 
 @dataclass
@@ -100,7 +104,7 @@ def new_session(data_dir: Path, known: set[str]) -> Path | None:
 
 
 def wait_for(
-    process: subprocess.Popen[str], condition: Callable[[], bool], timeout: float = 120.0
+    process: subprocess.Popen[str], condition: Callable[[], bool], timeout: float = PATIENCE
 ) -> None:
     """Poll ``condition`` until it holds (or the process ends: the caller sees that). The
     deadline only stops a hung recorder: on a loaded machine starting one takes long."""
@@ -149,7 +153,7 @@ def kill_at(
         return False
     process.send_signal(signal.SIGKILL)
     killed_at = time.time()
-    process.wait(timeout=10)
+    process.wait(timeout=PATIENCE)
     session = new_session(data_dir, known)
     if session is not None and (session / "chain" / "000000.json").exists():
         marks = [p.stat().st_mtime for p in (session / "segments").glob("*.mp4")]
@@ -186,7 +190,7 @@ def check_after_recovery(
     seen_empty: set[str],
 ) -> None:
     started = time.monotonic()
-    result = run_sealroom("recover", "--json", data_dir=data_dir)
+    result = run_sealroom("recover", "--json", data_dir=data_dir, timeout=PATIENCE)
     outcome.recover_wall_seconds = round(time.monotonic() - started, 3)
     if not (data_dir / "evidence").is_dir():
         # Killed while starting up, before it wrote anything (a loaded machine can take
@@ -205,12 +209,23 @@ def check_after_recovery(
     assert changed == [], f"recovery changed or removed sealed files: {changed}"
 
     # An unfinished segment is kept: in place, or renamed NNNNNN.partial.mp4, never altered.
+    # The one exception is not a copy: a kill between publish_once's link and its unlink
+    # leaves the stored segment with a second name in flight; chaining it removes that name.
     inflight = data_dir / "evidence" / ".inflight"
     inflight_after = digests(inflight)
+    chained_on_recovery = {
+        f"sessions/{r['session_id']}/{r['linked_segment']:06d}.mp4"
+        for r in report["recovered"]
+        if r["linked_segment"] is not None
+    }
     for path, digest in inflight_before.items():
         if not path.endswith(".mp4"):
             continue
         renamed = path.removesuffix(".mp4") + ".partial.mp4"
+        if path in chained_on_recovery and path not in inflight_after:
+            session_id, name = path.split("/")[1:]
+            assert after[f"{session_id}/segments/{name}"] == digest, path
+            continue
         assert digest in {inflight_after.get(path), inflight_after.get(renamed)}, path
 
     for empty in report["empty"]:  # killed between the lock and link 0: nothing recorded
@@ -221,7 +236,7 @@ def check_after_recovery(
     for recovered in report["recovered"]:
         session_id = recovered["session_id"]
         outcome.session_id = session_id
-        verified = run_sealroom("verify", session_id, "--json", data_dir=data_dir)
+        verified = run_sealroom("verify", session_id, "--json", data_dir=data_dir, timeout=PATIENCE)
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert json.loads(verified.stdout)["intact"] is True
         if recovered["outcome"] == "sealed":
@@ -244,6 +259,7 @@ def check_after_recovery(
                 ["ffmpeg", "-v", "error", "-i", str(segment), "-f", "null", "-"],
                 capture_output=True,
                 text=True,
+                timeout=PATIENCE,
                 check=False,
             )
             assert check.returncode == 0 and check.stdout + check.stderr == "", (
@@ -328,3 +344,37 @@ def _report(outcomes: list[KillOutcome], elapsed: float) -> None:
         f"recover command: median {walls[len(walls) // 2]:.2f} s, max {walls[-1]:.2f} s; "
         f"salvaged {sum(1 for o in outcomes if o.salvaged_seconds)} partial segments"
     )
+
+
+def test_a_kill_between_storing_a_segment_and_chaining_it_leaves_one_file_sealed(
+    tmp_path: Path,
+) -> None:
+    """The window the random kills hit only now and then, hit every time: killed between
+    ``publish_once``'s link (the segment has its stored name) and its unlink (the in-flight
+    name is still there), before the segment's link. Both names are one file; recovery
+    chains it and removes the in-flight name, and no byte of it changes."""
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALROOM_")}
+    env["SEALROOM_FAILPOINT"] = "publish_once:linked@3"  # the third segment stored
+    command = [sys.executable, "-m", "sealroom", "record", "--synthetic", "--room", "P-kill"]
+    command += ["--case", "VKS-KILL/2026", "--duration", "30", *PICTURE, "--segment-seconds", "1"]
+    killed = subprocess.run(
+        [*command, "--data-dir", str(data_dir)], env=env, capture_output=True, timeout=PATIENCE
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    (session,) = sessions_dir(data_dir).iterdir()
+    stored = session / "segments" / "000002.mp4"
+    in_flight = data_dir / "evidence" / ".inflight" / "sessions" / session.name / "000002.mp4"
+    assert stored.samefile(in_flight)  # one file, two names
+    assert not (session / "chain" / "000003.json").exists()  # 0 started, 1-2 segments 0-1
+    digest = hashlib.sha256(stored.read_bytes()).hexdigest()
+
+    result = run_sealroom("recover", "--json", data_dir=data_dir, timeout=PATIENCE)
+    assert result.returncode == 0, result.stderr
+    (recovered,) = json.loads(result.stdout)["recovered"]
+    assert recovered["linked_segment"] == 2
+    assert "segment 000002.mp4 was stored but not yet chained" in recovered["reason"]
+    assert not in_flight.exists()
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == digest
+    verified = run_sealroom("verify", session.name, "--json", data_dir=data_dir)
+    assert verified.returncode == 0 and json.loads(verified.stdout)["segments"] >= 3

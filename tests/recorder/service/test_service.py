@@ -11,12 +11,8 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
@@ -31,82 +27,18 @@ from recorder.control.client import (
     RecorderRefusedError,
     RecorderUnreachableError,
 )
-from recorder.control.models import RecorderStatusView
 from tests.support.cli import SMALL, run_sealroom
+from tests.support.recorder_service import (
+    METADATA,
+    ROOM,
+    TOKEN,
+    Service,
+    raw_request,
+    serve,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
-
-TOKEN = "test-token-7d1c0b9e4f2a"  # the test's own service token
-ROOM = "P2-VKS-HaNoi"
-CONFIG = """
-[recorder]
-width = 320
-height = 240
-fps = 15
-segment_seconds = 1
-estimated_video_bitrate = 400000
-max_session_seconds = 600
-disk_reserve_bytes = 1048576
-"""
-METADATA: dict[str, Any] = {
-    "case_number": "VKS-42/2026",
-    "room": "Phòng hỏi cung 2",
-    "unit": "VKSND-HN",
-    "accused": ["Nguyễn Văn Án"],
-    "investigators": ["Trần Thị Bình"],
-    "others_present": [{"name": "Lê Văn Cường", "role": "luật sư"}],
-}
-
-
-@dataclass
-class Service:
-    process: subprocess.Popen[str]
-    url: str
-    data_dir: Path
-
-    def client(self, token: str = TOKEN) -> RecorderClient:
-        return RecorderClient(self.url, token, timeout=10)
-
-
-def serve(tmp_path: Path, data_dir: Path, *, token: str | None = TOKEN) -> Service:
-    config = tmp_path / "sealroom.toml"
-    config.write_text(CONFIG, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALROOM_")}
-    if token is not None:
-        env["SEALROOM_RECORDER_TOKEN"] = token
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sealroom",
-            "--config",
-            str(config),
-            "recorder",
-            "serve",
-            "--room",
-            ROOM,
-            "--synthetic",
-            "--unit",
-            METADATA["unit"],  # the room's registered unit: the only one a request may name
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--data-dir",
-            str(data_dir),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()  # the service prints its address once it listens
-    found = re.search(r"listening on (http://\S+)", line)
-    if found is None:
-        process.kill()
-        raise AssertionError(f"the service did not start: {line}{process.communicate()[1]}")
-    return Service(process, found.group(1), data_dir)
 
 
 @pytest.fixture
@@ -116,32 +48,6 @@ def service(tmp_path: Path) -> Iterator[Service]:
     if running.process.poll() is None:
         running.process.send_signal(signal.SIGTERM)
         running.process.wait(timeout=20)
-
-
-def wait_for(service: Service, condition: str, timeout: float = 20) -> RecorderStatusView:
-    """Poll the status until ``condition`` (a field that must become truthy) holds."""
-    client = service.client()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.status()
-        if getattr(status, condition):
-            return status
-        time.sleep(0.1)
-    raise AssertionError(f"status never had {condition}: {client.status()}")
-
-
-def raw_request(
-    url: str, *, token: str | None, body: bytes | None = None, method: str = "GET"
-) -> tuple[int, dict[str, object]]:
-    headers = {"Content-Type": "application/json"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def test_every_request_needs_the_token(service: Service) -> None:
