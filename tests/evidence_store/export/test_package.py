@@ -71,7 +71,9 @@ def add_console_clip(root: Path, session_id: str, proof: ClipProof) -> str:
 
     app = create_app(DataDir.resolve(root))
     with app.app_context():
-        create_user("kiem-sat-vien", role="prosecutor", unit="supreme", password="x" * 16)
+        create_user(
+            "kiem-sat-vien", role="prosecutor", unit="supreme", password="mưa phùn trên phố cổ"
+        )
         user = db.session.query(User).filter_by(username="kiem-sat-vien").one()
         clip = Clip(
             session_id=session_id,
