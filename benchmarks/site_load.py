@@ -27,6 +27,7 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -68,6 +69,114 @@ def links_of(data_dir: Path, session: str) -> list[Link]:
     return [Link.parse(p.read_bytes(), location=p.name) for p in chain]
 
 
+@dataclass
+class Round:
+    """What one round of recording measured."""
+
+    rooms: int
+    segments: int
+    latencies: list[float]
+    lags: list[float]
+    missing: list[str]
+    drained: float
+    cores: dict[str, float]  # per room
+    byte_rate: float  # recorded bytes per media second, per room
+
+
+def record_round(site: Site, rooms: tuple[str, ...], seconds: float, drain: float) -> Round:
+    """Record in ``rooms`` at once for ``seconds``, stop, wait for the uploads, and measure."""
+    with ThreadPoolExecutor(len(rooms)) as pool:
+        sessions = dict(
+            zip(
+                rooms,
+                pool.map(
+                    lambda r: client(site, r).start(case_number=f"VKS-LOAD/{r}").session_id,
+                    rooms,
+                ),
+                strict=True,
+            )
+        )
+        cpu_before, clock = room_cpu(site), time.monotonic()
+        time.sleep(seconds)
+        cpu_after, elapsed = room_cpu(site), time.monotonic() - clock
+        list(pool.map(lambda r: client(site, r).stop("hết giờ đo"), rooms))
+    recorded_at = time.monotonic()
+    bucket = site.store.client()
+    uploaded: dict[str, datetime] = {}
+    seal: dict[str, float] = {}  # object key -> seal time (epoch)
+    latencies: list[float] = []
+    recorded_bytes = 0
+    media_seconds = 0.0
+    for room, session in sessions.items():
+        assert session is not None
+        links = links_of(site.rooms[room].data_dir, session)
+        origin = parse_utc(links[0].time).timestamp()
+        for link in links:
+            if link.segment is None:
+                continue
+            end = (link.segment.start_us + link.segment.duration_us) / 1e6
+            sealed = parse_utc(link.time).timestamp()
+            latencies.append(sealed - (origin + end))
+            recorded_bytes += link.segment.size
+            media_seconds += link.segment.duration_us / 1e6
+            key = layout.session_prefix(session) + layout.segment_path(link.segment.index)
+            seal[key] = sealed
+    deadline = time.monotonic() + drain
+    while len(uploaded) < len(seal) and time.monotonic() < deadline:
+        for key in seal.keys() - uploaded.keys():
+            try:
+                uploaded[key] = bucket.stat_object(site.bucket, key).last_modified
+            except Exception:
+                continue
+        time.sleep(1)
+    # Idle rooms keep a recorder and an uploader too; their cost is the same in both rounds.
+    cores = {
+        kind: (cpu_after[kind] - cpu_before[kind]) / elapsed / len(rooms)
+        for kind in ("recorder", "uploader")
+    }
+    return Round(
+        rooms=len(rooms),
+        segments=len(seal),
+        latencies=latencies,
+        lags=[uploaded[k].timestamp() - seal[k] for k in uploaded],
+        missing=sorted(seal.keys() - uploaded.keys()),
+        drained=time.monotonic() - recorded_at,
+        cores=cores,
+        byte_rate=recorded_bytes / media_seconds,
+    )
+
+
+def report(label: str, result: Round) -> None:
+    latencies, lags = result.latencies, result.lags
+    print(f"{label}: {result.segments} segments sealed in {result.rooms} room(s)")
+    print(
+        f"  seal latency  p50 {statistics.median(latencies):6.2f} s  "
+        f"p99 {percentile(latencies, 0.99):6.2f} s  max {max(latencies):6.2f} s"
+    )
+    if lags:
+        print(
+            f"  upload lag    p50 {statistics.median(lags):6.2f} s  "
+            f"p99 {percentile(lags, 0.99):6.2f} s  max {max(lags):6.2f} s "
+            "(Last-Modified has 1 s resolution)"
+        )
+    print(
+        f"  uploaded {len(lags)}/{result.segments}; last one {result.drained:.0f} s after the stop"
+    )
+    for key in result.missing:
+        print(f"  not in the bucket: {key}")
+    for kind, used in result.cores.items():
+        print(f"  CPU per recording room, {kind}: {used:.2f} cores")
+    rate = result.byte_rate
+    print(
+        f"  recorded per room: {rate / 1e3:.0f} kB/s = {rate * 8 / 1e6:.2f} Mbit/s = "
+        f"{rate * 3600 / 1e9:.2f} GB per hour"
+    )
+
+
+def ratio(loaded: float, baseline: float) -> str:
+    return f"{loaded / baseline:.2f}" if baseline > 0 else "n/a"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rooms", type=int, default=8)
@@ -87,75 +196,17 @@ def main() -> None:
     site = start_site(root, authority, consoles=1, rooms=rooms, picture=picture)
     print(f"site up in {time.monotonic() - started:.0f} s: {args.rooms} rooms, {args.size}")
     try:
-        with ThreadPoolExecutor(len(rooms)) as pool:
-            sessions = dict(
-                zip(
-                    rooms,
-                    pool.map(
-                        lambda r: client(site, r).start(case_number=f"VKS-LOAD/{r}").session_id,
-                        rooms,
-                    ),
-                    strict=True,
-                )
-            )
-            cpu_before, clock = room_cpu(site), time.monotonic()
-            time.sleep(args.seconds)
-            cpu_after, elapsed = room_cpu(site), time.monotonic() - clock
-            list(pool.map(lambda r: client(site, r).stop("hết giờ đo"), rooms))
-        recorded_at = time.monotonic()
-        bucket = site.store.client()
-        uploaded: dict[str, datetime] = {}
-        expected = 0
-        seal: dict[str, float] = {}  # object key -> seal time (epoch)
-        latencies: list[float] = []
-        recorded_bytes = 0
-        media_seconds = 0.0
-        for room, session in sessions.items():
-            assert session is not None
-            links = links_of(site.rooms[room].data_dir, session)
-            origin = parse_utc(links[0].time).timestamp()
-            for link in links:
-                if link.segment is None:
-                    continue
-                end = (link.segment.start_us + link.segment.duration_us) / 1e6
-                sealed = parse_utc(link.time).timestamp()
-                latencies.append(sealed - (origin + end))
-                recorded_bytes += link.segment.size
-                media_seconds += link.segment.duration_us / 1e6
-                key = layout.session_prefix(session) + layout.segment_path(link.segment.index)
-                seal[key] = sealed
-                expected += 1
-        deadline = time.monotonic() + args.drain_seconds
-        while len(uploaded) < expected and time.monotonic() < deadline:
-            for key in seal.keys() - uploaded.keys():
-                try:
-                    uploaded[key] = bucket.stat_object(site.bucket, key).last_modified
-                except Exception:
-                    continue
-            time.sleep(1)
-        drained = time.monotonic() - recorded_at
-        lags = [uploaded[k].timestamp() - seal[k] for k in uploaded]
-        print(f"segments sealed: {expected} ({expected / args.rooms:.0f} per room)")
+        # The baseline: one room recording alone on the same site, in the same run.
+        alone = record_round(site, rooms[:1], args.seconds, args.drain_seconds)
+        report("baseline, one room recording", alone)
+        together = record_round(site, rooms, args.seconds, args.drain_seconds)
+        report(f"{args.rooms} rooms recording at once", together)
+        p50 = ratio(statistics.median(together.latencies), statistics.median(alone.latencies))
+        p99 = ratio(percentile(together.latencies, 0.99), percentile(alone.latencies, 0.99))
+        cores = ratio(together.cores["recorder"], alone.cores["recorder"])
         print(
-            f"seal latency  p50 {statistics.median(latencies):6.2f} s  "
-            f"p99 {percentile(latencies, 0.99):6.2f} s  max {max(latencies):6.2f} s"
-        )
-        if lags:
-            print(
-                f"upload lag    p50 {statistics.median(lags):6.2f} s  "
-                f"p99 {percentile(lags, 0.99):6.2f} s  max {max(lags):6.2f} s "
-                "(Last-Modified has 1 s resolution)"
-            )
-        print(f"uploaded {len(uploaded)}/{expected}; last one {drained:.0f} s after the stop")
-        for key in sorted(seal.keys() - uploaded.keys()):
-            print(f"  not in the bucket: {key}")
-        for kind in ("recorder", "uploader"):
-            used = (cpu_after[kind] - cpu_before[kind]) / elapsed / args.rooms
-            print(f"CPU per room, {kind}: {used:.2f} cores")
-        rate = recorded_bytes / media_seconds  # both summed over the rooms
-        print(
-            f"recorded per room: {rate / 1e3:.0f} kB/s = {rate * 8 / 1e6:.2f} Mbit/s = "
-            f"{rate * 3600 / 1e9:.2f} GB per hour"
+            f"{args.rooms} rooms / 1 room: seal latency p50 {p50}, p99 {p99}; "
+            f"recorder cores per room {cores}"
         )
         print(f"cores: {os.cpu_count()}; load average (1, 5, 15 min): {os.getloadavg()}")
     finally:

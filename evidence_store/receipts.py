@@ -525,9 +525,10 @@ def _check_fresh(
 
 
 def default_late_tolerance(segment_seconds: int) -> float:
-    """How late a receipt may be before it is flagged: two segments and half a minute (a
-    head is sent within seconds; a retry after a short outage stays under it)."""
-    return 2 * segment_seconds + 30.0
+    """How late a receipt may be before it is flagged: one segment and fifteen seconds. A
+    head is sent within seconds of its seal; a box cut off from the witness for longer than
+    this is exactly what a reader must be told about (a LATE flag is a caveat, not a verdict)."""
+    return segment_seconds + 15.0
 
 
 def late_lines(lateness: Sequence[Lateness], tolerance: float) -> list[str]:

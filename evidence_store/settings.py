@@ -353,7 +353,7 @@ class EvidenceSettings(BaseModel):
         default=None,
         gt=0,
         description="a receipt received later than this after its head was signed is flagged "
-        "LATE by `sealroom verify`; none: 2 x segment_seconds + 30 s",
+        "LATE by `sealroom verify`; none: segment_seconds + 15 s",
     )
     tsa_url: str | None = Field(
         default=None,

@@ -184,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
     from web.exports import blueprint as exports
     from web.review import blueprint as review
     from web.terminal import blueprint as terminal
+    from web.wall import blueprint as wall
 
     every = (
         auth,
@@ -197,6 +198,7 @@ def _register_blueprints(app: Flask) -> None:
         exports,
         catalog,
         alarms,
+        wall,
     )
     for blueprint in every:
         app.register_blueprint(blueprint)

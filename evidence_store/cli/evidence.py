@@ -107,7 +107,7 @@ def _record_custody(data: DataDir, store: FilesystemStore, **event: Any) -> None
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     help="Flag receipts received more than this many seconds after their heads were signed "
-    "as LATE (default [evidence] witness_late_seconds, or 2 x segment_seconds + 30).",
+    "as LATE (default [evidence] witness_late_seconds, or segment_seconds + 15).",
 )
 @click.option(
     "--store",

@@ -156,12 +156,18 @@ def _entry(row: CustodyRow) -> CustodyEntry:
     )
 
 
+SQLITE_WRITE_WAIT_MS = 60_000
+
+
 def _serialise_sqlite_writers(engine: Engine) -> None:
     """Take SQLite's write lock at BEGIN, so two processes never append the same seq."""
 
     @event.listens_for(engine, "connect")
     def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
+        # Appenders queue for the write lock. Python's default wait (5 s) is shorter than a
+        # queue of busy console threads each checkpointing: a longer wait is not a failure.
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_WRITE_WAIT_MS}")
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Connection) -> None:

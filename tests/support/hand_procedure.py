@@ -57,10 +57,17 @@ def run_procedure(
     script: Path = PROCEDURE,
     shell: str = "dash",
     witness_fp: str | None = None,
+    tsa: Path | None = None,
+    tsa_fp: str | None = None,
 ) -> HandResult:
     """Run the procedure in ``session``'s directory with ``ROOT`` naming ``root`` (and
-    ``WITNESS_FP`` pinning the witness's key, when given)."""
+    ``WITNESS_FP`` pinning the witness's key, ``TSA`` naming the time-stamp authority's root
+    and ``TSA_FP`` pinning it, when given)."""
     env = {"PATH": "/usr/bin:/bin", "ROOT": str(root.resolve())}
+    if tsa is not None:
+        env["TSA"] = str(tsa.resolve())
+    if tsa_fp is not None:
+        env["TSA_FP"] = tsa_fp
     if clip is not None:
         env["CLIP"] = clip
     if witness_fp is not None:

@@ -7,12 +7,15 @@ import secrets
 import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from tests.support.console import Console, build_console
+from tests.support.console import Console, build_console, login
 from tests.support.recorder_service import Service, serve, wait_for
+from web.audit import custody_log
 from web.extensions import db
 from web.models import Room, Unit, User
 from web.recorders import room_token
@@ -95,3 +98,49 @@ def test_an_administrator_sees_the_rooms_and_an_investigator_is_refused(
     assert sorted(health_for(console, "admin")) == ["room1", "room2-down"]
     with pytest.raises(PermissionError):
         health_for(console, "investigator")
+
+
+def wall(client: FlaskClient) -> dict[str, dict[str, Any]]:
+    """The wall's rooms as its page's refresh reads them."""
+    return {r["code"]: r for r in client.get("/rooms/wall/health").get_json()["rooms"]}
+
+
+def test_the_wall_of_rooms_shows_each_role_what_it_may_see(
+    console: Console, recorder: Service
+) -> None:
+    clients = {}
+    for username in ("supervisor", "admin", "investigator"):
+        clients[username] = console.app.test_client()
+        login(clients[username], username)
+    started = recorder.client().start(case_number="VKS-61/2026")
+    wait_for(recorder, "segments_sealed")
+
+    page = clients["supervisor"].get("/rooms/wall/")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "VKS-61/2026" in text and "đang ghi" in text  # Vietnamese by default
+    assert "room2-down" in text and "không phản hồi" in text  # unreachable, never idle
+    assert "room3-danang" not in text  # another unit's room
+    rooms = wall(clients["supervisor"])
+    assert sorted(rooms) == ["room1", "room2-down"]
+    assert rooms["room1"]["state"] == "recording"
+    assert rooms["room1"]["session_id"] == started.session_id
+    assert rooms["room2-down"]["needs_attention"] is True
+    levels = [d["audio_level_dbfs"] for d in rooms["room1"]["devices"] if d["kind"] == "microphone"]
+    assert levels and levels[0] is not None
+
+    # The administrator looks after the rooms, never the evidence in them.
+    admin_page = clients["admin"].get("/rooms/wall/").get_data(as_text=True)
+    assert "đang ghi" in admin_page and "VKS-61/2026" not in admin_page
+    seen = wall(clients["admin"])
+    assert seen["room1"]["state"] == "recording" and seen["room1"]["case_number"] is None
+    assert seen["room1"]["session_id"] is None and seen["room1"]["last_session_id"] is None
+    assert all(d["audio_level_dbfs"] is None for d in seen["room1"]["devices"])
+    assert all(d["up"] for d in seen["room1"]["devices"])
+
+    for url in ("/rooms/wall/", "/rooms/wall/health"):
+        assert clients["investigator"].get(url).status_code == 403
+    with console.app.app_context():
+        views = list(custody_log().entries(action="rooms_wall_viewed"))
+    assert sorted(e.actor for e in views) == ["admin", "supervisor"]  # pages, not refreshes
+    recorder.client().stop("Kết thúc")

@@ -1,6 +1,7 @@
 """Background jobs in the shared database (export builds; the catalog's reconcile runs on the
 same runner's schedule), run by ``sealroom worker`` or by a console that runs its own."""
 
+from web.jobs.metrics import JobsCollector
 from web.jobs.queue import (
     DONE,
     FAILED,
@@ -26,6 +27,7 @@ __all__ = [
     "Handler",
     "JobContext",
     "JobRunner",
+    "JobsCollector",
     "Schedule",
     "alive",
     "cancel",

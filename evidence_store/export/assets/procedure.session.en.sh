@@ -12,7 +12,8 @@
 # CLIP=../../clip.json: the sealed segments listed beside it in NOT-INCLUDED.txt may be
 # absent, and only those. Keys a package carries prove nothing by themselves: pin them with
 # the fingerprints their owners publish, WITNESS_FP=... (the witness's key, or WITNESS=its
-# key file) and TSA_FP=... (the time-stamp authority's root). A wrong pin is NOT INTACT.
+# key file) and TSA_FP=... (the time-stamp authority's root, or TSA=the root's file, which
+# checks the session's time-stamp tokens). A wrong pin is NOT INTACT.
 #
 # Each step says what it checked. The first failure stops it, naming the file and the reason.
 # Exit status: 0 intact, 1 not intact (tampered, incomplete or untrusted), 2 could not run.
@@ -589,20 +590,81 @@ ${recovered:+\"recovered_at\":$recovered,}\"segments\":[$segments],\"session\":\
   fail manifest.json "its fields are not exactly those the chain implies"
 say "5. Seal:     manifest.json and SHA256SUMS signed, and exactly what the chain implies"
 say "   Ended:    $ended${recovered:+, cut off; recovered $recovered}"
-# Time-stamp tokens are checked by section 13's commands (openssl ts -verify), not here.
-tokens=$(find . -name '*.tsr' ! -type d | wc -l)
-if [ "$tokens" -gt 0 ]; then
-  say "   Tokens:   $tokens time-stamp token(s) NOT CHECKED here: run section 13's openssl ts -verify"
-  tsa_pin=$(printf '%s' "${TSA_FP:-}" | tr 'A-F' 'a-f' | tr -cd '0-9a-f')
-  if [ -n "$tsa_pin" ]; then # the root section 13 checks them with, when the package carries it
-    [ "$(openssl x509 -in ../../tsa-ca.pem -outform DER 2>/dev/null | sha256sum | cut -c1-64)" \
-      = "$tsa_pin" ] || fail ../../tsa-ca.pem "the time-stamp authority's root is not the one \
-whose fingerprint you gave (TSA_FP)"
-    say "             against ../../tsa-ca.pem, which matches TSA_FP"
-  else
-    say "             against the authority's root you obtained yourself, or ../../tsa-ca.pem once"
-    say "             its fingerprint matches the one the authority publishes (set TSA_FP to it)"
-  fi
+# -- 6. Time-stamp tokens (format section 13): the time an authority saw each file --------
+# With the authority's root you chose (TSA, or the package's root once TSA_FP pins it), every
+# token is checked as section 13 says; without one, they are said to be NOT checked.
+tokens="" # beside a link, by number, then beside the manifest: the order they were written
+i=0
+while [ "$i" -lt "$n" ]; do
+  six $i
+  [ ! -f "chain/$six.tsr" ] || tokens="$tokens chain/$six.tsr"
+  i=$((i + 1))
+done
+[ ! -f manifest.tsr ] || tokens="$tokens manifest.tsr"
+tsa_pin=$(printf '%s' "${TSA_FP:-}" | tr 'A-F' 'a-f' | tr -cd '0-9a-f')
+tsa=""
+if [ -z "$tokens" ]; then
+  say "6. Tokens:   none: no time-stamp authority's time for this session"
+elif [ -n "${TSA:-}" ]; then
+  [ -f "$TSA" ] && openssl x509 -in "$TSA" -noout 2>/dev/null ||
+    usage "TSA names no readable certificate: $TSA"
+  tsa=$TSA tsa_whose="given (TSA)"
+elif [ -n "$tsa_pin" ]; then
+  tsa=../../tsa-ca.pem tsa_whose="carried by the package; matches TSA_FP"
+fi
+if [ -n "$tsa" ]; then
+  [ -z "$tsa_pin" ] ||
+    [ "$(openssl x509 -in "$tsa" -outform DER 2>/dev/null | sha256sum | cut -c1-64)" \
+      = "$tsa_pin" ] || fail "$tsa" "the time-stamp authority's root is not the one whose \
+fingerprint you gave (TSA_FP)"
+  say "6. Tokens:   against the authority's root $tsa ($tsa_whose):"
+  say "   $(openssl x509 -in "$tsa" -noout -subject)"
+  say "   $(openssl x509 -in "$tsa" -noout -fingerprint -sha256)"
+  checked=0 tsa_first="" tsa_last="" last_key="" last_token=""
+  for tok in $tokens; do
+    stamped=${tok%.tsr}.json
+    text=$(openssl ts -reply -in "$tok" -text 2>/dev/null) ||
+      fail "$tok" "not a time-stamp token (openssl cannot read it as an RFC 3161 response)"
+    case $text in
+    *"Status: Granted."*) ;;
+    *) fail "$tok" "the authority did not grant this token" ;;
+    esac
+    case $text in
+    *"Hash Algorithm: sha256"*) ;;
+    *) fail "$tok" "the token does not stamp a SHA-256" ;;
+    esac
+    # genTime as openssl prints it, "Dec  7 04:26:22.133 2026 GMT", read to the second as
+    # the programs read it
+    stamp=$(printf '%s\n' "$text" | sed -n 's/^Time stamp: //p' | awk '
+      { m = index("JanFebMarAprMayJunJulAugSepOctNovDec", $1); split($3, c, ".")
+        if (NF != 5 || $5 != "GMT" || m % 3 != 1) exit 1
+        printf "%04d-%02d-%02dT%sZ\n", $4, (m + 2) / 3, $2, c[1] }') # to the second
+    printf '"%s"\n' "${stamp%Z}.000000Z" | grep -Eqx "$T" && when "\"${stamp%Z}.000000Z\"" ||
+      fail "$tok" "not a time-stamp token (no time the authority stamped it at)"
+    # Rules 1 and 2: the imprint is the file beside it; the signature chains to the root,
+    # each certificate valid at the authority's own time.
+    why=$(openssl ts -verify -data "$stamped" -in "$tok" -CAfile "$tsa" -attime "$when_epoch" \
+      2>&1 >/dev/null) || {
+      case $why in *"imprint mismatch"*)
+        fail "$tok" "the token stamps other data, not the file beside it ($stamped)" ;;
+      esac
+      fail "$tok" "the token does not verify against the time-stamp authority's root \
+($(printf '%s\n' "$why" | grep -v '^Using configuration' | sed -n 1p | sed 's/^.*:error:[^:]*://'))"
+    }
+    # Rule 3: never stamped before the token of a file written earlier.
+    [ -z "$last_key" ] || ! before "$when_key" "$last_key" ||
+      fail "$tok" "stamped at $stamp, before $last_token was stamped: a token was moved or replaced"
+    [ -n "$tsa_first" ] || tsa_first="$stamp ($tok)"
+    tsa_last="$stamp ($tok)" last_key=$when_key last_token=$tok checked=$((checked + 1))
+  done
+  say "   $checked time-stamp token(s) checked (openssl ts -verify), each stamping the file beside"
+  say "   it, in the order they were written; first $tsa_first, last $tsa_last"
+  [ -n "${TSA:-}" ] || [ -z "$tsa_pin" ] || say "   the root ../../tsa-ca.pem matches TSA_FP"
+elif [ -n "$tokens" ]; then
+  set -- $tokens
+  say "6. Tokens:   $# time-stamp token(s) NOT CHECKED: no authority's root. Set TSA to the root"
+  say "   you obtained yourself, or TSA_FP to the fingerprint the authority publishes (then"
+  say "   ../../tsa-ca.pem, which an export package carries, is used)"
 fi
 say ""
 say "RESULT: INTACT"

@@ -27,7 +27,6 @@ from evidence_store.installation.data_dir import DataDir
 from evidence_store.signing import load_public_key, public_key_der, verify_signature
 from tests.support.browser import wait_js
 from tests.support.cli import run_sealroom
-from tests.support.console import PASSWORD
 from tests.support.evidence import (
     SEGMENT_US,
     SEGMENTS,
@@ -72,7 +71,9 @@ def add_console_clip(root: Path, session_id: str, proof: ClipProof) -> str:
 
     app = create_app(DataDir.resolve(root))
     with app.app_context():
-        create_user("kiem-sat-vien", role="prosecutor", unit="supreme", password=PASSWORD)
+        create_user(
+            "kiem-sat-vien", role="prosecutor", unit="supreme", password="mưa phùn trên phố cổ"
+        )
         user = db.session.query(User).filter_by(username="kiem-sat-vien").one()
         clip = Clip(
             session_id=session_id,

@@ -41,14 +41,14 @@ from web.diagrams.store import ExhibitStore, PageMismatch, RecordRefused
 from web.extensions import db
 from web.models import Diagram, DiagramLayer
 
+PASSWORD_DANANG = "gió lộng sông Hàn 2026"
+
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Console:
     built = build_console(tmp_path_factory.mktemp("diagrams"))
     with built.app.app_context():
-        create_user(
-            "prosecutor-danang", role="prosecutor", unit="danang", password="x" * 12 + "-danang"
-        )
+        create_user("prosecutor-danang", role="prosecutor", unit="danang", password=PASSWORD_DANANG)
     return built
 
 
@@ -325,7 +325,7 @@ def test_another_units_diagram_is_not_found_and_the_attempt_logged(console: Cons
     diagram_id = uploaded_id(upload(owner, png_bytes((16, 16), "navy"), title="Chỉ Hà Nội"))
     layer = post_json(owner, f"/diagrams/{diagram_id}/layers", WELL_FORMED_LAYER).get_json()
 
-    outsider = client_for(console, "prosecutor-danang", "x" * 12 + "-danang")
+    outsider = client_for(console, "prosecutor-danang", PASSWORD_DANANG)
     assert "Chỉ Hà Nội" not in outsider.get("/diagrams/").get_data(as_text=True)
     denials = len(events(console, "access_denied"))
     gets = ["", "/pages/0.png", "/original", "/annotate"]

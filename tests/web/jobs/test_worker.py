@@ -23,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from evidence_store.installation import DataDir
 from evidence_store.settings import EvidenceSettings
@@ -32,7 +33,7 @@ from tests.support.console import PASSWORD, build_console
 from web.app import create_app
 from web.auth import create_unit, create_user
 from web.extensions import db
-from web.jobs import FAILED, MAX_ATTEMPTS, RUNNING, enqueue, give_up_expired
+from web.jobs import FAILED, MAX_ATTEMPTS, RUNNING, JobsCollector, enqueue, give_up_expired
 from web.jobs.queue import claim, finish, renew, utcnow
 from web.models import Job
 from web.settings import ConsoleSettings
@@ -139,7 +140,10 @@ def test_an_export_asked_for_on_a_killed_console_is_built_by_the_worker_and_down
         console_a.send_signal(signal.SIGKILL)  # the replica that was asked dies
         console_a.wait(timeout=30)
 
-    worker = sealroom_process(config, data, "worker", log=tmp_path / "worker.log")
+    metrics_port = free_port()
+    worker = sealroom_process(
+        config, data, "worker", "--metrics-port", str(metrics_port), log=tmp_path / "worker.log"
+    )
     console_b = sealroom_process(
         config, data, "console", "--port", str(port_b), log=tmp_path / "b.log"
     )
@@ -165,7 +169,34 @@ def test_an_export_asked_for_on_a_killed_console_is_built_by_the_worker_and_down
                 "SELECT package_sha256 FROM export_requests WHERE id = 1"
             ).fetchall()
         assert hashlib.sha256(package).hexdigest() == recorded_digest
+        # The worker's metrics, on loopback: the build it ran, and no queue waiting.
+        wait_for(f"http://127.0.0.1:{metrics_port}/metrics", timeout=30)
+        scraped = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics").read()
+        assert b'sealroom_jobs{kind="export",state="done"} 1.0' in scraped
+        assert b'sealroom_jobs{kind="export",state="queued"} 0.0' in scraped
     finally:
         for process in (worker, console_b):
             process.terminate()
             process.wait(timeout=30)
+
+
+def test_the_jobs_metrics_count_each_kind_and_state_and_the_oldest_wait(tmp_path: Path) -> None:
+    console = build_console(tmp_path)
+    with console.app.app_context():
+        for ref in ("1", "2", "3"):
+            enqueue("export", ref, {})
+        waiting = db.session.get(Job, 1)
+        assert waiting is not None
+        waiting.created_at = utcnow() - timedelta(minutes=5)  # asked for five minutes ago
+        db.session.commit()
+        taken = claim("runner-a", ["export"])
+        assert taken is not None
+        finish(taken.id, "runner-a", "failed", "the disk is full")
+    registry = CollectorRegistry()
+    registry.register(JobsCollector(console.app))
+    sample = registry.get_sample_value
+    assert sample("sealroom_jobs", {"kind": "export", "state": "queued"}) == 2
+    assert sample("sealroom_jobs", {"kind": "export", "state": "failed"}) == 1
+    assert sample("sealroom_jobs", {"kind": "export", "state": "running"}) == 0
+    age = sample("sealroom_jobs_oldest_queued_age_seconds", {"kind": "export"})
+    assert age is not None and 0 <= age < 60  # job 1 failed: job 2 waits, just asked for

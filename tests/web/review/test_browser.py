@@ -85,6 +85,12 @@ def test_record_review_play_verify_in_chromium(servers: dict[str, object], brows
         locale="vi-VN", viewport={"width": 1280, "height": 800}
     )
     page = context.new_page()
+    # The supervisors' wall of rooms, open before the room starts: it follows without a reload.
+    watching = browser.new_context(locale="vi-VN")  # type: ignore[attr-defined]
+    wall = watching.new_page()
+    log_in(wall, base, "supervisor")
+    wall.goto(f"{base}/rooms/wall/")
+    assert wall.inner_text("#wall tr[data-room=room1] td.state") == "không ghi"
 
     log_in(page, base, "investigator")
     assert "/terminal" in page.url
@@ -111,6 +117,11 @@ def test_record_review_play_verify_in_chromium(servers: dict[str, object], brows
     wait_js(page, "document.querySelector('#devices li.working') !== null", timeout=20)
     assert "Máy quay" in page.inner_text("#devices")
     shot(page, "02-terminal-recording")
+    state = "document.querySelector('#wall tr[data-room=room1] td.state').textContent"
+    wait_js(wall, f"{state} === 'đang ghi'", timeout=30)
+    assert "VKS-88/2026/HS" in wall.inner_text("#wall tr[data-room=room1]")
+    shot(wall, "02b-wall-of-rooms")
+    watching.close()
 
     page.select_option("#pause-reason", index=1)
     page.click("#pause")
