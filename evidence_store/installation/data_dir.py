@@ -149,7 +149,10 @@ class DataDir:
         """The session index's database: explicit, configured, else SQLite in the data dir."""
         if explicit or self.settings.session_index_url:
             return str(explicit or self.settings.session_index_url)
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # e.g. a path below a regular file: the user's to fix
+            raise UsageError(f"cannot create data directory {self.root}: {exc.strerror}") from exc
         return f"sqlite:///{self.root / 'session-index.db'}"
 
     @property

@@ -281,7 +281,7 @@ def test_verified_proofs_are_kept_per_proof_text_and_bounded() -> None:
     cache = VerifiedClips(capacity=2)
     first = key_of(7, proof.to_json())
     assert key_of(7, proof.to_json() + " ") != first  # another text is another key
-    assert cache.put(first, proof)[1] == segment
+    assert cache.put(first, proof)[(None, 1)] == segment  # (track, index): no track here
     cache.put(key_of(8, "other"), proof)
     assert cache.get(first) is not None  # used: kept over the entry not used since
     cache.put(key_of(9, "third"), proof)

@@ -570,7 +570,9 @@ def test_the_event_stream_follows_versions_and_ends(
     court: Court, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     court.app.config[presentation.STREAM_SECONDS_KEY] = 1.5
-    monkeypatch.setattr(presentation, "KEEPALIVE_SECONDS", 0.4)
+    settings = court.app.config["SEALROOM_SETTINGS"]  # [console] stream_keepalive_seconds
+    quick = settings.model_copy(update={"stream_keepalive_seconds": 0.4})
+    monkeypatch.setitem(court.app.config, "SEALROOM_SETTINGS", quick)
     clerk = client_for(court.app, "court-clerk")
     hearing_id, _, diagram_entry = presented_hearing(court, clerk)
     url = f"/hearings/{hearing_id}/events"
