@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+
+from evidence_store.upgrades import upgrade_to_head
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,4 +21,4 @@ def upgrade_database(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        upgrade_to_head(config)

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session
@@ -41,6 +40,7 @@ from evidence_store import (
     format_utc,
     utc_now,
 )
+from evidence_store.upgrades import upgrade_to_head
 from witness.enrolment import EnrolmentRefused, enrolled_device, record_alarm
 from witness.identity import WitnessIdentity
 from witness.schema import AlarmRow, EntryRow, ForkRow, HeadRow, SessionRow, TreeHeadRow
@@ -88,7 +88,7 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        upgrade_to_head(config)
 
 
 class Witness:

@@ -35,7 +35,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import Connection
@@ -50,6 +49,7 @@ from evidence_store.model import GENESIS_PREV
 from evidence_store.signing import DeviceSigner, PublicKey, verify_signature
 from evidence_store.timefmt import format_utc, utc_now
 from evidence_store.tokens import TokenCheck, token_name
+from evidence_store.upgrades import upgrade_to_head
 
 CHECKPOINTS = "custody/checkpoints/"
 ROW_FORMAT = 2  # the hash format of rows written now (see the module's docstring)
@@ -180,7 +180,7 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+        upgrade_to_head(config)
 
 
 class CustodyLog:

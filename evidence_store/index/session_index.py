@@ -26,7 +26,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, delete, event, select
 from sqlalchemy.engine import Connection
@@ -44,6 +43,7 @@ from evidence_store.index.summary import SealState, SessionSummary, session_ids,
 from evidence_store.model import SessionMetadata, stored
 from evidence_store.store import BrowsableStore
 from evidence_store.timefmt import format_utc, parse_utc, utc_now
+from evidence_store.upgrades import upgrade_to_head
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ATTEMPTS = 3  # a row inserted by another writer meanwhile: read it and merge again
@@ -397,7 +397,7 @@ def migrate(url: str) -> None:
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            upgrade_to_head(config)
     finally:
         engine.dispose()
 
