@@ -42,6 +42,7 @@ from web import ConsoleSettings
 from web.extensions import db
 from web.models import Room, Unit
 from web.recorders import room_token
+from web.room_credential import catalog_token
 
 ROOMS = ("room1", "room2")
 
@@ -282,9 +283,14 @@ def _add_room(site: Site, room: str, picture: str) -> None:
         **clean_environment(),
         **site.store.env(site.bucket),
         "SEALROOM_S3_ENDPOINT": link.endpoint,
+        # The room reports its sessions to the consoles' catalog, through nginx, as itself.
+        "SEALROOM_CATALOG_URL": site.url,
+        "SEALROOM_CATALOG_ROOM": room,
+        "SEALROOM_CATALOG_TOKEN": catalog_token(site.room_key, room),
     }
     folder.mkdir(parents=True)
     extra = config_file(folder / "uploader.toml").read_text()  # fast backoff, 1-day retention
+    extra += f'\n[evidence.catalog]\nca_file = "{site.ca.certificate_path}"\n'
     recorder = start_recorder(
         folder,
         room,
