@@ -123,12 +123,17 @@ def test_sound_and_picture_are_in_step_in_real_time(tmp_path: Path) -> None:
     report = record_marked_session(
         tmp_path, seconds=10, marker_seconds=2, clock=MONOTONIC, settings=settings
     )
-    assert len(report.flashes) == len(report.beeps) >= 4
+    flashes, beeps = report.flashes, report.beeps
+    assert min(len(flashes), len(beeps)) >= 4, (flashes, beeps)
+    # The stop may land between the last flash and its beep: at most one marker is unpaired.
+    assert abs(len(flashes) - len(beeps)) <= 1, (flashes, beeps)
+    paired = [o for o in report.offsets_ms if abs(o) < 1000]  # markers are 2 s apart
+    assert len(paired) >= min(len(flashes), len(beeps)) - 1, report.offsets_ms
     half_frame_ms = 1000 / settings.fps / 2
     # Within half a frame (plus the beep's first 0.1 ms to reach the threshold) ...
-    assert all(abs(o) <= half_frame_ms + 1 for o in report.offsets_ms), report.offsets_ms
+    assert all(abs(o) <= half_frame_ms + 1 for o in paired), report.offsets_ms
     # ... and the same offset all along.
-    assert report.drift_ms < 2, report.offsets_ms
+    assert max(paired) - min(paired) < 2, report.offsets_ms
 
 
 @pytest.mark.slow
