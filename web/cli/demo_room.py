@@ -22,6 +22,7 @@ from flask import Flask
 from pydantic_core import to_jsonable_python
 from sqlalchemy import select
 
+from evidence_store.cli import BACKUP_DATABASES, DOCTOR_CHECKS
 from evidence_store.installation import DataDir
 from web.auth import unit_by_code
 from web.extensions import db
@@ -34,6 +35,7 @@ ROOM_NAME = "Phòng hỏi cung mô phỏng"
 ROOM_UNIT = "supreme"  # the unit the synthetic room is registered to, here and in its recorder
 RECORDER_ENTRY = "recorder.cli"  # the recorder package's module entry: its own commands
 SECTION_PREFIX = "sealroom."  # how the shell names the configuration sections it loaded
+NOT_HANDED_OVER = frozenset({SETTINGS_KEY, BACKUP_DATABASES, DOCTOR_CHECKS})
 STOP_SECONDS = 30  # a stopped service seals the session in progress; then it is killed
 
 
@@ -57,12 +59,13 @@ def ensure_room(app: Flask, *, url: str) -> None:
 
 
 def recorder_sections(meta: dict[str, Any]) -> str:
-    """The configuration the shell loaded, as JSON, but for the console's own section (which
-    may name a database with its password: the recorder has no use for it)."""
+    """The configuration the shell loaded, as JSON, but for what is the console's own (its
+    section and the databases to back up may name a database with its password: the recorder
+    has no use for them) and the doctor's checks (functions, not configuration)."""
     sections = {
         key: to_jsonable_python(value)
         for key, value in meta.items()
-        if key.startswith(SECTION_PREFIX) and key != SETTINGS_KEY
+        if key.startswith(SECTION_PREFIX) and key not in NOT_HANDED_OVER
     }
     return json.dumps(sections, ensure_ascii=False)
 
