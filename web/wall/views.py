@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from web.access import allow
@@ -29,6 +30,9 @@ EVIDENCE_FIELDS = ("session_id", "case_number", "last_session_id")
 def shown(room: RoomHealth, *, reads_evidence: bool) -> dict[str, Any]:
     """One room as the wall shows it to this viewer."""
     document = room.as_dict()
+    if room.problem:  # the client's English details stay in the console's log
+        current_app.logger.warning("wall: room %s: %s", room.code, room.problem)
+        document["problem"] = _("its recorder could not be asked")
     if not reads_evidence:
         for field in EVIDENCE_FIELDS:
             document[field] = None
