@@ -6,12 +6,16 @@ import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from evidence_store import layout
 from evidence_store.custody import CustodyEntry
+from evidence_store.errors import UsageError
 from evidence_store.model import Manifest, TrackedMedia, spelled_out
+from evidence_store.timefmt import parse_utc
 from evidence_store.timeline import runs
 
 ASSETS = Path(__file__).parent / "assets"
@@ -20,6 +24,7 @@ PROCEDURE = "procedure.sh"  # the hand procedure of the format, to run in the se
 NOT_INCLUDED = "NOT-INCLUDED.txt"
 CUSTODY = "custody.json"
 PLAYER_DATA = "player-data.js"
+INSTALLATION = "installation.json"  # the exporting installation's time zone, for verify.py
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class PackageFacts:
     title: str = ""
     exhibit_number: str = ""
     exporter: str = ""  # the subject that signs PACKAGE-SHA256SUMS.sig
+    timezone: str = ""  # the installation's IANA zone: its seal sheets' times; "" unknown
 
     @property
     def session_id(self) -> str:
@@ -249,8 +255,34 @@ def custody_excerpt(session_id: str, entries: Sequence[CustodyEntry], taken_at: 
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
 
+def installation_document(zone_name: str, at: datetime) -> str:
+    """installation.json: the installation's time zone (what its console and seal sheets
+    print) and its UTC offset at ``at``, which verify.py uses where the reader's machine has
+    no time zone data. Refused, before anything is written, if the zone is unknown here."""
+    try:
+        offset = at.astimezone(ZoneInfo(zone_name)).strftime("%z")
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(
+            f"unknown time zone {zone_name!r}: set the console's timezone to an IANA name "
+            "such as Asia/Ho_Chi_Minh"
+        ) from exc
+    document = {
+        "v": 1,
+        "type": "sealroom.installation",
+        "timezone": zone_name,
+        "utc_offset": f"{offset[:3]}:{offset[3:]}",
+    }
+    return json.dumps(document, indent=1) + "\n"
+
+
 def write_documents(stage: Path, facts: PackageFacts, not_included: list[str]) -> None:
-    """READMEs, the player and the standalone verifier, at the package's root."""
+    """READMEs, the player, the standalone verifier and the installation's time zone, at the
+    package's root."""
+    if facts.timezone:
+        (stage / INSTALLATION).write_text(
+            installation_document(facts.timezone, parse_utc(facts.exported_at)),
+            encoding="utf-8",
+        )
     for language in ("vi", "en"):
         (stage / f"README.{language}.md").write_text(
             render_readme(facts, language), encoding="utf-8"

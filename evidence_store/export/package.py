@@ -10,6 +10,7 @@ A package is a directory (or a .zip of one):
     clip.json              a clip's proof (evidence_store.clips.ClipProof), canonical JSON
     NOT-INCLUDED.txt       a clip: the sealed segments left out, session-relative
     custody.json           the session's custody events, with their hashes
+    installation.json      the exporting installation's time zone (verify.py's local times)
     README.vi.md / .en.md  what this is and how to check it, by hand or with verify.py
     verify.py              a standalone verifier (standard library + cryptography)
     player.html, ...       an offline player for the original segments
@@ -173,6 +174,7 @@ def build_package(
     progress: Progress | None = None,
     signer: DeviceSigner | None = None,
     tsa: TokenVerifier | None = None,
+    timezone: str = "",
 ) -> ExportedPackage:
     """Copy, document, sign, verify and place a package at ``out``. Nothing is left behind on
     failure; a VerificationError means the evidence (or the copy) is not intact, or the
@@ -184,6 +186,9 @@ def build_package(
     ``tsa`` holds the time-stamp authority's root: a session with time-stamp tokens carries
     it as ``tsa-ca.pem`` (the tokens travel with the evidence), and cannot be exported
     without it, since its verify.py could not check them.
+
+    ``timezone`` is the installation's (an IANA name, what its console and seal sheets
+    print): the package records it, and its verify.py prints times there as well as in UTC.
     """
     if signer is None:
         raise UsageError(
@@ -210,7 +215,7 @@ def build_package(
         store = FilesystemStore(stage)
         try:
             written = _write_and_check(
-                stage, store, spec, trust, manifest, wanted, custody, exported_by, signer
+                stage, store, spec, trust, manifest, wanted, custody, exported_by, signer, timezone
             )
         except VerificationError:
             # Word the failure as `sealroom verify` does, when the store's verifier sees it
@@ -261,6 +266,7 @@ def _write_and_check(
     custody: Sequence[CustodyEntry],
     exported_by: str,
     signer: DeviceSigner,
+    timezone: str,
 ) -> _Written:
     """Write the documents beside the copied evidence, sign the package, and check it with
     the verify.py it ships: one full reading of the copy, with the recipient's rules."""
@@ -274,7 +280,7 @@ def _write_and_check(
     (stage / TRUST_ROOT).write_bytes(root_pem)
     _write_witness_keys(stage, stage / prefix, trust)
     _write_exporter(stage, signer, certified=b"CERTIFICATE" in root_pem)
-    facts = _facts(spec, manifest, exported_by, root_pem, included, exported_at, exporter)
+    facts = _facts(spec, manifest, exported_by, root_pem, included, exported_at, exporter, timezone)
     if spec.proof is not None:
         (stage / CLIP_PROOF).write_text(spec.proof.to_json(), encoding="utf-8")
     entries = [e for e in custody if e.session_id == spec.session_id]
@@ -393,6 +399,7 @@ def _facts(
     included: list[SegmentRef],
     exported_at: datetime,
     exporter: str,
+    timezone: str,
 ) -> PackageFacts:
     if b"CERTIFICATE" in root_pem:
         root = load_certificates(root_pem, location=TRUST_ROOT)[0]
@@ -419,6 +426,7 @@ def _facts(
         end_us=proof.end_us if proof else manifest.duration_us,
         title=spec.title,
         exhibit_number=spec.exhibit_number,
+        timezone=timezone,
     )
 
 

@@ -180,7 +180,7 @@ def test_verify_py_and_the_hand_procedure_check_every_track(
     links = len(list((ip_session.session_dir / "chain").glob("*.json")))
     assert f"Witness:        {links} of {links} links and the seal have receipts" in checked.stdout
     stamped = subprocess.run(
-        [sys.executable, "-I", "verify.py", "--tsa-root", str(ip_session.tsa_root)],
+        [sys.executable, "-I", "verify.py", "--lang", "en", "--tsa-root", str(ip_session.tsa_root)],
         cwd=package, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert stamped.returncode == 0, stamped.stdout + stamped.stderr

@@ -25,10 +25,15 @@ def standalone_python() -> str:
     return SYSTEM_PYTHON
 
 
-def run_verify(package: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`python verify.py` in the package, isolated from this checkout and its environment."""
+def run_verify(
+    package: Path, *args: str, language: str = "en"
+) -> subprocess.CompletedProcess[str]:
+    """`python verify.py --lang <language>` in the package, isolated from this checkout and
+    its environment. English unless asked: most tests read the report's English wording;
+    ``language=""`` runs it as a reader would, with no flag (Vietnamese)."""
+    chosen = ["--lang", language] if language else []
     return subprocess.run(
-        [standalone_python(), "-I", "verify.py", *args],
+        [standalone_python(), "-I", "verify.py", *chosen, *args],
         cwd=package,
         capture_output=True,
         text=True,
@@ -59,8 +64,8 @@ def package_procedure(readme: Path) -> str:
 
 
 # Each package's own verify.py, loaded from its bytes and run as its main() runs, in one
-# process of the system's Python: the same program as `python3 verify.py`, without starting
-# a Python for each of many packages.
+# process of the system's Python: the same program as `python3 verify.py --lang en`, without
+# starting a Python for each of many packages.
 _MANY = """
 import contextlib, io, json, sys, types
 results = []
@@ -71,7 +76,7 @@ for package, args in json.loads(sys.argv[1]):
     exec(compile(open(path, "rb").read(), path, "exec"), module.__dict__)
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        status = module.main([package, *args])
+        status = module.main([package, "--lang", "en", *args])
     results.append([status, out.getvalue()])
 print(json.dumps(results))
 """

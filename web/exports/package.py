@@ -24,6 +24,7 @@ from evidence_store.index import read_manifest
 from evidence_store.installation import DataDir
 from evidence_store.timestamping import token_verifier
 from web.clips import proof_of
+from web.evidence import console_settings
 from web.extensions import db
 from web.models import ROOT_UNIT, Clip
 from web.visibility import excerpt_rows, unit_of
@@ -99,6 +100,7 @@ def build_export(
         progress=progress,
         signer=source.data.signer(),  # this installation: the key of its custody log too
         tsa=token_verifier(source.data.settings),  # the root that checks its time-stamps
+        timezone=console_settings().timezone,  # the seal sheets' zone: verify.py's local times
     )
 
 

@@ -65,7 +65,7 @@ import re
 import stat
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,8 @@ try:
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 except ImportError:  # pragma: no cover - depends on the reader's machine
-    print("verify.py needs the 'cryptography' package: pip install cryptography", file=sys.stderr)
+    print("verify.py cần gói 'cryptography' / needs the 'cryptography' package:", file=sys.stderr)
+    print("  pip install cryptography", file=sys.stderr)
     sys.exit(2)
 
 ZERO_HASH = "0" * 64
@@ -94,35 +95,898 @@ EXPORTER_CHAIN = "exporter/chain.pem"
 CLIP_PROOF = "clip.json"
 NOT_INCLUDED = "NOT-INCLUDED.txt"
 CUSTODY = "custody.json"
-UNPINNED = (
-    "holds only if the trust root fingerprint printed above is the procuracy's published one "
-    "(pin it with --expect-root)"
-)
+INSTALLATION = "installation.json"
+# An IANA zone name (Asia/Ho_Chi_Minh) and a UTC offset (+07:00), as installation.json holds them.
+ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}")
+UTC_OFFSET = re.compile(r"[+-][0-9]{2}:[0-9]{2}")
 
-WITNESS_UNPINNED = (
-    "WARNING: these receipts are signed by a key the package itself carries. Whoever",
-    "altered the package could have made that key and these receipts. They prove nothing",
-    "until the key's fingerprint above is compared with the one the witness's operator",
-    "publishes (or passed with --expect-witness, or the key given with --witness-key).",
-)
-TSA_UNPINNED = (
-    "WARNING: the authority's root is the one the package carries (tsa-ca.pem): tokens",
-    "signed under a root of the forger's making would pass. Compare its fingerprint above",
-    "with the one the authority publishes (or pass it with --expect-tsa, or --tsa-root).",
-)
+
+# -- what verify.py says, in Vietnamese (the default) and English (--lang en) -------------------
+#
+# Every line is a code with {named} values, never English pieced together: the same table
+# gives both languages, and the English stays word for word what the documents quote.
+# A value that is itself a word to translate is a Term (its code).
+
+LANGUAGES = ("vi", "en")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # failure reasons: (English, Vietnamese)
+    "unsupported_signing_key_type": (
+        "unsupported signing key type (expected Ed25519 or ECDSA P-256)",
+        "loại khoá ký không được hỗ trợ (cần Ed25519 hoặc ECDSA P-256)",
+    ),
+    "certificate_chain_too_long": ("certificate chain is too long", "chuỗi chứng thư quá dài"),
+    "json_object": ("not a JSON object", "không phải một đối tượng JSON"),
+    "floating_point_numbers_are": (
+        "floating-point numbers are not allowed in canonical JSON",
+        "JSON chuẩn tắc không cho phép số thực dấu phẩy động",
+    ),
+    "canonical_form_bytes_edited": (
+        "not in canonical form (bytes were edited)",
+        "không ở dạng chuẩn tắc (các byte đã bị sửa)",
+    ),
+    "unreadable_certificate_pem_certificate": (
+        "unreadable certificate (no PEM certificate in the file)",
+        "không đọc được chứng thư (tệp không có chứng thư PEM nào)",
+    ),
+    "certificate_does_allow_digital": (
+        "certificate does not allow digital signatures",
+        "chứng thư không cho phép ký số",
+    ),
+    "version_1_witness_receipt": (
+        "not a version 1 witness receipt",
+        "không phải biên nhận của bên chứng kiến phiên bản 1",
+    ),
+    "receipt_s_entry_version": (
+        "the receipt's entry is not a version 1 witness entry",
+        "mục của biên nhận không phải mục chứng kiến phiên bản 1",
+    ),
+    "receipt_s_tree_head": (
+        "the receipt's tree head is not a version 1 signed tree head",
+        "đầu cây của biên nhận không phải đầu cây đã ký phiên bản 1",
+    ),
+    "does_list_files_exactly": (
+        "does not list the files of exactly one session",
+        "không liệt kê các tệp của đúng một phiên ghi",
+    ),
+    "what_regular_file_files": (
+        "{what}, not a regular file: only files and directories are evidence, and a link is "
+        "never followed",
+        "{what}, không phải tệp thường: chỉ tệp và thư mục mới là chứng cứ, và liên kết không "
+        "bao giờ được đi theo",
+    ),
+    "symbolic_link": ("a symbolic link", "một liên kết tượng trưng"),
+    "named_pipe": ("a named pipe (FIFO)", "một ống có tên (FIFO)"),
+    "socket": ("a socket", "một socket"),
+    "device_file": ("a device", "một tệp thiết bị"),
+    "valid_json_exc": ("not valid JSON ({exc})", "không phải JSON hợp lệ ({exc})"),
+    "pem_public_key": ("not a PEM public key", "không phải khoá công khai PEM"),
+    "signature_does_verify_signed": (
+        "signature does not verify: the signed bytes were altered",
+        "chữ ký không hợp lệ: các byte đã ký bị thay đổi",
+    ),
+    "unreadable_certificate_exc": (
+        "unreadable certificate ({exc})",
+        "không đọc được chứng thư ({exc})",
+    ),
+    "certificate_current_r_valid": (
+        "certificate {current!r} was not valid at {at}",
+        "chứng thư {current!r} không có hiệu lực vào lúc {at}",
+    ),
+    "certificate_current_r_does": (
+        "certificate {current!r} does not chain to a trusted root (the trust root given to "
+        "this verifier)",
+        "chứng thư {current!r} không nối về gốc tin cậy (gốc tin cậy đưa cho trình kiểm tra này)",
+    ),
+    "issuer_issuer_r_ca": (
+        "issuer {issuer!r} is not a CA",
+        "bên cấp {issuer!r} không phải tổ chức chứng thực (CA)",
+    ),
+    "malformed_link_exc": ("malformed link: {exc}", "mắt xích sai dạng: {exc}"),
+    "link_belongs_session_session": (
+        "link belongs to session {session}, not {session_id}",
+        "mắt xích thuộc phiên ghi {session}, không phải {session_id}",
+    ),
+    "link_says_seq_seq": (
+        "link says seq {seq} but is link {length} of the chain",
+        "mắt xích ghi seq {seq} nhưng là mắt xích thứ {length} của chuỗi",
+    ),
+    "prev_does_match_hash": (
+        "prev does not match the hash of the link before it: the chain is broken (a link was "
+        "removed, inserted, reordered or edited)",
+        "prev không khớp mã băm của mắt xích liền trước: chuỗi bị đứt (một mắt xích đã bị "
+        "xoá, chèn thêm, đổi thứ tự hoặc sửa)",
+    ),
+    "link_after_session_ended": (
+        "link after the session ended ({state})",
+        "có mắt xích sau khi phiên ghi đã kết thúc ({state})",
+    ),
+    "link_time_time_before": (
+        "link time {time} is before the previous link's {last_time}: link times never go backwards",
+        "thời điểm mắt xích {time} sớm hơn của mắt xích trước ({last_time}): thời điểm các "
+        "mắt xích không bao giờ lùi lại",
+    ),
+    "segment_while_session_state": (
+        "segment while the session is {state}",
+        "có đoạn video trong khi phiên ghi đang ở trạng thái {state}",
+    ),
+    "segment_names_track_session": (
+        "segment names a track, but the session records one composite picture",
+        "đoạn video ghi tên một kênh, nhưng phiên ghi chỉ ghi một hình ghép",
+    ),
+    "segment_index_index_where": (
+        "segment index {index} where {segment_count} was expected",
+        "đoạn video số {index} trong khi lẽ ra là số {segment_count}",
+    ),
+    "segment_start_does_continue": (
+        "segment start does not continue the timeline",
+        "điểm bắt đầu của đoạn video không nối tiếp dòng thời gian",
+    ),
+    "segment_unknown_track_track": (
+        "segment of unknown track {track!r} (the session's tracks are {tracks})",
+        "đoạn video của kênh không xác định {track!r} (các kênh của phiên ghi: {tracks})",
+    ),
+    "segment_index_index_track": (
+        "segment index {index} of track {track} where {earlier_count} was expected",
+        "đoạn video số {index} của kênh {track} trong khi lẽ ra là số {earlier_count}",
+    ),
+    "segment_starts_before_end": (
+        "segment starts before the end of track {track}'s previous segment",
+        "đoạn video bắt đầu trước khi đoạn trước của kênh {track} kết thúc",
+    ),
+    "chain_must_open_exactly": (
+        "the chain must open with exactly one session_started",
+        "chuỗi phải mở đầu bằng đúng một session_started",
+    ),
+    "device_stats_name_device": (
+        "device stats name a device twice",
+        "thống kê thiết bị nêu một thiết bị hai lần",
+    ),
+    "kind_while_session_state": (
+        "{kind} while the session is {state}",
+        "{kind} trong khi phiên ghi đang ở trạng thái {state}",
+    ),
+    "missing": ("missing", "bị thiếu"),
+    "missing_session_s_first": (
+        "missing: the session's first link is gone, while {file_count} other file(s) of the "
+        "session remain",
+        "bị thiếu: mắt xích đầu tiên của phiên ghi đã mất, trong khi vẫn còn {file_count} tệp "
+        "khác của phiên ghi",
+    ),
+    "public_key_one_session": (
+        "public key is not the one the session started with",
+        "khoá công khai không phải khoá mà phiên ghi bắt đầu với",
+    ),
+    "certificate_one_session_started": (
+        "certificate is not the one the session started with",
+        "chứng thư không phải chứng thư mà phiên ghi bắt đầu với",
+    ),
+    "certificate_does_match_signing": (
+        "certificate does not match the signing key",
+        "chứng thư không khớp với khoá ký",
+    ),
+    "trust_root_public_key": (
+        "the trust root is a public key, but the signer has a certificate",
+        "gốc tin cậy là một khoá công khai, nhưng bên ký lại có chứng thư",
+    ),
+    "segment_missing_deleted_renamed": (
+        "segment missing (deleted or renamed)",
+        "thiếu đoạn video (đã bị xoá hoặc đổi tên)",
+    ),
+    "segment_size_bytes_chain": (
+        "segment is {size} bytes, the chain sealed {size2} ({state})",
+        "đoạn video có {size} byte, chuỗi đã niêm phong {size2} byte ({state})",
+    ),
+    "shorter": ("truncated", "bị cắt ngắn"),
+    "longer": ("bytes appended", "bị thêm byte"),
+    "segment_content_does_match": (
+        "segment content does not match its sealed SHA-256 (altered or replaced)",
+        "nội dung đoạn video không khớp SHA-256 đã niêm phong (đã bị sửa hoặc thay thế)",
+    ),
+    "sealed_chain_intact_up": (
+        "not sealed: the chain is intact up to link {length} but has no manifest (the "
+        "recording was cut off, or its end was removed)",
+        "chưa niêm phong: chuỗi nguyên vẹn đến mắt xích {length} nhưng không có bản kê "
+        "(manifest) (bản ghi bị cắt ngang, hoặc phần cuối đã bị xoá)",
+    ),
+    "version_1_sealroom_manifest": (
+        "not a version 1 sealroom manifest",
+        "không phải bản kê sealroom phiên bản 1",
+    ),
+    "manifest_seals_length_links": (
+        "the manifest seals {length} links but the chain has only {length2} and does not end: "
+        "links were removed (head rolled back)",
+        "bản kê niêm phong {length} mắt xích nhưng chuỗi chỉ có {length2} và không có phần "
+        "kết: các mắt xích đã bị xoá (đầu chuỗi bị lùi lại)",
+    ),
+    "manifest_seals_length_links_2": (
+        "the manifest seals {length} links with head {head}…, the chain has {length2} with "
+        "head {head2}…: links were removed or replaced (head rolled back)",
+        "bản kê niêm phong {length} mắt xích với đầu chuỗi {head}…, chuỗi có {length2} với "
+        "đầu chuỗi {head2}…: các mắt xích đã bị xoá hoặc thay thế (đầu chuỗi bị lùi lại)",
+    ),
+    "manifest_field_field_r": (
+        "manifest field {field!r} does not match the chain",
+        "trường {field!r} của bản kê không khớp với chuỗi",
+    ),
+    "does_list_exactly_session": (
+        "does not list exactly the session's files and their digests",
+        "không liệt kê đúng các tệp của phiên ghi và mã băm của chúng",
+    ),
+    "receipt_session_session": (
+        "a receipt for session {session}",
+        "biên nhận của phiên ghi {session}",
+    ),
+    "fork_witness_refused_receipt": (
+        "a fork the witness refused is not a receipt",
+        "một nhánh rẽ mà bên chứng kiến đã từ chối không phải là biên nhận",
+    ),
+    "receipt_another_head_than": (
+        "the receipt is for another head than its name says",
+        "biên nhận dành cho một đầu chuỗi khác với tên của nó",
+    ),
+    "witness_holds_seal_gone": (
+        "the witness holds the seal of this session, which is gone: it was removed after it "
+        "was witnessed",
+        "bên chứng kiến giữ niêm phong của phiên ghi này, nhưng niêm phong đã mất: nó bị xoá "
+        "sau khi được chứng kiến",
+    ),
+    "witness_holds_link_gone": (
+        "the witness holds link {seq} of this session, which is gone: it was removed after it "
+        "was witnessed",
+        "bên chứng kiến giữ mắt xích {seq} của phiên ghi này, nhưng mắt xích đó đã mất: nó bị "
+        "xoá sau khi được chứng kiến",
+    ),
+    "head_name_one_witness": (
+        "{head_name} is not the one the witness received at {received_at}: it was replaced "
+        "after it was witnessed",
+        "{head_name} không phải tệp mà bên chứng kiến nhận lúc {received_at}: nó bị thay thế "
+        "sau khi được chứng kiến",
+    ),
+    "signed_witness_key_sha256": (
+        "signed by witness key sha256:{log}, which is not a trusted witness key (give it with "
+        "--witness-key)",
+        "được ký bằng khoá chứng kiến sha256:{log}, không phải khoá chứng kiến tin cậy (đưa "
+        "khoá bằng --witness-key)",
+    ),
+    "entry_witness_s_signed": (
+        "the entry is not in the witness's signed tree",
+        "mục này không nằm trong cây đã ký của bên chứng kiến",
+    ),
+    "utf_8_text": ("not UTF-8 text", "không phải văn bản UTF-8"),
+    "line_number_sha256_file": (
+        "line {number} is not '<sha256>  <file>'",
+        "dòng {number} không có dạng '<sha256>  <tệp>'",
+    ),
+    "missing_package_list": (
+        "missing: the package has no list of its files",
+        "bị thiếu: gói không có danh sách các tệp của nó",
+    ),
+    "missing_package_signature": (
+        "missing: the package is not signed by the installation that exported it, so nothing "
+        "it says about itself (clip, custody, files) can be trusted",
+        "bị thiếu: gói không được ký bởi hệ thống đã xuất nó, nên không điều gì gói tự nói về "
+        "mình (trích đoạn, lưu ký, tệp) đáng tin",
+    ),
+    "missing_exporter_key": (
+        "missing: the exporter's key checks PACKAGE-SHA256SUMS.sig",
+        "bị thiếu: khoá của bên xuất dùng để kiểm tra PACKAGE-SHA256SUMS.sig",
+    ),
+    "exporter_s_key_one": (
+        "the exporter's key is not the one whose fingerprint you expect (--expect-exporter)",
+        "khoá của bên xuất không phải khoá có dấu vân tay bạn mong đợi (--expect-exporter)",
+    ),
+    "expected_exactly_one_certificate": (
+        "expected exactly one certificate",
+        "cần đúng một chứng thư",
+    ),
+    "certificate_does_match_exporter": (
+        "certificate does not match the exporter's key",
+        "chứng thư không khớp với khoá của bên xuất",
+    ),
+    "file_added_package_after": (
+        "file was added to the package after it was exported",
+        "tệp được thêm vào gói sau khi gói được xuất",
+    ),
+    "file_changed_since_package": (
+        "file changed since the package was exported",
+        "tệp đã bị thay đổi kể từ khi gói được xuất",
+    ),
+    "version_1_sealroom_clip": (
+        "not a version 1 sealroom clip proof",
+        "không phải bằng chứng trích đoạn sealroom phiên bản 1",
+    ),
+    "clip_session_session": (
+        "the clip is of session {session}",
+        "trích đoạn thuộc phiên ghi {session}",
+    ),
+    "clip_holds_link_hashe": (
+        "the clip holds {values} chain values; the chain has {links} links",
+        "trích đoạn giữ {values} giá trị chuỗi; chuỗi có {links} mắt xích",
+    ),
+    "clip_s_head_signed": (
+        "the clip's head is not the signed head",
+        "đầu chuỗi của trích đoạn không phải đầu chuỗi đã ký",
+    ),
+    "clip_made_from_manifest": (
+        "the clip was not made from this manifest",
+        "trích đoạn không được tạo từ bản kê này",
+    ),
+    "clip_s_span_outside": (
+        "the clip's span is outside the recording",
+        "khoảng thời gian của trích đoạn nằm ngoài bản ghi",
+    ),
+    "clip_s_segments_are": (
+        "the clip's segments are not the sealed segments its span covers",
+        "các đoạn video của trích đoạn không phải các đoạn đã niêm phong mà khoảng của nó bao phủ",
+    ),
+    "missing_clip_lists_sealed": (
+        "missing: a clip lists the sealed segments it leaves out",
+        "bị thiếu: một trích đoạn phải liệt kê các đoạn đã niêm phong mà nó bỏ ra ngoài",
+    ),
+    "does_list_exactly_sealed": (
+        "does not list exactly the sealed segments outside the clip's span (expected {expected})",
+        "không liệt kê đúng các đoạn đã niêm phong nằm ngoài khoảng của trích đoạn (cần "
+        "{expected})",
+    ),
+    "missing_package_s_custody": (
+        "missing: the package's custody excerpt",
+        "bị thiếu: trích lục nhật ký lưu ký của gói",
+    ),
+    "unknown_custody_excerpt_version": (
+        "unknown custody excerpt version {version!r} (expected 2)",
+        "phiên bản trích lục lưu ký không xác định {version!r} (cần 2)",
+    ),
+    "excerpt_session_session_session": (
+        "the excerpt is of session {session}, not {session_id}",
+        "trích lục thuộc phiên ghi {session}, không phải {session_id}",
+    ),
+    "taken_utc_timestamp": (
+        "taken_at is not a UTC timestamp",
+        "taken_at không phải mốc thời gian UTC",
+    ),
+    "file_removed_from_package": (
+        "file was removed from the package after it was exported",
+        "tệp đã bị xoá khỏi gói sau khi gói được xuất",
+    ),
+    "token_does_stamp_sha": (
+        "the token does not stamp a SHA-256",
+        "dấu thời gian không đóng cho một mã SHA-256",
+    ),
+    "token_stamps_other_data": (
+        "the token stamps other data, not the file beside it",
+        "dấu thời gian đóng cho dữ liệu khác, không phải tệp bên cạnh nó",
+    ),
+    "directory_exported_session_session": (
+        "directory is not the exported session {session_id}: a package holds one session, and "
+        "this one was added (or the session renamed) after the export",
+        "thư mục không phải phiên ghi đã xuất {session_id}: một gói chỉ chứa một phiên ghi, "
+        "và thư mục này được thêm vào (hoặc phiên ghi bị đổi tên) sau khi xuất",
+    ),
+    "trust_root_one_whose": (
+        "the trust root is not the one whose fingerprint you expect",
+        "gốc tin cậy không phải gốc có dấu vân tay bạn mong đợi",
+    ),
+    "whole_session_package_leaves": (
+        "a whole-session package leaves nothing out",
+        "gói toàn bộ phiên ghi không được bỏ ra ngoài đoạn nào",
+    ),
+    "name_line_break_another": (
+        "a name with a line break or another control character is never part of a session or "
+        "package",
+        "tên chứa ký tự xuống dòng hoặc ký tự điều khiển khác không bao giờ thuộc về một phiên "
+        "ghi hay một gói",
+    ),
+    "expected_exactly_one_root": (
+        "expected exactly one root certificate",
+        "cần đúng một chứng thư gốc",
+    ),
+    "neither_pem_certificate_nor": (
+        "neither a PEM certificate nor a PEM public key",
+        "không phải chứng thư PEM cũng không phải khoá công khai PEM",
+    ),
+    "device_stats_device_name": (
+        "device stats of {device} name unknown track {track!r}",
+        "thống kê của thiết bị {device} nêu kênh không xác định {track!r}",
+    ),
+    "device_stats_count_counted": (
+        "device stats count {counted} clock corrections of {device}, the chain records {chained}",
+        "thống kê thiết bị đếm {counted} lần chỉnh đồng hồ của {device}, chuỗi ghi {chained}",
+    ),
+    "signature_missing": ("signature missing", "thiếu chữ ký"),
+    "session_started_certificate_now": (
+        "the session started with a certificate that is now missing",
+        "phiên ghi bắt đầu với một chứng thư mà nay đã mất",
+    ),
+    "signing_key_certificate_trusted": (
+        "the signing key has no certificate and is not the trusted key",
+        "khoá ký không có chứng thư và không phải khoá tin cậy",
+    ),
+    "object_part_sealed_chain": (
+        "object is not part of the sealed chain (added, duplicated or spliced in, or left over "
+        "after a link before it was removed)",
+        "đối tượng không thuộc chuỗi đã niêm phong (được thêm, nhân bản hoặc ghép vào, hoặc "
+        "còn sót lại sau khi một mắt xích trước nó bị xoá)",
+    ),
+    "object_part_session_witness": (
+        "object is not part of the session (the witness folder holds only receipts)",
+        "đối tượng không thuộc phiên ghi (thư mục của bên chứng kiến chỉ chứa biên nhận)",
+    ),
+    "tree_head_s_signature": (
+        "the tree head's signature is not hex",
+        "chữ ký của đầu cây không phải dạng hex",
+    ),
+    "exporter_s_key_trusted": (
+        "the exporter's key is not the trusted key",
+        "khoá của bên xuất không phải khoá tin cậy",
+    ),
+    "malformed_clip_proof_exc": (
+        "malformed clip proof ({exc})",
+        "bằng chứng trích đoạn sai dạng ({exc})",
+    ),
+    "chain_value_seq_hash": (
+        "chain value {seq} is not the hash of chain/{seq:06d}.json",
+        "giá trị chuỗi {seq} không phải mã băm của chain/{seq:06d}.json",
+    ),
+    "malformed_custody_excerpt_exc": (
+        "malformed custody excerpt ({exc})",
+        "trích lục lưu ký sai dạng ({exc})",
+    ),
+    "malformed_custody_entry_fields": (
+        "malformed custody entry: fields {fields}",
+        "dòng lưu ký sai dạng: các trường {fields}",
+    ),
+    "custody_entry_seq_r": (
+        "custody entry {seq!r} has no row number",
+        "dòng lưu ký {seq!r} không có số dòng",
+    ),
+    "custody_entry_seq_out": (
+        "custody entry {seq} is out of order",
+        "dòng lưu ký {seq} sai thứ tự",
+    ),
+    "custody_entry_seq_another": (
+        "custody entry {seq} is of another session",
+        "dòng lưu ký {seq} thuộc phiên ghi khác",
+    ),
+    "custody_entry_seq_utc": (
+        "custody entry {seq}: 'at' is not a UTC timestamp",
+        "dòng lưu ký {seq}: 'at' không phải mốc thời gian UTC",
+    ),
+    "custody_entry_seq_later": (
+        "custody entry {seq} is later than the export",
+        "dòng lưu ký {seq} muộn hơn thời điểm xuất",
+    ),
+    "custody_entry_seq_detail": (
+        "custody entry {seq}: detail is not an object",
+        "dòng lưu ký {seq}: detail không phải một đối tượng",
+    ),
+    "custody_entry_seq_carries": (
+        "custody entry {seq} carries {withheld}, which the issuing office keeps to itself",
+        "dòng lưu ký {seq} chứa {withheld}, là thông tin cơ quan phát hành giữ lại",
+    ),
+    "time_stamp_authority_s": (
+        "the time-stamp authority's root is not the one whose fingerprint you expect "
+        "(--expect-tsa)",
+        "gốc của tổ chức cấp dấu thời gian không phải gốc có dấu vân tay bạn mong đợi "
+        "(--expect-tsa)",
+    ),
+    "time_stamp_token_exc": (
+        "not a time-stamp token ({exc})",
+        "không phải dấu thời gian ({exc})",
+    ),
+    "token_does_verify_against": (
+        "the token does not verify against the time-stamp authority's root ({exc})",
+        "dấu thời gian không hợp lệ theo gốc của tổ chức cấp dấu thời gian ({exc})",
+    ),
+    "stamped_when_before_previous": (
+        "stamped at {when}, before {previous} was stamped: a token was moved or replaced",
+        "được đóng dấu lúc {when}, trước khi {previous} được đóng dấu: một dấu thời gian đã "
+        "bị chuyển chỗ hoặc thay thế",
+    ),
+    "last_link_never_signed": (
+        "the last link was never signed (cut off while sealing): not sealed",
+        "mắt xích cuối chưa bao giờ được ký (bị cắt ngang khi niêm phong): chưa niêm phong",
+    ),
+    "custody_entry_seq_name": (
+        "custody entry {seq}: {name!r} is not text",
+        "dòng lưu ký {seq}: {name!r} không phải văn bản",
+    ),
+    "device_device_lost_twice": (
+        "device {device} lost twice",
+        "thiết bị {device} bị mất kết nối hai lần",
+    ),
+    "device_device_restored_never": (
+        "device {device} restored but never lost",
+        "thiết bị {device} được khôi phục nhưng chưa từng mất kết nối",
+    ),
+    "interrupted_ended_outside_session": (
+        "interrupted at {ended_at}, outside the session's start {started_at} and its recovery "
+        "{time}",
+        "bị gián đoạn lúc {ended_at}, ngoài khoảng từ lúc bắt đầu {started_at} đến lúc khôi "
+        "phục {time}",
+    ),
+    "malformed_installation": (
+        "malformed: expected the installation's time zone (an IANA name) and its UTC offset "
+        "(+HH:MM)",
+        "sai dạng: cần múi giờ của hệ thống (tên IANA) và độ lệch so với UTC (+HH:MM)",
+    ),
+    # usage problems and results that are not a verdict on the evidence
+    "no_trust_root": ("no trust root at {path}", "không có gốc tin cậy tại {path}"),
+    "not_a_package": (
+        "{package} is not a sealroom export package (expected a sessions/<id>/ directory)",
+        "{package} không phải gói xuất của sealroom (cần thư mục sessions/<id>/)",
+    ),
+    "tokens_not_checked": (
+        "everything else verified, but {count} time-stamp token(s) could not be checked: "
+        "{why} (or pass --skip-time-stamps)",
+        "mọi thứ khác đã được kiểm tra, nhưng {count} dấu thời gian không kiểm tra được: "
+        "{why} (hoặc dùng --skip-time-stamps)",
+    ),
+    "needs_rfc3161": (
+        "checking them needs the rfc3161-client package (pip install rfc3161-client)",
+        "cần gói rfc3161-client để kiểm tra (pip install rfc3161-client)",
+    ),
+    "tsa_root_missing": (
+        "the time-stamp authority's root is missing ({label})",
+        "thiếu gốc của tổ chức cấp dấu thời gian ({label})",
+    ),
+    "needs_cryptography": (
+        "verify.py needs the 'cryptography' package: pip install cryptography",
+        "verify.py cần gói 'cryptography': pip install cryptography",
+    ),
+    # the report
+    "package": ("Package:        {path}", "Gói:            {path}"),
+    "trust_root": ("Trust root:     {label} ({subject})", "Gốc tin cậy:    {label} ({subject})"),
+    "fingerprint": ("  SHA-256 fingerprint: {fingerprint}", "  dấu vân tay SHA-256: {fingerprint}"),
+    "pin_matches": (
+        "  matches the fingerprint you gave ({option})",
+        "  khớp với dấu vân tay bạn đưa ({option})",
+    ),
+    "root_given": (
+        "  the root you gave (--root), not the one the package carries",
+        "  gốc bạn đưa (--root), không phải gốc đi kèm gói",
+    ),
+    "root_compare": (
+        "  Compare it with the fingerprint the procuracy publishes: a package can\n"
+        "  carry a root of anyone's making (or pass it with --expect-root).",
+        "  Hãy so sánh với dấu vân tay do Viện kiểm sát công bố: một gói có thể\n"
+        "  mang gốc do bất kỳ ai tạo ra (hoặc đưa dấu vân tay bằng --expect-root).",
+    ),
+    "exporter": (
+        "Exporter:       {subject}  ({algorithm})",
+        "Bên xuất:       {subject}  ({algorithm})",
+    ),
+    "exporter_signed": (
+        "  signed {sig} at {at}; chains to the same trust root",
+        "  đã ký {sig} lúc {at}; nối về cùng gốc tin cậy",
+    ),
+    "exporter_key": (
+        "  exporter key SHA-256 {fingerprint}",
+        "  khoá bên xuất SHA-256 {fingerprint}",
+    ),
+    "signer": (
+        "Signer:         {signer}  ({algorithm})",
+        "Bên ký:         {signer}  ({algorithm})",
+    ),
+    "signer_valid": (
+        "  valid from {start}Z to {end}Z; chains to the trust root",
+        "  hiệu lực từ {start}Z đến {end}Z; nối về gốc tin cậy",
+    ),
+    "session": ("Session:        {session}", "Phiên ghi:      {session}"),
+    "case_number": ("  case number:  {case}", "  số vụ việc:   {case}"),
+    "started": ("  started:      {at}", "  bắt đầu:      {at}"),
+    "ended": ("  ended:        {at}", "  kết thúc:     {at}"),
+    "ended_interrupted": (
+        "  ended:        {at}  (interrupted)",
+        "  kết thúc:     {at}  (bị gián đoạn)",
+    ),
+    "ended_recovered": (
+        "  ended:        {at}  (interrupted; recovered {recovered})",
+        "  kết thúc:     {at}  (bị gián đoạn; khôi phục {recovered})",
+    ),
+    "duration": (
+        "  duration:     {clock} (pauses excluded)",
+        "  thời lượng:   {clock} (không tính lúc tạm dừng)",
+    ),
+    "zone_note": (
+        "Times:          in the installation's time zone ({zone}) and in UTC",
+        "Thời gian:      theo múi giờ của hệ thống ({zone}) và theo UTC",
+    ),
+    "zone_fixed": (
+        "Times:          this computer has no time zone data for {name}: local times use\n"
+        "  the fixed offset UTC{offset} the package records, and UTC",
+        "Thời gian:      máy này không có dữ liệu múi giờ cho {name}: giờ địa phương dùng\n"
+        "  độ lệch cố định UTC{offset} mà gói ghi lại, và giờ UTC",
+    ),
+    "zone_unknown": (
+        "Times:          in UTC: this package does not say which time zone its installation uses",
+        "Thời gian:      theo UTC: gói này không ghi múi giờ của hệ thống đã xuất nó",
+    ),
+    "local_time": (
+        "{local} ({zone}, UTC{offset}) = {utc} UTC",
+        "{local} ({zone}, UTC{offset}) = {utc} UTC",
+    ),
+    "zone_vietnam": ("Viet Nam time", "giờ Việt Nam"),
+    "zone_named": ("{name} time", "giờ {name}"),
+    "chain": (
+        "Chain:          {length} links, every one signed, unbroken",
+        "Chuỗi băm:      {length} mắt xích, mọi mắt xích đều được ký, không đứt đoạn",
+    ),
+    "head": ("  head:         {head}", "  đầu chuỗi:    {head}"),
+    "manifest_ok": (
+        "Manifest:       signed, and exactly what the chain implies",
+        "Bản kê:         đã ký, và đúng như chuỗi băm xác định",
+    ),
+    "sums_ok": (
+        "SHA256SUMS:     signed, lists exactly the session's files",
+        "SHA256SUMS:     đã ký, liệt kê đúng các tệp của phiên ghi",
+    ),
+    "segments": (
+        "Segments:       {included} verified of {sealed} sealed",
+        "Đoạn video:     {included} đã kiểm tra trên {sealed} đã niêm phong",
+    ),
+    "segment_line": (
+        "  {path}  {start}  sha256 {sha256}  {state}",
+        "  {path}  {start}  sha256 {sha256}  {state}",
+    ),
+    "segment_ok": ("OK", "OK (nguyên vẹn)"),
+    "segment_absent": ("not included (outside the clip)", "không có trong gói (ngoài trích đoạn)"),
+    "clip": (
+        "Clip:           {start} to {end} of the recording, {count} segment(s), chain values "
+        "match the signed head",
+        "Trích đoạn:     từ {start} đến {end} của bản ghi, {count} đoạn video, các giá trị chuỗi "
+        "khớp đầu chuỗi đã ký",
+    ),
+    "custody": (
+        "Custody:        {count} entries of this session up to the export: who did what,\n"
+        "  when and in which role, in order. This is the issuing office's signed statement\n"
+        "  of its log (each seq is a row there), not a proof that nothing was left out.",
+        "Lưu ký:         {count} dòng của phiên ghi này đến lúc xuất: ai làm gì, khi nào,\n"
+        "  với vai trò nào, theo thứ tự. Đây là lời xác nhận có ký của cơ quan phát hành về\n"
+        "  nhật ký của mình (mỗi seq là một dòng ở đó), không chứng minh rằng không có gì\n"
+        "  bị bỏ sót.",
+    ),
+    "package_files": (
+        "Package files:  {count} files, exactly as exported and signed ({sums})",
+        "Tệp của gói:    {count} tệp, đúng như khi xuất và ký ({sums})",
+    ),
+    "witness_none": (
+        "Witness:        NOT YET WITNESSED: no receipt from the off-box witness (reported,\n"
+        "  not a sign of tampering: the witness may have been unreachable)",
+        "Chứng kiến:     NOT YET WITNESSED — CHƯA ĐƯỢC CHỨNG KIẾN: không có biên nhận của bên\n"
+        "  chứng kiến ngoài thiết bị (chỉ để báo, không phải dấu hiệu bị sửa đổi: có thể bên\n"
+        "  chứng kiến đã không liên lạc được)",
+    ),
+    "witness_links": (
+        "Witness:        {links} of {of} links have receipts",
+        "Chứng kiến:     {links} trên {of} mắt xích có biên nhận",
+    ),
+    "witness_links_seal": (
+        "Witness:        {links} of {of} links and the seal have receipts",
+        "Chứng kiến:     {links} trên {of} mắt xích và niêm phong có biên nhận",
+    ),
+    "witness_late": (
+        "  each in the witness's signed log; received at most {late:.1f} s after signing",
+        "  mỗi biên nhận nằm trong nhật ký đã ký của bên chứng kiến; nhận muộn nhất {late:.1f} s "
+        "sau khi ký",
+    ),
+    "witness_key": (
+        "  witness key SHA-256 {fingerprint} ({origin})",
+        "  khoá chứng kiến SHA-256 {fingerprint} ({origin})",
+    ),
+    "origin_given": ("given (--witness-key)", "do bạn đưa (--witness-key)"),
+    "origin_pinned": (
+        "carried by the package; matches --expect-witness",
+        "đi kèm gói; khớp --expect-witness",
+    ),
+    "origin_unpinned": ("carried by the package, NOT pinned", "đi kèm gói, CHƯA được ghim"),
+    "witness_unpinned": (
+        "  WARNING: these receipts are signed by a key the package itself carries. Whoever\n"
+        "  altered the package could have made that key and these receipts. They prove nothing\n"
+        "  until the key's fingerprint above is compared with the one the witness's operator\n"
+        "  publishes (or passed with --expect-witness, or the key given with --witness-key).",
+        "  CẢNH BÁO: các biên nhận này được ký bằng một khoá do chính gói mang theo. Kẻ sửa\n"
+        "  gói có thể đã tạo ra khoá đó và các biên nhận này. Chúng không chứng minh điều gì\n"
+        "  cho đến khi dấu vân tay của khoá ở trên được so với dấu vân tay do bên vận hành\n"
+        "  chứng kiến công bố (hoặc đưa bằng --expect-witness, hoặc đưa khoá bằng --witness-key).",
+    ),
+    "tsa_unpinned": (
+        "  WARNING: the authority's root is the one the package carries (tsa-ca.pem): tokens\n"
+        "  signed under a root of the forger's making would pass. Compare its fingerprint above\n"
+        "  with the one the authority publishes (or pass it with --expect-tsa, or --tsa-root).",
+        "  CẢNH BÁO: gốc của tổ chức cấp dấu thời gian là gốc đi kèm gói (tsa-ca.pem): dấu\n"
+        "  thời gian ký dưới một gốc do kẻ giả mạo tạo ra cũng sẽ qua. Hãy so dấu vân tay ở\n"
+        "  trên với dấu vân tay tổ chức đó công bố (hoặc dùng --expect-tsa, hoặc --tsa-root).",
+    ),
+    "stamps_unchecked": (
+        "Time-stamps:    {count} token(s) NOT checked: {why}",
+        "Dấu thời gian:  {count} dấu NOT CHECKED — CHƯA KIỂM TRA: {why}",
+    ),
+    "stamps": (
+        "Time-stamps:    {count} token(s), each checked against the authority's root",
+        "Dấu thời gian:  {count} dấu, mỗi dấu được kiểm tra theo gốc của tổ chức cấp",
+    ),
+    "stamps_root": (
+        "  authority root: {label} ({subject})",
+        "  gốc tổ chức cấp: {label} ({subject})",
+    ),
+    "stamps_seconds": (
+        "  (the authority's times are read to the second)",
+        "  (thời gian của tổ chức cấp được đọc đến từng giây)",
+    ),
+    "stamped": (
+        "  {name}  stamped {when}  ({late:+.1f} s from the device)",
+        "  {name}  đóng dấu {when}  ({late:+.1f} s so với thiết bị)",
+    ),
+    "stamps_link0": (
+        "  the signer's certificate was checked at the authority's time for link 0",
+        "  chứng thư của bên ký được kiểm tra theo thời gian của tổ chức cấp cho mắt xích 0",
+    ),
+    "stamps_skipped": (
+        "  {count} time-stamp token(s) NOT checked (--skip-time-stamps)",
+        "  {count} dấu thời gian NOT CHECKED — CHƯA KIỂM TRA (--skip-time-stamps)",
+    ),
+    "proves": ("What the signatures prove:", "Các chữ ký chứng minh điều gì:"),
+    "proves_device": (
+        "  the device's ({signer}): the recording. Every segment\n"
+        "    listed OK is byte for byte what the room device sealed, in the sealed order.",
+        "  của thiết bị ({signer}): bản ghi. Mọi đoạn video\n"
+        "    ghi OK đều đúng từng byte như thiết bị phòng hỏi cung đã niêm phong, đúng thứ tự.",
+    ),
+    "proves_exporter_session": (
+        "  the exporter's ({subject}): the selection. That\n"
+        "    installation issued this package with these files: the whole recording,\n"
+        "    and the custody excerpt as its office recorded it.",
+        "  của bên xuất ({subject}): phần được chọn. Hệ thống\n"
+        "    đó đã phát hành gói này với các tệp này: toàn bộ bản ghi,\n"
+        "    và trích lục lưu ký đúng như cơ quan đó đã ghi.",
+    ),
+    "proves_exporter_clip": (
+        "  the exporter's ({subject}): the selection. That\n"
+        "    installation issued this package with these files: these segments, the clip's "
+        "span,\n"
+        "    and the custody excerpt as its office recorded it.",
+        "  của bên xuất ({subject}): phần được chọn. Hệ thống\n"
+        "    đó đã phát hành gói này với các tệp này: các đoạn video này, khoảng của trích "
+        "đoạn,\n"
+        "    và trích lục lưu ký đúng như cơ quan đó đã ghi.",
+    ),
+    "proves_witness": (
+        "  the witness's ({origin}): what it received, off the box, and\n"
+        "    when; a copy shortened and sealed again lacks the receipts it gave.",
+        "  của bên chứng kiến ({origin}): những gì nó đã nhận, ngoài thiết bị, và\n"
+        "    khi nào; một bản sao bị cắt ngắn rồi niêm phong lại sẽ thiếu các biên nhận đó.",
+    ),
+    "proves_witness_nothing": (
+        "  the witness's receipts: NOTHING, until their key is pinned (see Witness)",
+        "  biên nhận của bên chứng kiến: KHÔNG GÌ CẢ, cho đến khi khoá được ghim (xem Chứng kiến)",
+    ),
+    # verdicts: the machine-readable word stays, the Vietnamese follows it
+    "result_intact": ("RESULT: INTACT", "RESULT: INTACT — KẾT QUẢ: NGUYÊN VẸN"),
+    "result_not_intact": (
+        "RESULT: NOT INTACT",
+        "RESULT: NOT INTACT — KẾT QUẢ: KHÔNG NGUYÊN VẸN (đã bị sửa đổi hoặc không đầy đủ)",
+    ),
+    "result_not_checked": ("RESULT: NOT CHECKED", "RESULT: NOT CHECKED — KẾT QUẢ: CHƯA KIỂM TRA"),
+    "failed_file": ("  file:   {where}", "  tệp:    {where}"),
+    "failed_reason": ("  reason: {reason}", "  lý do:  {reason}"),
+    "root_unpinned": (
+        "  holds only if the trust root fingerprint printed above is the procuracy's published "
+        "one (pin it with --expect-root)",
+        "  chỉ đúng nếu dấu vân tay của gốc tin cậy in ở trên là dấu vân tay Viện kiểm sát công "
+        "bố (ghim bằng --expect-root)",
+    ),
+    "result_witness_unpinned": (
+        "  The witness's receipts are not part of this result: their key came with the\n"
+        "  package (compare its fingerprint, or pass it with --expect-witness).",
+        "  Biên nhận của bên chứng kiến không thuộc kết quả này: khoá của chúng đi kèm\n"
+        "  gói (hãy so dấu vân tay, hoặc đưa bằng --expect-witness).",
+    ),
+    "result_tsa_unpinned": (
+        "  The time-stamp tokens were checked against the authority's root the package\n"
+        "  carries (compare its fingerprint, or pass it with --expect-tsa).",
+        "  Các dấu thời gian được kiểm tra theo gốc của tổ chức cấp đi kèm gói\n"
+        "  (hãy so dấu vân tay, hoặc đưa bằng --expect-tsa).",
+    ),
+    # help
+    "help": (
+        "Verify a sealroom export package. Exit 0 intact, 1 not intact, 2 usage.",
+        "Kiểm tra một gói xuất của sealroom. Mã thoát 0 nguyên vẹn, 1 không nguyên vẹn, "
+        "2 lỗi cách dùng.",
+    ),
+    "help_package": (
+        "the package directory (default: the directory holding verify.py)",
+        "thư mục của gói (mặc định: thư mục chứa verify.py)",
+    ),
+    "help_root": (
+        "a trust root obtained independently (PEM)",
+        "gốc tin cậy lấy từ nguồn độc lập (PEM)",
+    ),
+    "help_expect_root": (
+        "the published SHA-256 fingerprint of the root",
+        "dấu vân tay SHA-256 đã công bố của gốc",
+    ),
+    "help_tsa_root": (
+        "a time-stamp authority's root obtained independently (PEM)",
+        "gốc của tổ chức cấp dấu thời gian lấy từ nguồn độc lập (PEM)",
+    ),
+    "help_witness_key": (
+        "the witness's public key (PEM), obtained independently; repeatable",
+        "khoá công khai của bên chứng kiến (PEM), lấy từ nguồn độc lập; có thể lặp lại",
+    ),
+    "help_expect_witness": (
+        "the published SHA-256 fingerprint of the witness's key (its DER); repeatable",
+        "dấu vân tay SHA-256 đã công bố của khoá chứng kiến (dạng DER); có thể lặp lại",
+    ),
+    "help_expect_tsa": (
+        "the published SHA-256 fingerprint of the time-stamp authority's root",
+        "dấu vân tay SHA-256 đã công bố của gốc tổ chức cấp dấu thời gian",
+    ),
+    "help_expect_exporter": (
+        "the published SHA-256 fingerprint of the exporting installation's key (its DER)",
+        "dấu vân tay SHA-256 đã công bố của khoá hệ thống xuất gói (dạng DER)",
+    ),
+    "help_skip": (
+        "verify everything else when the time-stamp tokens cannot be checked",
+        "kiểm tra mọi thứ khác khi không kiểm tra được các dấu thời gian",
+    ),
+    "help_lang": (
+        "the language of the report: vi (default) or en; SEALROOM_LANG sets the default",
+        "ngôn ngữ của báo cáo: vi (mặc định) hoặc en; biến SEALROOM_LANG đặt mặc định",
+    ),
+}
+
+
+class Term:
+    """A value that is itself a message (a code and its values): printed in the language of
+    the message it fills."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+
+    def text_in(self, language: str) -> str:
+        return text(self.code, language, **self.params)
+
+
+def text(code: str, language: str = "en", **params: Any) -> str:
+    """The message ``code`` in ``language`` ("vi" or "en"), its {named} values filled in."""
+    english, vietnamese = MESSAGES[code]
+    values = {k: v.text_in(language) if isinstance(v, Term) else v for k, v in params.items()}
+    return (vietnamese if language == "vi" else english).format(**values)
+
+
+def default_language() -> str:
+    """Vietnamese, unless SEALROOM_LANG asks for English (--lang decides over both)."""
+    wanted = os.environ.get("SEALROOM_LANG", "").strip().lower()[:2]
+    return wanted if wanted in LANGUAGES else "vi"
 
 
 class Failure(Exception):
-    """The first thing that did not verify: which file, and why."""
+    """The first thing that did not verify: which file, and why (a message code with its
+    values; ``reason`` is the English text, ``reason_in`` the text in either language)."""
 
-    def __init__(self, where: str, reason: str) -> None:
-        super().__init__(f"{where}: {reason}")
+    def __init__(self, where: str, code: str, **params: Any) -> None:
         self.where = where
-        self.reason = reason
+        self.code = code
+        self.params = params
+        self.reason = text(code, "en", **params)
+        super().__init__(f"{where}: {self.reason}")
+
+    def reason_in(self, language: str) -> str:
+        return text(self.code, language, **self.params)
 
 
 class UsageProblem(Exception):
-    """Not a package, or bad arguments (exit status 2)."""
+    """Not a package, or bad arguments (exit status 2): a message code with its values."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.code = code
+        self.params = params
+        super().__init__(text(code, "en", **params))
+
+    def text_in(self, language: str) -> str:
+        return text(self.code, language, **self.params)
 
 
 def say(text: str = "") -> None:
@@ -172,24 +1036,23 @@ def only_files_and_directories(directory: Path, where: Callable[[str], str]) -> 
             if CONTROL.search(part):
                 raise Failure(
                     where("/".join(parts[:end])),
-                    "a name with a line break or another control character is never part of "
-                    "a session or package",
+                    "name_line_break_another",
                 )
     for relative, mode in sorted(entries.items()):
         if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            what = (
-                "a symbolic link"
+            what = Term(
+                "symbolic_link"
                 if stat.S_ISLNK(mode)
-                else "a named pipe (FIFO)"
+                else "named_pipe"
                 if stat.S_ISFIFO(mode)
-                else "a socket"
+                else "socket"
                 if stat.S_ISSOCK(mode)
-                else "a device"
+                else "device_file"
             )
             raise Failure(
                 where(relative),
-                f"{what}, not a regular file: only files and directories are evidence, and a "
-                "link is never followed",
+                "what_regular_file_files",
+                what=what,
             )
 
 
@@ -238,13 +1101,13 @@ def load_canonical(data: bytes, where: str) -> dict[str, Any]:
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise Failure(where, f"not valid JSON ({exc})") from exc
+        raise Failure(where, "valid_json_exc", exc=exc) from exc
     if not isinstance(document, dict):
-        raise Failure(where, "not a JSON object")
+        raise Failure(where, "json_object")
     if has_float(document):
-        raise Failure(where, "floating-point numbers are not allowed in canonical JSON")
+        raise Failure(where, "floating_point_numbers_are")
     if canonical(document) != data:
-        raise Failure(where, "not in canonical form (bytes were edited)")
+        raise Failure(where, "canonical_form_bytes_edited")
     return document
 
 
@@ -255,12 +1118,12 @@ def load_public_key(data: bytes, where: str) -> Any:
     try:
         key = serialization.load_pem_public_key(data)
     except ValueError as exc:
-        raise Failure(where, "not a PEM public key") from exc
+        raise Failure(where, "pem_public_key") from exc
     if isinstance(key, ed25519.Ed25519PublicKey):
         return key
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
         return key
-    raise Failure(where, "unsupported signing key type (expected Ed25519 or ECDSA P-256)")
+    raise Failure(where, "unsupported_signing_key_type")
 
 
 def key_der(key: Any) -> bytes:
@@ -282,7 +1145,7 @@ def check_signature(key: Any, signature: bytes, message: bytes, where: str) -> N
         else:
             key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
-        raise Failure(where, "signature does not verify: the signed bytes were altered") from exc
+        raise Failure(where, "signature_does_verify_signed") from exc
 
 
 # -- 3. the signer and the trust root (format section 8, step 3) -------------------------------
@@ -294,11 +1157,11 @@ def load_certificates(data: bytes, where: str) -> list[x509.Certificate]:
         rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", data, flags=re.DOTALL
     )
     if not blocks:
-        raise Failure(where, "unreadable certificate (no PEM certificate in the file)")
+        raise Failure(where, "unreadable_certificate_pem_certificate")
     try:
         return [x509.load_pem_x509_certificate(block) for block in blocks]
     except ValueError as exc:
-        raise Failure(where, f"unreadable certificate ({exc})") from exc
+        raise Failure(where, "unreadable_certificate_exc", exc=exc) from exc
 
 
 def extension(cert: x509.Certificate, kind: Any) -> Any:
@@ -355,15 +1218,16 @@ def check_path(
     """The leaf allows signatures and chains, each certificate valid at ``at``, to ``root``."""
     usage = extension(leaf, x509.KeyUsage)
     if usage is not None and not usage.digital_signature:
-        raise Failure(where, "certificate does not allow digital signatures")
+        raise Failure(where, "certificate_does_allow_digital")
     root_print = root.fingerprint(hashes.SHA256())
     current = leaf
     for _ in range(MAX_CHAIN_DEPTH):
         if not not_before(current) <= at <= not_after(current):
             raise Failure(
                 where,
-                f"certificate {current.subject.rfc4514_string()!r} was not valid at "
-                f"{at.isoformat()}",
+                "certificate_current_r_valid",
+                current=current.subject.rfc4514_string(),
+                at=at.isoformat(),
             )
         if current.fingerprint(hashes.SHA256()) == root_print:
             return
@@ -372,14 +1236,14 @@ def check_path(
         if issuer is None:
             raise Failure(
                 where,
-                f"certificate {current.subject.rfc4514_string()!r} does not chain to a "
-                "trusted root (the trust root given to this verifier)",
+                "certificate_current_r_does",
+                current=current.subject.rfc4514_string(),
             )
         constraints = extension(issuer, x509.BasicConstraints)
         if constraints is None or not constraints.ca:
-            raise Failure(where, f"issuer {issuer.subject.rfc4514_string()!r} is not a CA")
+            raise Failure(where, "issuer_issuer_r_ca", issuer=issuer.subject.rfc4514_string())
         current = issuer
-    raise Failure(where, "certificate chain is too long")
+    raise Failure(where, "certificate_chain_too_long")
 
 
 class TrustRoot:
@@ -387,7 +1251,7 @@ class TrustRoot:
 
     def __init__(self, path: Path, label: str) -> None:
         if not path.is_file():
-            raise UsageProblem(f"no trust root at {path}")
+            raise UsageProblem("no_trust_root", path=path)
         data = path.read_bytes()
         self.label = label
         self.certificate: x509.Certificate | None = None
@@ -395,7 +1259,7 @@ class TrustRoot:
         if b"CERTIFICATE-----" in data:
             certificates = load_certificates(data, label)
             if len(certificates) != 1:
-                raise Failure(label, "expected exactly one root certificate")
+                raise Failure(label, "expected_exactly_one_root")
             self.certificate = certificates[0]
             der = self.certificate.public_bytes(serialization.Encoding.DER)
             self.subject = self.certificate.subject.rfc4514_string()
@@ -404,7 +1268,7 @@ class TrustRoot:
             self.key_sha256 = sha256_hex(der)
             self.subject = "pinned public key"
         else:
-            raise Failure(label, "neither a PEM certificate nor a PEM public key")
+            raise Failure(label, "neither_pem_certificate_nor")
         self.fingerprint = fingerprint(der)
 
 
@@ -678,7 +1542,7 @@ def check_link_form(link: dict[str, Any], where: str) -> None:
         else:
             check_event_form(link["event"])
     except ValueError as exc:
-        raise Failure(where, f"malformed link: {exc}") from exc
+        raise Failure(where, "malformed_link_exc", exc=exc) from exc
 
 
 class Chain:
@@ -728,26 +1592,27 @@ class Chain:
     def apply(self, link: dict[str, Any], body: bytes, where: str) -> None:
         if link["session"] != self.session_id:
             raise Failure(
-                where, f"link belongs to session {link['session']}, not {self.session_id}"
+                where,
+                "link_belongs_session_session",
+                session=link["session"],
+                session_id=self.session_id,
             )
         if link["seq"] != self.length:
-            raise Failure(
-                where, f"link says seq {link['seq']} but is link {self.length} of the chain"
-            )
+            raise Failure(where, "link_says_seq_seq", seq=link["seq"], length=self.length)
         if link["prev"] != self.head:
             raise Failure(
                 where,
-                "prev does not match the hash of the link before it: the chain is broken "
-                "(a link was removed, inserted, reordered or edited)",
+                "prev_does_match_hash",
             )
         if self.ended:
-            raise Failure(where, f"link after the session ended ({self.state})")
+            raise Failure(where, "link_after_session_ended", state=self.state)
         # Fixed-width UTC timestamps: text order is time order.
         if link["time"] < self.last_time:
             raise Failure(
                 where,
-                f"link time {link['time']} is before the previous link's {self.last_time}: "
-                "link times never go backwards",
+                "link_time_time_before",
+                time=link["time"],
+                last_time=self.last_time,
             )
         if link["kind"] == "segment":
             self.apply_segment(link["segment"], where)
@@ -759,21 +1624,22 @@ class Chain:
 
     def apply_segment(self, segment: dict[str, Any], where: str) -> None:
         if self.state != "recording":
-            raise Failure(where, f"segment while the session is {self.state}")
+            raise Failure(where, "segment_while_session_state", state=self.state)
         tracks = self.track_ids
         if tracks is not None:
             self.apply_track_segment(tracks, segment, where)
             return
         if "track" in segment:
-            raise Failure(
-                where, "segment names a track, but the session records one composite picture"
-            )
+            raise Failure(where, "segment_names_track_session")
         if segment["index"] != len(self.segments):
             raise Failure(
-                where, f"segment index {segment['index']} where {len(self.segments)} was expected"
+                where,
+                "segment_index_index_where",
+                index=segment["index"],
+                segment_count=len(self.segments),
             )
         if segment["start_us"] != self.duration_us:
-            raise Failure(where, "segment start does not continue the timeline")
+            raise Failure(where, "segment_start_does_continue")
         self.segments.append(segment)
 
     def apply_track_segment(self, tracks: list[str], segment: dict[str, Any], where: str) -> None:
@@ -782,28 +1648,29 @@ class Chain:
         if track not in tracks:
             raise Failure(
                 where,
-                f"segment of unknown track {track!r} (the session's tracks are "
-                f"{', '.join(tracks)})",
+                "segment_unknown_track_track",
+                track=track,
+                tracks=", ".join(tracks),
             )
         earlier = self.tracks.setdefault(track, [])
         if segment["index"] != len(earlier):
             raise Failure(
                 where,
-                f"segment index {segment['index']} of track {track} where {len(earlier)} "
-                "was expected",
+                "segment_index_index_track",
+                index=segment["index"],
+                track=track,
+                earlier_count=len(earlier),
             )
         end = earlier[-1]["start_us"] + earlier[-1]["duration_us"] if earlier else 0
         if earlier and segment["start_us"] < end:
-            raise Failure(
-                where, f"segment starts before the end of track {track}'s previous segment"
-            )
+            raise Failure(where, "segment_starts_before_end", track=track)
         earlier.append(segment)
         self.segments.append(segment)
 
     def apply_event(self, event: dict[str, Any], time: str, where: str) -> None:
         kind = event["type"]
         if (kind == "session_started") != (self.state == "new"):
-            raise Failure(where, "the chain must open with exactly one session_started")
+            raise Failure(where, "chain_must_open_exactly")
         if kind == "session_started":
             self.start_event, self.started_at, self.state = event, time, "recording"
         elif kind == "paused":
@@ -816,7 +1683,7 @@ class Chain:
             self.state = "recording"
         elif kind == "device_lost":
             if event["device"] in self.lost:
-                raise Failure(where, f"device {event['device']} lost twice")
+                raise Failure(where, "device_device_lost_twice", device=event["device"])
             self.lost.add(event["device"])
             self.outages.append(
                 {"device": event["device"], "lost_at": time, "reason": event["reason"]}
@@ -825,7 +1692,7 @@ class Chain:
             pass  # a mark on the record (format section 13): it changes nothing else
         elif kind == "device_restored":
             if event["device"] not in self.lost:
-                raise Failure(where, f"device {event['device']} restored but never lost")
+                raise Failure(where, "device_device_restored_never", device=event["device"])
             self.lost.discard(event["device"])
             for outage in reversed(self.outages):
                 if outage["device"] == event["device"]:
@@ -846,8 +1713,10 @@ class Chain:
             if not self.started_at <= event["ended_at"] <= time:
                 raise Failure(
                     where,
-                    f"interrupted at {event['ended_at']}, outside the session's start "
-                    f"{self.started_at} and its recovery {time}",
+                    "interrupted_ended_outside_session",
+                    ended_at=event["ended_at"],
+                    started_at=self.started_at,
+                    time=time,
                 )
             self.ended_at, self.recovered_at = event["ended_at"], time
             self.end_reason, self.state = event["reason"], kind
@@ -859,13 +1728,15 @@ class Chain:
         the chain records for it (a camera and a microphone may share a name)."""
         devices = [(entry["kind"], entry["device"]) for entry in stats]
         if len(set(devices)) != len(devices):
-            raise Failure(where, "device stats name a device twice")
+            raise Failure(where, "device_stats_name_device")
         tracks = self.track_ids or []
         for entry in stats:
             if "track" in entry and entry["track"] not in tracks:
                 raise Failure(
                     where,
-                    f"device stats of {entry['device']} name unknown track {entry['track']!r}",
+                    "device_stats_device_name",
+                    device=entry["device"],
+                    track=entry["track"],
                 )
         for device in sorted({e["device"] for e in stats} | set(self.corrections)):
             counted = sum(e["clock_corrections"] for e in stats if e["device"] == device)
@@ -873,8 +1744,10 @@ class Chain:
             if counted != chained:
                 raise Failure(
                     where,
-                    f"device stats count {counted} clock corrections of {device}, the chain "
-                    f"records {chained}",
+                    "device_stats_count_counted",
+                    counted=counted,
+                    device=device,
+                    chained=chained,
                 )
 
     def gaps(self) -> list[dict[str, Any]]:
@@ -890,7 +1763,7 @@ class Chain:
 
     def require(self, state: str, kind: str, where: str) -> None:
         if self.state != state:
-            raise Failure(where, f"{kind} while the session is {self.state}")
+            raise Failure(where, "kind_while_session_state", kind=kind, state=self.state)
 
     def manifest(self, head_signature: bytes, checksums_sha256: str) -> dict[str, Any]:
         """The manifest this chain implies (format section 6)."""
@@ -1001,9 +1874,9 @@ class Session:
                 if f"chain/{seq + 1:06d}.json" not in self.files and not self.sealed:
                     raise Failure(
                         self.where(name),
-                        "the last link was never signed (cut off while sealing): not sealed",
+                        "last_link_never_signed",
                     )
-                raise Failure(self.where(sig_name), "signature missing")
+                raise Failure(self.where(sig_name), "signature_missing")
             last_signature = self.read(sig_name)
             check_signature(key, last_signature, body, self.where(name))
             link = load_canonical(body, self.where(name))
@@ -1019,8 +1892,8 @@ class Session:
         if chain.length == 0:
             raise Failure(
                 self.where("chain/000000.json"),
-                f"missing: the session's first link is gone, while {len(self.files)} other "
-                "file(s) of the session remain",
+                "missing_session_s_first",
+                file_count=len(self.files),
             )
         self.no_strays(chain)
         witnessed = check_receipts(self, chain, self.witness)  # section 5b
@@ -1042,7 +1915,7 @@ class Session:
             where = self.where("signer/certificate.pem")
             found = load_certificates(self.read("signer/certificate.pem"), where)
             if len(found) != 1:
-                raise Failure(where, "expected exactly one certificate")
+                raise Failure(where, "expected_exactly_one_certificate")
             certificate = found[0]
         intermediates: list[x509.Certificate] = []
         if "signer/chain.pem" in self.files:
@@ -1063,29 +1936,25 @@ class Session:
         if sha256_hex(key_der(key)) != claimed["public_key_sha256"]:
             raise Failure(
                 self.where("signer/public_key.pem"),
-                "public key is not the one the session started with",
+                "public_key_one_session",
             )
         where_cert = self.where("signer/certificate.pem")
         if certificate is None:
             if claimed.get("certificate_sha256") is not None:
-                raise Failure(
-                    where_cert, "the session started with a certificate that is now missing"
-                )
+                raise Failure(where_cert, "session_started_certificate_now")
             if self.root.key_sha256 != sha256_hex(key_der(key)):
                 raise Failure(
                     self.where("signer/public_key.pem"),
-                    "the signing key has no certificate and is not the trusted key",
+                    "signing_key_certificate_trusted",
                 )
             return f"pinned public key sha256:{self.root.key_sha256}"
         der = certificate.public_bytes(serialization.Encoding.DER)
         if sha256_hex(der) != claimed.get("certificate_sha256"):
-            raise Failure(where_cert, "certificate is not the one the session started with")
+            raise Failure(where_cert, "certificate_one_session_started")
         if key_der(certificate.public_key()) != key_der(key):
-            raise Failure(where_cert, "certificate does not match the signing key")
+            raise Failure(where_cert, "certificate_does_match_signing")
         if self.root.certificate is None:
-            raise Failure(
-                where_cert, "the trust root is a public key, but the signer has a certificate"
-            )
+            raise Failure(where_cert, "trust_root_public_key")
         check_path(
             certificate, intermediates, self.root.certificate, parse_time(started), where_cert
         )
@@ -1099,18 +1968,21 @@ class Session:
                 self.absent.append(segment)
                 self.digests[relative] = segment["sha256"]
                 return
-            raise Failure(self.where(relative), "segment missing (deleted or renamed)")
+            raise Failure(self.where(relative), "segment_missing_deleted_renamed")
         size, digest = sha256_file(self.dir / relative)
         if size != segment["size"]:
-            state = "truncated" if size < segment["size"] else "extended"
+            state = Term("shorter" if size < segment["size"] else "longer")
             raise Failure(
                 self.where(relative),
-                f"segment is {size} bytes, the chain sealed {segment['size']} ({state})",
+                "segment_size_bytes_chain",
+                size=size,
+                size2=segment["size"],
+                state=state,
             )
         if digest != segment["sha256"]:
             raise Failure(
                 self.where(relative),
-                "segment content does not match its sealed SHA-256 (altered or replaced)",
+                "segment_content_does_match",
             )
         self.digests[relative] = digest
 
@@ -1122,8 +1994,7 @@ class Session:
             if relative not in expected and not relative.startswith(WITNESS_DIR):  # see 5b
                 raise Failure(
                     self.where(relative),
-                    "object is not part of the sealed chain (added, duplicated or spliced in, "
-                    "or left over after a link before it was removed)",
+                    "object_part_sealed_chain",
                 )
 
     def check_manifest(self, key: Any, chain: Chain, last_signature: bytes) -> dict[str, Any]:
@@ -1131,8 +2002,8 @@ class Session:
         if "manifest.json" not in self.files:
             raise Failure(
                 where,
-                f"not sealed: the chain is intact up to link {chain.length - 1} but has no "
-                "manifest (the recording was cut off, or its end was removed)",
+                "sealed_chain_intact_up",
+                length=chain.length - 1,
             )
         body = self.read("manifest.json")
         if "manifest.sig" not in self.files:
@@ -1140,26 +2011,29 @@ class Session:
         check_signature(key, self.read("manifest.sig"), body, where)
         stored = load_canonical(body, where)
         if stored.get("v") != 1 or stored.get("type") != "sealroom.manifest":
-            raise Failure(where, "not a version 1 sealroom manifest")
+            raise Failure(where, "version_1_sealroom_manifest")
         sealed: dict[str, Any] = stored["chain"] if isinstance(stored.get("chain"), dict) else {}
         if not chain.ended:
             raise Failure(
                 where,
-                f"the manifest seals {sealed.get('length')} links but the chain has only "
-                f"{chain.length} and does not end: links were removed (head rolled back)",
+                "manifest_seals_length_links",
+                length=sealed.get("length"),
+                length2=chain.length,
             )
         checksums = self.check_checksums(key)
         expected = chain.manifest(last_signature, sha256_hex(checksums))
         if sealed.get("length") != chain.length or sealed.get("head") != chain.head:
             raise Failure(
                 where,
-                f"the manifest seals {sealed.get('length')} links with head "
-                f"{str(sealed.get('head'))[:16]}…, the chain has {chain.length} with head "
-                f"{chain.head[:16]}…: links were removed or replaced (head rolled back)",
+                "manifest_seals_length_links_2",
+                length=sealed.get("length"),
+                head=str(sealed.get("head"))[:16],
+                length2=chain.length,
+                head2=chain.head[:16],
             )
         if canonical(stored) != canonical(expected):
             field = first_difference(stored, expected)
-            raise Failure(where, f"manifest field {field!r} does not match the chain")
+            raise Failure(where, "manifest_field_field_r", field=field)
         return stored
 
     def check_checksums(self, key: Any) -> bytes:
@@ -1171,7 +2045,7 @@ class Session:
         listed = {k: v for k, v in self.digests.items() if k not in SEALING_FILES}
         text = "".join(f"{listed[path]}  {path}\n" for path in sorted(listed, key=str.encode))
         if body != text.encode("utf-8"):
-            raise Failure(where, "does not list exactly the session's files and their digests")
+            raise Failure(where, "does_list_exactly_session")
         return body
 
 
@@ -1243,12 +2117,12 @@ class WitnessKeys:
         """Whether the keys believed came from outside the package (given, or pinned)."""
         return self.given or self.pinned
 
-    def origin(self) -> str:
+    def origin(self) -> Term:
         if self.given:
-            return "given (--witness-key)"
+            return Term("origin_given")
         if self.pinned:
-            return "carried by the package; matches --expect-witness"
-        return "carried by the package, NOT pinned"
+            return Term("origin_pinned")
+        return Term("origin_unpinned")
 
 
 def check_receipt_form(receipt: dict[str, Any], where: str) -> None:
@@ -1263,7 +2137,7 @@ def check_receipt_form(receipt: dict[str, Any], where: str) -> None:
         or not isinstance(receipt["inclusion"], list)
         or not all(isinstance(p, str) and SHA256_HEX.match(p) for p in receipt["inclusion"])
     ):
-        raise Failure(where, "not a version 1 witness receipt")
+        raise Failure(where, "version_1_witness_receipt")
     if (
         not set(entry) <= ENTRY_FIELDS
         or set(entry) < ENTRY_FIELDS - {"seq"}
@@ -1278,7 +2152,7 @@ def check_receipt_form(receipt: dict[str, Any], where: str) -> None:
         or not TIMESTAMP.match(entry["received_at"])
         or not isinstance(entry["fork"], bool)
     ):
-        raise Failure(where, "the receipt's entry is not a version 1 witness entry")
+        raise Failure(where, "receipt_s_entry_version")
     if (
         set(head) != HEAD_FIELDS
         or head["v"] != 1
@@ -1287,7 +2161,7 @@ def check_receipt_form(receipt: dict[str, Any], where: str) -> None:
         or not all(isinstance(head[f], str) for f in ("log", "root_hash", "timestamp", "signature"))
         or not SHA256_HEX.match(head["root_hash"])
     ):
-        raise Failure(where, "the receipt's tree head is not a version 1 signed tree head")
+        raise Failure(where, "receipt_s_tree_head")
 
 
 def check_receipts(session: Session, chain: Chain, witness: WitnessKeys | None) -> dict[str, Any]:
@@ -1307,44 +2181,44 @@ def check_receipts(session: Session, chain: Chain, witness: WitnessKeys | None) 
             if not (len(stem) == 6 and stem.isdigit() and name == f"witness/{stem}.json"):
                 raise Failure(
                     where,
-                    "object is not part of the session (the witness folder holds only receipts)",
+                    "object_part_session_witness",
                 )
             seq, head_name = int(stem), f"chain/{stem}.json"
         receipt = load_canonical((session.dir / name).read_bytes(), where)
         check_receipt_form(receipt, where)
         entry, head = receipt["entry"], receipt["tree_head"]
         if entry["session"] != session.session_id:
-            raise Failure(where, f"a receipt for session {entry['session']}")
+            raise Failure(where, "receipt_session_session", session=entry["session"])
         if entry["fork"]:
-            raise Failure(where, "a fork the witness refused is not a receipt")
+            raise Failure(where, "fork_witness_refused_receipt")
         if entry["kind"] != ("seal" if seq is None else "link") or entry.get("seq") != seq:
-            raise Failure(where, "the receipt is for another head than its name says")
+            raise Failure(where, "receipt_another_head_than")
         if head_name not in session.files:
-            what = "the seal" if seq is None else f"link {seq}"
             raise Failure(
                 where,
-                f"the witness holds {what} of this session, which is gone: "
-                "it was removed after it was witnessed",
+                "witness_holds_seal_gone" if seq is None else "witness_holds_link_gone",
+                seq=seq,
             )
         body = (session.dir / head_name).read_bytes()
         if sha256_hex(body) != entry["sha256"]:
             raise Failure(
                 where,
-                f"{head_name} is not the one the witness received at "
-                f"{entry['received_at']}: it was replaced after it was witnessed",
+                "head_name_one_witness",
+                head_name=head_name,
+                received_at=entry["received_at"],
             )
         key = trusted.get(head["log"])
         if key is None:
             raise Failure(
                 where,
-                f"signed by witness key sha256:{head['log']}, which is not a "
-                "trusted witness key (give it with --witness-key)",
+                "signed_witness_key_sha256",
+                log=head["log"],
             )
         signed = canonical({k: v for k, v in head.items() if k != "signature"})
         try:
             signature = bytes.fromhex(head["signature"])
         except ValueError as exc:
-            raise Failure(where, "the tree head's signature is not hex") from exc
+            raise Failure(where, "tree_head_s_signature") from exc
         check_signature(key, signature, signed, where)
         proof = [bytes.fromhex(p) for p in receipt["inclusion"]]
         if not verify_inclusion(
@@ -1354,7 +2228,7 @@ def check_receipts(session: Session, chain: Chain, witness: WitnessKeys | None) 
             proof,
             bytes.fromhex(head["root_hash"]),
         ):
-            raise Failure(where, "the entry is not in the witness's signed tree")
+            raise Failure(where, "entry_witness_s_signed")
         logs.add(head["log"])
         signed_at = json.loads(body)["ended_at" if seq is None else "time"]
         lateness[head_name] = (
@@ -1373,23 +2247,106 @@ def check_receipts(session: Session, chain: Chain, witness: WitnessKeys | None) 
     }
 
 
-def report_witness(
-    found: dict[str, Any], witness: WitnessKeys, report: Callable[[str], None]
-) -> None:
+def zone_data(name: str) -> tzinfo | None:
+    """The zone ``name`` from this machine's time zone data, if it has that data."""
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(name)
+    except (ImportError, ValueError, KeyError, OSError):  # no module, no data, unknown name
+        return None
+
+
+class Zone:
+    """The installation's time zone, as the package records it (installation.json): times
+    are printed there and in UTC. Without zone data on this machine (Windows without the
+    tzdata package), the fixed offset the package records stands in, and the report says so."""
+
+    def __init__(self, data: bytes) -> None:
+        try:
+            document = json.loads(data.decode("utf-8"))
+            self.name = document["timezone"]
+            self.offset = document["utc_offset"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise Failure(INSTALLATION, "malformed_installation") from exc
+        if not (
+            isinstance(self.name, str)
+            and ZONE_NAME.fullmatch(self.name)
+            and isinstance(self.offset, str)
+            and UTC_OFFSET.fullmatch(self.offset)
+        ):
+            raise Failure(INSTALLATION, "malformed_installation")
+        hours, minutes = int(self.offset[1:3]), int(self.offset[4:6])
+        sign = -1 if self.offset[0] == "-" else 1
+        self.tz: tzinfo = timezone(sign * timedelta(hours=hours, minutes=minutes))
+        named = zone_data(self.name)
+        self.fixed = named is None
+        if named is not None:
+            self.tz = named
+
+    def label(self) -> Term:
+        if self.name in ("Asia/Ho_Chi_Minh", "Asia/Saigon"):
+            return Term("zone_vietnam")
+        return Term("zone_named", name=self.name)
+
+    def show(self, moment: datetime, language: str) -> str:
+        local = moment.astimezone(self.tz)
+        offset = local.strftime("%z")
+        return text(
+            "local_time",
+            language,
+            local=f"{local:%Y-%m-%d %H:%M:%S}",
+            zone=self.label(),
+            offset=f"{offset[:3]}:{offset[3:]}",
+            utc=f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S}",  # noqa: UP017
+        )
+
+
+class Report:
+    """Prints the report in its language, one line at a time to ``lines``; times in the
+    installation's zone as well as UTC once the package has said which zone that is."""
+
+    def __init__(self, lines: Callable[[str], None], language: str) -> None:
+        self.lines = lines
+        self.language = language
+        self.zone: Zone | None = None
+
+    def __call__(self, code: str, **params: Any) -> None:
+        for line in text(code, self.language, **params).split("\n"):
+            self.lines(line)
+
+    def moment(self, when: datetime) -> str:
+        if self.zone is None:
+            return f"{when:%Y-%m-%d %H:%M:%S}Z"
+        return self.zone.show(when, self.language)
+
+    def at(self, stamp: str) -> str:
+        """A stored UTC timestamp (2026-12-07T07:03:05.123456Z): as stored, without a zone."""
+        if self.zone is None or not TIMESTAMP.fullmatch(stamp):
+            return stamp
+        return self.zone.show(parse_time(stamp), self.language)
+
+    def zone_note(self) -> None:
+        """Which times the report prints: said once, before the first."""
+        if self.zone is None:
+            self("zone_unknown")
+        elif self.zone.fixed:
+            self("zone_fixed", name=self.zone.name, offset=self.zone.offset)
+        else:
+            self("zone_note", zone=self.zone.name)
+
+
+def report_witness(found: dict[str, Any], witness: WitnessKeys, report: Report) -> None:
     if not found["links"] and not found["seal"]:
-        report("Witness:        NOT YET WITNESSED: no receipt from the off-box witness (reported,")
-        report("  not a sign of tampering: the witness may have been unreachable)")
+        report("witness_none")
         return
-    seal = " and the seal" if found["seal"] else ""
-    report(f"Witness:        {found['links']} of {found['of']} links{seal} have receipts")
-    late = max(found["lateness"].values())
-    report(f"  each in the witness's signed log; received at most {late:.1f} s after signing")
+    report("witness_links_seal" if found["seal"] else "witness_links", **found)
+    report("witness_late", late=max(found["lateness"].values()))
     for log in found["logs"]:
         fingerprint = ":".join(log[i : i + 2].upper() for i in range(0, len(log), 2))
-        report(f"  witness key SHA-256 {fingerprint} ({witness.origin()})")
+        report("witness_key", fingerprint=fingerprint, origin=witness.origin())
     if not witness.independent:
-        for line in WITNESS_UNPINNED:
-            report(f"  {line}")
+        report("witness_unpinned")
 
 
 # -- 6. the package's signature: what the exporting installation vouches for -------------------
@@ -1400,12 +2357,12 @@ def parse_listing(body: bytes) -> dict[str, str]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Failure(PACKAGE_SUMS, "not UTF-8 text") from exc
+        raise Failure(PACKAGE_SUMS, "utf_8_text") from exc
     listing: dict[str, str] = {}
     for number, line in enumerate(text.splitlines(), 1):
         digest, separator, name = line.partition("  ")
         if not separator or not SHA256_HEX.match(digest) or not name or name in listing:
-            raise Failure(PACKAGE_SUMS, f"line {number} is not '<sha256>  <file>'")
+            raise Failure(PACKAGE_SUMS, "line_number_sha256_file", number=number)
         listing[name] = digest
     return listing
 
@@ -1421,55 +2378,52 @@ class Exporter:
 
     def __init__(self, package: Path) -> None:
         self.package = package
-        self.body = self.require(PACKAGE_SUMS, "missing: the package has no list of its files")
-        signature = self.require(
-            PACKAGE_SIG,
-            "missing: the package is not signed by the installation that exported it, so "
-            "nothing it says about itself (clip, custody, files) can be trusted",
-        )
-        key_data = self.require(EXPORTER_KEY, "missing: the exporter's key checks " + PACKAGE_SIG)
+        self.body = self.require(PACKAGE_SUMS, "missing_package_list")
+        signature = self.require(PACKAGE_SIG, "missing_package_signature")
+        key_data = self.require(EXPORTER_KEY, "missing_exporter_key")
         self.key = load_public_key(key_data, EXPORTER_KEY)
         self.algorithm = algorithm_of(self.key)
         check_signature(self.key, signature, self.body, PACKAGE_SUMS)
         self.listing = parse_listing(self.body)
         self.subject = ""
 
-    def require(self, name: str, reason: str) -> bytes:
+    def require(self, name: str, code: str) -> bytes:
         path = self.package / name
         if not path.is_file():
-            raise Failure(name, reason)
+            raise Failure(name, code)
         return path.read_bytes()
 
-    def check_pin(self, pin: str | None, report: Callable[[str], None]) -> None:
+    def check_pin(self, pin: str | None, report: Report) -> None:
         """With --expect-exporter: the exporter's key is the one whose fingerprint is given."""
         key_sha = sha256_hex(key_der(self.key))
-        report(f"  exporter key SHA-256 {fingerprint(key_der(self.key))}")
+        report("exporter_key", fingerprint=fingerprint(key_der(self.key)))
         if pin is None:
             return
         if key_sha != hex_of(pin):
             raise Failure(
                 EXPORTER_KEY,
-                "the exporter's key is not the one whose fingerprint you expect "
-                "(--expect-exporter)",
+                "exporter_s_key_one",
             )
-        report("  matches the fingerprint you gave (--expect-exporter)")
+        report("pin_matches", option="--expect-exporter")
 
     def anchor(self, root: TrustRoot, exported_at: str) -> None:
         """The exporter's key is certified under ``root`` (or is the pinned root key)."""
         if root.certificate is None:
             if sha256_hex(key_der(self.key)) != root.key_sha256:
-                raise Failure(EXPORTER_KEY, "the exporter's key is not the trusted key")
+                raise Failure(EXPORTER_KEY, "exporter_s_key_trusted")
             self.subject = f"pinned public key sha256:{root.key_sha256}"
             return
         found = load_certificates(self.require(EXPORTER_CERT, "missing"), EXPORTER_CERT)
         if len(found) != 1:
-            raise Failure(EXPORTER_CERT, "expected exactly one certificate")
+            raise Failure(EXPORTER_CERT, "expected_exactly_one_certificate")
         certificate = found[0]
         if key_der(certificate.public_key()) != key_der(self.key):
-            raise Failure(EXPORTER_CERT, "certificate does not match the exporter's key")
+            raise Failure(EXPORTER_CERT, "certificate_does_match_exporter")
         intermediates: list[x509.Certificate] = []
         if (self.package / EXPORTER_CHAIN).is_file():
-            intermediates = load_certificates(self.require(EXPORTER_CHAIN, ""), EXPORTER_CHAIN)
+            intermediates = load_certificates(
+                self.require(EXPORTER_CHAIN, "missing"), EXPORTER_CHAIN
+            )
         check_path(
             certificate, intermediates, root.certificate, parse_time(exported_at), EXPORTER_CERT
         )
@@ -1481,13 +2435,13 @@ class Exporter:
         listed = self.listing.get(name)
         if not path.is_file():
             if listed is not None:
-                raise Failure(name, "file was removed from the package after it was exported")
+                raise Failure(name, "file_removed_from_package")
             return None
         if listed is None:
-            raise Failure(name, "file was added to the package after it was exported")
+            raise Failure(name, "file_added_package_after")
         data = path.read_bytes()
         if sha256_hex(data) != listed:
-            raise Failure(name, "file changed since the package was exported")
+            raise Failure(name, "file_changed_since_package")
         return data
 
 
@@ -1506,9 +2460,9 @@ class Clip:
             self.segments = list(self.doc["segments"])
             self.link_hashes = [str(h) for h in self.doc["link_hashes"]]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise Failure(self.where, f"malformed clip proof ({exc})") from exc
+            raise Failure(self.where, "malformed_clip_proof_exc", exc=exc) from exc
         if self.doc.get("type") != "sealroom.clip-proof" or self.doc.get("v") != 1:
-            raise Failure(self.where, "not a version 1 sealroom clip proof")
+            raise Failure(self.where, "version_1_sealroom_clip")
 
     def covers(self, segment: dict[str, Any]) -> bool:
         """Whether the span touches the sealed segment: only the span decides what may be
@@ -1524,42 +2478,40 @@ class Clip:
             sha256_hex((session.dir / f"chain/{seq:06d}.json").read_bytes()) for seq in range(links)
         ]
         if self.doc.get("session") != session.session_id:
-            raise Failure(self.where, f"the clip is of session {self.doc.get('session')}")
+            raise Failure(self.where, "clip_session_session", session=self.doc.get("session"))
         for seq, value in enumerate(computed):
             if seq >= len(self.link_hashes) or self.link_hashes[seq] != value:
-                raise Failure(
-                    self.where, f"chain value {seq} is not the hash of chain/{seq:06d}.json"
-                )
+                raise Failure(self.where, "chain_value_seq_hash", seq=seq)
         if len(self.link_hashes) != len(computed):
             raise Failure(
                 self.where,
-                f"the clip holds {len(self.link_hashes)} chain values; the chain has {links} links",
+                "clip_holds_link_hashe",
+                values=len(self.link_hashes),
+                links=links,
             )
         if self.doc.get("head_hash") != result["head"] or self.doc.get("head_seq") != links - 1:
-            raise Failure(self.where, "the clip's head is not the signed head")
+            raise Failure(self.where, "clip_s_head_signed")
         manifest_bytes = (session.dir / "manifest.json").read_bytes()
         if self.doc.get("manifest_sha256") != sha256_hex(manifest_bytes):
-            raise Failure(self.where, "the clip was not made from this manifest")
+            raise Failure(self.where, "clip_made_from_manifest")
         if not 0 <= self.start_us < self.end_us <= result["manifest"]["duration_us"]:
-            raise Failure(self.where, "the clip's span is outside the recording")
+            raise Failure(self.where, "clip_s_span_outside")
         covered = [s for s in result["segments"] if self.covers(s)]
         fields = ("index", "name", "sha256", "size", "start_us", "duration_us", "track")
         claimed = [{f: s.get(f) for f in fields} for s in self.segments]
         if claimed != [{f: s.get(f) for f in fields} for s in covered]:
-            raise Failure(
-                self.where, "the clip's segments are not the sealed segments its span covers"
-            )
+            raise Failure(self.where, "clip_s_segments_are")
 
     def check_left_out(self, listed: bytes | None, segments: list[dict[str, Any]]) -> None:
         """NOT-INCLUDED.txt names exactly the sealed segments outside the span."""
         expected = [segment_path(s) for s in segments if not self.covers(s)]
         if listed is None:
-            raise Failure(NOT_INCLUDED, "missing: a clip lists the sealed segments it leaves out")
+            raise Failure(NOT_INCLUDED, "missing_clip_lists_sealed")
         if listed.decode("utf-8", "replace").split() != expected:
             raise Failure(
                 NOT_INCLUDED,
-                "does not list exactly the sealed segments outside the clip's span "
-                f"(expected {', '.join(expected) or 'none'})",
+                "does_list_exactly_sealed",
+                expected=", ".join(expected) or "-",
             )
 
 
@@ -1583,7 +2535,7 @@ class Custody:
 
     def __init__(self, data: bytes | None, session_id: str) -> None:
         if data is None:
-            raise Failure(CUSTODY, "missing: the package's custody excerpt")
+            raise Failure(CUSTODY, "missing_package_s_custody")
         try:
             excerpt = json.loads(data.decode("utf-8"))
             self.entries = list(excerpt["entries"])
@@ -1591,43 +2543,46 @@ class Custody:
             session = excerpt.get("session")
             version = excerpt.get("v")
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise Failure(CUSTODY, f"malformed custody excerpt ({exc})") from exc
+            raise Failure(CUSTODY, "malformed_custody_excerpt_exc", exc=exc) from exc
         if version != 2:
-            raise Failure(CUSTODY, f"unknown custody excerpt version {version!r} (expected 2)")
+            raise Failure(CUSTODY, "unknown_custody_excerpt_version", version=version)
         if session != session_id:
-            raise Failure(CUSTODY, f"the excerpt is of session {session}, not {session_id}")
+            raise Failure(
+                CUSTODY, "excerpt_session_session_session", session=session, session_id=session_id
+            )
         if not is_time(self.taken_at):
-            raise Failure(CUSTODY, "taken_at is not a UTC timestamp")
+            raise Failure(CUSTODY, "taken_utc_timestamp")
         self.session_id = session_id
 
     def check(self) -> None:
         previous = 0
         for entry in self.entries:
             if not isinstance(entry, dict) or sorted(entry) != sorted(CUSTODY_FIELDS):
-                raise Failure(CUSTODY, f"malformed custody entry: fields {CUSTODY_FIELDS}")
+                raise Failure(CUSTODY, "malformed_custody_entry_fields", fields=CUSTODY_FIELDS)
             seq = entry["seq"]
             if not is_count(seq, 1):
-                raise Failure(CUSTODY, f"custody entry {seq!r} has no row number")
+                raise Failure(CUSTODY, "custody_entry_seq_r", seq=seq)
             if seq <= previous:
-                raise Failure(CUSTODY, f"custody entry {seq} is out of order")
+                raise Failure(CUSTODY, "custody_entry_seq_out", seq=seq)
             if entry["session"] != self.session_id:
-                raise Failure(CUSTODY, f"custody entry {seq} is of another session")
+                raise Failure(CUSTODY, "custody_entry_seq_another", seq=seq)
             if not isinstance(entry["at"], str) or not TIMESTAMP.match(entry["at"]):
-                raise Failure(CUSTODY, f"custody entry {seq}: 'at' is not a UTC timestamp")
+                raise Failure(CUSTODY, "custody_entry_seq_utc", seq=seq)
             if entry["at"] > self.taken_at:
-                raise Failure(CUSTODY, f"custody entry {seq} is later than the export")
+                raise Failure(CUSTODY, "custody_entry_seq_later", seq=seq)
             for name in ("actor", "role", "action"):
                 if not isinstance(entry[name], str) or not entry[name]:
-                    raise Failure(CUSTODY, f"custody entry {seq}: {name!r} is not text")
+                    raise Failure(CUSTODY, "custody_entry_seq_name", seq=seq, name=name)
             detail = entry["detail"]
             if not isinstance(detail, dict):
-                raise Failure(CUSTODY, f"custody entry {seq}: detail is not an object")
+                raise Failure(CUSTODY, "custody_entry_seq_detail", seq=seq)
             withheld = sorted(set(detail) & set(CUSTODY_WITHHELD))
             if withheld:
                 raise Failure(
                     CUSTODY,
-                    f"custody entry {seq} carries {', '.join(withheld)}, which the issuing "
-                    "office keeps to itself",
+                    "custody_entry_seq_carries",
+                    seq=seq,
+                    withheld=", ".join(withheld),
                 )
             previous = seq
 
@@ -1648,13 +2603,13 @@ def check_package_files(package: Path, listing: dict[str, str], known: dict[str,
     )
     for name in present:
         if name not in listing:
-            raise Failure(shown(name), "file was added to the package after it was exported")
+            raise Failure(shown(name), "file_added_package_after")
         digest = known.get(name) or sha256_file(package / name)[1]
         if digest != listing[name]:
-            raise Failure(shown(name), "file changed since the package was exported")
+            raise Failure(shown(name), "file_changed_since_package")
     for name in listing:
         if name not in present:
-            raise Failure(shown(name), "file was removed from the package after it was exported")
+            raise Failure(shown(name), "file_removed_from_package")
     return len(present)
 
 
@@ -1687,18 +2642,15 @@ class TimeStamps:
         self.root_file = root_file or package / TSA_ROOT
         self.times: dict[str, datetime] = {}  # token -> the authority's time
         self.unchecked: list[str] = []
-        self.why_not = ""
+        self.why_not = Term("needs_rfc3161")
         self.rfc3161: Any = None
         self.roots: list[x509.Certificate] = []
         try:
             import rfc3161_client
         except ImportError:
-            self.why_not = (
-                "checking them needs the rfc3161-client package (pip install rfc3161-client)"
-            )
             return
         if not self.root_file.is_file():
-            self.why_not = f"the time-stamp authority's root is missing ({self.root_label})"
+            self.why_not = Term("tsa_root_missing", label=self.root_label)
             return
         self.rfc3161 = rfc3161_client
         self.roots = load_certificates(self.root_file.read_bytes(), self.root_label)
@@ -1713,8 +2665,7 @@ class TimeStamps:
             if certificate.subject == certificate.issuer and sha256_hex(der) != hex_of(self.pin):
                 raise Failure(
                     self.root_label,
-                    "the time-stamp authority's root is not the one whose fingerprint you "
-                    "expect (--expect-tsa)",
+                    "time_stamp_authority_s",
                 )
 
     @property
@@ -1731,12 +2682,12 @@ class TimeStamps:
         try:
             response = rfc.decode_timestamp_response((session.dir / token).read_bytes())
         except ValueError as exc:
-            raise Failure(where, f"not a time-stamp token ({exc})") from exc
+            raise Failure(where, "time_stamp_token_exc", exc=exc) from exc
         imprint = response.tst_info.message_imprint
         if imprint.hash_algorithm.dotted_string != SHA256_OID:
-            raise Failure(where, "the token does not stamp a SHA-256")
+            raise Failure(where, "token_does_stamp_sha")
         if imprint.message != hashlib.sha256(data).digest():
-            raise Failure(where, "the token stamps other data, not the file beside it")
+            raise Failure(where, "token_stamps_other_data")
         builder = rfc.VerifierBuilder()
         for certificate in self.roots:
             if certificate.subject == certificate.issuer:
@@ -1746,9 +2697,7 @@ class TimeStamps:
         try:
             builder.build().verify_message(response, data)
         except (rfc.VerificationError, ValueError) as exc:
-            raise Failure(
-                where, f"the token does not verify against the time-stamp authority's root ({exc})"
-            ) from exc
+            raise Failure(where, "token_does_verify_against", exc=exc) from exc
         when = response.tst_info.gen_time
         self.times[token] = when if when.tzinfo else when.replace(tzinfo=timezone.utc)  # noqa: UP017
         return self.times[token]
@@ -1760,9 +2709,7 @@ class TimeStamps:
         when = self.tsa_time(session, "chain/000000.json", link0)
         return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
-    def check(
-        self, session: Session, result: dict[str, Any], report: Callable[[str], None]
-    ) -> None:
+    def check(self, session: Session, result: dict[str, Any], report: Report) -> None:
         """Every token, in the order the files were written; report each one's times."""
         stamped = []
         for seq in range(result["chain_length"]):
@@ -1774,46 +2721,43 @@ class TimeStamps:
             return
         if not self.can_check:
             self.unchecked = [n[: -len(".json")] + ".tsr" for n, _ in present]
-            report(f"Time-stamps:    {len(present)} token(s) NOT checked: {self.why_not}")
+            report("stamps_unchecked", count=len(present), why=self.why_not)
             return
         root = self.roots[0]
-        report(
-            f"Time-stamps:    {len(present)} token(s), each checked against the authority's root"
-        )
-        report(f"  authority root: {self.root_label} ({root.subject.rfc4514_string()})")
-        report("  (the authority's times are read to the second)")
+        report("stamps", count=len(present))
+        report("stamps_root", label=self.root_label, subject=root.subject.rfc4514_string())
+        report("stamps_seconds")
         der = root.public_bytes(serialization.Encoding.DER)
-        report(f"  SHA-256 fingerprint: {fingerprint(der)}")
+        report("fingerprint", fingerprint=fingerprint(der))
         if self.pin is not None:
-            report("  matches the fingerprint you gave (--expect-tsa)")
+            report("pin_matches", option="--expect-tsa")
         elif not self.given:
-            for line in TSA_UNPINNED:
-                report(f"  {line}")
+            report("tsa_unpinned")
         previous: tuple[str, datetime] | None = None
         for name, device_time in present:
             when = self.tsa_time(session, name, session.read(name))
             if previous is not None and when < previous[1]:
                 raise Failure(
                     session.where(name[: -len(".json")] + ".tsr"),
-                    f"stamped at {when.isoformat()}, before {previous[0]} was stamped: a "
-                    "token was moved or replaced",
+                    "stamped_when_before_previous",
+                    when=when.isoformat(),
+                    previous=previous[0],
                 )
             previous = (name, when)
             late = (when - parse_time(device_time)).total_seconds()
-            report(f"  {name}  stamped {when:%Y-%m-%d %H:%M:%S}Z  ({late:+.1f} s from the device)")
+            report("stamped", name=name, when=report.moment(when), late=late)
         if "chain/000000.tsr" in session.files:
-            report("  the signer's certificate was checked at the authority's time for link 0")
+            report("stamps_link0")
 
-    def conclude(self, report: Callable[[str], None]) -> None:
+    def conclude(self, report: Report) -> None:
         """Tokens that could not be checked are not a pass: say so, unless asked to skip."""
         if not self.unchecked:
             return
         if self.skip:
-            report(f"  {len(self.unchecked)} time-stamp token(s) NOT checked (--skip-time-stamps)")
+            report("stamps_skipped", count=len(self.unchecked))
             return
         raise TimeStampsNotChecked(
-            f"everything else verified, but {len(self.unchecked)} time-stamp token(s) could "
-            f"not be checked: {self.why_not} (or pass --skip-time-stamps)"
+            "tokens_not_checked", count=len(self.unchecked), why=self.why_not
         )
 
 
@@ -1825,9 +2769,7 @@ def session_directories(package: Path) -> list[Path]:
     sessions = package / "sessions"
     found = sorted(p for p in sessions.iterdir() if p.is_dir()) if sessions.is_dir() else []
     if not found:
-        raise UsageProblem(
-            f"{package} is not a sealroom export package (expected a sessions/<id>/ directory)"
-        )
+        raise UsageProblem("not_a_package", package=package)
     return found
 
 
@@ -1836,14 +2778,14 @@ def signed_session(package: Path, found: list[Path], listing: dict[str, str]) ->
     (another session, or this one renamed) was put there after the export: not intact."""
     signed = {name.split("/")[1] for name in listing if re.match(r"sessions/[^/]+/.", name)}
     if len(signed) != 1 or not SESSION_ID.fullmatch(next(iter(signed))):
-        raise Failure(PACKAGE_SUMS, "does not list the files of exactly one session")
+        raise Failure(PACKAGE_SUMS, "does_list_files_exactly")
     session_id = signed.pop()
     for directory in found:
         if directory.name != session_id:
             raise Failure(
                 f"sessions/{directory.name}/",
-                f"directory is not the exported session {session_id}: a package holds one "
-                "session, and this one was added (or the session renamed) after the export",
+                "directory_exported_session_session",
+                session_id=session_id,
             )
     return package / "sessions" / session_id
 
@@ -1860,35 +2802,40 @@ def verify(
     expect_witness: list[str] | None = None,
     expect_tsa: str | None = None,
     expect_exporter: str | None = None,
+    language: str = "en",
 ) -> dict[str, Any]:
     """Verify ``package``; raise Failure at the first thing that does not verify. Returns
-    what the session's check found (signer, manifest, chain, segments)."""
+    what the session's check found (signer, manifest, chain, segments). ``report`` receives
+    the report's lines in ``language`` ("vi" or "en")."""
+    out = Report(report, language)
     found = session_directories(package)
     # Before any file is read: a link could point out of the package, at a file that passes.
     only_files_and_directories(package, shown)
     root = TrustRoot(root_file or package / TRUST_ROOT, str(root_file or TRUST_ROOT))
-    report(f"Package:        {package}")
-    report(f"Trust root:     {root.label} ({root.subject})")
-    report(f"  SHA-256 fingerprint: {root.fingerprint}")
+    out("package", path=package)
+    out("trust_root", label=root.label, subject=root.subject)
+    out("fingerprint", fingerprint=root.fingerprint)
     if expect_root:
         wanted = re.sub(r"[^0-9A-F]", "", expect_root.upper())
         if wanted != root.fingerprint.replace(":", ""):
-            raise Failure(root.label, "the trust root is not the one whose fingerprint you expect")
-        report("  matches the fingerprint you gave (--expect-root)")
+            raise Failure(root.label, "trust_root_one_whose")
+        out("pin_matches", option="--expect-root")
     elif root_file:
-        report("  the root you gave (--root), not the one the package carries")
+        out("root_given")
     else:
-        report("  Compare it with the fingerprint the procuracy publishes: a package can")
-        report("  carry a root of anyone's making (or pass it with --expect-root).")
+        out("root_compare")
     # The exporter's signature first: clip.json, NOT-INCLUDED.txt and custody.json decide
     # what may be missing and what is reported, so they are read only as signed.
     exporter = Exporter(package)
     session_dir = signed_session(package, found, exporter.listing)
     custody = Custody(exporter.statement(CUSTODY), session_dir.name)
     exporter.anchor(root, custody.taken_at)
-    report(f"Exporter:       {exporter.subject}  ({exporter.algorithm})")
-    report(f"  signed {PACKAGE_SIG} at {custody.taken_at}; chains to the same trust root")
-    exporter.check_pin(expect_exporter, report)
+    installation = exporter.statement(INSTALLATION)
+    out.zone = Zone(installation) if installation is not None else None
+    out.zone_note()
+    out("exporter", subject=exporter.subject, algorithm=exporter.algorithm)
+    out("exporter_signed", sig=PACKAGE_SIG, at=out.at(custody.taken_at))
+    exporter.check_pin(expect_exporter, out)
     clip_data = exporter.statement(CLIP_PROOF)
     clip = Clip(clip_data) if clip_data is not None else None
     not_included = exporter.statement(NOT_INCLUDED)
@@ -1897,125 +2844,124 @@ def verify(
     session = Session(package, session_dir, root, clip, stamps, witness)
     result = session.run()
     manifest = result["manifest"]
-    report(f"Signer:         {result['signer']}  ({result['algorithm']})")
+    out("signer", signer=result["signer"], algorithm=result["algorithm"])
     certificate = result["certificate"]
     if certificate is not None:
-        report(
-            f"  valid from {not_before(certificate):%Y-%m-%d %H:%M:%S}Z "
-            f"to {not_after(certificate):%Y-%m-%d %H:%M:%S}Z; chains to the trust root"
+        out(
+            "signer_valid",
+            start=f"{not_before(certificate):%Y-%m-%d %H:%M:%S}",
+            end=f"{not_after(certificate):%Y-%m-%d %H:%M:%S}",
         )
-    report(f"Session:        {session.session_id}")
-    report(f"  case number:  {manifest['metadata'].get('case_number')}")
-    report(f"  started:      {manifest['started_at']}")
+    out("session", session=session.session_id)
+    out("case_number", case=manifest["metadata"].get("case_number"))
+    out("started", at=out.at(manifest["started_at"]))
     recovered = manifest.get("recovered_at")
-    report(
-        f"  ended:        {manifest['ended_at']}"
-        + ("  (interrupted" if manifest["interrupted"] else "")
-        + (f"; recovered {recovered})" if recovered else ")" if manifest["interrupted"] else "")
-    )
-    report(f"  duration:     {clock(manifest['duration_us'])} (pauses excluded)")
-    report(f"Chain:          {result['chain_length']} links, every one signed, unbroken")
-    report(f"  head:         {result['head']}")
-    report_witness(result["witness"], witness, report)
-    report("Manifest:       signed, and exactly what the chain implies")
-    report("SHA256SUMS:     signed, lists exactly the session's files")
+    ended = out.at(manifest["ended_at"])
+    if recovered:
+        out("ended_recovered", at=ended, recovered=out.at(recovered))
+    else:
+        out("ended_interrupted" if manifest["interrupted"] else "ended", at=ended)
+    out("duration", clock=clock(manifest["duration_us"]))
+    out("chain", length=result["chain_length"])
+    out("head", head=result["head"])
+    report_witness(result["witness"], witness, out)
+    out("manifest_ok")
+    out("sums_ok")
     segments = result["segments"]
     included = [s for s in segments if s not in session.absent]
-    report(f"Segments:       {len(included)} verified of {len(segments)} sealed")
+    out("segments", included=len(included), sealed=len(segments))
     for segment in segments:
-        state = "not included (outside the clip)" if segment in session.absent else "OK"
-        start = clock(segment["start_us"])
-        report(f"  {segment_path(segment)}  {start}  sha256 {segment['sha256']}  {state}")
+        out(
+            "segment_line",
+            path=segment_path(segment),
+            start=clock(segment["start_us"]),
+            sha256=segment["sha256"],
+            state=Term("segment_absent" if segment in session.absent else "segment_ok"),
+        )
     if clip is not None:
         clip.check(session, result)
         clip.check_left_out(not_included, segments)
-        report(
-            f"Clip:           {clock(clip.start_us)} to {clock(clip.end_us)} of the recording, "
-            f"{len(clip.segments)} segment(s), chain values match the signed head"
+        out(
+            "clip",
+            start=clock(clip.start_us),
+            end=clock(clip.end_us),
+            count=len(clip.segments),
         )
     elif not_included is not None:
-        raise Failure(NOT_INCLUDED, "a whole-session package leaves nothing out")
+        raise Failure(NOT_INCLUDED, "whole_session_package_leaves")
     custody.check()
-    count = len(custody.entries)
-    report(f"Custody:        {count} entries of this session up to the export: who did what,")
-    report("  when and in which role, in order. This is the issuing office's signed statement")
-    report("  of its log (each seq is a row there), not a proof that nothing was left out.")
+    out("custody", count=len(custody.entries))
     known = {
         session.where(relative): digest
         for relative, digest in session.digests.items()
         if relative in session.files
     }
     files = check_package_files(package, exporter.listing, known)
-    report(f"Package files:  {files} files, exactly as exported and signed ({PACKAGE_SUMS})")
-    stamps.check(session, result, report)
+    out("package_files", count=files, sums=PACKAGE_SUMS)
+    stamps.check(session, result, out)
     report("")
-    report("What the signatures prove:")
-    report(f"  the device's ({result['signer']}): the recording. Every segment")
-    report("    listed OK is byte for byte what the room device sealed, in the sealed order.")
-    selection = "these segments, the clip's span" if clip else "the whole recording"
-    report(f"  the exporter's ({exporter.subject}): the selection. That")
-    report(f"    installation issued this package with these files: {selection},")
-    report("    and the custody excerpt as its office recorded it.")
+    out("proves")
+    out("proves_device", signer=result["signer"])
+    out("proves_exporter_clip" if clip else "proves_exporter_session", subject=exporter.subject)
     found = result["witness"]
     if found["links"] or found["seal"]:
         if witness.independent:
-            report(f"  the witness's ({witness.origin()}): what it received, off the box, and")
-            report("    when; a copy shortened and sealed again lacks the receipts it gave.")
+            out("proves_witness", origin=witness.origin())
         else:
-            report("  the witness's receipts: NOTHING, until their key is pinned (see Witness)")
+            out("proves_witness_nothing")
     result["witness_independent"] = witness.independent
     result["tsa_unpinned"] = bool(stamps.times) and not stamps.given and stamps.pin is None
-    stamps.conclude(report)
+    stamps.conclude(out)
     return result
 
 
+def readable_output() -> None:
+    """Vietnamese on a console that cannot show it (an old Windows code page): escaped
+    characters rather than a crash before the verdict."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            "ệ".encode(stream.encoding or "ascii")
+        except (LookupError, UnicodeEncodeError):
+            reconfigure = getattr(stream, "reconfigure", None)
+            if reconfigure is not None:
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description="Verify a sealroom export package. Exit 0 intact, 1 not intact, 2 usage."
-    )
+    readable_output()
+    # The language first, so that the help and every error are in it too.
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--lang", choices=LANGUAGES, default=default_language())
+    language = early.parse_known_args(argv)[0].lang
+
+    def t(code: str, **params: Any) -> str:
+        return text(code, language, **params)
+
+    parser = argparse.ArgumentParser(description=t("help"))
     parser.add_argument(
         "package",
         nargs="?",
         type=Path,
         default=Path(__file__).resolve().parent,
-        help="the package directory (default: the directory holding verify.py)",
+        help=t("help_package"),
     )
-    parser.add_argument("--root", type=Path, help="a trust root obtained independently (PEM)")
+    parser.add_argument("--lang", choices=LANGUAGES, default=language, help=t("help_lang"))
+    parser.add_argument("--root", type=Path, help=t("help_root"))
+    parser.add_argument("--expect-root", metavar="SHA256", help=t("help_expect_root"))
+    parser.add_argument("--tsa-root", type=Path, help=t("help_tsa_root"))
     parser.add_argument(
-        "--expect-root", metavar="SHA256", help="the published SHA-256 fingerprint of the root"
-    )
-    parser.add_argument(
-        "--tsa-root", type=Path, help="a time-stamp authority's root obtained independently (PEM)"
-    )
-    parser.add_argument(
-        "--witness-key",
-        action="append",
-        default=[],
-        type=Path,
-        help="the witness's public key (PEM), obtained independently; repeatable",
+        "--witness-key", action="append", default=[], type=Path, help=t("help_witness_key")
     )
     parser.add_argument(
         "--expect-witness",
         action="append",
         default=[],
         metavar="SHA256",
-        help="the published SHA-256 fingerprint of the witness's key (its DER); repeatable",
+        help=t("help_expect_witness"),
     )
-    parser.add_argument(
-        "--expect-tsa",
-        metavar="SHA256",
-        help="the published SHA-256 fingerprint of the time-stamp authority's root",
-    )
-    parser.add_argument(
-        "--expect-exporter",
-        metavar="SHA256",
-        help="the published SHA-256 fingerprint of the exporting installation's key (its DER)",
-    )
-    parser.add_argument(
-        "--skip-time-stamps",
-        action="store_true",
-        help="verify everything else when the time-stamp tokens cannot be checked",
-    )
+    parser.add_argument("--expect-tsa", metavar="SHA256", help=t("help_expect_tsa"))
+    parser.add_argument("--expect-exporter", metavar="SHA256", help=t("help_expect_exporter"))
+    parser.add_argument("--skip-time-stamps", action="store_true", help=t("help_skip"))
     try:
         args = parser.parse_args(argv)
     except SystemExit as done:
@@ -2031,34 +2977,33 @@ def main(argv: list[str] | None = None) -> int:
             expect_witness=args.expect_witness,
             expect_tsa=args.expect_tsa,
             expect_exporter=args.expect_exporter,
+            language=language,
         )
     except TimeStampsNotChecked as unchecked:
         say()
-        say("RESULT: NOT CHECKED")
-        say(f"  reason: {unchecked}")
+        say(t("result_not_checked"))
+        say(t("failed_reason", reason=unchecked.text_in(language)))
         return 2
     except UsageProblem as problem:
-        print(f"verify.py: {problem}", file=sys.stderr)
+        print(f"verify.py: {problem.text_in(language)}", file=sys.stderr)
         return 2
     except Failure as failure:
         say()
-        say("RESULT: NOT INTACT")
-        say(f"  file:   {failure.where}")
-        say(f"  reason: {failure.reason}")
+        say(t("result_not_intact"))
+        say(t("failed_file", where=failure.where))
+        say(t("failed_reason", reason=failure.reason_in(language)))
         return 1
     say()
-    say("RESULT: INTACT")
+    say(t("result_intact"))
     if args.root is None and not args.expect_root:
         # Checked against the root the package itself carries: say so where the verdict is.
-        say(f"  {UNPINNED}")
+        say(t("root_unpinned"))
     if not result["witness_independent"] and (
         result["witness"]["links"] or result["witness"]["seal"]
     ):
-        say("  The witness's receipts are not part of this result: their key came with the")
-        say("  package (compare its fingerprint, or pass it with --expect-witness).")
+        say(t("result_witness_unpinned"))
     if result["tsa_unpinned"]:
-        say("  The time-stamp tokens were checked against the authority's root the package")
-        say("  carries (compare its fingerprint, or pass it with --expect-tsa).")
+        say(t("result_tsa_unpinned"))
     return 0
 
 

@@ -16,7 +16,9 @@ import stat
 import sys
 import zipfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -270,7 +272,15 @@ def test_verify_py_run_alone_says_what_it_verified(exported: Exported) -> None:
     assert "the device's (" in out and "the recording" in out
     assert "the exporter's (" in out and "the selection" in out
     assert "valid from" in out
-    assert manifest["started_at"] in out and manifest["ended_at"] in out
+    # Times in the installation's zone (the console's: Asia/Ho_Chi_Minh) and in UTC.
+    assert "Times:          in the installation's time zone (Asia/Ho_Chi_Minh) and in UTC" in out
+    for label, stamp in (("started:", manifest["started_at"]), ("ended:", manifest["ended_at"])):
+        utc = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        local = utc.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+        shown = (
+            f"{local:%Y-%m-%d %H:%M:%S} (Viet Nam time, UTC+07:00) = {utc:%Y-%m-%d %H:%M:%S} UTC"
+        )
+        assert f"  {label:<14}{shown}" in out
     assert f"{SEGMENTS} verified of {SEGMENTS} sealed" in out
     for segment in manifest["segments"]:
         assert f"{segment['name']}" in out and segment["sha256"] in out

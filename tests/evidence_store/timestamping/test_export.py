@@ -67,7 +67,7 @@ def export(data: DataDir, out: Path, tsa: TokenVerifier | None) -> Path:
 def run_with_rfc3161(package: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """verify.py on this environment's Python, which has rfc3161-client."""
     return subprocess.run(
-        [sys.executable, "-I", "verify.py", *args],
+        [sys.executable, "-I", "verify.py", "--lang", "en", *args],
         cwd=package,
         capture_output=True,
         text=True,

@@ -245,7 +245,7 @@ def test_a_token_stamped_before_an_earlier_links_is_not_intact(stamped: Stamped)
 def run_verify_py(package: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The package's verify.py on this environment's Python, which has rfc3161-client."""
     return subprocess.run(
-        [sys.executable, "-I", "verify.py", *args],
+        [sys.executable, "-I", "verify.py", "--lang", "en", *args],
         cwd=package, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 

@@ -94,12 +94,14 @@ def last_event(console: Console, session_id: str, action: str) -> dict[str, obje
     return entries[-1].detail
 
 
-def run_verify_on(zip_bytes: bytes, target: Path) -> subprocess.CompletedProcess[str]:
+def run_verify_on(
+    zip_bytes: bytes, target: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
     with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
         archive.extractall(target)
     package = next(p for p in target.iterdir() if p.is_dir())
     return subprocess.run(
-        [standalone_python(), "-I", "verify.py"],
+        [standalone_python(), "-I", "verify.py", *args],
         cwd=package,
         capture_output=True,
         text=True,
