@@ -25,9 +25,7 @@ def standalone_python() -> str:
     return SYSTEM_PYTHON
 
 
-def run_verify(
-    package: Path, *args: str, language: str = "en"
-) -> subprocess.CompletedProcess[str]:
+def run_verify(package: Path, *args: str, language: str = "en") -> subprocess.CompletedProcess[str]:
     """`python verify.py --lang <language>` in the package, isolated from this checkout and
     its environment. English unless asked: most tests read the report's English wording;
     ``language=""`` runs it as a reader would, with no flag (Vietnamese)."""

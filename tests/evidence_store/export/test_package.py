@@ -13,6 +13,7 @@ import re
 import shutil
 import ssl
 import stat
+import string
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -24,6 +25,8 @@ import pytest
 
 from evidence_store.clips import ClipProof, clip_proof
 from evidence_store.errors import UsageError
+from evidence_store.export import ASSETS
+from evidence_store.export.check import load_verifier
 from evidence_store.export.files import zip_directory
 from evidence_store.installation.data_dir import DataDir
 from evidence_store.signing import load_public_key, public_key_der, verify_signature
@@ -295,6 +298,57 @@ def test_verify_py_run_alone_says_what_it_verified(exported: Exported) -> None:
     assert "only if the trust root fingerprint printed above is the procuracy's" in caveat
     # Neither the export's own check nor this run left bytecode in the package.
     assert not list(exported.session_package.rglob("__pycache__"))
+
+
+def test_every_message_of_verify_py_is_in_both_languages() -> None:
+    """Each code verify.py raises or prints is in its table, in Vietnamese and English, with
+    the same {named} values: a missing one would fail a reader at the worst moment."""
+    source = (ASSETS / "verify.py").read_text(encoding="utf-8")
+    verifier = load_verifier(ASSETS / "verify.py")
+    table: dict[str, tuple[str, str]] = verifier.MESSAGES
+    used: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") in (
+            "Failure",
+            "UsageProblem",
+            "TimeStampsNotChecked",
+            "Term",
+            "out",
+            "t",
+            "text",
+        ):
+            codes = [a for a in node.args if isinstance(a, ast.Constant)]
+            used.update(str(c.value) for c in codes if str(c.value) in table or "_" in str(c.value))
+    assert used - set(table) == set()
+    assert len(used) > 150
+    fields = string.Formatter()
+    for code, (english, vietnamese) in table.items():
+        assert english and vietnamese, code
+        names = [{f for _, f, _, _ in fields.parse(text) if f} for text in (english, vietnamese)]
+        assert names[0] == names[1], code
+
+
+def test_verify_py_falls_back_to_the_recorded_offset_without_zone_data() -> None:
+    """Windows without tzdata has no zone data: the offset the package records stands in,
+    and the report says so; a malformed record is a failure, not a guess."""
+    verifier = load_verifier(ASSETS / "verify.py")
+    record = {"timezone": "Asia/Noi_Khong_Co", "utc_offset": "+07:00"}
+    zone = verifier.Zone(json.dumps(record).encode())
+    assert zone.fixed
+    moment = datetime(2026, 12, 6, 23, 30, tzinfo=UTC)
+    assert zone.show(moment, "vi") == (
+        "2026-12-07 06:30:00 (giờ Asia/Noi_Khong_Co, UTC+07:00) = 2026-12-06 23:30:00 UTC"
+    )
+    lines: list[str] = []
+    report = verifier.Report(lines.append, "en")
+    report.zone = zone
+    report.zone_note()
+    assert "no time zone data for Asia/Noi_Khong_Co" in lines[0]
+    assert "fixed offset UTC+07:00 the package records" in lines[1]
+    for bad in ({"timezone": "../../etc/passwd", "utc_offset": "+07:00"}, {"timezone": "UTC"}):
+        with pytest.raises(verifier.Failure) as failure:
+            verifier.Zone(json.dumps(bad).encode())
+        assert failure.value.where == "installation.json"
 
 
 def test_verify_py_accepts_the_published_fingerprint_and_refuses_another(

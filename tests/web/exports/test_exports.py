@@ -16,6 +16,7 @@ import time
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ from tests.support.console import (
     login,
     record_session,
 )
+from tests.support.evidence import flip_byte
 from tests.support.exports import standalone_python
 from web.audit import custody_log
 from web.auth.accounts import create_user
@@ -94,9 +96,7 @@ def last_event(console: Console, session_id: str, action: str) -> dict[str, obje
     return entries[-1].detail
 
 
-def run_verify_on(
-    zip_bytes: bytes, target: Path, *args: str
-) -> subprocess.CompletedProcess[str]:
+def run_verify_on(zip_bytes: bytes, target: Path, *args: str) -> subprocess.CompletedProcess[str]:
     with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
         archive.extractall(target)
     package = next(p for p in target.iterdir() if p.is_dir())
@@ -524,6 +524,65 @@ def test_the_case_team_downloads_not_only_the_requester(console: Console) -> Non
         client_for(console, "investigator").get(f"/exports/{request_id}/download").status_code
         == 403
     )
+
+
+def test_verify_py_speaks_vietnamese_with_the_seal_sheets_local_times(
+    console: Console, tmp_path: Path
+) -> None:
+    """The recipient runs `python3 verify.py` with no flag: Vietnamese, the verdict word kept
+    for machines, times in the console's zone (the seal sheet's) and UTC; `--lang en` gives
+    English. A segment altered after the download is reported in either language."""
+    built = settle(console, approved(console))
+    download = client_for(console, "prosecutor").get(f"/exports/{built.id}/download")
+    assert download.status_code == 200
+    checked = run_verify_on(download.data, tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    out = checked.stdout
+    assert out.rstrip().splitlines()[-2] == "RESULT: INTACT — KẾT QUẢ: NGUYÊN VẸN"
+    assert "Thời gian:      theo múi giờ của hệ thống (Asia/Ho_Chi_Minh) và theo UTC" in out
+    # The start as the seal sheet prints it (the console's zone), beside the same instant in UTC.
+    sheet = client_for(console, "investigator").get(f"/terminal/room1/seal/{console.own_session}")
+    assert sheet.status_code == 200
+    started = re.search(r"</dt><dd>(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})</dd>", sheet.text)
+    assert started, sheet.text
+    line = re.search(r"^  bắt đầu: +(.+)$", out, re.MULTILINE)
+    assert line, out
+    local, utc = re.fullmatch(
+        r"(\S+ \S+) \(giờ Việt Nam, UTC\+07:00\) = (\S+ \S+) UTC", line.group(1)
+    ).groups()  # type: ignore[union-attr]
+    assert local == started.group(1)
+    assert local.split()[0] == started.group(1).split()[0]  # the seal sheet's date
+    shift = datetime.fromisoformat(local) - datetime.fromisoformat(utc)
+    assert shift == timedelta(hours=7)
+    english = run_verify_on(download.data, tmp_path / "en", "--lang", "en")
+    assert english.returncode == 0
+    assert english.stdout.rstrip().splitlines()[-2] == "RESULT: INTACT"
+    assert f"  started:      {local} (Viet Nam time, UTC+07:00) = {utc} UTC" in english.stdout
+
+    package = next(p for p in tmp_path.iterdir() if p.is_dir() and p.name != "en")
+    flip_byte(package / "sessions" / console.own_session / "segments" / "000000.mp4")
+    for flag, verdict, reason in (
+        (
+            [],
+            "RESULT: NOT INTACT — KẾT QUẢ: KHÔNG NGUYÊN VẸN",
+            "  lý do:  nội dung đoạn video không khớp SHA-256 đã niêm phong "
+            "(đã bị sửa hoặc thay thế)",
+        ),
+        (
+            ["--lang", "en"],
+            "RESULT: NOT INTACT",
+            "  reason: segment content does not match its sealed SHA-256 (altered or replaced)",
+        ),
+    ):
+        result = subprocess.run(
+            [standalone_python(), "-I", "verify.py", *flag],
+            cwd=package, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode == 1, result.stdout + result.stderr
+        lines = result.stdout.rstrip().splitlines()
+        assert lines[-3].startswith(verdict), lines[-3:]
+        assert lines[-2].endswith(f"sessions/{console.own_session}/segments/000000.mp4")
+        assert lines[-1] == reason
 
 
 def test_a_refused_request_builds_nothing_and_cannot_be_approved_after(console: Console) -> None:
