@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from evidence_store.errors import TamperedError
+from evidence_store.errors import Reason, TamperedError
 
 
 def _reject_floats(value: Any, path: str = "$") -> None:
@@ -38,15 +38,20 @@ def parse_canonical(data: bytes, *, location: str) -> dict[str, Any]:
     try:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TamperedError(f"not valid JSON ({exc})", location=location) from exc
+        raise TamperedError(
+            Reason("valid_json_exc", "not valid JSON ({exc})", exc=exc), location=location
+        ) from exc
     if not isinstance(document, dict):
-        raise TamperedError("not a JSON object", location=location)
+        raise TamperedError(Reason("json_object", "not a JSON object"), location=location)
     try:
         again = canonical_json(document)
     except ValueError as exc:
         raise TamperedError(str(exc), location=location) from exc
     if again != data:
-        raise TamperedError("not in canonical form (bytes were edited)", location=location)
+        raise TamperedError(
+            Reason("canonical_form_bytes_edited", "not in canonical form (bytes were edited)"),
+            location=location,
+        )
     return document
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from evidence_store.canonical import canonical_json
-from evidence_store.errors import TamperedError
+from evidence_store.errors import Reason, TamperedError
 from evidence_store.layout import link_name
 from evidence_store.model import (
     GENESIS_PREV,
@@ -114,27 +114,52 @@ class ChainState:
         where = link_name(self.length)
         if link.session != self.session_id:
             raise TamperedError(
-                f"link belongs to session {link.session}, not {self.session_id}", location=where
+                Reason(
+                    "link_belongs_session_session",
+                    "link belongs to session {session}, not {session_id}",
+                    session=link.session,
+                    session_id=self.session_id,
+                ),
+                location=where,
             )
         if link.seq != self.length:
             raise TamperedError(
-                f"link says seq {link.seq} but is link {self.length} of the chain", location=where
+                Reason(
+                    "link_says_seq_seq",
+                    "link says seq {seq} but is link {length} of the chain",
+                    seq=link.seq,
+                    length=self.length,
+                ),
+                location=where,
             )
         if link.prev != self.head:
             raise TamperedError(
-                "prev does not match the hash of the link before it: the chain is "
-                "broken (a link was removed, inserted, reordered or edited)",
+                Reason(
+                    "prev_does_match_hash",
+                    "prev does not match the hash of the link before it: the chain is broken (a "
+                    "link was removed, inserted, reordered or edited)",
+                ),
                 location=where,
             )
         if self.terminal:
             raise TamperedError(
-                f"link after the session ended ({self.state.value})", location=where
+                Reason(
+                    "link_after_session_ended",
+                    "link after the session ended ({state})",
+                    state=self.state.value,
+                ),
+                location=where,
             )
         # Fixed-width UTC timestamps: text order is time order.
         if self.last_time is not None and link.time < self.last_time:
             raise TamperedError(
-                f"link time {link.time} is before the previous link's {self.last_time}: "
-                "link times never go backwards",
+                Reason(
+                    "link_time_time_before",
+                    "link time {time} is before the previous link's {last_time}: link times never "
+                    "go backwards",
+                    time=link.time,
+                    last_time=self.last_time,
+                ),
                 location=where,
             )
         if link.segment is not None:
@@ -147,22 +172,42 @@ class ChainState:
 
     def apply_segment(self, segment: SegmentRef, where: str) -> None:
         if self.state is not SessionState.RECORDING:
-            raise TamperedError(f"segment while the session is {self.state.value}", location=where)
+            raise TamperedError(
+                Reason(
+                    "segment_while_session_state",
+                    "segment while the session is {state}",
+                    state=self.state.value,
+                ),
+                location=where,
+            )
         if isinstance(self.media, TrackedMedia):
             self._apply_track_segment(self.media, segment, where)
             return
         if segment.track is not None:
             raise TamperedError(
-                "segment names a track, but the session records one composite picture",
+                Reason(
+                    "segment_names_track_session",
+                    "segment names a track, but the session records one composite picture",
+                ),
                 location=where,
             )
         if segment.index != len(self.segments):
             raise TamperedError(
-                f"segment index {segment.index} where {len(self.segments)} was expected",
+                Reason(
+                    "segment_index_index_where",
+                    "segment index {index} where {segment_count} was expected",
+                    index=segment.index,
+                    segment_count=len(self.segments),
+                ),
                 location=where,
             )
         if segment.start_us != self.next_segment_start_us:
-            raise TamperedError("segment start does not continue the timeline", location=where)
+            raise TamperedError(
+                Reason(
+                    "segment_start_does_continue", "segment start does not continue the timeline"
+                ),
+                location=where,
+            )
         self.segments.append(segment)
 
     def _apply_track_segment(self, media: TrackedMedia, segment: SegmentRef, where: str) -> None:
@@ -170,20 +215,33 @@ class ChainState:
         two (an outage, a wait for a keyframe) is allowed and shows in the manifest."""
         if segment.track is None or segment.track not in {t.id for t in media.tracks}:
             raise TamperedError(
-                f"segment of unknown track {segment.track!r} (the session's tracks are "
-                f"{', '.join(t.id for t in media.tracks)})",
+                Reason(
+                    "segment_unknown_track_track",
+                    "segment of unknown track {track} (the session's tracks are {value})",
+                    track=repr(segment.track),
+                    value=", ".join(t.id for t in media.tracks),
+                ),
                 location=where,
             )
         earlier = self.tracks.setdefault(segment.track, [])
         if segment.index != len(earlier):
             raise TamperedError(
-                f"segment index {segment.index} of track {segment.track} where "
-                f"{len(earlier)} was expected",
+                Reason(
+                    "segment_index_index_track",
+                    "segment index {index} of track {track} where {earlier_count} was expected",
+                    index=segment.index,
+                    track=segment.track,
+                    earlier_count=len(earlier),
+                ),
                 location=where,
             )
         if earlier and segment.start_us < earlier[-1].end_us:
             raise TamperedError(
-                f"segment starts before the end of track {segment.track}'s previous segment",
+                Reason(
+                    "segment_starts_before_end",
+                    "segment starts before the end of track {track}'s previous segment",
+                    track=segment.track,
+                ),
                 location=where,
             )
         earlier.append(segment)
@@ -192,10 +250,19 @@ class ChainState:
     def apply_event(self, event: Event, time: str, where: str) -> None:
         kind = event.type
         if self.terminal:
-            raise TamperedError(f"{kind.value} after the session ended", location=where)
+            raise TamperedError(
+                Reason(
+                    "kind_after_session_ended", "{kind} after the session ended", kind=kind.value
+                ),
+                location=where,
+            )
         if (kind is EventType.SESSION_STARTED) != (self.state is SessionState.NEW):
             raise TamperedError(
-                "the chain must open with exactly one session_started", location=where
+                Reason(
+                    "chain_must_open_exactly",
+                    "the chain must open with exactly one session_started",
+                ),
+                location=where,
             )
         if kind is EventType.SESSION_STARTED:
             self.metadata, self.media, self.signer = event.metadata, event.media, event.signer
@@ -216,7 +283,14 @@ class ChainState:
         elif kind is EventType.DEVICE_LOST:
             assert event.device is not None and event.reason is not None
             if event.device in self.lost_devices:
-                raise TamperedError(f"device {event.device} lost twice", location=where)
+                raise TamperedError(
+                    Reason(
+                        "device_device_lost_twice",
+                        "device {device} lost twice",
+                        device=event.device,
+                    ),
+                    location=where,
+                )
             self.lost_devices.add(event.device)
             self.outages.append(
                 DeviceOutage(device=event.device, lost_at=time, reason=event.reason)
@@ -230,7 +304,12 @@ class ChainState:
             assert event.device is not None
             if event.device not in self.lost_devices:
                 raise TamperedError(
-                    f"device {event.device} restored but never lost", location=where
+                    Reason(
+                        "device_device_restored_never",
+                        "device {device} restored but never lost",
+                        device=event.device,
+                    ),
+                    location=where,
                 )
             self.lost_devices.discard(event.device)
             for i in range(len(self.outages) - 1, -1, -1):
@@ -261,8 +340,14 @@ class ChainState:
             self.ended_at = time
         elif not self.started_at <= event.ended_at <= time:
             raise TamperedError(
-                f"interrupted at {event.ended_at}, outside the session's start "
-                f"{self.started_at} and its recovery {time}",
+                Reason(
+                    "interrupted_ended_outside_session",
+                    "interrupted at {ended_at}, outside the session's start {started_at} and its "
+                    "recovery {time}",
+                    ended_at=event.ended_at,
+                    started_at=self.started_at,
+                    time=time,
+                ),
                 location=where,
             )
         else:
@@ -275,13 +360,21 @@ class ChainState:
         ones the chain records for it (a camera and a microphone may share a name)."""
         devices = [(s.kind, s.device) for s in stats]
         if len(set(devices)) != len(devices):
-            raise TamperedError("device stats name a device twice", location=where)
+            raise TamperedError(
+                Reason("device_stats_name_device", "device stats name a device twice"),
+                location=where,
+            )
         media = self.media
         tracks = {t.id for t in media.tracks} if isinstance(media, TrackedMedia) else set()
         for entry in stats:
             if entry.track is not None and entry.track not in tracks:
                 raise TamperedError(
-                    f"device stats of {entry.device} name unknown track {entry.track!r}",
+                    Reason(
+                        "device_stats_device_name",
+                        "device stats of {device} name unknown track {track}",
+                        device=entry.device,
+                        track=repr(entry.track),
+                    ),
                     location=where,
                 )
         for device in sorted({s.device for s in stats} | set(self.corrections)):
@@ -289,8 +382,14 @@ class ChainState:
             chained = self.corrections.get(device, 0)
             if counted != chained:
                 raise TamperedError(
-                    f"device stats count {counted} clock corrections of "
-                    f"{device}, the chain records {chained}",
+                    Reason(
+                        "device_stats_count_counted",
+                        "device stats count {counted} clock corrections of {device}, the chain "
+                        "records {chained}",
+                        counted=counted,
+                        device=device,
+                        chained=chained,
+                    ),
                     location=where,
                 )
 
@@ -309,7 +408,13 @@ class ChainState:
     def _require(self, state: SessionState, kind: EventType, where: str) -> None:
         if self.state is not state:
             raise TamperedError(
-                f"{kind.value} while the session is {self.state.value}", location=where
+                Reason(
+                    "kind_while_session_state",
+                    "{kind} while the session is {state}",
+                    kind=kind.value,
+                    state=self.state.value,
+                ),
+                location=where,
             )
 
     def manifest(self, *, head_signature: bytes, checksums_sha256: str) -> Manifest:

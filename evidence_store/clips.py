@@ -20,7 +20,7 @@ from typing import Any
 from evidence_store import layout
 from evidence_store.canonical import canonical_json
 from evidence_store.chain import link_digest
-from evidence_store.errors import TamperedError, UsageError
+from evidence_store.errors import Reason, TamperedError, UsageError
 from evidence_store.model import GENESIS_PREV, Link, Manifest, SegmentRef
 from evidence_store.signer_check import check_signer, signer_certificates
 from evidence_store.signing import (
@@ -124,7 +124,10 @@ class ClipProof:
                 signer_subject=str(document["signer_subject"]),
             )
         except (ValueError, KeyError, TypeError, AttributeError, UsageError) as exc:
-            raise TamperedError(f"malformed clip proof ({exc})", location="clip proof") from exc
+            raise TamperedError(
+                Reason("malformed_clip_proof_exc", "malformed clip proof ({exc})", exc=exc),
+                location="clip proof",
+            ) from exc
 
 
 def _int(value: Any) -> int:
@@ -239,7 +242,7 @@ class _ClipCheck:
 
     def read(self, relative: str) -> bytes:
         if not self.reader.exists(self.prefix + relative):
-            raise TamperedError("missing", location=relative)
+            raise TamperedError(Reason("missing", "missing"), location=relative)
         return self.reader.read_bytes(self.prefix + relative)
 
     def run(self) -> VerifiedClip:
@@ -263,11 +266,19 @@ class _ClipCheck:
         manifest = Manifest.parse(body, location=layout.MANIFEST)
         if hashlib.sha256(body).hexdigest() != self.proof.manifest_sha256:
             raise TamperedError(
-                "the manifest is not the one the clip was made from", location=layout.MANIFEST
+                Reason(
+                    "manifest_one_clip_made", "the manifest is not the one the clip was made from"
+                ),
+                location=layout.MANIFEST,
             )
         if manifest.session != self.proof.session_id:
             raise TamperedError(
-                f"the manifest seals session {manifest.session}", location=layout.MANIFEST
+                Reason(
+                    "manifest_seals_session_session",
+                    "the manifest seals session {session}",
+                    session=manifest.session,
+                ),
+                location=layout.MANIFEST,
             )
         return manifest
 
@@ -291,14 +302,25 @@ class _ClipCheck:
             manifest.chain.length
         ):
             raise TamperedError(
-                f"the proof holds {len(proof.link_hashes)} chain values, the manifest seals "
-                f"{manifest.chain.length} links",
+                Reason(
+                    "proof_holds_link_hashe",
+                    "the proof holds {link_hashe_count} chain values, the manifest seals {length} "
+                    "links",
+                    link_hashe_count=len(proof.link_hashes),
+                    length=manifest.chain.length,
+                ),
                 location=where,
             )
         if proof.head_hash != manifest.chain.head or proof.link_hashes[-1] != proof.head_hash:
-            raise TamperedError("the proof's head is not the signed head", location=where)
+            raise TamperedError(
+                Reason("proof_s_head_signed", "the proof's head is not the signed head"),
+                location=where,
+            )
         if not 0 <= proof.start_us < proof.end_us <= manifest.duration_us:
-            raise TamperedError("the clip's span is outside the recording", location=where)
+            raise TamperedError(
+                Reason("clip_s_span_outside", "the clip's span is outside the recording"),
+                location=where,
+            )
         expected = covered(manifest.segments, proof.start_us, proof.end_us)
         named = [
             (s.track, s.index, s.name, s.sha256, s.size, s.start_us, s.duration_us)
@@ -310,7 +332,11 @@ class _ClipCheck:
         ]
         if named != held:
             raise TamperedError(
-                "the proof's segments are not the sealed segments its span covers", location=where
+                Reason(
+                    "proof_s_segments_are",
+                    "the proof's segments are not the sealed segments its span covers",
+                ),
+                location=where,
             )
 
     def _chain_to_head(self, public_key: PublicKey, manifest: Manifest) -> list[bytes]:
@@ -322,21 +348,37 @@ class _ClipCheck:
             body = self.read(where)
             if link_digest(body) != expected:
                 raise TamperedError(
-                    "link's hash is not the chain value the clip was made with (altered)",
+                    Reason(
+                        "link_s_hash_chain",
+                        "link's hash is not the chain value the clip was made with (altered)",
+                    ),
                     location=where,
                 )
             link = Link.parse(body, location=where)
             if link.prev != prev or link.seq != seq:
-                raise TamperedError("the link does not follow the one before it", location=where)
+                raise TamperedError(
+                    Reason("link_does_follow_one", "the link does not follow the one before it"),
+                    location=where,
+                )
             if link.session != self.proof.session_id:
-                raise TamperedError(f"link belongs to session {link.session}", location=where)
+                raise TamperedError(
+                    Reason(
+                        "link_belongs_session_session_2",
+                        "link belongs to session {session}",
+                        session=link.session,
+                    ),
+                    location=where,
+                )
             links.append(body)
             prev = expected
         head_where = layout.link_name(self.proof.head_seq)
         head_signature = self.read(layout.link_sig_name(self.proof.head_seq))
         if head_signature.hex() != manifest.chain.head_signature:
             raise TamperedError(
-                "the head link's signature is not the one the manifest seals",
+                Reason(
+                    "head_link_s_signature",
+                    "the head link's signature is not the one the manifest seals",
+                ),
                 location=layout.link_sig_name(self.proof.head_seq),
             )
         verify_signature(public_key, head_signature, links[-1], location=head_where)
@@ -352,26 +394,42 @@ class _ClipCheck:
             or sealed.sha256 != segment.sha256
         ):
             raise TamperedError(
-                f"link does not seal segment {segment.name} as the clip says", location=where
+                Reason(
+                    "link_does_seal_segment",
+                    "link does not seal segment {name} as the clip says",
+                    name=segment.name,
+                ),
+                location=where,
             )
         relative = segment.path
         seen, digest = self._digest(relative)
         if seen != sealed.size:
             raise TamperedError(
-                f"segment is {seen} bytes, the chain sealed {sealed.size} "
-                f"({'truncated' if seen < sealed.size else 'extended'})",
+                Reason(
+                    "segment_size_bytes_chain",
+                    "segment is {seen} bytes, the chain sealed {size} ({extended})",
+                    seen=seen,
+                    size=sealed.size,
+                    extended="truncated" if seen < sealed.size else "extended",
+                ),
                 location=relative,
             )
         if digest != sealed.sha256:
             raise TamperedError(
-                "segment content does not match its sealed SHA-256 (altered or replaced)",
+                Reason(
+                    "segment_content_does_match",
+                    "segment content does not match its sealed SHA-256 (altered or replaced)",
+                ),
                 location=relative,
             )
 
     def _digest(self, relative: str) -> tuple[int, str]:
         key = self.prefix + relative
         if not self.reader.exists(key):
-            raise TamperedError("segment missing (deleted or renamed)", location=relative)
+            raise TamperedError(
+                Reason("segment_missing_deleted_renamed", "segment missing (deleted or renamed)"),
+                location=relative,
+            )
         return digest_object(self.reader, key)
 
 

@@ -31,8 +31,27 @@ class SigningError(SealroomError):
     """The device key or certificate cannot be used for signing."""
 
 
+class Reason(str):
+    """A failure's reason: its English text (what the CLI and the custody log say), with a
+    stable ``code`` and the ``params`` that fill it, so that the console can say it in its
+    own language. Being a str, it passes wherever a reason did."""
+
+    code: str
+    params: dict[str, str | int | None]
+
+    def __new__(cls, code: str, template: str, **params: object) -> Reason:
+        values = {
+            k: v if isinstance(v, str | int) or v is None else str(v) for k, v in params.items()
+        }
+        made = super().__new__(cls, template.format(**values))
+        made.code = code
+        made.params = values
+        return made
+
+
 class VerificationError(SealroomError):
-    """Evidence failed verification. ``location`` names the first failing object."""
+    """Evidence failed verification. ``location`` names the first failing object; ``code``
+    and ``params`` say why in a form any language can word (None: a reason without a code)."""
 
     exit_code = 1
     kind = "failed"
@@ -41,6 +60,14 @@ class VerificationError(SealroomError):
         self.reason = reason
         self.location = location
         super().__init__(f"{location}: {reason}" if location else reason)
+
+    @property
+    def code(self) -> str | None:
+        return self.reason.code if isinstance(self.reason, Reason) else None
+
+    @property
+    def params(self) -> dict[str, str | int | None]:
+        return dict(self.reason.params) if isinstance(self.reason, Reason) else {}
 
 
 class TamperedError(VerificationError):

@@ -37,7 +37,7 @@ from evidence_store.canonical import (
     first_difference,
     parse_canonical,
 )
-from evidence_store.errors import TamperedError
+from evidence_store.errors import Reason, TamperedError
 from evidence_store.timefmt import TIMESTAMP_PATTERN, parse_utc
 
 FORMAT_VERSION: Literal[1] = 1
@@ -151,12 +151,26 @@ class _Document(BaseModel):
             parsed = cls.model_validate_json(data, strict=True, context=stored())
         except ValidationError as exc:
             raise TamperedError(
-                f"malformed {cls.noun}: {first_error(exc)}", location=location
+                Reason(
+                    "malformed_noun_exc",
+                    "malformed {noun}: {exc}",
+                    noun=cls.noun,
+                    exc=first_error(exc),
+                ),
+                location=location,
             ) from exc
         if canonical_json(parsed.to_document()) != data:
             difference = first_difference(document, parsed.to_document())
             assert difference is not None  # the bytes differ, so the documents do
-            raise TamperedError(f"malformed {cls.noun}: {inexact(difference)}", location=location)
+            raise TamperedError(
+                Reason(
+                    "malformed_noun_difference",
+                    "malformed {noun}: {difference}",
+                    noun=cls.noun,
+                    difference=inexact(difference),
+                ),
+                location=location,
+            )
         return parsed
 
 

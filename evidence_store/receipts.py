@@ -33,7 +33,7 @@ from pydantic import Field, model_validator
 
 from evidence_store import layout, merkle
 from evidence_store.canonical import canonical_json
-from evidence_store.errors import TamperedError, UntrustedSignerError
+from evidence_store.errors import Reason, TamperedError, UntrustedSignerError
 from evidence_store.model import (
     Link,
     Manifest,
@@ -239,8 +239,12 @@ def trusted_key(head: TreeHead, keys: Sequence[PublicKey], *, location: str) -> 
             )
             return key
     raise UntrustedSignerError(
-        f"signed by witness key sha256:{head.log}, which is not a trusted witness key "
-        "(give it with --witness-key, [evidence] witness_key or <data_dir>/trust/witness/)",
+        Reason(
+            "signed_witness_key_sha256",
+            "signed by witness key sha256:{log}, which is not a trusted witness key (give it with "
+            "--witness-key, [evidence] witness_key or <data_dir>/trust/witness/)",
+            log=head.log,
+        ),
         location=location,
     )
 
@@ -260,7 +264,12 @@ def check_receipt(receipt: Receipt, keys: Sequence[PublicKey], *, location: str)
         )
     except merkle.ProofError as exc:
         raise TamperedError(
-            f"the entry is not in the witness's signed tree: {exc}", location=location
+            Reason(
+                "entry_witness_s_signed",
+                "the entry is not in the witness's signed tree: {exc}",
+                exc=exc,
+            ),
+            location=location,
         ) from exc
 
 
@@ -290,15 +299,33 @@ def check_receipts(
         receipt = Receipt.parse(read(name), location=name)
         entry = receipt.entry
         if entry.session != session_id:
-            raise TamperedError(f"a receipt for session {entry.session}", location=name)
+            raise TamperedError(
+                Reason(
+                    "receipt_session_session",
+                    "a receipt for session {session}",
+                    session=entry.session,
+                ),
+                location=name,
+            )
         if entry.fork:
-            raise TamperedError("a fork the witness refused is not a receipt", location=name)
+            raise TamperedError(
+                Reason(
+                    "fork_witness_refused_receipt", "a fork the witness refused is not a receipt"
+                ),
+                location=name,
+            )
         if seq is None:
             head_name, ok = layout.MANIFEST, entry.kind == "seal"
         else:
             head_name, ok = layout.link_name(seq), entry.kind == "link" and entry.seq == seq
         if not ok:
-            raise TamperedError("the receipt is for another head than its name says", location=name)
+            raise TamperedError(
+                Reason(
+                    "receipt_another_head_than",
+                    "the receipt is for another head than its name says",
+                ),
+                location=name,
+            )
         if head_name not in present:
             what = "the seal" if seq is None else f"link {seq}"
             raise TamperedError(
@@ -313,8 +340,13 @@ def check_receipts(
         body = read(head_name)
         if hashlib.sha256(body).hexdigest() != entry.sha256:
             raise TamperedError(
-                f"{head_name} is not the one the witness received at {entry.received_at}: "
-                "it was replaced after it was witnessed",
+                Reason(
+                    "head_name_one_witness",
+                    "{head_name} is not the one the witness received at {received_at}: it was "
+                    "replaced after it was witnessed",
+                    head_name=head_name,
+                    received_at=entry.received_at,
+                ),
                 location=name,
             )
         check_receipt(receipt, witness_keys, location=name)
@@ -344,7 +376,10 @@ def _receipt_seq(name: str) -> int | None:
     if len(stem) == 6 and stem.isdigit() and name == layout.receipt_name(int(stem)):
         return int(stem)
     raise TamperedError(
-        "object is not part of the session (the witness folder holds only receipts)",
+        Reason(
+            "object_part_session_witness",
+            "object is not part of the session (the witness folder holds only receipts)",
+        ),
         location=name,
     )
 
@@ -393,54 +428,97 @@ def check_witness_view(
     view = SessionView.parse(data, location=where)
     _check_view_signature(view, witness_keys, where)
     if view.session != local.session_id:
-        raise TamperedError(f"the witness answered for session {view.session}", location=where)
+        raise TamperedError(
+            Reason(
+                "witness_answered_session_session",
+                "the witness answered for session {session}",
+                session=view.session,
+            ),
+            location=where,
+        )
     _check_fresh(view, nonce, receipt_heads, consistency, witness_keys, where)
     if never_heard(view) and any(head.log == view.log for head in receipt_heads):
         raise TamperedError(
-            "the session's receipts say this witness received its heads, but the witness has "
-            "never heard of this session: the receipts are not the witness's",
+            Reason(
+                "session_s_receipts_say",
+                "the session's receipts say this witness received its heads, but the witness has "
+                "never heard of this session: the receipts are not the witness's",
+            ),
             location=where,
         )
     if view.forks:
         fork = view.forks[0]
         what = "the seal" if fork.kind == "seal" else f"link {fork.seq}"
         raise TamperedError(
-            f"the witness refused {len(view.forks)} head(s) of this session as a fork; first: "
-            f"{what} received at {fork.received_at} ({fork.reason})",
+            Reason(
+                "witness_refused_fork_count",
+                "the witness refused {fork_count} head(s) of this session as a fork; first: "
+                "{what} received at {received_at} ({reason})",
+                fork_count=len(view.forks),
+                what=what,
+                received_at=fork.received_at,
+                reason=fork.reason,
+            ),
             location=where,
         )
     have = len(local.link_digests)
     if view.links > have:
         raise TamperedError(
-            f"the witness holds {view.links} links of this session, the session has {have}: "
-            "links were removed after they were witnessed",
+            Reason(
+                "witness_holds_links_links",
+                "the witness holds {links} links of this session, the session has {have}: links "
+                "were removed after they were witnessed",
+                links=view.links,
+                have=have,
+            ),
             location=where,
         )
     if view.links and view.head != local.link_digests[view.links - 1]:
         raise TamperedError(
-            f"link {view.links - 1} is not the one the witness holds: the chain was rewritten "
-            "after it was witnessed",
+            Reason(
+                "link_links_one_witness",
+                "link {links} is not the one the witness holds: the chain was rewritten after it "
+                "was witnessed",
+                links=view.links - 1,
+            ),
             location=where,
         )
     if view.seal is not None:
         seal = view.seal
         if local.manifest_sha256 is None:
             raise TamperedError(
-                f"the witness holds a seal of this session ({seal.segments} segments, received "
-                f"at {seal.received_at}); the session has none: it was unsealed",
+                Reason(
+                    "witness_holds_seal_session",
+                    "the witness holds a seal of this session ({segments} segments, received at "
+                    "{received_at}); the session has none: it was unsealed",
+                    segments=seal.segments,
+                    received_at=seal.received_at,
+                ),
                 location=where,
             )
         if seal.sha256 != local.manifest_sha256 or local.segments != seal.segments:
             raise TamperedError(
-                f"the session is not sealed as the witness saw it: the witness holds a seal of "
-                f"{seal.chain_length} links and {seal.segments} segments (received at "
-                f"{seal.received_at}), the session has {have} links and {local.segments} "
-                "segments",
+                Reason(
+                    "session_sealed_witness_saw",
+                    "the session is not sealed as the witness saw it: the witness holds a seal of "
+                    "{chain_length} links and {segments} segments (received at {received_at}), "
+                    "the session has {have} links and {segments2} segments",
+                    chain_length=seal.chain_length,
+                    segments=seal.segments,
+                    received_at=seal.received_at,
+                    have=have,
+                    segments2=local.segments,
+                ),
                 location=where,
             )
     elif view.links == have and view.segments != local.segments:
         raise TamperedError(
-            f"the witness counted {view.segments} segments, the session has {local.segments}",
+            Reason(
+                "witness_counted_segments_segments",
+                "the witness counted {segments} segments, the session has {segments2}",
+                segments=view.segments,
+                segments2=local.segments,
+            ),
             location=where,
         )
     return view
@@ -459,7 +537,11 @@ def _check_view_signature(view: SessionView, keys: Sequence[PublicKey], where: s
             )
             return
     raise UntrustedSignerError(
-        f"the witness answered with key sha256:{view.log}, which is not a trusted witness key",
+        Reason(
+            "witness_answered_key_sha256",
+            "the witness answered with key sha256:{log}, which is not a trusted witness key",
+            log=view.log,
+        ),
         location=where,
     )
 
@@ -476,15 +558,24 @@ def _check_fresh(
     holds every tree head the session's receipts were given (a saved, older answer fails)."""
     if view.nonce != nonce:
         raise TamperedError(
-            "the witness's answer does not carry this verification's nonce: it is not fresh "
-            "(a saved answer replayed, or not the witness)",
+            Reason(
+                "witness_s_answer_does",
+                "the witness's answer does not carry this verification's nonce: it is not fresh "
+                "(a saved answer replayed, or not the witness)",
+            ),
             location=where,
         )
     current = view.tree_head
     if current is None:
-        raise TamperedError("the witness's answer carries no signed tree head", location=where)
+        raise TamperedError(
+            Reason("witness_s_answer_carries", "the witness's answer carries no signed tree head"),
+            location=where,
+        )
     if current.log != view.log:
-        raise TamperedError("the answer's tree head is another witness's", location=where)
+        raise TamperedError(
+            Reason("answer_s_tree_head", "the answer's tree head is another witness's"),
+            location=where,
+        )
     trusted_key(current, keys, location=where)
     same_log = [head for head in receipt_heads if head.log == current.log]
     newest = max(same_log, key=lambda head: head.tree_size, default=None)
@@ -492,16 +583,24 @@ def _check_fresh(
         return
     if newest.tree_size > current.tree_size:
         raise TamperedError(
-            f"the witness answered from a log of {current.tree_size} entries; the session's "
-            f"receipts were given by a log of {newest.tree_size}: the answer is older than the "
-            "receipts (replayed)",
+            Reason(
+                "witness_answered_from_log",
+                "the witness answered from a log of {tree_size} entries; the session's receipts "
+                "were given by a log of {tree_size2}: the answer is older than the receipts "
+                "(replayed)",
+                tree_size=current.tree_size,
+                tree_size2=newest.tree_size,
+            ),
             location=where,
         )
     if newest.tree_size == current.tree_size or consistency is None:
         if newest.tree_size == current.tree_size and newest.root_hash != current.root_hash:
             raise TamperedError(
-                "the witness's tree head and a receipt's have the same size and different "
-                "roots: the log was rewritten",
+                Reason(
+                    "witness_s_tree_head",
+                    "the witness's tree head and a receipt's have the same size and different "
+                    "roots: the log was rewritten",
+                ),
                 location=where,
             )
         return
@@ -515,8 +614,14 @@ def _check_fresh(
         )
     except merkle.ProofError as exc:
         raise TamperedError(
-            f"the witness's log of {current.tree_size} entries does not extend the one of "
-            f"{newest.tree_size} the session's receipts name: {exc}",
+            Reason(
+                "witness_s_log_tree",
+                "the witness's log of {tree_size} entries does not extend the one of {tree_size2} "
+                "the session's receipts name: {exc}",
+                tree_size=current.tree_size,
+                tree_size2=newest.tree_size,
+                exc=exc,
+            ),
             location=where,
         ) from exc
 

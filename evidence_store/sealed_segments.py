@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from evidence_store import layout
 from evidence_store.canonical import parse_canonical
 from evidence_store.chain import ChainState
-from evidence_store.errors import TamperedError
+from evidence_store.errors import Reason, TamperedError
 from evidence_store.model import Link, SegmentRef, first_error, stored
 from evidence_store.signer_check import check_signer, signer_certificates
 from evidence_store.signing import PublicKey, TrustStore, load_public_key, verify_signature
@@ -53,7 +53,7 @@ class SealedSegments:
 
     def _read(self, relative: str) -> bytes:
         if not self.reader.exists(self.prefix + relative):
-            raise TamperedError("missing", location=relative)
+            raise TamperedError(Reason("missing", "missing"), location=relative)
         return self.reader.read_bytes(self.prefix + relative)
 
     def _key(self) -> PublicKey:
@@ -72,7 +72,10 @@ class SealedSegments:
             return False
         if not self.reader.exists(self.prefix + layout.link_sig_name(seq)):
             if self.reader.exists(self.prefix + layout.link_name(seq + 1)):
-                raise TamperedError("signature missing", location=layout.link_sig_name(seq))
+                raise TamperedError(
+                    Reason("signature_missing", "signature missing"),
+                    location=layout.link_sig_name(seq),
+                )
             return False
         body = self._read(where)
         public_key = self._key()
@@ -80,7 +83,10 @@ class SealedSegments:
         try:
             link = Link.model_validate(parse_canonical(body, location=where), context=stored())
         except ValidationError as exc:
-            raise TamperedError(f"malformed link: {first_error(exc)}", location=where) from exc
+            raise TamperedError(
+                Reason("malformed_link_exc", "malformed link: {exc}", exc=first_error(exc)),
+                location=where,
+            ) from exc
         chain = self._chain.copy() if seq == 0 else self._chain  # apply() refuses atomically
         chain.apply(link, body)
         if seq == 0:

@@ -35,6 +35,7 @@ from evidence_store.canonical import canonical_json
 from evidence_store.chain import ChainState, checksums_text, link_digest, manifest_bytes
 from evidence_store.durable import PRIVATE, replace_atomically
 from evidence_store.errors import (
+    Reason,
     SealroomError,
     SigningError,
     TamperedError,
@@ -239,7 +240,10 @@ class SessionWriter:
                     self.signer.public_key, signature, body, location=layout.link_name(seq)
                 )
             elif self.store.exists(self.prefix + layout.link_name(seq + 1)):
-                raise TamperedError("signature missing", location=layout.link_sig_name(seq))
+                raise TamperedError(
+                    Reason("signature_missing", "signature missing"),
+                    location=layout.link_sig_name(seq),
+                )
             else:  # the writer died between publishing the link and signing it
                 signature = self.signer.sign(body)
                 self.store.put_bytes(sig_key, signature)
@@ -248,7 +252,10 @@ class SessionWriter:
                 relative = link.segment.path
                 digest, _ = sha256_file(self.store.path(self.prefix + relative))
                 if digest != link.segment.sha256:
-                    raise TamperedError("segment does not match its link", location=relative)
+                    raise TamperedError(
+                        Reason("segment_does_match_link", "segment does not match its link"),
+                        location=relative,
+                    )
                 self._digests[relative] = digest
             self.chain.apply(link, body)
             self._digests[layout.link_name(seq)] = hashlib.sha256(body).hexdigest()
@@ -456,7 +463,10 @@ class SessionWriter:
             self.store.put_bytes(key, body)
             failpoint(f"seal:{name}")
         elif self.store.read_bytes(key) != body:
-            raise TamperedError("differs from what the chain implies", location=name)
+            raise TamperedError(
+                Reason("differs_from_what_chain", "differs from what the chain implies"),
+                location=name,
+            )
         if self.store.exists(self.prefix + sig_name):
             signature = self.store.read_bytes(self.prefix + sig_name)
             verify_signature(self.signer.public_key, signature, body, location=name)

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from evidence_store import layout
-from evidence_store.errors import TamperedError
+from evidence_store.errors import Reason, TamperedError
 from evidence_store.model import SignerInfo
 from evidence_store.signing import PublicKey, TrustStore, load_certificates, public_key_der
 
@@ -27,7 +27,10 @@ def signer_certificates(
     if present(layout.CERTIFICATE):
         certs = load_certificates(read(layout.CERTIFICATE), location=layout.CERTIFICATE)
         if len(certs) != 1:
-            raise TamperedError("expected exactly one certificate", location=layout.CERTIFICATE)
+            raise TamperedError(
+                Reason("expected_exactly_one_certificate", "expected exactly one certificate"),
+                location=layout.CERTIFICATE,
+            )
         certificate = certs[0]
     if present(layout.CERT_CHAIN):
         intermediates = load_certificates(read(layout.CERT_CHAIN), location=layout.CERT_CHAIN)
@@ -46,17 +49,24 @@ def check_signer(
     root at ``at`` (the session's start). Returns the signer's subject."""
     if hashlib.sha256(public_key_der(public_key)).hexdigest() != claimed.public_key_sha256:
         raise TamperedError(
-            "public key is not the one the session started with", location=layout.PUBLIC_KEY
+            Reason("public_key_one_session", "public key is not the one the session started with"),
+            location=layout.PUBLIC_KEY,
         )
     if certificate is not None:
         if certificate.fingerprint(hashes.SHA256()).hex() != claimed.certificate_sha256:
             raise TamperedError(
-                "certificate is not the one the session started with",
+                Reason(
+                    "certificate_one_session_started",
+                    "certificate is not the one the session started with",
+                ),
                 location=layout.CERTIFICATE,
             )
     elif claimed.certificate_sha256 is not None:
         raise TamperedError(
-            "the session started with a certificate that is now missing",
+            Reason(
+                "session_started_certificate_now",
+                "the session started with a certificate that is now missing",
+            ),
             location=layout.CERTIFICATE,
         )
     return trust.check(

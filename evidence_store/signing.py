@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.x509.oid import NameOID
 
 from evidence_store.durable import PRIVATE, write_once
-from evidence_store.errors import SigningError, TamperedError, UntrustedSignerError
+from evidence_store.errors import Reason, SigningError, TamperedError, UntrustedSignerError
 from evidence_store.model import SignerInfo
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
@@ -64,7 +64,11 @@ def verify_signature(key: PublicKey, signature: bytes, message: bytes, *, locati
             key.verify(signature, message, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
         raise TamperedError(
-            "signature does not verify: the signed bytes were altered", location=location
+            Reason(
+                "signature_does_verify_signed",
+                "signature does not verify: the signed bytes were altered",
+            ),
+            location=location,
         ) from exc
 
 
@@ -72,13 +76,19 @@ def load_public_key(pem: bytes, *, location: str) -> PublicKey:
     try:
         key = serialization.load_pem_public_key(pem)
     except ValueError as exc:
-        raise TamperedError("not a PEM public key", location=location) from exc
+        raise TamperedError(
+            Reason("pem_public_key", "not a PEM public key"), location=location
+        ) from exc
     if isinstance(key, ed25519.Ed25519PublicKey):
         return key
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
         return key
     raise UntrustedSignerError(
-        "unsupported signing key type (expected Ed25519 or ECDSA P-256)", location=location
+        Reason(
+            "unsupported_signing_key_type",
+            "unsupported signing key type (expected Ed25519 or ECDSA P-256)",
+        ),
+        location=location,
     )
 
 
@@ -86,7 +96,10 @@ def load_certificates(pem: bytes, *, location: str) -> list[x509.Certificate]:
     try:
         return x509.load_pem_x509_certificates(pem)
     except ValueError as exc:
-        raise TamperedError(f"unreadable certificate ({exc})", location=location) from exc
+        raise TamperedError(
+            Reason("unreadable_certificate_exc", "unreadable certificate ({exc})", exc=exc),
+            location=location,
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -315,11 +328,19 @@ class TrustStore:
             if key_digest in self.pinned_keys:
                 return f"pinned public key sha256:{key_digest}"
             raise UntrustedSignerError(
-                "the signing key has no certificate and is not among the trusted keys",
+                Reason(
+                    "signing_key_certificate_among",
+                    "the signing key has no certificate and is not among the trusted keys",
+                ),
                 location=location,
             )
         if public_key_der(certificate.public_key()) != public_key_der(public_key):
-            raise TamperedError("certificate does not match the signing key", location=location)
+            raise TamperedError(
+                Reason(
+                    "certificate_does_match_signing", "certificate does not match the signing key"
+                ),
+                location=location,
+            )
         self._check_path(certificate, intermediates, at=at, location=location)
         return certificate.subject.rfc4514_string()
 
@@ -334,7 +355,11 @@ class TrustStore:
         usage = _extension(leaf, x509.KeyUsage)
         if usage is not None and not usage.digital_signature:
             raise UntrustedSignerError(
-                "certificate does not allow digital signatures", location=location
+                Reason(
+                    "certificate_does_allow_digital",
+                    "certificate does not allow digital signatures",
+                ),
+                location=location,
             )
         current = leaf
         root_prints = {r.fingerprint(hashes.SHA256()) for r in self.roots}
@@ -346,17 +371,27 @@ class TrustStore:
             issuer = _find_issuer(current, candidates)
             if issuer is None:
                 raise UntrustedSignerError(
-                    f"certificate {current.subject.rfc4514_string()!r} does not chain to a "
-                    "trusted root",
+                    Reason(
+                        "certificate_current_does_chain",
+                        "certificate {current} does not chain to a trusted root",
+                        current=repr(current.subject.rfc4514_string()),
+                    ),
                     location=location,
                 )
             constraints = _extension(issuer, x509.BasicConstraints)
             if constraints is None or not constraints.ca:
                 raise UntrustedSignerError(
-                    f"issuer {issuer.subject.rfc4514_string()!r} is not a CA", location=location
+                    Reason(
+                        "issuer_issuer_r_ca",
+                        "issuer {issuer} is not a CA",
+                        issuer=repr(issuer.subject.rfc4514_string()),
+                    ),
+                    location=location,
                 )
             current = issuer
-        raise UntrustedSignerError("certificate chain is too long", location=location)
+        raise UntrustedSignerError(
+            Reason("certificate_chain_too_long", "certificate chain is too long"), location=location
+        )
 
 
 def _extension(cert: x509.Certificate, kind: type[_Ext]) -> _Ext | None:
@@ -369,7 +404,12 @@ def _extension(cert: x509.Certificate, kind: type[_Ext]) -> _Ext | None:
 def _check_validity(cert: x509.Certificate, at: datetime, location: str) -> None:
     if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
         raise UntrustedSignerError(
-            f"certificate {cert.subject.rfc4514_string()!r} was not valid at {at.isoformat()}",
+            Reason(
+                "certificate_current_r_valid",
+                "certificate {cert} was not valid at {at}",
+                cert=repr(cert.subject.rfc4514_string()),
+                at=at.isoformat(),
+            ),
             location=location,
         )
 

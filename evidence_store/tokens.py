@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from evidence_store.errors import TamperedError
+from evidence_store.errors import Reason, TamperedError
 from evidence_store.timefmt import format_utc, parse_utc
 
 TSR_SUFFIX = ".tsr"
@@ -92,8 +92,14 @@ def check_tokens(
         when = tsa_time(name)
         if found and when < found[-1].tsa_time:
             raise TamperedError(
-                f"stamped at {format_utc(when)}, before {found[-1].name} was stamped "
-                f"({format_utc(found[-1].tsa_time)}): a token was moved or replaced",
+                Reason(
+                    "stamped_when_before_name",
+                    "stamped at {when}, before {name} was stamped ({tsa_time}): a token was moved "
+                    "or replaced",
+                    when=format_utc(when),
+                    name=found[-1].name,
+                    tsa_time=format_utc(found[-1].tsa_time),
+                ),
                 location=token,
             )
         found.append(StampedTime(name, device_time, when))

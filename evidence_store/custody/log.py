@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session
 from evidence_store.canonical import canonical_json, parse_canonical
 from evidence_store.custody.journal import CustodyJournal
 from evidence_store.custody.schema import CustodyRow
-from evidence_store.errors import CustodyError, StoreError, TamperedError
+from evidence_store.errors import CustodyError, Reason, StoreError, TamperedError
 from evidence_store.model import GENESIS_PREV
 from evidence_store.signing import DeviceSigner, PublicKey, verify_signature
 from evidence_store.timefmt import format_utc, utc_now
@@ -472,21 +472,40 @@ class CustodyLog:
                     span = self.repaired_gap(row, expected_seq, key)
                     if span is None:
                         raise CustodyError(
-                            f"row {expected_seq} is missing (deleted)", location=where
+                            Reason(
+                                "row_expected_seq_missing",
+                                "row {expected_seq} is missing (deleted)",
+                                expected_seq=expected_seq,
+                            ),
+                            location=where,
                         )
                     lost.append(span)
                     prev = row.prev_hash
                 if row.prev_hash != prev:
-                    raise CustodyError("prev_hash does not match the row before it", location=where)
+                    raise CustodyError(
+                        Reason(
+                            "prev_hash_does_match", "prev_hash does not match the row before it"
+                        ),
+                        location=where,
+                    )
                 if row.v not in (1, 2) or row.v < row_format:
                     raise CustodyError(
-                        f"row format {row.v} after format {row_format} (rewritten)",
+                        Reason(
+                            "row_format_v_after",
+                            "row format {v} after format {row_format} (rewritten)",
+                            v=row.v,
+                            row_format=row_format,
+                        ),
                         location=where,
                     )
                 row_format = row.v
                 if row_hash(row) != row.hash:
                     raise CustodyError(
-                        "row content does not match its hash (rewritten)", location=where
+                        Reason(
+                            "row_content_does_match",
+                            "row content does not match its hash (rewritten)",
+                        ),
+                        location=where,
                     )
                 hashes[row.seq] = prev = row.hash
                 expected_seq = row.seq + 1
@@ -498,9 +517,14 @@ class CustodyLog:
         last_row = max(hashes, default=0)
         if last_row and last_seq != last_row:
             raise CustodyError(
-                f"rows {last_seq + 1} to {last_row} are anchored by no signed checkpoint (every "
-                "append writes one): the newest checkpoint was deleted, or the process died "
-                "before writing it",
+                Reason(
+                    "rows_last_seq_last",
+                    "rows {last_seq} to {last_row} are anchored by no signed checkpoint (every "
+                    "append writes one): the newest checkpoint was deleted, or the process died "
+                    "before writing it",
+                    last_seq=last_seq + 1,
+                    last_row=last_row,
+                ),
                 location=f"custody row {last_row}",
             )
         stamped = self._check_tokens(sorted(checkpoints), tokens) if tokens else 0
@@ -532,13 +556,22 @@ class CustodyLog:
             seq, digest = self.signed_checkpoint(checkpoint, key)
         except FileNotFoundError:
             raise CustodyError(
-                f"rows {span[0]}–{span[1]} are said to be lost, but no checkpoint of row "
-                f"{span[1]} vouches for where the log went on",
+                Reason(
+                    "rows_span_span2_are",
+                    "rows {span}–{span2} are said to be lost, but no checkpoint of row {span22} "
+                    "vouches for where the log went on",
+                    span=span[0],
+                    span2=span[1],
+                    span22=span[1],
+                ),
                 location=f"custody row {row.seq}",
             ) from None
         if seq != span[1] or digest != row.prev_hash:
             raise CustodyError(
-                "the repair does not continue from the checkpoint of the last lost row",
+                Reason(
+                    "repair_does_continue_from",
+                    "the repair does not continue from the checkpoint of the last lost row",
+                ),
                 location=f"custody row {row.seq}",
             )
         return span
@@ -574,7 +607,8 @@ class CustodyLog:
             checkpoint = parse_canonical(body, location=checkpoint_key)
         except (TamperedError, FileNotFoundError) as exc:
             raise CustodyError(
-                f"checkpoint is not authentic: {exc}", location=checkpoint_key
+                Reason("checkpoint_authentic_exc", "checkpoint is not authentic: {exc}", exc=exc),
+                location=checkpoint_key,
             ) from exc
         return int(checkpoint["seq"]), str(checkpoint["hash"])
 
@@ -591,13 +625,22 @@ class CustodyLog:
         if seq not in hashes:
             last_row = max(hashes, default=0)
             raise CustodyError(
-                f"a checkpoint records row {seq} but the log ends at row {last_row}: "
-                "history was deleted or the log rolled back",
+                Reason(
+                    "checkpoint_records_row_seq",
+                    "a checkpoint records row {seq} but the log ends at row {last_row}: history "
+                    "was deleted or the log rolled back",
+                    seq=seq,
+                    last_row=last_row,
+                ),
                 location=checkpoint_key,
             )
         if hashes[seq] != digest:
             raise CustodyError(
-                f"row {seq} differs from its checkpoint: history was rewritten",
+                Reason(
+                    "row_seq_differs_from",
+                    "row {seq} differs from its checkpoint: history was rewritten",
+                    seq=seq,
+                ),
                 location=checkpoint_key,
             )
         return seq
@@ -661,8 +704,12 @@ def _readable() -> Iterator[None]:
         yield
     except SQLAlchemyError as exc:
         raise CustodyError(
-            f"the custody database cannot be read ({_reason(exc)}); "
-            "`sealroom custody repair` rebuilds what can be rebuilt",
+            Reason(
+                "custody_database_cannot_read",
+                "the custody database cannot be read ({exc}); `sealroom custody repair` rebuilds "
+                "what can be rebuilt",
+                exc=_reason(exc),
+            ),
             location="custody database",
         ) from exc
 

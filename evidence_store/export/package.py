@@ -43,6 +43,7 @@ from evidence_store.clips import ClipProof, verify_clip
 from evidence_store.custody import CustodyEntry
 from evidence_store.durable import masked
 from evidence_store.errors import (
+    Reason,
     UnknownSessionError,
     UntrustedSignerError,
     UsageError,
@@ -334,7 +335,10 @@ def _anchoring_root(
         except VerificationError:
             continue
         return root.public_bytes(serialization.Encoding.PEM)
-    raise UntrustedSignerError("no trust root anchors the signer", location=layout.CERTIFICATE)
+    raise UntrustedSignerError(
+        Reason("trust_root_anchors_signer", "no trust root anchors the signer"),
+        location=layout.CERTIFICATE,
+    )
 
 
 def _check_exporter(signer: DeviceSigner, root_pem: bytes, at: datetime) -> str:
@@ -358,8 +362,12 @@ def _check_exporter(signer: DeviceSigner, root_pem: bytes, at: datetime) -> str:
         )
     except VerificationError as exc:
         raise UntrustedSignerError(
-            "this installation cannot sign the package: its signing key must be anchored in "
-            f"the root that anchors the session ({exc.reason})",
+            Reason(
+                "installation_cannot_sign_package",
+                "this installation cannot sign the package: its signing key must be anchored in "
+                "the root that anchors the session ({reason})",
+                reason=exc.reason,
+            ),
             location=EXPORTER_CERT,
         ) from exc
 

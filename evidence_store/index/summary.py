@@ -16,7 +16,7 @@ from typing import Any
 from evidence_store import layout
 from evidence_store.bucket import RetentionPolicy
 from evidence_store.chain import link_digest
-from evidence_store.errors import TamperedError, UnknownSessionError
+from evidence_store.errors import Reason, TamperedError, UnknownSessionError
 from evidence_store.model import EventType, Link, Manifest, SessionMetadata
 from evidence_store.store import BrowsableStore, EvidenceReader
 from evidence_store.timefmt import format_utc, parse_utc
@@ -111,7 +111,8 @@ def read_manifest(store: EvidenceReader, session_id: str) -> Manifest:
         raise UnknownSessionError(f"unknown session {session_id}")
     if not store.exists(prefix + layout.MANIFEST):
         raise TamperedError(
-            "the session has no manifest (not sealed yet)", location=layout.MANIFEST
+            Reason("session_manifest_sealed_yet", "the session has no manifest (not sealed yet)"),
+            location=layout.MANIFEST,
         )
     return Manifest.parse(store.read_bytes(prefix + layout.MANIFEST), location=layout.MANIFEST)
 

@@ -21,7 +21,7 @@ from rfc3161_client import (
     decode_timestamp_response,
 )
 
-from evidence_store.errors import TamperedError, UsageError
+from evidence_store.errors import Reason, TamperedError, UsageError
 from evidence_store.signing import load_certificates
 
 SHA256_OID = x509.ObjectIdentifier("2.16.840.1.101.3.4.2.1")
@@ -78,19 +78,32 @@ class TokenVerifier:
         try:
             response = decode_timestamp_response(token)
         except ValueError as exc:
-            raise TamperedError(f"not a time-stamp token ({exc})", location=location) from exc
+            raise TamperedError(
+                Reason("time_stamp_token_exc", "not a time-stamp token ({exc})", exc=exc),
+                location=location,
+            ) from exc
         imprint = response.tst_info.message_imprint
         if imprint.hash_algorithm != SHA256_OID:
-            raise TamperedError("the token does not stamp a SHA-256", location=location)
+            raise TamperedError(
+                Reason("token_does_stamp_sha", "the token does not stamp a SHA-256"),
+                location=location,
+            )
         if imprint.message != hashlib.sha256(data).digest():
             raise TamperedError(
-                "the token stamps other data, not the file beside it", location=location
+                Reason(
+                    "token_stamps_other_data", "the token stamps other data, not the file beside it"
+                ),
+                location=location,
             )
         try:
             self._verifier.verify_message(response, data)
         except VerificationError as exc:
             raise TamperedError(
-                f"the token does not verify against the time-stamp authority's root ({exc})",
+                Reason(
+                    "token_does_verify_against",
+                    "the token does not verify against the time-stamp authority's root ({exc})",
+                    exc=exc,
+                ),
                 location=location,
             ) from exc
         return response

@@ -26,6 +26,7 @@ from evidence_store.canonical import first_difference, parse_canonical
 from evidence_store.chain import ChainState, SessionState, checksums_text, manifest_bytes
 from evidence_store.errors import (
     IncompleteError,
+    Reason,
     TamperedError,
     UnknownSessionError,
     UntrustedSignerError,
@@ -133,7 +134,7 @@ class _Verification:
     def read(self, relative: str) -> bytes:
         key = self.prefix + relative
         if key not in self.keys:
-            raise TamperedError("missing", location=relative)
+            raise TamperedError(Reason("missing", "missing"), location=relative)
         data = self.store.read_bytes(key)
         self.digests[relative] = hashlib.sha256(data).hexdigest()
         return data
@@ -213,11 +214,17 @@ class _Verification:
             if self.prefix + layout.link_sig_name(seq) not in self.keys:
                 if self._is_last_link(seq) and self.prefix + layout.MANIFEST not in self.keys:
                     raise IncompleteError(
-                        "the last link was never signed (cut off while "
-                        "sealing); run `sealroom recover`",
+                        Reason(
+                            "last_link_never_signed",
+                            "the last link was never signed (cut off while sealing); run "
+                            "`sealroom recover`",
+                        ),
                         location=where,
                     )
-                raise TamperedError("signature missing", location=layout.link_sig_name(seq))
+                raise TamperedError(
+                    Reason("signature_missing", "signature missing"),
+                    location=layout.link_sig_name(seq),
+                )
             signature = self.read(layout.link_sig_name(seq))
             verify_signature(public_key, signature, body, location=where)
             link = Link.parse(body, location=where)
@@ -232,20 +239,31 @@ class _Verification:
                 if key not in self.keys:
                     self._check_segments(pending)
                     raise TamperedError(
-                        "segment missing (deleted or renamed)", location=link.segment.path
+                        Reason(
+                            "segment_missing_deleted_renamed",
+                            "segment missing (deleted or renamed)",
+                        ),
+                        location=link.segment.path,
                     )
                 pending.append((link.segment, pool.submit(self._digest_object, key)))
         if chain.length == 0:
             signer_files = {self.prefix + name for name in SIGNER_FILES}
             if self.keys <= signer_files:  # the writer stores these first, then link 0
                 raise IncompleteError(
-                    "missing: the session holds only its signer's files (cut off before its "
-                    "first link was written)",
+                    Reason(
+                        "missing_session_holds_signer",
+                        "missing: the session holds only its signer's files (cut off before its "
+                        "first link was written)",
+                    ),
                     location=layout.link_name(0),
                 )
             raise TamperedError(
-                f"missing: the session's first link is gone, while {len(self.keys)} other "
-                "object(s) of the session remain",
+                Reason(
+                    "missing_session_s_first",
+                    "missing: the session's first link is gone, while {key_count} other object(s) "
+                    "of the session remain",
+                    key_count=len(self.keys),
+                ),
                 location=layout.link_name(0),
             )
         return chain, signature
@@ -277,8 +295,14 @@ class _Verification:
             if tsa_time is None:
                 raise
             raise UntrustedSignerError(
-                f"{exc.reason} (the time-stamp authority's time for the session's start, "
-                f"{token_name(layout.link_name(0))}; the device claims {started})",
+                Reason(
+                    "reason_time_stamp_authority",
+                    "{reason} (the time-stamp authority's time for the session's start, "
+                    "{link_name}; the device claims {started})",
+                    reason=exc.reason,
+                    link_name=token_name(layout.link_name(0)),
+                    started=started,
+                ),
                 location=exc.location,
             ) from exc
 
@@ -323,13 +347,21 @@ class _Verification:
             seen, digest = future.result()
             if seen != segment.size:
                 raise TamperedError(
-                    f"segment is {seen} bytes, the chain sealed {segment.size} "
-                    f"({'truncated' if seen < segment.size else 'extended'})",
+                    Reason(
+                        "segment_size_bytes_chain",
+                        "segment is {seen} bytes, the chain sealed {size} ({extended})",
+                        seen=seen,
+                        size=segment.size,
+                        extended="truncated" if seen < segment.size else "extended",
+                    ),
                     location=relative,
                 )
             if digest != segment.sha256:
                 raise TamperedError(
-                    "segment content does not match its sealed SHA-256 (altered or replaced)",
+                    Reason(
+                        "segment_content_does_match",
+                        "segment content does not match its sealed SHA-256 (altered or replaced)",
+                    ),
                     location=relative,
                 )
             self.digests[relative] = digest
@@ -345,14 +377,21 @@ class _Verification:
             named = layout.first_control_name(relative)
             if named is not None:
                 raise TamperedError(
-                    "a name with a line break or another control character is never part of "
-                    "a session",
+                    Reason(
+                        "name_line_break_another",
+                        "a name with a line break or another control character is never part of a "
+                        "session",
+                    ),
                     location=layout.shown_name(named),
                 )
         for key, what in irregular:
             raise TamperedError(
-                f"{what}, not a regular file: a session holds only files and directories, and "
-                "a link is never followed",
+                Reason(
+                    "what_regular_file_session",
+                    "{what}, not a regular file: a session holds only files and directories, and "
+                    "a link is never followed",
+                    what=what,
+                ),
                 location=layout.shown_name(key[len(self.prefix) :]),
             )
 
@@ -368,13 +407,19 @@ class _Verification:
                 continue
             if relative in _next_segments(chain) and not chain.terminal:
                 raise IncompleteError(
-                    "a segment was stored but never chained (cut off while "
-                    "sealing); run `sealroom recover`",
+                    Reason(
+                        "segment_stored_never_chained",
+                        "a segment was stored but never chained (cut off while sealing); run "
+                        "`sealroom recover`",
+                    ),
                     location=relative,
                 )
             raise TamperedError(
-                "object is not part of the sealed chain (added, duplicated or spliced in, "
-                "or left over after a link before it was removed)",
+                Reason(
+                    "object_part_sealed_chain",
+                    "object is not part of the sealed chain (added, duplicated or spliced in, or "
+                    "left over after a link before it was removed)",
+                ),
                 location=layout.shown_name(relative),
             )
 
@@ -384,21 +429,32 @@ class _Verification:
         if self.prefix + layout.MANIFEST not in self.keys:
             if chain.terminal:
                 raise IncompleteError(
-                    "the session ended but its manifest was never written; run `sealroom recover`",
+                    Reason(
+                        "session_ended_manifest_never",
+                        "the session ended but its manifest was never written; run `sealroom "
+                        "recover`",
+                    ),
                     location=layout.MANIFEST,
                 )
             state = "still recording" if chain.state is not SessionState.NEW else "empty"
             raise IncompleteError(
-                f"not sealed: the chain is intact up to link {chain.length - 1} "
-                f"but the session is {state} or was cut off; "
-                "run `sealroom recover` if it is not recording",
+                Reason(
+                    "sealed_chain_intact_up",
+                    "not sealed: the chain is intact up to link {length} but the session is "
+                    "{state} or was cut off; run `sealroom recover` if it is not recording",
+                    length=chain.length - 1,
+                    state=state,
+                ),
                 location=layout.MANIFEST,
             )
         body = self.read(layout.MANIFEST)
         if self.prefix + layout.MANIFEST_SIG not in self.keys:  # signed last, when sealing
             raise IncompleteError(
-                "missing: the seal was cut off before the manifest was signed (or the "
-                "signature removed); run `sealroom recover`",
+                Reason(
+                    "missing_seal_cut_off",
+                    "missing: the seal was cut off before the manifest was signed (or the "
+                    "signature removed); run `sealroom recover`",
+                ),
                 location=layout.MANIFEST_SIG,
             )
         verify_signature(public_key, self.read(layout.MANIFEST_SIG), body, location=layout.MANIFEST)
@@ -407,12 +463,20 @@ class _Verification:
         # judged by a re-serialisation, and the export's verify.py can check the same way.
         document = parse_canonical(body, location=layout.MANIFEST)
         if document.get("v") != 1 or document.get("type") != "sealroom.manifest":
-            raise TamperedError("not a version 1 sealroom manifest", location=layout.MANIFEST)
+            raise TamperedError(
+                Reason("version_1_sealroom_manifest", "not a version 1 sealroom manifest"),
+                location=layout.MANIFEST,
+            )
         sealed = document["chain"] if isinstance(document.get("chain"), dict) else {}
         if not chain.terminal:
             raise TamperedError(
-                f"the manifest seals {sealed.get('length')} links but the chain has only "
-                f"{chain.length} and does not end: links were removed (head rolled back)",
+                Reason(
+                    "manifest_seals_length_links",
+                    "the manifest seals {length} links but the chain has only {length2} and does "
+                    "not end: links were removed (head rolled back)",
+                    length=sealed.get("length"),
+                    length2=chain.length,
+                ),
                 location=layout.MANIFEST,
             )
         checksums = self._check_checksums(public_key)
@@ -421,16 +485,27 @@ class _Verification:
         )
         if sealed.get("length") != chain.length or sealed.get("head") != chain.head:
             raise TamperedError(
-                f"the manifest seals {sealed.get('length')} links with head "
-                f"{str(sealed.get('head'))[:16]}…, the chain has {chain.length} with head "
-                f"{chain.head[:16]}…: links were removed or replaced (head rolled back)",
+                Reason(
+                    "manifest_seals_length_links_2",
+                    "the manifest seals {length} links with head {head}…, the chain has {length2} "
+                    "with head {head2}…: links were removed or replaced (head rolled back)",
+                    length=sealed.get("length"),
+                    head=str(sealed.get("head"))[:16],
+                    length2=chain.length,
+                    head2=chain.head[:16],
+                ),
                 location=layout.MANIFEST,
             )
         if body != manifest_bytes(expected):
             difference = first_difference(document, expected.to_document())
             field = difference.field if difference else "(whole document)"
             raise TamperedError(
-                f"manifest field {field!r} does not match the chain", location=layout.MANIFEST
+                Reason(
+                    "manifest_field_field_r",
+                    "manifest field {field} does not match the chain",
+                    field=repr(field),
+                ),
+                location=layout.MANIFEST,
             )
         return Manifest.parse(body, location=layout.MANIFEST)
 
@@ -442,7 +517,10 @@ class _Verification:
         listed = {k: v for k, v in self.digests.items() if k not in SEALING_FILES}
         if body != checksums_text(listed):
             raise TamperedError(
-                "does not list exactly the session's files and their digests",
+                Reason(
+                    "does_list_exactly_session",
+                    "does not list exactly the session's files and their digests",
+                ),
                 location=layout.CHECKSUMS,
             )
         return body
