@@ -31,11 +31,13 @@ from evidence_store.durable import (
     write_once,
 )
 from evidence_store.errors import (
+    Reason,
     SealroomError,
     StoreError,
     TamperedError,
     UsageError,
     VerificationError,
+    reason_fields,
 )
 from evidence_store.failpoints import failpoint
 from evidence_store.layout import check_session_id
@@ -132,6 +134,7 @@ __all__ = [
     "NameTaken",
     "PresentPerson",
     "PublicKey",
+    "Reason",
     "Receipt",
     "SealLatency",
     "SealRecord",
@@ -181,6 +184,7 @@ __all__ = [
     "public_key_der",
     "public_key_pem",
     "publish_once",
+    "reason_fields",
     "replace_atomically",
     "runs",
     "sha256_file",

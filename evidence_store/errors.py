@@ -49,6 +49,14 @@ class Reason(str):
         return made
 
 
+def reason_fields(reason: object) -> dict[str, object]:
+    """What a record keeps of a reason beside its English text: its code and values, when
+    it has them (for the console to word it in its language)."""
+    if not isinstance(reason, Reason):
+        return {}
+    return {"reason_code": reason.code, "reason_params": dict(reason.params)}
+
+
 class VerificationError(SealroomError):
     """Evidence failed verification. ``location`` names the first failing object; ``code``
     and ``params`` say why in a form any language can word (None: a reason without a code)."""

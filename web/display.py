@@ -10,6 +10,7 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
 from evidence_store import parse_utc, spelled_out
+from web.failures import failure_text
 from web.labels import action_label, detail_label
 
 ROLE_LABELS = {
@@ -133,6 +134,7 @@ def init_display(app: Flask) -> None:
     app.add_template_filter(clock_ms, "clock_ms")
     app.add_template_global(lambda kind: str(EVENT_LABELS.get(str(kind), kind)), "event_label")
     app.add_template_global(action_label, "action_label")
+    app.add_template_global(failure_text, "failure_text")
     app.add_template_global(lambda kind: str(ALARM_LABELS.get(str(kind), kind)), "alarm_label")
     app.add_template_global(
         lambda kind: str(VERDICT_LABELS.get(str(kind), VERDICT_LABELS["failed"])), "verdict_label"

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_login import current_user
 
+from evidence_store import Reason
 from evidence_store.custody import CustodyEntry
 from web.audit import custody_log, record
 from web.display import SOURCE_LABELS, VERDICT_LABELS
+from web.failures import failure_text
 from web.models import User
 from web.visibility import EventScope
 
@@ -39,7 +42,9 @@ class Verdict:
     actor: str
     source: str  # the custody action it came from
     location: str = ""
-    reason: str = ""
+    reason: str = ""  # in English, as recorded
+    reason_code: str = ""  # the core's code for it ("" when recorded without one)
+    reason_params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -51,8 +56,15 @@ class Verdict:
 
     @property
     def first_failure(self) -> str:
+        """Where and why, in the console's language."""
         where = f"{self.location}: " if self.location else ""
-        return f"{where}{self.reason}"
+        return f"{where}{failure_text(self.recorded)}"
+
+    @property
+    def recorded(self) -> dict[str, Any]:
+        """The reason as the custody log keeps it: English, code and values."""
+        coded = {"reason_code": self.reason_code, "reason_params": self.reason_params}
+        return {"reason": self.reason, **(coded if self.reason_code else {})}
 
 
 def verdict_of(entry: CustodyEntry) -> Verdict | None:
@@ -76,21 +88,30 @@ def verdict_of(entry: CustodyEntry) -> Verdict | None:
             intact=False,
             kind="tampered",
             location=f"segments/{detail.get('segment', '')}",
-            reason=_refusal_reason(detail),
+            **_reason(_refusal_reason(detail)),
             **common,
         )
     return None
 
 
-def _refusal_reason(detail: dict[str, Any]) -> str:
+def _refusal_reason(detail: dict[str, Any]) -> Reason:
     if detail.get("found_size") == -1:
-        return "segment missing (deleted or renamed)"
+        return Reason("segment_missing_deleted_renamed", "segment missing (deleted or renamed)")
     if detail.get("found_size") != detail.get("sealed_size"):
-        return (
-            f"segment is {detail.get('found_size')} bytes, the chain sealed "
-            f"{detail.get('sealed_size')}"
+        return Reason(
+            "segment_size_differs",
+            "segment is {found} bytes, the chain sealed {sealed}",
+            found=detail.get("found_size"),
+            sealed=detail.get("sealed_size"),
         )
-    return "segment content does not match its sealed SHA-256 (altered or replaced)"
+    return Reason(
+        "segment_content_does_match",
+        "segment content does not match its sealed SHA-256 (altered or replaced)",
+    )
+
+
+def _reason(reason: Reason) -> dict[str, Any]:
+    return {"reason": str(reason), "reason_code": reason.code, "reason_params": reason.params}
 
 
 def _failed(detail: dict[str, Any], common: dict[str, Any]) -> Verdict:
@@ -100,6 +121,8 @@ def _failed(detail: dict[str, Any], common: dict[str, Any]) -> Verdict:
         kind=kind if kind in VERDICT_LABELS and kind != "intact" else "failed",
         location=str(detail.get("location") or ""),
         reason=str(detail.get("reason") or ""),
+        reason_code=str(detail.get("reason_code") or ""),
+        reason_params=params if isinstance(params := detail.get("reason_params"), dict) else {},
         **common,
     )
 
@@ -138,6 +161,17 @@ class Alarm:
             return True
         return self.now is None or not self.now.intact
 
+    @property
+    def reason(self) -> str:
+        """What the alarm says, in the console's language when it was recorded with the
+        failure's code (the English text otherwise)."""
+        detail = self.entry.detail
+        if not detail.get("reason_code"):
+            return str(detail.get("reason") or "")
+        label = VERDICT_LABELS.get(str(detail.get("result")), VERDICT_LABELS["failed"])
+        where = f"{detail['location']}: " if detail.get("location") else ""
+        return f"{label}: {_('First failure:')} {where}{failure_text(detail)}"
+
 
 def alarms_for(viewer: User, *, limit: int = 200) -> list[Alarm]:
     """The alarms ``viewer`` may see (their units' sessions and events), newest first."""
@@ -165,5 +199,16 @@ def raise_alarm(session_id: str, verdict: Verdict) -> None:
     record(
         ALARM,
         session_id=session_id,
-        detail={"kind": VERIFICATION_FAILED, "reason": reason, "found_by": verdict.source},
+        detail={
+            "kind": VERIFICATION_FAILED,
+            "reason": reason,
+            "found_by": verdict.source,
+            "result": verdict.kind,
+            "location": verdict.location,
+            **(
+                {"reason_code": verdict.reason_code, "reason_params": verdict.reason_params}
+                if verdict.reason_code
+                else {}
+            ),
+        },
     )

@@ -27,7 +27,7 @@ from typing import Any
 
 from evidence_store import layout
 from evidence_store.custody import CustodyLog
-from evidence_store.errors import IncompleteError, UsageError, VerificationError
+from evidence_store.errors import IncompleteError, UsageError, VerificationError, reason_fields
 from evidence_store.installation import DataDir
 from evidence_store.scrub.state import ScrubState
 from evidence_store.signing import TrustStore
@@ -245,6 +245,7 @@ class Scrubber:
         }
         if result.failed:
             detail.update(location=result.location, reason=result.reason)
+            detail.update(reason_fields(result.reason))  # its code, for the console's language
         self.custody().record(
             actor=self.actor,
             role="system",
@@ -264,7 +265,14 @@ class Scrubber:
             role="system",
             action="alarm",
             session_id=result.session_id,
-            detail={"kind": "verification_failed", "reason": reason, "store": result.store},
+            detail={
+                "kind": "verification_failed",
+                "reason": reason,
+                "store": result.store,
+                "result": result.result,
+                "location": result.location,
+                **reason_fields(result.reason),
+            },
         )
 
 

@@ -22,6 +22,7 @@ from evidence_store import (
     TrackedMedia,
     UsageError,
     VerificationError,
+    reason_fields,
     runs,
     verify_clip,
 )
@@ -165,6 +166,7 @@ def verify(clip: Clip) -> dict[str, Any]:
             "result": failure.kind,
             "location": failure.location or "",
             "reason": failure.reason,
+            **reason_fields(failure.reason),
         }
     verified_clips().put(key_of(clip.id, text), verified.proof)
     return {

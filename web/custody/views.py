@@ -14,7 +14,7 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from evidence_store import VerificationError, format_utc, parse_utc
+from evidence_store import VerificationError, format_utc, parse_utc, reason_fields
 from evidence_store.custody import CustodyEntry
 from web.access import allow
 from web.audit import custody_log, record
@@ -49,7 +49,12 @@ def overview() -> str | Response:
             "last": report.last_checkpoint_seq,
         }
     except VerificationError as failure:
-        integrity = {"intact": False, "location": failure.location, "reason": failure.reason}
+        integrity = {
+            "intact": False,
+            "location": failure.location,
+            "reason": failure.reason,
+            **reason_fields(failure.reason),
+        }
     filters = {
         key: (request.args.get(key) or "").strip()[:200]
         for key in ("actor", "session", "action", "since", "until")

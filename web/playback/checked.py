@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from flask import current_app
 
-from evidence_store import layout
+from evidence_store import Reason, layout, reason_fields
 from evidence_store.bucket import LayeredStore
 
 BUDGET = 64 * 1024 * 1024  # about 30 two-second segments of 720p; a miss costs one read
@@ -64,12 +64,20 @@ class Refusal:
     found_sha256: str  # its SHA-256, MISSING or NOT_READ
     found_size: int  # -1 when missing
 
-    def reason(self) -> str:
+    def reason(self) -> Reason:
         if self.found_sha256 == MISSING:
-            return "segment missing (deleted or renamed)"
+            return Reason("segment_missing_deleted_renamed", "segment missing (deleted or renamed)")
         if self.found_size != self.sealed_size:
-            return f"segment is {self.found_size} bytes, the chain sealed {self.sealed_size}"
-        return "segment content does not match its sealed SHA-256 (altered or replaced)"
+            return Reason(
+                "segment_size_differs",
+                "segment is {found} bytes, the chain sealed {sealed}",
+                found=self.found_size,
+                sealed=self.sealed_size,
+            )
+        return Reason(
+            "segment_content_does_match",
+            "segment content does not match its sealed SHA-256 (altered or replaced)",
+        )
 
     def failure(self) -> dict[str, Any]:
         """The refusal as a verification outcome (the shape ``web.clips.verify`` returns)."""
@@ -77,7 +85,8 @@ class Refusal:
             "intact": False,
             "result": "tampered",
             "location": self.path,
-            "reason": self.reason(),
+            "reason": str(self.reason()),
+            **reason_fields(self.reason()),
         }
 
 

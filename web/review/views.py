@@ -33,6 +33,7 @@ from evidence_store import (
     UsageError,
     VerificationError,
     layout,
+    reason_fields,
     runs,
     verify_session,
 )
@@ -49,6 +50,7 @@ from web.evidence import (
     witnessing,
 )
 from web.extensions import db
+from web.failures import failure_text
 from web.forms import BookmarkForm, ConfirmForm, SearchForm, errors_of
 from web.metrics import verification_failed
 from web.models import ROOT_UNIT, Bookmark
@@ -199,13 +201,13 @@ def _serve(session_id: str, index: int, track: str | None) -> Response:
             "(%(where)s: %(why)s).",
             name=name,
             where=failure.location or "",
-            why=failure.reason,
+            why=failure_text(coded(failure)),
         )
         outcome = {
             "intact": False,
             "result": failure.kind,
             "location": failure.location or "",
-            "reason": failure.reason,
+            **coded(failure),
         }
         return refuse_unverified(playback, index, outcome, message)
     if seal is None:
@@ -259,7 +261,7 @@ def verify(session_id: str) -> ResponseReturnValue:
             "intact": False,
             "result": failure.kind,
             "location": failure.location,
-            "reason": failure.reason,
+            **coded(failure),
         }
     entry = record(
         "verify", session_id=session_id, detail={k: v for k, v in outcome.items() if k != "signer"}
@@ -283,7 +285,12 @@ def _verification_text(outcome: dict[str, Any]) -> str:
     if outcome["intact"]:
         head = str(outcome["head"])[:16] + "…"
         return str(_("%(n)s segments, seal %(head)s", n=outcome["segments"], head=head))
-    return f"{outcome['location'] or ''}: {outcome['reason']}"
+    return f"{outcome['location'] or ''}: {failure_text(outcome)}"
+
+
+def coded(failure: VerificationError) -> dict[str, Any]:
+    """A failure's reason as recorded: its English, and its code and values when it has them."""
+    return {"reason": failure.reason, **reason_fields(failure.reason)}
 
 
 def _wants_json() -> bool:
