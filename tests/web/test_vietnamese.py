@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from tests.support.console import Console, build_console, csrf_token, login, username_for
 from web.access import PUBLIC, public, rule_of
+from web.audit import custody_log
 from web.roles import Role
 
 # Words that never belong in the Vietnamese console's text (user data aside).
@@ -185,3 +186,38 @@ def test_switching_language_keeps_the_page(console: Console) -> None:
     # Never to another site.
     away = client.get("/language/vi?next=//evil.example/x")
     assert away.status_code == 302 and "evil" not in away.location
+
+
+def test_a_tampered_sessions_verdict_and_reason_speak_vietnamese(console: Console) -> None:
+    """The format core's reason reaches the page, the last verdict and the alarm in the
+    console's language (its English stays in the custody log). Last in this module: it
+    alters the session's first segment, and puts it back."""
+    segment = console.data.store().path(f"sessions/{console.own_session}/segments/000000.mp4")
+    original = segment.read_bytes()
+    segment.chmod(0o644)
+    segment.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    try:
+        client = console.app.test_client()
+        login(client, "supervisor")
+        session_page = f"/sessions/{console.own_session}"
+        verified = client.post(
+            f"{session_page}/verify", data={"csrf_token": csrf_token(client, session_page)}
+        )
+        assert verified.status_code == 302
+        page = client.get(session_page).get_data(as_text=True)
+        reason = "nội dung đoạn video không khớp SHA-256 đã niêm phong (đã bị sửa hoặc thay thế)"
+        result = page.split('id="verify-result"', 1)[1].split("</p>", 1)[0]
+        assert "segments/000000.mp4" in result and reason in result
+        last = page.split('id="last-verification"', 1)[1].split("</p>", 1)[0]
+        assert reason in last
+        alarms = client.get("/alarms/").get_data(as_text=True)
+        assert reason in alarms
+        names = _names(console)
+        assert english_in(page, names) == set()
+        assert english_in(alarms, names) == set()
+        with console.app.app_context():
+            recorded = custody_log().entries(session_id=console.own_session, action="verify")
+        assert recorded[-1].detail["reason"].startswith("segment content does not match")
+        assert recorded[-1].detail["reason_code"] == "segment_content_does_match"
+    finally:
+        segment.write_bytes(original)
