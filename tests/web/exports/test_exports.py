@@ -653,7 +653,7 @@ def test_a_clip_export_holds_only_the_clips_segments(console: Console, tmp_path:
     with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
         names = archive.namelist()
     assert any(n.endswith("/clip.json") for n in names)
-    checked = run_verify_on(download.data, tmp_path)
+    checked = run_verify_on(download.data, tmp_path, "--lang", "en")
     assert checked.returncode == 0, checked.stdout
     assert "Clip:" in checked.stdout
     assert last_event(console, console.own_session, "export")["kind"] == "clip"
