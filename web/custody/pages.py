@@ -116,8 +116,12 @@ def read_page(
         found, stopped = _scan(log, scope, filters, after=after, want=size + 1)
         if not found and stopped is None:  # nothing newer: the newest page
             return read_page(log, scope, filters, size=size)
-        shown = found[:size]
-        newer = shown[-1].seq if len(found) > size or stopped is not None else None
+        shown = found[:size]  # oldest first
+        newer: int | None = None  # these reach the newest row
+        if len(found) > size:
+            newer = shown[-1].seq
+        elif stopped is not None:  # out of budget: the rows up to ``stopped`` are not theirs
+            newer = stopped
         return Page(
             shown[::-1],
             newer=newer,

@@ -232,7 +232,13 @@ def test_a_viewer_who_sees_few_rows_pages_through_a_bounded_scan(
     onwards = link(page, "custody-next")
     assert onwards is not None
     later = sideways.get(onwards).get_data(as_text=True)
-    assert shown_offsets(later) == []
+    assert shown_offsets(later) == [] and 'id="custody-searched"' in later
+    # Back towards the newest, through rows they may not see, to their own again.
+    back = link(later, "custody-previous")
+    assert back is not None
+    assert shown_offsets(sideways.get(back).get_data(as_text=True)) == list(
+        range(10_039, 9_999, -1)
+    )
 
 
 def test_verify_now_records_its_verdict_and_the_page_shows_it(tmp_path: Path) -> None:
@@ -260,7 +266,9 @@ def test_only_auditors_and_supervisors_read_the_log(console: Console, role: str)
     client = logged_in(console, role)
     for url in ("/custody/", "/custody/export.csv", "/custody/export.pdf"):
         assert client.get(url).status_code == 403, url
-    assert client.post("/custody/verify").status_code in (400, 403)
+    token = csrf_token(client, "/custody/")  # the logout form of the refusal's page
+    assert token
+    assert client.post("/custody/verify", data={"csrf_token": token}).status_code == 403
     for reader in ("auditor", "supervisor"):
         assert logged_in(console, reader).get("/custody/export.pdf?actor=nobody").status_code == 200
 
