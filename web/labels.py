@@ -109,6 +109,8 @@ ACTION_LABELS: dict[str, LazyString] = {
 
 # The names of a custody event's details that people meet most; others show as their code.
 DETAIL_LABELS: dict[str, LazyString] = {
+    "action": _l("action"),
+    "actor": _l("user"),
     "after": _l("newer than row"),
     "before": _l("older than row"),
     "bytes": _l("bytes"),
@@ -136,8 +138,11 @@ DETAIL_LABELS: dict[str, LazyString] = {
     "room": _l("room"),
     "rows": _l("rows"),
     "segment": _l("segment"),
+    "session": _l("session"),
     "shared": _l("shared"),
     "shown": _l("shown"),
+    "since": _l("from"),
+    "until": _l("to"),
     "up_to": _l("up to row"),
 }
 

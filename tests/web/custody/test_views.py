@@ -76,6 +76,7 @@ def test_pages_newest_first_by_key_with_the_filters_kept(console: Console) -> No
     assert shown_offsets(first) == list(range(229, 129, -1))  # the newest 100, newest first
     assert "xóa đánh dấu" in first and ">bookmark_removed<" not in first
     assert '{"offset_ms"' not in first and "Đà Nẵng" not in first
+    assert "pages:</span> 1, 2<" in first  # a list as words, not JSON
     assert link(first, "custody-previous") is None  # the newest page
     older = link(first, "custody-next")
     assert older is not None and "action=bookmark_removed" in older
@@ -155,6 +156,8 @@ def test_the_filtered_rows_as_a_streamed_csv_logged_as_an_export(console: Consol
     assert "thời điểm (ms): 229" in rows[1][7] and "thời điểm (ms): 0" in rows[-1][7]
     with console.app.app_context():
         exported = custody_log().entries(action="custody_exported")[-1]
+    shown = auditor.get("/custody/?action=custody_exported").get_data(as_text=True)
+    assert "bộ lọc:</span> hành động: xóa đánh dấu<" in shown  # the filter in words
     assert exported.actor == "auditor"
     assert exported.detail["format"] == "csv"
     assert exported.detail["filters"] == {"action": "bookmark_removed"}
