@@ -51,11 +51,18 @@ def custody_pdf(header: Header, headings: Sequence[str], rows: Sequence[Sequence
     pdf.add_page()
     pdf.set_font("DejaVu", "B", 14)
     pdf.multi_cell(0, 8, header.title, new_x="LMARGIN", new_y="NEXT")
-    for label, value in header.facts:
-        pdf.set_font("DejaVu", "B", 9)
-        pdf.cell(40, 5, label)
-        pdf.set_font("DejaVu", "", 9)
-        pdf.multi_cell(0, 5, value or "—", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("DejaVu", "", 9)
+    with pdf.table(
+        col_widths=(40, 237),
+        borders_layout="NONE",
+        first_row_as_headings=False,
+        line_height=5,
+        text_align="LEFT",
+    ) as facts:
+        for label, value in header.facts:
+            row = facts.row()
+            row.cell(label, style=FontFace(emphasis="BOLD"))
+            row.cell(value or "—")
     pdf.ln(3)
     pdf.set_font("DejaVu", "", 7)
     with pdf.table(
