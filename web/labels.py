@@ -63,6 +63,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "record_started": _l("recording started"),
     "release": _l("released from the spool"),
     "room_created": _l("room created"),
+    "room_live_viewed": _l("live picture of a room viewed"),
     "rooms_wall_viewed": _l("wall of rooms viewed"),
     "scrub": _l("scheduled check"),
     "seal_sheet_printed": _l("seal sheet printed"),
