@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
