@@ -201,7 +201,7 @@ def test_each_roles_screens_for_the_user_guide(site: Site, browser: object) -> N
     wait_js(review, "document.querySelectorAll('#bookmark-list li').length === 1", timeout=20)
     wait_js(review, "document.querySelectorAll('#markers *').length >= 1", timeout=10)
     visible(review, "#player", "#speed", "#frame-forward", "#verify-now", "#bookmark-mark")
-    review.evaluate("document.getElementById('player').scrollIntoView()")  # player, marks
+    review.evaluate("document.getElementById('markers').scrollIntoView({block: 'center'})")
     save(review, "prosecutor-review")
     prosecutor.close()  # type: ignore[attr-defined]
 

@@ -20,7 +20,12 @@ from dataclasses import dataclass
 from PIL import Image
 
 from evidence_store import SealroomError
-from recorder.control import RecorderClient, RecorderClientError
+from recorder.control import (
+    RecorderAuthError,
+    RecorderClient,
+    RecorderClientError,
+    RecorderUnreachableError,
+)
 from web.room_health import NoRecorderCredential
 
 MAX_AGE = 1.0  # seconds: the most a room's recorder is asked for its picture
@@ -65,9 +70,9 @@ def fetch(client: RecorderClient) -> Thumbnail:
         if status.state not in LIVE_STATES:
             return Thumbnail(now, problem=NOT_RECORDING)
         jpeg = client.preview_jpeg()
-    except RecorderClientError:  # unreachable, refused, or not the room it claims
+    except (RecorderUnreachableError, RecorderAuthError):  # incl. not the room it claims
         return Thumbnail(now, problem=UNREACHABLE)
-    except SealroomError:  # e.g. no frame encoded yet
+    except SealroomError:  # it answered, without a picture: e.g. no frame encoded yet
         return Thumbnail(now, problem=NO_PICTURE)
     try:
         return Thumbnail(now, jpeg=scaled(jpeg), session_id=status.session_id)
