@@ -33,21 +33,28 @@ pytestmark = pytest.mark.slow
 KEY = secrets.token_urlsafe(48).encode()  # the installation's room key: one token per room
 
 
-@pytest.fixture
-def recorder(tmp_path: Path) -> Iterator[Service]:
-    service = serve(tmp_path, tmp_path / "room-data", token=room_token(KEY, "room1"))
+# One room and one console for the module (each test leaves the room idle): a recorder
+# service takes seconds to start on a loaded machine.
+@pytest.fixture(scope="module")
+def room_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("rooms")
+
+
+@pytest.fixture(scope="module")
+def recorder(room_dir: Path) -> Iterator[Service]:
+    service = serve(room_dir, room_dir / "room-data", token=room_token(KEY, "room1"))
     yield service
     if service.process.poll() is None:
         service.process.send_signal(signal.SIGTERM)
         service.process.wait(timeout=60)
 
 
-@pytest.fixture
-def console(tmp_path: Path, recorder: Service) -> Console:
-    key_file = tmp_path / "room-key"
+@pytest.fixture(scope="module")
+def console(room_dir: Path, recorder: Service) -> Console:
+    key_file = room_dir / "room-key"
     key_file.write_bytes(KEY)
     console = build_console(
-        tmp_path / "console",
+        room_dir / "console",
         recorder_url=recorder.url,
         settings=ConsoleSettings(room_key_file=key_file),
     )
