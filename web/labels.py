@@ -84,6 +84,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "room_address_changed": _l("room address changed"),
     "room_created": _l("room created"),
     "room_credential_issued": _l("room credential issued"),
+    "room_live_viewed": _l("live picture of a room viewed"),
     "rooms_wall_viewed": _l("wall of rooms viewed"),
     "scrub": _l("scheduled check"),
     "seal_sheet_printed": _l("seal sheet printed"),
