@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 from flask import Flask
@@ -109,17 +108,26 @@ def state_label(state: str) -> str:
 
 def detail_items(detail: dict[str, object]) -> list[tuple[str, str]]:
     """A custody event's detail as (name, value) lines a person reads: nested values as
-    compact JSON, text as it is (control characters spelled out)."""
-    items = []
-    for key, value in detail.items():
-        if isinstance(value, dict | list):
-            shown = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
-        elif value is None:
-            shown = "—"
-        else:
-            shown = str(value)
-        items.append((detail_label(key), printable(shown)))
-    return items
+    ``name: value`` lists, yes and no in words, text as it is (control characters spelled
+    out); never JSON."""
+    return [(detail_label(key), printable(_shown(value))) for key, value in detail.items()]
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, dict):  # e.g. a view's filters: the action by its name
+        return (
+            ", ".join(
+                f"{detail_label(str(k))}: "
+                + (action_label(v) if k == "action" and isinstance(v, str) else _shown(v))
+                for k, v in value.items()
+            )
+            or "—"
+        )
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(v) for v in value) or "—"
+    if isinstance(value, bool):
+        return str(_l("yes") if value else _l("no"))
+    return "—" if value is None else str(value)
 
 
 def init_display(app: Flask) -> None:

@@ -15,11 +15,13 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
     PasswordField,
+    SelectField,
     StringField,
     TextAreaField,
 )
@@ -33,6 +35,8 @@ from wtforms.validators import (
 )
 
 from evidence_store import control_character
+from web.extensions import db
+from web.models import Unit
 
 LINE_BREAK = re.compile(r"\r?\n")
 
@@ -63,6 +67,24 @@ class PlainLines:
         for line in LINE_BREAK.split(field.data):
             if (found := control_character(line)) is not None:
                 raise ValidationError(_refusal(found))
+
+
+def unit_choices() -> list[tuple[str, str]]:
+    """Every unit the console knows, as (code, "code — name"), read when a form is shown."""
+    units = db.session.scalars(select(Unit).order_by(Unit.code)).all()
+    return [(u.code, u.code if u.name in ("", u.code) else f"{u.code} — {u.name}") for u in units]
+
+
+class UnitField(SelectField):
+    """A unit picked from those the console knows, never typed; anything else is refused in
+    the console's language (WTForms' own "Not a valid choice" has no Vietnamese)."""
+
+    def __init__(self, label: Any = None, **kwargs: Any) -> None:
+        super().__init__(label, choices=unit_choices, validators=[DataRequired()], **kwargs)
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data not in {code for code, _label in unit_choices()}:
+            raise ValidationError(_("Choose a unit from the list."))
 
 
 def lines_of(text: str | None) -> list[str]:

@@ -195,6 +195,7 @@ class EventScope:
     _sessions: dict[str, str] = field(default_factory=dict, init=False)
     _objects: dict[tuple[str, Any], str] = field(default_factory=dict, init=False)
     _actors: dict[str, str] = field(default_factory=dict, init=False)
+    _filed: dict[str, str] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.units = visible_units(self.viewer)
@@ -221,7 +222,9 @@ class EventScope:
         named in it, else the person who acted (a unit a request named is never trusted)."""
         detail = entry.detail
         if isinstance(filed := detail.get(FILED_UNDER), str):
-            return unit_of(filed)
+            if filed not in self._filed:  # one lookup per unit, not per event of a page
+                self._filed[filed] = unit_of(filed)
+            return self._filed[filed]
         if entry.session_id:
             return self._session(entry.session_id)
         for key, model in _OBJECTS:

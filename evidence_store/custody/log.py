@@ -408,9 +408,19 @@ class CustodyLog:
         since: str | None = None,
         until: str | None = None,
         limit: int | None = None,
+        before: int | None = None,
+        after: int | None = None,
+        newest_first: bool = False,
     ) -> list[CustodyEntry]:
-        """Entries in order, filtered by session, actor, action and time (UTC timestamps)."""
-        query = select(CustodyRow).order_by(CustodyRow.seq)
+        """Entries in order (or ``newest_first``), filtered by session, actor, action and time
+        (UTC timestamps), and to rows before or after a ``seq``: a page of a long log is read
+        by its key, with ``limit``, never by skipping rows."""
+        order = CustodyRow.seq.desc() if newest_first else CustodyRow.seq
+        query = select(CustodyRow).order_by(order)
+        if before is not None:
+            query = query.where(CustodyRow.seq < before)
+        if after is not None:
+            query = query.where(CustodyRow.seq > after)
         if session_id:
             query = query.where(CustodyRow.session_id == session_id)
         if actor:
@@ -425,6 +435,11 @@ class CustodyLog:
             query = query.limit(limit)
         with _readable(), Session(self.engine) as session:
             return [_entry(row) for row in session.scalars(query)]
+
+    def head_seq(self) -> int:
+        """The newest row's ``seq`` (0 for an empty log)."""
+        with _readable(), Session(self.engine) as session:
+            return int(session.scalar(select(func.max(CustodyRow.seq))) or 0)
 
     def latest(
         self, session_ids: Collection[str], actions: Collection[str]

@@ -92,7 +92,9 @@ class Terminal:
         can show once the uploader has brought the sealed session to the bucket)."""
         live = f"{self.site.url}/terminal/{self.room}"
         status, location, _ = self.user.request(
-            f"{live}/stop", {"reason": "Kết thúc", "csrf_token": self.user.csrf(live)}, follow=False
+            f"{live}/stop",
+            {"reason": "Kết thúc", "confirmed": "1", "csrf_token": self.user.csrf(live)},
+            follow=False,
         )
         assert status == 302 and "/seal/" in location, (status, location)
 

@@ -9,6 +9,7 @@ stayed "open" and the terminal showed "internal error: RuntimeError"), and
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -147,27 +148,31 @@ def test_the_reviewers_forms(console: Console) -> None:
 def test_the_administrators_forms(console: Console) -> None:
     admin = logged_in(console.app, "admin")
     user = {"username": "u-x", "display_name": "X", "role": "auditor", "unit": "hanoi"}
-    for field in ("username", "display_name", "unit"):
-        messages = refused(
-            console, admin, "/admin/users", {**user, "password": "ngõ nhỏ phố nhỏ 2026", field: BAD}
-        )
+    new_user = {**user, "password": "ngõ nhỏ phố nhỏ 2026"}
+    for field in ("username", "display_name"):
+        messages = refused(console, admin, "/admin/users", {**new_user, field: BAD})
         assert any("line break" in m for m in messages), field
+    # Units are picked from a list: a typed one (control characters or not) is not a choice.
+    picked = "Choose a unit from the list."
+    assert picked in "".join(refused(console, admin, "/admin/users", {**new_user, "unit": BAD}))
     unit = {"code": "hue", "name": "VKS Huế", "parent": "supreme"}
-    for field in unit:
+    for field in ("code", "name"):
         assert any(
             "line break" in m for m in refused(console, admin, "/admin/units", {**unit, field: BAD})
         )
+    assert picked in "".join(refused(console, admin, "/admin/units", {**unit, "parent": BAD}))
     with console.app.app_context():
         target = db.session.query(User).filter_by(username="auditor").one().id
     moved = refused(
         console, admin, f"/admin/users/{target}", {"unit": "ha\tnoi"}, f"/admin/users/{target}/unit"
     )
-    assert any("tab" in m for m in moved)
+    assert any(picked in m for m in moved)
     room = {"code": "r9", "name": "Phòng 9", "unit": "hanoi", "recorder_url": "http://127.0.0.1:9"}
-    for field in ("code", "name", "unit"):
+    for field in ("code", "name"):
         assert any(
             "line break" in m for m in refused(console, admin, "/admin/rooms", {**room, field: BAD})
         )
+    assert picked in "".join(refused(console, admin, "/admin/rooms", {**room, "unit": "nowhere"}))
 
 
 @pytest.mark.parametrize(
@@ -226,3 +231,15 @@ def test_every_free_text_option_refuses_too(tmp_path: Path) -> None:
         "recorder", "serve", "--room", "R\nX", "--synthetic", "--data-dir", str(tmp_path)
     )
     assert serve.returncode == 2 and "line break" in serve.stderr
+
+
+def test_units_are_picked_from_the_units_the_console_knows(console: Console) -> None:
+    admin = logged_in(console.app, "admin")
+    with console.app.app_context():
+        target = db.session.query(User).filter_by(username="auditor").one().id
+        known = {code for (code,) in db.session.execute(db.text("SELECT code FROM units"))}
+    for page in ("/admin/users", "/admin/units", "/admin/rooms", f"/admin/users/{target}"):
+        html = admin.get(page).get_data(as_text=True)
+        select = re.search(r'<select[^>]*name="(unit|parent)"[^>]*>(.*?)</select>', html, re.S)
+        assert select is not None, page
+        assert set(re.findall(r'<option[^>]*value="([^"]*)"', select.group(2))) == known, page

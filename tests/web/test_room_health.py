@@ -3,14 +3,17 @@ recorder service; a room whose recorder does not answer is unreachable, never id
 
 from __future__ import annotations
 
+import io
 import secrets
 import signal
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from PIL import Image
 from sqlalchemy import select
 
 from tests.support.console import Console, build_console, login
@@ -21,6 +24,8 @@ from web.models import Room, Unit, User
 from web.recorders import room_token
 from web.room_health import RoomHealth, rooms_health
 from web.settings import ConsoleSettings
+from web.wall.thumbnails import WIDTH, ThumbnailCache, scaled
+from web.wall.views import CACHE_KEY
 
 pytestmark = pytest.mark.slow
 
@@ -28,21 +33,28 @@ pytestmark = pytest.mark.slow
 KEY = secrets.token_urlsafe(48).encode()  # the installation's room key: one token per room
 
 
-@pytest.fixture
-def recorder(tmp_path: Path) -> Iterator[Service]:
-    service = serve(tmp_path, tmp_path / "room-data", token=room_token(KEY, "room1"))
+# One room and one console for the module (each test leaves the room idle): a recorder
+# service takes seconds to start on a loaded machine.
+@pytest.fixture(scope="module")
+def room_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("rooms")
+
+
+@pytest.fixture(scope="module")
+def recorder(room_dir: Path) -> Iterator[Service]:
+    service = serve(room_dir, room_dir / "room-data", token=room_token(KEY, "room1"))
     yield service
     if service.process.poll() is None:
         service.process.send_signal(signal.SIGTERM)
         service.process.wait(timeout=60)
 
 
-@pytest.fixture
-def console(tmp_path: Path, recorder: Service) -> Console:
-    key_file = tmp_path / "room-key"
+@pytest.fixture(scope="module")
+def console(room_dir: Path, recorder: Service) -> Console:
+    key_file = room_dir / "room-key"
     key_file.write_bytes(KEY)
     console = build_console(
-        tmp_path / "console",
+        room_dir / "console",
         recorder_url=recorder.url,
         settings=ConsoleSettings(room_key_file=key_file),
     )
@@ -143,4 +155,51 @@ def test_the_wall_of_rooms_shows_each_role_what_it_may_see(
     with console.app.app_context():
         views = list(custody_log().entries(action="rooms_wall_viewed"))
     assert sorted(e.actor for e in views) == ["admin", "supervisor"]  # pages, not refreshes
+
+    # A supervisor's wall: a live picture per room and the sound level as a bar.
+    assert 'class="picture"' in text and '<meter class="level"' in text
+    assert 'class="picture"' not in admin_page and "<meter" not in admin_page
+    check_live_pictures(console, clients, started.session_id)
     recorder.client().stop("Kết thúc")
+
+
+def check_live_pictures(
+    console: Console, clients: dict[str, FlaskClient], session_id: str | None
+) -> None:
+    supervisor = clients["supervisor"]
+    picture = supervisor.get("/rooms/wall/room1/preview.jpg")
+    assert picture.status_code == 200 and picture.mimetype == "image/jpeg"
+    with Image.open(io.BytesIO(picture.data)) as opened:
+        assert opened.format == "JPEG" and 0 < opened.width <= WIDTH
+    down = supervisor.get("/rooms/wall/room2-down/preview.jpg")
+    assert down.status_code == 503  # a placeholder's reason, in the console's language
+    assert down.get_data(as_text=True) == "Không có hình: máy ghi của phòng không phản hồi."
+    assert supervisor.get("/rooms/wall/room3-danang/preview.jpg").status_code == 403
+    assert supervisor.get("/rooms/wall/no-such-room/preview.jpg").status_code == 404
+    for role in ("admin", "investigator"):  # administrators see no evidence
+        assert clients[role].get("/rooms/wall/room1/preview.jpg").status_code == 403
+
+    # However many supervisors watch, the recorder is asked once per period.
+    cache = ThumbnailCache(max_age=3600)
+    console.app.extensions[CACHE_KEY] = cache
+    second = console.app.test_client()
+    login(second, "supervisor")
+    viewers = [supervisor, second] * 4
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = list(
+            pool.map(lambda c: c.get("/rooms/wall/room1/preview.jpg").status_code, viewers)
+        )
+    assert codes == [200] * len(viewers) and cache.fetches == 1
+    with console.app.app_context():
+        seen = list(custody_log().entries(action="room_live_viewed"))
+    # Once per viewer's login and recording, not per picture: two logins, two events.
+    assert len(seen) == 2 and {e.actor for e in seen} == {"supervisor"}
+    assert {e.session_id for e in seen} == {session_id}
+    assert all(e.detail["room"] == "room1" for e in seen)
+
+
+def test_a_thumbnail_is_scaled_down_to_a_tiles_width() -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (1280, 720), (200, 30, 30)).save(out, format="JPEG")
+    with Image.open(io.BytesIO(scaled(out.getvalue()))) as small:
+        assert small.format == "JPEG" and small.size == (WIDTH, 180)

@@ -25,7 +25,7 @@ from web.auth import approvals, backoff
 from web.display import ROLE_LABELS
 from web.evidence import console_settings
 from web.extensions import db
-from web.forms import ConfirmForm, PlainText, errors_of
+from web.forms import ConfirmForm, PlainText, UnitField, errors_of
 from web.labels import spoken
 from web.models import User
 from web.roles import Role
@@ -38,7 +38,7 @@ class UserForm(FlaskForm):
     username = StringField(validators=[DataRequired(), Length(max=64), PlainText()])
     display_name = StringField(validators=[Optional(), Length(max=200), PlainText()])
     role = SelectField(choices=ROLE_CHOICES)
-    unit = StringField(validators=[DataRequired(), Length(max=64), PlainText()])
+    unit = UnitField()
     password = PasswordField(validators=[DataRequired(), Length(max=256)])
 
 
@@ -51,7 +51,7 @@ class RoleForm(FlaskForm):
 
 
 class UnitChangeForm(FlaskForm):
-    unit = StringField(validators=[DataRequired(), Length(max=64), PlainText()])
+    unit = UnitField()
 
 
 class DisableForm(FlaskForm):

@@ -21,7 +21,7 @@ from web.access import allow
 from web.audit import record
 from web.auth import create_unit
 from web.extensions import db
-from web.forms import PlainText, errors_of
+from web.forms import PlainText, UnitField, errors_of
 from web.labels import spoken
 from web.models import Room, Unit
 from web.recorders import check_recorder_url
@@ -33,13 +33,13 @@ blueprint = Blueprint("admin", __name__, url_prefix="/admin")
 class UnitForm(FlaskForm):
     code = StringField(validators=[DataRequired(), Length(max=64), PlainText()])
     name = StringField(validators=[Optional(), Length(max=200), PlainText()])
-    parent = StringField(validators=[DataRequired(), Length(max=64), PlainText()])
+    parent = UnitField()
 
 
 class RoomForm(FlaskForm):
     code = StringField(validators=[DataRequired(), Length(max=64), PlainText()])
     name = StringField(validators=[DataRequired(), Length(max=200), PlainText()])
-    unit = StringField(validators=[DataRequired(), Length(max=64), PlainText()])
+    unit = UnitField()
     recorder_url = StringField(
         validators=[DataRequired(), Length(max=300), URL(require_tld=False), PlainText()]
     )

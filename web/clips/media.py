@@ -58,6 +58,13 @@ def format_timecode(milliseconds: int) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
+def moment_stamp(manifest: Manifest | None, milliseconds: int) -> tuple[str, str]:
+    """A moment of a session as every page shows one: its time code and the wall-clock time
+    it was recorded at ("" when the session's manifest cannot be read)."""
+    wall = wall_clock(manifest, milliseconds * 1000) if manifest is not None else ""
+    return format_timecode(milliseconds), wall
+
+
 def wall_clock(manifest: Manifest, session_us: int) -> str:
     """The date and time at which session time ``session_us`` was recorded, in the session's
     time zone, as the players write it beside the time code (``dd/mm/yyyy hh:mm:ss GMT+7``)."""

@@ -41,7 +41,8 @@ from evidence_store.export import ASSETS
 from evidence_store.index import SessionPage, SessionSearch, read_links, read_manifest
 from web.access import allow, public
 from web.audit import custody_log, record
-from web.display import clock_ms, localtime, state_label
+from web.clips import moment_stamp
+from web.display import localtime, state_label
 from web.evidence import (
     console_settings,
     data_dir,
@@ -167,6 +168,7 @@ def detail(session_id: str) -> str:
         events=events,
         player=player,
         bookmarks=bookmarks,
+        stamps={b.id: moment_stamp(manifest, b.offset_ms) for b in bookmarks},
         custody=custody,
         bookmark_form=BookmarkForm(),
         confirm_form=ConfirmForm(),
@@ -329,10 +331,16 @@ def add_bookmark(session_id: str) -> ResponseReturnValue:
         detail={"offset_ms": bookmark.offset_ms, "note": bookmark.note, "shared": bookmark.shared},
     )
     if _wants_json():
+        try:
+            manifest: Manifest | None = read_manifest(evidence_store(), session_id)
+        except TamperedError:
+            manifest = None
+        timecode, wall = moment_stamp(manifest, bookmark.offset_ms)
         return jsonify(
             id=bookmark.id,
             seconds=bookmark.offset_ms / 1000,
-            time=clock_ms(bookmark.offset_ms),
+            time=timecode,
+            wall=wall,
             note=bookmark.note,
             shared=bookmark.shared,
             delete_url=url_for(

@@ -226,6 +226,10 @@ def control(code: str, action: str) -> WerkzeugResponse:
     if not reason:
         flash(_("A reason is required."), "error")
         return redirect(url_for("terminal.live", code=room.code))
+    if action == "stop" and request.form.get("confirmed") != "1":
+        # A sealed session cannot be continued, so the server itself asks: the page's dialog
+        # is only a convenience (no script, a stale page or a replayed form must not stop).
+        return _confirm_stop(room, reason)
     try:
         result = getattr(_client(room), action)(reason)
     except (RecorderUnreachableError, NoRecorderCredential) as problem:
@@ -254,6 +258,14 @@ def _refused(room: Room, form: ReasonForm) -> WerkzeugResponse:
         pause_reasons=PAUSE_REASONS,
         resume_reasons=RESUME_REASONS,
         stop_reasons=STOP_REASONS,
+    )
+    return WerkzeugResponse(page, status=400, mimetype="text/html")
+
+
+def _confirm_stop(room: Room, reason: str) -> WerkzeugResponse:
+    """Stop without its confirmation: a page that asks (400), and the recording goes on."""
+    page = render_template(
+        "terminal/stop_confirm.html", room=room, form=ReasonForm(), reason=reason
     )
     return WerkzeugResponse(page, status=400, mimetype="text/html")
 

@@ -8,10 +8,13 @@ import hashlib
 import json
 import os
 import re
+from datetime import UTC
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from evidence_store.clips import ClipProof, ClipSegment, verify_clip
 from evidence_store.errors import TamperedError
@@ -194,6 +197,10 @@ def test_clips_are_scoped_to_units_and_listed_per_session_and_unit(room: Room) -
     listing = hanoi.get("/clips/").get_data(as_text=True)
     assert "Hà Nội clip" in listing and "Đà Nẵng" not in listing
     assert 'data-unit="hanoi-bd"' in listing
+    with room.app.app_context():  # created times in the console's zone (UTC+7), not UTC
+        made = db.session.scalars(select(Clip).where(Clip.title == "Hà Nội clip")).one().created_at
+    local = made.replace(tzinfo=UTC).astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert local.strftime("%Y-%m-%d %H:%M:%S") in listing
     assert "Đà Nẵng" in danang.get("/clips/").get_data(as_text=True)
 
     per_session = hanoi.get(f"/clips/?session_id={room.long_session}").get_data(as_text=True)

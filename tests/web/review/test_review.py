@@ -96,7 +96,8 @@ def test_bookmarks_are_shared_with_the_team_unless_private(console: Console) -> 
         headers={"Accept": "application/json"},
     )
     assert private.status_code == 200 and private.json is not None
-    assert private.json["time"] == "0:00:00.000" and private.json["shared"] is False
+    assert private.json["time"] == "00:00:00.000" and private.json["shared"] is False
+    assert private.json["wall"].endswith("GMT+7")  # the moment's wall-clock time beside it
     assert "lời khai" in author.get(url).get_data(as_text=True)
     seen = other.get(url).get_data(as_text=True)
     assert "lời khai" in seen and "riêng tư" not in seen
@@ -129,11 +130,13 @@ def test_the_auditor_sees_integrity_and_filters(tmp_path: Path) -> None:
     console = build_console(tmp_path)
     client = console.app.test_client()
     login(client, "auditor")
+    client.post("/custody/verify", data={"csrf_token": csrf_token(client, "/custody/")})
     page = client.get("/custody/?action=login").get_data(as_text=True)
     events = page.split('id="custody"', 1)[1]  # the table, not the menu of every action
     assert "NGUYÊN VẸN" in page and ">đăng nhập<" in events and ">xem<" not in events
     with sqlite3.connect(console.data.root / "custody.db") as db:
         db.execute("UPDATE custody_events SET actor = 'x' WHERE seq = 2")
+    client.post("/custody/verify", data={"csrf_token": csrf_token(client, "/custody/")})
     page = client.get("/custody/").get_data(as_text=True)
     assert "BỊ CAN THIỆP" in page and "custody row 2" in page
 

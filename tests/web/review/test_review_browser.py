@@ -59,13 +59,13 @@ def test_review_keeps_the_place(served: Served, browser: Any) -> None:
     # The moment is the one at the click, not at the save.
     _seek(page, 1.0)
     page.click("#bookmark-mark")
-    assert page.inner_text("#bookmark-at") == "0:00:01.000"
+    assert page.inner_text("#bookmark-at") == "00:00:01.000"
     _seek(page, 2.5)
     page.fill("#bookmark-note", "bị can khai lần đầu")
     scrolled = page.evaluate("() => window.scrollY")
     page.click("#bookmark-save")
     page.wait_for_selector("#bookmark-list li a.seek")
-    assert page.inner_text("#bookmark-list li a.seek") == "0:00:01.000"
+    assert page.inner_text("#bookmark-list li a.seek") == "00:00:01.000"
     assert page.evaluate("() => window.samePage === true")  # no reload
     assert page.evaluate("() => window.scrollY") == scrolled
     assert page.evaluate(f"() => {VIDEO}.currentTime") == pytest.approx(2.5, abs=0.01)

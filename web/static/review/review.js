@@ -37,12 +37,15 @@
     };
   }
 
+  // hh:mm:ss.mmm on the session's clock: the one time-code scheme of clips, the presenter and
+  // the offline player (tracks.js's timecode, written here too for the one-camera player).
   function clock(seconds) {
+    if (window.SealroomTracks) return window.SealroomTracks.timecode(seconds);
     const ms = Math.max(0, Math.round(seconds * 1000));
     const whole = Math.floor(ms / 1000);
-    const h = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60), s = whole % 60;
-    return h + ":" + String(m).padStart(2, "0") + ":" + String(s).padStart(2, "0") + "." +
-      String(ms % 1000).padStart(3, "0");
+    const pad = function (n, width) { return String(n).padStart(width, "0"); };
+    return pad(Math.floor(whole / 3600), 2) + ":" + pad(Math.floor(whole / 60) % 60, 2) + ":" +
+      pad(whole % 60, 2) + "." + pad(ms % 1000, 3);
   }
 
   // -- position, speed, frame step ----------------------------------------------------------
@@ -163,9 +166,19 @@
       link.href = "#";
       link.className = "seek";
       link.dataset.seconds = String(b.seconds);
-      link.textContent = b.time;
+      const code = document.createElement("span");
+      code.className = "timecode";
+      code.textContent = b.time;
+      link.append(code);
       seekLink(link);
-      item.append(link, " " + b.note + " ");
+      item.append(link);
+      if (b.wall) {
+        const wall = document.createElement("small");
+        wall.className = "wall";
+        wall.textContent = "(" + b.wall + ")";
+        item.append(" ", wall);
+      }
+      item.append(" " + b.note + " ");
       if (!b.shared) {
         const badge = document.createElement("span");
         badge.className = "badge";

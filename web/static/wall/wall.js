@@ -1,5 +1,8 @@
 // The wall of rooms refreshes itself: every few seconds it asks the console for every room's
 // health and rewrites the rows (text only: nothing from a recorder is read as HTML).
+// A supervisor's wall also shows each recording room's live picture: loaded off-screen and
+// swapped in only once decoded (no flicker), its cell kept across the rows' rewrites, and
+// nothing asked while the tab is hidden. A room with no picture shows why, in words.
 (function () {
   "use strict";
   const table = document.getElementById("wall");
@@ -9,6 +12,12 @@
   const readsEvidence = labels.readsEvidence === "yes";
   const stale = document.getElementById("wall-stale");
   const attention = document.getElementById("wall-attention");
+  const seesPictures = labels.seesPictures === "yes";
+  const pictures = new Map();  // room code -> its picture cell, kept across rewrites
+  const liveStates = ["recording", "paused"];
+  body.querySelectorAll("td.picture").forEach(function (td) {
+    pictures.set(td.parentElement.dataset.room, td);
+  });
 
   function stateLabel(state) {
     const key = "label" + state.charAt(0).toUpperCase() + state.slice(1);
@@ -34,8 +43,14 @@
       const badge = document.createElement("span");
       badge.className = "badge " + (device.up ? "ok" : "bad");
       let text = device.name + ": " + (device.up ? labels.labelUp : labels.labelLost);
-      if (device.audio_level_dbfs !== null) text += " " + Math.round(device.audio_level_dbfs) + " dBFS";
       badge.textContent = text;
+      if (device.audio_level_dbfs !== null) {  // a bar, and the figure beside it
+        const meter = document.createElement("meter");
+        Object.assign(meter, { min: -60, max: 0, low: -45, high: -6, optimum: -20, value: device.audio_level_dbfs });
+        meter.className = "level";
+        meter.title = labels.labelLevel;
+        badge.append(" ", meter, " " + Math.round(device.audio_level_dbfs) + " dBFS");
+      }
       td.append(badge, " ");
     }
   }
@@ -46,6 +61,7 @@
       const row = body.insertRow();
       row.dataset.room = room.code;
       if (room.needs_attention) row.className = "attention";
+      if (seesPictures) pictureCell(row, room);
       cell(row, room.name + " ").append(Object.assign(document.createElement("code"), { textContent: room.code }));
       cell(row, room.unit);
       cell(row, stateLabel(room.state), "state");
@@ -61,7 +77,66 @@
     attention.textContent = rooms.filter((room) => room.needs_attention).length;
   }
 
+  function pictureCell(row, room) {
+    let td = pictures.get(room.code);
+    if (!td) {
+      td = document.createElement("td");
+      td.className = "picture";
+      td.dataset.preview = labels.previewUrl.replace("__room__", encodeURIComponent(room.code));
+      const img = Object.assign(document.createElement("img"), { className: "thumb", alt: labels.labelPicture + " " + room.name, hidden: true });
+      td.append(img, Object.assign(document.createElement("span"), { className: "no-picture" }));
+      pictures.set(room.code, td);
+    }
+    row.appendChild(td);  // moved, not copied: the picture shown stays
+    td.dataset.state = room.state;
+    if (liveStates.indexOf(room.state) < 0) {
+      noPicture(td, room.state === "unreachable" ? labels.noPictureUnreachable : labels.noPictureIdle);
+    }
+  }
+
+  function noPicture(td, reason) {
+    const img = td.querySelector("img.thumb");
+    const placeholder = td.querySelector(".no-picture");
+    placeholder.textContent = reason;
+    placeholder.hidden = false;
+    img.hidden = true;
+    if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
+    img.removeAttribute("src");
+  }
+
+  async function loadPicture(td) {
+    if (td.dataset.loading === "yes") return;  // one picture at a time per room
+    td.dataset.loading = "yes";
+    try {
+      const answer = await fetch(td.dataset.preview, { credentials: "same-origin", cache: "no-store" });
+      if (!answer.ok) { noPicture(td, await answer.text()); return; }
+      const url = URL.createObjectURL(await answer.blob());
+      const next = new Image();
+      next.src = url;
+      await next.decode();  // only a whole picture is ever shown
+      if (liveStates.indexOf(td.dataset.state) < 0) { URL.revokeObjectURL(url); return; }
+      const img = td.querySelector("img.thumb");
+      const previous = img.src;
+      img.src = url;
+      img.hidden = false;
+      td.querySelector(".no-picture").hidden = true;
+      if (previous.startsWith("blob:")) URL.revokeObjectURL(previous);
+    } catch (problem) {
+      /* the next round tries again; what is shown stays */
+    } finally {
+      td.dataset.loading = "no";
+    }
+  }
+
+  function refreshPictures() {
+    if (document.visibilityState !== "visible") return;  // nobody is looking
+    pictures.forEach(function (td) {
+      if (liveStates.indexOf(td.dataset.state) >= 0 && td.isConnected) loadPicture(td);
+    });
+  }
+
   async function refresh() {
+    if (document.visibilityState !== "visible") return;
     try {
       const answer = await fetch(labels.healthUrl, { credentials: "same-origin", cache: "no-store" });
       if (!answer.ok) throw new Error(String(answer.status));
@@ -74,4 +149,11 @@
   }
 
   setInterval(refresh, 1000 * Number(labels.refreshSeconds || 5));
+  if (seesPictures) {
+    refresh().then(refreshPictures);  // the rows' states first, then their pictures
+    setInterval(refreshPictures, 1000 * Number(labels.pictureSeconds || 3));
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") refresh().then(refreshPictures);
+    });
+  }
 })();
