@@ -49,6 +49,8 @@ class ThreadedDevice(Generic[Item]):
         self._connected = threading.Event()
         self._error: str | None = None
         self._thread: threading.Thread | None = None
+        self._opened = False  # the library object opened (it may have failed since)
+        self._closed = False  # close() was called after a successful open()
         self.overflowed = 0  # items dropped because the reader of the device fell behind
 
     @property
@@ -64,12 +66,15 @@ class ThreadedDevice(Generic[Item]):
         with self._changed:
             self._items_ready.clear()
             self._error = None
+            self._opened = self._closed = False
         self._thread = threading.Thread(target=self._run, name=f"device-{self._name}", daemon=True)
         self._thread.start()
         self._connected.wait(self._open_timeout)
         with self._changed:
-            error = self._error
-        if error is not None or not self._connected.is_set():
+            error, opened = self._error, self._opened
+        # A device that opened and failed before this thread woke is open: its items and then
+        # its failure are read like any other's. Only a device that never opened is refused.
+        if not opened:
             self.close()
             raise HardwareError(error or f"{self._name}: no answer within {self._open_timeout:g} s")
 
@@ -78,6 +83,8 @@ class ThreadedDevice(Generic[Item]):
         once the device has failed and everything it delivered before has been read."""
         with self._changed:
             if self._thread is None:
+                if self._closed:
+                    return None  # a read racing close() ends like one that close() woke
                 raise HardwareError(f"{self._name} is not open")
             self._changed.wait_for(self._readable, timeout)
             if self._items_ready:
@@ -92,8 +99,9 @@ class ThreadedDevice(Generic[Item]):
         """End the reader thread (it closes the library object) and wait for it briefly."""
         self._stopping.set()
         with self._changed:
+            self._closed = self._opened
             self._changed.notify_all()
-        thread, self._thread = self._thread, None
+            thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(JOIN_TIMEOUT_SECONDS)
 
@@ -119,6 +127,8 @@ class ThreadedDevice(Generic[Item]):
         except HardwareError as exc:
             self._fail(str(exc))
             return
+        with self._changed:
+            self._opened = True
         try:
             self._connected.set()
             for item in self._items():

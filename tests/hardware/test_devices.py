@@ -150,6 +150,42 @@ def test_closing_a_threaded_device_wakes_a_blocked_read() -> None:
     assert not reader.is_alive() and result == [None]
 
 
+class _SlowToWake(threading.Event):
+    """An event whose waiter wakes late, as a thread on a busy machine does."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        time.sleep(0.3)
+        return super().wait(timeout)
+
+
+def test_a_device_that_fails_before_open_wakes_is_open_and_reports_the_failure() -> None:
+    device = _Counting(fail_after=2)
+    device._connected = _SlowToWake()  # the device delivers and fails before open() wakes
+    device.open()
+    got = []
+    with pytest.raises(HardwareError, match="cable pulled"):
+        for _ in range(100):
+            item = device.read(timeout=1)
+            if item is not None:
+                got.append(item)
+    assert got == [0, 1]
+    device.close()
+
+
+def test_a_read_after_close_ends_quietly_but_a_device_never_opened_is_not_open() -> None:
+    device = _Counting()
+    device.open()
+    device.close()
+    assert device.read(timeout=0.1) is None  # a reader racing close() is not an error
+    refused = _Counting(fail_connect=True)
+    with pytest.raises(HardwareError, match="unplugged"):
+        refused.open()
+    with pytest.raises(HardwareError, match="not open"):
+        refused.read(timeout=0.1)
+    with pytest.raises(HardwareError, match="not open"):
+        _Counting().read(timeout=0.1)
+
+
 def test_reopening_backs_off_exponentially() -> None:
     delays = [reopen_delay(n) for n in range(8)]
     assert delays[:4] == [1.0, 2.0, 4.0, 8.0]
