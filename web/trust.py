@@ -194,7 +194,10 @@ def open_alarm_count() -> int:
 
 def raise_alarm(session_id: str, verdict: Verdict) -> None:
     """A verification failed in front of a person: an alarm for the unit's supervisors."""
-    reason = f"{verdict.kind.upper()}: first failure: {verdict.first_failure}"
+    # English, as every reason in the log is (its code and values beside it are what the
+    # console shows in its own language: ``Alarm.reason``, ``web.custody.details``).
+    where = f"{verdict.location}: " if verdict.location else ""
+    reason = f"{verdict.kind.upper()}: first failure: {where}{verdict.reason}"
     log.error("ALARM (%s) %s: %s", VERIFICATION_FAILED, session_id, reason)
     record(
         ALARM,

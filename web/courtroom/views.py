@@ -109,6 +109,20 @@ def clip_case(clip: Clip) -> str:
     return summary.case_number if summary else ""
 
 
+def _cases(hearing: Hearing) -> dict[int, str]:
+    """Exhibit id → the case its clip was recorded under ("" when not catalogued)."""
+    return {entry.id: clip_case(entry.clip) for entry in hearing.exhibits if entry.clip}
+
+
+def _on_screen(hearing: Hearing) -> int | None:
+    """The exhibit the court screen shows now (None: nothing, or the screen is blanked)."""
+    _version, state = presentation.current(hearing.id)
+    exhibit = state.get("exhibit") or {}
+    if state.get("blank") or not isinstance(exhibit.get("id"), int):
+        return None
+    return int(exhibit["id"])
+
+
 def _other_cases(hearing: Hearing) -> dict[int, str]:
     """Exhibit id → the other case its clip is of, for the clips not of the hearing's case."""
     found: dict[int, str] = {}
@@ -126,6 +140,8 @@ def _detail_page(hearing: Hearing, form: ExhibitForm, ask_other_case: str = "") 
         hearing=hearing,
         exhibits=hearing.exhibits,
         other_cases=_other_cases(hearing),
+        cases=_cases(hearing),
+        on_screen=_on_screen(hearing),
         ask_other_case=ask_other_case,
         form=form,
         move_form=MoveForm(),

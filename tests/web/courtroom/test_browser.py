@@ -126,7 +126,7 @@ def view_box(page: object) -> list[float]:
 
 
 # How the players write the wall-clock time beside a time code.
-WALL_CLOCK = r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d GMT([+-]\d{1,2}(:\d\d)?)?"
+WALL_CLOCK = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT([+-]\d{1,2}(:\d\d)?)?"
 
 
 def test_presenter_drives_the_audience_screen(courtroom: Courtroom, browser: object) -> None:
