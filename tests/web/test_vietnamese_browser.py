@@ -199,9 +199,10 @@ def test_a_tampered_session_reads_vietnamese_once_played_to_the_refusal_and_veri
 
 @pytest.mark.xfail(
     strict=True,
-    reason="bug: the custody log shows a failed verification's details raw, in English "
-    "(result 'tampered', detected by 'verify', the reason 'segment content does not match "
-    "its sealed SHA-256 ...' and the alarm's 'TAMPERED: first failure: ...')",
+    reason="bug: the custody log shows a failed verification's detail values as stored, "
+    "in English (web/display.py detail_items): result 'tampered', detected by 'verify', "
+    "the reason 'segment content does not match its sealed SHA-256 (altered or replaced)' "
+    "and the alarm's 'TAMPERED: first failure: ...'",
 )
 def test_the_custody_log_of_a_tampered_session_reads_vietnamese(
     served: Served, browser: Any
