@@ -199,10 +199,11 @@ def test_a_tampered_session_reads_vietnamese_once_played_to_the_refusal_and_veri
 
 @pytest.mark.xfail(
     strict=True,
-    reason="bug: the custody log shows a failed verification's detail values as stored, "
-    "in English (web/display.py detail_items): result 'tampered', detected by 'verify', "
-    "the reason 'segment content does not match its sealed SHA-256 (altered or replaced)' "
-    "and the alarm's 'TAMPERED: first failure: ...'",
+    reason="bug: the custody log shows a tampered session's detail values as stored, in "
+    "English (web/display.py detail_items): the verification's result 'tampered' and reason "
+    "'segment content does not match its sealed SHA-256 (altered or replaced)', the alarm's "
+    "'TAMPERED: first failure: ...', and the refused playback's request 'prefetch' (its "
+    "label spelling out the codes 'prefetch'/'playback')",
 )
 def test_the_custody_log_of_a_tampered_session_reads_vietnamese(
     served: Served, browser: Any
