@@ -140,7 +140,6 @@ DETAIL_LABELS: dict[str, LazyString] = {
     "path": _l("address"),
     "position": _l("position"),
     "recorder_url": _l("recorder address"),
-    "requested_by": _l("asked by"),
     "role": _l("role"),
     "segments": _l("segments"),
     "signer": _l("signer"),

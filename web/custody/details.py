@@ -20,6 +20,7 @@ from web.extensions import db
 from web.failures import failure_text
 from web.labels import CHANGE_KIND_LABELS, action_label, detail_label, recorded_reason
 from web.models import Clip
+from web.trust import REQUEST_LABELS
 from web.units import unit_name
 
 HIDDEN = frozenset({"reason_code", "reason_params"})  # said by the reason itself
@@ -28,6 +29,7 @@ UNITS = frozenset({"unit", "filed_under", "parent"})
 CODES = frozenset({"endpoint", "path", "method", "url", "recorder_url"})  # shown as <code>
 
 
+ASKED_BY = _l("asked by")  # the administrator who asked for an account change
 # What a ``kind`` names: an alarm's, an account change's, an export's or exhibit's.
 KINDS: dict[str, LazyString] = {
     **ALARM_LABELS,
@@ -57,7 +59,10 @@ def readable(detail: dict[str, object]) -> list[tuple[str, str, bool]]:
     for key, value in detail.items():
         if key in HIDDEN:
             continue
-        lines.append((detail_label(key), printable(_value(key, value, detail)), key in CODES))
+        label = detail_label(key)
+        if key == "requested_by" and value not in REQUEST_LABELS:  # an account change's
+            label = str(ASKED_BY)
+        lines.append((label, printable(_value(key, value, detail)), key in CODES))
     return lines
 
 
@@ -80,6 +85,8 @@ def _value(key: str, value: object, detail: dict[str, object]) -> str:
         return str(label)
     if key == "result" and isinstance(value, str) and value in VERDICT_LABELS:
         return str(VERDICT_LABELS[value])
+    if key == "requested_by" and isinstance(value, str) and value in REQUEST_LABELS:
+        return str(REQUEST_LABELS[value])
     if key == "found_by" and isinstance(value, str):
         return str(SOURCE_LABELS.get(value, value))
     return _shown(value)
