@@ -99,6 +99,7 @@ def test_export_buttons_request_a_package_another_of_the_unit_downloads_and_cust
     page.click("#export-clip")
     page.wait_for_selector("#export-form")
     assert page.input_value("#export-form #export-clip") == "VC-1"
+    assert page.input_value("#export-form #export-session") == ""  # the clip alone
     page.go_back()
     clip_request = _request_from(page, "#export-clip")
     assert page.inner_text(f"#request-{clip_request}").count("VC-1") >= 1
@@ -122,7 +123,7 @@ def test_export_buttons_request_a_package_another_of_the_unit_downloads_and_cust
     log_in(page, served.base, "court-clerk")
     page.goto(f"{served.base}/exports/")
     expected = {
-        session_request: rf"{CASE_SLUG}_session_\d{{4}}-\d{{2}}-\d{{2}}_{session_request}\.zip",
+        session_request: rf"{CASE_SLUG}_phien-ghi_\d{{4}}-\d{{2}}-\d{{2}}_{session_request}\.zip",
         clip_request: rf"{CASE_SLUG}_VC-1_\d{{4}}-\d{{2}}-\d{{2}}_{clip_request}\.zip",
     }
     for request_id, name in expected.items():
