@@ -8,6 +8,7 @@ presenter and audience screens live in ``web.courtroom.present``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -25,7 +26,7 @@ from web.courtroom.present import blueprint as presentation_screens
 from web.evidence import session_index
 from web.extensions import db
 from web.forms import ConfirmForm, errors_of
-from web.models import Clip, Diagram, Hearing, HearingExhibit
+from web.models import Clip, Diagram, Hearing, HearingExhibit, PresentationState
 from web.roles import HEARING_MANAGERS, HEARING_VIEWERS
 from web.visibility import (
     can_manage_hearings,
@@ -120,7 +121,9 @@ def _cases(hearing: Hearing) -> dict[int, str]:
 
 def _on_screen(hearing: Hearing) -> int | None:
     """The exhibit the court screen shows now (None: nothing, or the screen is blanked)."""
-    _version, state = presentation.current(hearing.id)
+    # Read in the request's own session: no second connection to wait on a writer.
+    row = db.session.get(PresentationState, hearing.id)
+    state = json.loads(row.state) if row is not None else presentation.empty_state()
     exhibit = state.get("exhibit") or {}
     if state.get("blank") or not isinstance(exhibit.get("id"), int):
         return None
