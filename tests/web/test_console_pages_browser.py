@@ -173,3 +173,25 @@ def test_switching_language_after_a_form_leads_to_a_page(base: str, browser: obj
     assert page.url == f"{base}/sessions/"
     assert page.evaluate("() => document.documentElement.lang") == "en"
     context.close()
+
+
+def test_a_scripts_refused_request_shows_the_reason(base: str, browser: object) -> None:
+    """The bookmark form is sent by the page's script: a refused token comes back as JSON,
+    and the page says what to do (not a JSON parse error)."""
+    context = browser.new_context(locale="vi-VN", viewport=VIEWPORT)  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, base, "prosecutor")
+    page.goto(f"{base}/sessions/")
+    page.click("table.list tbody a")
+    page.wait_for_load_state()
+    page.evaluate(
+        """() => { document.querySelector("#bookmark-form input[name=csrf_token]").value =
+                     "stale"; }"""
+    )
+    page.fill("#bookmark-note", "ghi chú")
+    page.click("#bookmark-save")
+    page.wait_for_selector("#bookmark-error:not([hidden])")
+    assert page.inner_text("#bookmark-error") == (
+        "Biểu mẫu này đã hết hạn vì trang được mở quá lâu. Hãy tải lại trang rồi thử lại."
+    )
+    context.close()
