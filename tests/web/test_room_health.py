@@ -248,6 +248,8 @@ def test_a_room_needs_attention_for_each_reason_and_the_wall_says_which(
         ]
         figures = shown_figures(stuck)
         assert figures["backlog_shown"] == "40 (2,5 MB)"  # the Vietnamese decimal comma
-        assert shown_figures(alone)["backlog_shown"] == (
+        nothing_leaves = shown_figures(alone)
+        assert nothing_leaves["backlog_shown"] == "Chưa cấu hình nơi tải lên"
+        assert nothing_leaves["backlog_title"] == (
             "Chưa cấu hình nơi tải lên: bản ghi chỉ được lưu trên máy này."
         )

@@ -31,6 +31,7 @@ REASONS = {
     OPEN_ALARM: _l("an integrity alarm is open on a session of this room"),
 }
 NO_UPLOAD_DESTINATION = _l("No upload destination is configured: recordings stay on this machine.")
+NO_UPLOAD_SHORT = _l("No upload destination configured")  # the wall's cell; the above as title
 
 
 def rooms_with_open_alarms(rooms: Iterable[RoomHealth]) -> set[str]:
@@ -66,7 +67,7 @@ def shown_figures(room: RoomHealth) -> dict[str, Any]:
     """The tile's times and figures as text, formatted as the rest of the console's pages."""
     backlog = "—"
     if room.upload_configured is False:
-        backlog = str(NO_UPLOAD_DESTINATION)
+        backlog = str(NO_UPLOAD_SHORT)
     elif room.backlog_objects is not None:
         megabytes = format_decimal((room.backlog_bytes or 0) / 1e6, format="#,##0.0")
         backlog = f"{room.backlog_objects} ({megabytes} MB)"
@@ -80,4 +81,5 @@ def shown_figures(room: RoomHealth) -> dict[str, Any]:
         "backlog_shown": backlog,
         "disk_shown": "—" if share is None else f"{format_decimal(round(share * 100))} %",
         "no_upload_destination": room.upload_configured is False,
+        "backlog_title": str(NO_UPLOAD_DESTINATION) if room.upload_configured is False else "",
     }

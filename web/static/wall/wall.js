@@ -82,7 +82,8 @@
         since.append(document.createElement("br"), elapsed);
       }
       cell(row, room.last_seal_shown, "seal");
-      cell(row, room.backlog_shown, room.no_upload_destination ? "backlog no-upload" : "backlog");
+      const backlog = cell(row, room.backlog_shown, room.no_upload_destination ? "backlog no-upload" : "backlog");
+      if (room.backlog_title) backlog.title = room.backlog_title;
       cell(row, room.disk_shown, "disk");
       devices(cell(row, "", "devices"), room.devices);
       const why = cell(row, "", "alarm");
