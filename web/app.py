@@ -9,9 +9,21 @@ from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, current_app, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
@@ -117,9 +129,17 @@ def create_app(
     @app.get("/language/<code>")
     @public
     def language(code: str) -> Response:
+        # ``next`` is the page's path, query and #fragment (the fragment added by
+        # console.js as the link is clicked: the browser never sends it).
         if code in SUPPORTED_LANGUAGES:
             session["lang"] = code
         return redirect(_same_site(request.args.get("next", "")) or url_for("home"))
+
+    @app.get("/favicon.ico")
+    @public
+    def favicon() -> Response:
+        # Browsers ask for it at the root whatever the page links to.
+        return send_from_directory(str(app.static_folder), "favicon.ico", max_age=86400)
 
     return app
 
@@ -272,7 +292,7 @@ def _security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.endpoint != "static":
+        if request.endpoint not in ("static", "favicon"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -293,10 +313,23 @@ def _error_pages(app: Flask) -> None:
 
     def page(error: HTTPException) -> tuple[str, int]:
         code = error.code or 500
-        return render_template("error.html", code=code, message=str(messages.get(code, code))), code
+        message = str(messages.get(code, code))
+        if code == 413:
+            message = _("Too large: the limit is %(mb)s MB.", mb=megabytes(_limit_exceeded()))
+        return render_template("error.html", code=code, message=message), code
 
     for code in messages:
         app.register_error_handler(code, page)
+
+    def form_expired(error: CSRFError) -> tuple[str, int]:
+        # The form's token no longer matches the login session (it ended or was renewed
+        # while the page stayed open): say what to do, not "bad request".
+        message = _(
+            "This form has expired: the page was open too long. Reload the page, then try again."
+        )
+        return render_template("error.html", code=400, message=message), 400
+
+    app.register_error_handler(CSRFError, form_expired)
 
     def store_down(error: StoreError) -> tuple[str, int]:
         # A released session whose bucket cannot be reached: say so, never a blank 500.
@@ -305,3 +338,18 @@ def _error_pages(app: Flask) -> None:
         return render_template("error.html", code=503, message=str(message)), 503
 
     app.register_error_handler(StoreError, store_down)
+
+
+def _limit_exceeded() -> int:
+    """The size limit the refused request went over: its body's, or (a body within it) the
+    limit on one form field held in memory."""
+    body_limit = request.max_content_length
+    length = request.content_length
+    if body_limit is not None and (length is None or length > body_limit):
+        return body_limit
+    return request.max_form_memory_size or body_limit or MAX_FORM_BYTES
+
+
+def megabytes(size: int) -> str:
+    """A size in MB (of 1024 × 1024 bytes), in the page's language: 64 KiB is "0,06"."""
+    return str(format_decimal(size / (1024 * 1024), format="#,##0.##"))

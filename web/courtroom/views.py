@@ -77,6 +77,10 @@ def create() -> Response | tuple[str, int]:
         "hearing_created",
         detail={"hearing_id": hearing.id, "case": hearing.case_number, "court": hearing.court},
     )
+    flash(
+        _("Hearing created for case %(case)s. Add its exhibits below.", case=hearing.case_number),
+        "ok",
+    )
     return redirect(url_for("courtroom.detail", hearing_id=hearing.id))
 
 
@@ -191,6 +195,7 @@ def add_exhibit(hearing_id: int) -> Response | tuple[str, int]:
         session_id=clip.session_id if clip else None,
         detail=detail,
     )
+    flash(_("Exhibit %(n)s added to the list.", n=number), "ok")
     return redirect(url_for("courtroom.detail", hearing_id=hearing.id))
 
 

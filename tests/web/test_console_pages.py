@@ -1,0 +1,139 @@
+"""What every page of the console shares: error pages that say what happened and lead
+somewhere (back, the start page), a 413 that names the limit, a form that expired saying so,
+the language switch returning to the very place, and the console's icon."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html import unescape
+
+import pytest
+from flask import abort
+from flask.testing import FlaskClient
+
+from tests.support.console import Console, build_console, csrf_token, login
+from web.access import public
+
+STATIC_ICON = "/static/favicon.ico"
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    built = build_console(tmp_path_factory.mktemp("pages"))
+    app = built.app
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # a crash is the 500 page, as in production
+
+    @public
+    def error_for_test(code: int) -> None:
+        if code == 500:
+            raise RuntimeError("a bug")
+        abort(code)
+
+    app.add_url_rule("/test-error/<int:code>", "error_for_test", error_for_test)
+    yield built
+
+
+def message_of(page: str) -> str:
+    found = re.search(r'<p id="error-message">(.*?)</p>', page, re.S)
+    assert found, page[:2000]
+    return unescape(found.group(1))
+
+
+def links_of(page: str) -> dict[str, str]:
+    """id → href of the error page's links."""
+    return {
+        ident: unescape(href)
+        for href, ident in re.findall(r'<a href="([^"]*)" id="(error-[a-z]+)"', page)
+    }
+
+
+def english(client: FlaskClient) -> None:
+    assert client.get("/language/en?next=/").status_code == 302
+
+
+def test_every_error_page_leads_back_and_to_the_start_page(console: Console) -> None:
+    client = console.app.test_client()
+    login(client, "investigator")
+    for code in (400, 403, 404, 405, 409, 413, 429, 500):
+        response = client.get(f"/test-error/{code}")
+        page = response.get_data(as_text=True)
+        assert response.status_code == code
+        assert links_of(page) == {"error-back": "/", "error-start": "/"}, code
+        assert "Quay lại" in page and "Về trang đầu của bạn" in page
+    # "/" is the person's start page: the investigator's is the room terminal.
+    start = client.get("/", follow_redirects=True)
+    assert start.request.path == "/terminal/"
+    # Not logged in: the way on is the login page.
+    missing = console.app.test_client().get("/no-such-page").get_data(as_text=True)
+    assert links_of(missing) == {"error-back": "/", "error-start": "/"}
+    assert "Đến trang đăng nhập" in missing
+
+
+def test_too_large_names_the_configured_limit_in_mb(console: Console) -> None:
+    client = console.app.test_client()
+    login(client, "prosecutor")
+    page = f"/sessions/{console.own_session}"
+    token = csrf_token(client, page)
+    refused = client.post(f"{page}/bookmarks", data={"note": "x" * 100_000, "csrf_token": token})
+    assert refused.status_code == 413
+    assert message_of(refused.get_data(as_text=True)) == (
+        "Dữ liệu gửi lên quá lớn: giới hạn là 0,06 MB."  # 64 KiB
+    )
+    english(client)
+    refused = client.post(f"{page}/bookmarks", data={"note": "x" * 100_000, "csrf_token": token})
+    assert message_of(refused.get_data(as_text=True)) == "Too large: the limit is 0.06 MB."
+    # Another limit configured: that one is said.
+    console.app.config["MAX_CONTENT_LENGTH"] = 3 * 1024 * 1024
+    try:
+        big = client.post(
+            f"{page}/bookmarks", data={"note": "x" * (4 * 1024 * 1024), "csrf_token": token}
+        )
+    finally:
+        console.app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    assert big.status_code == 413
+    assert message_of(big.get_data(as_text=True)) == "Too large: the limit is 3 MB."
+
+
+def test_an_expired_form_says_so_and_what_to_do(console: Console) -> None:
+    client = console.app.test_client()
+    login(client, "prosecutor")
+    verify = f"/sessions/{console.own_session}/verify"
+    for token in ("", "a-token-of-an-earlier-login"):
+        refused = client.post(verify, data={"csrf_token": token})
+        assert refused.status_code == 400
+        assert message_of(refused.get_data(as_text=True)) == (
+            "Biểu mẫu này đã hết hạn vì trang được mở quá lâu. Hãy tải lại trang rồi thử lại."
+        )
+    english(client)
+    refused = client.post(verify, data={})
+    assert message_of(refused.get_data(as_text=True)) == (
+        "This form has expired: the page was open too long. Reload the page, then try again."
+    )
+    # Any other bad request keeps the plain message.
+    assert message_of(client.get("/test-error/400").get_data(as_text=True)) == "Bad request."
+
+
+def test_switching_language_returns_to_the_path_query_and_fragment(console: Console) -> None:
+    """The browser adds the #fragment to ``next`` (console.js); the console returns there."""
+    client = console.app.test_client()
+    login(client, "court-clerk")
+    response = client.get("/language/en?next=/hearings/?x=1%26y=2%23hearing-form")
+    assert response.status_code == 302
+    assert response.location == "/hearings/?x=1&y=2#hearing-form"
+    page = client.get("/hearings/?x=1&y=2").get_data(as_text=True)
+    switch = re.search(r'<a href="([^"]+)" id="lang-vi" data-lang', page)
+    assert switch and unescape(switch.group(1)) == "/language/vi?next=/hearings/?x%3D1%26y%3D2"
+    assert '<script src="/static/console.js" defer></script>' in page
+
+
+def test_the_icon_is_served_to_anyone(console: Console) -> None:
+    client = console.app.test_client()  # not logged in
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200
+    assert icon.mimetype in ("image/vnd.microsoft.icon", "image/x-icon")
+    assert icon.data[:4] == b"\x00\x00\x01\x00" and len(icon.data) < 8192  # an ICO, small
+    assert icon.data == client.get(STATIC_ICON).data
+    assert "no-store" not in icon.headers.get("Cache-Control", "")
+    login_page = client.get("/login").get_data(as_text=True)
+    assert f'<link rel="icon" href="{STATIC_ICON}"' in login_page
