@@ -88,6 +88,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "rooms_wall_viewed": _l("wall of rooms viewed"),
     "scrub": _l("scheduled check"),
     "seal_sheet_printed": _l("seal sheet printed"),
+    "seal_sheet_viewed": _l("seal sheet viewed"),
     "session_paused": _l("session paused"),
     "session_resumed": _l("session resumed"),
     "session_started": _l("session started"),
@@ -135,6 +136,9 @@ DETAIL_LABELS: dict[str, LazyString] = {
     "reason": _l("reason"),
     "reprint": _l("reprint"),
     "request_id": _l("request"),
+    "requested_by": _l(
+        "asked for by the player (prefetch: loading ahead; playback: the part played)"
+    ),
     "result": _l("result"),
     "room": _l("room"),
     "rows": _l("rows"),
