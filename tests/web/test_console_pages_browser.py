@@ -137,7 +137,7 @@ def test_the_account_menu_holds_the_rest(base: str, browser: object) -> None:
     assert not page.is_visible("#my-sessions")
     summary.click()
     assert page.is_visible("#my-sessions")
-    assert page.inner_text("#user-menu .who") == f"{LONG_NAME}\nLãnh đạo đơn vị · hanoi"
+    assert page.inner_text("#user-menu .role") == f"{LONG_NAME}\nLãnh đạo đơn vị · hanoi"
     shot(page, "top-bar-account-menu")
     page.click("main h1")  # a click elsewhere closes it
     assert not page.is_visible("#my-sessions")
