@@ -89,6 +89,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "rooms_wall_viewed": _l("wall of rooms viewed"),
     "scrub": _l("scheduled check"),
     "seal_sheet_printed": _l("seal sheet printed"),
+    "seal_sheet_viewed": _l("seal sheet viewed"),
     "session_paused": _l("session paused"),
     "session_resumed": _l("session resumed"),
     "session_started": _l("session started"),

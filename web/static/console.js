@@ -1,7 +1,7 @@
 /* On every page of the console. The language links carry the page's path and query; the
    #fragment stays in the browser, so it is added to the link as it is followed. An error
    page's "Back" goes back to the console's page before it, if there is one; its link (the
-   start page) otherwise. */
+   start page) otherwise. The account menu in the top bar closes like any menu. */
 (function () {
   "use strict";
 
@@ -17,6 +17,19 @@
       window.history.back();
     }
   });
+
+  // The account menu closes as other menus do: on a click elsewhere, or on Escape.
+  const account = document.getElementById("user-menu");
+  if (account) {
+    document.addEventListener("click", function (event) {
+      if (account.open && !(event.target instanceof Node && account.contains(event.target))) account.open = false;
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || !account.open) return;
+      account.open = false;
+      account.querySelector("summary").focus();
+    });
+  }
 
   // Whether the page before this one in the tab is one of the console's (the Navigation
   // API lists only this site's entries; without it, any page before).

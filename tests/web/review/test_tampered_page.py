@@ -148,3 +148,46 @@ def test_bookmarks_sit_on_the_seek_bar_where_it_seeks(tampered: Tampered, browse
     head = _box(page, "#seek-head")
     assert head["x"] + head["width"] / 2 == pytest.approx(centre, abs=1)
     context.close()
+
+
+@pytest.fixture(scope="module")
+def far(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tampered]:
+    """A session whose altered segment lies beyond what the player loads ahead at first."""
+    from waitress.server import create_server
+
+    console = build_console(tmp_path_factory.mktemp("tampered-far") / "data")
+    media = [path.read_bytes() for path in segment_media(tmp_path_factory, FAR_SEGMENTS)]
+    session_id = record_long_session(console.data, "hanoi-bd", media)
+    stored = console.data.store().path(f"sessions/{session_id}/segments/{FAR_REFUSED:06d}.mp4")
+    body = bytearray(stored.read_bytes())
+    body[len(body) // 2] ^= 0x01
+    stored.chmod(0o644)
+    stored.write_bytes(bytes(body))
+    server = create_server(console.app, host="127.0.0.1", port=0, threads=8)
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        yield Tampered(f"http://127.0.0.1:{server.effective_port}", session_id, console.app)
+    finally:
+        server.close()
+
+
+FAR_SEGMENTS = 16
+FAR_REFUSED = 14  # starts at 0:14, beyond the 12 s the player loads ahead of 0:00
+
+
+def test_a_segment_refused_while_played_says_playback(far: Tampered, browser: Any) -> None:
+    context = browser.new_context(locale="vi-VN", viewport=SCREEN)
+    page = context.new_page()
+    log_in(page, far.base, "prosecutor")
+    page.goto(f"{far.base}/sessions/{far.session_id}")
+    wait_js(page, f"{VIDEO}.readyState >= 1")
+    page.wait_for_timeout(1000)  # what it loads ahead at first never reaches the altered part
+    assert custody(far.app, "playback_refused", far.session_id) == []
+    # The person moves the playhead into the altered segment: that part is being watched.
+    page.locator("#seekbar").scroll_into_view_if_needed()
+    bar = _box(page, "#seekbar")
+    page.mouse.click(bar["x"] + bar["width"] * 14.5 / FAR_SEGMENTS, bar["y"] + bar["height"] / 2)
+    page.wait_for_selector("#player-refused:not([hidden])")
+    refused = custody(far.app, "playback_refused", far.session_id)
+    assert [(r["index"], r["requested_by"]) for r in refused] == [(FAR_REFUSED, "playback")]
+    context.close()

@@ -228,7 +228,7 @@
     error.hidden = true;
     send(form).then(function (answer) {
       if (!answer.ok) {
-        error.textContent = answer.body.error || "";
+        error.textContent = answer.body.message || answer.body.error || "";
         error.hidden = false;
         return;
       }
