@@ -8,15 +8,22 @@ from collections.abc import Mapping
 from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, redirect, render_template, request, session, url_for
-from flask_babel import lazy_gettext as _l
+from flask import (
+    Flask,
+    current_app,
+    redirect,
+    request,
+    send_from_directory,
+    session,
+    url_for,
+)
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from evidence_store import PRIVATE, FilesystemStore, NameTaken, StoreError, UsageError, write_once
+from evidence_store import PRIVATE, FilesystemStore, NameTaken, UsageError, write_once
 from evidence_store.bucket import LayeredStore, RetentionPolicy, S3Access, S3Store
 from evidence_store.index import SessionIndex
 from evidence_store.installation import DataDir
@@ -24,6 +31,7 @@ from web import audit
 from web.access import init_access, public
 from web.auth import sessions as login_sessions
 from web.display import init_display
+from web.error_pages import MAX_FORM_BYTES, init_error_pages
 from web.extensions import babel, csrf, db, limiter, login_manager
 from web.jobs import JobRunner, Schedule
 from web.metrics import init_metrics
@@ -33,7 +41,6 @@ from web.schema import upgrade_database
 from web.settings import ConsoleSettings
 
 SUPPORTED_LANGUAGES = ("vi", "en")
-MAX_FORM_BYTES = 64 * 1024  # no form of the console needs more; bigger is an attack
 MIN_SECRET_BYTES = 32  # the key that signs session cookies: guessable below this
 SECRET_ENV = "SEALROOM_SECRET_KEY"  # noqa: S105 -- the variable's name, not a secret
 
@@ -60,6 +67,9 @@ def create_app(
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_absolute_hours),
+        # The cookie is sent back only when the session changed: a poll or a picture answered
+        # after the language was switched would otherwise put back the cookie from before.
+        SESSION_REFRESH_EACH_REQUEST=False,
         MAX_CONTENT_LENGTH=MAX_FORM_BYTES,
         MAX_FORM_MEMORY_SIZE=MAX_FORM_BYTES,
         WTF_CSRF_TIME_LIMIT=None,  # tied to the login session instead
@@ -98,7 +108,7 @@ def create_app(
     _register_blueprints(app)
     if settings.run_jobs:
         _own_job_runner(app, data, settings, environ)
-    _error_pages(app)
+    init_error_pages(app)
     _security_headers(app)
     _warn_without_room_key(app, data, settings)
 
@@ -117,9 +127,19 @@ def create_app(
     @app.get("/language/<code>")
     @public
     def language(code: str) -> Response:
+        # ``next`` is the page's path, query and #fragment (the fragment added by
+        # console.js as the link is clicked: the browser never sends it).
         if code in SUPPORTED_LANGUAGES:
             session["lang"] = code
         return redirect(_same_site(request.args.get("next", "")) or url_for("home"))
+
+    app.add_template_global(language_return)
+
+    @app.get("/favicon.ico")
+    @public
+    def favicon() -> Response:
+        # Browsers ask for it at the root whatever the page links to.
+        return send_from_directory(str(app.static_folder), "favicon.ico", max_age=86400)
 
     return app
 
@@ -204,6 +224,22 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
+def language_return() -> str:
+    """Where the language links lead back to: this page when it answers a GET. A page
+    answering a form (POST) is no address to return to (a GET there is a 405): the page the
+    form was on, when the browser names it and it is on this console, else the start page."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    return _referring_page() or url_for("home")
+
+
+def _referring_page() -> str | None:
+    referrer = urlsplit(request.referrer or "")
+    if (referrer.scheme, referrer.netloc) != (request.scheme, request.host):
+        return None
+    return _same_site(f"{referrer.path}?{referrer.query}" if referrer.query else referrer.path)
+
+
 def _same_site(path: str) -> str | None:
     """A path on this console to go back to; anything else (another site) is ignored."""
     if path.startswith("/") and not path.startswith("//") and "\\" not in path:
@@ -272,36 +308,6 @@ def _security_headers(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.endpoint != "static":
+        if request.endpoint not in ("static", "favicon"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
-
-
-def _error_pages(app: Flask) -> None:
-    messages = {
-        400: _l("Bad request."),
-        401: _l("Please log in."),
-        403: _l("Not allowed."),
-        404: _l("Not found."),
-        405: _l("This address does not accept that kind of request."),
-        409: _l("Not possible in the current state."),
-        413: _l("Too large."),
-        429: _l("Too many requests: wait a moment, then try again."),
-        500: _l("Something went wrong on the server. Nothing was changed; try again."),
-        503: _l("Unavailable."),
-    }
-
-    def page(error: HTTPException) -> tuple[str, int]:
-        code = error.code or 500
-        return render_template("error.html", code=code, message=str(messages.get(code, code))), code
-
-    for code in messages:
-        app.register_error_handler(code, page)
-
-    def store_down(error: StoreError) -> tuple[str, int]:
-        # A released session whose bucket cannot be reached: say so, never a blank 500.
-        app.logger.warning("evidence store unavailable: %s", error)
-        message = _l("The evidence is in the object store, which cannot be reached now.")
-        return render_template("error.html", code=503, message=str(message)), 503
-
-    app.register_error_handler(StoreError, store_down)

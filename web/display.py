@@ -10,7 +10,14 @@ from flask_babel import lazy_gettext as _l
 
 from evidence_store import parse_utc, spelled_out
 from web.failures import failure_text
-from web.labels import action_label, detail_label
+from web.labels import (
+    action_label,
+    change_kind_label,
+    change_status_label,
+    detail_label,
+    event_reason,
+)
+from web.units import unit_name
 
 ROLE_LABELS = {
     "investigator": _l("Investigator"),
@@ -19,6 +26,11 @@ ROLE_LABELS = {
     "supervisor": _l("Supervisor"),
     "auditor": _l("Auditor"),
     "admin": _l("Administrator"),
+    # Who acts without a console account: a room's recorder, the command line, the console.
+    "recorder": _l("Room recorder"),
+    "operator": _l("Operator (command line)"),
+    "system": _l("System"),
+    "none": _l("Not logged in"),
 }
 STATE_LABELS = {
     "sealed": _l("sealed"),
@@ -142,6 +154,10 @@ def init_display(app: Flask) -> None:
     app.add_template_filter(clock_ms, "clock_ms")
     app.add_template_global(lambda kind: str(EVENT_LABELS.get(str(kind), kind)), "event_label")
     app.add_template_global(action_label, "action_label")
+    app.add_template_global(change_kind_label, "change_kind_label")
+    app.add_template_global(change_status_label, "change_status_label")
+    app.add_template_global(unit_name, "unit_name")
+    app.add_template_filter(event_reason, "event_reason")
     app.add_template_global(failure_text, "failure_text")
     app.add_template_global(lambda kind: str(ALARM_LABELS.get(str(kind), kind)), "alarm_label")
     app.add_template_global(

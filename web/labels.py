@@ -18,6 +18,7 @@ from flask_babel.speaklater import LazyString
 ACTION_LABELS: dict[str, LazyString] = {
     "access_denied": _l("access denied"),
     "account_change_approved": _l("account change approved"),
+    "account_change_refused": _l("account change refused"),
     "account_change_requested": _l("account change requested"),
     "alarm": _l("alarm"),
     "audience_opened": _l("court screen opened"),
@@ -88,6 +89,7 @@ ACTION_LABELS: dict[str, LazyString] = {
     "rooms_wall_viewed": _l("wall of rooms viewed"),
     "scrub": _l("scheduled check"),
     "seal_sheet_printed": _l("seal sheet printed"),
+    "seal_sheet_viewed": _l("seal sheet viewed"),
     "session_paused": _l("session paused"),
     "session_resumed": _l("session resumed"),
     "session_started": _l("session started"),
@@ -113,10 +115,45 @@ DETAIL_LABELS: dict[str, LazyString] = {
     "action": _l("action"),
     "actor": _l("user"),
     "after": _l("newer than row"),
+    "archive_sha256": _l("SHA-256 of the archive"),
     "before": _l("older than row"),
     "bytes": _l("bytes"),
+    "case": _l("case"),
+    "case_number": _l("case"),
     "checkpoints": _l("checkpoints"),
     "clip_id": _l("clip"),
+    "code": _l("code"),
+    "court": _l("court"),
+    "diagram": _l("diagram"),
+    "end_ms": _l("clip end"),
+    "endpoint": _l("console function"),
+    "error": _l("error"),
+    "exhibit_id": _l("exhibit list entry"),
+    "exhibit_number": _l("exhibit number"),
+    "filename": _l("file name"),
+    "from": _l("before the change"),
+    "method": _l("HTTP method"),
+    "name": _l("name"),
+    "outcome": _l("outcome"),
+    "package": _l("package"),
+    "package_sha256": _l("SHA-256 of the package"),
+    "parent": _l("parent unit"),
+    "path": _l("address"),
+    "position": _l("position"),
+    "recorder_url": _l("recorder address"),
+    "role": _l("role"),
+    "segments": _l("segments"),
+    "signer": _l("signer"),
+    "size": _l("size"),
+    "start_ms": _l("clip start"),
+    "state": _l("state"),
+    "status": _l("status"),
+    "title": _l("title"),
+    "to": _l("after the change"),
+    "total": _l("total"),
+    "unit": _l("unit"),
+    "url": _l("address"),
+    "username": _l("username"),
     "filed_under": _l("filed under unit"),
     "filters": _l("filters"),
     "format": _l("format"),
@@ -130,11 +167,14 @@ DETAIL_LABELS: dict[str, LazyString] = {
     "login_id": _l("login number"),
     "note": _l("note"),
     "other_case": _l("of another case"),
-    "offset_ms": _l("moment (ms)"),
+    "offset_ms": _l("moment in the session"),
     "page": _l("page"),
     "reason": _l("reason"),
     "reprint": _l("reprint"),
     "request_id": _l("request"),
+    "requested_by": _l(
+        "asked for by the player (prefetch: loading ahead; playback: the part played)"
+    ),
     "result": _l("result"),
     "room": _l("room"),
     "rows": _l("rows"),
@@ -146,6 +186,45 @@ DETAIL_LABELS: dict[str, LazyString] = {
     "until": _l("to"),
     "up_to": _l("up to row"),
 }
+
+
+# An account change waiting for a second administrator: what it changes, and where it is.
+CHANGE_KIND_LABELS: dict[str, LazyString] = {
+    "create": _l("new account"),
+    "role": _l("new role"),
+    "unit": _l("new unit"),
+    "password": _l("password set by an administrator"),
+}
+CHANGE_STATUS_LABELS: dict[str, LazyString] = {
+    "pending": _l("waiting for a decision"),
+    "approved": _l("approved"),
+    "refused": _l("refused"),
+}
+
+
+# Why a request was refused as if the thing did not exist (``web.visibility.hidden``), as
+# the custody log keeps it.
+DENIAL_REASONS: dict[str, LazyString] = {
+    "outside the user's units": _l("outside the user's units"),
+    "other unit": _l("of another unit"),
+    "not yours": _l("not the user's own"),
+}
+
+
+def recorded_reason(text: str) -> str:
+    """A reason the console recorded in English without a code, in its language."""
+    label = DENIAL_REASONS.get(text)
+    return text if label is None else str(label)
+
+
+def change_kind_label(code: str) -> str:
+    label = CHANGE_KIND_LABELS.get(code)
+    return code if label is None else str(label)
+
+
+def change_status_label(code: str) -> str:
+    label = CHANGE_STATUS_LABELS.get(code)
+    return code if label is None else str(label)
 
 
 def detail_label(key: str) -> str:
@@ -227,3 +306,48 @@ def spoken(message: str) -> str:
         if match := pattern.fullmatch(text):
             return str(translate(**match.groupdict()))
     return str(_("Error: %(message)s", message=text))
+
+
+# Why the recorder wrote a device event into the sealed chain (English, as sealed): the
+# session page's timeline reads them in the console's language.
+_EVENT_REASONS: list[tuple[re.Pattern[str], Callable[..., str]]] = [
+    (
+        re.compile(r"no data for (?P<seconds>[0-9.]+) s"),
+        lambda **v: _("no data for %(seconds)s s", **v),
+    ),
+    (
+        re.compile(r"no sound for (?P<seconds>[0-9.]+) s"),
+        lambda **v: _("no sound for %(seconds)s s", **v),
+    ),
+    (
+        re.compile(
+            r"audio clock (?P<ppm>\d+) ppm fast against the session clock: resampled by "
+            r"(?P<ratio>[+-]?\d+) ppm from sample (?P<sample>\d+) on"
+        ),
+        lambda **v: _(
+            "audio clock %(ppm)s ppm fast against the session clock: resampled by %(ratio)s "
+            "ppm from sample %(sample)s on",
+            **v,
+        ),
+    ),
+    (
+        re.compile(
+            r"audio clock (?P<ppm>\d+) ppm slow against the session clock: resampled by "
+            r"(?P<ratio>[+-]?\d+) ppm from sample (?P<sample>\d+) on"
+        ),
+        lambda **v: _(
+            "audio clock %(ppm)s ppm slow against the session clock: resampled by %(ratio)s "
+            "ppm from sample %(sample)s on",
+            **v,
+        ),
+    ),
+]
+
+
+def event_reason(text: str) -> str:
+    """A sealed event's reason (a device lost, the audio clock corrected) in the console's
+    language; one the console has no words for is shown as it was sealed."""
+    for pattern, translate in _EVENT_REASONS:
+        if match := pattern.fullmatch(text.strip()):
+            return str(translate(**match.groupdict()))
+    return text

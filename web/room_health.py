@@ -31,6 +31,8 @@ STATUS_TIMEOUT = 2.0  # seconds: one slow room must not hold up the wall
 MAX_PARALLEL = 16
 LOW_DISK_SHARE = 0.10  # the "disk under 10 %" alert's threshold, shown the same way
 STALLED_SECONDS = 30.0  # recording, yet nothing sealed for this long
+# Uploads configured, yet the oldest object has waited this long: nothing is leaving the room.
+BACKLOG_ATTENTION_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,12 @@ class RoomHealth:
     devices: tuple[DeviceState, ...] = ()
     alarm: str | None = None
     last_session_id: str | None = None
+    elapsed_seconds: float | None = None  # since the session started, pauses included
+    last_sealed_at: str | None = None  # UTC: the newest segment the room sealed
+    # False: the room has no upload destination at all (nothing will ever leave it);
+    # None: the room did not say.
+    upload_configured: bool | None = None
+    backlog_problems: int = 0  # objects held, missing, in conflict or quarantined
 
     @property
     def disk_free_share(self) -> float | None:
@@ -74,26 +82,39 @@ class RoomHealth:
         return self.disk_free_bytes / self.disk_total_bytes
 
     @property
-    def needs_attention(self) -> bool:
-        """Unreachable, an alarm, a device lost, a low disk, or a stalled recording."""
+    def attention(self) -> tuple[str, ...]:
+        """Why the room needs a person, as codes (the wall words them): unreachable, an
+        alarm from the room, a device lost, a low disk, a stalled recording, or uploads
+        that are configured yet do not leave."""
         share = self.disk_free_share
         stalled = (
             self.state == "recording"
             and self.last_seal_age_seconds is not None
             and self.last_seal_age_seconds > STALLED_SECONDS
         )
-        return (
-            not self.reachable
-            or self.alarm is not None
-            or any(not d.up for d in self.devices)
-            or (share is not None and share < LOW_DISK_SHARE)
-            or stalled
+        waiting = self.backlog_oldest_age_seconds or 0.0
+        stuck = self.upload_configured is not False and (
+            waiting > BACKLOG_ATTENTION_SECONDS or self.backlog_problems > 0
         )
+        found = {
+            "unreachable": not self.reachable,
+            "alarm": self.alarm is not None,
+            "device_lost": any(not d.up for d in self.devices),
+            "low_disk": share is not None and share < LOW_DISK_SHARE,
+            "stalled": stalled,
+            "upload_backlog": stuck,
+        }
+        return tuple(code for code, holds in found.items() if holds)
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.attention)
 
     def as_dict(self) -> dict[str, Any]:
         document = asdict(self)
         document["devices"] = [asdict(d) for d in self.devices]
         document["disk_free_share"] = self.disk_free_share
+        document["attention"] = list(self.attention)
         document["needs_attention"] = self.needs_attention
         return document
 
@@ -179,6 +200,7 @@ def _unreachable(room: _Room, problem: str) -> RoomHealth:
 
 def _from_status(room: _Room, status: RecorderStatusView) -> RoomHealth:
     backlog = status.backlog or {}
+    configured = backlog.get("upload_configured")
     return RoomHealth(
         code=room.code,
         name=room.name,
@@ -208,4 +230,15 @@ def _from_status(room: _Room, status: RecorderStatusView) -> RoomHealth:
         ),
         alarm=status.alarm,
         last_session_id=status.last_session.session_id if status.last_session else None,
+        elapsed_seconds=status.elapsed_seconds,
+        last_sealed_at=status.last_sealed_at,
+        upload_configured=configured if isinstance(configured, bool) else None,
+        backlog_problems=_problems(backlog),
     )
+
+
+def _problems(backlog: dict[str, Any]) -> int:
+    """Objects the uploader cannot move on its own (``Backlog.needs_attention``)."""
+    counted = sum(len(backlog.get(key) or ()) for key in ("held", "missing", "conflicts"))
+    quarantined = backlog.get("quarantined")
+    return counted + (quarantined if isinstance(quarantined, int) else 0)

@@ -9,7 +9,8 @@ their units and their own actions; another person's private note is never shown.
 filed when it is written (``filed_under``), from trusted facts only: the unit of the session
 or console object it is about, else of the account it is about, else the actor's unit at that
 time; never a unit a request names. A refused access is filed under the actor's unit, so the
-unit they tried to reach never sees their address or browser in its view.
+unit they tried to reach never sees their address or browser in its view. A bookmark's note
+shared with the case team is the team's to read, in the log as on the session page.
 What leaves in an export's custody excerpt is narrower still (``excerpt_rows``).
 """
 
@@ -33,8 +34,10 @@ from web.models import ROOT_UNIT, Clip, Diagram, ExportRequest, Hearing, Unit, U
 from web.roles import CLIP_AUTHORS, HEARING_MANAGERS
 
 OUTSIDE = "outside the user's units"
-# Detail fields only their author may read: a bookmark's note is a private working note.
+# Detail fields only their author may read, unless the event says they were shared: a
+# private bookmark's note is a working note; a shared one is read by the whole case team.
 PRIVATE_DETAIL = ("note",)
+SHARED = "shared"
 HIDDEN_NOTE = "(private)"
 # Denials are the console's security log, not something done to the evidence.
 NOT_CUSTODY_OF_EVIDENCE = frozenset({"access_denied"})
@@ -209,8 +212,13 @@ class EventScope:
         return [self.redacted(e) for e in entries if self.shows(e)]
 
     def redacted(self, entry: CustodyEntry) -> CustodyEntry:
-        if entry.actor == self.viewer.username or not any(
-            k in entry.detail for k in PRIVATE_DETAIL
+        """The entry with another person's private note hidden. A note recorded as shared
+        stays: whoever sees the event sees its session, so is of the team it was shared
+        with. One recorded without ``shared`` (older events) stays private."""
+        if (
+            entry.actor == self.viewer.username
+            or entry.detail.get(SHARED) is True
+            or not any(k in entry.detail for k in PRIVATE_DETAIL)
         ):
             return entry
         detail = {k: (HIDDEN_NOTE if k in PRIVATE_DETAIL else v) for k, v in entry.detail.items()}

@@ -127,9 +127,9 @@ def _kind_section(facts: PackageFacts, language: str, span: str) -> str:
         )
     if language == "vi":
         return (
-            f"Gói này chứa một **trích đoạn** ({span} của phiên ghi; tiêu đề: {title}"
+            f"Gói này chứa một **đoạn trích** ({span} của phiên ghi; tiêu đề: {title}"
             f"; số vật chứng: {number}). Chỉ có {len(facts.segments)} "
-            "đoạn video gốc mà trích đoạn bao phủ (nguyên vẹn, không mã hoá lại). Mọi mắt "
+            "đoạn video gốc mà đoạn trích bao phủ (nguyên vẹn, không mã hoá lại). Mọi mắt "
             "xích của chuỗi băm đều có mặt, nên có thể chứng minh các đoạn đó thuộc đúng bản "
             f"ghi đã niêm phong. Các đoạn khác được liệt kê trong `{NOT_INCLUDED}`; việc "
             "chúng vắng mặt không phải là dấu hiệu bị sửa đổi."

@@ -25,6 +25,7 @@ from cheroot.ssl.builtin import BuiltinSSLAdapter
 from evidence_store import UsageError
 from evidence_store.cli import PLAIN_TEXT, data_dir_from, data_dir_option
 from evidence_store.index import reporting
+from evidence_store.installation import DataDir
 from evidence_store.metrics import (
     BacklogReader,
     InstallationCollector,
@@ -140,7 +141,7 @@ def serve(
             room=room,
             profile=profile,
             unit=unit,
-            backlog=backlog,
+            backlog=with_destination(backlog, data),
             catalog=catalog.on_head,
         )
         start_metrics = None
@@ -149,6 +150,20 @@ def serve(
             collectors = (RoomCollector(service), InstallationCollector(data, backlog))
             start_metrics = functools.partial(serve_metrics, metrics_port, where, *collectors)
         _serve(service, room, settings, token, host, port, start_metrics)
+
+
+def with_destination(
+    backlog: Callable[[], dict[str, Any] | None], data: DataDir
+) -> Callable[[], dict[str, Any]]:
+    """The spool's backlog, saying whether an upload destination (an S3 endpoint) is
+    configured at all: without one nothing ever leaves the room, and the terminal and the
+    wall say so rather than show a backlog that can only grow."""
+    configured = bool(data.settings.s3.with_environment().endpoint)
+
+    def read() -> dict[str, Any]:
+        return {**(backlog() or {}), "upload_configured": configured}
+
+    return read
 
 
 def _serve(

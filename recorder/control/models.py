@@ -82,6 +82,10 @@ class RecorderStatusView(_Wire):
     # Since the last segment was sealed (or the session started, before the first): a room
     # whose recording has stalled shows it here first. None while idle.
     last_seal_age_seconds: float | None = None
+    # When the newest segment was sealed (UTC), this session or an earlier one since the
+    # service started: what a wall shows as the room's last seal. None before any.
+    last_sealed_at: str | None = None
+    pause_reason: str | None = None  # while paused: the reason given for the pause
     media_seconds: float = 0.0  # recorded media, pauses excluded
     segments_sealed: int = 0
     frames_dropped: int = 0

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -191,6 +192,7 @@ class RoomService:
         self._watcher = threading.Thread(target=self._watch, name="room-watcher", daemon=True)
         self._ended = RoomTotals()  # sessions that ended
         self._last_seal_unix: float | None = None
+        self._pause_reason: str | None = None  # the live session's, while it is paused
         self._seal_listeners: list[Callable[[SealTiming], None]] = []
         self._starter.on_seal = self._sealed
 
@@ -287,6 +289,7 @@ class RoomService:
             live = self._require_live("pause")
             self._control(live, lambda: live.recorder.pause(reason))
             self._state.state = "paused"
+            self._pause_reason = reason
             self._save()
             return self.status()
 
@@ -295,6 +298,7 @@ class RoomService:
             live = self._require_live("resume")
             self._control(live, lambda: live.recorder.resume(reason))
             self._state.state = "recording"
+            self._pause_reason = None
             self._save()
             return self.status()
 
@@ -362,6 +366,7 @@ class RoomService:
                 "free_bytes": self._free_bytes(),
                 "disk_total_bytes": self._total_bytes(),
                 "backlog": None if self._backlog is None else self._backlog(),
+                "last_sealed_at": _utc_of(self._last_seal_unix),
             }
             if live is not None:
                 current = live.recorder.status()
@@ -374,6 +379,7 @@ class RoomService:
                         time.monotonic() - (live.last_seal_monotonic or live.started_monotonic), 3
                     ),
                     media_seconds=current.media_seconds,
+                    pause_reason=self._pause_reason if state.state == "paused" else None,
                     segments_sealed=current.segments_sealed,
                     frames_dropped=current.frames_dropped,
                     frames_filled=current.frames_filled,
@@ -577,3 +583,8 @@ def _sealed_detail(manifest: Manifest) -> dict[str, Any]:
 def state_file(data_root: Path, room: str) -> Path:
     """Where the service of ``room`` keeps its state."""
     return room_file(data_root, room, ".json")
+
+
+def _utc_of(unix: float | None) -> str | None:
+    """A ``time.time()`` moment as the status's UTC text (None stays None)."""
+    return None if unix is None else format_utc(datetime.fromtimestamp(unix, UTC))

@@ -55,7 +55,8 @@ from web.settings import ConsoleSettings
 
 A_ADDRESS = "203.0.113.21"
 A_BROWSER = "HanoiBrowser/1.0 (Procuracy)"
-A_NOTE = "GHI CHÚ RIÊNG của kiểm sát viên"
+A_NOTE = "GHI CHÚ CHUNG của kiểm sát viên"  # shared with the case team
+A_PRIVATE_NOTE = "GHI CHÚ RIÊNG của kiểm sát viên"  # "only for me"
 A_TITLE = "TIÊU ĐỀ đoạn trích Hà Nội"
 A_REASON = "LÝ DO xuất theo yêu cầu luật sư"
 
@@ -83,6 +84,12 @@ def a_side(console: Console) -> None:
         {"offset_ms": "10", "note": A_NOTE},
         f"/sessions/{own}/bookmarks",
     )
+    send_form(
+        client,
+        f"/sessions/{own}",
+        {"offset_ms": "20", "note": A_PRIVATE_NOTE, "private": "y"},
+        f"/sessions/{own}/bookmarks",
+    )
     sent = send_form(
         client,
         f"/clips/new?session_id={own}",
@@ -97,7 +104,7 @@ def a_side(console: Console) -> None:
     assert intruder.get(f"/sessions/{own}").status_code == 404
 
 
-A_SECRETS = ("VKS-1/2026", A_TITLE, A_NOTE, A_REASON, A_ADDRESS, A_BROWSER)
+A_SECRETS = ("VKS-1/2026", A_TITLE, A_NOTE, A_PRIVATE_NOTE, A_REASON, A_ADDRESS, A_BROWSER)
 
 
 @pytest.mark.parametrize("viewer", ["auditor-danang", "supervisor-danang"])
@@ -110,12 +117,21 @@ def test_province_b_reads_nothing_of_province_a_in_the_custody_log(
     assert "prosecutor-danang" in page  # B's own people are B's to audit
 
 
-def test_province_a_sees_its_events_but_not_a_private_note(console: Console) -> None:
-    page = logged_in(console.app, "auditor").get("/custody/").get_data(as_text=True)
+@pytest.mark.parametrize("viewer", ["auditor", "supervisor"])
+def test_province_a_reads_a_shared_note_but_not_a_private_one(
+    console: Console, viewer: str
+) -> None:
+    page = logged_in(console.app, viewer).get("/custody/").get_data(as_text=True)
     assert A_ADDRESS in page and "bookmark_added" in page
-    assert A_NOTE not in page and "(private)" in page
+    # Shared with the case team: the team reads it in the log as on the session page.
+    assert A_NOTE in page
+    assert A_NOTE in logged_in(console.app, viewer).get(
+        f"/sessions/{console.own_session}"
+    ).get_data(as_text=True)
+    # Only for its author: hidden from everyone else, the auditor included.
+    assert A_PRIVATE_NOTE not in page and "(private)" in page
     mine = logged_in(console.app, "prosecutor").get(f"/sessions/{console.own_session}")
-    assert A_NOTE in mine.get_data(as_text=True)  # the author still reads their own note
+    assert A_PRIVATE_NOTE in mine.get_data(as_text=True)  # the author still reads it
 
 
 def test_another_units_session_filter_is_a_404_and_logged(console: Console) -> None:
@@ -187,7 +203,8 @@ def test_an_export_carries_no_address_browser_note_or_other_units_row(
         log = custody_log().entries(session_id=console.own_session)
     text = (package.path / "custody.json").read_text(encoding="utf-8")
     excerpt = json.loads(text)
-    for secret in (A_ADDRESS, A_BROWSER, A_NOTE, A_REASON, "prosecutor-danang", "access_denied"):
+    secrets = (A_ADDRESS, A_BROWSER, A_NOTE, A_PRIVATE_NOTE, A_REASON, "prosecutor-danang")
+    for secret in (*secrets, "access_denied"):
         assert secret not in text, secret
     assert any(e.actor == "prosecutor-danang" for e in log)  # it was in the office's log
     actions = [e["action"] for e in excerpt["entries"]]

@@ -16,14 +16,22 @@ from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
 
+from recorder.control import RecorderStatusView
 from tests.support.console import Console, build_console, login
 from tests.support.recorder_service import Service, serve, wait_for
 from web.audit import custody_log
 from web.extensions import db
 from web.models import Room, Unit, User
 from web.recorders import room_token
-from web.room_health import RoomHealth, rooms_health
+from web.room_health import (
+    BACKLOG_ATTENTION_SECONDS,
+    RoomHealth,
+    _from_status,
+    _Room,
+    rooms_health,
+)
 from web.settings import ConsoleSettings
+from web.wall.attention import OPEN_ALARM, reasons, shown_figures
 from web.wall.thumbnails import WIDTH, ThumbnailCache, scaled
 from web.wall.views import CACHE_KEY
 
@@ -203,3 +211,45 @@ def test_a_thumbnail_is_scaled_down_to_a_tiles_width() -> None:
     Image.new("RGB", (1280, 720), (200, 30, 30)).save(out, format="JPEG")
     with Image.open(io.BytesIO(scaled(out.getvalue()))) as small:
         assert small.format == "JPEG" and small.size == (WIDTH, 180)
+
+
+def status_of(**fields: Any) -> RoomHealth:
+    """A room's health as read from its recorder's status (the wire model, as the client
+    parses it)."""
+    view = RecorderStatusView.model_validate({"room": "Phòng 1", "state": "recording", **fields})
+    return _from_status(_Room("room1", "Phòng 1", "hanoi"), view)
+
+
+def test_a_room_needs_attention_for_each_reason_and_the_wall_says_which(
+    console: Console,
+) -> None:
+    backlog = {"objects": 40, "bytes": 2_500_000, "upload_configured": True}
+    camera = {"name": "cam0", "kind": "camera", "frames_received": 1, "frames_dropped": 0}
+    device = {**camera, "last_frame_age_seconds": None, "audio_level_dbfs": None, "error": None}
+    assert status_of(backlog={**backlog, "oldest_age_seconds": 5.0}).attention == ()
+    waiting = {**backlog, "oldest_age_seconds": BACKLOG_ATTENTION_SECONDS + 1}
+    assert status_of(backlog=waiting).attention == ("upload_backlog",)
+    assert status_of(backlog={**backlog, "held": {"s-1": "why"}}).attention == ("upload_backlog",)
+    # No upload destination at all: nothing will leave, and the wall says that instead.
+    alone = status_of(backlog={**waiting, "upload_configured": False})
+    assert alone.attention == () and alone.upload_configured is False
+    lost = status_of(devices=[{**device, "lost": True}], alarm="camera lost")
+    assert lost.attention == ("alarm", "device_lost") and lost.needs_attention
+
+    with console.app.test_request_context():
+        assert reasons(lost, lost.attention) == [
+            "cảnh báo từ phòng: camera lost",
+            "mất thiết bị: cam0",
+        ]
+        stuck = status_of(backlog=waiting)
+        assert reasons(stuck, (*stuck.attention, OPEN_ALARM)) == [
+            "bản ghi không được tải lên khỏi phòng (hàng chờ tải lên ứ đọng)",
+            "có cảnh báo toàn vẹn đang mở về một phiên ghi của phòng này",
+        ]
+        figures = shown_figures(stuck)
+        assert figures["backlog_shown"] == "40 (2,5 MB)"  # the Vietnamese decimal comma
+        nothing_leaves = shown_figures(alone)
+        assert nothing_leaves["backlog_shown"] == "Chưa cấu hình nơi tải lên"
+        assert nothing_leaves["backlog_title"] == (
+            "Chưa cấu hình nơi tải lên: bản ghi chỉ được lưu trên máy này."
+        )

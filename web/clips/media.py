@@ -67,7 +67,8 @@ def moment_stamp(manifest: Manifest | None, milliseconds: int) -> tuple[str, str
 
 def wall_clock(manifest: Manifest, session_us: int) -> str:
     """The date and time at which session time ``session_us`` was recorded, in the session's
-    time zone, as the players write it beside the time code (``dd/mm/yyyy hh:mm:ss GMT+7``)."""
+    time zone, as the players write it beside the time code, in the console's one date format
+    (``yyyy-mm-dd hh:mm:ss GMT+7``)."""
     at = session_us / 1e6
     run = runs(manifest)[0]
     for candidate in runs(manifest):
@@ -83,7 +84,7 @@ def wall_clock(manifest: Manifest, session_us: int) -> str:
     hours, minutes = divmod(abs(offset), 60)
     sign = "+" if offset >= 0 else "-"
     name = "GMT" if not offset else f"GMT{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
-    return f"{when:%d/%m/%Y %H:%M:%S} {name}"
+    return f"{when:%Y-%m-%d %H:%M:%S} {name}"
 
 
 def clock_of(manifest: Manifest) -> dict[str, Any]:

@@ -26,7 +26,14 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from evidence_store import Manifest, TrustStore, UsageError, VerificationError, clip_proof
+from evidence_store import (
+    Manifest,
+    TrustStore,
+    UsageError,
+    VerificationError,
+    clip_proof,
+    reason_fields,
+)
 from evidence_store.index import SessionSummary, read_manifest
 from web.access import allow
 from web.audit import record
@@ -43,6 +50,7 @@ from web.clips.media import (
 )
 from web.evidence import data_dir, evidence_store
 from web.extensions import db
+from web.failures import failure_text
 from web.forms import ConfirmForm
 from web.models import Clip
 from web.playback import TRACK_ID, refuse_unverified, serve_segment, session_player
@@ -70,6 +78,12 @@ def clips() -> str:
         by_unit.setdefault(clip.unit_code, []).append(clip)
     record("list_clips", session_id=row.session_id if row else None, detail={"unit": unit})
     return render_template("clips/list.html", by_unit=by_unit, row=row, unit=unit)
+
+
+@blueprint.app_template_filter("timecode")
+def _timecode(milliseconds: int) -> str:
+    """A clip's moment as every page shows it: hh:mm:ss.mmm from the session's start."""
+    return format_timecode(milliseconds)
 
 
 def _sealed_manifest(row: SessionSummary) -> Manifest:
@@ -131,7 +145,7 @@ def create() -> Response | tuple[str, int]:
         message = _(
             "The session fails verification, so no clip can be made of it: %(where)s: %(why)s",
             where=failure.location or "",
-            why=failure.reason,
+            why=failure_text({"reason": failure.reason, **reason_fields(failure.reason)}),
         )
         return _new_page(row, form, message, 400)
     clip = Clip(
@@ -177,7 +191,7 @@ def _span(form: ClipForm, manifest: Manifest) -> tuple[int, int]:
         except UsageError as bad:
             raise UsageError(
                 _(
-                    "%(field)s: %(value)s is not a time such as 1:05 or 0:01:05.5",
+                    "%(field)s: %(value)s is not a time such as 00:01:05.250 (or 1:05, 65.25)",
                     field=field.label.text,
                     value=(field.data or "").strip(),
                 )
@@ -214,8 +228,21 @@ def detail(clip_id: int) -> str:
         start_wall=wall_clock(manifest, clip.start_ms * 1000) if manifest else "",
         end_wall=wall_clock(manifest, clip.end_ms * 1000) if manifest else "",
         confirm_form=ConfirmForm(),
+        export_ref=_export_ref(clip),
         verification=session.pop(f"clip-verified:{clip.id}", None),
     )
+
+
+def _export_ref(clip: Clip) -> str:
+    """How the export form names this clip, and only it: its exhibit number, or its own
+    number where another clip this user may see shares the exhibit number."""
+    shared = db.session.scalars(
+        select(Clip.id)
+        .where(Clip.exhibit_number == clip.exhibit_number, Clip.id != clip.id)
+        .where(Clip.unit_code.in_(visible_units(current_user)))
+        .limit(1)
+    ).first()
+    return clip.exhibit_number if shared is None else f"clip-{clip.id}"
 
 
 @blueprint.post("/<int:clip_id>/verify")

@@ -8,6 +8,7 @@ presenter and audience screens live in ``web.courtroom.present``.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -25,7 +26,7 @@ from web.courtroom.present import blueprint as presentation_screens
 from web.evidence import session_index
 from web.extensions import db
 from web.forms import ConfirmForm, errors_of
-from web.models import Clip, Diagram, Hearing, HearingExhibit
+from web.models import Clip, Diagram, Hearing, HearingExhibit, PresentationState
 from web.roles import HEARING_MANAGERS, HEARING_VIEWERS
 from web.visibility import (
     can_manage_hearings,
@@ -77,6 +78,10 @@ def create() -> Response | tuple[str, int]:
         "hearing_created",
         detail={"hearing_id": hearing.id, "case": hearing.case_number, "court": hearing.court},
     )
+    flash(
+        _("Hearing created for case %(case)s. Add its exhibits below.", case=hearing.case_number),
+        "ok",
+    )
     return redirect(url_for("courtroom.detail", hearing_id=hearing.id))
 
 
@@ -109,6 +114,22 @@ def clip_case(clip: Clip) -> str:
     return summary.case_number if summary else ""
 
 
+def _cases(hearing: Hearing) -> dict[int, str]:
+    """Exhibit id → the case its clip was recorded under ("" when not catalogued)."""
+    return {entry.id: clip_case(entry.clip) for entry in hearing.exhibits if entry.clip}
+
+
+def _on_screen(hearing: Hearing) -> int | None:
+    """The exhibit the court screen shows now (None: nothing, or the screen is blanked)."""
+    # Read in the request's own session: no second connection to wait on a writer.
+    row = db.session.get(PresentationState, hearing.id)
+    state = json.loads(row.state) if row is not None else presentation.empty_state()
+    exhibit = state.get("exhibit") or {}
+    if state.get("blank") or not isinstance(exhibit.get("id"), int):
+        return None
+    return int(exhibit["id"])
+
+
 def _other_cases(hearing: Hearing) -> dict[int, str]:
     """Exhibit id → the other case its clip is of, for the clips not of the hearing's case."""
     found: dict[int, str] = {}
@@ -126,6 +147,8 @@ def _detail_page(hearing: Hearing, form: ExhibitForm, ask_other_case: str = "") 
         hearing=hearing,
         exhibits=hearing.exhibits,
         other_cases=_other_cases(hearing),
+        cases=_cases(hearing),
+        on_screen=_on_screen(hearing),
         ask_other_case=ask_other_case,
         form=form,
         move_form=MoveForm(),
@@ -191,6 +214,7 @@ def add_exhibit(hearing_id: int) -> Response | tuple[str, int]:
         session_id=clip.session_id if clip else None,
         detail=detail,
     )
+    flash(_("Exhibit %(n)s added to the list.", n=number), "ok")
     return redirect(url_for("courtroom.detail", hearing_id=hearing.id))
 
 

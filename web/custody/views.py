@@ -40,9 +40,10 @@ from evidence_store import VerificationError, format_utc, reason_fields, utc_now
 from evidence_store.custody import CustodyEntry, CustodyLog
 from web.access import allow
 from web.audit import custody_log, record
+from web.custody.details import readable
 from web.custody.pages import Filters, every_row, read_page
 from web.custody.pdf import Header, custody_pdf
-from web.display import ROLE_LABELS, detail_items, localtime
+from web.display import ROLE_LABELS, localtime
 from web.forms import ConfirmForm
 from web.labels import ACTION_LABELS, action_label
 from web.roles import Role
@@ -64,6 +65,11 @@ def _filters() -> Filters:
     if filters.session:
         visible_session(filters.session)
     return filters
+
+
+@blueprint.app_template_filter("custody_details")
+def _custody_details(detail: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    return readable(detail)
 
 
 @blueprint.get("/")
@@ -155,7 +161,7 @@ def _cells(entry: CustodyEntry, *, separator: str) -> list[str]:
         action_label(entry.action),
         entry.session_id or "",
         entry.ip or "",
-        separator.join(f"{k}: {v}" for k, v in detail_items(entry.detail)),
+        separator.join(f"{k}: {v}" for k, v, _code in readable(entry.detail)),
     ]
 
 
@@ -220,7 +226,7 @@ def export_pdf() -> ResponseReturnValue:
     header = Header(
         title=_("Custody log"),
         facts=[
-            (_("Unit"), f"{current_user.unit.name} ({current_user.unit.code})"),
+            (_("Unit"), current_user.unit.name or current_user.unit.code),
             (_("Filter"), _filter_text(filters)),
             (_("Events"), str(len(rows))),
             (_("Printed by"), _person(current_user)),

@@ -122,9 +122,11 @@ def run_export(context: JobContext) -> None:
 
 
 def package_name(export: ExportRequest, spec: ExportSpec) -> str:
-    """A name a person can read and file: case, exhibit (or "session"), the day it was asked
-    for (the console's time zone) and the request's number, which keeps names unique:
-    VKS-12-2026_VC-01_2026-12-07_7.zip.
+    """A name a person can read and file: case, exhibit, the day it was asked for (the
+    console's time zone) and the request's number, which keeps names unique:
+    VKS-12-2026_VC-01_2026-12-07_7.zip. A whole session is the exhibit "phien-ghi" (and a
+    clip without a number "doan-trich"): the console's Vietnamese, without its marks, so a
+    name never mixes two languages.
     Only ASCII letters, digits and '-': any file system, any archive tool."""
     summary = session_index().get(export.session_id)
     case = summary.case_number if summary else ""
@@ -133,8 +135,8 @@ def package_name(export: ExportRequest, spec: ExportSpec) -> str:
         created = created.replace(tzinfo=UTC)
     created = created.astimezone(ZoneInfo(console_settings().timezone))  # the seal sheet's day
     parts = [
-        _ascii_slug(case) or "case",
-        _ascii_slug(spec.exhibit_number) or ("clip" if spec.clip_ref else "session"),
+        _ascii_slug(case) or "vu-an",
+        _ascii_slug(spec.exhibit_number) or ("doan-trich" if spec.clip_ref else "phien-ghi"),
         created.strftime("%Y-%m-%d"),
         str(export.id),
     ]

@@ -12,9 +12,11 @@ from flask_babel import gettext as _
 
 from evidence_store import SegmentRef, SessionMetadata, TrackedMedia, layout
 from evidence_store.bucket import LayeredStore
+from web.display import state_label
 from web.playback.codecs import mime_type
 
 HEAD_BYTES = 64 * 1024  # enough for the first avcC box
+FAILED_STATES = ("tampered", "incomplete", "untrusted", "custody", "failed")  # web.display
 TRACK_ID = re.compile(r"[a-z][a-z0-9]{0,15}")  # the format's track ids (cam1, sound)
 
 
@@ -118,8 +120,18 @@ def _composite_player(
             }
             for s in segments
         ],
-        "messages": {"refused": refused_message()},
+        "messages": {
+            "refused": refused_message(),
+            "refused_span": _("This part does not match its seal and is not played."),
+        },
+        "states": failed_states(),
     }
+
+
+def failed_states() -> dict[str, str]:
+    """The session's state as the page shows it after a refusal, by the verdict the 409
+    names: the words the session list uses once a verification failed."""
+    return {kind: state_label(kind) for kind in FAILED_STATES}
 
 
 def refused_message() -> str:

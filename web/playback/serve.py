@@ -9,7 +9,7 @@ open ranges, 416 beyond the end).
 
 A segment that does not match is refused with 409 and a clear message, and never sent. The
 refusal is a custody event (``playback_refused``, with both hashes) and an alarm for the
-unit's supervisors (``web.trust``), logged once per login
+unit's supervisors (``web.trust``: one alarm per failure of a session), logged once per login
 for each place it is played from, segment and what was found in its place (a player
 retrying must not flood the custody log); the caller may add its own consequences (a clip
 leaves the court screens). Playing is a ``playback`` event, once per login and place.
@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import send_file, session
+from flask import request, send_file, session
 from werkzeug.wrappers import Response
 
 from evidence_store.bucket import LayeredStore
@@ -32,12 +32,17 @@ from evidence_store.custody import CustodyEntry
 from web.audit import record
 from web.metrics import verification_failed
 from web.playback.checked import Refusal, Seal, checked_segments
-from web.trust import raise_alarm, verdict_of
+from web.playback.player import FAILED_STATES
+from web.trust import PLAYBACK, PREFETCH, raise_alarm, verdict_of
 
 PLAYED_KEY = "played"  # in the login's session: places already logged as played
 PLAYED_REMEMBERED = 50
 REFUSED_KEY = "refused_segments"  # in the login's session: refusals already logged
 REFUSALS_REMEMBERED = 40  # 16 characters each: the session cookie stays small
+# The session player says why it asks for a segment: loading ahead of what is watched, or
+# the part being played. Only what it says is recorded; nobody is assumed to have watched.
+FETCH_HEADER = "Sealroom-Fetch"
+VERDICT_HEADER = "Sealroom-Verdict"
 log = logging.getLogger(__name__)
 
 Failure = dict[str, Any]  # a verification outcome: intact, result, location, reason
@@ -64,7 +69,7 @@ def serve_segment(
         _log_refusal(playback, found)
         if playback.on_refused is not None:
             playback.on_refused(found.failure())
-        return Response(refused_message, status=409, mimetype="text/plain")
+        return _refused(refused_message, "tampered")
     _log_playback(playback)
     # As a file object, so the server streams it (waitress would otherwise copy a body
     # over 1 MB to a temporary file first); send_file answers ranges and conditionals.
@@ -91,12 +96,20 @@ def refuse_unverified(
         entry = record(
             "playback_refused",
             session_id=playback.session_id,
-            detail={**playback.detail, "index": index, "verification": failure},
+            detail={**playback.detail, **_asked_for(), "index": index, "verification": failure},
         )
         _alarm(entry)
     if playback.on_refused is not None:
         playback.on_refused(failure)
-    return Response(refused_message, status=409, mimetype="text/plain")
+    return _refused(refused_message, str(failure.get("result") or "failed"))
+
+
+def _refused(message: str, kind: str) -> Response:
+    """409 with the message, and the verdict the session is now shown with (its state on
+    the page changes at once, before any reload)."""
+    response = Response(message, status=409, mimetype="text/plain")
+    response.headers[VERDICT_HEADER] = kind if kind in FAILED_STATES else "failed"
+    return response
 
 
 def first_refusal(place: str, index: int, found: str) -> bool:
@@ -119,6 +132,7 @@ def _log_refusal(playback: Playback, refusal: Refusal) -> None:
         session_id=playback.session_id,
         detail={
             **playback.detail,
+            **_asked_for(),
             "segment": refusal.path.removeprefix("segments/"),
             "index": refusal.index,
             "sealed_sha256": refusal.sealed_sha256,
@@ -130,14 +144,21 @@ def _log_refusal(playback: Playback, refusal: Refusal) -> None:
     _alarm(entry)
 
 
+def _asked_for() -> dict[str, str]:
+    """Why the player asked for the segment, when it said so (``requested_by``)."""
+    said = request.headers.get(FETCH_HEADER, "")
+    return {"requested_by": said} if said in (PREFETCH, PLAYBACK) else {}
+
+
 def _alarm(refused: CustodyEntry | None) -> None:
-    """A refusal is a failed verification in front of a person: the supervisors hear of it.
-    (None: the custody log is damaged and the refusal was journaled; that is alarmed.)"""
+    """A refusal is a failed verification in front of a person: the supervisors hear of it
+    (once per failure of a session: ``raise_alarm``). (None: the custody log is damaged and
+    the refusal was journaled; that is alarmed.)"""
     if refused is None:
         return
     verdict = verdict_of(refused)
     if verdict is not None and refused.session_id:
-        raise_alarm(refused.session_id, verdict)
+        raise_alarm(refused.session_id, verdict, requested_by=verdict.requested_by)
 
 
 def _log_playback(playback: Playback) -> None:

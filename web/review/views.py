@@ -278,6 +278,10 @@ def verify(session_id: str) -> ResponseReturnValue:
             shown_state=state_label(shown_state(str(row.state), verdict)),
             at=localtime(entry.at) if entry is not None else "",
             text=_verification_text(outcome),
+            # The page's "last verification" line, as the page renders it, now this one.
+            last_verification=render_template("review/_last_verification.html", verdict=verdict)
+            if verdict is not None
+            else "",
         )
     session[f"verified:{session_id}"] = outcome
     return redirect(url_for("review.detail", session_id=session_id, _anchor="verification"))

@@ -31,12 +31,11 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from evidence_store import Manifest, SealroomError, TamperedError, UsageError, check_session_id
 from evidence_store.index import read_manifest
-from evidence_store.upload import last_status
 from recorder.control import RecorderClient, RecorderUnreachableError
 from web.access import allow
 from web.audit import record
 from web.display import duration, localtime, printable
-from web.evidence import data_dir, evidence_store
+from web.evidence import evidence_store
 from web.extensions import db
 from web.forms import PlainLines, PlainText, errors_of, lines_of
 from web.labels import spoken
@@ -44,6 +43,7 @@ from web.models import Room, Unit
 from web.roles import Role
 from web.room_health import NoRecorderCredential, recorder_client
 from web.terminal.seal_sheet import qr_svg, seal_sheet_pdf, seal_text
+from web.terminal.status import FIRST_PAINT_TIMEOUT, room_status, unavailable
 from web.visibility import unit_of, visible_units
 
 blueprint = Blueprint("terminal", __name__, url_prefix="/terminal")
@@ -104,12 +104,7 @@ def _client(room: Room) -> RecorderClient:
 
 
 def _unavailable(problem: SealroomError) -> str:
-    """What the terminal says when the recorder cannot be driven: never "recording"."""
-    if isinstance(problem, NoRecorderCredential):
-        return str(
-            _("The console has no credential for the room's recorder. Nothing is being recorded.")
-        )
-    return str(_("The room's recorder cannot be reached. Nothing is being recorded."))
+    return unavailable(problem)
 
 
 @blueprint.get("/")
@@ -166,10 +161,17 @@ def start(code: str) -> ResponseReturnValue:
 @allow(Role.INVESTIGATOR)
 def live(code: str) -> str:
     room = _room(code)
+    return _live_page(room, ReasonForm())
+
+
+def _live_page(room: Room, form: ReasonForm) -> str:
+    """The live page as it stands now: state, controls, figures and devices rendered from
+    the recorder's status (terminal.js then keeps them in step)."""
     return render_template(
         "terminal/live.html",
         room=room,
-        form=ReasonForm(),
+        form=form,
+        status=room_status(room, timeout=FIRST_PAINT_TIMEOUT),
         pause_reasons=PAUSE_REASONS,
         resume_reasons=RESUME_REASONS,
         stop_reasons=STOP_REASONS,
@@ -180,24 +182,11 @@ def live(code: str) -> str:
 @allow(Role.INVESTIGATOR)
 def status(code: str) -> WerkzeugResponse:
     room = _room(code)
-    try:
-        client = _client(room)
-        current = client.status()
-        level = client.audio_level()
-    except SealroomError as problem:  # unreachable, no credential, or not the room it claims
-        response = jsonify({"reachable": False, "error": _unavailable(problem)})
+    payload = room_status(room)
+    response = jsonify(payload)
+    if not payload["reachable"]:
         response.status_code = 503
-        return response
-    # The upload backlog comes from the uploader's own status file (no network needed).
-    uploader = last_status(data_dir()) or {}
-    backlog = current.backlog or uploader.get("backlog") or {}
-    payload: dict[str, Any] = {
-        "reachable": True,
-        **current.as_dict(),
-        "audio_dbfs": level.dbfs,
-        "backlog_objects": backlog.get("objects"),
-    }
-    return jsonify(payload)
+    return response
 
 
 @blueprint.get("/<code>/preview.jpg")
@@ -251,15 +240,7 @@ def control(code: str, action: str) -> WerkzeugResponse:
 
 def _refused(room: Room, form: ReasonForm) -> WerkzeugResponse:
     """A reason refused (a control character in it): the live page again, with why, 400."""
-    page = render_template(
-        "terminal/live.html",
-        room=room,
-        form=form,
-        pause_reasons=PAUSE_REASONS,
-        resume_reasons=RESUME_REASONS,
-        stop_reasons=STOP_REASONS,
-    )
-    return WerkzeugResponse(page, status=400, mimetype="text/html")
+    return WerkzeugResponse(_live_page(room, form), status=400, mimetype="text/html")
 
 
 def _confirm_stop(room: Room, reason: str) -> WerkzeugResponse:
@@ -298,12 +279,10 @@ def _unit_header(manifest: Manifest) -> str:
     return unit.name if unit is not None and unit.name else code
 
 
-def _seal_sheet_page(manifest: Manifest, pdf_url: str, *, reprint: bool) -> str:
-    record(
-        "seal_sheet_printed",
-        session_id=manifest.session,
-        detail={"reprint": True} if reprint else None,
-    )
+def _seal_sheet_page(manifest: Manifest, pdf_url: str, print_url: str, *, reprint: bool) -> str:
+    """The sheet on screen. Opening it is a view of the session's record, logged as such;
+    only the Print button's POST records a print (``_printed``)."""
+    record("seal_sheet_viewed", session_id=manifest.session, detail={"reprint": reprint})
     return render_template(
         "terminal/seal_sheet.html",
         manifest=manifest,
@@ -311,8 +290,27 @@ def _seal_sheet_page(manifest: Manifest, pdf_url: str, *, reprint: bool) -> str:
         signers=signers_of(manifest),
         unit_name=_unit_header(manifest),
         pdf_url=pdf_url,
+        print_url=print_url,
+        print_form=FlaskForm(),
         reprint=reprint,
     )
+
+
+def _printed(session_id: str, sheet_url: str, *, reprint: bool) -> ResponseReturnValue:
+    """One press of Print: one custody event, then the page prints (print.js). Without a
+    valid form (CSRF) nothing is recorded, and the page does not print."""
+    manifest = _sealed_manifest(session_id)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    record(
+        "seal_sheet_printed",
+        session_id=manifest.session,
+        detail={"reprint": True} if reprint else None,
+    )
+    if request.accept_mimetypes.best == "application/json":  # print.js: it prints next
+        return jsonify(recorded=True)
+    flash(_("The print is recorded: print the page with the browser."), "info")
+    return redirect(sheet_url, code=303)
 
 
 @blueprint.get("/<code>/seal/<session_id>")
@@ -320,18 +318,41 @@ def _seal_sheet_page(manifest: Manifest, pdf_url: str, *, reprint: bool) -> str:
 def seal_sheet(code: str, session_id: str) -> str:
     room = _room(code)
     manifest = _sealed_manifest(session_id)
-    pdf_url = url_for("terminal.seal_sheet_as_pdf", code=room.code, session_id=session_id)
-    return _seal_sheet_page(manifest, pdf_url, reprint=False)
+    return _seal_sheet_page(
+        manifest,
+        url_for("terminal.seal_sheet_as_pdf", code=room.code, session_id=session_id),
+        url_for("terminal.seal_sheet_printed", code=room.code, session_id=session_id),
+        reprint=False,
+    )
+
+
+@blueprint.post("/<code>/seal/<session_id>/printed")
+@allow(Role.INVESTIGATOR)
+def seal_sheet_printed(code: str, session_id: str) -> ResponseReturnValue:
+    room = _room(code)
+    sheet = url_for("terminal.seal_sheet", code=room.code, session_id=session_id)
+    return _printed(session_id, sheet, reprint=False)
 
 
 @blueprint.get("/seal/<session_id>")
 @allow(*SEAL_SHEET_READERS)
 def reprint(session_id: str) -> str:
-    """The seal sheet again, from the session's page: a custody event like the first print."""
+    """The seal sheet again, from the session's page; printing it is a custody event like
+    the first print."""
     manifest = _sealed_manifest(session_id)
     return _seal_sheet_page(
-        manifest, url_for("terminal.reprint_as_pdf", session_id=session_id), reprint=True
+        manifest,
+        url_for("terminal.reprint_as_pdf", session_id=session_id),
+        url_for("terminal.reprint_printed", session_id=session_id),
+        reprint=True,
     )
+
+
+@blueprint.post("/seal/<session_id>/printed")
+@allow(*SEAL_SHEET_READERS)
+def reprint_printed(session_id: str) -> ResponseReturnValue:
+    sheet = url_for("terminal.reprint", session_id=session_id)
+    return _printed(session_id, sheet, reprint=True)
 
 
 @blueprint.get("/seal/<session_id>.pdf")

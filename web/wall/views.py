@@ -29,6 +29,7 @@ from web.models import Room
 from web.roles import Role
 from web.room_health import ROOM_HEALTH_ROLES, RoomHealth, recorder_client, rooms_health
 from web.visibility import visible_units
+from web.wall.attention import OPEN_ALARM, reasons, rooms_with_open_alarms, shown_figures
 from web.wall.thumbnails import (
     NO_CREDENTIAL,
     NOT_RECORDING,
@@ -56,9 +57,14 @@ NO_PICTURE_YET = _l("No picture yet.")
 EVIDENCE_FIELDS = ("session_id", "case_number", "last_session_id")
 
 
-def shown(room: RoomHealth, *, reads_evidence: bool) -> dict[str, Any]:
-    """One room as the wall shows it to this viewer."""
+def shown(room: RoomHealth, *, reads_evidence: bool, open_alarm: bool = False) -> dict[str, Any]:
+    """One room as the wall shows it to this viewer: its figures as text, and each reason
+    it needs attention in words (an open integrity alarm on one of its sessions too)."""
     document = room.as_dict()
+    codes = [*room.attention, *([OPEN_ALARM] if open_alarm else [])]
+    document.update(shown_figures(room))
+    document["attention"] = reasons(room, codes)
+    document["needs_attention"] = bool(codes)
     if room.problem:  # the client's English details stay in the console's log
         current_app.logger.warning("wall: room %s: %s", room.code, room.problem)
         document["problem"] = _("its recorder could not be asked")
@@ -72,7 +78,12 @@ def shown(room: RoomHealth, *, reads_evidence: bool) -> dict[str, Any]:
 
 def _rooms() -> list[dict[str, Any]]:
     reads_evidence = current_user.role_enum is not Role.ADMIN
-    return [shown(room, reads_evidence=reads_evidence) for room in rooms_health(current_user)]
+    rooms = rooms_health(current_user)
+    alarmed = rooms_with_open_alarms(rooms)
+    return [
+        shown(room, reads_evidence=reads_evidence, open_alarm=room.code in alarmed)
+        for room in rooms
+    ]
 
 
 @blueprint.get("/")

@@ -31,7 +31,7 @@
   }
 
   function describe() {
-    var kind = data.kind === "clip" ? "Trích đoạn / Clip" : "Toàn bộ phiên / Whole session";
+    var kind = data.kind === "clip" ? "Đoạn trích / Clip" : "Toàn bộ phiên / Whole session";
     document.getElementById("heading").textContent =
       "sealroom — " + data.case_number + (data.title ? " — " + data.title : "");
     document.getElementById("facts").textContent = kind + " · " + data.session + " · " +
@@ -148,9 +148,33 @@
     showTime(us);
     position.dataset.segment = String(current);
     if (data.kind === "clip" && us >= data.end_us && !ended) {
-      screens[active].pause();
-      ended = true;
+      stopAtEnd(segment);
     }
+  }
+
+  // A clip ends at its end, not where the next timeupdate (every quarter second or so) finds
+  // it: the frame at the clip's end is held and the position reads the end exactly.
+  function stopAtEnd(segment) {
+    var screen = screens[active];
+    screen.pause();
+    ended = true;
+    screen.currentTime = Math.max(0, (data.end_us - segment.start_us) / 1e6);
+    showTime(data.end_us);
+  }
+
+  // While a clip plays, each frame the browser paints is checked against the clip's end
+  // (timeupdate alone stops it up to a third of a second late). Works from file://.
+  var watching = false;
+  function watchEnd() {
+    if (watching || data.kind !== "clip") { return; }
+    watching = true;
+    var check = function () {
+      if (ended || current < 0 || screens[active].paused) { watching = false; return; }
+      tick();
+      if (ended) { watching = false; return; }
+      window.requestAnimationFrame(check);
+    };
+    window.requestAnimationFrame(check);
   }
 
   function showTime(us) {
@@ -164,6 +188,7 @@
     screen.addEventListener("loadedmetadata", function () { screen.dataset.loaded = screen.dataset.index; });
     screen.addEventListener("ended", function () { if (i === active) { advance(); } });
     screen.addEventListener("timeupdate", function () { if (i === active) { tick(); } });
+    screen.addEventListener("playing", function () { if (i === active) { watchEnd(); } });
     screen.addEventListener("error", function () {
       if (i === active) { segmentName.textContent = "⚠ " + (screen.dataset.index || "") + ": cannot play"; }
     });

@@ -7,7 +7,7 @@
 #     ROOT=/duong/dan/chung-thu-goc.pem sh procedure.sh
 #
 # ROOT là chứng thư CA (PEM) mà chứng thư của thiết bị phải nối về, hoặc, với thiết bị không
-# có chứng thư, khoá công khai (PEM) của nó, được ghim. Với một trích đoạn, đặt thêm
+# có chứng thư, khoá công khai (PEM) của nó, được ghim. Với một đoạn trích, đặt thêm
 # CLIP=../../clip.json: các đoạn đã niêm phong được liệt kê bên cạnh trong NOT-INCLUDED.txt
 # có thể vắng mặt, và chỉ những đoạn đó. Khoá mà gói mang theo tự nó không chứng minh gì: ghim
 # chúng bằng dấu vân tay do chủ của chúng công bố, WITNESS_FP=... (khoá của nhân chứng, hoặc
@@ -151,7 +151,7 @@ fi
 say "  Compare it with the one the procuracy publishes: the root decides who is trusted."
 say "Session:     $session"
 left_out=""
-if [ -n "${CLIP:-}" ]; then # trích đoạn: những gì nó bỏ ra, theo gói đã ký
+if [ -n "${CLIP:-}" ]; then # đoạn trích: những gì nó bỏ ra, theo gói đã ký
   left_out=" $(tr '\n' ' ' <"$(dirname "$CLIP")/NOT-INCLUDED.txt") " ||
     usage "no NOT-INCLUDED.txt beside $CLIP"
   for name in $left_out; do

@@ -40,7 +40,7 @@
   }
 
   // The time code with the wall-clock time it was recorded at beside it, as on the clip's
-  // page: "00:01:05.250 · 07/12/2026 09:31:05 GMT+7".
+  // page: "00:01:05.250 · 2026-12-07 09:31:05 GMT+7".
   function stamp(info, t) {
     if (!info || !info.runs || !info.runs.length) { return timecode(t); }
     return timecode(t) + " · " + wallText(info, t);
@@ -57,7 +57,8 @@
       var part = parts.find(function (p) { return p.type === type; });
       return part ? part.value : "";
     };
-    return get("day") + "/" + get("month") + "/" + get("year") + " " + get("hour") + ":" +
+    // The console's one date format (yyyy-mm-dd hh:mm:ss), with the zone's offset.
+    return get("year") + "-" + get("month") + "-" + get("day") + " " + get("hour") + ":" +
       get("minute") + ":" + get("second") + " " + get("timeZoneName");
   }
 

@@ -366,7 +366,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "missing: the package is not signed by the installation that exported it, so nothing "
         "it says about itself (clip, custody, files) can be trusted",
         "bị thiếu: gói không được ký bởi hệ thống đã xuất nó, nên không điều gì gói tự nói về "
-        "mình (trích đoạn, lưu ký, tệp) đáng tin",
+        "mình (đoạn trích, lưu ký, tệp) đáng tin",
     ),
     "missing_exporter_key": (
         "missing: the exporter's key checks PACKAGE-SHA256SUMS.sig",
@@ -394,39 +394,39 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "version_1_sealroom_clip": (
         "not a version 1 sealroom clip proof",
-        "không phải bằng chứng trích đoạn sealroom phiên bản 1",
+        "không phải bằng chứng đoạn trích sealroom phiên bản 1",
     ),
     "clip_session_session": (
         "the clip is of session {session}",
-        "trích đoạn thuộc phiên ghi {session}",
+        "đoạn trích thuộc phiên ghi {session}",
     ),
     "clip_holds_link_hashe": (
         "the clip holds {values} chain values; the chain has {links} links",
-        "trích đoạn giữ {values} giá trị chuỗi; chuỗi có {links} mắt xích",
+        "đoạn trích giữ {values} giá trị chuỗi; chuỗi có {links} mắt xích",
     ),
     "clip_s_head_signed": (
         "the clip's head is not the signed head",
-        "đầu chuỗi của trích đoạn không phải đầu chuỗi đã ký",
+        "đầu chuỗi của đoạn trích không phải đầu chuỗi đã ký",
     ),
     "clip_made_from_manifest": (
         "the clip was not made from this manifest",
-        "trích đoạn không được tạo từ bản kê này",
+        "đoạn trích không được tạo từ bản kê này",
     ),
     "clip_s_span_outside": (
         "the clip's span is outside the recording",
-        "khoảng thời gian của trích đoạn nằm ngoài bản ghi",
+        "khoảng thời gian của đoạn trích nằm ngoài bản ghi",
     ),
     "clip_s_segments_are": (
         "the clip's segments are not the sealed segments its span covers",
-        "các đoạn video của trích đoạn không phải các đoạn đã niêm phong mà khoảng của nó bao phủ",
+        "các đoạn video của đoạn trích không phải các đoạn đã niêm phong mà khoảng của nó bao phủ",
     ),
     "missing_clip_lists_sealed": (
         "missing: a clip lists the sealed segments it leaves out",
-        "bị thiếu: một trích đoạn phải liệt kê các đoạn đã niêm phong mà nó bỏ ra ngoài",
+        "bị thiếu: một đoạn trích phải liệt kê các đoạn đã niêm phong mà nó bỏ ra ngoài",
     ),
     "does_list_exactly_sealed": (
         "does not list exactly the sealed segments outside the clip's span (expected {expected})",
-        "không liệt kê đúng các đoạn đã niêm phong nằm ngoài khoảng của trích đoạn (cần "
+        "không liệt kê đúng các đoạn đã niêm phong nằm ngoài khoảng của đoạn trích (cần "
         "{expected})",
     ),
     "missing_package_s_custody": (
@@ -522,7 +522,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "malformed_clip_proof_exc": (
         "malformed clip proof ({exc})",
-        "bằng chứng trích đoạn sai dạng ({exc})",
+        "bằng chứng đoạn trích sai dạng ({exc})",
     ),
     "chain_value_seq_hash": (
         "chain value {seq} is not the hash of chain/{seq:06d}.json",
@@ -730,11 +730,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "  {path}  {start}  sha256 {sha256}  {state}",
     ),
     "segment_ok": ("OK", "OK (nguyên vẹn)"),
-    "segment_absent": ("not included (outside the clip)", "không có trong gói (ngoài trích đoạn)"),
+    "segment_absent": ("not included (outside the clip)", "không có trong gói (ngoài đoạn trích)"),
     "clip": (
         "Clip:           {start} to {end} of the recording, {count} segment(s), chain values "
         "match the signed head",
-        "Trích đoạn:     từ {start} đến {end} của bản ghi, {count} đoạn video, các giá trị chuỗi "
+        "Đoạn trích:     từ {start} đến {end} của bản ghi, {count} đoạn video, các giá trị chuỗi "
         "khớp đầu chuỗi đã ký",
     ),
     "custody": (
@@ -930,6 +930,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "verify everything else when the time-stamp tokens cannot be checked",
         "kiểm tra mọi thứ khác khi không kiểm tra được các dấu thời gian",
     ),
+    "metavar_package": ("PACKAGE", "THU_MUC_GOI"),
     "help_lang": (
         "the language of the report: vi (default) or en; SEALROOM_LANG sets the default",
         "ngôn ngữ của báo cáo: vi (mặc định) hoặc en; biến SEALROOM_LANG đặt mặc định",
@@ -2927,12 +2928,65 @@ def readable_output() -> None:
                 reconfigure(errors="backslashreplace")
 
 
+# argparse's own words (headings of --help, its errors) in Vietnamese: argparse looks each
+# up through its module's gettext when it prints, so verify.py puts this table there under
+# --lang vi. The texts of Python 3.9 to 3.13; one not listed stays in English.
+ARGPARSE_VI = {
+    "usage: ": "cách dùng: ",
+    "options": "tuỳ chọn",
+    "optional arguments": "tuỳ chọn",
+    "positional arguments": "đối số theo vị trí",
+    "show this help message and exit": "in hướng dẫn này rồi thoát",
+    "%(prog)s: error: %(message)s\n": "%(prog)s: lỗi: %(message)s\n",
+    "the following arguments are required: %s": "thiếu các đối số bắt buộc: %s",
+    "unrecognized arguments: %s": "đối số không nhận ra: %s",
+    "expected one argument": "cần đúng một giá trị",
+    "expected at most one argument": "cần nhiều nhất một giá trị",
+    "expected at least one argument": "cần ít nhất một giá trị",
+    "ignored explicit argument %r": "bỏ qua giá trị %r",
+    "argument %(argument_name)s: %(message)s": "đối số %(argument_name)s: %(message)s",
+    "invalid choice: %(value)r (choose from %(choices)s)": (
+        "lựa chọn không hợp lệ: %(value)r (chọn một trong %(choices)s)"
+    ),
+    "invalid %(type)s value: %(value)r": "giá trị %(type)s không hợp lệ: %(value)r",
+    "ambiguous option: %(option)s could match %(matches)s": (
+        "tuỳ chọn mơ hồ: %(option)s có thể là %(matches)s"
+    ),
+    "not allowed with argument %s": "không dùng được cùng đối số %s",
+    "one of the arguments %s is required": "cần một trong các đối số %s",
+}
+
+
+ARGPARSE_ENGLISH = (argparse._, argparse.ngettext)  # type: ignore[attr-defined]
+
+
+def speak_argparse(language: str) -> None:
+    """argparse's headings and errors in ``language`` (its English for "en")."""
+    if language != "vi":
+        argparse._, argparse.ngettext = ARGPARSE_ENGLISH  # type: ignore[attr-defined]
+        return
+
+    def vietnamese(message: str) -> str:
+        return ARGPARSE_VI.get(message, message)
+
+    def vietnamese_n(singular: str, plural: str, n: int) -> str:
+        if singular == "expected %s argument":
+            return "cần %s giá trị"
+        return singular if n == 1 else plural
+
+    argparse._ = vietnamese  # type: ignore[attr-defined]
+    argparse.ngettext = vietnamese_n  # type: ignore[attr-defined]
+
+
 def main(argv: list[str] | None = None) -> int:
     readable_output()
-    # The language first, so that the help and every error are in it too.
+    # The language first, so that the help and every error are in it too (a bad --lang is
+    # refused in the default language).
+    speak_argparse(default_language())
     early = argparse.ArgumentParser(add_help=False)
     early.add_argument("--lang", choices=LANGUAGES, default=default_language())
     language = early.parse_known_args(argv)[0].lang
+    speak_argparse(language)
 
     def t(code: str, **params: Any) -> str:
         return text(code, language, **params)
@@ -2943,14 +2997,20 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         type=Path,
         default=Path(__file__).resolve().parent,
+        metavar=t("metavar_package"),
         help=t("help_package"),
     )
     parser.add_argument("--lang", choices=LANGUAGES, default=language, help=t("help_lang"))
-    parser.add_argument("--root", type=Path, help=t("help_root"))
+    parser.add_argument("--root", type=Path, metavar="PEM", help=t("help_root"))
     parser.add_argument("--expect-root", metavar="SHA256", help=t("help_expect_root"))
-    parser.add_argument("--tsa-root", type=Path, help=t("help_tsa_root"))
+    parser.add_argument("--tsa-root", type=Path, metavar="PEM", help=t("help_tsa_root"))
     parser.add_argument(
-        "--witness-key", action="append", default=[], type=Path, help=t("help_witness_key")
+        "--witness-key",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PEM",
+        help=t("help_witness_key"),
     )
     parser.add_argument(
         "--expect-witness",

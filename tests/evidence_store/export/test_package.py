@@ -14,6 +14,7 @@ import shutil
 import ssl
 import stat
 import string
+import subprocess
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from tests.support.exports import (
     readme_procedure,
     readme_run_line,
     run_verify,
+    standalone_python,
 )
 from tests.support.hand_procedure import SPEC, documented_procedure
 from tests.support.paths import ARTIFACTS
@@ -300,6 +302,44 @@ def test_verify_py_run_alone_says_what_it_verified(exported: Exported) -> None:
     assert not list(exported.session_package.rglob("__pycache__"))
 
 
+ARGPARSE_ENGLISH = ("usage:", "options:", "positional arguments", "show this help", "error:")
+
+
+def _verify_py(*args: str, language: str | None) -> subprocess.CompletedProcess[str]:
+    """verify.py straight from the assets (no package needed for --help and usage errors),
+    isolated; SEALROOM_LANG set to ``language`` or unset."""
+    env = {"PATH": "/usr/bin:/bin", **({"SEALROOM_LANG": language} if language else {})}
+    return subprocess.run(
+        [standalone_python(), "-I", str(ASSETS / "verify.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+def test_verify_py_help_and_usage_errors_speak_the_readers_language() -> None:
+    """With Vietnamese the language (the default), argparse's own headings, help and errors
+    are Vietnamese too; with English they stay argparse's."""
+    help_vi = _verify_py("--help", language=None)
+    assert help_vi.returncode == 0, help_vi.stderr
+    assert help_vi.stdout.startswith("cách dùng: verify.py")
+    assert "tuỳ chọn:" in help_vi.stdout and "in hướng dẫn này rồi thoát" in help_vi.stdout
+    assert [w for w in ARGPARSE_ENGLISH if w in help_vi.stdout] == []
+    assert "PACKAGE" not in help_vi.stdout and "WITNESS_KEY" not in help_vi.stdout
+    for wrong in (["--bogus"], ["--lang", "xx"], ["--root"]):
+        refused = _verify_py(*wrong, language=None)
+        assert refused.returncode == 2
+        assert "verify.py: lỗi: " in refused.stderr, refused.stderr
+        assert [w for w in ARGPARSE_ENGLISH if w in refused.stderr] == [], refused.stderr
+    help_en = _verify_py("--help", language="en")
+    assert help_en.stdout.startswith("usage: verify.py") and "options:" in help_en.stdout
+    assert "cách dùng" not in help_en.stdout
+    english = _verify_py("--lang", "en", "--bogus", language=None)
+    assert "error: unrecognized arguments: --bogus" in english.stderr
+
+
 def test_every_message_of_verify_py_is_in_both_languages() -> None:
     """Each code verify.py raises or prints is in its table, in Vietnamese and English, with
     the same {named} values: a missing one would fail a reader at the worst moment."""
@@ -550,6 +590,43 @@ def test_the_offline_player_plays_the_segments_from_file_url(
 
 SHOWN = "document.querySelector('#stage .screen:not(.hidden)')"
 AT_US = "Number(document.getElementById('position').dataset.us)"
+# How far into its segment file the clip's last segment ever played: sampled at every frame
+# the browser paints and at every timeupdate (a pause sends one).
+FURTHEST = """() => {
+  window.furthest = 0;
+  const sample = (video) => {
+    if (!video.src.endsWith('segments/000002.mp4')) return;
+    window.furthest = Math.max(window.furthest, video.currentTime);
+  };
+  const screens = Array.from(document.querySelectorAll('#stage .screen'));
+  screens.forEach((v) => v.addEventListener('timeupdate', () => sample(v)));
+  const frame = () => { screens.forEach(sample); requestAnimationFrame(frame); };
+  requestAnimationFrame(frame);
+}"""
+
+
+@pytest.mark.slow
+def test_the_offline_player_stops_at_the_clips_end_exactly(
+    exported: Exported, browser: object
+) -> None:
+    """A clip ending half-way into a segment file stops there (within a frame), shows its
+    end as the position, and holds the end's frame: not a third of a second on."""
+    clip = browser.new_page()  # type: ignore[attr-defined]
+    errors: list[str] = []
+    clip.on("pageerror", lambda error: errors.append(str(error)))
+    clip.goto((exported.clip_package / "player.html").as_uri())
+    assert clip.url.startswith("file://")
+    wait_js(clip, f"{SHOWN}.readyState >= 1", timeout=20)
+    clip.evaluate(FURTHEST)
+    clip.click("#play")
+    wait_js(clip, f"{AT_US} >= {CLIP_SPAN[1]} && {SHOWN}.paused", timeout=30)
+    end_in_segment = (CLIP_SPAN[1] - 2 * SEGMENT_US) / 1e6
+    furthest = clip.evaluate("window.furthest")
+    assert end_in_segment - 0.05 < furthest < end_in_segment + 0.05, furthest
+    assert clip.evaluate(AT_US) == CLIP_SPAN[1]
+    assert abs(clip.evaluate(f"{SHOWN}.currentTime") - end_in_segment) < 0.002
+    assert clip.inner_text("#position").startswith("00:00:02.500")  # type: ignore[attr-defined]
+    assert errors == []
 
 
 @pytest.mark.slow
@@ -575,7 +652,7 @@ def test_the_offline_player_scrubs_skips_changes_speed_and_goes_fullscreen(
     assert 2 * SEGMENT_US < at < 3 * SEGMENT_US, at
     # The clip's time-code scheme: the session's clock, the wall-clock time beside it.
     shown = page.inner_text("#position")  # type: ignore[attr-defined]
-    assert re.fullmatch(r"00:00:02\.\d{3} · \d\d/\d\d/\d{4} \d\d:\d\d:\d\d GMT.*", shown), shown
+    assert re.fullmatch(r"00:00:02\.\d{3} · \d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT.*", shown), shown
     offset = page.evaluate(f"{SHOWN}.currentTime")
     assert abs(offset - (at - 2 * SEGMENT_US) / 1e6) < 0.1, (offset, at)
 

@@ -56,7 +56,7 @@ def test_a_supreme_auditor_needs_a_second_administrator(console: Console) -> Non
     assert attempt_login(console.app.test_client(), "spy").status_code == 401
     # Auditors see the request, with who asked for it.
     listing = logged_in(console.app, "auditor-top").get("/admin/approvals").get_data(as_text=True)
-    assert "spy" in listing and "admin" in listing and "pending" in listing
+    assert "spy" in listing and "admin" in listing and "waiting for a decision" in listing
     second = logged_in(console.app, "admin-2", ADMIN_PASSWORD)
     send_form(second, "/admin/approvals", {}, to=f"/admin/approvals/{change}/approve")
     assert attempt_login(console.app.test_client(), "spy").status_code == 302

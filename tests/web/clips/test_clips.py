@@ -37,6 +37,7 @@ from tests.support.console import (
     csrf_token,
 )
 from web.auth.accounts import create_user
+from web.clips.media import format_timecode, parse_timecode
 from web.clips.verified import VerifiedClips, key_of
 from web.extensions import db
 from web.models import Clip
@@ -126,13 +127,31 @@ def test_a_prosecutor_defines_a_clip_that_keeps_its_proof(room: Room) -> None:
 
 
 @pytest.mark.parametrize(
+    ("typed", "milliseconds"),
+    [
+        ("00:01:05.250", 65_250),  # the scheme every page shows, read back
+        ("01:02:03.004", 3_723_004),
+        ("1:05", 65_000),  # and the shorter forms people type
+        ("01:05.5", 65_500),
+        ("65.25", 65_250),
+        ("7", 7_000),
+    ],
+)
+def test_the_form_reads_the_time_code_it_shows_and_shorter_forms(
+    typed: str, milliseconds: int
+) -> None:
+    assert parse_timecode(typed) == milliseconds
+    assert parse_timecode(format_timecode(milliseconds)) == milliseconds
+
+
+@pytest.mark.parametrize(
     ("start", "end", "message"),
     [
         ("0:03", "0:02", "The clip must end after it starts."),
         ("0:02", "0:02", "The clip must end after it starts."),
         ("0:01", "0:09", "after the recording&#39;s end (00:00:04.000)"),
-        ("abc", "0:02", "Start: abc is not a time such as 1:05"),
-        ("0:01", "1:75", "End: 1:75 is not a time such as 1:05"),
+        ("abc", "0:02", "Start: abc is not a time such as 00:01:05.250 (or 1:05, 65.25)"),
+        ("0:01", "1:75", "End: 1:75 is not a time such as 00:01:05.250"),
         ("", "0:02", "Start: This field is required."),
     ],
 )

@@ -31,6 +31,8 @@ from tests.support.console import build_console
 from tests.support.evidence import segment_media
 from tests.support.hearings import add_exhibit, exhibit_ids, new_hearing, post_json
 from tests.support.paths import ARTIFACTS
+from web.extensions import db
+from web.models import HearingExhibit
 from web.settings import ConsoleSettings
 
 pytestmark = pytest.mark.slow
@@ -126,7 +128,7 @@ def view_box(page: object) -> list[float]:
 
 
 # How the players write the wall-clock time beside a time code.
-WALL_CLOCK = r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d GMT([+-]\d{1,2}(:\d\d)?)?"
+WALL_CLOCK = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT([+-]\d{1,2}(:\d\d)?)?"
 
 
 def test_presenter_drives_the_audience_screen(courtroom: Courtroom, browser: object) -> None:
@@ -395,3 +397,72 @@ def test_a_segment_that_cannot_be_fetched_is_asked_for_less_and_less_often(
     # 0, 0.5, 1.5, 3.5 s: four asks at most in three seconds (hundreds without backing off)
     assert 1 <= len(asked) <= 5, asked
     context.close()
+
+
+def out_of_view(page: object, selectors: list[str], height: int) -> dict[str, Any]:
+    """The selectors whose element is not wholly on screen (page not scrolled)."""
+    found: dict[str, Any] = {}
+    for selector in selectors:
+        box = page.locator(selector).bounding_box()  # type: ignore[attr-defined]
+        if box is None or box["y"] < 0 or box["y"] + box["height"] > height:
+            found[selector] = box
+    return found
+
+
+def test_the_presenters_controls_are_in_view_on_a_1280x800_screen(
+    courtroom: Courtroom, browser: object
+) -> None:
+    """The clerk's laptop (1280×800): with a clip presented and its verification shown, then
+    a diagram, every control of the presenter is on screen without scrolling, with a long
+    exhibit list too; the preview keeps a useful size. Screenshots of the screen as seen."""
+    clerk = client_for(courtroom.app, "court-clerk")
+    with courtroom.app.app_context():
+        entry = db.session.get(HearingExhibit, courtroom.diagram_entry)
+        assert entry is not None and entry.diagram_id is not None
+        diagram = entry.diagram_id
+    long_list = new_hearing(clerk, case="VKS-7/2026")
+    for n in range(14):
+        assert add_exhibit(clerk, long_list, f"diagram-{diagram}", f"SĐ-{n}").status_code == 302
+    height = 800
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": height})  # type: ignore[attr-defined]
+    page = context.new_page()
+    log_in(page, courtroom.base, "court-clerk")
+    screen = ["#open-audience", "#blank", "#withdraw"]
+    clip = ["#back", "#play", "#pause", "#forward", "#seek", "#position"]
+    diagram_controls = ["#callout-text", "#zoom-reset", "#callouts-clear"]
+    try:
+        page.goto(f"{courtroom.base}/hearings/{courtroom.hearing_id}/present")
+        page.uncheck("#autoplay")
+        page.click(f"button.present[data-exhibit-id='{courtroom.clip_entry}']")
+        page.wait_for_selector("#verification-result.ok")
+        page.wait_for_selector("#play", state="visible")
+        page.screenshot(path=str(ARTIFACTS / "present-13-presenter-1280x800-clip.png"))
+        presents = [f"button.present[data-exhibit-id='{i}']" for i in exhibit_ids_of(page)]
+        assert out_of_view(page, [*screen, *clip, *presents, "#verification"], height) == {}
+        assert page.evaluate("() => document.scrollingElement.scrollHeight") <= height
+        stage = page.locator("#preview").bounding_box()
+        assert stage is not None and stage["height"] >= 300 and stage["width"] >= 530, stage
+
+        page.click(f"button.present[data-exhibit-id='{courtroom.diagram_entry}']")
+        page.wait_for_selector("#zoom-reset", state="visible")
+        page.screenshot(path=str(ARTIFACTS / "present-14-presenter-1280x800-diagram.png"))
+        assert out_of_view(page, screen + diagram_controls, height) == {}
+
+        # Fourteen exhibits: the list scrolls in its column, the screen's controls stay put.
+        page.goto(f"{courtroom.base}/hearings/{long_list}/present")
+        page.screenshot(path=str(ARTIFACTS / "present-15-presenter-1280x800-long-list.png"))
+        assert out_of_view(page, screen, height) == {}
+        assert page.evaluate("() => document.scrollingElement.scrollHeight") <= height
+        last = page.locator("#present-list li").last
+        last.scroll_into_view_if_needed()
+        assert out_of_view(page, [*screen, "#present-list li:last-child button"], height) == {}
+    finally:
+        page.goto(f"{courtroom.base}/hearings/{courtroom.hearing_id}/present")
+        page.click("#withdraw")  # the court screen as it was
+        context.close()
+
+
+def exhibit_ids_of(page: object) -> list[str]:
+    return page.eval_on_selector_all(  # type: ignore[attr-defined, no-any-return]
+        "button.present", "buttons => buttons.map(b => b.dataset.exhibitId)"
+    )

@@ -10,6 +10,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +128,30 @@ def test_a_clerk_creates_a_hearing_and_orders_its_exhibits(court: Court) -> None
     assert custody(court.app, "hearing_exhibit_removed")[-1]["clip_id"] == court.clip_id
     page = clerk.get(f"/hearings/{hearing_id}").get_data(as_text=True)
     assert "Sơ đồ hiện trường" in page and 'id="open-presenter"' in page
+
+
+def flashes(page: str) -> list[str]:
+    return [unescape(m) for m in re.findall(r'<p class="flash ok" role="status">(.*?)</p>', page)]
+
+
+def test_creating_a_hearing_and_adding_an_exhibit_are_confirmed_once(court: Court) -> None:
+    """Post/Redirect/Get: the page the form leads to says what was done, in Vietnamese, and
+    says it once (not again on reload)."""
+    clerk = client_for(court.app, "court-clerk")
+    clerk.get("/language/vi")
+    hearing_id = new_hearing(clerk, case="VKS-7/2026", date="2026-05-02")
+    page = clerk.get(f"/hearings/{hearing_id}").get_data(as_text=True)
+    assert flashes(page) == [
+        "Đã tạo phiên tòa của vụ án VKS-7/2026. Hãy thêm vật chứng ở bên dưới."
+    ]
+    assert flashes(clerk.get(f"/hearings/{hearing_id}").get_data(as_text=True)) == []
+    added = add_exhibit(clerk, hearing_id, f"clip-{court.clip_id}")
+    assert added.status_code == 302 and added.location == f"/hearings/{hearing_id}"
+    page = clerk.get(added.location).get_data(as_text=True)
+    assert flashes(page) == ["Đã thêm vật chứng VC-1 vào danh mục."]
+    assert flashes(clerk.get(added.location).get_data(as_text=True)) == []
+    refused = add_exhibit(clerk, hearing_id, f"clip-{court.clip_id}")  # the same number again
+    assert refused.status_code == 400 and flashes(refused.get_data(as_text=True)) == []
 
 
 def test_a_clip_of_another_case_is_added_only_when_confirmed_and_is_marked(court: Court) -> None:

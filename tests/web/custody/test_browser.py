@@ -107,6 +107,6 @@ def test_filter_page_and_download_then_the_bookmarks_time_code(
     item = reviewer.locator("#bookmark-list li").first
     assert item.locator(".timecode").inner_text() == "00:00:00.250"
     assert re.fullmatch(
-        r"\(\d\d/\d\d/\d{4} \d\d:\d\d:\d\d GMT\+7\)", item.locator(".wall").inner_text()
+        r"\(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d GMT\+7\)", item.locator(".wall").inner_text()
     )
     context.close()

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from tests.support.console import PASSWORD, Console, build_console, csrf_token, login
 from web.audit import custody_log, record
 from web.auth import create_user
+from web.clips.media import parse_timecode
 from web.custody import pages, views
 from web.custody.pages import Filters
 from web.labels import ACTION_LABELS
@@ -61,7 +62,9 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Console:
 
 
 def shown_offsets(page: str) -> list[int]:
-    return [int(n) for n in re.findall(r"thời điểm \(ms\):</span> (\d+)<", page)]
+    """The bookmarks' moments the page shows (hh:mm:ss.mmm, as every page writes one), in ms."""
+    moments = re.findall(r"thời điểm trong phiên ghi:</span> (\d\d:\d\d:\d\d\.\d{3})<", page)
+    return [parse_timecode(m) for m in moments]
 
 
 def link(page: str, element_id: str) -> str | None:
@@ -153,7 +156,8 @@ def test_the_filtered_rows_as_a_streamed_csv_logged_as_an_export(console: Consol
     assert rows[0][:5] == ["#", "Thời gian", "Người thực hiện", "Vai trò", "Hành động"]
     assert len(rows) == 1 + REMOVALS  # hanoi's auditor: hanoi-bd's rows, not danang's
     assert rows[1][4] == "xóa đánh dấu" and rows[1][3] == "Kiểm tra viên"
-    assert "thời điểm (ms): 229" in rows[1][7] and "thời điểm (ms): 0" in rows[-1][7]
+    moment = "thời điểm trong phiên ghi"
+    assert f"{moment}: 00:00:00.229" in rows[1][7] and f"{moment}: 00:00:00.000" in rows[-1][7]
     with console.app.app_context():
         exported = custody_log().entries(action="custody_exported")[-1]
     shown = auditor.get("/custody/?action=custody_exported").get_data(as_text=True)
@@ -192,11 +196,12 @@ def test_the_filtered_rows_as_a_pdf_with_header_and_page_numbers(console: Consol
     pages_count = len(sizes)
     assert pages_count > 1
     assert "Nhật ký quản lý chứng cứ" in text and "xóa đánh dấu" in text  # diacritics intact
-    assert "Đơn vị hanoi (hanoi)" in text  # the unit of whoever printed it
+    assert "Đơn vị hanoi\r\n" in text  # the unit of whoever printed it, by its name
     assert f"Phiên: {console.own_session}" in text and "Hành động: xóa đánh dấu" in text
     assert "Người in" in text and "auditor" in text and "Kiểm tra viên" in text
     assert f"Trang 1 / {pages_count}" in text and f"Trang {pages_count} / {pages_count}" in text
-    assert "thời điểm (ms): 229" in text and "thời điểm (ms): 0" in text
+    moment = "thời điểm trong phiên ghi"
+    assert f"{moment}: 00:00:00.229" in text and f"{moment}: 00:00:00.000" in text
     assert "Đà Nẵng" not in text
     with console.app.app_context():
         exported = custody_log().entries(action="custody_exported")[-1]

@@ -321,7 +321,8 @@ def test_a_build_left_by_a_stopped_console_is_failed_and_can_be_built_again(
         db.session.commit()
     with console.app.app_context():
         name = package_name(request, spec_of(request))
-    assert name.startswith("VKS-1-2026_session_") and name.endswith(f"_{request.id}.zip")
+    # One scheme, case_exhibit_day_request, in one language (a whole session is "phiên ghi").
+    assert re.fullmatch(rf"VKS-1-2026_phien-ghi_\d{{4}}-\d\d-\d\d_{request.id}\.zip", name), name
     staging = console.data.root / "exports" / f".{name}.x.partial"
     (staging / "sessions").mkdir(parents=True)
     (staging / "sessions" / "half").write_bytes(b"\x00" * 100)
@@ -802,6 +803,11 @@ def test_the_list_shows_a_build_progress_and_its_result_in_chromium(
 
 def test_export_buttons_on_the_session_and_clip_pages_fill_the_request(console: Console) -> None:
     clip_id = add_clip(console, console.own_session)
+    with console.app.app_context():  # a number no other clip of this module's console has
+        clip = db.session.get(Clip, clip_id)
+        assert clip is not None
+        clip.exhibit_number = "VC-90"
+        db.session.commit()
     prosecutor = client_for(console, "prosecutor")
     session_page = prosecutor.get(f"/sessions/{console.own_session}").get_data(as_text=True)
     link = re.search(r'id="export-session" href="([^"]+)"', session_page)
@@ -812,7 +818,18 @@ def test_export_buttons_on_the_session_and_clip_pages_fill_the_request(console: 
     link = re.search(r'id="export-clip" href="([^"]+)"', clip_page)
     assert link is not None
     form = prosecutor.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
-    assert 'value="VC-01"' in form
+    # The clip alone, by its exhibit number: its session is the clip's, not a second thing.
+    assert 'value="VC-90"' in form
+    assert re.search(r'<input id="export-session"[^>]*value="s-', form) is None
+    # Where two clips the user sees share the number, the link names this one by its own.
+    twin = add_clip(console, console.own_session)
+    with console.app.app_context():
+        clip = db.session.get(Clip, twin)
+        assert clip is not None
+        clip.exhibit_number = "VC-90"
+        db.session.commit()
+    clip_page = prosecutor.get(f"/clips/{twin}").get_data(as_text=True)
+    assert f'href="/exports/?clip=clip-{twin}#export-form"' in clip_page
     # No button for who may not ask for an export.
     investigator = client_for(console, "investigator")
     page = investigator.get(f"/sessions/{console.own_session}").get_data(as_text=True)

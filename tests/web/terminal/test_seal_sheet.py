@@ -1,7 +1,10 @@
 """The seal sheet as a PDF: the session's facts and its seal, in Vietnamese, for the
-investigator of a unit that may see the session only; printing it is a custody event."""
+investigator of a unit that may see the session only. Opening the sheet is a view; each
+press of Print, and each PDF, is a print in the custody log."""
 
 from __future__ import annotations
+
+import re
 
 import pypdfium2 as pdfium
 import pytest
@@ -9,7 +12,7 @@ import pytest
 from evidence_store import SessionMetadata, SessionWriter
 from evidence_store.index.summary import read_manifest
 from evidence_store.model import stored
-from tests.support.console import MEDIA, Console, build_console, catalogue, login
+from tests.support.console import MEDIA, Console, build_console, catalogue, csrf_token, login
 from web.audit import custody_log
 from web.extensions import db
 from web.models import Unit
@@ -121,15 +124,43 @@ def test_everyone_present_signs_under_the_units_name_and_a_reprint_is_logged(
     login(prosecutor, "prosecutor")
     session_page = prosecutor.get(f"/sessions/{writer.session_id}").get_data(as_text=True)
     assert f'href="/terminal/seal/{writer.session_id}" id="reprint-seal-sheet"' in session_page
-    again = prosecutor.get(f"/terminal/seal/{writer.session_id}").get_data(as_text=True)
+    sheet = f"/terminal/seal/{writer.session_id}"
+    again = prosecutor.get(sheet).get_data(as_text=True)
     assert 'id="reprint"' in again and "Lê Văn C<br><small>luật sư</small>" in again
-    assert prosecutor.get(f"/terminal/seal/{writer.session_id}.pdf").mimetype == "application/pdf"
-    with console.app.app_context():
-        printed = custody_log().entries(session_id=writer.session_id, action="seal_sheet_printed")
-    assert [(e.actor, e.detail.get("reprint"), e.detail.get("format")) for e in printed[-2:]] == [
+    assert f'action="{sheet}/printed"' in again  # Print posts, then prints
+    # Opening the sheet is a view, never a print; a print needs the form's CSRF token.
+    assert printed_of(console, writer.session_id) == [("investigator", None, "pdf")]
+    assert prosecutor.post(f"{sheet}/printed").status_code == 400
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', again).group(1)  # type: ignore[union-attr]
+    json = {"Accept": "application/json"}
+    pressed = prosecutor.post(f"{sheet}/printed", data={"csrf_token": token}, headers=json)
+    assert pressed.status_code == 200 and pressed.get_json() == {"recorded": True}
+    assert prosecutor.get(f"{sheet}.pdf").mimetype == "application/pdf"
+    assert printed_of(console, writer.session_id)[-2:] == [
         ("prosecutor", True, None),
         ("prosecutor", True, "pdf"),
     ]
+    with console.app.app_context():
+        viewed = custody_log().entries(session_id=writer.session_id, action="seal_sheet_viewed")
+    assert [(e.actor, e.detail["reprint"]) for e in viewed] == [
+        ("investigator", False),
+        ("prosecutor", True),
+    ]
     outsider = console.app.test_client()
     login(outsider, "investigator-danang")
-    assert outsider.get(f"/terminal/seal/{writer.session_id}").status_code == 404
+    assert outsider.get(sheet).status_code == 404
+    refused = outsider.post(
+        f"{sheet}/printed", data={"csrf_token": csrf_token(outsider, "/terminal/")}
+    )
+    assert refused.status_code == 404
+    admin = console.app.test_client()
+    login(admin, "admin")
+    own = csrf_token(admin, "/admin/users")
+    assert admin.post(f"{sheet}/printed", data={"csrf_token": own}).status_code == 403
+    assert len(printed_of(console, writer.session_id)) == 3
+
+
+def printed_of(console: Console, session_id: str) -> list[tuple[str, object, object]]:
+    with console.app.app_context():
+        printed = custody_log().entries(session_id=session_id, action="seal_sheet_printed")
+    return [(e.actor, e.detail.get("reprint"), e.detail.get("format")) for e in printed]

@@ -122,7 +122,7 @@
       showVerification(data.verification);
       verifiedKey = data.state && data.state.exhibit ? data.state.exhibit.key : null;
     }
-    if (!response.ok) { showError(data.error || response.status); return; }
+    if (!response.ok) { showError(data.message || data.error || response.status); return; }
     screen.apply(data.state, data.version, data.server_time);
   }
 

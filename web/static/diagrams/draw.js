@@ -183,7 +183,7 @@
     try { answer = await response.json(); } catch (error) { answer = {}; }
     if (!response.ok) {
       const problems = (answer.problems || []).join("; ");
-      say((answer.error || "HTTP " + response.status) + (problems ? " — " + problems : ""), true);
+      say((answer.message || answer.error || "HTTP " + response.status) + (problems ? " — " + problems : ""), true);
       return;
     }
     window.location.assign(answer.url);

@@ -3,19 +3,60 @@
 // unchanged, shifted to its place on the session timeline with timestampOffset.
 //
 // The console sends a segment only if it matches its seal; otherwise it answers 409. The
-// player then stops at that point of the timeline with a warning (#player-refused, in the
-// page's language) instead of playing on, and never asks for that segment again.
+// player then stops at that point of the timeline with a warning (#player-refused, above
+// the picture, in the page's language) instead of playing on, and never asks for that
+// segment again. The refused part is marked on the seek bar, and the session's state at the
+// top of the page turns at once to what the console now shows for it (the 409 says which).
+// Every request says why it is made (Sealroom-Fetch): "prefetch" while the player loads
+// ahead of what is watched, "playback" for the part being played, so a refusal found by
+// loading ahead never reads as someone having played it.
 // Bookmarks, markers, speed and frame step are review.js's.
 (function () {
   "use strict";
   const data = JSON.parse(document.getElementById("player-data").textContent);
   const tracks = document.getElementById("tracks");
+
+  // What a refusal changes on the page besides the player: the mark of the refused part on
+  // the seek bar, and the session's shown state.
+  function markRefused(start, duration, kind) {
+    const bar = document.getElementById("markers");
+    const total = data.duration;
+    if (bar && total > 0 && !bar.querySelector('.refused-span[data-start="' + start + '"]')) {
+      const span = document.createElement("div");
+      span.className = "refused-span";
+      span.dataset.start = String(start);
+      span.dataset.testid = "refused-span";
+      span.style.left = Math.min(100, (start / total) * 100) + "%";
+      span.style.width = Math.min(100, (duration / total) * 100) + "%";
+      span.title = data.messages.refused_span || "";
+      bar.insertBefore(span, bar.firstChild);  // under the bookmarks, which stay clickable
+    }
+    const shown = document.getElementById("shown-state");
+    const states = data.states || {};
+    if (shown) {
+      shown.textContent = states[kind] || states.failed || shown.textContent;
+      shown.className = "bad";
+      shown.dataset.state = kind;
+    }
+  }
+  function refusedKind(response) {
+    return response.headers.get("Sealroom-Verdict") || "tampered";
+  }
+
   if (tracks && data.tracks) {
     // A passthrough session: every camera and the sound in step (tracks.js, loaded before
     // this script), each segment served only if it matches its seal.
     const refused = function (src) {
-      return fetch(src, { method: "HEAD", credentials: "same-origin" })
-        .then(function (response) { return response.status === 409; })
+      return fetch(src, { method: "HEAD", credentials: "same-origin", headers: { "Sealroom-Fetch": "playback" } })
+        .then(function (response) {
+          if (response.status !== 409) return false;
+          data.tracks.forEach(function (track) {
+            track.segments.forEach(function (s) {
+              if (s.src === src) markRefused(s.start, s.duration, refusedKind(response));
+            });
+          });
+          return true;
+        })
         .catch(function () { return false; });
     };
     const start = function () {
@@ -33,6 +74,15 @@
   const RETRY_MAX_MS = 8000;   // doubling up to this, so an outage is not hammered
   const refused = new Set();   // indexes of segments the console refused
   const notice = document.getElementById("player-refused");
+  let watching = false;  // someone pressed play, or moved the playhead, since the page opened
+  video.addEventListener("play", function () { watching = true; });
+  video.addEventListener("seeking", function () { watching = true; });
+
+  // Why segment ``index`` is asked for: the part being watched, or loading ahead of it.
+  function purpose(index) {
+    const at = indexAt(video.currentTime + STOP_EARLY_SECONDS);
+    return watching && index <= at ? "playback" : "prefetch";
+  }
 
   function indexAt(t) {
     for (let i = data.segments.length - 1; i >= 0; i--) {
@@ -50,6 +100,7 @@
 
   function showRefusal(index) {
     if (!notice) return;
+    if (!notice.hidden && notice.dataset.segment === String(index)) return;
     notice.textContent = data.messages.refused.replace("{time}", clock(data.segments[index].start));
     notice.dataset.segment = String(index);
     notice.hidden = false;
@@ -72,10 +123,15 @@
     video.src = data.segments[0].url;
     video.addEventListener("error", function () {  // a refusal (409), or another failure?
       const index = current;
-      fetch(data.segments[index].url, { method: "HEAD", credentials: "same-origin" })
-        .then(function (response) {
-          if (response.status === 409) { refused.add(index); showRefusal(index); }
-        });
+      fetch(data.segments[index].url, {
+        method: "HEAD", credentials: "same-origin", headers: { "Sealroom-Fetch": purpose(index) },
+      }).then(function (response) {
+        if (response.status === 409) {
+          refused.add(index);
+          showRefusal(index);
+          markRefused(data.segments[index].start, data.segments[index].duration, refusedKind(response));
+        }
+      });
     });
     video.addEventListener("ended", function () {
       if (++current < data.segments.length) { video.src = data.segments[current].url; video.play(); }
@@ -107,10 +163,13 @@
       const mine = generation;
       let failed = false;
       try {
-        const response = await fetch(segment.url, { credentials: "same-origin" });
+        const response = await fetch(segment.url, {
+          credentials: "same-origin", headers: { "Sealroom-Fetch": purpose(next) },
+        });
         if (response.status === 409) {  // not the sealed bytes: never played, never asked again
           refused.add(next);
           showRefusal(next);
+          markRefused(segment.start, segment.duration, refusedKind(response));
           stopAtRefused();
           return;
         }

@@ -6,6 +6,9 @@
 //
 // It drives whichever player the page has: the single <video> (player.js) or the
 // multi-track player (window.sealroomPlayer, from tracks.js) through the same few calls.
+//
+// The page has one seek bar (#seekbar), and the marks (bookmarks, refused parts) are drawn
+// inside it: a mark at a fraction of the bar is exactly where a click at that fraction seeks.
 (function () {
   "use strict";
   const controls = document.getElementById("player-controls");
@@ -13,6 +16,7 @@
   const fps = Number(controls.dataset.fps) || 25;
   const markers = document.getElementById("markers");
   const duration = Number(markers && markers.dataset.duration) || 0;
+  const seekbar = document.getElementById("seekbar");
 
   function media() {
     const tracks = window.sealroomPlayer;
@@ -48,9 +52,78 @@
       pad(whole % 60, 2) + "." + pad(ms % 1000, 3);
   }
 
-  // -- position, speed, frame step ----------------------------------------------------------
+  // -- position, the seek bar, play, sound, full screen ---------------------------------------
   const position = document.getElementById("position");
-  setInterval(function () { if (position) position.textContent = clock(media().time()); }, 200);
+  const played = document.getElementById("seek-played");
+  const head = document.getElementById("seek-head");
+  const playButton = document.getElementById("play-pause");
+  function showPosition() {
+    const player = media();
+    const now = player.time();
+    if (position) position.textContent = clock(now);
+    if (seekbar && duration) {
+      const at = Math.min(100, Math.max(0, (now / duration) * 100)) + "%";
+      played.style.width = at;
+      head.style.left = at;
+      seekbar.setAttribute("aria-valuenow", now.toFixed(3));
+      seekbar.setAttribute("aria-valuetext", clock(now));
+    }
+    if (playButton) {
+      playButton.textContent = player.playing() ? controls.dataset.pause : controls.dataset.play;
+    }
+  }
+  setInterval(showPosition, 200);
+
+  // The time at a point of the seek bar: its fraction of the bar's width.
+  function timeAt(clientX) {
+    const box = seekbar.getBoundingClientRect();
+    return Math.min(1, Math.max(0, (clientX - box.left) / box.width)) * duration;
+  }
+  if (seekbar && duration) {
+    let dragging = false;
+    seekbar.addEventListener("pointerdown", function (event) {
+      if (event.target.classList.contains("marker")) return;  // the mark seeks to its moment
+      dragging = true;
+      seekbar.setPointerCapture(event.pointerId);
+      media().seek(timeAt(event.clientX));
+      showPosition();
+    });
+    seekbar.addEventListener("pointermove", function (event) {
+      if (dragging) { media().seek(timeAt(event.clientX)); showPosition(); }
+    });
+    seekbar.addEventListener("pointerup", function () { dragging = false; });
+    seekbar.addEventListener("pointercancel", function () { dragging = false; });
+    seekbar.addEventListener("keydown", function (event) {
+      const step = { ArrowLeft: -1, ArrowRight: 1, PageDown: -10, PageUp: 10 }[event.key];
+      if (step === undefined) return;
+      event.preventDefault();
+      event.stopPropagation();
+      const player = media();
+      player.seek(Math.min(duration, Math.max(0, player.time() + step)));
+      showPosition();
+    });
+  }
+  function togglePlay() {
+    const player = media();
+    if (player.playing()) { player.pause(); } else { player.play(); }
+  }
+  if (playButton) playButton.addEventListener("click", function () { togglePlay(); showPosition(); });
+  const video = document.getElementById("player");
+  const mute = document.getElementById("mute");
+  if (mute && video) {
+    mute.addEventListener("click", function () {
+      video.muted = !video.muted;
+      mute.setAttribute("aria-pressed", String(video.muted));
+    });
+  }
+  const fullscreen = document.getElementById("fullscreen");
+  if (fullscreen && video) {
+    fullscreen.addEventListener("click", function () {
+      if (document.fullscreenElement) { document.exitFullscreen(); } else { video.requestFullscreen(); }
+    });
+  }
+
+  // -- speed, frame step ------------------------------------------------------------------------
 
   const speed = document.getElementById("speed");
   const speeds = Array.from(speed ? speed.options : []).map(function (o) { return Number(o.value); });
@@ -107,7 +180,7 @@
     button.style.left = Math.min(100, (seconds / duration) * 100) + "%";
     button.title = clock(seconds) + " " + text;
     button.dataset.seconds = String(seconds);
-    button.addEventListener("click", function () { media().seek(seconds); });
+    button.addEventListener("click", function () { media().seek(seconds); showPosition(); });
     markers.appendChild(button);
   }
   function deleteInBackground(deleteForm) {
@@ -155,7 +228,7 @@
     error.hidden = true;
     send(form).then(function (answer) {
       if (!answer.ok) {
-        error.textContent = answer.body.error || "";
+        error.textContent = answer.body.message || answer.body.error || "";
         error.hidden = false;
         return;
       }
@@ -227,6 +300,14 @@
         shown.textContent = b.shown_state;
         shown.className = b.intact ? "" : "bad";
       }
+      // The "last verification" line becomes this one: its verdict, time (the console's
+      // time zone and format), what found it and who, rendered by the console.
+      const last = document.getElementById("last-verification");
+      if (answer.ok && last && b.last_verification) {
+        const fresh = new DOMParser().parseFromString(b.last_verification, "text/html")
+          .getElementById("last-verification");
+        if (fresh) last.replaceWith(fresh);
+      }
     }).finally(function () {
       button.disabled = false;
       progress.hidden = true;
@@ -239,9 +320,9 @@
     if (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA" ||
         target.tagName === "SELECT" || target.isContentEditable)) return;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const player = media();
+    if (event.key === " " && target && target.tagName === "BUTTON") return;  // its own click
     switch (event.key) {
-      case " ": event.preventDefault(); if (player.playing()) { player.pause(); } else { player.play(); } break;
+      case " ": event.preventDefault(); togglePlay(); break;
       case ",": stepFrame(-1); break;
       case ".": stepFrame(1); break;
       case "[": stepSpeed(-1); break;

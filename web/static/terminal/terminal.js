@@ -41,6 +41,7 @@
       .finally(function () { loadingPicture = false; });
   }
 
+  // Each device's line comes worded and formatted from the server (the console's language).
   function showDevices(devices) {
     const list = document.getElementById("devices");
     if (!devices || !devices.length) return;
@@ -49,24 +50,16 @@
       const item = document.createElement("li");
       item.className = device.lost ? "lost" : "working";
       item.dataset.device = device.name;
-      const kind = device.kind === "microphone" ? labels.labelMicrophone : labels.labelCamera;
-      const facts = [kind + " " + device.name, device.lost ? labels.labelLost : labels.labelOk];
-      if (device.kind === "camera") {
-        facts.push(device.frames_received + " " + labels.labelFrames);
-      }
-      if (typeof device.last_frame_age_seconds === "number") {
-        facts.push(labels.labelAge.replace("{s}", device.last_frame_age_seconds.toFixed(1)));
-      }
-      if (typeof device.audio_level_dbfs === "number") {
-        facts.push(device.audio_level_dbfs.toFixed(1) + " dBFS");
-      }
-      item.textContent = facts.join(" · ");
+      item.textContent = device.text;
       list.appendChild(item);
     });
   }
 
-  function unreachable() {
-    document.getElementById("unreachable").hidden = false;
+  function unreachable(why) {
+    const shown = document.getElementById("unreachable");
+    if (why) shown.textContent = why;
+    shown.hidden = false;
+    document.getElementById("pause-reason").hidden = true;
     rec.className = "rec off"; rec.textContent = labels.labelIdle; rec.dataset.state = "unreachable";
     showControls("unreachable");
     showPicture(false);
@@ -76,7 +69,7 @@
     try {
       const response = await fetch(root.dataset.status, { credentials: "same-origin" });
       const status = await response.json();
-      if (status.reachable === false) { unreachable(); return; }
+      if (status.reachable === false) { unreachable(status.error); return; }
       document.getElementById("unreachable").hidden = true;
       const state = status.state || "idle";
       rec.dataset.state = state;
@@ -88,12 +81,17 @@
       if (status.backlog_objects !== undefined && status.backlog_objects !== null) {
         document.getElementById("backlog").textContent = status.backlog_objects;
       }
+      // No upload destination at all: said in words, not as a backlog that only grows.
+      document.getElementById("backlog-figure").hidden = status.upload_configured === false;
+      document.getElementById("no-upload").hidden = status.upload_configured !== false;
+      document.getElementById("pause-reason").hidden = state !== "paused";
+      document.getElementById("pause-reason-text").textContent = status.pause_reason || "—";
+      document.getElementById("level-text").textContent = status.audio_shown || "—";
       const level = status.audio_dbfs;
       if (typeof level === "number") {
-        document.getElementById("level-text").textContent = level.toFixed(1) + " dBFS";
         document.getElementById("meter").style.width = Math.max(0, Math.min(100, (level + 60) / 60 * 100)) + "%";
       }
-      showDevices(status.devices);
+      showDevices(status.devices_shown);
       showPicture(state === "recording" || state === "paused");
     } catch (error) {
       unreachable();

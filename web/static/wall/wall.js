@@ -31,10 +31,19 @@
     return td;
   }
 
-  function localTime(iso) {
-    if (!iso) return "—";
-    const when = new Date(iso);
-    return isNaN(when) ? iso : when.toLocaleString();
+  // Whole seconds as H:MM:SS (the server's own format for a duration).
+  function clock(seconds) {
+    const s = Math.max(0, Math.floor(seconds));
+    return Math.floor(s / 3600) + ":" + String(Math.floor(s % 3600 / 60)).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+  }
+
+  // A recording room's elapsed time ticks between refreshes, from the server's figure.
+  let refreshedAt = performance.now();
+  function tick() {
+    const since = (performance.now() - refreshedAt) / 1000;
+    body.querySelectorAll("span.elapsed[data-seconds]").forEach(function (span) {
+      span.textContent = clock(Number(span.dataset.seconds) + since);
+    });
   }
 
   function devices(td, list) {
@@ -66,14 +75,24 @@
       cell(row, room.unit);
       cell(row, stateLabel(room.state), "state");
       if (readsEvidence) cell(row, room.case_number || "—", "case");
-      cell(row, localTime(room.started_at), "since");
-      cell(row, room.last_seal_age_seconds === null ? "—" : Math.round(room.last_seal_age_seconds) + " s", "seal");
-      cell(row, room.backlog_objects === null ? "—"
-        : room.backlog_objects + " (" + ((room.backlog_bytes || 0) / 1e6).toFixed(1) + " MB)", "backlog");
-      cell(row, room.disk_free_share === null ? "—" : Math.round(room.disk_free_share * 100) + " %", "disk");
+      const since = cell(row, room.started_at_shown, "since");
+      if (room.elapsed_shown) {
+        const elapsed = Object.assign(document.createElement("span"), { className: "elapsed", textContent: room.elapsed_shown });
+        elapsed.dataset.seconds = room.elapsed_seconds;
+        since.append(document.createElement("br"), elapsed);
+      }
+      cell(row, room.last_seal_shown, "seal");
+      const backlog = cell(row, room.backlog_shown, room.no_upload_destination ? "backlog no-upload" : "backlog");
+      if (room.backlog_title) backlog.title = room.backlog_title;
+      cell(row, room.disk_shown, "disk");
       devices(cell(row, "", "devices"), room.devices);
-      cell(row, room.alarm || room.problem || "", "alarm");
+      const why = cell(row, "", "alarm");
+      room.attention.forEach(function (reason, i) {
+        if (i) why.append(document.createElement("br"));
+        why.append(Object.assign(document.createElement("span"), { className: "reason", textContent: reason }));
+      });
     }
+    refreshedAt = performance.now();
     attention.textContent = rooms.filter((room) => room.needs_attention).length;
   }
 
@@ -149,6 +168,7 @@
   }
 
   setInterval(refresh, 1000 * Number(labels.refreshSeconds || 5));
+  setInterval(tick, 1000);
   if (seesPictures) {
     refresh().then(refreshPictures);  // the rows' states first, then their pictures
     setInterval(refreshPictures, 1000 * Number(labels.pictureSeconds || 3));
