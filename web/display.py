@@ -14,7 +14,6 @@ from web.labels import (
     action_label,
     change_kind_label,
     change_status_label,
-    detail_label,
     event_reason,
 )
 from web.units import unit_name
@@ -118,37 +117,12 @@ def state_label(state: str) -> str:
     return str(STATE_LABELS.get(state, state))
 
 
-def detail_items(detail: dict[str, object]) -> list[tuple[str, str]]:
-    """A custody event's detail as (name, value) lines a person reads: nested values as
-    ``name: value`` lists, yes and no in words, text as it is (control characters spelled
-    out); never JSON."""
-    return [(detail_label(key), printable(_shown(value))) for key, value in detail.items()]
-
-
-def _shown(value: object) -> str:
-    if isinstance(value, dict):  # e.g. a view's filters: the action by its name
-        return (
-            ", ".join(
-                f"{detail_label(str(k))}: "
-                + (action_label(v) if k == "action" and isinstance(v, str) else _shown(v))
-                for k, v in value.items()
-            )
-            or "—"
-        )
-    if isinstance(value, list | tuple):
-        return ", ".join(_shown(v) for v in value) or "—"
-    if isinstance(value, bool):
-        return str(_l("yes") if value else _l("no"))
-    return "—" if value is None else str(value)
-
-
 def init_display(app: Flask) -> None:
     app.add_template_global(lambda: str(get_locale() or "vi"), "current_locale")
     app.add_template_filter(localtime, "localtime")
     app.add_template_filter(stored_time, "stored_time")
     app.add_template_filter(printable, "printable")
     app.add_template_filter(duration, "duration")
-    app.add_template_filter(detail_items, "detail_items")
     app.add_template_global(lambda role: str(ROLE_LABELS.get(role, role)), "role_label")
     app.add_template_global(state_label, "state_label")
     app.add_template_filter(clock_ms, "clock_ms")

@@ -172,9 +172,7 @@ DETAIL_LABELS: dict[str, LazyString] = {
     "reason": _l("reason"),
     "reprint": _l("reprint"),
     "request_id": _l("request"),
-    "requested_by": _l(
-        "asked for by the player (prefetch: loading ahead; playback: the part played)"
-    ),
+    "requested_by": _l("found through"),
     "result": _l("result"),
     "room": _l("room"),
     "rows": _l("rows"),
