@@ -1,14 +1,16 @@
-"""How things look to a person: local times, durations, and translated labels."""
+"""How things look to a person: local times, durations, units by their names, translated labels."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
 from evidence_store import parse_utc, spelled_out
+from web.extensions import db
 from web.failures import failure_text
 from web.labels import (
     action_label,
@@ -16,7 +18,7 @@ from web.labels import (
     change_status_label,
     event_reason,
 )
-from web.units import unit_name
+from web.models import Unit
 
 ROLE_LABELS = {
     "investigator": _l("Investigator"),
@@ -115,6 +117,21 @@ def clock_ms(milliseconds: int) -> str:
 
 def state_label(state: str) -> str:
     return str(STATE_LABELS.get(state, state))
+
+
+def unit_name(code: str | None) -> str:
+    """The unit's name ("Viện kiểm sát nhân dân tối cao"), its code where it has none or is
+    unknown. Names are read once per request."""
+    if not code:
+        return ""
+    if not has_app_context():
+        return code
+    names: dict[str, str] | None = g.get("unit_names")
+    if names is None:
+        rows = db.session.execute(select(Unit.code, Unit.name)).all()
+        names = {row.code: row.name or row.code for row in rows}
+        g.unit_names = names
+    return names.get(code, code)
 
 
 def init_display(app: Flask) -> None:

@@ -194,10 +194,10 @@ def investigator_and_supervisor(site: Site, context: Contexts) -> str:
     supervisor.close()  # type: ignore[attr-defined]
 
     # A pause, with its reason shown in large; then on again.
-    terminal.select_option("select#pause-reason", index=1)  # (the <p> shares its id)
+    terminal.select_option("#pause-reason", index=1)
     terminal.click("#pause")
     terminal.wait_for_selector("#rec[data-state=paused]", timeout=30_000)
-    terminal.wait_for_selector("p#pause-reason:not([hidden])")
+    terminal.wait_for_selector("#paused-reason:not([hidden])")
     visible(terminal, "#resume", "#stop")
     hidden(terminal, "#pause", "#start-link")
     assert terminal.inner_text("#pause-reason-text").strip() not in ("", "—")

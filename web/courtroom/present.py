@@ -259,7 +259,7 @@ def _custody(
         "exhibit_id": exhibit.get("id"),
         "exhibit_number": exhibit.get("number"),
     }
-    name = "present" if action == "show" else f"present_{action.replace('-', '_')}"
+    name = custody_action(action)
     if action == "show":
         if before and before.get("key") != exhibit.get("key"):
             _replaced(hearing, before, exhibit)
@@ -280,6 +280,11 @@ def _custody(
         callout = state["callouts"][-1]
         detail["callout"] = {"text": callout["text"], **_fractions(callout, ("px", "py"))}
     record(name, session_id=_session_of(exhibit), detail=detail)
+
+
+def custody_action(action: str) -> str:
+    """The custody log's name for a presenter's command."""
+    return "present" if action == "show" else f"present_{action.replace('-', '_')}"
 
 
 def _replaced(hearing: Hearing, before: dict[str, Any], after: dict[str, Any]) -> None:

@@ -14,14 +14,21 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy import select
 
-from web.clips.media import format_timecode
-from web.display import ALARM_LABELS, ROLE_LABELS, SOURCE_LABELS, VERDICT_LABELS, printable
+from web.clips import format_timecode
+from web.display import (
+    ALARM_LABELS,
+    ROLE_LABELS,
+    SOURCE_LABELS,
+    VERDICT_LABELS,
+    printable,
+    unit_name,
+)
 from web.extensions import db
 from web.failures import failure_text
 from web.labels import CHANGE_KIND_LABELS, action_label, detail_label, recorded_reason
 from web.models import Clip
 from web.trust import REQUEST_LABELS
-from web.units import unit_name
+from web.visibility import HIDDEN_NOTE
 
 HIDDEN = frozenset({"reason_code", "reason_params"})  # said by the reason itself
 MOMENTS = frozenset({"start_ms", "end_ms", "offset_ms"})  # ms from the session's start
@@ -30,6 +37,7 @@ CODES = frozenset({"endpoint", "path", "method", "url", "recorder_url"})  # show
 
 
 ASKED_BY = _l("asked by")  # the administrator who asked for an account change
+PRIVATE = _l("(private)")  # a private bookmark's note, to anyone but its author
 # What a ``kind`` names: an alarm's, an account change's, an export's or exhibit's.
 KINDS: dict[str, LazyString] = {
     **ALARM_LABELS,
@@ -67,8 +75,10 @@ def readable(detail: dict[str, object]) -> list[tuple[str, str, bool]]:
 
 
 def _value(key: str, value: object, detail: dict[str, object]) -> str:
-    if value is None:
+    if value is None or value == "":
         return "—"
+    if value == HIDDEN_NOTE:
+        return str(PRIVATE)
     if key == "reason" and detail.get("reason_code"):
         return failure_text(detail)
     if key == "reason" and isinstance(value, str):

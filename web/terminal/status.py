@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from evidence_store import SealroomError
 from evidence_store.upload import last_status
-from recorder.control.models import DeviceHealth
+from recorder.control import DeviceHealth
 from web.evidence import data_dir
 from web.models import Room
 from web.room_health import NoRecorderCredential, recorder_client

@@ -20,6 +20,8 @@ from tests.support.console import PASSWORD, Console, build_console, csrf_token, 
 from web.audit import custody_log, record
 from web.auth import create_user
 from web.clips.media import parse_timecode
+from web.courtroom.present import ACTIONS as PRESENTER_ACTIONS
+from web.courtroom.present import custody_action
 from web.custody import pages, views
 from web.custody.pages import Filters
 from web.labels import ACTION_LABELS
@@ -299,4 +301,6 @@ def test_every_action_the_code_records_has_a_name() -> None:
                 if isinstance(value, ast.Constant) and isinstance(value.value, str):
                     recorded[value.value] = str(path.relative_to(ROOT))
     assert len(recorded) > 40
+    # The presenter's commands are recorded under names made from the command.
+    recorded |= {custody_action(a): "web/courtroom/present.py" for a in PRESENTER_ACTIONS}
     assert {a: p for a, p in recorded.items() if a not in ACTION_LABELS} == {}

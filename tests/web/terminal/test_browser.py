@@ -149,10 +149,10 @@ def test_the_terminal_shows_what_fits_the_state_and_prints_only_when_asked(
     page.fill("#pause-other", "Bị can xin gặp luật sư")
     page.click("#pause")
     page.wait_for_selector("#rec[data-state=paused]", timeout=30_000)
-    assert page.is_visible("#pause-reason") and page.is_visible("#resume")
-    assert "Bị can xin gặp luật sư" in page.inner_text("#pause-reason")
+    assert page.is_visible("#paused-reason") and page.is_visible("#resume")
+    assert "Bị can xin gặp luật sư" in page.inner_text("#paused-reason")
     first.goto(f"{base}/terminal/room1")
-    assert "Bị can xin gặp luật sư" in first.inner_text("#pause-reason")
+    assert "Bị can xin gặp luật sư" in first.inner_text("#paused-reason")
     assert first.is_visible("#resume") and not first.is_visible("#pause")
     plain.close()
 

@@ -59,7 +59,7 @@
     const shown = document.getElementById("unreachable");
     if (why) shown.textContent = why;
     shown.hidden = false;
-    document.getElementById("pause-reason").hidden = true;
+    document.getElementById("paused-reason").hidden = true;
     rec.className = "rec off"; rec.textContent = labels.labelIdle; rec.dataset.state = "unreachable";
     showControls("unreachable");
     showPicture(false);
@@ -84,7 +84,7 @@
       // No upload destination at all: said in words, not as a backlog that only grows.
       document.getElementById("backlog-figure").hidden = status.upload_configured === false;
       document.getElementById("no-upload").hidden = status.upload_configured !== false;
-      document.getElementById("pause-reason").hidden = state !== "paused";
+      document.getElementById("paused-reason").hidden = state !== "paused";
       document.getElementById("pause-reason-text").textContent = status.pause_reason || "—";
       document.getElementById("level-text").textContent = status.audio_shown || "—";
       const level = status.audio_dbfs;
