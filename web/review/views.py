@@ -6,6 +6,7 @@ session answers 404 (its existence is not revealed) and is logged as a denial.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import (
@@ -18,6 +19,7 @@ from flask import (
     request,
     send_file,
     session,
+    stream_with_context,
     url_for,
 )
 from flask.typing import ResponseReturnValue
@@ -63,8 +65,11 @@ from web.playback import (
     session_player,
     session_seals,
 )
+from web.review.progress import PROGRESS_MIMETYPE as STREAMED
+from web.review.progress import progress_lines
 from web.roles import ALARM_READERS, EVIDENCE_READERS
 from web.trust import (
+    Verdict,
     last_verdict,
     last_verdicts,
     open_alarm_count,
@@ -245,46 +250,86 @@ def tracks_style() -> Response:
 @blueprint.post("/<session_id>/verify")
 @allow(*EVIDENCE_READERS)
 def verify(session_id: str) -> ResponseReturnValue:
+    """Verify the whole session now. The page's script asks for its progress
+    (``application/x-ndjson``, ``web.review.progress``); a script asking for JSON gets the
+    answer at the end; a plain form is redirected back to the page."""
     row = visible_session(session_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    data = data_dir()
-    try:
-        result = verify_session(evidence_store(), session_id, data.trust())
-        outcome: dict[str, Any] = {
+    store, trust = evidence_store(), data_dir().trust()
+
+    def run(progress: Callable[[int], None]) -> dict[str, Any]:
+        try:
+            result = verify_session(store, session_id, trust, progress=progress)
+        except VerificationError as failure:
+            return {
+                "intact": False,
+                "result": failure.kind,
+                "location": failure.location,
+                **coded(failure),
+            }
+        return {
             "intact": True,
             "segments": result.segments,
             "head": result.head,
             "signer": result.signer,
         }
-    except VerificationError as failure:
+
+    def conclude(outcome: dict[str, Any]) -> dict[str, Any]:
+        return _concluded(session_id, str(row.state), outcome)
+
+    wanted = request.accept_mimetypes.best_match(["text/html", "application/json", STREAMED])
+    if wanted == STREAMED:
+        body = stream_with_context(progress_lines(run, row.media_bytes, conclude))
+        response = Response(body, mimetype=STREAMED)
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Accel-Buffering"] = "no"  # nginx passes each line on at once
+        return response
+    outcome = run(lambda _n: None)
+    answer = conclude(outcome)
+    if wanted == "application/json":  # the page asked in the background: it keeps its place
+        return jsonify(answer)
+    session[f"verified:{session_id}"] = outcome
+    return redirect(url_for("review.detail", session_id=session_id, _anchor="verification"))
+
+
+def _concluded(session_id: str, state: str, outcome: dict[str, Any]) -> dict[str, Any]:
+    """A verification's outcome, recorded in custody (and an alarm if it failed); what the
+    page shows of it."""
+    if not outcome["intact"]:
         verification_failed("verify")
-        outcome = {
-            "intact": False,
-            "result": failure.kind,
-            "location": failure.location,
-            **coded(failure),
-        }
     entry = record(
         "verify", session_id=session_id, detail={k: v for k, v in outcome.items() if k != "signer"}
     )
     verdict = verdict_of(entry) if entry is not None else None  # None: journaled
     if verdict is not None and not verdict.intact:
         raise_alarm(session_id, verdict)
-    if _wants_json():  # the page asked in the background: it keeps its place
-        return jsonify(
-            intact=outcome["intact"],
-            label=verdict.label if verdict else "",
-            shown_state=state_label(shown_state(str(row.state), verdict)),
-            at=localtime(entry.at) if entry is not None else "",
-            text=_verification_text(outcome),
-            # The page's "last verification" line, as the page renders it, now this one.
-            last_verification=render_template("review/_last_verification.html", verdict=verdict)
-            if verdict is not None
-            else "",
-        )
-    session[f"verified:{session_id}"] = outcome
-    return redirect(url_for("review.detail", session_id=session_id, _anchor="verification"))
+    return {
+        "intact": outcome["intact"],
+        "label": verdict.label if verdict else "",
+        "shown_state": state_label(shown_state(state, verdict)),
+        "at": localtime(entry.at) if entry is not None else "",
+        "text": _verification_text(outcome),
+        # The page's "last verification" line, as the page renders it, now this one.
+        "last_verification": _last_verification_line(verdict) if verdict is not None else "",
+    }
+
+
+def _last_verification_line(verdict: Verdict | None) -> str:
+    return render_template("review/_last_verification.html", verdict=verdict)
+
+
+@blueprint.get("/<session_id>/last-verification")
+@allow(*EVIDENCE_READERS)
+def last_verification(session_id: str) -> Response:
+    """The page's "last verification" line as it stands: the page asks again when its player
+    was refused a segment (the refusal is a verification's finding)."""
+    row = visible_session(session_id)
+    verdict = last_verdict(session_id)
+    return jsonify(
+        last_verification=_last_verification_line(verdict),
+        shown_state=state_label(shown_state(str(row.state), verdict)),
+    )
 
 
 def _verification_text(outcome: dict[str, Any]) -> str:

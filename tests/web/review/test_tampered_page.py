@@ -4,12 +4,16 @@ Chromium at 1280x800 (Debian's, headless, via Playwright; the console under wait
 - the warning is on screen without scrolling, above the picture; the seek bar marks the
   refused segment's span; the session's state turns at once to the list's failed wording;
 - the refusal found by the player loading ahead says so in custody (nobody pressed play);
-- "verify now" rewrites the "last verification" line (verdict, the console's time, source);
+- the "last verification" line follows the refusal at once, as the console words it;
+- "verify now" fills its progress bar with the bytes hashed (values the page set, recorded as
+  it sets them), up to 100 %, then rewrites the "last verification" line (verdict, the
+  console's time, source), without a reload;
 - bookmarks sit on the one seek bar, exactly where a click on it seeks.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,6 +34,24 @@ pytestmark = pytest.mark.slow
 SEGMENTS = 4
 REFUSED = 2  # the segment with the flipped byte: 0:02 to 0:03 of the session
 VIDEO = "document.getElementById('player')"
+PREFETCHED = "trình phát tải trước"
+# Every value the page gives the progress bar, with its max; every text of the percentage.
+RECORD_THE_BAR = """() => {
+  const bar = document.getElementById('verify-progress');
+  const own = Object.getOwnPropertyDescriptor(HTMLProgressElement.prototype, 'value');
+  window.barValues = [];
+  Object.defineProperty(bar, 'value', {
+    configurable: true,
+    get() { return own.get.call(this); },
+    set(v) { window.barValues.push([v, this.max]); own.set.call(this, v); },
+  });
+  const percent = document.getElementById('verify-percent');
+  window.percentTexts = [];
+  // Each text set, not only the last of a batch: the nodes each setting added.
+  new MutationObserver((records) => records.forEach((r) =>
+    r.addedNodes.forEach((node) => window.percentTexts.push(node.textContent))
+  )).observe(percent, { childList: true });
+}"""
 SCREEN = {"width": 1280, "height": 800}
 
 
@@ -73,6 +95,7 @@ def test_the_refusal_shows_at_once_where_the_player_is(tampered: Tampered, brows
     ARTIFACTS.mkdir(exist_ok=True)
     served = page.goto(f"{tampered.base}/sessions/{tampered.session_id}")
     assert "đã niêm phong" in served.text()  # nothing was found yet when the page was made
+    assert PREFETCHED not in served.text()
     # Nobody presses play: the player loads ahead, and is refused the altered segment.
     page.wait_for_selector("#player-refused:not([hidden])")
     assert page.evaluate("() => window.scrollY") == 0
@@ -91,6 +114,13 @@ def test_the_refusal_shows_at_once_where_the_player_is(tampered: Tampered, brows
     assert bar["y"] + bar["height"] <= SCREEN["height"]  # the seek bar is on screen too
     refused = custody(tampered.app, "playback_refused", tampered.session_id)
     assert [(r["index"], r["requested_by"]) for r in refused] == [(REFUSED, "prefetch")]
+    # The "last verification" line says what the console now holds: this refusal.
+    wait_js(
+        page, f"document.getElementById('last-verification').innerText.includes('{PREFETCHED}')"
+    )
+    line = page.inner_text("#last-verification")
+    assert "BỊ CAN THIỆP" in line and f"segments/{REFUSED:06d}.mp4" in line
+    assert "prosecutor" in line
     context.close()
 
 
@@ -101,9 +131,20 @@ def test_verify_now_rewrites_the_last_verification_line(tampered: Tampered, brow
     page.goto(f"{tampered.base}/sessions/{tampered.session_id}")
     page.evaluate("() => { window.samePage = true; }")
     before = page.inner_text("#last-verification")
-    assert "trình phát tải trước" in before and "kiểm tra ngay" not in before
+    assert PREFETCHED in before and "kiểm tra ngay" not in before
+    page.evaluate(RECORD_THE_BAR)
     page.click("#verify-now")
     page.wait_for_selector("#verify-live:not([hidden])", timeout=30_000)
+    # The bar was set with the bytes hashed: steps between 0 and the whole, rising to it.
+    values = page.evaluate("() => window.barValues")
+    assert values and all(top == values[0][1] > 0 for _, top in values)
+    top = values[0][1]
+    assert [v for v, _ in values] == sorted(v for v, _ in values)
+    assert any(0 < v < top for v, _ in values) and values[-1][0] == top
+    texts = page.evaluate("() => window.percentTexts")
+    assert texts[-1] == "Đang kiểm tra… 100 %"
+    assert any(re.fullmatch(r"Đang kiểm tra… [1-9]\d? %", t) for t in texts)
+    assert page.is_hidden("#verify-progress") and page.is_hidden("#verify-percent")
     with tampered.app.test_request_context():
         verified = custody_log().entries(session_id=tampered.session_id, action="verify")[-1]
         at = localtime(verified.at)  # the console's time zone and format

@@ -6,7 +6,8 @@
 // player then stops at that point of the timeline with a warning (#player-refused, above
 // the picture, in the page's language) instead of playing on, and never asks for that
 // segment again. The refused part is marked on the seek bar, and the session's state at the
-// top of the page turns at once to what the console now shows for it (the 409 says which).
+// top of the page turns at once to what the console now shows for it (the 409 says which);
+// the "last verification" line follows (review.js asks the console for it).
 // Every request says why it is made (Sealroom-Fetch): "prefetch" while the player loads
 // ahead of what is watched, "playback" for the part being played, so a refusal found by
 // loading ahead never reads as someone having played it.
@@ -38,6 +39,8 @@
       shown.className = "bad";
       shown.dataset.state = kind;
     }
+    // The console recorded the refusal: review.js asks it for the "last verification" line.
+    document.dispatchEvent(new CustomEvent("sealroom:refused", { detail: { kind: kind } }));
   }
   function refusedKind(response) {
     return response.headers.get("Sealroom-Verdict") || "tampered";

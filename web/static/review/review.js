@@ -281,37 +281,120 @@
     });
   });
 
-  // -- verify now, in the background ----------------------------------------------------------
+  // -- verify now, in the background, with its progress --------------------------------------
+  // The console streams newline-delimited JSON: {done, total} as the session's bytes are
+  // hashed, then the answer (verdict, reason, the "last verification" line rendered by the
+  // console). The bar shows the bytes hashed; the page never reloads.
   const verifyForm = document.getElementById("verify-form");
   const progress = document.getElementById("verify-progress");
+  const percent = document.getElementById("verify-percent");
   const live = document.getElementById("verify-live");
-  verifyForm.addEventListener("submit", function (event) {
+  const integrity = document.getElementById("verification");
+
+  // The "last verification" line becomes the console's: its verdict, time (the console's
+  // time zone and format), what found it and who.
+  function replaceLastVerification(html) {
+    const last = document.getElementById("last-verification");
+    if (!last || !html) return;
+    const fresh = new DOMParser().parseFromString(html, "text/html")
+      .getElementById("last-verification");
+    if (fresh) last.replaceWith(fresh);
+  }
+  function showProgress(done, total) {
+    if (!(total > 0)) return;  // nothing to measure: the bar stays indeterminate
+    progress.max = total;
+    progress.value = Math.min(done, total);
+    const share = Math.floor((Math.min(done, total) / total) * 100);
+    percent.textContent = verifyForm.dataset.progress.replace("{percent}", String(share));
+    percent.hidden = false;
+  }
+  function showAnswer(ok, b) {
+    live.className = ok && b.intact ? "ok" : "bad";
+    live.textContent = ok ? b.label + " — " + b.text : (b.message || b.error || "");
+    live.hidden = false;
+    const shown = document.getElementById("shown-state");
+    if (ok && shown) {
+      shown.textContent = b.shown_state;
+      shown.className = b.intact ? "" : "bad";
+    }
+    if (ok) replaceLastVerification(b.last_verification);
+  }
+  // Each complete line as it arrives; the last one is the answer.
+  async function readLines(response, onLine) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    let pending = "";
+    for (;;) {
+      const chunk = await reader.read();
+      pending += decoder.decode(chunk.value || new Uint8Array(), { stream: !chunk.done });
+      const lines = pending.split("\n");
+      pending = lines.pop();
+      lines.filter(function (l) { return l.trim(); }).forEach(function (l) { onLine(JSON.parse(l)); });
+      if (chunk.done) return;
+    }
+  }
+  verifyForm.addEventListener("submit", async function (event) {
     event.preventDefault();
     const button = document.getElementById("verify-now");
     button.disabled = true;
-    progress.hidden = false;  // indeterminate: the whole session is hashed on the server
-    send(verifyForm).then(function (answer) {
-      const b = answer.body;
-      live.className = b.intact ? "ok" : "bad";
-      live.textContent = answer.ok ? b.label + " — " + b.text : (b.error || "");
-      live.hidden = false;
-      const shown = document.getElementById("shown-state");
-      if (answer.ok && shown) {
-        shown.textContent = b.shown_state;
-        shown.className = b.intact ? "" : "bad";
+    progress.removeAttribute("value");  // indeterminate until the first count arrives
+    progress.hidden = false;
+    percent.hidden = true;
+    live.hidden = true;
+    let answer = null;
+    try {
+      const response = await fetch(verifyForm.action, {
+        method: "POST",
+        body: new FormData(verifyForm),
+        credentials: "same-origin",
+        headers: { "Accept": "application/x-ndjson" },
+      });
+      const type = response.headers.get("Content-Type") || "";
+      if (!response.ok || type.indexOf("application/x-ndjson") !== 0) {
+        const body = await response.json().catch(function () {
+          return { error: response.status + " " + response.statusText };
+        });
+        showAnswer(false, body);
+        return;
       }
-      // The "last verification" line becomes this one: its verdict, time (the console's
-      // time zone and format), what found it and who, rendered by the console.
-      const last = document.getElementById("last-verification");
-      if (answer.ok && last && b.last_verification) {
-        const fresh = new DOMParser().parseFromString(b.last_verification, "text/html")
-          .getElementById("last-verification");
-        if (fresh) last.replaceWith(fresh);
-      }
-    }).finally(function () {
+      await readLines(response, function (line) {
+        if ("done" in line) { showProgress(line.done, line.total); } else { answer = line; }
+      });
+    } catch (failure) {
+      answer = null;
+    } finally {
       button.disabled = false;
       progress.hidden = true;
+      percent.hidden = true;
+    }
+    if (answer) {
+      showAnswer(true, answer);
+    } else if (live.hidden) {
+      showAnswer(false, { message: verifyForm.dataset.unfinished });
+    }
+  });
+
+  // A segment the player was refused is a verification's finding: the line says so at once.
+  // One question at a time; a refusal while it is asked asks once more after it.
+  let asking = false;
+  let again = false;
+  function askLastVerification() {
+    if (asking) { again = true; return; }
+    asking = true;
+    again = false;
+    fetch(integrity.dataset.lastVerification, {
+      credentials: "same-origin", headers: { "Accept": "application/json" },
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (b) {
+      if (b) replaceLastVerification(b.last_verification);
+    }).catch(function () {}).finally(function () {
+      asking = false;
+      if (again) askLastVerification();
     });
+  }
+  document.addEventListener("sealroom:refused", function () {
+    if (integrity && integrity.dataset.lastVerification) askLastVerification();
   });
 
   // -- keyboard -------------------------------------------------------------------------------
