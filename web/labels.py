@@ -188,6 +188,7 @@ DETAIL_LABELS: dict[str, LazyString] = {
     "sealed_sha256": _l("sealed SHA-256"),
     "sealed_size": _l("sealed size (bytes)"),
     "first_segment": _l("first segment"),
+    "verification": _l("verification"),
     "last_segment": _l("last segment"),
     "room": _l("room"),
     "rows": _l("rows"),
