@@ -67,7 +67,7 @@ def segment_requests(page: Any) -> list[str]:
 
 @pytest.mark.parametrize(
     ("language", "warning"),
-    [("vi", "Đã dừng phát tại 0:02"), ("en", "Playback stopped at 0:02")],
+    [("vi", "Đã dừng phát tại 00:00:02.000"), ("en", "Playback stopped at 00:00:02.000")],
 )
 def test_the_review_player_stops_at_a_tampered_segment_with_a_warning(
     tampered: Tampered, browser: Any, language: str, warning: str

@@ -101,7 +101,7 @@ def test_the_refusal_shows_at_once_where_the_player_is(tampered: Tampered, brows
     assert page.evaluate("() => window.scrollY") == 0
     notice = _box(page, "#player-refused")
     assert notice["y"] >= 0 and notice["y"] + notice["height"] <= SCREEN["height"]
-    assert "Đã dừng phát tại 0:02" in page.inner_text("#player-refused")
+    assert "Đã dừng phát tại 00:00:02.000" in page.inner_text("#player-refused")
     # The state at the top of the page is the list's after a failed verification, at once.
     assert page.inner_text("#shown-state") == "bị can thiệp"
     assert page.get_attribute("#shown-state", "class") == "bad"

@@ -94,11 +94,13 @@
     return 0;
   }
 
+  // The clips' one time code, hh:mm:ss.mmm from the session's start (web.clips.format_timecode).
   function clock(seconds) {
-    const whole = Math.floor(seconds);
-    const h = Math.floor(whole / 3600), m = Math.floor((whole % 3600) / 60), s = whole % 60;
-    const mm = h ? String(m).padStart(2, "0") : String(m);
-    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+    const ms = Math.max(0, Math.round(seconds * 1000));
+    const two = (n) => String(n).padStart(2, "0");
+    const whole = Math.floor(ms / 1000);
+    return two(Math.floor(whole / 3600)) + ":" + two(Math.floor((whole % 3600) / 60)) + ":" +
+      two(whole % 60) + "." + String(ms % 1000).padStart(3, "0");
   }
 
   function showRefusal(index) {
