@@ -154,9 +154,11 @@ def test_thirty_minutes_drift_less_than_40_ms(tmp_path: Path) -> None:
         tmp_path, seconds=30 * 60, marker_seconds=10, clock=ScaledClock(15), settings=settings
     )
     status = report.status
-    # At 15x, the stop lands a little after the 30 minutes when the machine is busy.
+    # At 15x, the stop lands after the 30 minutes: a second of real time for the stop to
+    # drain is 15 s of recording, so a busy machine (other test processes on the same cores)
+    # may add minutes. What matters below is the drift over whatever was recorded.
     duration_s = report.manifest.duration_us / 1e6
-    assert 30 * 60 <= duration_s < 31 * 60
+    assert 30 * 60 <= duration_s < 60 * 60
     # On a quiet machine nothing is dropped. On a busy one (15x real time leaves 0.33 s of
     # real buffer; other test processes may share the cores) frames may be: a dropped flash
     # frame is a missing flash, never a shifted one, so the offsets below stay exact. What is
