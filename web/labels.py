@@ -9,7 +9,7 @@ no pattern is shown as it is, after a translated "Error:" (better English than n
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -225,30 +225,31 @@ DENIAL_REASONS: dict[str, LazyString] = {
 }
 
 
+def _worded(table: Mapping[str, LazyString], code: str) -> str:
+    """The code's words from ``table``; the code itself where it has none."""
+    label = table.get(code)
+    return code if label is None else str(label)
+
+
 def recorded_reason(text: str) -> str:
     """A reason the console recorded in English without a code, in its language."""
-    label = DENIAL_REASONS.get(text)
-    return text if label is None else str(label)
+    return _worded(DENIAL_REASONS, text)
 
 
 def change_kind_label(code: str) -> str:
-    label = CHANGE_KIND_LABELS.get(code)
-    return code if label is None else str(label)
+    return _worded(CHANGE_KIND_LABELS, code)
 
 
 def change_status_label(code: str) -> str:
-    label = CHANGE_STATUS_LABELS.get(code)
-    return code if label is None else str(label)
+    return _worded(CHANGE_STATUS_LABELS, code)
 
 
 def detail_label(key: str) -> str:
-    label = DETAIL_LABELS.get(key)
-    return key if label is None else str(label)
+    return _worded(DETAIL_LABELS, key)
 
 
 def action_label(code: str) -> str:
-    label = ACTION_LABELS.get(code)
-    return code if label is None else str(label)
+    return _worded(ACTION_LABELS, code)
 
 
 # (pattern, translation): the pattern's named groups fill the translation's placeholders.
